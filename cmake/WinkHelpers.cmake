@@ -1,0 +1,48 @@
+# One helper for every wink library: standard, warnings, sanitizers in one place.
+function(wink_set_options target)
+  target_compile_features(${target} PUBLIC cxx_std_20)
+  set_target_properties(${target} PROPERTIES CXX_EXTENSIONS OFF POSITION_INDEPENDENT_CODE ON)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wno-unused-parameter
+                         -Wno-missing-field-initializers)
+  if(WINK_WERROR)
+    target_compile_options(${target} PRIVATE -Werror)
+  endif()
+  if(WINK_SANITIZE)
+    target_compile_options(${target} PUBLIC -fsanitize=address,undefined -fno-omit-frame-pointer)
+    target_link_options(${target} PUBLIC -fsanitize=address,undefined)
+  endif()
+endfunction()
+
+# wink_add_library(NAME SOURCES ... DEPS ...): a component library `wink_NAME`
+# whose public headers live in src/ (included as "NAME/header.h").
+function(wink_add_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;PRIVATE_DEPS" ${ARGN})
+  add_library(wink_${name} STATIC ${ARG_SOURCES})
+  target_include_directories(wink_${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
+  target_link_libraries(wink_${name} PUBLIC ${ARG_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
+  wink_set_options(wink_${name})
+endfunction()
+
+# Guest programs: C compiled to wasm32-wasi by clang from Debian (wasi-libc,
+# lld, libclang-rt-14-dev-wasm32).
+find_program(WINK_WASM_CC NAMES clang-14 clang)
+set(WINK_GUEST_DIR ${CMAKE_BINARY_DIR}/guests)
+file(MAKE_DIRECTORY ${WINK_GUEST_DIR})
+
+# wink_add_guest(NAME SOURCE src.c [FLAGS ...]) -> ${WINK_GUEST_DIR}/NAME.wasm,
+# and a target guest_NAME; all guests hang off the `guests` target.
+if(NOT TARGET guests)
+  add_custom_target(guests ALL)
+endif()
+function(wink_add_guest name)
+  cmake_parse_arguments(ARG "" "SOURCE" "FLAGS;DEPENDS" ${ARGN})
+  set(out ${WINK_GUEST_DIR}/${name}.wasm)
+  add_custom_command(
+    OUTPUT ${out}
+    COMMAND ${WINK_WASM_CC} --target=wasm32-wasi -O2 ${ARG_FLAGS} -o ${out} ${ARG_SOURCE}
+    DEPENDS ${ARG_SOURCE} ${ARG_DEPENDS}
+    COMMENT "guest ${name}.wasm"
+    VERBATIM)
+  add_custom_target(guest_${name} DEPENDS ${out})
+  add_dependencies(guests guest_${name})
+endfunction()

@@ -1,0 +1,19 @@
+// Subcommands of the `wink` binary. Each add_*_command registers its options
+// on the CLI11 app and sets `action`, which main() runs after parsing; the
+// action's return value is wink's exit code.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace wink::cli {
+
+struct Dispatch {
+  std::function<int()> action;
+};
+
+void add_run_command(CLI::App& app, Dispatch& dispatch);      // cmd_run.cpp
+void add_compile_command(CLI::App& app, Dispatch& dispatch);  // cmd_compile.cpp
+void add_up_command(CLI::App& app, Dispatch& dispatch);       // cmd_up.cpp (ingress issue)
+
+}  // namespace wink::cli

@@ -1,0 +1,68 @@
+/* The contract between a compiled artifact (a shared object built from
+ * wasm2c output plus a glue file written by the compiler) and the engine that
+ * dlopen()s it. C, because the glue is compiled by the system C compiler.
+ *
+ * The glue defines one symbol, `wink_artifact`, describing the module with
+ * module-independent entry points, so the engine never needs the module's
+ * generated names. Bump WINK_ARTIFACT_ABI when this struct changes. */
+#ifndef WINK_ENGINE_ARTIFACT_ABI_H_
+#define WINK_ENGINE_ARTIFACT_ABI_H_
+
+#include <stdint.h>
+
+#include "wasm-rt.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define WINK_ARTIFACT_ABI 1
+
+/* Value types in signature strings: one char per value.
+ * 'i' i32, 'I' i64, 'f' f32, 'F' f64, 'r' funcref, 'e' externref. */
+
+/* Calls an exported function: arguments and results are 64-bit slots holding
+ * the value's bits (f32/f64 by bit pattern, i32 zero-extended). */
+typedef void (*wink_trampoline_t)(void* instance, const uint64_t* args, uint64_t* results);
+
+typedef enum {
+  WINK_EXTERN_FUNC = 0,
+  WINK_EXTERN_MEMORY = 1,
+  WINK_EXTERN_TABLE = 2,
+  WINK_EXTERN_GLOBAL = 3,
+} wink_extern_kind_t;
+
+typedef struct {
+  const char* name;          /* export name as in the module (UTF-8) */
+  uint32_t kind;             /* wink_extern_kind_t */
+  const char* params;        /* signature (functions), or the global's type */
+  const char* results;
+  wink_trampoline_t call;    /* functions only */
+  void* (*get)(void* instance); /* memory/table/global: pointer to the runtime object */
+} wink_export_t;
+
+typedef struct {
+  uint32_t abi;                  /* WINK_ARTIFACT_ABI */
+  const char* engine_version;    /* wink::kEngineVersion at compile time */
+  const char* module_hash;       /* sha256 of the module bytes */
+  const char* compile_flags;     /* optimization level etc., informational */
+  uint64_t instance_size;        /* sizeof the generated instance struct */
+
+  void (*init_module)(void);     /* once per process, before instantiate */
+  /* import_instances[i] is the host's instance pointer for import_modules[i]. */
+  void (*instantiate)(void* instance, void* const* import_instances);
+  void (*free_instance)(void* instance);
+  /* The module's memory 0 (defined or imported), or NULL when it has none. */
+  wasm_rt_memory_t* (*memory)(void* instance);
+
+  uint32_t num_import_modules;
+  const char* const* import_modules;
+  uint32_t num_exports;
+  const wink_export_t* exports;
+} wink_artifact_t;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WINK_ENGINE_ARTIFACT_ABI_H_ */

@@ -1,0 +1,115 @@
+// Loading artifacts and running instances: the engine's public face.
+//
+//   Engine engine({.data_dir = ...});
+//   auto module = engine.load_file("app.wasm");        // compiled or from cache
+//   wasi::Context wasi(prepared);
+//   auto inst = Instance::create(*module, {&wasi}, limits);
+//   runtime::Outcome out = inst->run_start();          // _start; trap/exit as values
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "compiler/compiler.h"
+#include "engine/artifact_abi.h"
+#include "runtime/host_module.h"
+#include "runtime/runtime.h"
+
+namespace wink::engine {
+
+// A loaded artifact (dlopen'ed shared object). Shared by all its instances.
+class Module {
+ public:
+  // Loads an artifact file; refuses one built by another engine version/ABI.
+  static Result<std::shared_ptr<Module>> load(const std::filesystem::path& artifact);
+  ~Module();
+  Module(const Module&) = delete;
+  Module& operator=(const Module&) = delete;
+
+  const wink_artifact_t& abi() const { return *abi_; }
+  const wink_export_t* find_export(std::string_view name) const;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  Module() = default;
+  void* handle_ = nullptr;
+  const wink_artifact_t* abi_ = nullptr;
+  std::filesystem::path path_;
+};
+
+struct InstanceLimits {
+  uint32_t max_memory_pages = 65535;            // per memory; 64 KiB pages
+  std::chrono::nanoseconds deadline{0};         // per call; 0 = none
+};
+
+// A typed Wasm value for invoke(): type char as in artifact_abi.h, raw bits.
+struct Value {
+  char type = 'i';
+  uint64_t bits = 0;
+  // Parses "42", "-1", "1.5", "nan", "inf" for the given type char.
+  static Result<Value> parse(char type, std::string_view text);
+  // Prints like `wasmtime run --invoke`: integers signed decimal, floats shortest.
+  std::string to_string() const;
+};
+
+class Instance {
+ public:
+  // Instantiates (globals, memory, tables, data and element segments, start
+  // function) with `hosts` satisfying the module's imports by module name.
+  static Result<std::unique_ptr<Instance>> create(std::shared_ptr<Module> module,
+                                                  std::span<runtime::HostModule* const> hosts,
+                                                  const InstanceLimits& limits = {});
+  ~Instance();
+  Instance(const Instance&) = delete;
+  Instance& operator=(const Instance&) = delete;
+
+  // Calls an exported function with raw slots (see wink_trampoline_t).
+  runtime::Outcome call(const wink_export_t& fn, const uint64_t* args, uint64_t* results);
+  // Runs the WASI command entry `_start`. proc_exit(n) gives Outcome{kExit, n};
+  // returning normally gives Outcome{kNone}.
+  runtime::Outcome run_start();
+  // Calls an export by name with typed arguments (checked against its signature).
+  Result<std::vector<Value>> invoke(std::string_view name, std::span<const Value> args,
+                                    runtime::Outcome* outcome = nullptr);
+
+  wasm_rt_memory_t* memory() const;
+  Module& module() const { return *module_; }
+  void* raw() const { return storage_; }
+
+ private:
+  Instance() = default;
+  std::shared_ptr<Module> module_;
+  void* storage_ = nullptr;
+  InstanceLimits limits_;
+  bool instantiated_ = false;
+};
+
+struct EngineConfig {
+  std::filesystem::path data_dir;   // artifact cache lives in data_dir/artifacts
+  compiler::Options compile;        // host_imports filled in by the engine
+};
+
+// Compiles (or finds in the cache) and loads modules; keeps loaded modules
+// by artifact path so apps sharing a module share its code.
+class Engine {
+ public:
+  explicit Engine(EngineConfig config);
+  // A .wasm file is compiled through the cache; an artifact file (ELF shared
+  // object made by `wink compile`) is loaded as is.
+  Result<std::shared_ptr<Module>> load_file(const std::filesystem::path& path);
+  Result<std::shared_ptr<Module>> load_bytes(std::span<const uint8_t> wasm);
+  // All host imports wink provides (WASI and wink's own host API).
+  static std::vector<runtime::HostImport> host_imports();
+
+ private:
+  EngineConfig config_;
+  compiler::ArtifactCache cache_;
+};
+
+}  // namespace wink::engine

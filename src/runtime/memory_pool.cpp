@@ -1,0 +1,114 @@
+#include "runtime/memory_pool.h"
+
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace wink::runtime {
+
+MemoryPool& MemoryPool::instance() {
+  static MemoryPool* pool = new MemoryPool();  // never destroyed: slots outlive static dtors
+  return *pool;
+}
+
+MemoryPool::MemoryPool() {
+  // Reserve address space only (PROT_NONE, MAP_NORESERVE): costs no memory.
+  // $WINK_MEMORY_SLOTS overrides the count (each slot is 8 GiB of address space).
+  uint64_t slots = 4096;
+  if (const char* env = std::getenv("WINK_MEMORY_SLOTS")) slots = std::max(1ull, std::strtoull(env, nullptr, 10));
+  for (; slots >= 16; slots /= 2) {
+    void* p = mmap(nullptr, slots * kSlotBytes, PROT_NONE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p != MAP_FAILED) {
+      arena_ = reinterpret_cast<uintptr_t>(p);
+      arena_bytes_ = slots * kSlotBytes;
+      slot_count_ = static_cast<uint32_t>(slots);
+      break;
+    }
+  }
+  if (arena_ == 0) {
+    std::fprintf(stderr, "wink: cannot reserve address space for linear memories\n");
+    std::abort();
+  }
+  committed_.assign(slot_count_, 0);
+  limit_pages_.assign(slot_count_, 0);
+}
+
+uint8_t* MemoryPool::acquire(uint64_t bytes, uint32_t limit_pages) {
+  uint32_t idx;
+  uint64_t committed = 0;
+  {
+    std::lock_guard lock(mu_);
+    auto it = free_by_size_.find(bytes);
+    if (it == free_by_size_.end() || it->second.empty()) {
+      // No slot of the same size: take any free one, else a fresh one.
+      it = std::find_if(free_by_size_.begin(), free_by_size_.end(),
+                        [](const auto& kv) { return !kv.second.empty(); });
+    }
+    if (it != free_by_size_.end() && !it->second.empty()) {
+      idx = it->second.back();
+      it->second.pop_back();
+      --free_count_;
+      committed = it->first;
+    } else if (next_unused_ < slot_count_) {
+      idx = next_unused_++;
+    } else {
+      return nullptr;
+    }
+  }
+  auto* base = reinterpret_cast<uint8_t*>(arena_ + uint64_t{idx} * kSlotBytes);
+  if (committed > bytes) {
+    // Drop what the previous user had beyond our size, and make it a guard again.
+    madvise(base + bytes, committed - bytes, MADV_DONTNEED);
+    mprotect(base + bytes, committed - bytes, PROT_NONE);
+  } else if (committed < bytes) {
+    if (mprotect(base + committed, bytes - committed, PROT_READ | PROT_WRITE) != 0) {
+      committed_[idx] = committed;
+      release(base, committed);
+      return nullptr;
+    }
+  }
+  committed_[idx] = bytes;
+  limit_pages_[idx] = limit_pages;
+  return base;
+}
+
+bool MemoryPool::grow(uint8_t* base, uint64_t old_bytes, uint64_t new_bytes) {
+  uint32_t idx = index_of(base);
+  if (new_bytes > uint64_t{limit_pages_[idx]} * kPageBytes) return false;
+  if (new_bytes > old_bytes &&
+      mprotect(base + old_bytes, new_bytes - old_bytes, PROT_READ | PROT_WRITE) != 0) {
+    return false;
+  }
+  committed_[idx] = new_bytes;
+  return true;
+}
+
+void MemoryPool::release(uint8_t* base, uint64_t used_bytes) {
+  uint32_t idx = index_of(base);
+  // Resident pages are cheaper to clear than to fault in again (page faults
+  // cost ~10 us each on these VMs), so small memories are memset; beyond the
+  // limit the pages go back to the kernel and read as zero on next touch.
+  uint64_t keep = std::min(used_bytes, memset_limit_);
+  if (keep) std::memset(base, 0, keep);
+  if (used_bytes > keep) madvise(base + keep, used_bytes - keep, MADV_DONTNEED);
+  std::lock_guard lock(mu_);
+  free_by_size_[committed_[idx]].push_back(idx);
+  ++free_count_;
+}
+
+uint32_t MemoryPool::limit_pages(const uint8_t* base) const { return limit_pages_[index_of(base)]; }
+
+uint64_t MemoryPool::slots_in_use() const {
+  std::lock_guard lock(mu_);
+  return next_unused_ - free_count_;
+}
+uint64_t MemoryPool::slots_free() const {
+  std::lock_guard lock(mu_);
+  return free_count_ + (slot_count_ - next_unused_);
+}
+
+}  // namespace wink::runtime

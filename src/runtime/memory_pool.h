@@ -1,0 +1,59 @@
+// Linear-memory slots: one large PROT_NONE reservation split into 8 GiB slots
+// (4 GiB addressable + 4 GiB guard), so generated code needs no bounds checks
+// (a 32-bit index plus a 32-bit offset always lands inside the slot).
+// Released slots are reset, not unmapped, and reused by committed size.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+namespace wink::runtime {
+
+class MemoryPool {
+ public:
+  static constexpr uint64_t kSlotBytes = 8ull << 30;
+  static constexpr uint64_t kPageBytes = 64 * 1024;
+
+  static MemoryPool& instance();
+
+  // A slot with [0, bytes) readable, writable and zero; nullptr when exhausted.
+  uint8_t* acquire(uint64_t bytes, uint32_t limit_pages);
+  // Grows the accessible part of a slot; false past the slot's page limit.
+  bool grow(uint8_t* base, uint64_t old_bytes, uint64_t new_bytes);
+  // Zeroes [0, used_bytes) and returns the slot to the free list.
+  void release(uint8_t* base, uint64_t used_bytes);
+
+  uint32_t limit_pages(const uint8_t* base) const;
+  // Async-signal-safe: is addr inside any slot (accessible part or guard)?
+  bool contains(const void* addr) const {
+    auto a = reinterpret_cast<uintptr_t>(addr);
+    return a >= arena_ && a < arena_ + arena_bytes_;
+  }
+
+  uint64_t slots_total() const { return slot_count_; }
+  uint64_t slots_in_use() const;
+  uint64_t slots_free() const;
+  void set_reset_memset_limit(uint64_t bytes) { memset_limit_ = bytes; }
+
+ private:
+  MemoryPool();
+  uint32_t index_of(const uint8_t* base) const {
+    return static_cast<uint32_t>((reinterpret_cast<uintptr_t>(base) - arena_) / kSlotBytes);
+  }
+
+  uintptr_t arena_ = 0;
+  uint64_t arena_bytes_ = 0;
+  uint32_t slot_count_ = 0;
+  uint64_t memset_limit_ = 1 << 20;
+
+  mutable std::mutex mu_;
+  uint32_t next_unused_ = 0;                    // slots never handed out start here
+  std::unordered_map<uint64_t, std::vector<uint32_t>> free_by_size_;  // committed bytes -> slots
+  uint64_t free_count_ = 0;
+  std::vector<uint64_t> committed_;             // accessible bytes per slot
+  std::vector<uint32_t> limit_pages_;
+};
+
+}  // namespace wink::runtime

@@ -1,0 +1,531 @@
+// Our implementation of the wasm-rt.h contract, made for many threads:
+// the trap jump target, exception state and deadline state are thread-local.
+
+#include "runtime/runtime.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <wasm-rt.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <csetjmp>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "runtime/memory_pool.h"
+
+namespace wink::runtime {
+namespace {
+
+constexpr int kDeadlineSignal = SIGURG;  // unused by the host otherwise; default action: ignore
+constexpr size_t kAltStackBytes = 64 * 1024;
+constexpr uintptr_t kStackGuardSlack = 1 << 20;  // faults this far below the stack are exhaustion
+
+struct ThreadState {
+  sigjmp_buf* trap_target = nullptr;
+  WASM_RT_UNWIND_TARGET* unwind_target = nullptr;
+  volatile sig_atomic_t in_guest = 0;
+  volatile sig_atomic_t in_host = 0;
+  volatile sig_atomic_t deadline_pending = 0;
+  std::atomic<uint64_t> call_id{0};
+  std::atomic<uint64_t> kill_id{0};
+  Trap trap = Trap::kNone;
+  int exit_code = 0;
+  const char* detail = nullptr;
+  uintptr_t stack_lo = 0, stack_hi = 0;
+  pthread_t thread{};
+  bool ready = false;
+  // Exception handling state (wasm EH proposal).
+  uint32_t exception_tag = 0, exception_size = 0;
+  unsigned char exception[256];
+};
+
+thread_local ThreadState t_state;
+thread_local MemoryPolicy t_policy;
+
+std::once_flag g_init_once;
+struct sigaction g_prev_segv, g_prev_bus;
+
+[[noreturn]] void jump_out(ThreadState& ts, Trap trap) {
+  ts.trap = trap;
+  siglongjmp(*ts.trap_target, 1);
+}
+
+void restore_and_return(int sig) {
+  // Not a guest fault: fall back to the default action so the host crash is
+  // reported as what it is (the faulting instruction runs again).
+  signal(sig, SIG_DFL);
+}
+
+void on_fault(int sig, siginfo_t* info, void*) {
+  ThreadState& ts = t_state;
+  if (!ts.in_guest || ts.trap_target == nullptr) return restore_and_return(sig);
+  auto addr = reinterpret_cast<uintptr_t>(info->si_addr);
+  if (MemoryPool::instance().contains(info->si_addr)) {
+    ts.in_host = 0;
+    jump_out(ts, Trap::kOutOfBounds);
+  }
+  if (ts.stack_lo && addr + kStackGuardSlack >= ts.stack_lo && addr < ts.stack_hi) {
+    ts.in_host = 0;
+    jump_out(ts, Trap::kStackExhausted);
+  }
+  restore_and_return(sig);
+}
+
+void on_deadline(int, siginfo_t*, void*) {
+  ThreadState& ts = t_state;
+  if (!ts.in_guest || ts.trap_target == nullptr) return;
+  if (ts.kill_id.load(std::memory_order_acquire) != ts.call_id.load(std::memory_order_relaxed)) return;
+  if (ts.in_host) {
+    ts.deadline_pending = 1;  // taken when the host function returns to the guest
+    return;
+  }
+  jump_out(ts, Trap::kDeadline);
+}
+
+void install_handlers() {
+  struct sigaction sa {};
+  sa.sa_sigaction = on_fault;
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGSEGV, &sa, &g_prev_segv);
+  sigaction(SIGBUS, &sa, &g_prev_bus);
+  struct sigaction dl {};
+  dl.sa_sigaction = on_deadline;
+  dl.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER | SA_RESTART;
+  sigemptyset(&dl.sa_mask);
+  sigaction(kDeadlineSignal, &dl, nullptr);
+}
+
+void prepare_thread(ThreadState& ts) {
+  if (ts.ready) return;
+  // Per-thread alternate stack: the fault handler must run when the guest
+  // has used up the normal stack.
+  void* alt = mmap(nullptr, kAltStackBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  stack_t ss{};
+  ss.ss_sp = alt;
+  ss.ss_size = kAltStackBytes;
+  sigaltstack(&ss, nullptr);
+  pthread_attr_t attr;
+  if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+    void* lo = nullptr;
+    size_t size = 0;
+    pthread_attr_getstack(&attr, &lo, &size);
+    ts.stack_lo = reinterpret_cast<uintptr_t>(lo);
+    ts.stack_hi = ts.stack_lo + size;
+    pthread_attr_destroy(&attr);
+  }
+  ts.thread = pthread_self();
+  ts.ready = true;
+}
+
+// Watchdog: one thread, sleeping until the earliest registered deadline.
+// Registering a call costs a lock and no wake-up unless it is the earliest.
+class Watchdog {
+ public:
+  static Watchdog& instance() {
+    static Watchdog* w = new Watchdog();
+    return *w;
+  }
+
+  void arm(ThreadState* ts, uint64_t id, std::chrono::steady_clock::time_point when) {
+    std::lock_guard lock(mu_);
+    entries_.push_back({ts, id, when});
+    if (!started_) {
+      started_ = true;
+      std::thread([this] { loop(); }).detach();
+    }
+    if (when < next_wake_) cv_.notify_one();
+  }
+
+  void disarm(ThreadState* ts, uint64_t id) {
+    std::lock_guard lock(mu_);
+    for (size_t i = 0; i < entries_.size(); ++i) {
+      if (entries_[i].ts == ts && entries_[i].id == id) {
+        entries_[i] = entries_.back();
+        entries_.pop_back();
+        break;
+      }
+    }
+  }
+
+ private:
+  struct Entry {
+    ThreadState* ts;
+    uint64_t id;
+    std::chrono::steady_clock::time_point when;
+  };
+
+  void loop() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      auto now = std::chrono::steady_clock::now();
+      next_wake_ = std::chrono::steady_clock::time_point::max();
+      for (auto& e : entries_) {
+        if (e.when <= now) {
+          // Re-signal every 1 ms until the call is gone: a signal that hits
+          // host code is deferred, and the guest takes it on return.
+          e.ts->kill_id.store(e.id, std::memory_order_release);
+          pthread_kill(e.ts->thread, kDeadlineSignal);
+          e.when = now + std::chrono::milliseconds(1);
+        }
+        next_wake_ = std::min(next_wake_, e.when);
+      }
+      if (next_wake_ == std::chrono::steady_clock::time_point::max()) {
+        cv_.wait(lock);
+      } else {
+        cv_.wait_until(lock, next_wake_);
+      }
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Entry> entries_;
+  std::chrono::steady_clock::time_point next_wake_ = std::chrono::steady_clock::time_point::max();
+  bool started_ = false;
+};
+
+std::atomic<uint64_t> g_next_call_id{1};
+
+struct FuncType {
+  std::vector<wasm_rt_type_t> params, results;
+};
+std::mutex g_types_mu;
+std::vector<FuncType>* g_types = new std::vector<FuncType>();
+
+}  // namespace
+
+void initialize() {
+  std::call_once(g_init_once, [] {
+    install_handlers();
+    (void)MemoryPool::instance();
+  });
+}
+
+Outcome guarded_call(void (*fn)(void*), void* arg, const CallLimits& limits) {
+  initialize();
+  ThreadState& ts = t_state;
+  prepare_thread(ts);
+
+  // Save the outer call's state: host functions may call back into guests.
+  sigjmp_buf* outer_target = ts.trap_target;
+  WASM_RT_UNWIND_TARGET* outer_unwind = ts.unwind_target;
+  sig_atomic_t outer_in_guest = ts.in_guest, outer_in_host = ts.in_host;
+  uint64_t outer_id = ts.call_id.load(std::memory_order_relaxed);
+
+  sigjmp_buf target;
+  uint64_t id = 0;
+  bool armed = limits.deadline.count() > 0;
+  if (armed) {
+    id = g_next_call_id.fetch_add(1, std::memory_order_relaxed);
+    ts.call_id.store(id, std::memory_order_relaxed);
+    Watchdog::instance().arm(&ts, id, std::chrono::steady_clock::now() + limits.deadline);
+  }
+  Outcome out;
+  ts.trap = Trap::kNone;
+  ts.detail = nullptr;
+  ts.trap_target = &target;
+  ts.unwind_target = reinterpret_cast<WASM_RT_UNWIND_TARGET*>(&target);
+  if (sigsetjmp(target, 0) == 0) {
+    ts.in_host = 0;
+    ts.in_guest = 1;
+    fn(arg);
+  }
+  ts.in_guest = outer_in_guest;
+  ts.in_host = outer_in_host;
+  ts.deadline_pending = 0;
+  if (armed) Watchdog::instance().disarm(&ts, id);
+  ts.call_id.store(outer_id, std::memory_order_relaxed);
+  ts.trap_target = outer_target;
+  ts.unwind_target = outer_unwind;
+  out.trap = ts.trap;
+  out.exit_code = ts.exit_code;
+  if (ts.detail) out.detail = ts.detail;
+  ts.trap = Trap::kNone;
+  return out;
+}
+
+void exit_guest(int exit_code) {
+  ThreadState& ts = t_state;
+  ts.exit_code = exit_code;
+  ts.in_host = 0;
+  jump_out(ts, Trap::kExit);
+}
+
+void trap_from_host(Trap trap, const char* detail) {
+  ThreadState& ts = t_state;
+  ts.detail = detail;
+  ts.in_host = 0;
+  jump_out(ts, trap);
+}
+
+HostScope::HostScope() : saved_(t_state.in_host) { t_state.in_host = 1; }
+HostScope::~HostScope() {
+  ThreadState& ts = t_state;
+  ts.in_host = saved_;
+  if (!saved_ && ts.deadline_pending && ts.in_guest) {
+    ts.deadline_pending = 0;
+    jump_out(ts, Trap::kDeadline);
+  }
+}
+
+MemoryPolicyScope::MemoryPolicyScope(const MemoryPolicy& policy) : saved_(t_policy) {
+  t_policy = policy;
+}
+MemoryPolicyScope::~MemoryPolicyScope() { t_policy = saved_; }
+
+PoolStats pool_stats() {
+  auto& pool = MemoryPool::instance();
+  return {pool.slots_total(), pool.slots_in_use(), pool.slots_free()};
+}
+
+void set_reset_memset_limit(uint64_t bytes) { MemoryPool::instance().set_reset_memset_limit(bytes); }
+
+const char* trap_message(Trap trap) {
+  switch (trap) {
+    case Trap::kNone: return "no trap";
+    case Trap::kOutOfBounds: return "out of bounds memory access";
+    case Trap::kIntegerOverflow: return "integer overflow";
+    case Trap::kDivideByZero: return "integer divide by zero";
+    case Trap::kInvalidConversion: return "invalid conversion to integer";
+    case Trap::kUnreachable: return "unreachable executed";
+    case Trap::kIndirectCall: return "indirect call type mismatch or null/out-of-range element";
+    case Trap::kUncaughtException: return "uncaught exception";
+    case Trap::kStackExhausted: return "call stack exhausted";
+    case Trap::kDeadline: return "deadline exceeded";
+    case Trap::kExit: return "exit";
+    case Trap::kHost: return "host error";
+  }
+  return "unknown trap";
+}
+
+const char* trap_name(Trap trap) {
+  switch (trap) {
+    case Trap::kNone: return "none";
+    case Trap::kOutOfBounds: return "out_of_bounds";
+    case Trap::kIntegerOverflow: return "integer_overflow";
+    case Trap::kDivideByZero: return "divide_by_zero";
+    case Trap::kInvalidConversion: return "invalid_conversion";
+    case Trap::kUnreachable: return "unreachable";
+    case Trap::kIndirectCall: return "indirect_call";
+    case Trap::kUncaughtException: return "uncaught_exception";
+    case Trap::kStackExhausted: return "stack_exhausted";
+    case Trap::kDeadline: return "deadline";
+    case Trap::kExit: return "exit";
+    case Trap::kHost: return "host";
+  }
+  return "unknown";
+}
+
+}  // namespace wink::runtime
+
+// ---- The C contract the generated code links against (wasm-rt.h). ----
+
+using wink::runtime::MemoryPool;
+using wink::runtime::Trap;
+using wink::runtime::t_state;
+using wink::runtime::t_policy;
+
+extern "C" {
+
+void wasm_rt_init(void) { wink::runtime::initialize(); }
+bool wasm_rt_is_initialized(void) { return true; }
+void wasm_rt_free(void) {}
+
+void wasm_rt_trap(wasm_rt_trap_t code) {
+  Trap trap = Trap::kHost;
+  switch (code) {
+    case WASM_RT_TRAP_NONE: trap = Trap::kHost; break;
+    case WASM_RT_TRAP_OOB: trap = Trap::kOutOfBounds; break;
+    case WASM_RT_TRAP_INT_OVERFLOW: trap = Trap::kIntegerOverflow; break;
+    case WASM_RT_TRAP_DIV_BY_ZERO: trap = Trap::kDivideByZero; break;
+    case WASM_RT_TRAP_INVALID_CONVERSION: trap = Trap::kInvalidConversion; break;
+    case WASM_RT_TRAP_UNREACHABLE: trap = Trap::kUnreachable; break;
+    case WASM_RT_TRAP_CALL_INDIRECT: trap = Trap::kIndirectCall; break;
+    case WASM_RT_TRAP_UNCAUGHT_EXCEPTION: trap = Trap::kUncaughtException; break;
+    case WASM_RT_TRAP_EXHAUSTION: trap = Trap::kStackExhausted; break;
+  }
+  auto& ts = t_state;
+  if (ts.trap_target == nullptr) {
+    std::fprintf(stderr, "wink: wasm trap outside a guarded call: %s\n",
+                 wink::runtime::trap_message(trap));
+    std::abort();
+  }
+  ts.in_host = 0;
+  wink::runtime::jump_out(ts, trap);
+}
+
+const char* wasm_rt_strerror(wasm_rt_trap_t trap) {
+  switch (trap) {
+    case WASM_RT_TRAP_NONE: return "No error";
+    case WASM_RT_TRAP_OOB: return "Out-of-bounds access in linear memory or a table";
+    case WASM_RT_TRAP_INT_OVERFLOW: return "Integer overflow on divide or truncation";
+    case WASM_RT_TRAP_DIV_BY_ZERO: return "Integer divide by zero";
+    case WASM_RT_TRAP_INVALID_CONVERSION: return "Conversion from NaN to integer";
+    case WASM_RT_TRAP_UNREACHABLE: return "Unreachable instruction executed";
+    case WASM_RT_TRAP_CALL_INDIRECT: return "Invalid call_indirect";
+    case WASM_RT_TRAP_UNCAUGHT_EXCEPTION: return "Uncaught exception";
+    case WASM_RT_TRAP_EXHAUSTION: return "Call stack exhausted";
+  }
+  return "invalid trap code";
+}
+
+uint32_t wasm_rt_register_func_type(uint32_t params, uint32_t results, ...) {
+  wink::runtime::FuncType ft;
+  va_list ap;
+  va_start(ap, results);
+  for (uint32_t i = 0; i < params; ++i) ft.params.push_back(static_cast<wasm_rt_type_t>(va_arg(ap, int)));
+  for (uint32_t i = 0; i < results; ++i) ft.results.push_back(static_cast<wasm_rt_type_t>(va_arg(ap, int)));
+  va_end(ap);
+  std::lock_guard lock(wink::runtime::g_types_mu);
+  auto& types = *wink::runtime::g_types;
+  for (size_t i = 0; i < types.size(); ++i) {
+    if (types[i].params == ft.params && types[i].results == ft.results) return static_cast<uint32_t>(i + 1);
+  }
+  types.push_back(std::move(ft));
+  return static_cast<uint32_t>(types.size());  // 0 stays "no type" (null funcref)
+}
+
+static std::atomic<uint32_t> g_next_tag{1};
+uint32_t wasm_rt_register_tag(uint32_t) { return g_next_tag.fetch_add(1); }
+
+void wasm_rt_load_exception(uint32_t tag, uint32_t size, const void* values) {
+  auto& ts = t_state;
+  if (size > sizeof ts.exception) wasm_rt_trap(WASM_RT_TRAP_UNCAUGHT_EXCEPTION);
+  ts.exception_tag = tag;
+  ts.exception_size = size;
+  if (size) std::memcpy(ts.exception, values, size);
+}
+
+void wasm_rt_throw(void) {
+  auto& ts = t_state;
+  if (ts.unwind_target == nullptr ||
+      ts.unwind_target == reinterpret_cast<WASM_RT_UNWIND_TARGET*>(ts.trap_target)) {
+    wasm_rt_trap(WASM_RT_TRAP_UNCAUGHT_EXCEPTION);
+  }
+  siglongjmp(*reinterpret_cast<sigjmp_buf*>(ts.unwind_target), WASM_RT_TRAP_UNCAUGHT_EXCEPTION);
+}
+
+WASM_RT_UNWIND_TARGET* wasm_rt_get_unwind_target(void) { return t_state.unwind_target; }
+void wasm_rt_set_unwind_target(WASM_RT_UNWIND_TARGET* target) { t_state.unwind_target = target; }
+uint32_t wasm_rt_exception_tag(void) { return t_state.exception_tag; }
+uint32_t wasm_rt_exception_size(void) { return t_state.exception_size; }
+void* wasm_rt_exception(void) { return t_state.exception; }
+
+void wasm_rt_allocate_memory(wasm_rt_memory_t* memory, uint32_t initial_pages, uint32_t max_pages) {
+  wink::runtime::HostScope host;
+  uint32_t limit = std::min<uint32_t>(std::min<uint32_t>(max_pages, 65536), t_policy.max_pages);
+  memory->data = nullptr;
+  memory->pages = 0;
+  memory->size = 0;
+  memory->max_pages = max_pages;
+  if (initial_pages > limit) {
+    wink::runtime::trap_from_host(Trap::kHost, "initial memory exceeds the instance memory limit");
+  }
+  uint64_t bytes = uint64_t{initial_pages} * MemoryPool::kPageBytes;
+  uint8_t* base = MemoryPool::instance().acquire(bytes, limit);
+  if (base == nullptr) {
+    wink::runtime::trap_from_host(Trap::kHost, "no free linear-memory slot (pool exhausted)");
+  }
+  memory->data = base;
+  memory->pages = initial_pages;
+  // wasm-rt's `size` is 32-bit: a full 4 GiB memory cannot be described; the
+  // limit above keeps pages <= 65535 in practice for size to stay exact.
+  memory->size = static_cast<uint32_t>(bytes);
+}
+
+uint32_t wasm_rt_grow_memory(wasm_rt_memory_t* memory, uint32_t delta) {
+  wink::runtime::HostScope host;
+  uint32_t old_pages = memory->pages;
+  if (delta == 0) return old_pages;
+  uint64_t new_pages = uint64_t{old_pages} + delta;
+  if (new_pages > memory->max_pages || new_pages >= 65536) return UINT32_MAX;
+  if (memory->data == nullptr) return UINT32_MAX;
+  if (!MemoryPool::instance().grow(memory->data, uint64_t{old_pages} * MemoryPool::kPageBytes,
+                                   new_pages * MemoryPool::kPageBytes)) {
+    return UINT32_MAX;
+  }
+  memory->pages = static_cast<uint32_t>(new_pages);
+  memory->size = static_cast<uint32_t>(new_pages * MemoryPool::kPageBytes);
+  return old_pages;
+}
+
+void wasm_rt_free_memory(wasm_rt_memory_t* memory) {
+  if (memory->data == nullptr) return;
+  MemoryPool::instance().release(memory->data, memory->size);
+  memory->data = nullptr;
+  memory->size = 0;
+  memory->pages = 0;
+}
+
+// Tables stay small; plain heap arrays, bounded so a guest cannot exhaust the host.
+static constexpr uint32_t kMaxTableElements = 10'000'000;
+
+template <typename Table, typename Elem>
+static void allocate_table(Table* table, uint32_t elements, uint32_t max_elements, Elem null_value) {
+  wink::runtime::HostScope host;
+  if (elements > kMaxTableElements) {
+    wink::runtime::trap_from_host(Trap::kHost, "table too large");
+  }
+  table->size = elements;
+  table->max_size = max_elements;
+  table->data = nullptr;
+  if (elements) {
+    table->data = static_cast<Elem*>(std::calloc(elements, sizeof(Elem)));
+    for (uint32_t i = 0; i < elements; ++i) table->data[i] = null_value;
+  }
+}
+
+template <typename Table, typename Elem>
+static uint32_t grow_table(Table* table, uint32_t delta, Elem init) {
+  wink::runtime::HostScope host;
+  uint32_t old = table->size;
+  uint64_t wanted = uint64_t{old} + delta;
+  if (wanted > table->max_size || wanted > kMaxTableElements) return UINT32_MAX;
+  if (delta == 0) return old;
+  auto* data = static_cast<Elem*>(std::realloc(table->data, wanted * sizeof(Elem)));
+  if (data == nullptr) return UINT32_MAX;
+  for (uint64_t i = old; i < wanted; ++i) data[i] = init;
+  table->data = data;
+  table->size = static_cast<uint32_t>(wanted);
+  return old;
+}
+
+void wasm_rt_allocate_funcref_table(wasm_rt_funcref_table_t* table, uint32_t elements,
+                                    uint32_t max_elements) {
+  allocate_table(table, elements, max_elements, wasm_rt_funcref_null_value);
+}
+void wasm_rt_free_funcref_table(wasm_rt_funcref_table_t* table) {
+  std::free(table->data);
+  table->data = nullptr;
+  table->size = 0;
+}
+void wasm_rt_allocate_externref_table(wasm_rt_externref_table_t* table, uint32_t elements,
+                                      uint32_t max_elements) {
+  allocate_table(table, elements, max_elements, wasm_rt_externref_null_value);
+}
+void wasm_rt_free_externref_table(wasm_rt_externref_table_t* table) {
+  std::free(table->data);
+  table->data = nullptr;
+  table->size = 0;
+}
+uint32_t wasm_rt_grow_funcref_table(wasm_rt_funcref_table_t* table, uint32_t delta,
+                                    wasm_rt_funcref_t init) {
+  return grow_table(table, delta, init);
+}
+uint32_t wasm_rt_grow_externref_table(wasm_rt_externref_table_t* table, uint32_t delta,
+                                      wasm_rt_externref_t init) {
+  return grow_table(table, delta, init);
+}
+
+}  // extern "C"

@@ -1,0 +1,104 @@
+// The runtime under wasm2c-generated code (our implementation of wasm-rt.h):
+// pooled linear memories with guard pages, tables, traps as values, deadlines.
+//
+// Guest code runs inside guarded_call(): out-of-bounds accesses and stack
+// exhaustion arrive as SIGSEGV and are turned into a Trap for the caller;
+// a deadline is enforced by a watchdog thread that signals the guest thread.
+// Everything is thread-safe: instances run on many threads at once.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace wink::runtime {
+
+enum class Trap : int {
+  kNone = 0,
+  kOutOfBounds,        // linear memory or table access out of bounds
+  kIntegerOverflow,    // signed division overflow or float->int out of range
+  kDivideByZero,
+  kInvalidConversion,  // NaN to integer
+  kUnreachable,
+  kIndirectCall,       // call_indirect: null, out of range or signature mismatch
+  kUncaughtException,
+  kStackExhausted,
+  kDeadline,           // the call ran past its deadline and was stopped
+  kExit,               // proc_exit: not an error by itself, see Outcome::exit_code
+  kHost,               // a host function or the instantiation refused to go on
+};
+
+// Human-readable trap kind, e.g. "out of bounds memory access".
+const char* trap_message(Trap trap);
+// Short stable name, e.g. "out_of_bounds", for logs and JSON.
+const char* trap_name(Trap trap);
+
+struct Outcome {
+  Trap trap = Trap::kNone;
+  int exit_code = 0;   // meaningful when trap == kExit
+  std::string detail;  // extra context from host traps
+  bool ok() const { return trap == Trap::kNone; }
+  bool exited() const { return trap == Trap::kExit; }
+};
+
+struct CallLimits {
+  // Zero means no deadline.
+  std::chrono::nanoseconds deadline{0};
+};
+
+// Runs fn(arg) with traps turned into an Outcome. fn must be guest code (or the
+// generated instantiate/free); it must not own C++ objects with destructors
+// across the call, because a trap unwinds by longjmp. Nested calls are allowed.
+Outcome guarded_call(void (*fn)(void*), void* arg, const CallLimits& limits = {});
+
+// For host functions: end the current guarded call. Only call when no local
+// with a destructor is alive in the host function (the jump skips them).
+[[noreturn]] void exit_guest(int exit_code);
+[[noreturn]] void trap_from_host(Trap trap, const char* detail);
+
+// Marks host code entered from a guest: the deadline signal is deferred while
+// it is alive and taken when the guest resumes. Use one at the top of every
+// host function that may allocate, lock or block.
+class HostScope {
+ public:
+  HostScope();
+  ~HostScope();
+  HostScope(const HostScope&) = delete;
+  HostScope& operator=(const HostScope&) = delete;
+
+ private:
+  int saved_;
+};
+
+// Limits applied to memories created by instantiate() on this thread while
+// the scope is alive (the generated code calls wasm_rt_allocate_memory).
+struct MemoryPolicy {
+  uint32_t max_pages = 65536;  // 64 KiB pages; 65536 = 4 GiB
+};
+class MemoryPolicyScope {
+ public:
+  explicit MemoryPolicyScope(const MemoryPolicy& policy);
+  ~MemoryPolicyScope();
+  MemoryPolicyScope(const MemoryPolicyScope&) = delete;
+  MemoryPolicyScope& operator=(const MemoryPolicyScope&) = delete;
+
+ private:
+  MemoryPolicy saved_;
+};
+
+// Pool statistics, for benchmarks and the admin API.
+struct PoolStats {
+  uint64_t slots_reserved = 0;
+  uint64_t slots_in_use = 0;
+  uint64_t slots_free = 0;
+};
+PoolStats pool_stats();
+
+// Bytes of a released slot reset with memset (kept resident); the rest is
+// returned to the kernel with madvise. Tunable for benchmarks.
+void set_reset_memset_limit(uint64_t bytes);
+
+// Installs signal handlers; idempotent. guarded_call() calls it lazily.
+void initialize();
+
+}  // namespace wink::runtime

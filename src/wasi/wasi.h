@@ -1,0 +1,85 @@
+// WASI preview1 (wasi_snapshot_preview1) for guests: args, environ, clocks,
+// random, files confined to preopened directories, poll_oneoff, proc_exit.
+// Stdio can be the terminal, host file descriptors or in-memory buffers.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "runtime/host_module.h"
+
+namespace wink::wasi {
+
+struct Preopen {
+  std::filesystem::path host_path;  // a directory on the host
+  std::string guest_path;           // where the guest sees it, e.g. "/data" or "."
+  bool read_only = false;
+};
+
+// Where a standard stream goes. Buffers are owned by the caller and must
+// outlive the Context (the HTTP layer passes the request body and collects
+// the response).
+struct Stdio {
+  enum class Kind { kInherit, kNull, kFd, kBuffer } kind = Kind::kInherit;
+  int fd = -1;                      // kFd: host descriptor (not closed by wasi)
+  std::string_view input;           // kBuffer on stdin: bytes to read
+  std::string* output = nullptr;    // kBuffer on stdout/stderr: appended to
+  size_t output_limit = SIZE_MAX;   // kBuffer: further writes fail with EFBIG
+};
+
+struct Config {
+  std::vector<std::string> args;  // argv, args[0] is the program name
+  std::vector<std::string> env;   // "KEY=VALUE"
+  std::vector<Preopen> preopens;
+  Stdio stdin_, stdout_, stderr_;
+};
+
+class Context;
+
+// Everything shared by the contexts of one configuration (opened preopen
+// directories, flattened argv/environ), built once so per-request contexts
+// are cheap to make.
+class Prepared {
+ public:
+  static Result<std::shared_ptr<const Prepared>> create(Config config);
+  const Config& config() const { return config_; }
+  // Implementation data (opened preopen fds, etc.) lives in the .cpp.
+  struct Impl;
+  const Impl& impl() const { return *impl_; }
+  ~Prepared();
+
+ private:
+  Prepared() = default;
+  Config config_;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Per-instance WASI state; the HostModule for "wasi_snapshot_preview1".
+class Context final : public runtime::HostModule {
+ public:
+  // `stdio_override` (optional) replaces the prepared stdio for this instance
+  // (per-request buffers).
+  explicit Context(std::shared_ptr<const Prepared> prepared, const Stdio* stdin_ = nullptr,
+                   const Stdio* stdout_ = nullptr, const Stdio* stderr_ = nullptr);
+  ~Context() override;
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+
+  std::string_view module_name() const override { return "wasi_snapshot_preview1"; }
+  void* import_instance() override;
+  void attach_memory(wasm_rt_memory_t* memory) override;
+
+  struct State;  // defined in the implementation; also the import-instance struct's payload
+ private:
+  std::unique_ptr<State> state_;
+};
+
+// All wasi_snapshot_preview1 functions wink implements, with signatures.
+std::span<const runtime::HostImport> host_imports();
+
+}  // namespace wink::wasi
