@@ -10,7 +10,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   wink::cli::Dispatch dispatch;
   wink::cli::add_run_command(app, dispatch);
+#ifdef WINK_HAVE_COMPILE
   wink::cli::add_compile_command(app, dispatch);
+#endif
 #ifdef WINK_HAVE_UP
   wink::cli::add_up_command(app, dispatch);
 #endif

@@ -329,6 +329,45 @@ const char* trap_name(Trap trap) {
 
 }  // namespace wink::runtime
 
+namespace wink::runtime {
+namespace {
+
+// Tables stay small; plain heap arrays, bounded so a guest cannot exhaust the host.
+constexpr uint32_t kMaxTableElements = 10'000'000;
+
+template <typename Table, typename Elem>
+void allocate_table(Table* table, uint32_t elements, uint32_t max_elements, Elem null_value) {
+  wink::runtime::HostScope host;
+  if (elements > kMaxTableElements) {
+    wink::runtime::trap_from_host(Trap::kHost, "table too large");
+  }
+  table->size = elements;
+  table->max_size = max_elements;
+  table->data = nullptr;
+  if (elements) {
+    table->data = static_cast<Elem*>(std::calloc(elements, sizeof(Elem)));
+    for (uint32_t i = 0; i < elements; ++i) table->data[i] = null_value;
+  }
+}
+
+template <typename Table, typename Elem>
+uint32_t grow_table(Table* table, uint32_t delta, Elem init) {
+  wink::runtime::HostScope host;
+  uint32_t old = table->size;
+  uint64_t wanted = uint64_t{old} + delta;
+  if (wanted > table->max_size || wanted > kMaxTableElements) return UINT32_MAX;
+  if (delta == 0) return old;
+  auto* data = static_cast<Elem*>(std::realloc(table->data, wanted * sizeof(Elem)));
+  if (data == nullptr) return UINT32_MAX;
+  for (uint64_t i = old; i < wanted; ++i) data[i] = init;
+  table->data = data;
+  table->size = static_cast<uint32_t>(wanted);
+  return old;
+}
+
+}  // namespace
+}  // namespace wink::runtime
+
 // ---- The C contract the generated code links against (wasm-rt.h). ----
 
 using wink::runtime::MemoryPool;
@@ -468,42 +507,9 @@ void wasm_rt_free_memory(wasm_rt_memory_t* memory) {
   memory->pages = 0;
 }
 
-// Tables stay small; plain heap arrays, bounded so a guest cannot exhaust the host.
-static constexpr uint32_t kMaxTableElements = 10'000'000;
-
-template <typename Table, typename Elem>
-static void allocate_table(Table* table, uint32_t elements, uint32_t max_elements, Elem null_value) {
-  wink::runtime::HostScope host;
-  if (elements > kMaxTableElements) {
-    wink::runtime::trap_from_host(Trap::kHost, "table too large");
-  }
-  table->size = elements;
-  table->max_size = max_elements;
-  table->data = nullptr;
-  if (elements) {
-    table->data = static_cast<Elem*>(std::calloc(elements, sizeof(Elem)));
-    for (uint32_t i = 0; i < elements; ++i) table->data[i] = null_value;
-  }
-}
-
-template <typename Table, typename Elem>
-static uint32_t grow_table(Table* table, uint32_t delta, Elem init) {
-  wink::runtime::HostScope host;
-  uint32_t old = table->size;
-  uint64_t wanted = uint64_t{old} + delta;
-  if (wanted > table->max_size || wanted > kMaxTableElements) return UINT32_MAX;
-  if (delta == 0) return old;
-  auto* data = static_cast<Elem*>(std::realloc(table->data, wanted * sizeof(Elem)));
-  if (data == nullptr) return UINT32_MAX;
-  for (uint64_t i = old; i < wanted; ++i) data[i] = init;
-  table->data = data;
-  table->size = static_cast<uint32_t>(wanted);
-  return old;
-}
-
 void wasm_rt_allocate_funcref_table(wasm_rt_funcref_table_t* table, uint32_t elements,
                                     uint32_t max_elements) {
-  allocate_table(table, elements, max_elements, wasm_rt_funcref_null_value);
+  wink::runtime::allocate_table(table, elements, max_elements, wasm_rt_funcref_null_value);
 }
 void wasm_rt_free_funcref_table(wasm_rt_funcref_table_t* table) {
   std::free(table->data);
@@ -512,7 +518,7 @@ void wasm_rt_free_funcref_table(wasm_rt_funcref_table_t* table) {
 }
 void wasm_rt_allocate_externref_table(wasm_rt_externref_table_t* table, uint32_t elements,
                                       uint32_t max_elements) {
-  allocate_table(table, elements, max_elements, wasm_rt_externref_null_value);
+  wink::runtime::allocate_table(table, elements, max_elements, wasm_rt_externref_null_value);
 }
 void wasm_rt_free_externref_table(wasm_rt_externref_table_t* table) {
   std::free(table->data);
@@ -521,11 +527,11 @@ void wasm_rt_free_externref_table(wasm_rt_externref_table_t* table) {
 }
 uint32_t wasm_rt_grow_funcref_table(wasm_rt_funcref_table_t* table, uint32_t delta,
                                     wasm_rt_funcref_t init) {
-  return grow_table(table, delta, init);
+  return wink::runtime::grow_table(table, delta, init);
 }
 uint32_t wasm_rt_grow_externref_table(wasm_rt_externref_table_t* table, uint32_t delta,
                                       wasm_rt_externref_t init) {
-  return grow_table(table, delta, init);
+  return wink::runtime::grow_table(table, delta, init);
 }
 
 }  // extern "C"

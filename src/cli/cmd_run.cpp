@@ -1,0 +1,138 @@
+// `wink run`: run a WASI command module (or call one export), like `wasmtime run`.
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "engine/engine.h"
+#include "wasi/wasi.h"
+
+namespace wink::cli {
+namespace {
+
+struct RunOptions {
+  std::vector<std::string> dirs, ro_dirs, envs;
+  std::string invoke;
+  std::string data_dir;
+  double deadline_seconds = 0;
+  uint32_t max_memory_mib = 4095;
+  int opt_level = 2;
+};
+
+// HOST[::GUEST] -> preopen; a bare HOST is visible under the same name.
+wasi::Preopen parse_dir(const std::string& spec, bool read_only) {
+  wasi::Preopen p;
+  auto sep = spec.find("::");
+  p.host_path = spec.substr(0, sep);
+  p.guest_path = sep == std::string::npos ? spec : spec.substr(sep + 2);
+  p.read_only = read_only;
+  return p;
+}
+
+int fail(const std::string& message) {
+  std::fprintf(stderr, "Error: %s\n", message.c_str());
+  return 1;
+}
+
+// wasmtime exits with 128+SIGABRT on a trap; scripts written for it check that.
+constexpr int kTrapExitCode = 134;
+
+int run(const RunOptions& opt, const std::vector<std::string>& rest) {
+  if (rest.empty()) return fail("no module given: wink run [OPTIONS] MODULE [ARGS...]");
+  const std::string& module_path = rest[0];
+
+  engine::EngineConfig config;
+  config.data_dir = data_dir_or_default(opt.data_dir);
+  config.compile.opt_level = opt.opt_level;
+  config.compile.progress = stderr_is_terminal();
+  engine::Engine engine(config);
+  auto module = engine.load_file(module_path);
+  if (!module.ok()) return fail(module.error().message);
+
+  wasi::Config wc;
+  if (opt.invoke.empty()) {
+    wc.args.assign(rest.begin(), rest.end());
+  } else {
+    wc.args.push_back(module_path);
+  }
+  for (const auto& e : opt.envs) {
+    if (e.find('=') != std::string::npos) {
+      wc.env.push_back(e);
+    } else if (const char* v = std::getenv(e.c_str())) {
+      wc.env.push_back(e + "=" + v);  // `--env NAME` passes the host's value through
+    }
+  }
+  for (const auto& d : opt.dirs) wc.preopens.push_back(parse_dir(d, false));
+  for (const auto& d : opt.ro_dirs) wc.preopens.push_back(parse_dir(d, true));
+  auto prepared = wasi::Prepared::create(std::move(wc));
+  if (!prepared.ok()) return fail(prepared.error().message);
+
+  wasi::Context ctx(*prepared);
+  runtime::HostModule* hosts[] = {&ctx};
+  engine::InstanceLimits limits;
+  limits.max_memory_pages = std::min<uint32_t>(opt.max_memory_mib * 16, 65535);
+  limits.deadline = std::chrono::nanoseconds(static_cast<int64_t>(opt.deadline_seconds * 1e9));
+  auto instance = engine::Instance::create(*module, hosts, limits);
+  if (!instance.ok()) return fail(instance.error().message);
+
+  if (!opt.invoke.empty()) {
+    const wink_export_t* fn = (*module)->find_export(opt.invoke);
+    if (fn == nullptr || fn->kind != WINK_EXTERN_FUNC) {
+      return fail("module has no exported function `" + opt.invoke + "`");
+    }
+    std::vector<engine::Value> args;
+    size_t nparams = std::strlen(fn->params);
+    if (rest.size() - 1 != nparams) {
+      return fail("function `" + opt.invoke + "` takes " + std::to_string(nparams) +
+                  " argument(s), " + std::to_string(rest.size() - 1) + " given");
+    }
+    for (size_t i = 0; i < nparams; ++i) {
+      auto v = engine::Value::parse(fn->params[i], rest[i + 1]);
+      if (!v.ok()) return fail("argument " + std::to_string(i + 1) + ": " + v.error().message);
+      args.push_back(*v);
+    }
+    runtime::Outcome outcome;
+    auto results = (*instance)->invoke(opt.invoke, args, &outcome);
+    if (outcome.exited()) return outcome.exit_code;
+    if (!results.ok()) {
+      std::fprintf(stderr, "Error: failed to invoke `%s`: wasm trap: %s\n", opt.invoke.c_str(),
+                   results.error().message.c_str());
+      return kTrapExitCode;
+    }
+    for (const auto& v : *results) std::printf("%s\n", v.to_string().c_str());
+    return 0;
+  }
+
+  runtime::Outcome outcome = (*instance)->run_start();
+  if (outcome.exited()) return outcome.exit_code;
+  if (outcome.ok()) return 0;
+  std::string why = runtime::trap_message(outcome.trap);
+  if (!outcome.detail.empty()) why += ": " + outcome.detail;
+  std::fprintf(stderr, "Error: failed to run main module `%s`: wasm trap: %s\n",
+               module_path.c_str(), why.c_str());
+  return kTrapExitCode;
+}
+
+}  // namespace
+
+void add_run_command(CLI::App& app, Dispatch& dispatch) {
+  auto opt = std::make_shared<RunOptions>();
+  CLI::App* cmd = app.add_subcommand("run", "Run a WASI module (like `wasmtime run`)");
+  cmd->add_option("--dir", opt->dirs, "Preopen HOST[::GUEST] read-write");
+  cmd->add_option("--dir-ro", opt->ro_dirs, "Preopen HOST[::GUEST] read-only");
+  cmd->add_option("--env", opt->envs, "Set NAME=VALUE for the guest (NAME alone: from the host)");
+  cmd->add_option("--invoke", opt->invoke, "Call this exported function with typed arguments");
+  cmd->add_option("--deadline", opt->deadline_seconds, "Stop the guest after this many seconds");
+  cmd->add_option("--max-memory", opt->max_memory_mib, "Linear memory limit in MiB");
+  cmd->add_option("-O,--opt-level", opt->opt_level, "Optimization level for compiling (0-3)");
+  cmd->add_option("--data-dir", opt->data_dir, "Artifact cache and data (default ~/.local/share/wink)");
+  cmd->prefix_command();  // MODULE and everything after it belong to the guest
+  cmd->footer("Usage: wink run [OPTIONS] MODULE [ARGS...]");
+  cmd->callback([cmd, opt, &dispatch] {
+    dispatch.action = [cmd, opt] { return run(*opt, cmd->remaining()); };
+  });
+}
+
+}  // namespace wink::cli

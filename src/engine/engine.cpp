@@ -1,0 +1,37 @@
+#include "engine/engine.h"
+
+#include <cstring>
+
+#include "common/files.h"
+#include "wasi/wasi.h"
+
+namespace wink::engine {
+
+Engine::Engine(EngineConfig config)
+    : config_(std::move(config)), cache_(config_.data_dir / "artifacts") {
+  config_.compile.host_imports = host_imports();
+}
+
+std::vector<runtime::HostImport> Engine::host_imports() {
+  std::vector<runtime::HostImport> all;
+  for (const auto& h : wasi::host_imports()) all.push_back(h);
+  return all;
+}
+
+Result<std::shared_ptr<Module>> Engine::load_file(const std::filesystem::path& path) {
+  WINK_ASSIGN_OR_RETURN(auto bytes, read_file(path));
+  static constexpr uint8_t kElf[4] = {0x7f, 'E', 'L', 'F'};
+  if (bytes.size() >= 4 && std::memcmp(bytes.data(), kElf, 4) == 0) {
+    return Module::load(std::filesystem::absolute(path));
+  }
+  auto module = load_bytes(bytes);
+  if (!module.ok()) return std::move(module).error().with_context(path.string());
+  return module;
+}
+
+Result<std::shared_ptr<Module>> Engine::load_bytes(std::span<const uint8_t> wasm) {
+  WINK_ASSIGN_OR_RETURN(auto artifact, cache_.get(wasm, config_.compile));
+  return Module::load(artifact);
+}
+
+}  // namespace wink::engine

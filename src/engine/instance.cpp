@@ -1,0 +1,147 @@
+#include <cstdlib>
+#include <cstring>
+
+#include "engine/engine.h"
+
+namespace wink::engine {
+namespace {
+
+struct InstantiateArgs {
+  const wink_artifact_t* abi;
+  void* storage;
+  void* const* imports;
+};
+
+void do_instantiate(void* p) {
+  auto* a = static_cast<InstantiateArgs*>(p);
+  a->abi->instantiate(a->storage, a->imports);
+}
+
+struct CallArgs {
+  wink_trampoline_t fn;
+  void* storage;
+  const uint64_t* args;
+  uint64_t* results;
+};
+
+void do_call(void* p) {
+  auto* a = static_cast<CallArgs*>(p);
+  a->fn(a->storage, a->args, a->results);
+}
+
+struct FreeArgs {
+  const wink_artifact_t* abi;
+  void* storage;
+};
+
+void do_free(void* p) {
+  auto* a = static_cast<FreeArgs*>(p);
+  a->abi->free_instance(a->storage);
+}
+
+constexpr size_t kMaxImportModules = 16;
+
+}  // namespace
+
+Result<std::unique_ptr<Instance>> Instance::create(std::shared_ptr<Module> module,
+                                                   std::span<runtime::HostModule* const> hosts,
+                                                   const InstanceLimits& limits) {
+  const wink_artifact_t& abi = module->abi();
+  if (abi.num_import_modules > kMaxImportModules) {
+    return make_error("module imports from too many modules");
+  }
+  void* imports[kMaxImportModules] = {};
+  for (uint32_t i = 0; i < abi.num_import_modules; ++i) {
+    std::string_view wanted = abi.import_modules[i];
+    for (runtime::HostModule* host : hosts) {
+      if (host->module_name() == wanted) imports[i] = host->import_instance();
+    }
+    if (imports[i] == nullptr) {
+      return make_error("module imports from \"" + std::string(wanted) +
+                        "\", which this instance was not given");
+    }
+  }
+
+  auto inst = std::unique_ptr<Instance>(new Instance());
+  inst->module_ = std::move(module);
+  inst->limits_ = limits;
+  // The generated instance struct: plain data, zeroed so free() is safe on
+  // a half-done instantiation.
+  inst->storage_ = std::calloc(1, abi.instance_size ? abi.instance_size : 1);
+  if (inst->storage_ == nullptr) return make_error("out of memory for instance");
+
+  InstantiateArgs args{&abi, inst->storage_, imports};
+  runtime::Outcome out;
+  {
+    runtime::MemoryPolicyScope policy({limits.max_memory_pages});
+    out = runtime::guarded_call(do_instantiate, &args, {limits.deadline});
+  }
+  inst->instantiated_ = true;  // even on failure: free what was allocated
+  if (!out.ok()) {
+    std::string why = runtime::trap_message(out.trap);
+    if (!out.detail.empty()) why += ": " + out.detail;
+    return make_error("instantiation failed: " + why);
+  }
+  wasm_rt_memory_t* memory = abi.memory ? abi.memory(inst->storage_) : nullptr;
+  for (runtime::HostModule* host : hosts) host->attach_memory(memory);
+  return inst;
+}
+
+Instance::~Instance() {
+  if (storage_ == nullptr) return;
+  if (instantiated_) {
+    FreeArgs args{&module_->abi(), storage_};
+    (void)runtime::guarded_call(do_free, &args, {});
+  }
+  std::free(storage_);
+}
+
+runtime::Outcome Instance::call(const wink_export_t& fn, const uint64_t* args, uint64_t* results) {
+  CallArgs call{fn.call, storage_, args, results};
+  return runtime::guarded_call(do_call, &call, {limits_.deadline});
+}
+
+runtime::Outcome Instance::run_start() {
+  const wink_export_t* start = module_->find_export("_start");
+  if (start == nullptr || start->kind != WINK_EXTERN_FUNC || start->params[0] || start->results[0]) {
+    runtime::Outcome out;
+    out.trap = runtime::Trap::kHost;
+    out.detail = "module has no `_start` function () -> () (is it a WASI command?)";
+    return out;
+  }
+  return call(*start, nullptr, nullptr);
+}
+
+Result<std::vector<Value>> Instance::invoke(std::string_view name, std::span<const Value> args,
+                                            runtime::Outcome* outcome) {
+  const wink_export_t* fn = module_->find_export(name);
+  if (fn == nullptr) return make_error("no export named `" + std::string(name) + "`");
+  if (fn->kind != WINK_EXTERN_FUNC) return make_error("export `" + std::string(name) + "` is not a function");
+  size_t nparams = std::strlen(fn->params), nresults = std::strlen(fn->results);
+  if (args.size() != nparams) {
+    return make_error("function `" + std::string(name) + "` takes " + std::to_string(nparams) +
+                      " argument(s), got " + std::to_string(args.size()));
+  }
+  std::vector<uint64_t> in(nparams + 1), out(nresults + 1);
+  for (size_t i = 0; i < nparams; ++i) {
+    if (args[i].type != fn->params[i]) return make_error("argument " + std::to_string(i + 1) + " has the wrong type");
+    in[i] = args[i].bits;
+  }
+  runtime::Outcome result = call(*fn, in.data(), out.data());
+  if (outcome) *outcome = result;
+  if (!result.ok()) {
+    std::string why = runtime::trap_message(result.trap);
+    if (!result.detail.empty()) why += ": " + result.detail;
+    return make_error(why);
+  }
+  std::vector<Value> values;
+  for (size_t i = 0; i < nresults; ++i) values.push_back({fn->results[i], out[i]});
+  return values;
+}
+
+wasm_rt_memory_t* Instance::memory() const {
+  const wink_artifact_t& abi = module_->abi();
+  return abi.memory ? abi.memory(storage_) : nullptr;
+}
+
+}  // namespace wink::engine

@@ -1,0 +1,7 @@
+// The smallest useful WASI command: what the instantiation benchmark runs.
+#include <stdio.h>
+
+int main(void) {
+  puts("Hello, world!");
+  return 0;
+}
