@@ -9,7 +9,7 @@ PACKAGES=(
   # build
   build-essential cmake ninja-build pkg-config ccache
   # engine: wasm2c/libwabt, guest toolchain (C -> wasm32-wasi)
-  wabt clang lld wasi-libc libclang-rt-14-dev-wasm32
+  wabt clang lld wasi-libc libclang-rt-14-dev-wasm32 libclang-rt-14-dev
   # libraries
   libssl-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
   libsqlite3-dev libhiredis-dev libcurl4-openssl-dev

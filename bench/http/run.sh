@@ -1,0 +1,301 @@
+#!/usr/bin/env bash
+# HTTP ingress benchmark: wink's HTTP server against nginx, Node.js and
+# workerd, one run, same client (wrk), same response bytes (200,
+# Content-Type: text/plain, "Hello, world!\n"), keep-alive on for all.
+# Follows docs benchmarking.md: servers pinned to CPU 0 with one worker each,
+# wrk pinned to CPU 1, a warm-up per server, A B A B interleaved rounds,
+# concurrency 1/16/128, requests/s and p50/p99. Output: a markdown table and
+# a PNG chart under bench/results/. Not a test: it asserts nothing.
+#
+# Usage: bench/http/run.sh [--wink-cmd 'CMD with {port}'] [--duration 5] [--rounds 2]
+#                          [--concurrency "1 16 128"] [--skip "node workerd"] [--build DIR]
+#   --wink-cmd   also measure this command as "wink", e.g.
+#                '/work/main/build/src/cli/wink up examples/hello --listen 127.0.0.1:{port} --workers 1 --access-log off'
+#                ({port} is replaced; it must serve "/" with the hello response).
+#   The native server (wink_http_hello: the same ingress with a C++ handler)
+#   is always measured.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+DURATION=5
+ROUNDS=2
+CONCURRENCY="1 16 128"
+WINK_CMD=""
+SKIP=""
+BUILD="${ROOT}/build"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --wink-cmd) WINK_CMD="$2"; shift 2 ;;
+    --duration) DURATION="$2"; shift 2 ;;
+    --rounds) ROUNDS="$2"; shift 2 ;;
+    --concurrency) CONCURRENCY="$2"; shift 2 ;;
+    --skip) SKIP="$2"; shift 2 ;;
+    --build) BUILD="$2"; shift 2 ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+
+for tool in wrk nginx node taskset curl python3 gnuplot; do
+  command -v "$tool" >/dev/null || { echo "run.sh: $tool missing (scripts/setup.sh)" >&2; exit 1; }
+done
+
+WORK="$(mktemp -d /tmp/wink-http-bench.XXXXXX)"
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]:-}"; do
+    [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+  done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+BODY=$'Hello, world!\n'
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# --- the native server --------------------------------------------------------
+HELLO=""
+if [ -d "$BUILD" ] && ninja -C "$BUILD" -t targets all 2>/dev/null | grep -q '^wink_http_hello:'; then
+  ninja -C "$BUILD" wink_http_hello >/dev/null
+  HELLO="$(find "$BUILD" -name wink_http_hello -type f -perm -u+x | head -1)"
+fi
+if [ -z "$HELLO" ]; then
+  # Not in the CMake tree (yet): build it directly, same flags as RelWithDebInfo.
+  echo "run.sh: building wink_http_hello directly" >&2
+  c++ -std=c++20 -O2 -g -DNDEBUG -I"$ROOT/src" "$ROOT/bench/http/hello_server.cpp" \
+    "$ROOT"/src/http/*.cpp -pthread -o "$WORK/wink_http_hello"
+  HELLO="$WORK/wink_http_hello"
+fi
+
+# --- server definitions: name -> start command (run pinned to CPU 0) -----------
+declare -A PORT CMD
+NAMES=()
+add_server() { NAMES+=("$1"); PORT[$1]="$(free_port)"; CMD[$1]="${2//\{port\}/${PORT[$1]}}"; }
+
+skipped() { [[ " $SKIP " == *" $1 "* ]]; }
+
+add_server nginx "nginx -p $WORK/nginx -c $WORK/nginx/nginx.conf -e stderr"
+mkdir -p "$WORK/nginx/logs"
+cat > "$WORK/nginx/nginx.conf" <<NGINX
+worker_processes 1;
+daemon off;
+master_process off;
+pid $WORK/nginx/nginx.pid;
+error_log stderr warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 100000000;
+  keepalive_timeout 75s;
+  client_body_temp_path $WORK/nginx/body;
+  proxy_temp_path $WORK/nginx/proxy;
+  server {
+    listen 127.0.0.1:${PORT[nginx]};
+    location / { default_type text/plain; return 200 "Hello, world!\n"; }
+  }
+}
+NGINX
+
+add_server wink-http "$HELLO --port {port} --workers 1 --access-log off"
+
+if [ -n "$WINK_CMD" ]; then
+  add_server wink "$WINK_CMD"
+fi
+
+if ! skipped node; then
+  cat > "$WORK/node-server.js" <<'NODE'
+const http = require('http');
+const port = Number(process.argv[2]);
+const server = http.createServer((req, res) => {
+  res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': 14 });
+  res.end('Hello, world!\n');
+});
+server.keepAliveTimeout = 75000;
+server.listen(port, '127.0.0.1');
+NODE
+  add_server node "node $WORK/node-server.js {port}"
+fi
+
+if ! skipped workerd; then
+  WORKERD_DIR="${WORKERD_DIR:-$WORK/workerd}"
+  mkdir -p "$WORKERD_DIR"
+  if [ ! -d "$WORKERD_DIR/node_modules/workerd" ]; then
+    echo "run.sh: npm install workerd into $WORKERD_DIR" >&2
+    (cd "$WORKERD_DIR" && npm install --silent --no-audit --no-fund workerd >/dev/null 2>&1) || true
+  fi
+  WORKERD_BIN="$(find "$WORKERD_DIR/node_modules/@cloudflare" -path '*/bin/workerd' -type f 2>/dev/null | head -1 || true)"
+  if [ -n "$WORKERD_BIN" ]; then
+    cat > "$WORK/worker.js" <<'JS'
+export default {
+  async fetch(request) {
+    return new Response("Hello, world!\n", { headers: { "Content-Type": "text/plain" } });
+  },
+};
+JS
+    add_server workerd "$WORKERD_BIN serve $WORK/workerd.capnp"
+    cat > "$WORK/workerd.capnp" <<CAPNP
+using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [ (name = "main", worker = .hello) ],
+  sockets = [ (name = "http", address = "127.0.0.1:${PORT[workerd]}", http = (), service = "main") ],
+);
+const hello :Workerd.Worker = (
+  modules = [ (name = "worker", esModule = embed "worker.js") ],
+  compatibilityDate = "2024-01-01",
+);
+CAPNP
+  else
+    echo "run.sh: workerd not available (npm install failed); skipping it" >&2
+  fi
+fi
+
+# --- start every server, pinned, and check it answers the same bytes -----------
+for name in "${NAMES[@]}"; do
+  # shellcheck disable=SC2086
+  taskset -c 0 ${CMD[$name]} >"$WORK/$name.out" 2>"$WORK/$name.err" &
+  PIDS+=($!)
+  ok=""
+  for _ in $(seq 1 300); do
+    if got="$(curl -s --max-time 1 "http://127.0.0.1:${PORT[$name]}/")"; then ok=1; break; fi
+    sleep 0.1
+  done
+  [ -n "$ok" ] || { echo "run.sh: $name did not start:" >&2; cat "$WORK/$name.err" >&2; exit 1; }
+  if [ "$got"$'\n' != "$BODY" ]; then
+    echo "run.sh: $name answered '$got', not the hello body" >&2; exit 1
+  fi
+  echo "run.sh: $name ready on ${PORT[$name]}" >&2
+  curl -s -D - -o /dev/null "http://127.0.0.1:${PORT[$name]}/" | tr -d '\r' | sed "s/^/  $name: /" \
+    >"$WORK/$name.headers"
+done
+
+run_wrk() {  # name concurrency seconds -> appends "name c round rps p50 p99" to results
+  local name=$1 c=$2 secs=$3 round=$4
+  local out
+  out="$(taskset -c 1 wrk -t1 -c"$c" -d"${secs}s" --latency "http://127.0.0.1:${PORT[$name]}/" 2>&1)"
+  echo "$out" >"$WORK/wrk-$name-$c-$round.txt"
+  python3 - "$name" "$c" "$round" "$WORK/wrk-$name-$c-$round.txt" <<'PY' >>"$WORK/results.tsv"
+import re, sys
+out = open(sys.argv[4]).read()
+def ms(v):
+    m = re.match(r"([\d.]+)(us|ms|s)", v)
+    n, u = float(m.group(1)), m.group(2)
+    return n / 1000 if u == "us" else n * 1000 if u == "s" else n
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+p50 = ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
+p99 = ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
+errs = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+sock = re.search(r"Socket errors: (.*)", out)
+print("\t".join([sys.argv[1], sys.argv[2], sys.argv[3], f"{rps:.1f}", f"{p50:.4f}", f"{p99:.4f}",
+                 (errs.group(1) if errs else "0"), (sock.group(1).replace("\t", " ") if sock else "")]))
+PY
+}
+
+echo "run.sh: warm-up" >&2
+for name in "${NAMES[@]}"; do
+  taskset -c 1 wrk -t1 -c16 -d2s "http://127.0.0.1:${PORT[$name]}/" >/dev/null 2>&1
+done
+
+: >"$WORK/results.tsv"
+for c in $CONCURRENCY; do
+  for round in $(seq 1 "$ROUNDS"); do
+    for name in "${NAMES[@]}"; do
+      echo "run.sh: c=$c round $round $name" >&2
+      run_wrk "$name" "$c" "$DURATION" "$round"
+    done
+  done
+done
+
+# --- report --------------------------------------------------------------------
+mkdir -p "$ROOT/bench/results"
+STAMP="$(date -u +%Y-%m-%d)"
+REPORT="$ROOT/bench/results/http-$STAMP.md"
+CHART="$ROOT/bench/results/http-$STAMP.png"
+WORKERD_VERSION="$( [ -n "${WORKERD_BIN:-}" ] && "$WORKERD_BIN" --version 2>/dev/null | head -1 || echo -)"
+python3 - "$WORK/results.tsv" "$REPORT" "$WORK/chart.dat" "${NAMES[*]}" <<PY
+import collections, sys
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
+names = sys.argv[4].split()
+data = collections.defaultdict(list)
+for name, c, rnd, rps, p50, p99, non2xx, sockerr in rows:
+    data[(name, int(c))].append((float(rps), float(p50), float(p99), int(non2xx), sockerr))
+concs = sorted({int(r[1]) for r in rows})
+out = []
+out.append("# HTTP ingress benchmark ($STAMP)\n")
+out.append("Hello response (200, \`Content-Type: text/plain\`, \`Hello, world!\\\\n\`), keep-alive, "
+           "wrk -t1 pinned to CPU 1, each server pinned to CPU 0 with one worker, "
+           "${DURATION} s per measurement, ${ROUNDS} interleaved rounds (A B A B) after a 2 s warm-up.\n")
+out.append("| | |\n|---|---|")
+out.append("| date (UTC) | $(date -u '+%Y-%m-%d %H:%M') |")
+out.append("| kernel | $(uname -r) |")
+out.append("| nproc | $(nproc) |")
+out.append("| compiler | $(c++ --version | head -1) |")
+out.append("| wrk | $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2) |")
+out.append("| nginx | $(nginx -v 2>&1 | cut -d/ -f2) (worker_processes 1, access_log off, \`return 200\`) |")
+out.append("| node | $(node --version) (\`http\` module) |")
+out.append("| workerd | ${WORKERD_VERSION} |")
+out.append("| wink-http | \`wink_http_hello\`: the wink HTTP server with a native C++ handler, access log off |")
+if "wink" in names:
+    out.append("| wink | \`${WINK_CMD}\` |")
+out.append("")
+out.append("req/s per round, ratio = sum of rounds / nginx's sum; latency in ms, mean over rounds "
+           "(p99: worst round).\n")
+out.append("| server | conc. | req/s (rounds) | req/s mean | vs nginx | p50 ms | p99 ms | spread |")
+out.append("|---|---:|---|---:|---:|---:|---:|---:|")
+noisy = []
+for c in concs:
+    base = sum(r[0] for r in data[("nginx", c)]) or float("nan")
+    for n in names:
+        rs = data.get((n, c))
+        if not rs:
+            continue
+        rps = [r[0] for r in rs]
+        mean = sum(rps) / len(rps)
+        spread = (max(rps) - min(rps)) / mean if mean else 0
+        if spread > 0.10:
+            noisy.append(f"{n} c={c}")
+        p50 = sum(r[1] for r in rs) / len(rs)
+        p99 = max(r[2] for r in rs)
+        errs = sum(r[3] for r in rs)
+        note = f" ({errs} non-2xx)" if errs else ""
+        out.append(f"| {n} | {c} | {' / '.join(f'{x:,.0f}' for x in rps)} | {mean:,.0f}{note} | "
+                   f"{sum(rps)/base:.2f} | {p50:.3f} | {p99:.3f} | {spread*100:.0f}% |")
+out.append("")
+if noisy:
+    out.append("Rounds differ by more than 10% for: " + ", ".join(noisy) +
+               " (noisy machine; read those ratios with care).\n")
+else:
+    out.append("All rounds within 10% of each other.\n")
+out.append("![req/s by server and concurrency](http-$STAMP.png)\n")
+open(sys.argv[2], "w").write("\n".join(out) + "\n")
+with open(sys.argv[3], "w") as f:
+    f.write("conc " + " ".join(names) + "\n")
+    for c in concs:
+        vals = []
+        for n in names:
+            rs = data.get((n, c))
+            vals.append(f"{sum(r[0] for r in rs)/len(rs):.0f}" if rs else "0")
+        f.write(f"c={c} " + " ".join(vals) + "\n")
+PY
+{
+  echo "## Response headers as sent"
+  echo
+  echo '```'
+  for name in "${NAMES[@]}"; do cat "$WORK/$name.headers"; done
+  echo '```'
+} >>"$REPORT"
+
+gnuplot <<GP
+set terminal pngcairo size 900,500 noenhanced
+set output "$CHART"
+set title "HTTP hello, one server core (req/s, higher is better)"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set ylabel "requests/s"
+set yrange [0:*]
+set grid ytics
+set key top left
+plot for [i=2:$(( ${#NAMES[@]} + 1 ))] "$WORK/chart.dat" using i:xtic(1) title columnheader(i)
+GP
+cat "$REPORT"
+echo "run.sh: wrote $REPORT and $CHART" >&2

@@ -1,0 +1,172 @@
+// Access log formatting and sinks.
+#include "http/access_log.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <ctime>
+
+namespace wink::http {
+namespace {
+
+void append_number(std::string& out, uint64_t v) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+void append_ms(std::string& out, double ms) {
+  if (!(ms >= 0)) ms = 0;  // also NaN
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof buf, ms, std::chars_format::fixed, 3);
+  out.append(buf, r.ptr);
+}
+
+void append_time(std::string& out, std::chrono::system_clock::time_point t) {
+  auto since = t.time_since_epoch();
+  auto secs = std::chrono::duration_cast<std::chrono::seconds>(since);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(since - secs).count();
+  time_t tt = static_cast<time_t>(secs.count());
+  struct tm tm;
+  gmtime_r(&tt, &tm);
+  char buf[40];
+  size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(ms));
+  out.push_back('"');
+  out.append(buf);
+  out.push_back('"');
+}
+
+}  // namespace
+
+void append_json_string(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out.append("\\\""); break;
+      case '\\': out.append("\\\\"); break;
+      case '\n': out.append("\\n"); break;
+      case '\r': out.append("\\r"); break;
+      case '\t': out.append("\\t"); break;
+      default:
+        if (c < 0x20 || c >= 0x7f) {
+          out.append("\\u00");
+          out.push_back(kHex[c >> 4]);
+          out.push_back(kHex[c & 15]);
+        } else {
+          out.push_back(static_cast<char>(c));
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+void append_access_log_line(std::string& out, const AccessLogEntry& e) {
+  out.append("{\"time\":");
+  append_time(out, e.time);
+  out.append(",\"remote\":");
+  append_json_string(out, e.remote);
+  out.append(",\"method\":");
+  append_json_string(out, e.method);
+  out.append(",\"path\":");
+  append_json_string(out, e.path);
+  if (!e.query.empty()) {
+    out.append(",\"query\":");
+    append_json_string(out, e.query);
+  }
+  out.append(e.version_minor == 0 ? ",\"protocol\":\"HTTP/1.0\"" : ",\"protocol\":\"HTTP/1.1\"");
+  out.append(",\"status\":");
+  append_number(out, static_cast<uint64_t>(e.status));
+  out.append(",\"bytes\":");
+  append_number(out, e.bytes);
+  out.append(",\"request_bytes\":");
+  append_number(out, e.request_bytes);
+  out.append(",\"duration_ms\":");
+  append_ms(out, e.duration_ms);
+  out.append(",\"handler_ms\":");
+  append_ms(out, e.handler_ms);
+  if (e.fields) {
+    if (!e.fields->app.empty()) {
+      out.append(",\"app\":");
+      append_json_string(out, e.fields->app);
+    }
+    if (!e.fields->component.empty()) {
+      out.append(",\"component\":");
+      append_json_string(out, e.fields->component);
+    }
+    if (!e.fields->timings_ms.empty()) {
+      out.append(",\"timings_ms\":{");
+      bool first = true;
+      for (const auto& [name, ms] : e.fields->timings_ms) {
+        if (!first) out.push_back(',');
+        first = false;
+        append_json_string(out, name);
+        out.push_back(':');
+        append_ms(out, ms);
+      }
+      out.push_back('}');
+    }
+  }
+  if (!e.error.empty()) {
+    out.append(",\"error\":");
+    append_json_string(out, e.error);
+  }
+  out.append("}\n");
+}
+
+Result<void> AccessLogSink::open(const AccessLogConfig& config) {
+  close();
+  kind_ = config.sink;
+  switch (kind_) {
+    case AccessLogConfig::Sink::kStderr:
+      fd_ = STDERR_FILENO;
+      owns_fd_ = false;
+      break;
+    case AccessLogConfig::Sink::kFile:
+      fd_ = ::open(config.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+      if (fd_ < 0) {
+        kind_ = AccessLogConfig::Sink::kOff;
+        return make_error("cannot open access log " + config.path + ": " + strerror(errno));
+      }
+      owns_fd_ = true;
+      break;
+    case AccessLogConfig::Sink::kCallback:
+      if (!config.callback) kind_ = AccessLogConfig::Sink::kOff;
+      callback_ = config.callback;
+      break;
+    case AccessLogConfig::Sink::kOff:
+      break;
+  }
+  return {};
+}
+
+void AccessLogSink::write(std::string_view lines) {
+  if (lines.empty() || !enabled()) return;
+  std::lock_guard lock(mu_);
+  if (kind_ == AccessLogConfig::Sink::kCallback) {
+    callback_(lines);
+    return;
+  }
+  while (!lines.empty()) {
+    ssize_t n = ::write(fd_, lines.data(), lines.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return;  // a failing log must not take the server down
+    }
+    lines.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
+void AccessLogSink::close() {
+  if (owns_fd_ && fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  owns_fd_ = false;
+  kind_ = AccessLogConfig::Sink::kOff;
+  callback_ = nullptr;
+}
+
+}  // namespace wink::http

@@ -1,0 +1,933 @@
+// Epoll HTTP/1.1 server: workers with their own epoll loop over one shared,
+// non-blocking listening socket (registered with EPOLLEXCLUSIVE, so a new
+// connection wakes one idle worker). A connection lives on the worker that
+// accepted it; its requests are parsed, handled and answered there, in order.
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <ctime>
+#include <deque>
+#include <fcntl.h>
+#include <queue>
+#include <thread>
+#include <vector>
+
+#include "http/access_log.h"
+#include "http/parser.h"
+
+namespace wink::http {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr Clock::time_point kNever = Clock::time_point::max();
+constexpr size_t kReadChunk = 64 * 1024;
+constexpr size_t kMaxPendingOutput = 1 << 20;  // stop reading pipelined requests above this
+constexpr size_t kCoalesceLimit = 64 * 1024;   // bodies above this are queued without a copy
+constexpr int kMaxIov = 32;
+constexpr size_t kMaxRejectLingering = 64;     // per worker
+
+char g_listen_tag;
+char g_wake_tag;
+
+double ms_between(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+bool valid_header_name(std::string_view s) {
+  if (s.empty()) return false;
+  for (unsigned char c : s) {
+    if (c <= 0x20 || c >= 0x7f || c == ':' || c == '(' || c == ')' || c == ',' || c == '/' ||
+        c == ';' || c == '<' || c == '=' || c == '>' || c == '?' || c == '@' || c == '[' ||
+        c == '\\' || c == ']' || c == '{' || c == '}' || c == '"') {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool valid_header_value(std::string_view s) {
+  for (unsigned char c : s) {
+    if (c == '\r' || c == '\n' || c == 0) return false;
+  }
+  return true;
+}
+
+void append_number(std::string& out, uint64_t v) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+unsigned cpus_available() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0) {
+    int n = CPU_COUNT(&set);
+    if (n > 0) return static_cast<unsigned>(n);
+  }
+  unsigned n = std::thread::hardware_concurrency();
+  return n ? n : 1;
+}
+
+struct Conn {
+  int fd = -1;
+  uint32_t gen = 0;
+  RequestParser parser;
+  std::string pending_in;  // input held back while output is over kMaxPendingOutput
+  std::deque<std::string> out;
+  size_t out_off = 0;    // bytes of out.front() already sent
+  size_t out_bytes = 0;  // unsent bytes in out
+  uint32_t events = 0;   // currently registered epoll events
+  bool reading = true;
+  bool paused = false;  // reading stopped until queued output drains (backpressure)
+  bool write_blocked = false;
+  bool close_after_write = false;
+  bool lingering = false;
+  bool rejected = false;
+  bool head_seen = false;
+  uint32_t requests = 0;
+  Clock::time_point accepted, req_start, head_done, last_activity, write_progress, linger_until;
+  Clock::time_point armed = kNever;  // deadline of this conn's live heap entry
+
+  explicit Conn(const ParserLimits& limits) : parser(limits) {}
+};
+
+struct TimerEntry {
+  Clock::time_point when;
+  int fd;
+  uint32_t gen;
+  bool operator>(const TimerEntry& o) const { return when > o.when; }
+};
+
+}  // namespace
+
+class Worker;
+
+struct Server::Impl {
+  ServerConfig config;
+  Handler handler;
+  ParserLimits limits;
+  int listen_fd = -1;
+  uint16_t port = 0;
+  AccessLogSink log;
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::vector<std::thread> threads;
+  std::atomic<bool> running{false};
+  std::atomic<bool> stopping{false};
+  std::atomic<int64_t> grace_deadline_ns{0};  // steady_clock
+  std::atomic<uint64_t> active{0}, accepted{0}, rejected{0}, requests{0};
+
+  Impl(ServerConfig c, Handler h) : config(std::move(c)), handler(std::move(h)) {
+    limits.max_header_bytes = config.max_header_bytes;
+    limits.max_uri_bytes = config.max_uri_bytes;
+    limits.max_body_bytes = config.max_body_bytes;
+  }
+};
+
+class Worker {
+ public:
+  explicit Worker(Server::Impl& srv) : srv_(srv), scratch_(new char[kReadChunk]) {}
+  ~Worker() {
+    if (epfd_ >= 0) ::close(epfd_);
+    if (wakefd_ >= 0) ::close(wakefd_);
+    if (reserve_fd_ >= 0) ::close(reserve_fd_);
+  }
+
+  Result<void> init() {
+    epfd_ = epoll_create1(EPOLL_CLOEXEC);
+    wakefd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (epfd_ < 0 || wakefd_ < 0) return make_error(std::string("epoll: ") + strerror(errno));
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.ptr = &g_wake_tag;
+    if (epoll_ctl(epfd_, EPOLL_CTL_ADD, wakefd_, &ev) < 0) {
+      return make_error(std::string("epoll_ctl: ") + strerror(errno));
+    }
+    ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+    ev.data.ptr = &g_listen_tag;
+    if (epoll_ctl(epfd_, EPOLL_CTL_ADD, srv_.listen_fd, &ev) < 0) {
+      return make_error(std::string("epoll_ctl(listener): ") + strerror(errno));
+    }
+    return {};
+  }
+
+  void wake() {
+    uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = ::write(wakefd_, &one, sizeof one);
+  }
+
+  void run();
+
+ private:
+  // Event handling.
+  void on_accept();
+  void on_wake();
+  void on_event(Conn* c, uint32_t events);
+  void on_readable(Conn* c);
+  void process(Conn* c, std::string_view data);
+  void handle_request(Conn* c);
+  void send_error(Conn* c, int status, std::string_view reason);
+  void queue(Conn* c, std::string_view bytes);
+  void flush(Conn* c);
+  void after_io(Conn* c);
+  void start_linger(Conn* c);
+  void drain_linger(Conn* c);
+  void close_conn(Conn* c);
+  void reject(int fd);
+  void on_timeout(Conn* c);
+  void rearm(Conn* c);
+  void compact_timers();
+  Clock::time_point deadline_of(const Conn* c) const;
+  void begin_drain();
+
+  // Response building.
+  void serialize(Conn* c, const Request& req, Response& resp, bool keep_alive);
+  std::string_view date();
+  void log_request(const Conn* c, const Request& req, int status, uint64_t bytes,
+                   const LogFields* fields, double handler_ms, std::string_view error);
+
+  Server::Impl& srv_;
+  int epfd_ = -1;
+  int wakefd_ = -1;
+  int reserve_fd_ = -1;
+  std::unique_ptr<char[]> scratch_;
+  std::vector<std::unique_ptr<Conn>> conns_;  // by fd
+  std::vector<std::unique_ptr<Conn>> graveyard_;
+  size_t live_ = 0;
+  size_t reject_lingering_ = 0;
+  uint32_t next_gen_ = 1;
+  std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<>> timers_;
+  Clock::time_point now_;
+  bool draining_ = false;
+  Response resp_;
+  std::string log_buf_;
+  time_t date_sec_ = 0;
+  char date_buf_[64] = {};
+  size_t date_len_ = 0;
+};
+
+// --- loop -------------------------------------------------------------------
+
+void Worker::run() {
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, nullptr);
+  epoll_event events[256];
+  while (true) {
+    now_ = Clock::now();
+    int timeout_ms = -1;
+    Clock::time_point next = timers_.empty() ? kNever : timers_.top().when;
+    if (draining_) {
+      next = std::min(next, Clock::time_point(Clock::duration(srv_.grace_deadline_ns.load())));
+    }
+    if (next != kNever) {
+      auto d = std::chrono::ceil<std::chrono::milliseconds>(next - now_).count();
+      timeout_ms = static_cast<int>(std::clamp<int64_t>(d, 0, 60'000));
+    }
+    int n = epoll_wait(epfd_, events, 256, timeout_ms);
+    now_ = Clock::now();
+    for (int i = 0; i < n; ++i) {
+      void* tag = events[i].data.ptr;
+      if (tag == &g_listen_tag) {
+        on_accept();
+      } else if (tag == &g_wake_tag) {
+        on_wake();
+      } else {
+        on_event(static_cast<Conn*>(tag), events[i].events);
+      }
+    }
+    while (!timers_.empty() && timers_.top().when <= now_) {
+      TimerEntry t = timers_.top();
+      timers_.pop();
+      if (t.fd < 0 || static_cast<size_t>(t.fd) >= conns_.size()) continue;
+      Conn* c = conns_[t.fd].get();
+      if (!c || c->gen != t.gen || c->armed != t.when) continue;
+      c->armed = kNever;
+      if (deadline_of(c) <= now_) {
+        on_timeout(c);
+      } else {
+        rearm(c);
+      }
+    }
+    if (!log_buf_.empty()) {
+      srv_.log.write(log_buf_);
+      log_buf_.clear();
+    }
+    graveyard_.clear();
+    if (timers_.size() > 4 * live_ + 1024) compact_timers();
+    if (!draining_ && srv_.stopping.load()) begin_drain();
+    if (draining_) {
+      if (live_ == 0) break;
+      if (now_.time_since_epoch().count() >= srv_.grace_deadline_ns.load()) {
+        for (auto& slot : conns_) {
+          if (slot && slot->fd >= 0) close_conn(slot.get());
+        }
+        if (!log_buf_.empty()) srv_.log.write(log_buf_);
+        log_buf_.clear();
+        graveyard_.clear();
+        break;
+      }
+    }
+  }
+}
+
+void Worker::on_wake() {
+  uint64_t v;
+  [[maybe_unused]] ssize_t n = ::read(wakefd_, &v, sizeof v);
+  if (srv_.stopping.load() && !draining_) begin_drain();
+}
+
+void Worker::begin_drain() {
+  draining_ = true;
+  epoll_ctl(epfd_, EPOLL_CTL_DEL, srv_.listen_fd, nullptr);
+  for (auto& slot : conns_) {
+    Conn* c = slot.get();
+    if (!c || c->fd < 0) continue;
+    bool idle = !c->parser.started() && c->out_bytes == 0 && c->pending_in.empty();
+    if (idle || c->lingering) {
+      close_conn(c);
+    } else if (c->out_bytes > 0 && c->parser.state() == RequestParser::State::kHead &&
+               !c->parser.started()) {
+      c->close_after_write = true;  // finish sending the response, then close
+    }
+  }
+}
+
+void Worker::on_accept() {
+  for (int i = 0; i < 64; ++i) {
+    sockaddr_storage addr;
+    socklen_t len = sizeof addr;
+    int fd = accept4(srv_.listen_fd, reinterpret_cast<sockaddr*>(&addr), &len,
+                     SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if ((errno == EMFILE || errno == ENFILE) && reserve_fd_ >= 0) {
+        // Out of descriptors: accept and drop one, so the listener stops
+        // reporting readiness we cannot act on (and the client is not left hanging).
+        ::close(reserve_fd_);
+        int dropped = accept4(srv_.listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+        if (dropped >= 0) ::close(dropped);
+        reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        srv_.rejected.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      return;  // EAGAIN, or EINVAL after the listener was shut down
+    }
+    if (draining_) {
+      ::close(fd);
+      continue;
+    }
+    if (srv_.active.fetch_add(1, std::memory_order_relaxed) >= srv_.config.max_connections) {
+      srv_.active.fetch_sub(1, std::memory_order_relaxed);
+      reject(fd);
+      continue;
+    }
+    srv_.accepted.fetch_add(1, std::memory_order_relaxed);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+
+    auto conn = std::make_unique<Conn>(srv_.limits);
+    Conn* c = conn.get();
+    c->fd = fd;
+    c->gen = next_gen_++;
+    c->accepted = c->last_activity = now_;
+    Request& req = c->parser.request();
+    char host[INET6_ADDRSTRLEN] = {};
+    if (addr.ss_family == AF_INET) {
+      auto* a = reinterpret_cast<sockaddr_in*>(&addr);
+      inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
+      req.remote_port = ntohs(a->sin_port);
+    } else if (addr.ss_family == AF_INET6) {
+      auto* a = reinterpret_cast<sockaddr_in6*>(&addr);
+      inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
+      req.remote_port = ntohs(a->sin6_port);
+    }
+    req.remote_address = host;
+    req.local_port = srv_.port;
+
+    if (static_cast<size_t>(fd) >= conns_.size()) conns_.resize(static_cast<size_t>(fd) * 2 + 64);
+    conns_[fd] = std::move(conn);
+    ++live_;
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.ptr = c;
+    c->events = EPOLLIN;
+    if (epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) < 0) {
+      close_conn(c);
+      continue;
+    }
+    rearm(c);
+  }
+}
+
+void Worker::reject(int fd) {
+  srv_.rejected.fetch_add(1, std::memory_order_relaxed);
+  static constexpr std::string_view kBusy =
+      "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 20\r\n"
+      "Retry-After: 1\r\nConnection: close\r\n\r\nService Unavailable\n";
+  [[maybe_unused]] ssize_t n = send(fd, kBusy.data(), kBusy.size(), MSG_NOSIGNAL);
+  if (reject_lingering_ >= kMaxRejectLingering) {
+    ::close(fd);
+    return;
+  }
+  // Linger briefly so the client reads the 503 rather than a reset.
+  auto conn = std::make_unique<Conn>(srv_.limits);
+  Conn* c = conn.get();
+  c->fd = fd;
+  c->gen = next_gen_++;
+  c->rejected = true;
+  if (static_cast<size_t>(fd) >= conns_.size()) conns_.resize(static_cast<size_t>(fd) * 2 + 64);
+  conns_[fd] = std::move(conn);
+  ++live_;
+  ++reject_lingering_;
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.ptr = c;
+  c->events = EPOLLIN;
+  if (epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) < 0) {
+    close_conn(c);
+    return;
+  }
+  start_linger(c);
+  if (c->fd >= 0) rearm(c);
+}
+
+void Worker::on_event(Conn* c, uint32_t events) {
+  if (c->fd < 0) return;  // closed earlier in this batch
+  if (c->lingering) {
+    drain_linger(c);
+    return;
+  }
+  if (events & EPOLLERR) {
+    close_conn(c);
+    return;
+  }
+  if (events & EPOLLOUT) flush(c);
+  if (c->fd >= 0 && c->reading && (events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP))) on_readable(c);
+  if (c->fd >= 0) after_io(c);
+}
+
+void Worker::on_readable(Conn* c) {
+  ssize_t n = recv(c->fd, scratch_.get(), kReadChunk, 0);
+  if (n > 0) {
+    c->last_activity = now_;
+    process(c, std::string_view(scratch_.get(), static_cast<size_t>(n)));
+    return;
+  }
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+  if (n < 0) {
+    close_conn(c);
+    return;
+  }
+  // EOF: the client will send nothing more. Answer what was complete (it was
+  // processed already); an incomplete request is abandoned.
+  c->reading = false;
+  if (c->out_bytes == 0) {
+    close_conn(c);
+  } else {
+    c->close_after_write = true;
+  }
+}
+
+void Worker::process(Conn* c, std::string_view data) {
+  RequestParser& p = c->parser;
+  while (true) {
+    if (c->close_after_write) return;  // anything after a closing request is ignored
+    if (c->out_bytes > kMaxPendingOutput) {
+      // The client is not reading its responses: hold further requests back.
+      c->pending_in.append(data);
+      c->reading = false;
+      c->paused = true;
+      return;
+    }
+    if (p.state() == RequestParser::State::kComplete) {
+      // (only reachable if handle_request was deferred; it is not)
+    }
+    if (data.empty()) return;
+    bool was_started = p.started();
+    size_t used = p.feed(data);
+    data.remove_prefix(used);
+    if (!was_started && p.started()) c->req_start = now_;
+    switch (p.state()) {
+      case RequestParser::State::kHead:
+        break;
+      case RequestParser::State::kBody:
+        if (!c->head_seen) {
+          c->head_seen = true;
+          c->head_done = now_;
+          // 100-continue unless the client already started sending the body.
+          if (p.request().expect_continue && data.empty()) {
+            queue(c, "HTTP/1.1 100 Continue\r\n\r\n");
+          }
+        }
+        break;
+      case RequestParser::State::kComplete:
+        if (!c->head_seen) c->head_done = now_;
+        handle_request(c);
+        p.reset();
+        c->head_seen = false;
+        break;
+      case RequestParser::State::kError:
+        send_error(c, p.error_status(), p.error_reason());
+        return;
+    }
+  }
+}
+
+void Worker::handle_request(Conn* c) {
+  const Request& req = c->parser.request();
+  Response& resp = resp_;
+  resp.clear();
+  Clock::time_point t0 = Clock::now();
+  if (req.path == kHealthPath) {
+    resp.add_header("Content-Type", "text/plain");
+    resp.body = "OK";
+  } else {
+    try {
+      srv_.handler(req, resp);
+    } catch (...) {
+      resp.clear();
+      resp.status = 500;
+    }
+  }
+  Clock::time_point t1 = Clock::now();
+  now_ = t1;
+  if (resp.status < 200 || resp.status > 599) {
+    resp.clear();
+    resp.status = 500;
+  }
+  bool keep = req.keep_alive && !resp.close && !draining_ &&
+              !srv_.stopping.load(std::memory_order_relaxed);
+  uint64_t body_bytes = req.method == "HEAD" ? 0 : resp.body.size();
+  c->requests++;
+  srv_.requests.fetch_add(1, std::memory_order_relaxed);
+  if (srv_.log.enabled()) {
+    log_request(c, req, resp.status, body_bytes, &resp.log, ms_between(t0, t1), {});
+  }
+  serialize(c, req, resp, keep);
+  if (!keep) c->close_after_write = true;
+}
+
+void Worker::send_error(Conn* c, int status, std::string_view reason) {
+  const Request& req = c->parser.request();
+  std::string_view phrase = reason_phrase(status);
+  std::string& out = c->out.empty() ? c->out.emplace_back() : c->out.back();
+  size_t before = out.size();
+  out.append("HTTP/1.1 ");
+  append_number(out, static_cast<uint64_t>(status));
+  out.push_back(' ');
+  out.append(phrase);
+  out.append("\r\nDate: ");
+  out.append(date());
+  out.append("\r\nContent-Type: text/plain\r\nContent-Length: ");
+  append_number(out, phrase.size() + 1);
+  out.append("\r\nConnection: close\r\n\r\n");
+  out.append(phrase);
+  out.push_back('\n');
+  c->out_bytes += out.size() - before;
+  c->close_after_write = true;
+  srv_.requests.fetch_add(1, std::memory_order_relaxed);
+  if (srv_.log.enabled()) log_request(c, req, status, phrase.size() + 1, nullptr, 0, reason);
+}
+
+void Worker::serialize(Conn* c, const Request& req, Response& resp, bool keep_alive) {
+  if (c->out.empty() || c->out.back().size() >= kCoalesceLimit) c->out.emplace_back();
+  std::string& out = c->out.back();
+  size_t before = out.size();
+  out.append("HTTP/1.1 ");
+  append_number(out, static_cast<uint64_t>(resp.status));
+  out.push_back(' ');
+  out.append(reason_phrase(resp.status));
+  out.append("\r\nDate: ");
+  out.append(date());
+  out.append("\r\n");
+  for (const auto& [name, value] : resp.headers) {
+    if (!valid_header_name(name) || !valid_header_value(value)) continue;
+    if (iequals(name, "content-length") || iequals(name, "transfer-encoding") ||
+        iequals(name, "connection") || iequals(name, "date") || iequals(name, "keep-alive")) {
+      continue;
+    }
+    out.append(name);
+    out.append(": ");
+    out.append(value);
+    out.append("\r\n");
+  }
+  bool bodyless_status = resp.status == 204 || resp.status == 304;
+  if (!bodyless_status) {
+    out.append("Content-Length: ");
+    append_number(out, resp.body.size());
+    out.append("\r\n");
+  }
+  if (!keep_alive) {
+    out.append("Connection: close\r\n");
+  } else if (req.version_minor == 0) {
+    out.append("Connection: keep-alive\r\n");
+  }
+  out.append("\r\n");
+  c->out_bytes += out.size() - before;
+  if (bodyless_status || req.method == "HEAD" || resp.body.empty()) return;
+  c->out_bytes += resp.body.size();
+  if (resp.body.size() <= kCoalesceLimit) {
+    out.append(resp.body);
+  } else {
+    c->out.push_back(std::move(resp.body));
+    resp.body = std::string();
+  }
+}
+
+void Worker::queue(Conn* c, std::string_view bytes) {
+  if (c->out.empty() || c->out.back().size() >= kCoalesceLimit) c->out.emplace_back();
+  c->out.back().append(bytes);
+  c->out_bytes += bytes.size();
+}
+
+void Worker::flush(Conn* c) {
+  while (c->out_bytes > 0) {
+    iovec iov[kMaxIov];
+    int n_iov = 0;
+    size_t off = c->out_off;
+    for (auto it = c->out.begin(); it != c->out.end() && n_iov < kMaxIov; ++it) {
+      if (it->size() == off) {  // empty chunk
+        off = 0;
+        continue;
+      }
+      iov[n_iov].iov_base = it->data() + off;
+      iov[n_iov].iov_len = it->size() - off;
+      ++n_iov;
+      off = 0;
+    }
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = static_cast<size_t>(n_iov);
+    ssize_t sent = sendmsg(c->fd, &msg, MSG_NOSIGNAL);
+    if (sent < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        c->write_blocked = true;
+        return;
+      }
+      close_conn(c);
+      return;
+    }
+    c->write_progress = now_;
+    size_t left = static_cast<size_t>(sent);
+    c->out_bytes -= left;
+    while (left > 0 || (!c->out.empty() && c->out.front().size() == c->out_off &&
+                        c->out.size() > 1)) {
+      std::string& front = c->out.front();
+      size_t avail = front.size() - c->out_off;
+      if (left < avail) {
+        c->out_off += left;
+        left = 0;
+        break;
+      }
+      left -= avail;
+      if (c->out.size() == 1) {
+        // Keep a small buffer's capacity for the next response; drop a big one.
+        if (front.capacity() > 4 * kCoalesceLimit) {
+          front = std::string();
+        } else {
+          front.clear();
+        }
+        c->out_off = 0;
+        break;
+      }
+      c->out.pop_front();
+      c->out_off = 0;
+    }
+  }
+  c->write_blocked = false;
+  if (!c->out.empty() && c->out.size() == 1 && c->out_off == c->out.front().size()) {
+    c->out.front().clear();
+    c->out_off = 0;
+  }
+}
+
+// After reading/writing: flush, then decide what the connection waits for.
+void Worker::after_io(Conn* c) {
+  if (c->out_bytes > 0) flush(c);
+  if (c->fd < 0) return;
+  if (c->out_bytes == 0) {
+    if (c->close_after_write) {
+      start_linger(c);
+      if (c->fd < 0) return;
+    } else if (c->paused) {
+      // Output drained: resume the requests held back.
+      std::string held;
+      held.swap(c->pending_in);
+      c->paused = false;
+      c->reading = true;
+      process(c, held);
+      if (c->out_bytes > 0) flush(c);
+      if (c->fd < 0) return;
+      if (c->out_bytes == 0 && c->close_after_write) {
+        start_linger(c);
+        if (c->fd < 0) return;
+      }
+    } else if (draining_ && !c->parser.started() && !c->lingering) {
+      close_conn(c);
+      return;
+    }
+  }
+  uint32_t want = 0;
+  if (c->reading || c->lingering) want |= EPOLLIN;
+  if (c->out_bytes > 0 && c->write_blocked) want |= EPOLLOUT;
+  if (want != c->events) {
+    epoll_event ev{};
+    ev.events = want;
+    ev.data.ptr = c;
+    epoll_ctl(epfd_, EPOLL_CTL_MOD, c->fd, &ev);
+    c->events = want;
+  }
+  rearm(c);
+}
+
+void Worker::start_linger(Conn* c) {
+  shutdown(c->fd, SHUT_WR);
+  c->lingering = true;
+  c->reading = false;
+  c->linger_until = now_ + srv_.config.linger_timeout;
+  if (c->events != EPOLLIN) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.ptr = c;
+    epoll_ctl(epfd_, EPOLL_CTL_MOD, c->fd, &ev);
+    c->events = EPOLLIN;
+  }
+  drain_linger(c);
+}
+
+void Worker::drain_linger(Conn* c) {
+  for (int i = 0; i < 16; ++i) {
+    ssize_t n = recv(c->fd, scratch_.get(), kReadChunk, 0);
+    if (n > 0) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    if (n < 0 && errno == EINTR) continue;
+    close_conn(c);  // EOF or error
+    return;
+  }
+}
+
+void Worker::close_conn(Conn* c) {
+  if (c->fd < 0) return;
+  int fd = c->fd;
+  ::close(fd);  // also removes it from the epoll set
+  c->fd = -1;
+  --live_;
+  if (c->rejected) {
+    --reject_lingering_;
+  } else {
+    srv_.active.fetch_sub(1, std::memory_order_relaxed);
+  }
+  graveyard_.push_back(std::move(conns_[fd]));
+}
+
+Clock::time_point Worker::deadline_of(const Conn* c) const {
+  const auto& cfg = srv_.config;
+  if (c->lingering) return c->linger_until;
+  if (c->out_bytes > 0 && c->write_blocked) return c->write_progress + cfg.write_timeout;
+  if (!c->reading) return kNever;  // waiting for output to drain (not blocked): transient
+  switch (c->parser.state()) {
+    case RequestParser::State::kHead:
+      if (!c->parser.started()) {
+        return c->requests == 0 ? c->accepted + cfg.header_timeout
+                                : c->last_activity + cfg.idle_timeout;
+      }
+      return c->req_start + cfg.header_timeout;
+    case RequestParser::State::kBody:
+      return c->head_done + cfg.body_timeout;
+    default:
+      return kNever;
+  }
+}
+
+void Worker::rearm(Conn* c) {
+  Clock::time_point d = deadline_of(c);
+  if (d == kNever || d >= c->armed) return;  // an earlier entry will re-check
+  c->armed = d;
+  timers_.push(TimerEntry{d, c->fd, c->gen});
+}
+
+// Superseded heap entries stay until they reach the top; when they pile up
+// (many partial heads in a short time), rebuild the heap from the live conns.
+void Worker::compact_timers() {
+  timers_ = decltype(timers_)();
+  for (auto& slot : conns_) {
+    if (!slot || slot->fd < 0) continue;
+    slot->armed = kNever;
+    rearm(slot.get());
+  }
+}
+
+void Worker::on_timeout(Conn* c) {
+  if (c->lingering || c->out_bytes > 0 || !c->parser.started()) {
+    close_conn(c);  // lingering done, client not reading, or idle: close silently
+    return;
+  }
+  bool in_body = c->parser.state() == RequestParser::State::kBody;
+  send_error(c, 408, in_body ? "body timeout" : "header timeout");
+  c->reading = false;
+  after_io(c);
+}
+
+// --- response helpers ------------------------------------------------------
+
+std::string_view Worker::date() {
+  time_t t = time(nullptr);
+  if (t != date_sec_) {
+    date_sec_ = t;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    date_len_ = strftime(date_buf_, sizeof date_buf_, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  }
+  return std::string_view(date_buf_, date_len_);
+}
+
+void Worker::log_request(const Conn* c, const Request& req, int status, uint64_t bytes,
+                         const LogFields* fields, double handler_ms, std::string_view error) {
+  AccessLogEntry e;
+  e.time = std::chrono::system_clock::now();
+  e.remote = req.remote_address;
+  e.method = req.method;
+  e.path = req.path;
+  e.query = req.query;
+  e.version_minor = req.version_minor;
+  e.status = status;
+  e.bytes = bytes;
+  e.request_bytes = req.body.size();
+  e.duration_ms = c->parser.started() || c->head_seen ? ms_between(c->req_start, now_) : 0;
+  e.handler_ms = handler_ms;
+  e.fields = fields;
+  e.error = error;
+  append_access_log_line(log_buf_, e);
+  if (log_buf_.size() > 64 * 1024) {
+    srv_.log.write(log_buf_);
+    log_buf_.clear();
+  }
+}
+
+// --- Server ---------------------------------------------------------------
+
+Server::Server(ServerConfig config, Handler handler)
+    : impl_(std::make_unique<Impl>(std::move(config), std::move(handler))) {}
+
+Server::~Server() { stop(std::chrono::milliseconds(0)); }
+
+uint16_t Server::port() const { return impl_->port; }
+const ServerConfig& Server::config() const { return impl_->config; }
+bool Server::running() const { return impl_->running.load(); }
+
+ServerStats Server::stats() const {
+  ServerStats s;
+  s.connections_accepted = impl_->accepted.load();
+  s.connections_rejected = impl_->rejected.load();
+  s.connections_active = impl_->active.load();
+  s.requests = impl_->requests.load();
+  return s;
+}
+
+Result<void> Server::start() {
+  Impl& im = *impl_;
+  if (im.running.load()) return make_error("server already running");
+  if (!im.handler) return make_error("no handler");
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* res = nullptr;
+  std::string port_str = std::to_string(im.config.port);
+  const char* host = im.config.address.empty() ? nullptr : im.config.address.c_str();
+  if (int rc = getaddrinfo(host, port_str.c_str(), &hints, &res); rc != 0) {
+    return make_error("cannot resolve listen address '" + im.config.address +
+                      "': " + gai_strerror(rc));
+  }
+  std::string last_error = "no address";
+  int fd = -1;
+  for (addrinfo* ai = res; ai; ai = ai->ai_next) {
+    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) {
+      last_error = strerror(errno);
+      continue;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, im.config.backlog) == 0) break;
+    last_error = strerror(errno);
+    ::close(fd);
+    fd = -1;
+  }
+  freeaddrinfo(res);
+  if (fd < 0) {
+    return make_error("cannot listen on " + im.config.address + ":" + port_str + ": " +
+                      last_error);
+  }
+  sockaddr_storage bound{};
+  socklen_t len = sizeof bound;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
+  im.port = ntohs(bound.ss_family == AF_INET6
+                      ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                      : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  im.listen_fd = fd;
+
+  if (auto r = im.log.open(im.config.access_log); !r.ok()) {
+    ::close(fd);
+    im.listen_fd = -1;
+    return r;
+  }
+  unsigned n = im.config.workers ? im.config.workers : cpus_available();
+  im.stopping = false;
+  im.workers.clear();
+  for (unsigned i = 0; i < n; ++i) {
+    auto w = std::make_unique<Worker>(im);
+    if (auto r = w->init(); !r.ok()) {
+      im.workers.clear();
+      ::close(fd);
+      im.listen_fd = -1;
+      return r;
+    }
+    im.workers.push_back(std::move(w));
+  }
+  for (auto& w : im.workers) {
+    Worker* worker = w.get();
+    im.threads.emplace_back([worker] { worker->run(); });
+  }
+  im.running = true;
+  return {};
+}
+
+void Server::stop(std::chrono::milliseconds grace) {
+  Impl& im = *impl_;
+  if (!im.running.exchange(false)) return;
+  im.grace_deadline_ns = (Clock::now() + grace).time_since_epoch().count();
+  im.stopping = true;
+  // Stop accepting now: a shut-down listening socket refuses new connections
+  // while the descriptor stays valid for the workers until they are done.
+  shutdown(im.listen_fd, SHUT_RDWR);
+  for (auto& w : im.workers) w->wake();
+  for (auto& t : im.threads) t.join();
+  im.threads.clear();
+  im.workers.clear();
+  ::close(im.listen_fd);
+  im.listen_fd = -1;
+  im.log.close();
+}
+
+}  // namespace wink::http

@@ -1,0 +1,136 @@
+// The HTTP/1.1 ingress: a worker thread per core, each with its own epoll
+// loop over non-blocking sockets, sharing one listening socket (EPOLLEXCLUSIVE
+// wakes an idle worker for a new connection). A handler runs synchronously on
+// the worker thread that owns the connection; see docs/http.md for the model,
+// the limits and the access log format.
+//
+//   wink::http::Server server(config, [](const Request& req, Response& resp) {
+//     resp.add_header("Content-Type", "text/plain");
+//     resp.body = "hello";
+//   });
+//   WINK_TRY(server.start());
+//   auto signals = wink::http::ShutdownSignals::install();  // before other threads start
+//   signals->wait();                                        // SIGINT or SIGTERM
+//   server.stop(std::chrono::seconds(10));
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+#include "http/message.h"
+
+namespace wink::http {
+
+// Called once per complete request, on a worker thread, possibly on several
+// workers at once (must be thread-safe). `response` starts as 200, no headers,
+// empty body. Exceptions are caught and answered with 500.
+using Handler = std::function<void(const Request& request, Response& response)>;
+
+// The built-in health endpoint, answered before the handler sees the request
+// (as WAGI does): 200 "OK" for any method. Cannot be overridden.
+inline constexpr std::string_view kHealthPath = "/healthz";
+
+struct AccessLogConfig {
+  enum class Sink { kStderr, kFile, kOff, kCallback };
+  Sink sink = Sink::kStderr;
+  std::string path;  // kFile: appended to, created if missing
+  // kCallback: receives one or more complete '\n'-terminated JSON lines at a
+  // time, serialized (never called concurrently).
+  std::function<void(std::string_view lines)> callback;
+};
+
+struct ServerConfig {
+  std::string address = "127.0.0.1";  // numeric IPv4/IPv6 or a host name ("0.0.0.0", "::")
+  uint16_t port = 0;                  // 0 = ephemeral; read the bound port with Server::port()
+  unsigned workers = 0;               // 0 = one per CPU this process may run on
+  int backlog = 1024;
+
+  size_t max_header_bytes = 16 * 1024;         // request line + headers -> 431
+  size_t max_uri_bytes = 8 * 1024;             // request-target -> 414
+  uint64_t max_body_bytes = 16 * 1024 * 1024;  // decoded request body -> 413
+  size_t max_connections = 10000;              // open client connections, all workers -> 503 + close
+
+  // A request's head must arrive within header_timeout of its first byte (and
+  // a new connection's first request within header_timeout of accept); its
+  // body within body_timeout of the head's end. Otherwise 408 and close.
+  std::chrono::milliseconds header_timeout{10'000};
+  std::chrono::milliseconds body_timeout{60'000};
+  // A kept-alive connection with no request in progress is closed silently after this.
+  std::chrono::milliseconds idle_timeout{60'000};
+  // A response that makes no write progress for this long is abandoned (close).
+  std::chrono::milliseconds write_timeout{30'000};
+  // After an error response or Connection: close, unread input is drained for
+  // up to this long before closing, so the client reads the response instead of a reset.
+  std::chrono::milliseconds linger_timeout{2'000};
+
+  AccessLogConfig access_log;
+};
+
+struct ServerStats {
+  uint64_t connections_accepted = 0;
+  uint64_t connections_rejected = 0;  // over max_connections
+  uint64_t connections_active = 0;
+  uint64_t requests = 0;              // responses sent, including error responses
+};
+
+class Server {
+ public:
+  Server(ServerConfig config, Handler handler);
+  ~Server();  // stop(0ms) if still running
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds, listens and starts the workers. Errors: bad address, port in use, ...
+  Result<void> start();
+  // The bound port (after start()); useful with port 0.
+  uint16_t port() const;
+  const ServerConfig& config() const;
+  bool running() const;
+  ServerStats stats() const;
+
+  // Graceful stop: stops accepting at once, closes idle connections, lets
+  // requests in flight (being received, in the handler, being sent) finish and
+  // answers them with Connection: close; after `grace`, closes whatever is
+  // left. Blocks until all workers have exited. Idempotent; thread-safe
+  // against the workers, but call it from one thread.
+  void stop(std::chrono::milliseconds grace);
+
+ private:
+  friend class Worker;  // server.cpp's per-thread event loop
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// SIGINT/SIGTERM handling for `wink up`: install() blocks both signals in the
+// calling thread and reads them from a signalfd. Call it on the main thread
+// before starting other threads (threads inherit the mask; Server's workers
+// block all signals themselves, so starting the Server first is also fine).
+class ShutdownSignals {
+ public:
+  static Result<ShutdownSignals> install();
+  ShutdownSignals(ShutdownSignals&& other) noexcept;
+  ShutdownSignals& operator=(ShutdownSignals&& other) noexcept;
+  ~ShutdownSignals();
+
+  // Blocks until SIGINT or SIGTERM arrives; returns the signal number.
+  int wait();
+  // Like wait() but gives up after `timeout`; returns 0 then.
+  int wait_for(std::chrono::milliseconds timeout);
+  // The signalfd, for callers with their own poll loop (readable = signal pending).
+  int fd() const { return fd_; }
+
+ private:
+  explicit ShutdownSignals(int fd) : fd_(fd) {}
+  int fd_ = -1;
+};
+
+// start() + ShutdownSignals::install() + wait() + stop(grace): the whole
+// life of a foreground server. Returns the signal that ended it.
+Result<int> serve_until_signal(Server& server, std::chrono::milliseconds grace);
+
+}  // namespace wink::http

@@ -1,0 +1,557 @@
+// Server over real loopback sockets (port 0): HTTP/1.1 semantics, limits,
+// timeouts, connection limit, graceful stop, health endpoint, access log.
+#include "http/server.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <atomic>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "http/test_client.h"
+
+namespace wink::http {
+namespace {
+
+using namespace std::chrono_literals;
+using test::Client;
+using test::get;
+
+// Echo handler: reports method, path, query and body; honours a few test headers.
+void echo(const Request& req, Response& resp) {
+  resp.add_header("Content-Type", "text/plain");
+  resp.add_header("Server-Timing", "run;dur=0.1, instantiate;dur=0.02");
+  resp.add_header("X-Method", std::string(req.method));
+  resp.add_header("Content-Length", "999");  // ignored: the server frames responses
+  resp.add_header("X-Bad", "a\r\nInjected: yes");  // dropped: would split the response
+  if (auto d = req.header("x-sleep-ms")) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::stoi(std::string(*d))));
+  }
+  resp.body = std::string(req.method) + " " + std::string(req.path);
+  if (!req.query.empty()) resp.body += "?" + std::string(req.query);
+  if (!req.body.empty()) resp.body += " body=" + req.body;
+  for (const auto& t : req.trailers) {
+    resp.body += " trailer:" + std::string(t.name) + "=" + std::string(t.value);
+  }
+  resp.log.app = "echo-app";
+  resp.log.component = "echo";
+  resp.log.timings_ms = {{"run", 0.1}, {"instantiate", 0.02}};
+}
+
+ServerConfig quiet_config() {
+  ServerConfig c;
+  c.workers = 2;
+  c.access_log.sink = AccessLogConfig::Sink::kOff;
+  return c;
+}
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void start(ServerConfig config = quiet_config(), Handler handler = echo) {
+    server_ = std::make_unique<Server>(std::move(config), std::move(handler));
+    auto r = server_->start();
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    ASSERT_NE(server_->port(), 0);
+  }
+  void TearDown() override {
+    if (server_) server_->stop(1s);
+  }
+  uint16_t port() const { return server_->port(); }
+  std::unique_ptr<Server> server_;
+};
+
+TEST_F(ServerTest, GetHasDateContentLengthAndPassesHeadersThrough) {
+  start();
+  Client c(port());
+  ASSERT_TRUE(c.connected());
+  ASSERT_TRUE(c.send(get("/hello?x=1")));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->reason, "OK");
+  EXPECT_EQ(r->body, "GET /hello?x=1");
+  EXPECT_EQ(r->header("content-length").value_or(""), std::to_string(r->body.size()));
+  EXPECT_EQ(r->headers.count("content-length"), 1u);
+  EXPECT_TRUE(r->header("date").has_value());
+  EXPECT_EQ(r->header("server-timing").value_or(""), "run;dur=0.1, instantiate;dur=0.02");
+  EXPECT_EQ(r->header("x-method").value_or(""), "GET");
+  EXPECT_FALSE(r->header("x-bad").has_value());
+  EXPECT_FALSE(r->header("injected").has_value());
+}
+
+TEST_F(ServerTest, KeepAliveServesManyRequestsOnOneConnection) {
+  start();
+  Client c(port());
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(c.send(get("/k" + std::to_string(i))));
+    auto r = c.read_response();
+    ASSERT_TRUE(r) << i;
+    EXPECT_EQ(r->body, "GET /k" + std::to_string(i));
+    EXPECT_FALSE(r->header("connection").has_value());
+  }
+  EXPECT_EQ(server_->stats().connections_accepted, 1u);
+}
+
+TEST_F(ServerTest, PipelinedRequestsAnsweredInOrder) {
+  start();
+  Client c(port());
+  std::string batch;
+  for (int i = 0; i < 20; ++i) {
+    batch += i % 3 == 0 ? "POST /p" + std::to_string(i) +
+                              " HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nok"
+                        : get("/p" + std::to_string(i));
+  }
+  ASSERT_TRUE(c.send(batch));
+  for (int i = 0; i < 20; ++i) {
+    auto r = c.read_response();
+    ASSERT_TRUE(r) << i;
+    EXPECT_EQ(r->body, i % 3 == 0 ? "POST /p" + std::to_string(i) + " body=ok"
+                                  : "GET /p" + std::to_string(i));
+  }
+}
+
+TEST_F(ServerTest, PipelineEndedByHalfCloseStillAnswered) {
+  start();
+  Client c(port());
+  ASSERT_TRUE(c.send(get("/a") + get("/b")));
+  c.shutdown_write();
+  auto a = c.read_response();
+  auto b = c.read_response();
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->body, "GET /a");
+  EXPECT_EQ(b->body, "GET /b");
+  EXPECT_TRUE(c.closed_by_peer());
+}
+
+TEST_F(ServerTest, ChunkedRequestBodyWithTrailers) {
+  start();
+  Client c(port());
+  ASSERT_TRUE(c.send("POST /up HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"));
+  std::this_thread::sleep_for(20ms);
+  ASSERT_TRUE(c.send("6\r\nhello \r\n"));
+  std::this_thread::sleep_for(20ms);
+  ASSERT_TRUE(c.send("5;ext=1\r\nworld\r\n0\r\nX-Checksum: abc\r\n\r\n"));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "POST /up body=hello world trailer:X-Checksum=abc");
+}
+
+TEST_F(ServerTest, LargeBodiesBothWays) {
+  std::string big(3 << 20, 'x');
+  start(quiet_config(), [&](const Request& req, Response& resp) {
+    resp.body = req.body + req.body;  // 6 MiB response
+  });
+  Client c(port());
+  ASSERT_TRUE(c.send("POST /big HTTP/1.1\r\nHost: h\r\nContent-Length: " +
+                     std::to_string(big.size()) + "\r\n\r\n" + big));
+  auto r = c.read_response(false, 20s);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body.size(), big.size() * 2);
+  ASSERT_TRUE(c.send(get("/after")));
+  auto r2 = c.read_response();
+  ASSERT_TRUE(r2);
+  EXPECT_EQ(r2->body, "");
+}
+
+TEST_F(ServerTest, HeadHasContentLengthButNoBody) {
+  start();
+  Client c(port());
+  ASSERT_TRUE(c.send("HEAD /h HTTP/1.1\r\nHost: h\r\n\r\n" + get("/next")));
+  auto r = c.read_response(/*head_only=*/true);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->header("content-length").value_or(""), std::to_string(std::string("HEAD /h").size()));
+  // The next response must follow immediately: no body bytes in between.
+  auto n = c.read_response();
+  ASSERT_TRUE(n);
+  EXPECT_EQ(n->body, "GET /next");
+}
+
+TEST_F(ServerTest, ExpectContinue) {
+  start();
+  Client c(port());
+  ASSERT_TRUE(c.send(
+      "PUT /e HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n"));
+  auto cont = c.read_response();
+  ASSERT_TRUE(cont);
+  EXPECT_EQ(cont->status, 100);
+  ASSERT_TRUE(c.send("data"));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "PUT /e body=data");
+}
+
+TEST_F(ServerTest, ExpectContinueOverLimitGets413WithoutContinue) {
+  ServerConfig cfg = quiet_config();
+  cfg.max_body_bytes = 10;
+  start(cfg);
+  Client c(port());
+  ASSERT_TRUE(c.send(
+      "PUT /e HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 11\r\n\r\n"));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  EXPECT_EQ(r->header("connection").value_or(""), "close");
+  EXPECT_TRUE(c.closed_by_peer());
+}
+
+TEST_F(ServerTest, HealthEndpointCannotBeOverridden) {
+  std::atomic<int> calls{0};
+  start(quiet_config(), [&](const Request&, Response& resp) {
+    ++calls;
+    resp.status = 404;
+  });
+  Client c(port());
+  ASSERT_TRUE(c.send(get("/healthz")));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "OK");
+  ASSERT_TRUE(c.send(get("/other")));
+  auto o = c.read_response();
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->status, 404);
+  EXPECT_EQ(calls.load(), 1);
+}
+
+TEST_F(ServerTest, ConnectionCloseAndHttp10) {
+  start();
+  {
+    Client c(port());
+    ASSERT_TRUE(c.send(get("/c", "Connection: close\r\n")));
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->header("connection").value_or(""), "close");
+    EXPECT_TRUE(c.closed_by_peer());
+  }
+  {
+    Client c(port());
+    ASSERT_TRUE(c.send("GET /old HTTP/1.0\r\n\r\n"));
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->body, "GET /old");
+    EXPECT_TRUE(c.closed_by_peer());
+  }
+  {
+    Client c(port());
+    ASSERT_TRUE(c.send("GET /ka HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->header("connection").value_or(""), "keep-alive");
+    ASSERT_TRUE(c.send("GET /ka2 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+    auto r2 = c.read_response();
+    ASSERT_TRUE(r2);
+    EXPECT_EQ(r2->body, "GET /ka2");
+  }
+}
+
+// Each limit: the status, Connection: close, then the connection closes.
+void expect_error_and_close(uint16_t port, const std::string& request, int status) {
+  Client c(port);
+  ASSERT_TRUE(c.send(request));
+  auto r = c.read_response();
+  ASSERT_TRUE(r) << "no response for status " << status;
+  EXPECT_EQ(r->status, status);
+  EXPECT_EQ(r->header("connection").value_or(""), "close");
+  EXPECT_TRUE(c.closed_by_peer());
+}
+
+TEST_F(ServerTest, LimitStatuses) {
+  ServerConfig cfg = quiet_config();
+  cfg.max_header_bytes = 4096;
+  cfg.max_uri_bytes = 1024;
+  cfg.max_body_bytes = 1000;
+  start(cfg);
+  expect_error_and_close(port(), get("/" + std::string(2000, 'u')), 414);
+  expect_error_and_close(port(), get("/", "X-Big: " + std::string(5000, 'h') + "\r\n"), 431);
+  expect_error_and_close(port(), "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1001\r\n\r\n" +
+                                     std::string(1001, 'b'),
+                         413);
+  expect_error_and_close(port(),
+                         "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+                         "3e8\r\n" + std::string(1000, 'b') + "\r\n1\r\nb\r\n0\r\n\r\n",
+                         413);
+  expect_error_and_close(port(), "BROKEN\r\n\r\n", 400);
+  expect_error_and_close(port(), "GET / HTTP/1.1\r\n\r\n", 400);  // no Host
+  expect_error_and_close(port(), "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: br\r\n\r\n",
+                         501);
+  expect_error_and_close(port(), "GET / HTTP/3.0\r\nHost: h\r\n\r\n", 505);
+  // Server still fine afterwards.
+  Client c(port());
+  ASSERT_TRUE(c.send(get("/fine")));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+}
+
+TEST_F(ServerTest, SlowHeaderGets408) {
+  ServerConfig cfg = quiet_config();
+  cfg.header_timeout = 300ms;
+  start(cfg);
+  Client c(port());
+  auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(c.send("GET /slow HTTP/1.1\r\nHost: h\r\n"));  // never finished
+  auto r = c.read_response(false, 3s);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 408);
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 250ms);
+  EXPECT_TRUE(c.closed_by_peer());
+}
+
+TEST_F(ServerTest, SlowBodyGets408) {
+  ServerConfig cfg = quiet_config();
+  cfg.body_timeout = 300ms;
+  start(cfg);
+  Client c(port());
+  ASSERT_TRUE(c.send("POST /slow HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nabc"));
+  auto r = c.read_response(false, 3s);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 408);
+  EXPECT_TRUE(c.closed_by_peer());
+}
+
+TEST_F(ServerTest, SilentConnectionClosedAfterHeaderTimeout) {
+  ServerConfig cfg = quiet_config();
+  cfg.header_timeout = 200ms;
+  cfg.idle_timeout = 200ms;
+  start(cfg);
+  Client silent(port());
+  EXPECT_TRUE(silent.closed_by_peer(3s));
+  EXPECT_TRUE(silent.buffered().empty());  // closed without a response
+  Client idle(port());
+  ASSERT_TRUE(idle.send(get("/once")));
+  ASSERT_TRUE(idle.read_response());
+  EXPECT_TRUE(idle.closed_by_peer(3s));  // idle keep-alive timeout
+}
+
+TEST_F(ServerTest, ConnectionLimitRefusesCleanlyAndKeepsServing) {
+  ServerConfig cfg = quiet_config();
+  cfg.max_connections = 2;
+  start(cfg);
+  Client a(port()), b(port());
+  ASSERT_TRUE(a.send(get("/a")));
+  ASSERT_TRUE(b.send(get("/b")));
+  ASSERT_TRUE(a.read_response());
+  ASSERT_TRUE(b.read_response());
+  {
+    Client extra(port());
+    ASSERT_TRUE(extra.connected());
+    extra.send(get("/extra"));
+    auto r = extra.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 503);
+    EXPECT_TRUE(extra.closed_by_peer());
+  }
+  EXPECT_GE(server_->stats().connections_rejected, 1u);
+  // The two admitted connections still work.
+  ASSERT_TRUE(a.send(get("/a2")));
+  auto ra = a.read_response();
+  ASSERT_TRUE(ra);
+  EXPECT_EQ(ra->body, "GET /a2");
+  ASSERT_TRUE(b.send(get("/b2")));
+  ASSERT_TRUE(b.read_response());
+}
+
+TEST_F(ServerTest, SlowHandlerDoesNotStallOtherWorkers) {
+  start();  // 2 workers
+  Client slow(port());
+  ASSERT_TRUE(slow.send(get("/slow", "X-Sleep-Ms: 1000\r\n")));
+  std::this_thread::sleep_for(50ms);
+  auto t0 = std::chrono::steady_clock::now();
+  Client fast(port());  // accepted by the idle worker
+  ASSERT_TRUE(fast.send(get("/fast")));
+  auto r = fast.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 500ms);
+  ASSERT_TRUE(slow.read_response());
+}
+
+TEST_F(ServerTest, GracefulStopFinishesInFlightRequest) {
+  start();
+  Client idle(port());
+  ASSERT_TRUE(idle.send(get("/warm")));
+  ASSERT_TRUE(idle.read_response());
+  Client slow(port());
+  ASSERT_TRUE(slow.send(get("/slow", "X-Sleep-Ms: 400\r\n")));
+  std::this_thread::sleep_for(100ms);  // handler is running
+  auto t0 = std::chrono::steady_clock::now();
+  std::thread stopper([&] { server_->stop(5s); });
+  auto r = slow.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "GET /slow");
+  EXPECT_EQ(r->header("connection").value_or(""), "close");
+  EXPECT_TRUE(slow.closed_by_peer());
+  EXPECT_TRUE(idle.closed_by_peer());
+  stopper.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);  // did not wait for the grace period
+  EXPECT_FALSE(server_->running());
+  Client late(port());
+  EXPECT_FALSE(late.connected());
+}
+
+TEST_F(ServerTest, GraceExpiryClosesStragglers) {
+  ServerConfig cfg = quiet_config();
+  cfg.header_timeout = 60s;
+  start(cfg);
+  Client partial(port());
+  ASSERT_TRUE(partial.send("GET /never HTTP/1.1\r\n"));
+  std::this_thread::sleep_for(50ms);
+  auto t0 = std::chrono::steady_clock::now();
+  server_->stop(300ms);
+  auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_GE(took, 250ms);
+  EXPECT_LT(took, 2s);
+  EXPECT_TRUE(partial.closed_by_peer(1s));
+}
+
+TEST_F(ServerTest, AccessLogLinesAreJson) {
+  std::mutex mu;
+  std::string lines;
+  ServerConfig cfg = quiet_config();
+  cfg.access_log.sink = AccessLogConfig::Sink::kCallback;
+  cfg.access_log.callback = [&](std::string_view l) {
+    std::lock_guard lock(mu);
+    lines.append(l);
+  };
+  start(cfg);
+  {
+    Client c(port());
+    ASSERT_TRUE(c.send(get("/logged?q=\"1\"") + get("/healthz") + "GET /\x01 HTTP/1.1\r\n\r\n"));
+    ASSERT_TRUE(c.read_response());
+    ASSERT_TRUE(c.read_response());
+    auto bad = c.read_response();
+    ASSERT_TRUE(bad);
+    EXPECT_EQ(bad->status, 400);
+  }
+  server_->stop(1s);  // flushes the logs
+  std::vector<nlohmann::json> parsed;
+  size_t pos = 0;
+  while (pos < lines.size()) {
+    size_t nl = lines.find('\n', pos);
+    ASSERT_NE(nl, std::string::npos);
+    parsed.push_back(nlohmann::json::parse(lines.substr(pos, nl - pos)));
+    pos = nl + 1;
+  }
+  ASSERT_EQ(parsed.size(), 3u) << lines;
+  const auto& j = parsed[0];
+  EXPECT_EQ(j["method"], "GET");
+  EXPECT_EQ(j["path"], "/logged");
+  EXPECT_EQ(j["query"], "q=\"1\"");
+  EXPECT_EQ(j["status"], 200);
+  EXPECT_EQ(j["bytes"], std::string("GET /logged?q=\"1\"").size());
+  EXPECT_EQ(j["app"], "echo-app");
+  EXPECT_EQ(j["component"], "echo");
+  EXPECT_DOUBLE_EQ(j["timings_ms"]["run"].get<double>(), 0.1);
+  EXPECT_EQ(j["remote"], "127.0.0.1");
+  EXPECT_TRUE(j["time"].is_string());
+  EXPECT_TRUE(j["duration_ms"].is_number());
+  EXPECT_TRUE(j["handler_ms"].is_number());
+  EXPECT_EQ(parsed[1]["path"], "/healthz");
+  EXPECT_EQ(parsed[2]["status"], 400);
+  EXPECT_TRUE(parsed[2]["error"].is_string());
+}
+
+TEST_F(ServerTest, AccessLogToFile) {
+  std::string path = ::testing::TempDir() + "/wink_http_access.log";
+  std::remove(path.c_str());
+  ServerConfig cfg = quiet_config();
+  cfg.access_log.sink = AccessLogConfig::Sink::kFile;
+  cfg.access_log.path = path;
+  start(cfg);
+  Client c(port());
+  ASSERT_TRUE(c.send(get("/f")));
+  ASSERT_TRUE(c.read_response());
+  server_->stop(1s);
+  FILE* f = fopen(path.c_str(), "r");
+  ASSERT_TRUE(f);
+  char buf[4096];
+  size_t n = fread(buf, 1, sizeof buf, f);
+  fclose(f);
+  auto j = nlohmann::json::parse(std::string(buf, n));
+  EXPECT_EQ(j["path"], "/f");
+}
+
+TEST_F(ServerTest, HandlerExceptionGives500) {
+  start(quiet_config(), [](const Request&, Response&) { throw std::runtime_error("boom"); });
+  Client c(port());
+  ASSERT_TRUE(c.send(get("/x") + get("/y")));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 500);
+  auto r2 = c.read_response();  // connection survives
+  ASSERT_TRUE(r2);
+  EXPECT_EQ(r2->status, 500);
+}
+
+TEST_F(ServerTest, StatusesWithoutBody) {
+  start(quiet_config(), [](const Request& req, Response& resp) {
+    resp.status = req.path == "/204" ? 204 : 304;
+    resp.body = "ignored";
+  });
+  Client c(port());
+  ASSERT_TRUE(c.send(get("/204") + get("/304") + get("/204")));
+  for (int i = 0; i < 3; ++i) {
+    auto r = c.read_response();
+    ASSERT_TRUE(r) << i;
+    EXPECT_EQ(r->status, i == 1 ? 304 : 204);
+    EXPECT_FALSE(r->header("content-length").has_value());
+  }
+}
+
+TEST(ServerConfigTest, BadAddressAndPortInUse) {
+  ServerConfig cfg = quiet_config();
+  cfg.address = "not an address";
+  Server bad(cfg, echo);
+  EXPECT_FALSE(bad.start().ok());
+
+  Server first(quiet_config(), echo);
+  ASSERT_TRUE(first.start().ok());
+  ServerConfig same = quiet_config();
+  same.port = first.port();
+  Server second(same, echo);
+  auto r = second.start();
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("cannot listen"), std::string::npos);
+  first.stop(0ms);
+}
+
+TEST(ServerConfigTest, Ipv6Loopback) {
+  ServerConfig cfg = quiet_config();
+  cfg.address = "::1";
+  Server s(cfg, echo);
+  auto r = s.start();
+  if (!r.ok()) GTEST_SKIP() << "no IPv6 loopback: " << r.error().message;
+  EXPECT_NE(s.port(), 0);
+  s.stop(0ms);
+}
+
+TEST(ShutdownSignalsTest, WaitReturnsSignal) {
+  auto signals = ShutdownSignals::install();
+  ASSERT_TRUE(signals.ok()) << signals.error().message;
+  EXPECT_EQ(signals->wait_for(10ms), 0);
+  kill(getpid(), SIGTERM);
+  EXPECT_EQ(signals->wait_for(2s), SIGTERM);
+  kill(getpid(), SIGINT);
+  EXPECT_EQ(signals->wait(), SIGINT);
+}
+
+TEST(ShutdownSignalsTest, ServeUntilSignalStopsServer) {
+  Server s(quiet_config(), echo);
+  std::thread killer([] {
+    std::this_thread::sleep_for(200ms);
+    kill(getpid(), SIGTERM);
+  });
+  auto r = serve_until_signal(s, 1s);
+  killer.join();
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(*r, SIGTERM);
+  EXPECT_FALSE(s.running());
+}
+
+}  // namespace
+}  // namespace wink::http
