@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <vector>
 
+#include "common/files.h"
 #include "engine/engine.h"
 #include "wasi/wasi.h"
 

@@ -124,6 +124,14 @@ void prepare_thread(ThreadState& ts) {
     ts.stack_hi = ts.stack_lo + size;
     pthread_attr_destroy(&attr);
   }
+  // Threads that block signals (an HTTP worker leaves SIGTERM to a signalfd)
+  // must still receive the ones guest faults and deadlines are made of.
+  sigset_t ours;
+  sigemptyset(&ours);
+  sigaddset(&ours, SIGSEGV);
+  sigaddset(&ours, SIGBUS);
+  sigaddset(&ours, kDeadlineSignal);
+  pthread_sigmask(SIG_UNBLOCK, &ours, nullptr);
   ts.thread = pthread_self();
   ts.ready = true;
 }

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -91,14 +92,21 @@ TEST(Engine, EveryTrapKindIsAValue) {
 
 TEST(Engine, DeadlineStopsEndlessLoop) {
   InstanceLimits limits;
-  limits.deadline = std::chrono::milliseconds(100);
+  limits.deadline = std::chrono::milliseconds(50);
   Fixture f("engine_traps", limits);
   ASSERT_TRUE(f.inst);
-  auto start = std::chrono::steady_clock::now();
-  EXPECT_EQ(trap_of(*f.inst, "spin"), Trap::kDeadline);
-  auto elapsed = std::chrono::steady_clock::now() - start;
-  EXPECT_GE(elapsed, std::chrono::milliseconds(100));
-  EXPECT_LT(elapsed, std::chrono::milliseconds(110));
+  // The promise is deadline + 10 ms; the median of five runs keeps one
+  // scheduling hiccup of a loaded 2-core CI machine from deciding the test.
+  std::vector<std::chrono::nanoseconds> runs;
+  for (int i = 0; i < 5; ++i) {
+    auto start = std::chrono::steady_clock::now();
+    EXPECT_EQ(trap_of(*f.inst, "spin"), Trap::kDeadline);
+    auto elapsed = std::chrono::steady_clock::now() - start;
+    EXPECT_GE(elapsed, std::chrono::milliseconds(50));
+    runs.push_back(elapsed);
+  }
+  std::sort(runs.begin(), runs.end());
+  EXPECT_LT(runs[2], std::chrono::milliseconds(60));
   // Short calls under a deadline are unaffected.
   EXPECT_EQ(trap_of(*f.inst, "fib", {{'i', 10}}), Trap::kNone);
 }

@@ -1,0 +1,479 @@
+// wink.toml -> Manifest, refusing anything wrong with file:line:column: reason.
+#include "manifest/manifest.h"
+
+#include <toml++/toml.h>
+
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "common/files.h"
+
+namespace wink::manifest {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr uint64_t kPageBytes = 64 * 1024;
+constexpr uint64_t kMaxMemoryBytes = 4ull << 30;
+constexpr auto kMaxDeadline = std::chrono::hours(24);
+
+const char* type_name(toml::node_type t) {
+  switch (t) {
+    case toml::node_type::table: return "table";
+    case toml::node_type::array: return "array";
+    case toml::node_type::string: return "string";
+    case toml::node_type::integer: return "integer";
+    case toml::node_type::floating_point: return "float";
+    case toml::node_type::boolean: return "boolean";
+    case toml::node_type::date: return "date";
+    case toml::node_type::time: return "time";
+    case toml::node_type::date_time: return "date-time";
+    default: return "nothing";
+  }
+}
+
+// Collects errors with their source positions; the manifest is refused if any.
+class Checker {
+ public:
+  explicit Checker(std::string display) : display_(std::move(display)) {}
+
+  void error(const toml::source_region& where, const std::string& reason) {
+    std::ostringstream out;
+    out << display_;
+    if (where.begin.line != 0) {
+      out << ':' << where.begin.line;
+      if (where.begin.column != 0) out << ':' << where.begin.column;
+    }
+    out << ": " << reason;
+    errors_.push_back(out.str());
+  }
+  void error(const toml::node& where, const std::string& reason) { error(where.source(), reason); }
+
+  bool ok() const { return errors_.empty(); }
+  Error result() const {
+    std::string msg;
+    for (const auto& e : errors_) {
+      if (!msg.empty()) msg += '\n';
+      msg += e;
+    }
+    return make_error(msg);
+  }
+
+  // Refuses keys of `table` outside `allowed`; `what` names the table in messages.
+  void only_keys(const toml::table& table, std::initializer_list<std::string_view> allowed,
+                 const std::string& what) {
+    for (auto&& [key, node] : table) {
+      bool known = false;
+      for (auto a : allowed) known |= key.str() == a;
+      if (!known) {
+        std::string list;
+        for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+        error(key.source(), "unknown field \"" + std::string(key.str()) + "\" in " + what +
+                                " (expected one of: " + list + ")");
+      }
+    }
+  }
+
+  // A string field; nullptr (with an error) if present with another type.
+  const std::string* string_field(const toml::table& table, std::string_view key,
+                                  const std::string& what) {
+    const toml::node* node = table.get(key);
+    if (!node) return nullptr;
+    if (auto* s = node->as_string()) return &s->get();
+    error(*node, what + "." + std::string(key) + ": expected a string, got " +
+                     type_name(node->type()));
+    return nullptr;
+  }
+
+ private:
+  std::string display_;
+  std::vector<std::string> errors_;
+};
+
+bool valid_id(std::string_view id) {
+  if (id.empty()) return false;
+  for (char c : id) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// Route syntax: "/a/b" or "/a/..." or "/...": no query, fragment, whitespace,
+// control bytes, empty/"."/".." segments; "..." only as the last segment.
+// Returns an empty string if fine, else the reason.
+std::string check_route(std::string_view path, std::string& prefix, bool& wildcard) {
+  if (path.empty() || path[0] != '/') return "must start with '/'";
+  for (unsigned char c : path) {
+    if (c <= 0x20 || c == 0x7f) return "must not contain spaces or control characters";
+    if (c == '?' || c == '#') return "must not contain '?' or '#' (routes match the path only)";
+  }
+  wildcard = path == "/..." || (path.size() > 4 && path.substr(path.size() - 4) == "/...");
+  prefix = std::string(wildcard ? path.substr(0, path.size() - 4) : path);
+  // Check segments of the prefix; an exact route may end with '/'.
+  std::string_view rest = prefix;
+  if (!rest.empty()) rest.remove_prefix(1);
+  if (!wildcard && !rest.empty() && rest.back() == '/') rest.remove_suffix(1);
+  if (rest.empty()) return "";
+  size_t start = 0;
+  for (;;) {
+    size_t end = rest.find('/', start);
+    std::string_view seg = rest.substr(start, end == std::string_view::npos ? rest.npos : end - start);
+    if (seg.empty()) return "must not contain empty segments (\"//\" or a trailing '/' before \"...\")";
+    if (seg == "." || seg == "..") return "must not contain \".\" or \"..\" segments";
+    if (seg == "...") return "\"...\" is only allowed as the last segment (\"/prefix/...\")";
+    if (end == std::string_view::npos) break;
+    start = end + 1;
+  }
+  return "";
+}
+
+// Guest directory: absolute, normalized.
+std::string check_guest_dir(std::string_view dir) {
+  if (dir.empty() || dir[0] != '/') return "must be an absolute guest path like \"/static\"";
+  fs::path p(dir);
+  if (p.lexically_normal().string() != dir && p.lexically_normal().string() + "/" != dir) {
+    return "must be a normalized path (no \".\", \"..\" or \"//\")";
+  }
+  for (char c : dir) {
+    if (c == '\0') return "must not contain NUL";
+  }
+  return "";
+}
+
+fs::path resolve(const fs::path& base, const std::string& p) {
+  fs::path path(p);
+  return (path.is_absolute() ? path : base / path).lexically_normal();
+}
+
+void parse_component(Checker& ck, const std::string& id, const toml::node& node,
+                     const fs::path& dir, Component& c) {
+  const std::string what = "component." + id;
+  c.id = id;
+  if (!valid_id(id)) {
+    ck.error(node, "component name \"" + id + "\" may only use letters, digits, '-' and '_'");
+  }
+  const toml::table* t = node.as_table();
+  if (!t) {
+    ck.error(node, what + ": expected a table, got " + type_name(node.type()));
+    return;
+  }
+  ck.only_keys(*t,
+               {"source", "executor", "entrypoint", "environment", "argv", "files", "memory_limit",
+                "deadline", "description"},
+               "[" + what + "]");
+  ck.string_field(*t, "description", what);
+
+  if (const toml::node* n = t->get("source")) {
+    if (const std::string* s = ck.string_field(*t, "source", what)) {
+      c.source = resolve(dir, *s);
+      std::error_code ec;
+      if (s->empty()) {
+        ck.error(*n, what + ".source: must not be empty");
+      } else if (!fs::exists(c.source, ec)) {
+        ck.error(*n, what + ".source: module file " + c.source.string() + " does not exist");
+      } else if (!fs::is_regular_file(c.source, ec)) {
+        ck.error(*n, what + ".source: " + c.source.string() + " is not a regular file");
+      }
+    }
+  } else {
+    ck.error(node, what + ": missing required field \"source\" (the module's .wasm file)");
+  }
+
+  if (const toml::node* n = t->get("executor")) {
+    if (const std::string* s = ck.string_field(*t, "executor", what)) {
+      if (*s == "wagi") {
+        c.executor = Executor::kWagi;
+      } else {
+        ck.error(*n, what + ".executor: unknown executor \"" + *s + "\" (supported: \"wagi\")");
+      }
+    }
+  }
+
+  if (const toml::node* n = t->get("entrypoint")) {
+    if (const std::string* s = ck.string_field(*t, "entrypoint", what)) {
+      if (s->empty()) ck.error(*n, what + ".entrypoint: must not be empty");
+      c.entrypoint = *s;
+    }
+  }
+
+  if (const toml::node* n = t->get("environment")) {
+    if (const toml::table* env = n->as_table()) {
+      for (auto&& [key, value] : *env) {
+        std::string k(key.str());
+        if (k.empty() || k.find('=') != std::string::npos || k.find('\0') != std::string::npos) {
+          ck.error(key.source(), what + ".environment: invalid variable name \"" + k + "\"");
+        }
+        if (const auto* v = value.as_string()) {
+          if (v->get().find('\0') != std::string::npos) {
+            ck.error(value, what + ".environment." + k + ": must not contain NUL");
+          }
+          c.environment.emplace_back(k, v->get());
+        } else {
+          ck.error(value, what + ".environment." + k + ": expected a string, got " +
+                              type_name(value.type()) + " (quote it: " + k + " = \"...\")");
+        }
+      }
+    } else {
+      ck.error(*n, what + ".environment: expected a table like { KEY = \"value\" }, got " +
+                       type_name(n->type()));
+    }
+  }
+
+  if (const toml::node* n = t->get("argv")) {
+    if (const std::string* s = ck.string_field(*t, "argv", what)) {
+      if (s->find_first_not_of(" \t\r\n") == std::string::npos) {
+        ck.error(*n, what + ".argv: must not be empty");
+      }
+      c.argv = *s;
+    }
+  }
+
+  if (const toml::node* n = t->get("files")) {
+    if (const toml::array* arr = n->as_array()) {
+      std::map<std::string, const toml::node*> seen;
+      for (const toml::node& item : *arr) {
+        const toml::table* m = item.as_table();
+        if (!m) {
+          ck.error(item, what + ".files: each entry must be a table { source = \"dir\", "
+                                "destination = \"/guest/dir\" }, got " +
+                             type_name(item.type()));
+          continue;
+        }
+        ck.only_keys(*m, {"source", "destination"}, what + ".files entry");
+        FileMount fm;
+        bool ok = true;
+        if (const toml::node* src = m->get("source")) {
+          if (const std::string* s = ck.string_field(*m, "source", what + ".files")) {
+            fm.host_dir = resolve(dir, *s);
+            std::error_code ec;
+            if (!fs::is_directory(fm.host_dir, ec)) {
+              ck.error(*src, what + ".files.source: directory " + fm.host_dir.string() +
+                                 " does not exist");
+              ok = false;
+            }
+          } else {
+            ok = false;
+          }
+        } else {
+          ck.error(item, what + ".files entry: missing required field \"source\"");
+          ok = false;
+        }
+        if (const toml::node* dst = m->get("destination")) {
+          if (const std::string* s = ck.string_field(*m, "destination", what + ".files")) {
+            std::string why = check_guest_dir(*s);
+            if (!why.empty()) {
+              ck.error(*dst, what + ".files.destination \"" + *s + "\": " + why);
+              ok = false;
+            } else {
+              fm.guest_dir = *s;
+              if (fm.guest_dir.size() > 1 && fm.guest_dir.back() == '/') fm.guest_dir.pop_back();
+              auto [it, fresh] = seen.emplace(fm.guest_dir, dst);
+              if (!fresh) {
+                ck.error(*dst, what + ".files.destination \"" + fm.guest_dir +
+                                   "\" is already mapped at line " +
+                                   std::to_string(it->second->source().begin.line));
+                ok = false;
+              }
+            }
+          } else {
+            ok = false;
+          }
+        } else {
+          ck.error(item, what + ".files entry: missing required field \"destination\"");
+          ok = false;
+        }
+        if (ok) c.files.push_back(std::move(fm));
+      }
+    } else {
+      ck.error(*n, what + ".files: expected an array of { source, destination } tables, got " +
+                       type_name(n->type()));
+    }
+  }
+
+  if (const toml::node* n = t->get("memory_limit")) {
+    if (const std::string* s = ck.string_field(*t, "memory_limit", what)) {
+      auto size = parse_size(*s);
+      if (!size.ok()) {
+        ck.error(*n, what + ".memory_limit: " + size.error().message);
+      } else if (*size < kPageBytes || *size > kMaxMemoryBytes) {
+        ck.error(*n, what + ".memory_limit: must be between 64KiB and 4GiB, got \"" + *s + "\"");
+      } else {
+        c.memory_limit_bytes = *size;
+      }
+    }
+  }
+
+  if (const toml::node* n = t->get("deadline")) {
+    if (const std::string* s = ck.string_field(*t, "deadline", what)) {
+      auto d = parse_duration(*s);
+      if (!d.ok()) {
+        ck.error(*n, what + ".deadline: " + d.error().message);
+      } else if (d->count() <= 0 || *d > kMaxDeadline) {
+        ck.error(*n, what + ".deadline: must be more than 0 and at most 24h, got \"" + *s + "\"");
+      } else {
+        c.deadline = *d;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+Result<Manifest> parse(std::string_view text, const fs::path& file) {
+  Manifest m;
+  std::error_code ec;
+  fs::path abs = fs::absolute(file, ec);
+  m.file = (ec ? file : abs).lexically_normal();
+  m.dir = m.file.parent_path();
+  const std::string display = file.string();
+
+  toml::table root;
+  try {
+    root = toml::parse(text, display);
+  } catch (const toml::parse_error& e) {
+    Checker ck(display);
+    ck.error(e.source(), "invalid TOML: " + std::string(e.description()));
+    return ck.result();
+  }
+
+  Checker ck(display);
+  ck.only_keys(root, {"manifest_version", "app", "route", "component"}, "the manifest");
+
+  if (const toml::node* n = root.get("manifest_version")) {
+    auto* v = n->as_integer();
+    if (!v || v->get() != 1) ck.error(*n, "manifest_version: only version 1 exists");
+  }
+
+  // [app]
+  if (const toml::node* n = root.get("app")) {
+    if (const toml::table* app = n->as_table()) {
+      ck.only_keys(*app, {"name", "description"}, "[app]");
+      if (const std::string* s = ck.string_field(*app, "name", "app")) {
+        if (!valid_id(*s)) {
+          ck.error(*app->get("name"),
+                   "app.name \"" + *s + "\" may only use letters, digits, '-' and '_'");
+        }
+        m.app_name = *s;
+      } else if (!app->get("name")) {
+        ck.error(*n, "[app]: missing required field \"name\"");
+      }
+      if (const std::string* s = ck.string_field(*app, "description", "app")) m.description = *s;
+    } else {
+      ck.error(*n, "app: expected a table ([app]), got " + std::string(type_name(n->type())));
+    }
+  } else {
+    ck.error(toml::source_region{}, "missing [app] table with the app's name");
+  }
+
+  // [component.<id>]
+  std::map<std::string, size_t> component_index;
+  if (const toml::node* n = root.get("component")) {
+    if (const toml::table* comps = n->as_table()) {
+      for (auto&& [key, node] : *comps) {
+        Component c;
+        parse_component(ck, std::string(key.str()), node, m.dir, c);
+        component_index.emplace(c.id, m.components.size());
+        m.components.push_back(std::move(c));
+      }
+    } else {
+      ck.error(*n, "component: expected tables [component.<name>], got " +
+                       std::string(type_name(n->type())));
+    }
+  }
+  if (m.components.empty()) {
+    ck.error(toml::source_region{}, "no components: add a [component.<name>] table");
+  }
+
+  // [[route]]
+  struct Seen {
+    const toml::node* node;
+    std::string component;
+  };
+  std::map<std::string, Seen> routes_seen;
+  if (const toml::node* n = root.get("route")) {
+    if (const toml::array* arr = n->as_array()) {
+      for (const toml::node& item : *arr) {
+        const toml::table* rt = item.as_table();
+        if (!rt) {
+          ck.error(item, "route: each entry must be a [[route]] table, got " +
+                             std::string(type_name(item.type())));
+          continue;
+        }
+        ck.only_keys(*rt, {"path", "component"}, "[[route]]");
+        Route r;
+        bool ok = true;
+        const std::string* path = ck.string_field(*rt, "path", "route");
+        const std::string* comp = ck.string_field(*rt, "component", "route");
+        if (!rt->get("path")) {
+          ck.error(item, "[[route]]: missing required field \"path\"");
+          ok = false;
+        }
+        if (!rt->get("component")) {
+          ck.error(item, "[[route]]: missing required field \"component\"");
+          ok = false;
+        }
+        if (!path || !comp) continue;
+        std::string why = check_route(*path, r.prefix, r.wildcard);
+        if (!why.empty()) {
+          ck.error(*rt->get("path"), "route \"" + *path + "\": " + why);
+          ok = false;
+        } else if (*path == "/healthz") {
+          ck.error(*rt->get("path"),
+                   "route \"/healthz\" conflicts with wink's built-in health check");
+          ok = false;
+        }
+        auto ci = component_index.find(*comp);
+        if (ci == component_index.end()) {
+          ck.error(*rt->get("component"),
+                   "route \"" + *path + "\": no component named \"" + *comp + "\"");
+          ok = false;
+        } else {
+          r.component = ci->second;
+        }
+        if (ok) {
+          // Normalized key: "/a/..." and "/a/..." are the same pattern.
+          std::string key = (r.wildcard ? "W" : "E") + r.prefix;
+          auto [it, fresh] = routes_seen.emplace(key, Seen{rt->get("path"), *comp});
+          if (!fresh) {
+            uint32_t line = it->second.node->source().begin.line;
+            if (it->second.component == *comp) {
+              ck.error(*rt->get("path"), "duplicate route \"" + *path +
+                                             "\" (already defined at line " +
+                                             std::to_string(line) + ")");
+            } else {
+              ck.error(*rt->get("path"), "conflicting route \"" + *path + "\": already mapped to component \"" +
+                                             it->second.component + "\" at line " +
+                                             std::to_string(line));
+            }
+            ok = false;
+          }
+        }
+        if (ok) {
+          r.pattern = *path;
+          m.routes.push_back(std::move(r));
+        }
+      }
+    } else {
+      ck.error(*n, "route: expected [[route]] tables, got " + std::string(type_name(n->type())));
+    }
+  }
+  if (!root.get("route")) {
+    ck.error(toml::source_region{}, "no routes: add a [[route]] with path and component");
+  }
+
+  if (!ck.ok()) return ck.result();
+  return m;
+}
+
+Result<Manifest> load(const fs::path& path) {
+  fs::path file = path;
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) file = path / "wink.toml";
+  auto text = read_text_file(file);
+  if (!text.ok()) return std::move(text).error();
+  return parse(*text, file);
+}
+
+}  // namespace wink::manifest

@@ -1,0 +1,70 @@
+// The WAGI executor: serves an app's routes with per-request instances.
+//
+//   engine::Engine engine({.data_dir = dir});
+//   auto app = wagi::App::load(std::move(manifest), engine);   // compiles every module now
+//   http::Server server(config, [&](auto& req, auto& resp) { (*app)->handle(req, resp); });
+//
+// Per request: route match, one WASI Context + one Instance, `_start` (or the
+// component's entrypoint) under the component's deadline and memory limit,
+// stdout parsed as a CGI response. Guest failures become 500/502/504 with a
+// JSON error log line; they never affect other requests.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "engine/engine.h"
+#include "http/message.h"
+#include "manifest/manifest.h"
+#include "manifest/router.h"
+#include "wasi/wasi.h"
+
+namespace wink::wagi {
+
+// Receives complete JSON log lines (with the trailing '\n'); may be called
+// from several threads at once.
+using LogSink = std::function<void(std::string_view line)>;
+
+// Writes each line to stderr with one write(2).
+void log_to_stderr(std::string_view line);
+
+struct AppOptions {
+  LogSink log = log_to_stderr;
+  size_t max_stdout_bytes = 64u << 20;  // a larger response is a 500
+  size_t max_stderr_bytes = 1u << 20;   // guest stderr kept per request (the rest dropped)
+};
+
+class App {
+ public:
+  // Loads every component's module through `engine` (compiling it or taking
+  // it from the artifact cache) and prepares its WASI configuration, so the
+  // first request costs no more than the next. `engine` must outlive the App.
+  static Result<std::unique_ptr<App>> load(manifest::Manifest manifest, engine::Engine& engine,
+                                           AppOptions options = {});
+
+  // Answers one request; thread-safe. 404 when no route matches.
+  void handle(const http::Request& request, http::Response& response) const;
+
+  const manifest::Manifest& manifest() const { return manifest_; }
+
+  struct ComponentState;
+  ~App();
+
+ private:
+  App() = default;
+  void log_failure(const manifest::Component& component, const http::Request& request,
+                   int status, std::string_view cause, std::string_view detail) const;
+  void log_stderr(const manifest::Component& component, std::string_view text) const;
+
+  manifest::Manifest manifest_;
+  std::unique_ptr<manifest::Router> router_;
+  std::vector<ComponentState> components_;  // parallel to manifest_.components
+  AppOptions options_;
+};
+
+}  // namespace wink::wagi

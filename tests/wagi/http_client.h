@@ -1,0 +1,124 @@
+// A minimal blocking HTTP/1.1 client for tests: one request per connection
+// (Connection: close), response read to EOF and split into status, headers
+// and body.
+#pragma once
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace wink::test {
+
+struct HttpResponse {
+  int status = 0;  // 0: connection failed or unparsable response
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+
+  // First header with this name (ASCII case-insensitive), or "".
+  std::string header(std::string_view name) const {
+    for (const auto& [k, v] : headers) {
+      if (k.size() != name.size()) continue;
+      bool same = true;
+      for (size_t i = 0; i < k.size() && same; ++i) {
+        same = std::tolower(static_cast<unsigned char>(k[i])) ==
+               std::tolower(static_cast<unsigned char>(name[i]));
+      }
+      if (same) return v;
+    }
+    return "";
+  }
+  bool has_header(std::string_view name) const {
+    for (const auto& [k, v] : headers) {
+      if (k.size() == name.size() &&
+          std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
+            return std::tolower(static_cast<unsigned char>(a)) ==
+                   std::tolower(static_cast<unsigned char>(b));
+          })) {
+        return true;
+      }
+    }
+    return false;
+  }
+};
+
+// Sends `raw` (a complete request) to 127.0.0.1:port and reads until EOF.
+inline std::string http_exchange(uint16_t port, const std::string& raw) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return "";
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return "";
+  }
+  size_t sent = 0;
+  while (sent < raw.size()) {
+    ssize_t n = ::send(fd, raw.data() + sent, raw.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) break;
+    sent += static_cast<size_t>(n);
+  }
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+inline HttpResponse parse_http_response(const std::string& raw) {
+  HttpResponse r;
+  size_t head_end = raw.find("\r\n\r\n");
+  if (head_end == std::string::npos || raw.compare(0, 9, "HTTP/1.1 ") != 0) return r;
+  r.status = std::atoi(raw.c_str() + 9);
+  size_t pos = raw.find("\r\n") + 2;
+  while (pos < head_end) {
+    size_t eol = raw.find("\r\n", pos);
+    std::string line = raw.substr(pos, eol - pos);
+    pos = eol + 2;
+    size_t colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string value = line.substr(colon + 1);
+    while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+    r.headers.emplace_back(line.substr(0, colon), value);
+  }
+  r.body = raw.substr(head_end + 4);
+  return r;
+}
+
+// `method` `target` with extra header lines ("Name: value") and a body.
+inline HttpResponse http_request(uint16_t port, const std::string& method,
+                                 const std::string& target,
+                                 const std::vector<std::string>& headers = {},
+                                 const std::string& body = "") {
+  std::string raw = method + " " + target + " HTTP/1.1\r\n";
+  bool has_host = false;
+  for (const auto& h : headers) {
+    raw += h + "\r\n";
+    if (h.size() >= 5 && (h.compare(0, 5, "Host:") == 0 || h.compare(0, 5, "host:") == 0)) {
+      has_host = true;
+    }
+  }
+  if (!has_host) raw += "Host: 127.0.0.1:" + std::to_string(port) + "\r\n";
+  if (!body.empty() || method == "POST" || method == "PUT") {
+    raw += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  }
+  raw += "Connection: close\r\n\r\n" + body;
+  return parse_http_response(http_exchange(port, raw));
+}
+
+}  // namespace wink::test

@@ -1,0 +1,382 @@
+// WAGI end to end: the real HTTP server on port 0, a manifest, guests from
+// tests/guests/wagi_*.c, and requests over loopback.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <future>
+#include <regex>
+#include <thread>
+
+#include "http_client.h"
+#include "test_app.h"
+#include "wagi/cgi.h"
+
+namespace wink::test {
+namespace {
+
+class WagiServer : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::filesystem::path(make_scratch_dir("wagi-server-test"));
+    write_text(*dir_ / "data/hello.txt", "hello from a mapped file\n");
+    write_text(*dir_ / "data/sub/deep.txt", "deep\n");
+    std::string env = guest("wagi_env").string();
+    write_text(*dir_ / "wink.toml", R"([app]
+name = "wagitest"
+
+[[route]]
+path = "/..."
+component = "root"
+
+[[route]]
+path = "/env/..."
+component = "env"
+
+[[route]]
+path = "/env/exact"
+component = "env-exact"
+
+[[route]]
+path = "/env/deeper/..."
+component = "env-deeper"
+
+[[route]]
+path = "/argv/..."
+component = "argv"
+
+[[route]]
+path = "/behave"
+component = "behave"
+
+[[route]]
+path = "/files/..."
+component = "files"
+
+[component.root]
+source = ")" + env + R"("
+environment = { WHO = "root" }
+
+[component.env]
+source = ")" + env + R"("
+environment = { WHO = "env", GREETING = "hi", REQUEST_METHOD = "from-manifest" }
+
+[component.env-exact]
+source = ")" + env + R"("
+environment = { WHO = "env-exact" }
+
+[component.env-deeper]
+source = ")" + env + R"("
+environment = { WHO = "env-deeper" }
+
+[component.argv]
+source = ")" + env + R"("
+argv = "prog ${SCRIPT_NAME} ${ARGS}"
+
+[component.behave]
+source = ")" + guest("wagi_behave").string() + R"("
+deadline = "300ms"
+memory_limit = "64MiB"
+
+[component.files]
+source = ")" + guest("wagi_file").string() + R"("
+files = [ { source = "data", destination = "/data" } ]
+)");
+    app_ = new RunningApp();
+    ASSERT_TRUE(app_->start(*dir_ / "wink.toml")) << app_->load_error;
+  }
+  static void TearDownTestSuite() {
+    delete app_;
+    app_ = nullptr;
+    std::filesystem::remove_all(*dir_);
+    delete dir_;
+  }
+  void SetUp() override {
+    if (!app_ || !app_->server) GTEST_SKIP() << "app did not start";
+  }
+
+  static HttpResponse get(const std::string& target, std::vector<std::string> headers = {}) {
+    return http_request(app_->port(), "GET", target, headers);
+  }
+  // The value of "env:NAME=" in wagi_env's output, or "<unset>".
+  static std::string env_of(const std::string& body, const std::string& name) {
+    std::string key = "\nenv:" + name + "=";
+    size_t pos = ("\n" + body).find(key);
+    if (pos == std::string::npos) return "<unset>";
+    size_t start = pos + key.size() - 1;
+    return body.substr(start, body.find('\n', start) - start);
+  }
+
+  static std::filesystem::path* dir_;
+  static RunningApp* app_;
+};
+std::filesystem::path* WagiServer::dir_ = nullptr;
+RunningApp* WagiServer::app_ = nullptr;
+
+TEST_F(WagiServer, EnvironmentArgvAndBody) {
+  auto r = http_request(app_->port(), "POST", "/env/fizz%20x/buzz?a=1&b=two",
+                        {"Host: example.com:8080", "Content-Type: text/plain", "X-Test-Header: v1",
+                         "Authorization: Basic c2VjcmV0", "User-Agent: wink-test"},
+                        "hello body");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.header("Content-Type"), "text/plain");
+  const std::string& b = r.body;
+  EXPECT_EQ(env_of(b, "AUTH_TYPE"), "");
+  EXPECT_EQ(env_of(b, "CONTENT_LENGTH"), "10");
+  EXPECT_EQ(env_of(b, "CONTENT_TYPE"), "text/plain");
+  EXPECT_EQ(env_of(b, "GATEWAY_INTERFACE"), "CGI/1.1");
+  EXPECT_EQ(env_of(b, "PATH_INFO"), "/fizz x/buzz");
+  EXPECT_EQ(env_of(b, "PATH_TRANSLATED"), "/fizz x/buzz");
+  EXPECT_EQ(env_of(b, "QUERY_STRING"), "a=1&b=two");
+  EXPECT_EQ(env_of(b, "REMOTE_ADDR"), "127.0.0.1");
+  EXPECT_EQ(env_of(b, "REMOTE_HOST"), "127.0.0.1");
+  EXPECT_EQ(env_of(b, "REMOTE_USER"), "");
+  EXPECT_EQ(env_of(b, "REQUEST_METHOD"), "POST");
+  EXPECT_EQ(env_of(b, "SCRIPT_NAME"), "/env");
+  EXPECT_EQ(env_of(b, "SERVER_NAME"), "example.com");
+  EXPECT_EQ(env_of(b, "SERVER_PORT"), "8080");
+  EXPECT_EQ(env_of(b, "SERVER_PROTOCOL"), "HTTP/1.1");
+  EXPECT_EQ(env_of(b, "SERVER_SOFTWARE"), "WAGI/1");
+  EXPECT_EQ(env_of(b, "X_FULL_URL"), "http://example.com:8080/env/fizz%20x/buzz?a=1&b=two");
+  EXPECT_EQ(env_of(b, "X_MATCHED_ROUTE"), "/env/...");
+  EXPECT_EQ(env_of(b, "X_RAW_PATH_INFO"), "/fizz%20x/buzz");
+  EXPECT_EQ(env_of(b, "HTTP_HOST"), "example.com:8080");
+  EXPECT_EQ(env_of(b, "HTTP_X_TEST_HEADER"), "v1");
+  EXPECT_EQ(env_of(b, "HTTP_USER_AGENT"), "wink-test");
+  EXPECT_EQ(env_of(b, "HTTP_CONTENT_TYPE"), "text/plain");
+  EXPECT_EQ(env_of(b, "HTTP_AUTHORIZATION"), "<unset>");
+  EXPECT_EQ(env_of(b, "HTTP_CONNECTION"), "<unset>");
+  // Manifest environment is merged below the built-ins; the host's is not inherited.
+  EXPECT_EQ(env_of(b, "GREETING"), "hi");
+  EXPECT_EQ(env_of(b, "WHO"), "env");
+  EXPECT_EQ(env_of(b, "HOME"), "<unset>");
+  EXPECT_EQ(env_of(b, "PATH"), "<unset>");
+  EXPECT_NE(b.find("argv[0]=/env/fizz%20x/buzz\nargv[1]=a=1\nargv[2]=b=two\n"), std::string::npos)
+      << b;
+  EXPECT_EQ(b.find("argv[3]"), std::string::npos);
+  EXPECT_NE(b.find("body:hello body\n"), std::string::npos) << b;
+}
+
+TEST_F(WagiServer, ArgvTemplate) {
+  auto r = get("/argv/x?one&two=2");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("argv[0]=prog\nargv[1]=/argv/x\nargv[2]=one\nargv[3]=two=2\nenv:"),
+            std::string::npos)
+      << r.body;
+}
+
+TEST_F(WagiServer, ServerTimingAndAccessLog) {
+  auto r = get("/env/timing");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_TRUE(std::regex_match(r.header("Server-Timing"),
+                               std::regex(R"(inst;dur=\d+\.\d{3}, exec;dur=\d+\.\d{3})")))
+      << r.header("Server-Timing");
+  // The access log line is written after the response: give it a moment.
+  std::string log;
+  for (int i = 0; i < 100; ++i) {
+    log = app_->access->get();
+    if (log.find("/env/timing") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(log, m, std::regex(R"(\{[^\n]*"/env/timing"[^\n]*\})"))) << log;
+  std::string line = m.str();
+  EXPECT_NE(line.find(R"("app":"wagitest")"), std::string::npos) << line;
+  EXPECT_NE(line.find(R"("component":"env")"), std::string::npos) << line;
+  EXPECT_NE(line.find(R"("instantiate":)"), std::string::npos) << line;
+  EXPECT_NE(line.find(R"("execute":)"), std::string::npos) << line;
+}
+
+TEST_F(WagiServer, StatusLocationAndCrlf) {
+  auto teapot = get("/behave?status");
+  EXPECT_EQ(teapot.status, 418);
+  EXPECT_EQ(teapot.header("X-Custom"), "yes");
+  EXPECT_EQ(teapot.body, "teapot\n");
+  EXPECT_FALSE(teapot.has_header("Status"));
+
+  auto loc = get("/behave?location");
+  EXPECT_EQ(loc.status, 302);
+  EXPECT_EQ(loc.header("Location"), "https://example.com/elsewhere");
+
+  auto moved = get("/behave?location-status");
+  EXPECT_EQ(moved.status, 301);
+  EXPECT_EQ(moved.header("Location"), "/moved");
+
+  auto crlf = get("/behave?crlf");
+  EXPECT_EQ(crlf.status, 200);
+  EXPECT_EQ(crlf.header("Content-Type"), "text/plain");
+  EXPECT_EQ(crlf.body, "Oh hi world\r\n");
+
+  auto ok = get("/behave");
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_EQ(ok.body, "ok\n");
+}
+
+TEST_F(WagiServer, MissingContentTypeIs500) {
+  auto r = get("/behave?notype");
+  EXPECT_EQ(r.status, 500);
+  EXPECT_EQ(r.body, wagi::kNoContentTypeMessage);
+  EXPECT_FALSE(r.has_header("X-Only"));
+  std::string errors = app_->errors->get();
+  EXPECT_NE(errors.find(R"("cause":"bad_response")"), std::string::npos) << errors;
+}
+
+TEST_F(WagiServer, UnparsableStatusIs502) {
+  EXPECT_EQ(get("/behave?badstatus").status, 502);
+}
+
+TEST_F(WagiServer, TrapIs500AndTheNextRequestIsServed) {
+  auto r = get("/behave?trap");
+  EXPECT_EQ(r.status, 500);
+  EXPECT_EQ(r.body, "");  // partial stdout is never sent
+  std::string errors = app_->errors->get();
+  EXPECT_NE(errors.find(R"("app":"wagitest","component":"behave")"), std::string::npos) << errors;
+  EXPECT_NE(errors.find(R"("cause":"trap:unreachable")"), std::string::npos) << errors;
+  auto oob = get("/behave?oob");
+  EXPECT_EQ(oob.status, 500);
+  EXPECT_NE(app_->errors->get().find(R"("cause":"trap:out_of_bounds")"), std::string::npos)
+      << app_->errors->get();
+  auto next = get("/behave");
+  EXPECT_EQ(next.status, 200);
+  EXPECT_EQ(next.body, "ok\n");
+}
+
+TEST_F(WagiServer, EndlessLoopIs504WithinDeadline) {
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = get("/behave?loop");
+  auto elapsed = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(r.status, 504);
+  EXPECT_GE(elapsed, std::chrono::milliseconds(300));
+  EXPECT_LT(elapsed, std::chrono::milliseconds(2000));
+  EXPECT_NE(app_->errors->get().find(R"("status":504,"cause":"deadline")"), std::string::npos)
+      << app_->errors->get();
+  EXPECT_EQ(get("/behave").status, 200);
+}
+
+TEST_F(WagiServer, OtherRequestsServedWhileAGuestLoops) {
+  auto slow = std::async(std::launch::async, [] { return get("/behave?loop").status; });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(get("/behave").status, 200);
+  // Answered while the looping guest still runs (it has ~250 ms to go).
+  EXPECT_EQ(slow.wait_for(std::chrono::seconds(0)), std::future_status::timeout);
+  EXPECT_EQ(slow.get(), 504);
+}
+
+TEST_F(WagiServer, ExitCodes) {
+  auto zero = get("/behave?exit0");
+  EXPECT_EQ(zero.status, 200);
+  EXPECT_EQ(zero.body, "exit zero\n");
+  auto three = get("/behave?exit3");
+  EXPECT_EQ(three.status, 500);
+  EXPECT_NE(app_->errors->get().find(R"("cause":"exit")"), std::string::npos);
+}
+
+TEST_F(WagiServer, StderrBecomesLogLines) {
+  auto r = get("/behave?stderr");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "logged\n");
+  std::string errors = app_->errors->get();
+  EXPECT_NE(errors.find(R"("msg":"guest stderr","app":"wagitest","component":"behave","line":"first line"})"),
+            std::string::npos)
+      << errors;
+  EXPECT_NE(errors.find(R"("line":"second \"quoted\" line"})"), std::string::npos) << errors;
+}
+
+TEST_F(WagiServer, MemoryLimitFailsAllocationNotServer) {
+  auto r = get("/behave?grow");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "malloc failed\n");
+}
+
+TEST_F(WagiServer, LargeBodyByteExact) {
+  auto r = get("/behave?big");
+  ASSERT_EQ(r.status, 200);
+  ASSERT_EQ(r.body.size(), 1u << 20);
+  for (size_t i = 0; i < r.body.size(); i += 4099) {
+    ASSERT_EQ(r.body[i], static_cast<char>('a' + i % 26)) << i;
+  }
+}
+
+TEST_F(WagiServer, MappedFilesReadOnly) {
+  auto r = get("/files/hello.txt");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "hello from a mapped file\n");
+  EXPECT_EQ(get("/files/sub/deep.txt").body, "deep\n");
+  EXPECT_EQ(get("/files/missing.txt").status, 404);
+  EXPECT_EQ(get("/files/write").body, "write refused\n");
+  EXPECT_FALSE(std::filesystem::exists(*dir_ / "data/new.txt"));
+  // Nothing outside the mapped directory is reachable.
+  auto escape = get("/files/../wink.toml");
+  EXPECT_NE(escape.status, 200);
+  EXPECT_EQ(escape.body.find("[app]"), std::string::npos);
+}
+
+TEST_F(WagiServer, MostSpecificRouteWins) {
+  EXPECT_EQ(env_of(get("/env/exact").body, "WHO"), "env-exact");
+  EXPECT_EQ(env_of(get("/env/exact/more").body, "WHO"), "env");
+  EXPECT_EQ(env_of(get("/env/other").body, "WHO"), "env");
+  EXPECT_EQ(env_of(get("/env").body, "WHO"), "env");
+  EXPECT_EQ(env_of(get("/env/deeper/x").body, "WHO"), "env-deeper");
+  EXPECT_EQ(env_of(get("/envelope").body, "WHO"), "root");
+  EXPECT_EQ(env_of(get("/").body, "WHO"), "root");
+  auto healthz = get("/healthz");
+  EXPECT_EQ(healthz.status, 200);
+  EXPECT_EQ(healthz.body.find("env:"), std::string::npos);
+}
+
+TEST_F(WagiServer, ManyRequestsInParallel) {
+  std::vector<std::future<int>> futures;
+  for (int i = 0; i < 32; ++i) {
+    futures.push_back(std::async(std::launch::async, [i] {
+      auto r = get("/env/p" + std::to_string(i));
+      return r.status == 200 && env_of(r.body, "PATH_INFO") == "/p" + std::to_string(i) ? 1 : 0;
+    }));
+  }
+  int ok = 0;
+  for (auto& f : futures) ok += f.get();
+  EXPECT_EQ(ok, 32);
+}
+
+TEST(WagiApp, NoMatchingRouteIs404) {
+  auto dir = make_scratch_dir("wagi-404-test");
+  write_text(dir / "wink.toml", "[app]\nname = \"n\"\n[[route]]\npath = \"/only\"\ncomponent = \"c\"\n"
+                                "[component.c]\nsource = \"" + guest("wagi_behave").string() + "\"\n");
+  auto m = manifest::load(dir);
+  ASSERT_TRUE(m.ok()) << m.error().message;
+  engine::Engine engine({.data_dir = test_data_dir()});
+  auto app = wagi::App::load(std::move(*m), engine, {.log = nullptr});
+  ASSERT_TRUE(app.ok()) << app.error().message;
+  http::Request req;
+  req.method = "GET";
+  req.path = "/other";
+  http::Response resp;
+  (*app)->handle(req, resp);
+  EXPECT_EQ(resp.status, 404);
+  EXPECT_EQ(resp.body, "");
+  req.path = "/only";
+  http::Response ok;
+  (*app)->handle(req, ok);
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_EQ(ok.body, "ok\n");
+  std::filesystem::remove_all(dir);
+}
+
+TEST(WagiApp, LoadRefusesModuleWithoutStart) {
+  auto dir = make_scratch_dir("wagi-nostart-test");
+  // A valid module with no exports at all.
+  const unsigned char empty_module[] = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00};
+  std::ofstream(dir / "empty.wasm", std::ios::binary)
+      .write(reinterpret_cast<const char*>(empty_module), sizeof empty_module);
+  write_text(dir / "wink.toml", "[app]\nname = \"n\"\n[[route]]\npath = \"/\"\ncomponent = \"c\"\n"
+                                "[component.c]\nsource = \"empty.wasm\"\n");
+  auto m = manifest::load(dir);
+  ASSERT_TRUE(m.ok()) << m.error().message;
+  engine::Engine engine({.data_dir = test_data_dir()});
+  auto app = wagi::App::load(std::move(*m), engine, {.log = nullptr});
+  ASSERT_FALSE(app.ok());
+  EXPECT_NE(app.error().message.find("no _start export"), std::string::npos)
+      << app.error().message;
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace wink::test
