@@ -121,9 +121,9 @@ int run(const RunOptions& opt, const std::vector<std::string>& rest) {
 void add_run_command(CLI::App& app, Dispatch& dispatch) {
   auto opt = std::make_shared<RunOptions>();
   CLI::App* cmd = app.add_subcommand("run", "Run a WASI module (like `wasmtime run`)");
-  cmd->add_option("--dir", opt->dirs, "Preopen HOST[::GUEST] read-write");
-  cmd->add_option("--dir-ro", opt->ro_dirs, "Preopen HOST[::GUEST] read-only");
-  cmd->add_option("--env", opt->envs, "Set NAME=VALUE for the guest (NAME alone: from the host)");
+  cmd->add_option("--dir", opt->dirs, "Preopen HOST[::GUEST] read-write")->allow_extra_args(false);
+  cmd->add_option("--dir-ro", opt->ro_dirs, "Preopen HOST[::GUEST] read-only")->allow_extra_args(false);
+  cmd->add_option("--env", opt->envs, "Set NAME=VALUE for the guest (NAME alone: from the host)")->allow_extra_args(false);
   cmd->add_option("--invoke", opt->invoke, "Call this exported function with typed arguments");
   cmd->add_option("--deadline", opt->deadline_seconds, "Stop the guest after this many seconds");
   cmd->add_option("--max-memory", opt->max_memory_mib, "Linear memory limit in MiB");
