@@ -1,0 +1,169 @@
+// `wink run` and `wink compile` as a user sees them: exit codes, stdio,
+// --invoke, trap reports, mapped directories and bad input.
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Proc {
+  int exit_code = -1;
+  std::string out, err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Runs wink with `args`, stdout/stderr captured through files.
+Proc wink(std::vector<std::string> args, std::vector<std::string> env = {}) {
+  fs::path dir = fs::temp_directory_path() / ("wink-cli-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  fs::path out = dir / "out", err = dir / "err";
+  pid_t pid = fork();
+  if (pid == 0) {
+    int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(o, 1);
+    dup2(e, 2);
+    setenv("WINK_DATA_DIR", WINK_TEST_CACHE_DIR, 1);
+    for (auto& kv : env) putenv(strdup(kv.c_str()));
+    std::vector<char*> argv{const_cast<char*>(WINK_BIN)};
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(WINK_BIN, argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  Proc r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = slurp(out);
+  r.err = slurp(err);
+  return r;
+}
+
+std::string guest(const char* name) { return std::string(WINK_GUEST_DIR) + "/" + name + ".wasm"; }
+
+TEST(RunCli, PassesArgsEnvAndStdio) {
+  Proc r = wink({"run", "--env", "GREETING=hi there", guest("cli_args"), "one", "two"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("arg[1]=one\narg[2]=two\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("GREETING=hi there"), std::string::npos) << r.out;
+  EXPECT_EQ(r.err, "done\n");
+}
+
+TEST(RunCli, EnvNameAloneTakesHostValue) {
+  Proc r = wink({"run", "--env", "GREETING", guest("cli_args")}, {"GREETING=from-host"});
+  EXPECT_NE(r.out.find("GREETING=from-host"), std::string::npos) << r.out;
+}
+
+TEST(RunCli, GuestExitCodeIsWinksExitCode) {
+  EXPECT_EQ(wink({"run", guest("cli_args"), "--exit", "7"}).exit_code, 7);
+  EXPECT_EQ(wink({"run", guest("engine_exit"), "42"}).exit_code, 42);
+}
+
+TEST(RunCli, MappedDirectoryIsReadableAndNothingElse) {
+  fs::path dir = fs::temp_directory_path() / ("wink-cli-dir-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "note.txt") << "mapped content\n";
+  Proc r = wink({"run", "--dir", dir.string() + "::/data", guest("cli_args"), "--cat", "/data/note.txt"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("mapped content"), std::string::npos);
+  Proc escape = wink({"run", "--dir", dir.string() + "::/data", guest("cli_args"), "--cat", "/data/../etc/passwd"});
+  EXPECT_EQ(escape.exit_code, 4);
+  Proc unmapped = wink({"run", guest("cli_args"), "--cat", "/etc/passwd"});
+  EXPECT_EQ(unmapped.exit_code, 4);
+  fs::remove_all(dir);
+}
+
+TEST(RunCli, InvokePrintsTypedResults) {
+  Proc r = wink({"run", "--invoke", "add", guest("engine_traps"), "40", "2"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "42\n");
+  Proc f = wink({"run", "--invoke", "divd", guest("engine_traps"), "1", "8"});
+  EXPECT_EQ(f.out, "0.125\n");
+  Proc neg = wink({"run", "--invoke", "add64", guest("engine_traps"), "-5", "2"});
+  EXPECT_EQ(neg.out, "-3\n");
+}
+
+TEST(RunCli, InvokeBadArgumentsAreErrors) {
+  Proc missing = wink({"run", "--invoke", "add", guest("engine_traps"), "1"});
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_NE(missing.err.find("takes 2 argument"), std::string::npos) << missing.err;
+  Proc bad = wink({"run", "--invoke", "add", guest("engine_traps"), "x", "1"});
+  EXPECT_NE(bad.err.find("cannot parse `x` as i32"), std::string::npos) << bad.err;
+  Proc nope = wink({"run", "--invoke", "nope", guest("engine_traps")});
+  EXPECT_NE(nope.err.find("no exported function `nope`"), std::string::npos) << nope.err;
+}
+
+TEST(RunCli, TrapIsReportedByKindWithNonZeroExit) {
+  struct Case {
+    const char* fn;
+    std::vector<std::string> args;
+    const char* message;
+  } cases[] = {
+      {"oob", {}, "out of bounds memory access"},
+      {"unreachable", {}, "unreachable"},
+      {"div", {"1", "0"}, "integer divide by zero"},
+      {"div", {"-2147483648", "-1"}, "integer overflow"},
+      {"trunc", {"nan"}, "invalid conversion to integer"},
+      {"bad_indirect", {}, "indirect call"},
+      {"recurse", {"0"}, "call stack exhausted"},
+  };
+  for (const auto& c : cases) {
+    std::vector<std::string> args{"run", "--invoke", c.fn, guest("engine_traps")};
+    args.insert(args.end(), c.args.begin(), c.args.end());
+    Proc r = wink(args);
+    EXPECT_EQ(r.exit_code, 134) << c.fn;
+    EXPECT_NE(r.err.find(c.message), std::string::npos) << c.fn << ": " << r.err;
+  }
+}
+
+TEST(RunCli, DeadlineStopsEndlessLoop) {
+  Proc r = wink({"run", "--deadline", "0.2", "--invoke", "spin", guest("engine_traps")});
+  EXPECT_EQ(r.exit_code, 134);
+  EXPECT_NE(r.err.find("deadline exceeded"), std::string::npos) << r.err;
+}
+
+TEST(RunCli, BadModulesAreRefusedClearly) {
+  fs::path dir = fs::temp_directory_path() / ("wink-cli-bad-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "garbage.wasm") << "this is not wasm";
+  Proc garbage = wink({"run", (dir / "garbage.wasm").string()});
+  EXPECT_EQ(garbage.exit_code, 1);
+  EXPECT_NE(garbage.err.find("garbage.wasm"), std::string::npos) << garbage.err;
+  Proc missing = wink({"run", (dir / "missing.wasm").string()});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("missing.wasm"), std::string::npos) << missing.err;
+  Proc none = wink({"run"});
+  EXPECT_NE(none.exit_code, 0);
+  fs::remove_all(dir);
+}
+
+TEST(CompileCli, ArtifactRunsWithoutCompiling) {
+  fs::path dir = fs::temp_directory_path() / ("wink-cli-aot-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  fs::path artifact = dir / "traps.wink";
+  Proc c = wink({"compile", guest("engine_traps"), "-o", artifact.string(), "-O", "1"});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  ASSERT_TRUE(fs::exists(artifact));
+  // A fresh, empty data dir proves nothing is compiled or looked up on load.
+  Proc r = wink({"run", "--data-dir", (dir / "empty").string(), "--invoke", "fib", artifact.string(), "15"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "610\n");
+  EXPECT_FALSE(fs::exists(dir / "empty" / "artifacts") && !fs::is_empty(dir / "empty" / "artifacts"));
+  fs::remove_all(dir);
+}
+
+}  // namespace
