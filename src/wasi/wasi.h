@@ -8,6 +8,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.h"
@@ -26,17 +27,18 @@ struct Preopen {
 // the response).
 struct Stdio {
   enum class Kind { kInherit, kNull, kFd, kBuffer } kind = Kind::kInherit;
-  int fd = -1;                      // kFd: host descriptor (not closed by wasi)
-  std::string_view input;           // kBuffer on stdin: bytes to read
-  std::string* output = nullptr;    // kBuffer on stdout/stderr: appended to
-  size_t output_limit = SIZE_MAX;   // kBuffer: further writes fail with EFBIG
+  int fd = -1;                     // kFd: host descriptor (not closed by wasi)
+  std::string_view input;          // kBuffer on stdin: bytes to read
+  std::string* output = nullptr;   // kBuffer on stdout/stderr: appended to
+  size_t output_limit = SIZE_MAX;  // kBuffer: further writes fail with EFBIG
 };
 
 struct Config {
   std::vector<std::string> args;  // argv, args[0] is the program name
   std::vector<std::string> env;   // "KEY=VALUE"
-  std::vector<Preopen> preopens;
+  std::vector<Preopen> preopens;  // guest fds 3, 4, ... in this order
   Stdio stdin_, stdout_, stderr_;
+  uint32_t max_fds = 1024;  // open guest descriptors per Context (EMFILE beyond)
 };
 
 class Context;
@@ -59,13 +61,26 @@ class Prepared {
   std::unique_ptr<Impl> impl_;
 };
 
+// What one instance changes from its Prepared configuration (per-request
+// buffers, WAGI's argv/environ). Null members keep the prepared value. Pointed-to
+// objects are owned by the caller and must outlive the Context; they are used
+// in place (no copy, no allocation).
+struct Overrides {
+  const Stdio* stdin_ = nullptr;
+  const Stdio* stdout_ = nullptr;
+  const Stdio* stderr_ = nullptr;
+  const std::vector<std::string>* args = nullptr;  // argv, args[0] is the program name
+  const std::vector<std::string>* env = nullptr;   // "KEY=VALUE"
+};
+
 // Per-instance WASI state; the HostModule for "wasi_snapshot_preview1".
+// Construction makes no system call and one allocation.
 class Context final : public runtime::HostModule {
  public:
-  // `stdio_override` (optional) replaces the prepared stdio for this instance
-  // (per-request buffers).
+  // Non-null stdio pointers replace the prepared stdio for this instance.
   explicit Context(std::shared_ptr<const Prepared> prepared, const Stdio* stdin_ = nullptr,
                    const Stdio* stdout_ = nullptr, const Stdio* stderr_ = nullptr);
+  Context(std::shared_ptr<const Prepared> prepared, const Overrides& overrides);
   ~Context() override;
   Context(const Context&) = delete;
   Context& operator=(const Context&) = delete;

@@ -1,0 +1,195 @@
+// args, environ, clocks, random, proc_*, sched_yield and the socket calls.
+
+#include <sched.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include <cerrno>
+
+#include "runtime/runtime.h"
+#include "wasi/imports.h"
+#include "wasi/state.h"
+
+using Instance = Z_wasi_snapshot_preview1_instance_t;
+using wink::runtime::HostScope;
+namespace abi = wink::wasi::abi;
+using wink::wasi::detail::Mem;
+
+namespace {
+
+// argv/environ: an array of guest pointers into a buffer of NUL-terminated
+// strings, from the Prepared blob or from a per-instance vector.
+uint32_t strings_get(Instance* w, const std::vector<std::string>* strings, const std::string& blob,
+                     const std::vector<uint32_t>& offsets, uint32_t array_ptr, uint32_t buf_ptr) {
+  Mem m = w->mem();
+  if (strings != nullptr) {
+    uint64_t total = 0;
+    for (const auto& s : *strings) total += s.size() + 1;
+    if (!m.ok(array_ptr, uint64_t{strings->size()} * 4) || !m.ok(buf_ptr, total)) {
+      return abi::kFault;
+    }
+    uint32_t at = buf_ptr;
+    for (size_t i = 0; i < strings->size(); ++i) {
+      const std::string& s = (*strings)[i];
+      m.store<uint32_t>(array_ptr + static_cast<uint32_t>(i) * 4, at);
+      std::memcpy(m.at(at), s.c_str(), s.size() + 1);
+      at += static_cast<uint32_t>(s.size() + 1);
+    }
+    return abi::kSuccess;
+  }
+  if (!m.ok(array_ptr, uint64_t{offsets.size()} * 4) || !m.ok(buf_ptr, blob.size())) {
+    return abi::kFault;
+  }
+  for (size_t i = 0; i < offsets.size(); ++i) {
+    m.store<uint32_t>(array_ptr + static_cast<uint32_t>(i) * 4, buf_ptr + offsets[i]);
+  }
+  std::memcpy(m.at(buf_ptr), blob.data(), blob.size());
+  return abi::kSuccess;
+}
+
+uint32_t strings_sizes_get(Instance* w, const std::vector<std::string>* strings,
+                           const std::string& blob, const std::vector<uint32_t>& offsets,
+                           uint32_t count_ptr, uint32_t size_ptr) {
+  Mem m = w->mem();
+  if (!m.ok(count_ptr, 4) || !m.ok(size_ptr, 4)) return abi::kFault;
+  uint64_t count = offsets.size(), size = blob.size();
+  if (strings != nullptr) {
+    count = strings->size();
+    size = 0;
+    for (const auto& s : *strings) size += s.size() + 1;
+  }
+  if (size > UINT32_MAX) return abi::kOverflow;
+  m.store<uint32_t>(count_ptr, static_cast<uint32_t>(count));
+  m.store<uint32_t>(size_ptr, static_cast<uint32_t>(size));
+  return abi::kSuccess;
+}
+
+bool host_clock(uint32_t id, clockid_t* out) {
+  switch (id) {
+    case abi::kRealtime:
+      *out = CLOCK_REALTIME;
+      return true;
+    case abi::kMonotonic:
+      *out = CLOCK_MONOTONIC;
+      return true;
+    case abi::kProcessCputime:
+      *out = CLOCK_PROCESS_CPUTIME_ID;
+      return true;
+    case abi::kThreadCputime:
+      *out = CLOCK_THREAD_CPUTIME_ID;
+      return true;
+    default:
+      return false;
+  }
+}
+
+uint64_t to_ns(const timespec& ts) {
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+}  // namespace
+
+extern "C" {
+
+uint32_t Z_wasi_snapshot_preview1Z_args_get(Instance* w, uint32_t argv, uint32_t argv_buf) {
+  HostScope scope;
+  return strings_get(w, w->args_override, w->impl->args_blob, w->impl->args_offsets, argv,
+                     argv_buf);
+}
+
+uint32_t Z_wasi_snapshot_preview1Z_args_sizes_get(Instance* w, uint32_t argc, uint32_t size) {
+  HostScope scope;
+  return strings_sizes_get(w, w->args_override, w->impl->args_blob, w->impl->args_offsets, argc,
+                           size);
+}
+
+uint32_t Z_wasi_snapshot_preview1Z_environ_get(Instance* w, uint32_t environ, uint32_t buf) {
+  HostScope scope;
+  return strings_get(w, w->env_override, w->impl->env_blob, w->impl->env_offsets, environ, buf);
+}
+
+uint32_t Z_wasi_snapshot_preview1Z_environ_sizes_get(Instance* w, uint32_t count, uint32_t size) {
+  HostScope scope;
+  return strings_sizes_get(w, w->env_override, w->impl->env_blob, w->impl->env_offsets, count,
+                           size);
+}
+
+uint32_t Z_wasi_snapshot_preview1Z_clock_res_get(Instance* w, uint32_t id, uint32_t out) {
+  HostScope scope;
+  clockid_t clock;
+  if (!host_clock(id, &clock)) return abi::kInval;
+  Mem m = w->mem();
+  if (!m.ok(out, 8)) return abi::kFault;
+  timespec ts{};
+  if (clock_getres(clock, &ts) != 0) return wink::wasi::detail::last_errno();
+  m.store<uint64_t>(out, to_ns(ts));
+  return abi::kSuccess;
+}
+
+uint32_t Z_wasi_snapshot_preview1Z_clock_time_get(Instance* w, uint32_t id, uint64_t precision,
+                                                  uint32_t out) {
+  HostScope scope;
+  clockid_t clock;
+  if (!host_clock(id, &clock)) return abi::kInval;
+  Mem m = w->mem();
+  if (!m.ok(out, 8)) return abi::kFault;
+  timespec ts{};
+  if (clock_gettime(clock, &ts) != 0) return wink::wasi::detail::last_errno();
+  m.store<uint64_t>(out, to_ns(ts));
+  return abi::kSuccess;
+}
+
+uint32_t Z_wasi_snapshot_preview1Z_random_get(Instance* w, uint32_t buf, uint32_t len) {
+  HostScope scope;
+  Mem m = w->mem();
+  if (!m.ok(buf, len)) return abi::kFault;
+  uint32_t done = 0;
+  while (done < len) {
+    ssize_t n = getrandom(m.at(buf + done), len - done, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return wink::wasi::detail::last_errno();
+    }
+    done += static_cast<uint32_t>(n);
+  }
+  return abi::kSuccess;
+}
+
+// No C++ object may be alive here: exit_guest() longjmps out of this frame.
+void Z_wasi_snapshot_preview1Z_proc_exit(Instance*, uint32_t code) {
+  wink::runtime::exit_guest(static_cast<int>(code));
+}
+
+// Signals do not exist for a wink guest (as in wasmtime, which dropped proc_raise).
+uint32_t Z_wasi_snapshot_preview1Z_proc_raise(Instance*, uint32_t) {
+  HostScope scope;
+  return abi::kNoSys;
+}
+
+uint32_t Z_wasi_snapshot_preview1Z_sched_yield(Instance*) {
+  HostScope scope;
+  sched_yield();
+  return abi::kSuccess;
+}
+
+// Preview1 sockets only exist as pre-opened listeners, which wink never grants.
+uint32_t Z_wasi_snapshot_preview1Z_sock_accept(Instance*, uint32_t, uint32_t, uint32_t) {
+  HostScope scope;
+  return abi::kNotSup;
+}
+uint32_t Z_wasi_snapshot_preview1Z_sock_recv(Instance*, uint32_t, uint32_t, uint32_t, uint32_t,
+                                             uint32_t, uint32_t) {
+  HostScope scope;
+  return abi::kNotSup;
+}
+uint32_t Z_wasi_snapshot_preview1Z_sock_send(Instance*, uint32_t, uint32_t, uint32_t, uint32_t,
+                                             uint32_t) {
+  HostScope scope;
+  return abi::kNotSup;
+}
+uint32_t Z_wasi_snapshot_preview1Z_sock_shutdown(Instance*, uint32_t, uint32_t) {
+  HostScope scope;
+  return abi::kNotSup;
+}
+
+}  // extern "C"
