@@ -1,11 +1,14 @@
 // Module -> native artifact: validate with libwabt, translate with wasm2c's C
 // writer, compile with the system C compiler into a shared object whose
 // `wink_artifact` descriptor (engine/artifact_abi.h) the engine loads.
+// Pipeline, cache layout and tiering: docs/compile.md.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <future>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -21,24 +24,80 @@ struct Options {
   std::vector<runtime::HostImport> host_imports;
   unsigned jobs = 0;       // parallel C compiler processes; 0 = number of cores
   bool progress = false;   // show progress on stderr for compiles over a second
+  int nice = 0;            // > 0: run the C compilers at lower priority (background builds)
+};
+
+// Figures of one compile, for progress reports and benchmarks.
+struct CompileReport {
+  uint64_t code_bytes = 0;     // Wasm code section
+  uint64_t data_bytes = 0;     // Wasm data segments
+  uint32_t functions = 0;      // defined functions
+  uint64_t wasm2c_bytes = 0;   // C (and header) written by wasm2c
+  uint64_t c_bytes = 0;        // C actually compiled (data segments moved out)
+  size_t parts = 0;            // compiler jobs (C parts, glue, data)
+  uint64_t artifact_bytes = 0; // size of the shared object
+  double translate_seconds = 0;  // parse + validate + wasm2c + split
+  double cc_seconds = 0;         // C compiler and link
+  double total_seconds = 0;
 };
 
 // Validates and compiles `wasm`, writing a self-contained artifact to `out`
 // (atomically: `out` is complete or absent).
 Result<void> compile_module(std::span<const uint8_t> wasm, const Options& options,
                             const std::filesystem::path& out);
+Result<void> compile_module(std::span<const uint8_t> wasm, const Options& options,
+                            const std::filesystem::path& out, CompileReport* report);
+
+// Validation only (no C compiler): the same errors compile_module would give.
+Result<void> check_module(std::span<const uint8_t> wasm, const Options& options);
+
+// What of the options changes the artifact's bytes (part of the cache key).
+std::string artifact_key_flags(const Options& options);
+
+// An artifact now, and a better one later (see ArtifactCache::get_tiered).
+struct TieredArtifact {
+  std::filesystem::path ready;  // servable now
+  bool ready_is_optimized = false;
+  // The artifact at the requested opt_level; already satisfied when
+  // ready_is_optimized. Errors of the background build arrive here.
+  std::shared_future<Result<std::filesystem::path>> optimized;
+};
 
 // Content-addressed cache of artifacts under `dir` (key: module bytes +
 // engine version + options). Concurrent callers asking for the same key,
 // in this process or another, compile once.
+//
+// Layout: <dir>/<key>.so (the artifact), <key>.so.sha256 (checksum sidecar,
+// verified once per process before first use), <key>.lock (flock between
+// processes), tmp files <key>.so.tmp.* while compiling.
 class ArtifactCache {
  public:
   explicit ArtifactCache(std::filesystem::path dir);
+  ~ArtifactCache();
+  ArtifactCache(const ArtifactCache&) = delete;
+  ArtifactCache& operator=(const ArtifactCache&) = delete;
+
   // Path of a ready artifact for `wasm`, compiling it if needed.
   Result<std::filesystem::path> get(std::span<const uint8_t> wasm, const Options& options);
 
+  // For large modules: when no artifact at options.opt_level is cached,
+  // builds a quick one (-O0) now and the optimized one in the background
+  // (at lower priority); small modules (under `quick_threshold` bytes of
+  // code) are simply compiled at the requested level. The background build
+  // keeps running if the result is dropped; the destructor waits for it.
+  Result<TieredArtifact> get_tiered(std::span<const uint8_t> wasm, const Options& options,
+                                    uint64_t quick_threshold = 512 * 1024);
+
+  // Cache key of `wasm` under `options` (hex sha256).
+  static std::string key(std::span<const uint8_t> wasm, const Options& options);
+  // Number of compiles this cache object performed (tests, metrics).
+  uint64_t compile_count() const;
+  const std::filesystem::path& dir() const { return dir_; }
+
  private:
+  struct State;
   std::filesystem::path dir_;
+  std::shared_ptr<State> state_;
 };
 
 }  // namespace wink::compiler

@@ -16,7 +16,7 @@ namespace wink::wagi {
 
 struct App::ComponentState {
   std::shared_ptr<engine::Module> module;
-  wasi::Config wasi_base;  // preopens (read-only); args/env/stdio set per request
+  wasi::Config wasi_base;  // preopens (read-only); args/env/stdio are set per request
   std::shared_ptr<const wasi::Prepared> prepared;
   engine::InstanceLimits limits;
   const wink_export_t* entry = nullptr;  // nullptr: run_start()
@@ -167,20 +167,17 @@ void App::handle(const http::Request& request, http::Response& response) const {
                         .output_limit = options_.max_stderr_bytes};
 
   const auto t0 = Clock::now();
-  // argv and environ are per request. wasi::Context takes them only through a
-  // Prepared today, so one is made per request from the component's base
-  // config (a cheap flatten; preopens are re-opened, one open(2) per mapped
-  // directory). TODO(wasi): per-Context args/env, then reuse state.prepared.
-  wasi::Config config = state.wasi_base;
-  config.args = build_argv(request, component);
-  config.env = build_env(request, *route, component);
-  auto prepared = wasi::Prepared::create(std::move(config));
-  if (!prepared.ok()) {
-    response.status = 500;
-    log_failure(component, request, 500, "wasi", prepared.error().message);
-    return;
-  }
-  wasi::Context wasi_ctx(*prepared, &in_stdio, &out_stdio, &err_stdio);
+  // argv, environ and stdio are per request; everything else (opened
+  // preopen directories) is shared through the component's Prepared.
+  const std::vector<std::string> args = build_argv(request, component);
+  const std::vector<std::string> env = build_env(request, *route, component);
+  wasi::Overrides overrides;
+  overrides.stdin_ = &in_stdio;
+  overrides.stdout_ = &out_stdio;
+  overrides.stderr_ = &err_stdio;
+  overrides.args = &args;
+  overrides.env = &env;
+  wasi::Context wasi_ctx(state.prepared, overrides);
   runtime::HostModule* hosts[] = {&wasi_ctx};
   auto instance = engine::Instance::create(state.module, hosts, state.limits);
   const auto t1 = Clock::now();
