@@ -541,6 +541,13 @@ TEST(ShutdownSignalsTest, WaitReturnsSignal) {
 }
 
 TEST(ShutdownSignalsTest, ServeUntilSignalStopsServer) {
+  // Block SIGTERM before the killer thread exists, as `wink up` does before
+  // starting any thread: a thread that had it unblocked could take the
+  // process-directed signal and die of its default action.
+  sigset_t term;
+  sigemptyset(&term);
+  sigaddset(&term, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &term, nullptr);
   Server s(quiet_config(), echo);
   std::thread killer([] {
     std::this_thread::sleep_for(200ms);
