@@ -17,6 +17,9 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev redis-server
   # benchmarks
   wrk nginx-light gnuplot-nox hyperfine
+  # benchmarks' helpers (node and npm come with the machine: nodesource's
+  # Node.js 20; Debian's npm package would replace it with Node.js 18)
+  python3
 )
 
 missing=()

@@ -36,7 +36,10 @@ struct CompileReport {
   uint64_t c_bytes = 0;        // C actually compiled (data segments moved out)
   size_t parts = 0;            // compiler jobs (C parts, glue, data)
   uint64_t artifact_bytes = 0; // size of the shared object
-  double translate_seconds = 0;  // parse + validate + wasm2c + split
+  double parse_seconds = 0;      // read + validate (libwabt)
+  double wasm2c_seconds = 0;     // wabt's C writer
+  double split_seconds = 0;      // split into parts, data out of the C, glue
+  double translate_seconds = 0;  // all of the above
   double cc_seconds = 0;         // C compiler and link
   double total_seconds = 0;
 };

@@ -1,0 +1,121 @@
+// compile_bench MODULE.wasm MODE...: times the compile pipeline on one module.
+//   oneshot:O:JOBS   compile_module at -O<O> with JOBS parallel compilers
+//   tiered:O:JOBS    ArtifactCache::get_tiered in a fresh cache: time to the
+//                    quick artifact and to the optimized one
+// Prints one markdown table row per mode. WASI imports are accepted as-is
+// (the bench measures compiling, not running).
+#include <chrono>
+#include <cstdio>
+#include <deque>
+#include <filesystem>
+#include <string>
+
+#include "common/files.h"
+#include "compiler/compiler.h"
+#include "compiler/frontend.h"
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+static double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: compile_bench MODULE.wasm oneshot:O:JOBS|tiered:O:JOBS...\n");
+    return 2;
+  }
+  auto wasm = wink::read_file(argv[1]);
+  if (!wasm.ok()) { std::fprintf(stderr, "%s\n", wasm.error().message.c_str()); return 1; }
+  // Accept whatever the module imports, with its own signatures.
+  wink::compiler::Options base;
+  base.progress = true;
+  std::deque<std::string> storage;  // stable strings behind the string_views
+  // Learn the module's imports from the compiler's own refusals, one by one.
+  for (int round = 0; round < 1000; ++round) {
+    auto r = wink::compiler::check_module(*wasm, base);
+    if (r.ok()) break;
+    const std::string& m = r.error().message;
+    const std::string tag = "module imports ";
+    auto p = m.find(tag);
+    if (p == std::string::npos) { std::fprintf(stderr, "%s\n", m.c_str()); return 1; }
+    auto q = m.find(' ', p + tag.size());
+    std::string qualified = m.substr(p + tag.size(), q - p - tag.size());
+    auto sig_end = m.find(", which", q + 1);
+    if (sig_end == std::string::npos) { std::fprintf(stderr, "%s\n", m.c_str()); return 1; }
+    std::string sig = m.substr(q + 1, sig_end - q - 1);  // (i32,i32)->i32
+    auto dot = qualified.find('.');
+    auto enc = [](std::string list) {
+      std::string out;
+      size_t pos = 0;
+      while (pos < list.size()) {
+        size_t c = list.find(',', pos);
+        std::string t = list.substr(pos, c == std::string::npos ? std::string::npos : c - pos);
+        out += t == "i32" ? "i" : t == "i64" ? "I" : t == "f32" ? "f" : t == "f64" ? "F" : "?";
+        if (c == std::string::npos) break;
+        pos = c + 1;
+      }
+      return out;
+    };
+    auto arrow = sig.find(")->");
+    std::string params = enc(sig.substr(1, arrow - 1));
+    std::string results = sig.substr(arrow + 3);
+    if (results.front() == '(') results = results.substr(1, results.size() - 2);
+    results = enc(results);
+    storage.push_back(qualified.substr(0, dot));
+    storage.push_back(qualified.substr(dot + 1));
+    storage.push_back(params);
+    storage.push_back(results);
+    base.host_imports.clear();
+    for (size_t i = 0; i + 3 < storage.size(); i += 4)
+      base.host_imports.push_back({storage[i], storage[i + 1], storage[i + 2], storage[i + 3]});
+  }
+  fs::path work = fs::temp_directory_path() / "wink-compile-bench";
+  fs::remove_all(work);
+  fs::create_directories(work);
+  std::printf("| module | mode | -O | jobs | parts | wasm code | wasm2c C | C compiled | artifact | first servable (s) | optimized (s) |\n");
+  std::printf("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+  std::fflush(stdout);
+  std::string name = fs::path(argv[1]).filename();
+  for (int i = 2; i < argc; ++i) {
+    std::string mode = argv[i];
+    char kind[16];
+    int opt = 2;
+    unsigned jobs = 0;
+    if (std::sscanf(mode.c_str(), "%15[a-z]:%d:%u", kind, &opt, &jobs) != 3) {
+      std::fprintf(stderr, "bad mode %s\n", mode.c_str());
+      return 2;
+    }
+    wink::compiler::Options o = base;
+    o.opt_level = opt;
+    o.jobs = jobs;
+    if (std::string(kind) == "oneshot") {
+      wink::compiler::CompileReport rep;
+      auto r = wink::compiler::compile_module(*wasm, o, work / "out.so", &rep);
+      if (!r.ok()) { std::fprintf(stderr, "%s\n", r.error().message.c_str()); return 1; }
+      std::printf("| %s | one-shot | %d | %u | %zu | %.2f MB | %.1f MB | %.1f MB | %.2f MB | %.1f | %.1f |\n",
+                  name.c_str(), opt, jobs, rep.parts, rep.code_bytes / 1e6, rep.wasm2c_bytes / 1e6,
+                  rep.c_bytes / 1e6, rep.artifact_bytes / 1e6, rep.total_seconds, rep.total_seconds);
+      std::fprintf(stderr, "  parse+validate %.2fs, wasm2c %.2fs, split %.2fs, cc+link %.2fs, data %.2f MB\n",
+                   rep.parse_seconds, rep.wasm2c_seconds, rep.split_seconds, rep.cc_seconds,
+                   rep.data_bytes / 1e6);
+    } else {
+      fs::remove_all(work / "cache");
+      auto start = Clock::now();
+      double quick = 0, optimized = 0;
+      {
+        wink::compiler::ArtifactCache cache(work / "cache");
+        auto t = cache.get_tiered(*wasm, o, 0);
+        if (!t.ok()) { std::fprintf(stderr, "%s\n", t.error().message.c_str()); return 1; }
+        quick = since(start);
+        auto opt_path = t->optimized.get();
+        if (!opt_path.ok()) { std::fprintf(stderr, "%s\n", opt_path.error().message.c_str()); return 1; }
+        optimized = since(start);
+      }
+      std::printf("| %s | tiered (quick -O0, then background) | %d | %u | | | | | | %.1f | %.1f |\n",
+                  name.c_str(), opt, jobs, quick, optimized);
+    }
+    std::fflush(stdout);
+  }
+  fs::remove_all(work);
+  return 0;
+}

@@ -1,0 +1,521 @@
+// wasm2c output -> split translation units + data blob + glue.
+//
+// The shape of wasm2c 1.0.32's C file, which the splitter relies on:
+//   prologue   includes, macros, static inline helpers (up to the line
+//              `static bool s_module_initialized`)
+//   items      top-level declarations and definitions: func_types, forward
+//              declarations of every `static ... w2c_<name>(...)`, data and
+//              elem segment arrays, init_* functions, function bodies, export
+//              wrappers, Z_guest_init_module/instantiate/free.
+// Every part includes a shared header (prologue + the declarations it uses,
+// de-static'ed and hidden); function bodies are spread over parts by size;
+// everything else goes to the main part. When the expected shape is not
+// found, the whole file is compiled as one part (correct, only slower).
+#include "compiler/codegen.h"
+
+#include <wabt/c-writer.h>
+#include <wabt/ir.h>
+#include <wabt/stream.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "common/version.h"
+#include "compiler/artifact_abi_text.h"
+#include "engine/artifact_abi.h"
+
+namespace wink::compiler {
+
+std::string wasm2c_mangle(std::string_view name) {
+  std::string out;
+  for (unsigned char c : name) {
+    if ((std::isalnum(c) || c == '_') && c != 'Z') {
+      out += static_cast<char>(c);
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%02X", c);
+      out += 'Z';
+      out += buf;
+    }
+  }
+  return out;
+}
+
+namespace {
+
+constexpr const char* kHeaderName = "guest.h";
+
+struct Item {
+  std::string_view text;  // whole item, including the trailing newline
+};
+
+bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+
+std::string_view trim_right(std::string_view s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.remove_suffix(1);
+  return s;
+}
+
+// Splits `text` (after the prologue) into top-level items, tracking braces
+// outside comments and literals. Standalone comment lines are dropped.
+std::vector<Item> split_items(std::string_view text) {
+  std::vector<Item> items;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t eol = text.find('\n', pos);
+    if (eol == std::string_view::npos) eol = text.size() - 1;
+    std::string_view line = text.substr(pos, eol - pos + 1);
+    std::string_view t = trim_right(line);
+    if (t.empty() || (starts_with(t, "/*") && t.find("*/") == t.size() - 2)) {
+      pos = eol + 1;
+      continue;
+    }
+    // An item: scan until braces balance at a line ending in ';' or '}'.
+    size_t start = pos;
+    int depth = 0;
+    bool in_comment = false;
+    size_t p = pos;
+    if (t[0] == '#') {  // preprocessor line, with continuations
+      while (p < text.size()) {
+        size_t e = text.find('\n', p);
+        if (e == std::string_view::npos) { p = text.size(); break; }
+        bool cont = e > 0 && text[e - 1] == '\\';
+        p = e + 1;
+        if (!cont) break;
+      }
+      items.push_back({text.substr(start, p - start)});
+      pos = p;
+      continue;
+    }
+    char last_sig = 0;
+    while (p < text.size()) {
+      char c = text[p];
+      if (in_comment) {
+        if (c == '*' && p + 1 < text.size() && text[p + 1] == '/') { in_comment = false; ++p; }
+      } else if (c == '/' && p + 1 < text.size() && text[p + 1] == '*') {
+        in_comment = true;
+        ++p;
+      } else if (c == '"' || c == '\'') {
+        char q = c;
+        for (++p; p < text.size() && text[p] != q; ++p)
+          if (text[p] == '\\') ++p;
+        last_sig = q;
+      } else if (c == '{') {
+        ++depth;
+        last_sig = c;
+      } else if (c == '}') {
+        --depth;
+        last_sig = c;
+      } else if (c == '\n') {
+        if (depth == 0 && !in_comment && (last_sig == ';' || last_sig == '}')) { ++p; break; }
+      } else if (c != ' ' && c != '\r' && c != '\t') {
+        last_sig = c;
+      }
+      ++p;
+    }
+    items.push_back({text.substr(start, p - start)});
+    pos = p;
+  }
+  return items;
+}
+
+// Identifier just before the first '(' of a declaration/definition head.
+std::string_view name_before_paren(std::string_view head) {
+  size_t paren = head.find('(');
+  if (paren == std::string_view::npos) return {};
+  size_t e = paren;
+  while (e > 0 && head[e - 1] == ' ') --e;
+  size_t b = e;
+  while (b > 0 && (std::isalnum(static_cast<unsigned char>(head[b - 1])) || head[b - 1] == '_')) --b;
+  return head.substr(b, e - b);
+}
+
+// Name of a variable from `static T name[...] = ...` / `static T name;`.
+std::string_view variable_name(std::string_view head) {
+  size_t e = head.find_first_of("[=;");
+  if (e == std::string_view::npos) return {};
+  while (e > 0 && head[e - 1] == ' ') --e;
+  size_t b = e;
+  while (b > 0 && (std::isalnum(static_cast<unsigned char>(head[b - 1])) || head[b - 1] == '_')) --b;
+  return head.substr(b, e - b);
+}
+
+// Parses "  0x2d, 0x2b, ..." rows of a data segment array.
+void parse_hex_bytes(std::string_view item, std::vector<uint8_t>& out) {
+  size_t p = item.find('{');
+  size_t end = item.rfind('}');
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (; p < end; ++p) {
+    if (item[p] == '0' && item[p + 1] == 'x') {
+      int hi = hex(item[p + 2]), lo = hex(item[p + 3]);
+      if (lo < 0) {  // single digit
+        out.push_back(static_cast<uint8_t>(hi));
+        p += 2;
+      } else {
+        out.push_back(static_cast<uint8_t>(hi * 16 + lo));
+        p += 3;
+      }
+    }
+  }
+}
+
+std::string c_string(std::string_view s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\' || c == '?' || c < 0x20 || c >= 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\%03o", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+struct Split {
+  std::string prologue;
+  std::unordered_map<std::string, std::string> decls;  // name -> shared declaration
+  std::vector<std::string> decl_order;
+  std::unordered_map<std::string_view, size_t> decl_index;  // name -> position in decl_order
+  std::string main_text;
+  std::vector<std::string_view> bodies;                  // de-static'ed function definitions
+  std::vector<std::string> body_storage;
+  std::string data_asm;
+  std::vector<uint8_t> blob;
+};
+
+void add_decl(Split& s, std::string name, std::string decl) {
+  if (s.decls.emplace(name, std::move(decl)).second) s.decl_order.push_back(std::move(name));
+}
+
+// Returns false when the output does not have the expected shape.
+bool split_c(std::string_view c, Split& s) {
+  size_t prologue_end = c.find("\nstatic bool s_module_initialized");
+  if (prologue_end == std::string_view::npos) return false;
+  s.prologue = std::string(c.substr(0, prologue_end + 1));
+  std::vector<Item> items = split_items(c.substr(prologue_end + 1));
+  s.data_asm =
+      "/* Data segments of the module, kept out of the C. */\n"
+      "\t.section .note.GNU-stack,\"\",@progbits\n"
+      "\t.section .rodata.wink_data,\"a\",@progbits\n";
+  for (const Item& item : items) {
+    // The head: text up to the first '{' or ';', on one line (wasm2c wraps
+    // long parameter lists over several lines).
+    size_t head_end = item.text.find_first_of("{;");
+    std::string head_storage(item.text.substr(0, head_end == std::string_view::npos
+                                                     ? item.text.size() : head_end + 1));
+    std::replace(head_storage.begin(), head_storage.end(), '\n', ' ');
+    std::string_view head = trim_right(head_storage);
+    if (starts_with(head, "static const u8 data_segment_data_")) {
+      std::string name(variable_name(head));
+      size_t offset = s.blob.size();
+      parse_hex_bytes(item.text, s.blob);
+      size_t len = s.blob.size() - offset;
+      s.data_asm += "\t.globl " + name + "\n\t.hidden " + name + "\n\t.type " + name +
+                    ",@object\n\t.balign 16\n" + name + ":\n";
+      if (len) s.data_asm += "\t.incbin \"data.bin\", " + std::to_string(offset) + ", " +
+                             std::to_string(len) + "\n";
+      else s.data_asm += "\t.byte 0\n";
+      s.data_asm += "\t.size " + name + ", " + std::to_string(len) + "\n";
+      add_decl(s, name, "extern const u8 " + name + "[];\n");
+      continue;
+    }
+    bool is_static = starts_with(head, "static ");
+    bool is_array_init = head.find("] = {") != std::string_view::npos ||
+                         (head.find('=') != std::string_view::npos &&
+                          head.find('=') < head.find('(') );
+    bool has_paren = head.find('(') != std::string_view::npos;
+    if (head.back() == '{' && has_paren && !is_array_init) {  // function definition
+      std::string name(name_before_paren(head));
+      if (is_static && starts_with(name, "w2c_")) {
+        s.body_storage.emplace_back(item.text.substr(7));  // drop "static "
+      } else {
+        s.main_text += item.text;
+        s.main_text += "\n";
+      }
+      continue;
+    }
+    if (has_paren && !is_array_init && trim_right(item.text).back() == ';') {  // prototype
+      std::string name(name_before_paren(head));
+      std::string decl(is_static ? item.text.substr(7) : item.text);
+      add_decl(s, name, decl);
+      continue;
+    }
+    if (is_static) {
+      // variable: defined (non-static) in main, declared extern in the parts
+      std::string name(variable_name(head));
+      std::string_view def = item.text.substr(7);
+      s.main_text += std::string(def) + "\n";
+      std::string_view declarator = def.substr(0, std::min(def.find(" ="), def.find(';')));
+      add_decl(s, name, "extern " + std::string(declarator) + ";\n");
+      continue;
+    }
+    s.main_text += item.text;
+    s.main_text += "\n";
+  }
+  for (const std::string& b : s.body_storage) s.bodies.emplace_back(b);
+  for (size_t i = 0; i < s.decl_order.size(); ++i) s.decl_index.emplace(s.decl_order[i], i);
+  return true;
+}
+
+// Declarations used by `text`: every identifier that names a shared item.
+std::string decls_for(const Split& s, std::string_view text, bool all) {
+  std::string out = "#pragma GCC visibility push(hidden)\n";
+  if (all) {
+    for (const std::string& n : s.decl_order) out += s.decls.at(n);
+  } else {
+    std::vector<bool> used(s.decl_order.size(), false);
+    // Macros of the prologue (CALL_INDIRECT uses func_types) count as uses.
+    std::string_view scan_texts[2] = {s.prologue, text};
+    for (std::string_view t : scan_texts) {
+      for (size_t p = 0; p < t.size();) {
+        unsigned char c = t[p];
+        if (std::isalpha(c) || c == '_') {
+          size_t b = p;
+          while (p < t.size() && (std::isalnum(static_cast<unsigned char>(t[p])) || t[p] == '_')) ++p;
+          if (auto it = s.decl_index.find(t.substr(b, p - b)); it != s.decl_index.end())
+            used[it->second] = true;
+        } else {
+          ++p;
+        }
+      }
+    }
+    for (size_t i = 0; i < s.decl_order.size(); ++i)
+      if (used[i]) out += s.decls.at(s.decl_order[i]);
+  }
+  return out + "#pragma GCC visibility pop\n";
+}
+
+struct HeaderFacts {
+  std::vector<std::string> export_symbols;   // in export order
+  std::string memory_field;                  // instance field of memory 0
+  std::vector<std::string> instantiate_modules;  // mangled, in parameter order
+};
+
+Result<HeaderFacts> read_header(std::string_view h) {
+  HeaderFacts f;
+  size_t p = 0;
+  while ((p = h.find("/* export: ", p)) != std::string_view::npos) {
+    size_t eol = h.find('\n', p);
+    size_t eol2 = h.find('\n', eol + 1);
+    std::string_view decl = h.substr(eol + 1, eol2 - eol - 1);
+    f.export_symbols.emplace_back(name_before_paren(decl));
+    p = eol2;
+  }
+  size_t s = h.find("typedef struct Z_guest_instance_t {");
+  size_t e = h.find("} Z_guest_instance_t;", s);
+  if (s == std::string_view::npos || e == std::string_view::npos)
+    return make_error("internal error: wasm2c header has no instance struct");
+  std::string_view body = h.substr(s, e - s);
+  size_t m = body.find("  wasm_rt_memory_t w2c_");
+  if (m != std::string_view::npos) {
+    size_t b = m + std::strlen("  wasm_rt_memory_t ");
+    f.memory_field = std::string(body.substr(b, body.find(';', b) - b));
+  }
+  size_t inst = h.find("void Z_guest_instantiate(");
+  if (inst == std::string_view::npos) return make_error("internal error: no instantiate in header");
+  std::string_view proto = h.substr(inst, h.find(';', inst) - inst);
+  for (size_t q = 0; (q = proto.find("struct Z_", q)) != std::string_view::npos;) {
+    q += std::strlen("struct Z_");
+    size_t end = proto.find("_instance_t*", q);
+    f.instantiate_modules.emplace_back(proto.substr(q, end - q));
+    q = end;
+  }
+  return f;
+}
+
+std::string multi_letter(char c) {
+  switch (c) {
+    case 'i': return "i";
+    case 'I': return "j";
+    case 'f': return "f";
+    case 'F': return "d";
+    default: return "e";
+  }
+}
+
+std::string arg_expr(char c, size_t k) {
+  std::string a = "a[" + std::to_string(k) + "]";
+  switch (c) {
+    case 'i': return "(u32)" + a;
+    case 'I': return "(u64)" + a;
+    case 'f': return "wink_to_f32(" + a + ")";
+    case 'F': return "wink_to_f64(" + a + ")";
+    default: return "(wasm_rt_externref_t)(uintptr_t)" + a;
+  }
+}
+
+std::string result_expr(char c, const std::string& v) {
+  switch (c) {
+    case 'i': return "(uint64_t)" + v;
+    case 'I': return "(uint64_t)" + v;
+    case 'f': return "wink_from_f32(" + v + ")";
+    case 'F': return "wink_from_f64(" + v + ")";
+    default: return "(uint64_t)(uintptr_t)" + v;
+  }
+}
+
+Result<std::string> write_glue(const ParsedModule& module, const HeaderFacts& facts,
+                               const CodegenOptions& options) {
+  if (facts.export_symbols.size() != module.exports.size())
+    return make_error("internal error: wasm2c declared " + std::to_string(facts.export_symbols.size()) +
+                      " exports, the module has " + std::to_string(module.exports.size()));
+  std::string g;
+  g += "/* wink glue: the artifact descriptor (generated). */\n";
+  g += "#include <stdint.h>\n#include <string.h>\n#include \"guest.h\"\n#include \"wink_artifact_abi.h\"\n\n";
+  g += "static inline f32 wink_to_f32(uint64_t s) { uint32_t b = (uint32_t)s; f32 v; memcpy(&v, &b, 4); return v; }\n";
+  g += "static inline f64 wink_to_f64(uint64_t s) { f64 v; memcpy(&v, &s, 8); return v; }\n";
+  g += "static inline uint64_t wink_from_f32(f32 v) { uint32_t b; memcpy(&b, &v, 4); return b; }\n";
+  g += "static inline uint64_t wink_from_f64(f64 v) { uint64_t b; memcpy(&b, &v, 8); return b; }\n\n";
+  std::string table;
+  for (size_t i = 0; i < module.exports.size(); ++i) {
+    const ExportInfo& e = module.exports[i];
+    const std::string& sym = facts.export_symbols[i];
+    std::string idx = std::to_string(i);
+    std::string call = "NULL", get = "NULL";
+    if (e.kind == WINK_EXTERN_FUNC) {
+      call = "wink_call_" + idx;
+      g += "static void " + call + "(void* instance, const uint64_t* a, uint64_t* r) {\n  ";
+      if (!e.results.empty()) g += "__auto_type v = ";
+      g += sym + "((Z_guest_instance_t*)instance";
+      for (size_t k = 0; k < e.params.size(); ++k) g += ", " + arg_expr(e.params[k], k);
+      g += ");\n";
+      if (e.results.size() == 1) {
+        g += "  r[0] = " + result_expr(e.results[0], "v") + ";\n";
+      } else {
+        for (size_t k = 0; k < e.results.size(); ++k)
+          g += "  r[" + std::to_string(k) + "] = " +
+               result_expr(e.results[k], "v." + multi_letter(e.results[k]) + std::to_string(k)) + ";\n";
+      }
+      if (e.results.empty()) g += "  (void)r;\n";
+      g += "}\n";
+    } else {
+      get = "wink_get_" + idx;
+      g += "static void* " + get + "(void* instance) { return (void*)" + sym +
+           "((Z_guest_instance_t*)instance); }\n";
+    }
+    table += "  {" + c_string(e.name) + ", " + std::to_string(e.kind) + ", " + c_string(e.params) +
+             ", " + c_string(e.results) + ", " + call + ", " + get + "},\n";
+  }
+  // Import modules in the order Z_guest_instantiate takes them.
+  std::vector<std::string> modules;
+  for (const std::string& mangled : facts.instantiate_modules) {
+    auto it = std::find_if(module.import_modules.begin(), module.import_modules.end(),
+                           [&](const std::string& raw) { return wasm2c_mangle(raw) == mangled; });
+    if (it == module.import_modules.end())
+      return make_error("internal error: instantiate takes unknown import module " + mangled);
+    modules.push_back(*it);
+  }
+  if (modules.size() != module.import_modules.size())
+    return make_error("internal error: instantiate does not take every import module");
+  g += "\nstatic void wink_instantiate(void* instance, void* const* imports) {\n";
+  g += "  (void)imports;\n  Z_guest_instantiate((Z_guest_instance_t*)instance";
+  for (size_t i = 0; i < modules.size(); ++i)
+    g += ", (struct Z_" + wasm2c_mangle(modules[i]) + "_instance_t*)imports[" + std::to_string(i) + "]";
+  g += ");\n}\n";
+  g += "static void wink_free(void* instance) { Z_guest_free((Z_guest_instance_t*)instance); }\n";
+  g += "static wasm_rt_memory_t* wink_memory(void* instance) {\n";
+  if (module.has_memory) {
+    if (facts.memory_field.empty()) return make_error("internal error: memory 0 not found in instance");
+    g += "  return &((Z_guest_instance_t*)instance)->" + facts.memory_field + ";\n}\n";
+  } else {
+    g += "  (void)instance;\n  return NULL;\n}\n";
+  }
+  if (!modules.empty()) {
+    g += "static const char* const wink_import_modules[] = {";
+    for (const std::string& m : modules) g += c_string(m) + ", ";
+    g += "};\n";
+  }
+  if (!table.empty()) g += "static const wink_export_t wink_exports[] = {\n" + table + "};\n";
+  g += "\n__attribute__((visibility(\"default\"))) const wink_artifact_t wink_artifact = {\n";
+  g += "  WINK_ARTIFACT_ABI,\n  " + c_string(kEngineVersion) + ",\n  " +
+       c_string(options.module_hash) + ",\n  " + c_string(options.compile_flags) + ",\n";
+  g += "  sizeof(Z_guest_instance_t),\n  Z_guest_init_module,\n  wink_instantiate,\n  wink_free,\n"
+       "  wink_memory,\n";
+  g += "  " + std::to_string(modules.size()) + ", " + (modules.empty() ? "NULL" : "wink_import_modules") +
+       ",\n";
+  g += "  " + std::to_string(module.exports.size()) + ", " +
+       (table.empty() ? "NULL" : "wink_exports") + ",\n};\n";
+  return g;
+}
+
+}  // namespace
+
+Result<GeneratedCode> generate_code(const ParsedModule& module, const CodegenOptions& options) {
+  using Clock = std::chrono::steady_clock;
+  auto t0 = Clock::now();
+  wabt::MemoryStream c_stream, h_stream;
+  wabt::WriteCOptions write_options;
+  write_options.module_name = kGuestModuleName;
+  if (wabt::Failed(wabt::WriteC(&c_stream, &h_stream, kHeaderName, module.ir.get(), write_options)))
+    return make_error("wasm2c could not translate the module");
+  const auto& cbuf = c_stream.output_buffer().data;
+  const auto& hbuf = h_stream.output_buffer().data;
+  std::string_view c(reinterpret_cast<const char*>(cbuf.data()), cbuf.size());
+  std::string header(reinterpret_cast<const char*>(hbuf.data()), hbuf.size());
+
+  GeneratedCode out;
+  auto t1 = Clock::now();
+  out.wasm2c_seconds = std::chrono::duration<double>(t1 - t0).count();
+  out.wasm2c_bytes = c.size() + header.size();
+  WINK_ASSIGN_OR_RETURN(HeaderFacts facts, read_header(header));
+  WINK_ASSIGN_OR_RETURN(std::string glue, write_glue(module, facts, options));
+  out.headers.push_back({kHeaderName, header});
+  out.headers.push_back({"wink_artifact_abi.h", kArtifactAbiHeaderText});
+
+  Split s;
+  if (!split_c(c, s)) {
+    // Unknown shape: compile wasm2c's file as it is.
+    out.sources.push_back({"guest.c", std::string(c)});
+  } else {
+    out.headers.push_back({"shared.h", s.prologue});
+    // Balance function bodies over parts, biggest first (LPT scheduling).
+    uint64_t body_bytes = 0;
+    for (auto b : s.bodies) body_bytes += b.size();
+    unsigned parts = std::max(1u, std::min<unsigned>(options.target_parts,
+                                                     static_cast<unsigned>(s.bodies.size())));
+    std::vector<size_t> order(s.bodies.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return s.bodies[a].size() > s.bodies[b].size(); });
+    std::vector<std::vector<size_t>> bins(parts);
+    std::vector<uint64_t> load(parts, 0);
+    for (size_t i : order) {
+      size_t k = std::min_element(load.begin(), load.end()) - load.begin();
+      bins[k].push_back(i);
+      load[k] += s.bodies[i].size();
+    }
+    for (unsigned k = 0; k < parts; ++k) {
+      std::sort(bins[k].begin(), bins[k].end());  // keep wasm2c's order inside a part
+      std::string body;
+      body.reserve(load[k] + bins[k].size());
+      for (size_t i : bins[k]) { body += s.bodies[i]; body += "\n"; }
+      if (body.empty()) continue;
+      std::string text = "/* wink: function part " + std::to_string(k) + " */\n#include \"shared.h\"\n" +
+                         decls_for(s, body, false) + body;
+      out.sources.push_back({"part" + std::to_string(k) + ".c", std::move(text)});
+    }
+    out.sources.push_back({"main.c", "/* wink: module init and exports */\n#include \"shared.h\"\n" +
+                                         decls_for(s, {}, true) + s.main_text});
+    out.sources.push_back({"data.S", s.data_asm});
+    out.data_blob = std::move(s.blob);
+  }
+  out.sources.push_back({"glue.c", std::move(glue)});
+  std::stable_sort(out.sources.begin(), out.sources.end(),
+                   [](const SourceFile& a, const SourceFile& b) { return a.text.size() > b.text.size(); });
+  for (const auto& f : out.sources) out.c_bytes += f.text.size();
+  for (const auto& f : out.headers) out.c_bytes += f.text.size();
+  out.split_seconds = std::chrono::duration<double>(Clock::now() - t1).count();
+  return out;
+}
+
+}  // namespace wink::compiler

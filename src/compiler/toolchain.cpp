@@ -1,0 +1,145 @@
+// C compiler discovery and a small parallel process runner (posix_spawn, so
+// a large server process does not pay for fork).
+#include "compiler/toolchain.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <thread>
+
+#include "common/files.h"
+
+extern char** environ;
+
+namespace wink::compiler {
+namespace {
+
+bool in_path(const std::string& prog) {
+  if (prog.find('/') != std::string::npos) return ::access(prog.c_str(), X_OK) == 0;
+  const char* path = std::getenv("PATH");
+  std::stringstream ss(path ? path : "/usr/bin:/bin");
+  std::string dir;
+  while (std::getline(ss, dir, ':'))
+    if (!dir.empty() && ::access((dir + "/" + prog).c_str(), X_OK) == 0) return true;
+  return false;
+}
+
+struct Running {
+  pid_t pid;
+  size_t index;
+};
+
+Result<pid_t> spawn(const Job& job, const std::filesystem::path& dir, const std::string& log,
+                    int nice) {
+  std::vector<std::string> args;
+  if (nice > 0) args = {"nice", "-n", std::to_string(nice)};
+  args.insert(args.end(), job.argv.begin(), job.argv.end());
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addchdir_np(&fa, dir.c_str());
+  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  pid_t pid = -1;
+  int rc = posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) return make_error("cannot run " + args[0] + ": " + std::strerror(rc));
+  return pid;
+}
+
+}  // namespace
+
+const std::vector<std::string>& c_compiler() {
+  static const std::vector<std::string> cc = [] {
+    std::vector<std::string> out;
+    if (const char* env = std::getenv("WINK_CC"); env && *env) {
+      std::stringstream ss(env);
+      std::string word;
+      while (ss >> word) out.push_back(word);
+      if (!out.empty()) return out;
+    }
+    out.push_back(in_path("clang") ? "clang" : "cc");
+    return out;
+  }();
+  return cc;
+}
+
+const std::string& c_compiler_identity() {
+  static const std::string id = [] {
+    std::string cmd;
+    for (const auto& a : c_compiler()) cmd += "'" + a + "' ";
+    std::string out;
+    if (FILE* p = ::popen((cmd + "--version 2>/dev/null").c_str(), "r")) {
+      char buf[256];
+      if (std::fgets(buf, sizeof buf, p)) out = buf;
+      ::pclose(p);
+    }
+    while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+    return cmd + "| " + out;
+  }();
+  return id;
+}
+
+Result<void> run_jobs(const std::vector<Job>& jobs, const std::filesystem::path& dir,
+                      unsigned parallel, int nice,
+                      const std::function<void(size_t, size_t)>& on_done) {
+  if (parallel == 0) parallel = 1;
+  std::vector<Running> running;
+  size_t next = 0, done = 0;
+  std::optional<Error> failure;
+  auto last_tick = std::chrono::steady_clock::now();
+  auto log_of = [&](size_t i) { return (dir / (jobs[i].label + ".log")).string(); };
+  while ((next < jobs.size() && !failure) || !running.empty()) {
+    while (!failure && next < jobs.size() && running.size() < parallel) {
+      auto pid = spawn(jobs[next], dir, log_of(next), nice);
+      if (!pid.ok()) { failure = std::move(pid).error(); break; }
+      running.push_back({*pid, next++});
+    }
+    bool reaped = false;
+    for (size_t k = 0; k < running.size();) {
+      int status = 0;
+      pid_t r = ::waitpid(running[k].pid, &status, WNOHANG);
+      if (r == 0) { ++k; continue; }
+      reaped = true;
+      size_t i = running[k].index;
+      running.erase(running.begin() + static_cast<long>(k));
+      bool ok = r > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+      if (!ok && !failure) {
+        std::string output;
+        if (auto text = read_text_file(log_of(i)); text.ok()) output = *text;
+        if (output.size() > 4000) output = output.substr(0, 4000) + "\n[...]";
+        std::string how = r < 0 ? "could not be waited for"
+                          : WIFEXITED(status) ? "exited with status " + std::to_string(WEXITSTATUS(status))
+                                              : "was killed by signal " + std::to_string(WTERMSIG(status));
+        failure = make_error("C compiler failed on " + jobs[i].label + " (" + how + ")" +
+                             (output.empty() ? "" : ":\n" + output));
+        for (const Running& other : running) ::kill(other.pid, SIGTERM);
+      } else if (ok) {
+        ++done;
+        if (on_done) on_done(done, jobs.size());
+      }
+    }
+    if (!reaped) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    // A heartbeat, so a progress line can show the elapsed time between jobs.
+    if (auto now = std::chrono::steady_clock::now(); on_done && now - last_tick > std::chrono::seconds(1)) {
+      last_tick = now;
+      on_done(done, jobs.size());
+    }
+  }
+  if (failure) return std::move(*failure);
+  return {};
+}
+
+}  // namespace wink::compiler

@@ -1,0 +1,521 @@
+// Tests of the compile pipeline: validation errors, the artifact descriptor
+// (dlopen'ed and called), the artifact cache (hits, single flight, damaged
+// entries), atomic output and tiering.
+#include <dlfcn.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <wabt/binary-writer.h>
+#include <wabt/ir.h>
+#include <wabt/stream.h>
+#include <wabt/wast-lexer.h>
+#include <wabt/wast-parser.h>
+
+#include "common/files.h"
+#include "common/hash.h"
+#include "common/version.h"
+#include "compiler/compiler.h"
+#include "engine/artifact_abi.h"
+#include "runtime/runtime.h"
+
+namespace fs = std::filesystem;
+using wink::compiler::ArtifactCache;
+using wink::compiler::compile_module;
+using wink::compiler::Options;
+
+namespace {
+
+// One scratch directory per test binary (removed at exit).
+const fs::path& scratch() {
+  static const fs::path dir = [] {
+    std::string tmpl = (fs::temp_directory_path() / "wink-compiler-test-XXXXXX").string();
+    EXPECT_NE(::mkdtemp(tmpl.data()), nullptr);
+    static const std::string* const to_remove = new std::string(tmpl);  // outlives statics
+    std::atexit([] { std::error_code ec; fs::remove_all(*to_remove, ec); });
+    return fs::path(tmpl);
+  }();
+  return dir;
+}
+
+std::vector<uint8_t> guest(const std::string& name) {
+  auto bytes = wink::read_file(fs::path(WINK_GUEST_DIR) / (name + ".wasm"));
+  EXPECT_TRUE(bytes.ok()) << name;
+  return bytes.ok() ? *bytes : std::vector<uint8_t>{};
+}
+
+Options fast() {
+  Options o;
+  o.opt_level = 0;
+  o.jobs = 2;
+  return o;
+}
+
+// Hand-written modules: header + sections.
+std::vector<uint8_t> module(std::initializer_list<std::vector<uint8_t>> sections) {
+  std::vector<uint8_t> m = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00};
+  for (const auto& s : sections) m.insert(m.end(), s.begin(), s.end());
+  return m;
+}
+std::vector<uint8_t> section(uint8_t id, std::vector<uint8_t> payload) {
+  std::vector<uint8_t> s = {id, static_cast<uint8_t>(payload.size())};
+  s.insert(s.end(), payload.begin(), payload.end());
+  return s;
+}
+// type 0: () -> i32; one function of type 0 with `body` (without size prefix).
+std::vector<uint8_t> one_function(std::vector<uint8_t> body) {
+  std::vector<uint8_t> code = {0x01, static_cast<uint8_t>(body.size())};
+  code.insert(code.end(), body.begin(), body.end());
+  return module({section(1, {0x01, 0x60, 0x00, 0x01, 0x7f}), section(3, {0x01, 0x00}),
+                 section(10, code)});
+}
+
+std::string compile_error(const std::vector<uint8_t>& wasm, const Options& options = fast()) {
+  auto out = scratch() / "refused.so";
+  auto r = compile_module(wasm, options, out);
+  EXPECT_FALSE(r.ok());
+  EXPECT_FALSE(fs::exists(out));
+  return r.ok() ? "" : r.error().message;
+}
+
+std::vector<wink::runtime::HostImport> wasi_imports() {
+  return {
+      {"wasi_snapshot_preview1", "fd_write", "iiii", "i"},
+      {"wasi_snapshot_preview1", "fd_close", "i", "i"},
+      {"wasi_snapshot_preview1", "fd_seek", "iIii", "i"},
+      {"wasi_snapshot_preview1", "fd_fdstat_get", "ii", "i"},
+      {"wasi_snapshot_preview1", "proc_exit", "i", ""},
+  };
+}
+
+// WAT -> binary with libwabt (the tests' own assembler).
+std::vector<uint8_t> wat(std::string_view text) {
+  wabt::Errors errors;
+  wabt::Features features;
+  auto lexer = wabt::WastLexer::CreateBufferLexer("test.wat", text.data(), text.size(), &errors);
+  std::unique_ptr<wabt::Module> m;
+  wabt::WastParseOptions options(features);
+  EXPECT_TRUE(wabt::Succeeded(wabt::ParseWatModule(lexer.get(), &m, &errors, &options)))
+      << (errors.empty() ? "" : errors[0].message);
+  wabt::MemoryStream stream;
+  EXPECT_TRUE(wabt::Succeeded(wabt::WriteBinaryModule(&stream, m.get(), wabt::WriteBinaryOptions())));
+  return stream.output_buffer().data;
+}
+
+struct Call {
+  const wink_trampoline_t fn;
+  void* instance;
+  const uint64_t* args;
+  uint64_t* results;
+};
+
+}  // namespace
+
+TEST(CompilerErrors, Truncated) {
+  std::vector<uint8_t> m = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00};
+  EXPECT_NE(compile_error(m).find("truncated"), std::string::npos) << compile_error(m);
+  // A section that claims more bytes than the file has.
+  auto cut = module({{0x01, 0x0a, 0x01, 0x60}});
+  std::string e = compile_error(cut);
+  EXPECT_NE(e.find("byte offset"), std::string::npos) << e;
+  EXPECT_NE(e.find("type section"), std::string::npos) << e;
+}
+
+TEST(CompilerErrors, BadMagic) {
+  std::vector<uint8_t> m = {0x7f, 'E', 'L', 'F', 0x01, 0x00, 0x00, 0x00};
+  std::string e = compile_error(m);
+  EXPECT_NE(e.find("bad magic"), std::string::npos) << e;
+}
+
+TEST(CompilerErrors, BadSection) {
+  std::string e = compile_error(module({section(0x20, {0x00})}));
+  EXPECT_NE(e.find("invalid section code: 32"), std::string::npos) << e;
+  EXPECT_NE(e.find("byte offset 10"), std::string::npos) << e;
+}
+
+TEST(CompilerErrors, BadFunctionBody) {
+  // Declares i32 result, returns an i64: type mismatch in function 0.
+  std::string e = compile_error(one_function({0x00, 0x42, 0x00, 0x0b}));
+  EXPECT_NE(e.find("code section, function 0"), std::string::npos) << e;
+  EXPECT_NE(e.find("byte offset"), std::string::npos) << e;
+  // Unknown opcode.
+  e = compile_error(one_function({0x00, 0xd7, 0x0b}));
+  EXPECT_NE(e.find("function 0"), std::string::npos) << e;
+}
+
+TEST(CompilerErrors, SimdRefusedWithoutCrash) {
+  // i32.const 0; i32x4.splat; drop; i32.const 0; end
+  std::string e = compile_error(one_function({0x00, 0x41, 0x00, 0xfd, 0x11, 0x1a, 0x41, 0x00, 0x0b}));
+  EXPECT_NE(e.find("SIMD"), std::string::npos) << e;
+  EXPECT_NE(e.find("function 0"), std::string::npos) << e;
+}
+
+TEST(CompilerErrors, UnknownImport) {
+  std::string e = compile_error(guest("compiler_wasi"));
+  EXPECT_NE(e.find("module imports wasi_snapshot_preview1."), std::string::npos) << e;
+  EXPECT_NE(e.find("which wink does not provide"), std::string::npos) << e;
+  // type 0: (i32)->i32, import env.foo of type 0.
+  auto m = module({section(1, {0x01, 0x60, 0x01, 0x7f, 0x01, 0x7f}),
+                   section(2, {0x01, 0x03, 'e', 'n', 'v', 0x03, 'f', 'o', 'o', 0x00, 0x00})});
+  e = compile_error(m);
+  EXPECT_NE(e.find("module imports env.foo (i32)->i32, which wink does not provide"),
+            std::string::npos) << e;
+  Options wrong = fast();
+  wrong.host_imports = {{"env", "foo", "I", "i"}};
+  e = compile_error(m, wrong);
+  EXPECT_NE(e.find("but wink provides env.foo (i64)->i32"), std::string::npos) << e;
+}
+
+TEST(CompilerErrors, MemoryImportRefused) {
+  auto m = module({section(2, {0x01, 0x03, 'e', 'n', 'v', 0x03, 'm', 'e', 'm', 0x02, 0x00, 0x01})});
+  std::string e = compile_error(m);
+  EXPECT_NE(e.find("imports memory env.mem"), std::string::npos) << e;
+}
+
+TEST(Compiler, DescriptorAndCalls) {
+  auto wasm = guest("compiler_basic");
+  auto out = scratch() / "basic.so";
+  Options o = fast();
+  o.opt_level = 1;
+  wink::compiler::CompileReport report;
+  auto r = compile_module(wasm, o, out, &report);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_GT(report.artifact_bytes, 0u);
+  void* so = ::dlopen(out.c_str(), RTLD_NOW | RTLD_LOCAL);
+  ASSERT_NE(so, nullptr) << ::dlerror();
+  auto* a = static_cast<const wink_artifact_t*>(::dlsym(so, "wink_artifact"));
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->abi, WINK_ARTIFACT_ABI);
+  EXPECT_STREQ(a->engine_version, wink::kEngineVersion);
+  EXPECT_EQ(a->module_hash, wink::Sha256().update(wasm).hex());
+  EXPECT_EQ(a->num_import_modules, 0u);
+  EXPECT_GT(a->instance_size, 0u);
+  std::map<std::string, const wink_export_t*> exports;
+  for (uint32_t i = 0; i < a->num_exports; ++i) exports[a->exports[i].name] = &a->exports[i];
+  ASSERT_TRUE(exports.count("add") && exports.count("mul_f64") && exports.count("memory"));
+  EXPECT_STREQ(exports["add"]->params, "ii");
+  EXPECT_STREQ(exports["add"]->results, "i");
+  EXPECT_STREQ(exports["mul_f64"]->params, "Ff");
+  EXPECT_STREQ(exports["sum_table"]->params, "I");
+  EXPECT_EQ(exports["memory"]->kind, static_cast<uint32_t>(WINK_EXTERN_MEMORY));
+  EXPECT_EQ(exports["memory"]->call, nullptr);
+
+  // Instantiate and call through the trampolines, under the runtime's guard.
+  a->init_module();
+  std::vector<uint8_t> storage(a->instance_size + 64);
+  void* inst = storage.data();
+  struct Inst { const wink_artifact_t* a; void* inst; } ia{a, inst};
+  auto outcome = wink::runtime::guarded_call(
+      [](void* p) { auto* x = static_cast<Inst*>(p); x->a->instantiate(x->inst, nullptr); }, &ia);
+  ASSERT_TRUE(outcome.ok());
+  auto call = [&](const char* name, std::vector<uint64_t> args) {
+    uint64_t results[4] = {};
+    Call c{exports[name]->call, inst, args.data(), results};
+    auto o2 = wink::runtime::guarded_call(
+        [](void* p) { auto* c = static_cast<Call*>(p); c->fn(c->instance, c->args, c->results); }, &c);
+    EXPECT_TRUE(o2.ok()) << name;
+    return results[0];
+  };
+  EXPECT_EQ(call("add", {2, 40}), 42u);
+  EXPECT_EQ(call("add", {0xffffffffu, 2}), 1u);  // i32 wraps
+  double a1 = 1.5;
+  float b1 = 4.0f;
+  uint64_t ab, bb = 0;
+  std::memcpy(&ab, &a1, 8);
+  std::memcpy(&bb, &b1, 4);
+  uint64_t rbits = call("mul_f64", {ab, bb});
+  double rv;
+  std::memcpy(&rv, &rbits, 8);
+  EXPECT_EQ(rv, 6.0);
+  long long expect = 0;
+  for (char c : std::string("wink-data-seg-01")) expect += c;
+  EXPECT_EQ(call("sum_table", {16}), static_cast<uint64_t>(expect));  // data segment loaded
+  EXPECT_EQ(call("bump", {}), 8u);
+  EXPECT_EQ(call("bump", {}), 9u);
+  wasm_rt_memory_t* mem = a->memory(inst);
+  ASSERT_NE(mem, nullptr);
+  EXPECT_GE(mem->size, 65536u);
+  EXPECT_EQ(exports["memory"]->get(inst), mem);
+  a->free_instance(inst);
+  ::dlclose(so);
+}
+
+// Passive + active data (via data.S), start function, multi-value results,
+// exported global/table/memory, a memory that is exported under another name.
+TEST(Compiler, SegmentsStartMultiValueAndExternals) {
+  auto wasm = wat(R"(
+    (module
+      (memory (export "mem") 1)
+      (global (export "g") (mut i64) (i64.const 77))
+      (table (export "tab") 2 funcref)
+      (data $p "passive!")
+      (data (i32.const 16) "active")
+      (func (export "init") (param i32)
+        (memory.init $p (local.get 0) (i32.const 0) (i32.const 8)))
+      (func (export "load8") (param i32) (result i32) (i32.load8_u (local.get 0)))
+      (func (export "mv") (param i32 f64) (result f64 i32 i64)
+        (local.get 1) (local.get 0) (i64.const -1))
+      (func (export "many") (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32)
+        (result i32) (local.get 13))
+      (func $start (global.set 0 (i64.const 99)))
+      (start $start))
+  )");
+  auto out = scratch() / "wat.so";
+  auto r = compile_module(wasm, fast(), out);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  void* so = ::dlopen(out.c_str(), RTLD_NOW | RTLD_LOCAL);
+  ASSERT_NE(so, nullptr) << ::dlerror();
+  auto* a = static_cast<const wink_artifact_t*>(::dlsym(so, "wink_artifact"));
+  ASSERT_NE(a, nullptr);
+  std::map<std::string, const wink_export_t*> ex;
+  for (uint32_t i = 0; i < a->num_exports; ++i) ex[a->exports[i].name] = &a->exports[i];
+  ASSERT_EQ(ex.size(), 7u);
+  EXPECT_STREQ(ex["mv"]->results, "FiI");
+  EXPECT_STREQ(ex["g"]->params, "I");
+  a->init_module();
+  std::vector<uint8_t> storage(a->instance_size);
+  void* inst = storage.data();
+  struct Inst { const wink_artifact_t* a; void* inst; } ia{a, inst};
+  ASSERT_TRUE(wink::runtime::guarded_call(
+      [](void* p) { auto* x = static_cast<Inst*>(p); x->a->instantiate(x->inst, nullptr); }, &ia).ok());
+  auto call = [&](const char* name, std::vector<uint64_t> args, uint64_t* results) {
+    Call c{ex[name]->call, inst, args.data(), results};
+    return wink::runtime::guarded_call(
+        [](void* p) { auto* c = static_cast<Call*>(p); c->fn(c->instance, c->args, c->results); }, &c);
+  };
+  uint64_t res[3] = {};
+  ASSERT_TRUE(call("load8", {16}, res).ok());
+  EXPECT_EQ(res[0], uint64_t('a'));
+  ASSERT_TRUE(call("init", {100}, res).ok());
+  ASSERT_TRUE(call("load8", {101}, res).ok());
+  EXPECT_EQ(res[0], uint64_t('a'));  // "passive!"[1]
+  double d = 2.5;
+  uint64_t dbits;
+  std::memcpy(&dbits, &d, 8);
+  ASSERT_TRUE(call("mv", {5, dbits}, res).ok());
+  EXPECT_EQ(res[0], dbits);
+  EXPECT_EQ(res[1], 5u);
+  EXPECT_EQ(res[2], ~uint64_t{0});
+  ASSERT_TRUE(call("many", {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14}, res).ok());
+  EXPECT_EQ(res[0], 14u);
+  EXPECT_EQ(*static_cast<uint64_t*>(ex["g"]->get(inst)), 99u);  // the start function ran
+  EXPECT_EQ(ex["mem"]->get(inst), a->memory(inst));
+  EXPECT_EQ(static_cast<wasm_rt_funcref_table_t*>(ex["tab"]->get(inst))->size, 2u);
+  // Out-of-bounds access traps instead of crashing.
+  EXPECT_EQ(call("load8", {0x7fffffff}, res).trap, wink::runtime::Trap::kOutOfBounds);
+  a->free_instance(inst);
+  ::dlclose(so);
+}
+
+TEST(Compiler, ImportModulesAndWasiGuest) {
+  Options o = fast();
+  o.host_imports = wasi_imports();
+  auto out = scratch() / "wasi.so";
+  auto r = compile_module(guest("compiler_wasi"), o, out);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  void* so = ::dlopen(out.c_str(), RTLD_LAZY | RTLD_LOCAL);  // WASI imports are not in this binary
+  ASSERT_NE(so, nullptr) << ::dlerror();
+  auto* a = static_cast<const wink_artifact_t*>(::dlsym(so, "wink_artifact"));
+  ASSERT_NE(a, nullptr);
+  ASSERT_EQ(a->num_import_modules, 1u);
+  EXPECT_STREQ(a->import_modules[0], "wasi_snapshot_preview1");
+  bool has_start = false;
+  for (uint32_t i = 0; i < a->num_exports; ++i)
+    has_start |= std::string(a->exports[i].name) == "_start";
+  EXPECT_TRUE(has_start);
+  ::dlclose(so);
+}
+
+// wasm2c 1.0.32 takes import instances in alphabetical module order, not in
+// order of first appearance; the descriptor must list them as instantiate wants.
+TEST(Compiler, ImportModuleOrderMatchesInstantiate) {
+  auto wasm = wat(R"(
+    (module
+      (import "zeta" "x" (func (param i32) (result i32)))
+      (import "alpha" "y" (func (param i64 f32 f64)))
+      (import "zeta" "z" (func)))
+  )");
+  Options o = fast();
+  o.host_imports = {{"zeta", "x", "i", "i"}, {"alpha", "y", "IfF", ""}, {"zeta", "z", "", ""}};
+  auto out = scratch() / "order.so";
+  auto r = compile_module(wasm, o, out);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  void* so = ::dlopen(out.c_str(), RTLD_LAZY | RTLD_LOCAL);
+  ASSERT_NE(so, nullptr) << ::dlerror();
+  auto* a = static_cast<const wink_artifact_t*>(::dlsym(so, "wink_artifact"));
+  ASSERT_EQ(a->num_import_modules, 2u);
+  EXPECT_STREQ(a->import_modules[0], "alpha");
+  EXPECT_STREQ(a->import_modules[1], "zeta");
+  ::dlclose(so);
+}
+
+// Every feature wabt enables by default (except SIMD, refused) must translate
+// without the C writer aborting: bulk memory, reference types, multi-value
+// blocks, saturating conversions, sign extension.
+TEST(Compiler, DefaultFeaturesTranslate) {
+  auto wasm = wat(R"(
+    (module
+      (type $t (func (param i32) (result i32)))
+      (memory 1)
+      (table $tab 4 funcref)
+      (table $ext 2 externref)
+      (data $d "xyz")
+      (elem $e func $id $id)
+      (func $id (type $t) (local.get 0))
+      (func (export "features") (param i32 f32 externref) (result i32 i64)
+        (memory.copy (i32.const 0) (i32.const 8) (i32.const 4))
+        (memory.fill (i32.const 0) (i32.const 1) (i32.const 4))
+        (memory.init $d (i32.const 0) (i32.const 0) (i32.const 1))
+        (data.drop $d)
+        (table.init $tab $e (i32.const 0) (i32.const 0) (i32.const 2))
+        (elem.drop $e)
+        (table.copy $tab $tab (i32.const 2) (i32.const 0) (i32.const 2))
+        (table.set $ext (i32.const 0) (local.get 2))
+        (drop (table.grow $tab (ref.func $id) (i32.const 1)))
+        (drop (table.size $tab))
+        (drop (ref.is_null (table.get $ext (i32.const 1))))
+        (table.fill $tab (i32.const 0) (ref.null func) (i32.const 1))
+        (drop (i32.trunc_sat_f32_s (local.get 1)))
+        (drop (i64.extend32_s (i64.const 5)))
+        (drop (select (result i32) (i32.const 1) (i32.const 2) (local.get 0)))
+        (block (result i32 i64) (i32.const 1) (i64.const 2))
+        (drop)
+        (drop)
+        (call_indirect $tab (type $t) (local.get 0) (i32.const 1))
+        (i64.const 3)))
+  )");
+  auto out = scratch() / "features.so";
+  auto r = compile_module(wasm, fast(), out);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+}
+
+TEST(Compiler, EmptyModule) {
+  auto out = scratch() / "empty.so";
+  auto r = compile_module(module({}), fast(), out);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  void* so = ::dlopen(out.c_str(), RTLD_NOW | RTLD_LOCAL);
+  ASSERT_NE(so, nullptr) << ::dlerror();
+  auto* a = static_cast<const wink_artifact_t*>(::dlsym(so, "wink_artifact"));
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->num_exports, 0u);
+  EXPECT_EQ(a->memory(nullptr), nullptr);
+  ::dlclose(so);
+}
+
+TEST(Compiler, OutputIsAtomic) {
+  auto dir = scratch() / "atomic";
+  fs::create_directories(dir);
+  auto out = dir / "out.so";
+  { std::ofstream(out) << "previous artifact"; }
+  // A failed compile leaves the previous file untouched and no temp files.
+  EXPECT_FALSE(compile_module(one_function({0x00, 0x42, 0x00, 0x0b}), fast(), out).ok());
+  EXPECT_EQ(*wink::read_text_file(out), "previous artifact");
+  auto r = compile_module(guest("compiler_basic"), fast(), out);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  std::vector<std::string> names;
+  for (auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename());
+  EXPECT_EQ(names, std::vector<std::string>{"out.so"});
+}
+
+TEST(Cache, HitOnSecondCall) {
+  ArtifactCache cache(scratch() / "cache");
+  auto wasm = guest("compiler_basic");
+  auto p1 = cache.get(wasm, fast());
+  ASSERT_TRUE(p1.ok()) << p1.error().message;
+  auto p2 = cache.get(wasm, fast());
+  ASSERT_TRUE(p2.ok());
+  EXPECT_EQ(*p1, *p2);
+  EXPECT_EQ(cache.compile_count(), 1u);
+  // Another cache object (another process, say) finds it on disk.
+  ArtifactCache again(scratch() / "cache");
+  ASSERT_TRUE(again.get(wasm, fast()).ok());
+  EXPECT_EQ(again.compile_count(), 0u);
+  EXPECT_TRUE(fs::exists(p1->string() + ".sha256"));
+  // Different options, different key.
+  Options o1 = fast();
+  o1.opt_level = 1;
+  EXPECT_NE(ArtifactCache::key(wasm, fast()), ArtifactCache::key(wasm, o1));
+}
+
+TEST(Cache, ConcurrentGetCompilesOnce) {
+  ArtifactCache cache(scratch() / "cache-concurrent");
+  auto wasm = guest("compiler_basic");
+  std::vector<std::thread> threads;
+  std::vector<std::string> paths(6);
+  for (size_t i = 0; i < paths.size(); ++i)
+    threads.emplace_back([&, i] {
+      auto p = cache.get(wasm, fast());
+      paths[i] = p.ok() ? p->string() : "error: " + p.error().message;
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(cache.compile_count(), 1u);
+  for (const auto& p : paths) EXPECT_EQ(p, paths[0]);
+}
+
+TEST(Cache, TwoProcessesCompileOnce) {
+  auto dir = scratch() / "cache-processes";
+  auto wasm = guest("compiler_basic");
+  Options o = fast();
+  o.opt_level = 1;  // a key no other test uses
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ArtifactCache cache(dir);
+    auto p = cache.get(wasm, o);
+    ::_exit(p.ok() ? static_cast<int>(cache.compile_count()) : 100);
+  }
+  ArtifactCache cache(dir);
+  auto p = cache.get(wasm, o);
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_NE(WEXITSTATUS(status), 100);
+  EXPECT_EQ(cache.compile_count() + WEXITSTATUS(status), 1u);
+}
+
+TEST(Cache, DamagedEntryIsRebuilt) {
+  auto dir = scratch() / "cache-damaged";
+  auto wasm = guest("compiler_basic");
+  fs::path so;
+  {
+    ArtifactCache cache(dir);
+    auto p = cache.get(wasm, fast());
+    ASSERT_TRUE(p.ok());
+    so = *p;
+  }
+  fs::resize_file(so, fs::file_size(so) / 2);  // truncated .so
+  ArtifactCache cache(dir);
+  auto p = cache.get(wasm, fast());
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_EQ(cache.compile_count(), 1u);
+  void* h = ::dlopen(p->c_str(), RTLD_NOW | RTLD_LOCAL);
+  ASSERT_NE(h, nullptr) << ::dlerror();
+  ::dlclose(h);
+}
+
+TEST(Cache, TieredGivesQuickThenOptimized) {
+  ArtifactCache cache(scratch() / "cache-tiered");
+  auto wasm = guest("compiler_basic");
+  Options o = fast();
+  o.opt_level = 2;
+  auto t = cache.get_tiered(wasm, o, /*quick_threshold=*/0);
+  ASSERT_TRUE(t.ok()) << t.error().message;
+  EXPECT_FALSE(t->ready_is_optimized);
+  EXPECT_TRUE(fs::exists(t->ready));
+  auto opt = t->optimized.get();
+  ASSERT_TRUE(opt.ok()) << opt.error().message;
+  EXPECT_NE(*opt, t->ready);
+  EXPECT_EQ(cache.compile_count(), 2u);
+  // Now cached: served optimized at once.
+  auto t2 = cache.get_tiered(wasm, o, 0);
+  ASSERT_TRUE(t2.ok());
+  EXPECT_TRUE(t2->ready_is_optimized);
+  EXPECT_EQ(t2->ready, *opt);
+}
