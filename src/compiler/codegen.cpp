@@ -18,6 +18,7 @@
 #include <wabt/stream.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstring>
 #include <unordered_map>
@@ -197,6 +198,40 @@ void add_decl(Split& s, std::string name, std::string decl) {
   if (s.decls.emplace(name, std::move(decl)).second) s.decl_order.push_back(std::move(name));
 }
 
+// Loads and stores in wasm2c's output read the memory's base pointer from the
+// instance on every access, and every store (through u8*) may alias it, so
+// the C compiler reloads it after each store and cannot vectorize. wink's
+// memories never move (a slot is reserved for the largest size, and grow
+// only changes protection), so a function may read the base once: accesses
+// go through a local copy of the memory descriptor, which nothing aliases.
+// memory.size/grow and bulk operations keep using the instance's descriptor.
+std::string hoist_memory_base(std::string body) {
+  static constexpr std::string_view kArg = "(&instance->w2c_memory,";
+  static constexpr std::string_view kLocal = "(&wink_mem,";
+  std::string out;
+  out.reserve(body.size() + 64);
+  size_t pos = 0;
+  bool replaced = false;
+  for (size_t hit; (hit = body.find(kArg, pos)) != std::string::npos; pos = hit + kArg.size()) {
+    size_t start = hit;
+    while (start > 0 && (std::isalnum(static_cast<unsigned char>(body[start - 1])) || body[start - 1] == '_')) {
+      --start;
+    }
+    std::string_view callee(body.data() + start, hit - start);
+    bool access = callee.size() > 4 && (callee[0] == 'i' || callee[0] == 'f') &&
+                  (callee.substr(1, 3) == "32_" || callee.substr(1, 3) == "64_") &&
+                  (callee.substr(4, 4) == "load" || callee.substr(4, 5) == "store");
+    out.append(body, pos, hit - pos);
+    out += access ? kLocal : kArg;
+    replaced |= access;
+  }
+  out.append(body, pos, std::string::npos);
+  if (!replaced) return body;
+  size_t brace = out.find('{');
+  out.insert(brace + 1, "\n  wasm_rt_memory_t wink_mem = instance->w2c_memory;");
+  return out;
+}
+
 // Returns false when the output does not have the expected shape.
 bool split_c(std::string_view c, Split& s) {
   size_t prologue_end = c.find("\nstatic bool s_module_initialized");
@@ -237,7 +272,7 @@ bool split_c(std::string_view c, Split& s) {
     if (head.back() == '{' && has_paren && !is_array_init) {  // function definition
       std::string name(name_before_paren(head));
       if (is_static && starts_with(name, "w2c_")) {
-        s.body_storage.emplace_back(item.text.substr(7));  // drop "static "
+        s.body_storage.emplace_back(hoist_memory_base(std::string(item.text.substr(7))));  // drop "static "
       } else {
         s.main_text += item.text;
         s.main_text += "\n";
