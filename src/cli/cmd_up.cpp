@@ -10,10 +10,12 @@
 #include <future>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "engine/engine.h"
+#include "host/host.h"
 #include "http/server.h"
 #include "manifest/manifest.h"
 #include "wagi/executor.h"
@@ -28,7 +30,41 @@ struct UpOptions {
   std::string access_log = "-";
   unsigned workers = 0;
   int opt_level = 2;
+  // wink_v1 host interface (node configuration, docs/operations.md)
+  std::vector<std::string> kv_stores;  // NAME=SPEC
+  std::string vars_file;
+  uint64_t outbound_timeout_ms = 10'000;
+  std::string outbound_max_response = "16MiB";
+  std::string metrics_path = "/metrics";
 };
+
+// Stores, variables, outbound limits and metrics for the host interface.
+Result<std::shared_ptr<host::Node>> make_node(const UpOptions& opt, const std::filesystem::path& data_dir) {
+  auto node = std::make_shared<host::Node>();
+  for (const auto& item : opt.kv_stores) {
+    size_t eq = item.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return make_error("--kv-store: expected NAME=SPEC (e.g. cache=redis://127.0.0.1:6379/0), got \"" +
+                        item + "\"");
+    }
+    std::string name = item.substr(0, eq);
+    if (node->stores.count(name)) return make_error("--kv-store: store \"" + name + "\" given twice");
+    WINK_ASSIGN_OR_RETURN(auto store, host::open_store(name, item.substr(eq + 1), data_dir));
+    node->stores.emplace(name, std::move(store));
+  }
+  if (!node->stores.count("default")) {
+    // The embedded default: a SQLite file under the data directory.
+    WINK_ASSIGN_OR_RETURN(auto store, host::open_store("default", "sqlite", data_dir));
+    node->stores.emplace("default", std::move(store));
+  }
+  if (!opt.vars_file.empty()) {
+    WINK_ASSIGN_OR_RETURN(node->file_variables, host::load_vars_file(opt.vars_file));
+  }
+  node->outbound.timeout = std::chrono::milliseconds(opt.outbound_timeout_ms);
+  WINK_ASSIGN_OR_RETURN(node->outbound.max_response_body, manifest::parse_size(opt.outbound_max_response));
+  node->metrics = std::make_shared<host::Metrics>();
+  return node;
+}
 
 int fail(const std::string& message) {
   std::fprintf(stderr, "Error: %s\n", message.c_str());
@@ -77,13 +113,18 @@ int up(const UpOptions& opt) {
   config.compile.opt_level = opt.opt_level;
   config.compile.progress = stderr_is_terminal();
   engine::Engine engine(config);
+  auto node = make_node(opt, config.data_dir);
+  if (!node.ok()) return fail(node.error().message);
+  std::shared_ptr<host::Metrics> metrics = (*node)->metrics;
 
   // Compile (or take from the cache) every module now, not on the first
   // request. On a helper thread, so Ctrl-C still ends a long compile.
   std::fprintf(stderr, "wink: loading app \"%s\" from %s\n", manifest->app_name.c_str(),
                manifest->file.c_str());
   auto loading = std::async(std::launch::async, [&] {
-    return wagi::App::load(std::move(*manifest), engine);
+    wagi::AppOptions app_options;
+    app_options.host = *node;
+    return wagi::App::load(std::move(*manifest), engine, app_options);
   });
   while (loading.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready) {
     if (int sig = signals->wait_for(std::chrono::milliseconds(0)); sig != 0) {
@@ -106,7 +147,16 @@ int up(const UpOptions& opt) {
     server_config.access_log.sink = http::AccessLogConfig::Sink::kFile;
     server_config.access_log.path = opt.access_log;
   }
-  http::Server server(server_config, [app](const http::Request& req, http::Response& resp) {
+  // Prometheus text on --metrics-path, answered before routing (so an app's
+  // "/..." route cannot hide it).
+  const std::string metrics_path = opt.metrics_path == "off" ? "" : opt.metrics_path;
+  http::Server server(server_config, [app, metrics, metrics_path](const http::Request& req,
+                                                                   http::Response& resp) {
+    if (!metrics_path.empty() && req.path == metrics_path) {
+      resp.add_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+      resp.body = metrics->render();
+      return;
+    }
     app->handle(req, resp);
   });
   if (auto started = server.start(); !started.ok()) return fail(started.error().message);
@@ -153,6 +203,17 @@ void add_up_command(CLI::App& app, Dispatch& dispatch) {
                   "Access log: - (stderr, default), off, or a file to append to");
   cmd->add_option("-O", opt->opt_level, "C optimization level for compiled modules (default 2)")
       ->check(CLI::Range(0, 3));
+  cmd->add_option("--kv-store", opt->kv_stores,
+                  "Key-value store NAME=SPEC, repeatable: NAME=sqlite[:PATH], "
+                  "NAME=redis://HOST:PORT/DB (default: default=sqlite under the data dir)");
+  cmd->add_option("--vars-file", opt->vars_file,
+                  "Variable values, \"name = value\" lines (WINK_VAR_<NAME> in the environment wins)");
+  cmd->add_option("--outbound-timeout", opt->outbound_timeout_ms,
+                  "Outbound HTTP timeout per request in ms (default 10000; also capped by the deadline)");
+  cmd->add_option("--outbound-max-response", opt->outbound_max_response,
+                  "Largest outbound HTTP response body (default 16MiB)");
+  cmd->add_option("--metrics-path", opt->metrics_path,
+                  "Path answering Prometheus metrics, or \"off\" (default /metrics)");
   cmd->callback([opt, &dispatch] { dispatch.action = [opt] { return up(*opt); }; });
 }
 

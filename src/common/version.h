@@ -5,5 +5,5 @@
 namespace wink {
 inline constexpr const char* kVersion = "0.1.0";
 // Bump when generated-code ABI, runtime ABI or compile flags change meaning.
-inline constexpr const char* kEngineVersion = "wink-engine-1";
+inline constexpr const char* kEngineVersion = "wink-engine-2";
 }  // namespace wink

@@ -330,8 +330,16 @@ std::string decls_for(const Split& s, std::string_view text, bool all) {
   return out + "#pragma GCC visibility pop\n";
 }
 
+// A pointer-bearing field of the instance struct (for snapshots, ABI 2).
+struct InstanceField {
+  uint32_t kind;                // wink_field_kind_t
+  std::string import_module;    // WINK_FIELD_IMPORT_INSTANCE: mangled module name
+  std::string name;             // C field name
+};
+
 struct HeaderFacts {
   std::vector<std::string> export_symbols;   // in export order
+  std::vector<InstanceField> fields;          // struct order
   std::string memory_field;                  // instance field of memory 0
   std::vector<std::string> instantiate_modules;  // mangled, in parameter order
 };
@@ -351,6 +359,34 @@ Result<HeaderFacts> read_header(std::string_view h) {
   if (s == std::string_view::npos || e == std::string_view::npos)
     return make_error("internal error: wasm2c header has no instance struct");
   std::string_view body = h.substr(s, e - s);
+  // One field per line: "  <type> <name>;". Plain data needs no fix-up on
+  // restore; these do.
+  for (size_t q = body.find('\n'); q != std::string_view::npos && q + 1 < body.size();) {
+    size_t eol = body.find('\n', q + 1);
+    std::string_view line = body.substr(q + 1, (eol == std::string_view::npos ? body.size() : eol) - q - 1);
+    q = eol;
+    size_t semi = line.rfind(';');
+    if (semi == std::string_view::npos) continue;
+    std::string_view decl = trim_right(line.substr(0, semi));
+    size_t b = decl.size();
+    while (b > 0 && (std::isalnum(static_cast<unsigned char>(decl[b - 1])) || decl[b - 1] == '_')) --b;
+    std::string name(decl.substr(b));
+    std::string_view type = trim_right(decl.substr(0, b));
+    while (!type.empty() && type.front() == ' ') type.remove_prefix(1);
+    if (type == "wasm_rt_memory_t") {
+      f.fields.push_back({WINK_FIELD_MEMORY, "", name});
+    } else if (type == "wasm_rt_funcref_table_t") {
+      f.fields.push_back({WINK_FIELD_FUNCREF_TABLE, "", name});
+    } else if (type == "wasm_rt_externref_table_t") {
+      f.fields.push_back({WINK_FIELD_EXTERNREF_TABLE, "", name});
+    } else if (starts_with(type, "struct Z_") && type.ends_with("_instance_t*")) {
+      std::string_view mod = type.substr(std::strlen("struct Z_"));
+      mod.remove_suffix(std::strlen("_instance_t*"));
+      f.fields.push_back({WINK_FIELD_IMPORT_INSTANCE, std::string(mod), name});
+    } else if (type.find('*') != std::string_view::npos || type.find('[') != std::string_view::npos) {
+      f.fields.push_back({WINK_FIELD_IMPORTED_OBJECT, "", name});
+    }
+  }
   size_t m = body.find("  wasm_rt_memory_t w2c_");
   if (m != std::string_view::npos) {
     size_t b = m + std::strlen("  wasm_rt_memory_t ");
@@ -406,7 +442,7 @@ Result<std::string> write_glue(const ParsedModule& module, const HeaderFacts& fa
                       " exports, the module has " + std::to_string(module.exports.size()));
   std::string g;
   g += "/* wink glue: the artifact descriptor (generated). */\n";
-  g += "#include <stdint.h>\n#include <string.h>\n#include \"guest.h\"\n#include \"wink_artifact_abi.h\"\n\n";
+  g += "#include <stddef.h>\n#include <stdint.h>\n#include <string.h>\n#include \"guest.h\"\n#include \"wink_artifact_abi.h\"\n\n";
   g += "static inline f32 wink_to_f32(uint64_t s) { uint32_t b = (uint32_t)s; f32 v; memcpy(&v, &b, 4); return v; }\n";
   g += "static inline f64 wink_to_f64(uint64_t s) { f64 v; memcpy(&v, &s, 8); return v; }\n";
   g += "static inline uint64_t wink_from_f32(f32 v) { uint32_t b; memcpy(&b, &v, 4); return b; }\n";
@@ -471,15 +507,57 @@ Result<std::string> write_glue(const ParsedModule& module, const HeaderFacts& fa
     g += "};\n";
   }
   if (!table.empty()) g += "static const wink_export_t wink_exports[] = {\n" + table + "};\n";
+  // ABI 2: pointer fields of the instance struct, and the module's function
+  // types registered in the runtime (for snapshots).
+  std::string fields;
+  for (const InstanceField& f : facts.fields) {
+    uint32_t index = 0;
+    if (f.kind == WINK_FIELD_IMPORT_INSTANCE) {
+      auto it = std::find_if(modules.begin(), modules.end(),
+                             [&](const std::string& raw) { return wasm2c_mangle(raw) == f.import_module; });
+      if (it == modules.end()) return make_error("internal error: instance field for unknown import module " + f.import_module);
+      index = static_cast<uint32_t>(it - modules.begin());
+    }
+    fields += "  {" + std::to_string(f.kind) + ", " + std::to_string(index) + ", offsetof(Z_guest_instance_t, " +
+              f.name + ")},\n";
+  }
+  if (!fields.empty()) g += "static const wink_instance_field_t wink_instance_fields[] = {\n" + fields + "};\n";
+  std::string type_regs;
+  size_t num_types = 0;
+  for (const wabt::TypeEntry* entry : module.ir->types) {
+    size_t index = num_types++;
+    const auto* ft = wabt::FuncType::classof(entry) ? static_cast<const wabt::FuncType*>(entry) : nullptr;
+    if (!ft) continue;
+    auto rt = [](wabt::Type t) -> const char* {
+      switch (t) {
+        case wabt::Type::I32: return "WASM_RT_I32";
+        case wabt::Type::I64: return "WASM_RT_I64";
+        case wabt::Type::F32: return "WASM_RT_F32";
+        case wabt::Type::F64: return "WASM_RT_F64";
+        case wabt::Type::FuncRef: return "WASM_RT_FUNCREF";
+        case wabt::Type::ExternRef: return "WASM_RT_EXTERNREF";
+        default: return nullptr;
+      }
+    };
+    std::string args = std::to_string(ft->sig.param_types.size()) + ", " + std::to_string(ft->sig.result_types.size());
+    bool ok = true;
+    for (wabt::Type t : ft->sig.param_types) ok = ok && rt(t), args += std::string(", ") + (rt(t) ? rt(t) : "0");
+    for (wabt::Type t : ft->sig.result_types) ok = ok && rt(t), args += std::string(", ") + (rt(t) ? rt(t) : "0");
+    if (ok) type_regs += "  wink_func_type_ids[" + std::to_string(index) + "] = wasm_rt_register_func_type(" + args + ");\n";
+  }
+  g += "static uint32_t wink_func_type_ids[" + std::to_string(std::max<size_t>(num_types, 1)) + "];\n";
+  g += "static void wink_init_module(void) {\n  Z_guest_init_module();\n" + type_regs + "}\n";
   g += "\n__attribute__((visibility(\"default\"))) const wink_artifact_t wink_artifact = {\n";
   g += "  WINK_ARTIFACT_ABI,\n  " + c_string(kEngineVersion) + ",\n  " +
        c_string(options.module_hash) + ",\n  " + c_string(options.compile_flags) + ",\n";
-  g += "  sizeof(Z_guest_instance_t),\n  Z_guest_init_module,\n  wink_instantiate,\n  wink_free,\n"
+  g += "  sizeof(Z_guest_instance_t),\n  wink_init_module,\n  wink_instantiate,\n  wink_free,\n"
        "  wink_memory,\n";
   g += "  " + std::to_string(modules.size()) + ", " + (modules.empty() ? "NULL" : "wink_import_modules") +
        ",\n";
   g += "  " + std::to_string(module.exports.size()) + ", " +
-       (table.empty() ? "NULL" : "wink_exports") + ",\n};\n";
+       (table.empty() ? "NULL" : "wink_exports") + ",\n";
+  g += "  " + std::to_string(facts.fields.size()) + ", " + (fields.empty() ? "NULL" : "wink_instance_fields") + ",\n";
+  g += "  " + std::to_string(num_types) + ", wink_func_type_ids,\n};\n";
   return g;
 }
 

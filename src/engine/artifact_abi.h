@@ -16,7 +16,7 @@
 extern "C" {
 #endif
 
-#define WINK_ARTIFACT_ABI 1
+#define WINK_ARTIFACT_ABI 2
 
 /* Value types in signature strings: one char per value.
  * 'i' i32, 'I' i64, 'f' f32, 'F' f64, 'r' funcref, 'e' externref. */
@@ -41,6 +41,22 @@ typedef struct {
   void* (*get)(void* instance); /* memory/table/global: pointer to the runtime object */
 } wink_export_t;
 
+/* ABI 2: where the generated instance struct keeps what a snapshot restore
+ * must fix up (everything else in the struct is plain data, copied as is). */
+typedef enum {
+  WINK_FIELD_MEMORY = 0,          /* wasm_rt_memory_t defined by the module */
+  WINK_FIELD_FUNCREF_TABLE = 1,   /* wasm_rt_funcref_table_t defined by the module */
+  WINK_FIELD_EXTERNREF_TABLE = 2, /* wasm_rt_externref_table_t defined by the module */
+  WINK_FIELD_IMPORT_INSTANCE = 3, /* host instance pointer of import_modules[index] */
+  WINK_FIELD_IMPORTED_OBJECT = 4, /* pointer to an imported memory/table/global/tag */
+} wink_field_kind_t;
+
+typedef struct {
+  uint32_t kind;    /* wink_field_kind_t */
+  uint32_t index;   /* WINK_FIELD_IMPORT_INSTANCE: index into import_modules */
+  uint64_t offset;  /* offsetof(instance struct, field) */
+} wink_instance_field_t;
+
 typedef struct {
   uint32_t abi;                  /* WINK_ARTIFACT_ABI */
   const char* engine_version;    /* wink::kEngineVersion at compile time */
@@ -59,6 +75,15 @@ typedef struct {
   const char* const* import_modules;
   uint32_t num_exports;
   const wink_export_t* exports;
+
+  /* ABI 2 (snapshots). Instance-struct fields holding pointers, in struct order. */
+  uint32_t num_instance_fields;
+  const wink_instance_field_t* instance_fields;
+  /* Runtime ids (wasm_rt_register_func_type) of the module's function types,
+   * in type-section order; filled in by init_module. Lets a snapshot store a
+   * table entry's type portably (as an index) and restore it in another process. */
+  uint32_t num_func_types;
+  const uint32_t* func_type_ids;
 } wink_artifact_t;
 
 #ifdef __cplusplus

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "common/files.h"
+#include "host/host.h"
 #include "wasi/wasi.h"
 
 namespace wink::engine {
@@ -15,6 +16,7 @@ Engine::Engine(EngineConfig config)
 std::vector<runtime::HostImport> Engine::host_imports() {
   std::vector<runtime::HostImport> all;
   for (const auto& h : wasi::host_imports()) all.push_back(h);
+  for (const auto& h : host::host_imports()) all.push_back(h);
   return all;
 }
 

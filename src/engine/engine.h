@@ -58,6 +58,8 @@ struct Value {
   std::string to_string() const;
 };
 
+class Snapshot;
+
 class Instance {
  public:
   // Instantiates (globals, memory, tables, data and element segments, start
@@ -81,9 +83,14 @@ class Instance {
   wasm_rt_memory_t* memory() const;
   Module& module() const { return *module_; }
   void* raw() const { return storage_; }
+  // The snapshot this instance was restored from, or nullptr.
+  const Snapshot* snapshot() const { return snapshot_.get(); }
 
  private:
+  friend class Snapshot;
   Instance() = default;
+  void notify_release();  // snapshot.cpp: lets the snapshot learn hot pages
+  std::shared_ptr<const Snapshot> snapshot_;
   std::shared_ptr<Module> module_;
   void* storage_ = nullptr;
   InstanceLimits limits_;
@@ -106,6 +113,7 @@ class Engine {
   Result<std::shared_ptr<Module>> load_bytes(std::span<const uint8_t> wasm);
   // All host imports wink provides (WASI and wink's own host API).
   static std::vector<runtime::HostImport> host_imports();
+  const std::filesystem::path& data_dir() const { return config_.data_dir; }
 
  private:
   EngineConfig config_;

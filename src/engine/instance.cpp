@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "engine/engine.h"
+#include "engine/snapshot.h"
 
 namespace wink::engine {
 namespace {
@@ -89,6 +90,7 @@ Result<std::unique_ptr<Instance>> Instance::create(std::shared_ptr<Module> modul
 
 Instance::~Instance() {
   if (storage_ == nullptr) return;
+  if (snapshot_) notify_release();
   if (instantiated_) {
     FreeArgs args{&module_->abi(), storage_};
     (void)runtime::guarded_call(do_free, &args, {});

@@ -147,6 +147,81 @@ fs::path resolve(const fs::path& base, const std::string& p) {
   return (path.is_absolute() ? path : base / path).lexically_normal();
 }
 
+// Snapshot fields: init, init_args, init_environment, init_deadline, warmup.
+void parse_init(Checker& ck, const std::string& what, const toml::table& t, Component& c) {
+  const toml::node* init = t.get("init");
+  if (!init) {
+    for (const char* k : {"init_args", "init_environment", "init_deadline", "warmup"}) {
+      if (const toml::node* n = t.get(k)) {
+        ck.error(*n, what + "." + k + ": only meaningful with `init = \"<export>\"` (the initialization "
+                                   "export to snapshot)");
+      }
+    }
+    return;
+  }
+  ComponentInit ci;
+  if (const std::string* s = ck.string_field(t, "init", what)) {
+    if (s->empty()) ck.error(*init, what + ".init: must name an exported function, e.g. \"wizer.initialize\"");
+    ci.export_name = *s;
+  }
+  auto string_array = [&](const char* key, std::vector<std::string>& out) {
+    const toml::node* n = t.get(key);
+    if (!n) return;
+    const toml::array* arr = n->as_array();
+    if (!arr) {
+      ck.error(*n, what + "." + key + ": expected an array of strings, got " + type_name(n->type()));
+      return;
+    }
+    for (const toml::node& item : *arr) {
+      if (const auto* v = item.as_string()) {
+        out.push_back(v->get());
+      } else {
+        ck.error(item, what + "." + key + ": expected a string, got " + type_name(item.type()));
+      }
+    }
+  };
+  string_array("init_args", ci.args);
+  if (const toml::node* n = t.get("init_environment")) {
+    if (const toml::table* env = n->as_table()) {
+      for (auto&& [key, value] : *env) {
+        std::string k(key.str());
+        if (k.empty() || k.find('=') != std::string::npos || k.find('\0') != std::string::npos) {
+          ck.error(key.source(), what + ".init_environment: invalid variable name \"" + k + "\"");
+        }
+        if (const auto* v = value.as_string()) {
+          ci.environment.emplace_back(k, v->get());
+        } else {
+          ck.error(value, what + ".init_environment." + k + ": expected a string, got " + type_name(value.type()));
+        }
+      }
+    } else {
+      ck.error(*n, what + ".init_environment: expected a table like { KEY = \"value\" }, got " +
+                       type_name(n->type()));
+    }
+  }
+  if (const toml::node* n = t.get("init_deadline")) {
+    if (const std::string* s = ck.string_field(t, "init_deadline", what)) {
+      auto d = parse_duration(*s);
+      if (!d.ok()) {
+        ck.error(*n, what + ".init_deadline: " + d.error().message);
+      } else if (d->count() <= 0 || *d > kMaxDeadline) {
+        ck.error(*n, what + ".init_deadline: must be more than 0 and at most 24h, got \"" + *s + "\"");
+      } else {
+        ci.deadline = *d;
+      }
+    }
+  }
+  string_array("warmup", ci.warmup);
+  if (const toml::node* n = t.get("warmup"); n && !ci.warmup.empty()) {
+    // Replaying requests before the snapshot only makes sense where an
+    // instance outlives a request; WAGI instances do not (yet).
+    ck.error(*n, what + ".warmup: warm-up requests need long-lived instances, which wink does not "
+                        "have yet; a WAGI component gets a fresh copy of the `init` snapshot per "
+                        "request (remove `warmup`, or do the warm-up work inside `init`)");
+  }
+  c.init = std::move(ci);
+}
+
 void parse_component(Checker& ck, const std::string& id, const toml::node& node,
                      const fs::path& dir, Component& c) {
   const std::string what = "component." + id;
@@ -161,7 +236,9 @@ void parse_component(Checker& ck, const std::string& id, const toml::node& node,
   }
   ck.only_keys(*t,
                {"source", "executor", "entrypoint", "environment", "argv", "files", "memory_limit",
-                "deadline", "description"},
+                "deadline", "description", "init", "init_args", "init_environment",
+                "init_deadline", "warmup", "key_value_stores", "allowed_outbound_hosts",
+                "variables"},
                "[" + what + "]");
   ck.string_field(*t, "description", what);
 
@@ -305,6 +382,45 @@ void parse_component(Checker& ck, const std::string& id, const toml::node& node,
     }
   }
 
+  // Capabilities: lists of strings, each remembered with its position.
+  auto string_list = [&](std::string_view key, std::vector<Located>& out, auto check) {
+    const toml::node* n = t->get(key);
+    if (!n) return;
+    const toml::array* arr = n->as_array();
+    if (!arr) {
+      ck.error(*n, what + "." + std::string(key) + ": expected an array of strings, got " +
+                       type_name(n->type()));
+      return;
+    }
+    std::set<std::string> seen;
+    for (const toml::node& item : *arr) {
+      const auto* str = item.as_string();
+      if (!str) {
+        ck.error(item, what + "." + std::string(key) + ": expected a string, got " +
+                           type_name(item.type()));
+        continue;
+      }
+      std::string why = check(str->get());
+      if (!why.empty()) {
+        ck.error(item, what + "." + std::string(key) + ": \"" + str->get() + "\" " + why);
+        continue;
+      }
+      if (!seen.insert(str->get()).second) {
+        ck.error(item, what + "." + std::string(key) + ": \"" + str->get() + "\" is listed twice");
+        continue;
+      }
+      out.push_back(Located{str->get(), item.source().begin.line, item.source().begin.column});
+    }
+  };
+  string_list("key_value_stores", c.key_value_stores, [](const std::string& s) -> std::string {
+    return valid_id(s) ? "" : "is not a valid store name (letters, digits, '-' and '_')";
+  });
+  // Pattern syntax is checked at app load by the host interface (with this position).
+  string_list("allowed_outbound_hosts", c.allowed_outbound_hosts, [](const std::string& s) -> std::string {
+    return s.empty() ? "must not be empty" : "";
+  });
+  string_list("variables", c.variables, [](const std::string&) -> std::string { return ""; });
+
   if (const toml::node* n = t->get("deadline")) {
     if (const std::string* s = ck.string_field(*t, "deadline", what)) {
       auto d = parse_duration(*s);
@@ -317,6 +433,8 @@ void parse_component(Checker& ck, const std::string& id, const toml::node& node,
       }
     }
   }
+
+  parse_init(ck, what, *t, c);
 }
 
 }  // namespace
@@ -339,7 +457,56 @@ Result<Manifest> parse(std::string_view text, const fs::path& file) {
   }
 
   Checker ck(display);
-  ck.only_keys(root, {"manifest_version", "app", "route", "component"}, "the manifest");
+  ck.only_keys(root, {"manifest_version", "app", "route", "component", "variables"}, "the manifest");
+  m.display = display;
+
+  // [variables]
+  std::set<std::string> declared;
+  if (const toml::node* n = root.get("variables")) {
+    if (const toml::table* vars = n->as_table()) {
+      for (auto&& [key, node] : *vars) {
+        Variable v;
+        v.name = std::string(key.str());
+        v.line = key.source().begin.line;
+        v.column = key.source().begin.column;
+        const std::string what = "variables." + v.name;
+        bool name_ok = !v.name.empty() && v.name[0] >= 'a' && v.name[0] <= 'z' && v.name.size() <= 64;
+        for (char c : v.name) name_ok &= (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+        if (!name_ok) {
+          ck.error(key.source(), "variable name \"" + v.name +
+                                     "\" must start with a lowercase letter and use only a-z, 0-9 "
+                                     "and '_' (at most 64)");
+        }
+        const toml::table* vt = node.as_table();
+        if (!vt) {
+          ck.error(node, what + ": expected a table like { default = \"...\" } or "
+                                "{ required = true }, got " + type_name(node.type()));
+          continue;
+        }
+        ck.only_keys(*vt, {"default", "required", "secret", "description"}, what);
+        ck.string_field(*vt, "description", what);
+        if (vt->get("default")) {
+          if (const std::string* d = ck.string_field(*vt, "default", what)) v.default_value = *d;
+        }
+        for (auto [field, out] : {std::pair{"required", &v.required}, std::pair{"secret", &v.secret}}) {
+          if (const toml::node* b = vt->get(field)) {
+            if (const auto* bv = b->as_boolean()) {
+              *out = bv->get();
+            } else {
+              ck.error(*b, what + "." + field + ": expected true or false, got " + type_name(b->type()));
+            }
+          }
+        }
+        if (v.required && vt->get("default")) {
+          ck.error(*vt->get("default"), what + ": a required variable cannot have a default");
+        }
+        declared.insert(v.name);
+        m.variables.push_back(std::move(v));
+      }
+    } else {
+      ck.error(*n, "variables: expected a table [variables], got " + std::string(type_name(n->type())));
+    }
+  }
 
   if (const toml::node* n = root.get("manifest_version")) {
     auto* v = n->as_integer();
@@ -463,8 +630,30 @@ Result<Manifest> parse(std::string_view text, const fs::path& file) {
     ck.error(toml::source_region{}, "no routes: add a [[route]] with path and component");
   }
 
+  // A component may only read declared variables.
+  for (const Component& c : m.components) {
+    for (const Located& v : c.variables) {
+      if (!declared.count(v.value)) {
+        toml::source_region where;
+        where.begin.line = v.line;
+        where.begin.column = v.column;
+        ck.error(where, "component." + c.id + ".variables: \"" + v.value +
+                            "\" is not declared in [variables]");
+      }
+    }
+  }
+
   if (!ck.ok()) return ck.result();
   return m;
+}
+
+std::string Manifest::where(uint32_t line, uint32_t column) const {
+  std::string out = display.empty() ? file.string() : display;
+  if (line != 0) {
+    out += ':' + std::to_string(line);
+    if (column != 0) out += ':' + std::to_string(column);
+  }
+  return out;
 }
 
 Result<Manifest> load(const fs::path& path) {

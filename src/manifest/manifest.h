@@ -27,6 +27,37 @@ struct FileMount {
   std::string guest_dir;           // absolute guest path, e.g. "/static"
 };
 
+// Pre-initialization: run `export_name` once, snapshot the instance, and start
+// every request's instance from that snapshot (docs/snapshots.md).
+struct ComponentInit {
+  std::string export_name;  // e.g. "wizer.initialize", "_initialize"
+  std::vector<std::string> args;  // argv during init (default: ["init"])
+  // Added to the component's environment during init (these win).
+  std::vector<std::pair<std::string, std::string>> environment;
+  std::chrono::nanoseconds deadline = std::chrono::seconds(60);
+  // Instaboot-style warm-up requests (paths) replayed before the snapshot.
+  // Parsed and refused for now: they need long-lived instances.
+  std::vector<std::string> warmup;
+};
+
+// A manifest value with the place it was written, so a check made later (at
+// app load, against the node's configuration) can still say "file:line:col".
+struct Located {
+  std::string value;
+  uint32_t line = 0;
+  uint32_t column = 0;
+};
+
+// A [variables] entry: `name = { default = "...", required = true, secret = true }`.
+struct Variable {
+  std::string name;  // lowercase letters, digits and '_', starting with a letter
+  std::optional<std::string> default_value;
+  bool required = false;  // no default; the node must supply a value or the load fails
+  bool secret = false;    // never logged, redacted from log lines
+  uint32_t line = 0;
+  uint32_t column = 0;
+};
+
 struct Component {
   std::string id;                  // the key of its [component.<id>] table
   std::filesystem::path source;    // .wasm or artifact; absolute
@@ -39,6 +70,11 @@ struct Component {
   std::string entrypoint = "_start";
   uint64_t memory_limit_bytes = 128ull << 20;
   std::chrono::nanoseconds deadline = std::chrono::seconds(30);
+  std::optional<ComponentInit> init;  // set by `init = "..."`
+  // Capabilities (wink_v1 host interface), checked at load against the node:
+  std::vector<Located> key_value_stores;        // store names the component may open
+  std::vector<Located> allowed_outbound_hosts;  // "scheme://host:port" patterns
+  std::vector<Located> variables;               // [variables] names it may read
 };
 
 // A route pattern: "/exact/path" or "/prefix/..." (matches "/prefix" and
@@ -57,6 +93,12 @@ struct Manifest {
   std::string description;
   std::vector<Component> components;
   std::vector<Route> routes;   // in manifest order
+  std::vector<Variable> variables;  // [variables], in manifest order
+  std::string display;         // the path as given, for messages
+
+  // "display:line:col: " prefix for a later error about a manifest value.
+  std::string where(uint32_t line, uint32_t column) const;
+  std::string where(const Located& l) const { return where(l.line, l.column); }
 
   const Component& component_of(const Route& route) const { return components[route.component]; }
 };

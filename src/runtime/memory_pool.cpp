@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -35,6 +36,7 @@ MemoryPool::MemoryPool() {
   }
   committed_.assign(slot_count_, 0);
   limit_pages_.assign(slot_count_, 0);
+  mapped_image_.assign(slot_count_, 0);
 }
 
 uint8_t* MemoryPool::acquire(uint64_t bytes, uint32_t limit_pages) {
@@ -89,6 +91,22 @@ bool MemoryPool::grow(uint8_t* base, uint64_t old_bytes, uint64_t new_bytes) {
 
 void MemoryPool::release(uint8_t* base, uint64_t used_bytes) {
   uint32_t idx = index_of(base);
+  if (mapped_image_[idx]) {
+    // Snapshot slot: replace the private file mapping by zero anonymous memory
+    // (same protection as the committed part had). Cost grows with the pages
+    // the instance touched, not with the memory size.
+    mapped_image_[idx] = 0;
+    uint64_t bytes = committed_[idx];
+    if (bytes && mmap(base, bytes, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0) == MAP_FAILED) {
+      std::fprintf(stderr, "wink: cannot reset a snapshot slot; leaking it\n");
+      return;
+    }
+    std::lock_guard lock(mu_);
+    free_by_size_[committed_[idx]].push_back(idx);
+    ++free_count_;
+    return;
+  }
   // Resident pages are cheaper to clear than to fault in again (page faults
   // cost ~10 us each on these VMs), so small memories are memset; beyond the
   // limit the pages go back to the kernel and read as zero on next touch.
@@ -98,6 +116,22 @@ void MemoryPool::release(uint8_t* base, uint64_t used_bytes) {
   std::lock_guard lock(mu_);
   free_by_size_[committed_[idx]].push_back(idx);
   ++free_count_;
+}
+
+bool MemoryPool::map_image(uint8_t* base, int fd, uint64_t bytes) {
+  uint32_t idx = index_of(base);
+  if (bytes > committed_[idx]) {
+    errno = EINVAL;
+    return false;
+  }
+  void* p = mmap(base, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd, 0);
+  if (p == MAP_FAILED) return false;
+  mapped_image_[idx] = 1;
+  return true;
+}
+
+void MemoryPool::set_limit_pages(uint8_t* base, uint32_t limit_pages) {
+  limit_pages_[index_of(base)] = limit_pages;
 }
 
 uint32_t MemoryPool::limit_pages(const uint8_t* base) const { return limit_pages_[index_of(base)]; }

@@ -22,8 +22,19 @@ class MemoryPool {
   uint8_t* acquire(uint64_t bytes, uint32_t limit_pages);
   // Grows the accessible part of a slot; false past the slot's page limit.
   bool grow(uint8_t* base, uint64_t old_bytes, uint64_t new_bytes);
-  // Zeroes [0, used_bytes) and returns the slot to the free list.
+  // Zeroes [0, used_bytes) and returns the slot to the free list. A slot
+  // holding a snapshot image (map_image) is remapped to fresh anonymous
+  // memory in one mmap instead: its copy-on-write pages are dropped, never
+  // memset (that would copy every shared page first).
   void release(uint8_t* base, uint64_t used_bytes);
+
+  // Maps [0, bytes) of `fd` copy-on-write (MAP_PRIVATE|MAP_FIXED) over the
+  // start of an acquired slot with at least `bytes` committed: one system
+  // call whatever the size; pages are faulted in (shared) when touched and
+  // copied only when written. False (errno set) when the mmap fails.
+  bool map_image(uint8_t* base, int fd, uint64_t bytes);
+  // Changes the page limit of an acquired slot (snapshot slots prepared ahead).
+  void set_limit_pages(uint8_t* base, uint32_t limit_pages);
 
   uint32_t limit_pages(const uint8_t* base) const;
   // Async-signal-safe: is addr inside any slot (accessible part or guard)?
@@ -54,6 +65,7 @@ class MemoryPool {
   uint64_t free_count_ = 0;
   std::vector<uint64_t> committed_;             // accessible bytes per slot
   std::vector<uint32_t> limit_pages_;
+  std::vector<uint8_t> mapped_image_;           // slot holds a map_image() mapping
 };
 
 }  // namespace wink::runtime

@@ -5,6 +5,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 
@@ -20,6 +22,8 @@ struct App::ComponentState {
   std::shared_ptr<const wasi::Prepared> prepared;
   engine::InstanceLimits limits;
   const wink_export_t* entry = nullptr;  // nullptr: run_start()
+  std::shared_ptr<engine::Snapshot> snapshot;  // set when the component has `init`
+  std::shared_ptr<const host::Prepared> host;  // wink_v1: stores, hosts, variables it may use
 };
 
 App::~App() = default;
@@ -71,12 +75,89 @@ void json_field(std::string& out, std::string_view key, std::string_view value) 
   http::append_json_string(out, value);
 }
 
+// The component's wink_v1 capabilities, checked against the node: every store
+// it names must be configured, every host pattern must parse, every variable
+// it reads must have a value if required. Refusals name the manifest position.
+Result<host::ComponentSpec> host_spec_for(const manifest::Manifest& m, const manifest::Component& c,
+                                          const host::Node& node, std::chrono::nanoseconds deadline) {
+  host::ComponentSpec spec;
+  spec.app = m.app_name;
+  spec.component = c.id;
+  spec.deadline = deadline;
+  std::string errors;
+  auto refuse = [&](const std::string& where, const std::string& why) {
+    if (!errors.empty()) errors += '\n';
+    errors += where + ": " + why;
+  };
+  for (const auto& store : c.key_value_stores) {
+    if (node.stores.find(store.value) == node.stores.end()) {
+      std::string configured;
+      for (const auto& [name, backend] : node.stores) configured += (configured.empty() ? "" : ", ") + name;
+      refuse(m.where(store), "component." + c.id + ".key_value_stores: store \"" + store.value +
+                                 "\" is not configured on this node (configured: " +
+                                 (configured.empty() ? "none" : configured) +
+                                 "; add it with `wink up --kv-store " + store.value + "=...`)");
+    } else {
+      spec.stores.push_back(store.value);
+    }
+  }
+  for (const auto& pattern : c.allowed_outbound_hosts) {
+    auto p = host::AllowPattern::parse(pattern.value);
+    if (!p.ok()) {
+      refuse(m.where(pattern), "component." + c.id + "." + p.error().message);
+    } else {
+      spec.outbound.add(std::move(*p));
+    }
+  }
+  for (const auto& ref : c.variables) {
+    const manifest::Variable* decl = nullptr;
+    for (const auto& v : m.variables) {
+      if (v.name == ref.value) decl = &v;
+    }
+    if (!decl) {
+      refuse(m.where(ref), "component." + c.id + ".variables: \"" + ref.value + "\" is not declared");
+      continue;
+    }
+    host::ComponentVariable var;
+    var.secret = decl->secret;
+    var.value = host::node_variable(node, decl->name);
+    if (!var.value) var.value = decl->default_value;
+    if (!var.value && decl->required) {
+      std::string env = "WINK_VAR_";
+      for (char ch : decl->name) env += static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+      refuse(m.where(decl->line, decl->column),
+             "variables." + decl->name + ": required variable has no value (set " + env +
+                 " in wink's environment or give it in --vars-file)");
+      continue;
+    }
+    spec.variables.emplace(decl->name, std::move(var));
+  }
+  if (!errors.empty()) return make_error(errors);
+  return spec;
+}
+
+// Request ids: a per-process random prefix and a counter, 16 hex digits.
+std::string next_request_id() {
+  static const uint64_t prefix = [] {
+    uint64_t v = 0;
+    if (::getentropy(&v, sizeof v) != 0) v = static_cast<uint64_t>(::getpid()) << 32;
+    return v & 0xffffffff00000000ull;
+  }();
+  static std::atomic<uint64_t> counter{0};
+  uint64_t id = prefix | (counter.fetch_add(1, std::memory_order_relaxed) & 0xffffffffull);
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(id));
+  return buf;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<App>> App::load(manifest::Manifest manifest, engine::Engine& engine,
                                        AppOptions options) {
   std::unique_ptr<App> app(new App());
   app->options_ = std::move(options);
+  if (!app->options_.host) app->options_.host = std::make_shared<host::Node>();
+  if (!app->options_.host->log) app->options_.host->log = app->options_.log;
   app->manifest_ = std::move(manifest);
   app->router_ = std::make_unique<manifest::Router>(app->manifest_.routes);
   app->components_.resize(app->manifest_.components.size());
@@ -107,17 +188,61 @@ Result<std::unique_ptr<App>> App::load(manifest::Manifest manifest, engine::Engi
     s.limits.max_memory_pages =
         static_cast<uint32_t>(std::min<uint64_t>(c.memory_limit_bytes / (64 * 1024), 65536));
     s.limits.deadline = c.deadline;
+    {
+      auto spec = host_spec_for(app->manifest_, c, *app->options_.host, c.deadline);
+      if (!spec.ok()) return std::move(spec).error();
+      auto prepared_host = host::Prepared::create(app->options_.host, std::move(*spec));
+      if (!prepared_host.ok()) return std::move(prepared_host).error().with_context(context);
+      s.host = std::move(*prepared_host);
+    }
+    if (c.init) {
+      // Pre-initialize once: run `init`, snapshot, and restore every request's
+      // instance from it (a shipped or cached snapshot file is reused when valid).
+      engine::InitSpec spec;
+      spec.init_export = c.init->export_name;
+      spec.args = c.init->args;
+      for (const auto& [k, v] : c.environment) spec.env.push_back(k + "=" + v);
+      for (const auto& [k, v] : c.init->environment) spec.env.push_back(k + "=" + v);
+      spec.preopens = s.wasi_base.preopens;
+      spec.deadline = c.init->deadline;
+      spec.max_memory_pages = s.limits.max_memory_pages;
+      spec.warmup = c.init->warmup;
+      const auto file = engine::snapshot_path_for(*s.module, spec, engine.data_dir());
+      bool rebuilt = false;
+      std::string why;
+      auto snap = engine::Snapshot::load_or_create(file, s.module, spec, &rebuilt, &why);
+      if (!snap.ok()) return std::move(snap).error().with_context(context + ": snapshot");
+      s.snapshot = std::move(*snap);
+      if (app->options_.snapshot_warm_slots) s.snapshot->set_warm_slots(app->options_.snapshot_warm_slots);
+      if (app->options_.log) {
+        std::string line = "{\"time\":\"" + now_iso8601() + "\",\"level\":\"info\"";
+        json_field(line, "msg", rebuilt ? "snapshot built" : "snapshot loaded");
+        json_field(line, "app", app->manifest_.app_name);
+        json_field(line, "component", c.id);
+        json_field(line, "file", file.string());
+        if (rebuilt) json_field(line, "reason", why);
+        const auto& st = s.snapshot->stats();
+        line.append(",\"memory_bytes\":").append(std::to_string(st.memory_bytes));
+        line.append(",\"stored_bytes\":").append(std::to_string(st.nonzero_bytes));
+        line.append(",\"init_ms\":").append(format_ms(st.init_ms));
+        line.append(",\"load_ms\":").append(format_ms(st.load_ms));
+        line.append("}\n");
+        app->options_.log(line);
+      }
+    }
   }
   return app;
 }
 
 void App::log_failure(const manifest::Component& component, const http::Request& request,
-                      int status, std::string_view cause, std::string_view detail) const {
+                      int status, std::string_view cause, std::string_view detail,
+                      std::string_view request_id) const {
   if (!options_.log) return;
   std::string line = "{\"time\":\"" + now_iso8601() + "\",\"level\":\"error\"";
   json_field(line, "msg", "request failed");
   json_field(line, "app", manifest_.app_name);
   json_field(line, "component", component.id);
+  if (!request_id.empty()) json_field(line, "request_id", request_id);
   json_field(line, "method", request.method);
   json_field(line, "path", request.path);
   line.append(",\"status\":").append(std::to_string(status));
@@ -127,7 +252,8 @@ void App::log_failure(const manifest::Component& component, const http::Request&
   options_.log(line);
 }
 
-void App::log_stderr(const manifest::Component& component, std::string_view text) const {
+void App::log_stderr(const manifest::Component& component, std::string_view text,
+                     std::string_view request_id) const {
   if (!options_.log || text.empty()) return;
   std::string lines;
   const std::string time = now_iso8601();
@@ -137,6 +263,8 @@ void App::log_stderr(const manifest::Component& component, std::string_view text
     text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
     if (!one.empty() && one.back() == '\r') one.remove_suffix(1);
     lines.append("{\"time\":\"").append(time).append("\",\"level\":\"info\"");
+    if (!request_id.empty()) json_field(lines, "request_id", request_id);
+    json_field(lines, "source", "stderr");
     json_field(lines, "msg", "guest stderr");
     json_field(lines, "app", manifest_.app_name);
     json_field(lines, "component", component.id);
@@ -157,6 +285,9 @@ void App::handle(const http::Request& request, http::Response& response) const {
   const ComponentState& state = components_[route->component];
   response.log.app = manifest_.app_name;
   response.log.component = component.id;
+  host::Metrics* metrics = options_.host->metrics.get();
+  const std::string request_id = next_request_id();
+  response.add_header("X-Request-Id", request_id);
 
   // Guest I/O: body on stdin, stdout and stderr into buffers.
   std::string out, err;
@@ -178,8 +309,14 @@ void App::handle(const http::Request& request, http::Response& response) const {
   overrides.args = &args;
   overrides.env = &env;
   wasi::Context wasi_ctx(state.prepared, overrides);
-  runtime::HostModule* hosts[] = {&wasi_ctx};
-  auto instance = engine::Instance::create(state.module, hosts, state.limits);
+  host::Context host_ctx(state.host, request_id);
+  runtime::HostModule* hosts[] = {&wasi_ctx, &host_ctx};
+  // Metrics: a request finding no running instance of its component woke it from zero.
+  if (metrics && metrics->instances_add(manifest_.app_name, component.id, +1) == 0) {
+    metrics->cold_start(manifest_.app_name, component.id);
+  }
+  auto instance = state.snapshot ? state.snapshot->instantiate(hosts, state.limits)
+                                 : engine::Instance::create(state.module, hosts, state.limits);
   const auto t1 = Clock::now();
 
   runtime::Outcome outcome;
@@ -197,18 +334,40 @@ void App::handle(const http::Request& request, http::Response& response) const {
   } else {
     instance->reset();  // free the instance (and its memory slot) before parsing
   }
+  if (metrics) {
+    metrics->instances_add(manifest_.app_name, component.id, -1);
+    if (outcome.trap == runtime::Trap::kDeadline) {
+      metrics->deadline_overrun(manifest_.app_name, component.id);
+    }
+    if (!outcome.ok() && !outcome.exited()) {
+      metrics->trap(manifest_.app_name, component.id, runtime::trap_name(outcome.trap));
+    }
+  }
+  // Counted when the response is final, whichever way handle() returns.
+  struct RecordRequest {
+    host::Metrics* metrics;
+    const std::string& app;
+    const std::string& component;
+    const http::Response& response;
+    double inst_s, exec_s;
+    ~RecordRequest() {
+      if (metrics) metrics->request(app, component, response.status, inst_s, exec_s);
+    }
+  } record{metrics, manifest_.app_name, component.id, response,
+           std::chrono::duration<double>(t1 - t0).count(), std::chrono::duration<double>(t2 - t1).count()};
 
   const double inst_ms = ms_between(t0, t1);
   const double exec_ms = ms_between(t1, t2);
   response.log.timings_ms = {{"instantiate", inst_ms}, {"execute", exec_ms}};
   response.add_header("Server-Timing",
                       "inst;dur=" + format_ms(inst_ms) + ", exec;dur=" + format_ms(exec_ms));
-  log_stderr(component, err);
+  state.host->redact(err);  // a guest printing a secret does not leak it into logs
+  log_stderr(component, err, request_id);
 
   auto fail = [&](int status, std::string_view cause, std::string_view detail) {
     response.status = status;
     response.body.clear();
-    log_failure(component, request, status, cause, detail);
+    log_failure(component, request, status, cause, detail, request_id);
   };
 
   if (!instantiate_error.empty()) {
@@ -243,7 +402,7 @@ void App::handle(const http::Request& request, http::Response& response) const {
   if (!cgi.error.empty()) {
     response.status = cgi.status;
     response.body = std::move(cgi.body);
-    log_failure(component, request, cgi.status, "bad_response", cgi.error);
+    log_failure(component, request, cgi.status, "bad_response", cgi.error, request_id);
     return;
   }
   response.status = cgi.status;

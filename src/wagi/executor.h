@@ -19,6 +19,8 @@
 
 #include "common/result.h"
 #include "engine/engine.h"
+#include "engine/snapshot.h"
+#include "host/host.h"
 #include "http/message.h"
 #include "manifest/manifest.h"
 #include "manifest/router.h"
@@ -37,6 +39,13 @@ struct AppOptions {
   LogSink log = log_to_stderr;
   size_t max_stdout_bytes = 64u << 20;  // a larger response is a 500
   size_t max_stderr_bytes = 1u << 20;   // guest stderr kept per request (the rest dropped)
+  // Components with `init`: memory slots kept mapped from the snapshot (and
+  // their hot pages faulted in) ahead of demand, per component. 0: map on demand.
+  uint32_t snapshot_warm_slots = 0;
+  // Node configuration for the wink_v1 host interface (key-value stores,
+  // variables, outbound limits, metrics). Null: no stores, no metrics; the
+  // host log sink defaults to `log`.
+  std::shared_ptr<host::Node> host;
 };
 
 class App {
@@ -58,8 +67,10 @@ class App {
  private:
   App() = default;
   void log_failure(const manifest::Component& component, const http::Request& request,
-                   int status, std::string_view cause, std::string_view detail) const;
-  void log_stderr(const manifest::Component& component, std::string_view text) const;
+                   int status, std::string_view cause, std::string_view detail,
+                   std::string_view request_id = {}) const;
+  void log_stderr(const manifest::Component& component, std::string_view text,
+                  std::string_view request_id = {}) const;
 
   manifest::Manifest manifest_;
   std::unique_ptr<manifest::Router> router_;

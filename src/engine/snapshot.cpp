@@ -1,0 +1,1018 @@
+// Snapshot capture, file format, verification and copy-on-write restore.
+// Format and design notes: docs/snapshots.md.
+#include "engine/snapshot.h"
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstring>
+#include <thread>
+
+#include "common/files.h"
+#include "common/hash.h"
+#include "common/version.h"
+#include "runtime/memory_pool.h"
+#include "wasi/state.h"
+
+namespace wink::engine {
+
+namespace fs = std::filesystem;
+using runtime::MemoryPool;
+
+namespace {
+
+// The instance layout the artifact declares (artifact ABI 2). Until the glue
+// additions are in the tree (src/snapshot/abi-glue.patch), this compiles
+// against ABI 1 and reports no layout, so snapshots are refused cleanly.
+#if WINK_ARTIFACT_ABI < 2
+enum : uint32_t {
+  WINK_FIELD_MEMORY = 0,
+  WINK_FIELD_FUNCREF_TABLE = 1,
+  WINK_FIELD_EXTERNREF_TABLE = 2,
+  WINK_FIELD_IMPORT_INSTANCE = 3,
+  WINK_FIELD_IMPORTED_OBJECT = 4,
+};
+struct wink_instance_field_t {
+  uint32_t kind;
+  uint32_t index;
+  uint64_t offset;
+};
+#endif
+struct Layout {
+  uint32_t num_instance_fields = 0;
+  const wink_instance_field_t* instance_fields = nullptr;
+  uint32_t num_func_types = 0;
+  const uint32_t* func_type_ids = nullptr;
+};
+Layout layout_of(const wink_artifact_t& abi) {
+#if WINK_ARTIFACT_ABI >= 2
+  if (abi.abi >= 2) return {abi.num_instance_fields, abi.instance_fields, abi.num_func_types, abi.func_type_ids};
+#endif
+  (void)abi;
+  return {};
+}
+
+constexpr char kMagic[8] = {'W', 'I', 'N', 'K', 'S', 'N', 'A', 'P'};
+constexpr uint32_t kFormatVersion = 1;
+constexpr uint64_t kHeaderBytes = 4096;
+constexpr uint64_t kPage = 4096;  // granularity of stored memory (host pages)
+
+// Fixed-size file header; the rest of the 4 KiB header page is zero.
+struct FileHeader {
+  char magic[8];
+  uint32_t format_version;
+  uint32_t header_bytes;
+  char engine_version[48];
+  char module_hash[72];   // hex sha256 of the module bytes (from the artifact)
+  char spec_key[72];      // hex sha256 of the init options
+  uint64_t meta_offset, meta_bytes;
+  uint64_t data_offset, data_bytes;
+  uint8_t meta_sha256[32];
+  uint8_t data_sha256[32];
+  uint8_t header_sha256[32];  // over this struct with header_sha256 zeroed
+};
+
+void copy_str(char* dst, size_t cap, std::string_view s) {
+  std::memset(dst, 0, cap);
+  std::memcpy(dst, s.data(), std::min(s.size(), cap - 1));
+}
+
+void sha256_raw(std::span<const uint8_t> bytes, uint8_t out[32]) {
+  std::string hex = Sha256().update(bytes).hex();
+  for (int i = 0; i < 32; ++i) out[i] = static_cast<uint8_t>(std::stoi(hex.substr(i * 2, 2), nullptr, 16));
+}
+
+// Little binary writer/reader for the metadata section.
+struct Writer {
+  std::vector<uint8_t> out;
+  void u8(uint8_t v) { out.push_back(v); }
+  void u32(uint32_t v) { raw(&v, 4); }
+  void u64(uint64_t v) { raw(&v, 8); }
+  void raw(const void* p, size_t n) {
+    auto* b = static_cast<const uint8_t*>(p);
+    out.insert(out.end(), b, b + n);
+  }
+  void str(std::string_view s) {
+    u32(static_cast<uint32_t>(s.size()));
+    raw(s.data(), s.size());
+  }
+};
+
+struct Reader {
+  std::span<const uint8_t> in;
+  size_t pos = 0;
+  bool bad = false;
+  bool need(size_t n) {
+    if (bad || in.size() - pos < n) bad = true;
+    return !bad;
+  }
+  uint8_t u8() { return need(1) ? in[pos++] : 0; }
+  uint32_t u32() {
+    uint32_t v = 0;
+    if (need(4)) std::memcpy(&v, in.data() + pos, 4), pos += 4;
+    return v;
+  }
+  uint64_t u64() {
+    uint64_t v = 0;
+    if (need(8)) std::memcpy(&v, in.data() + pos, 8), pos += 8;
+    return v;
+  }
+  std::string str() {
+    uint32_t n = u32();
+    if (!need(n)) return {};
+    std::string s(reinterpret_cast<const char*>(in.data() + pos), n);
+    pos += n;
+    return s;
+  }
+  std::span<const uint8_t> bytes(size_t n) {
+    if (!need(n)) return {};
+    auto s = in.subspan(pos, n);
+    pos += n;
+    return s;
+  }
+};
+
+int make_memfd(const char* name) {
+  return static_cast<int>(::memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING));
+}
+
+Error errno_error(const std::string& what) { return make_error(what + ": " + std::strerror(errno)); }
+
+bool page_is_zero(const uint8_t* p) {
+  const uint64_t* w = reinterpret_cast<const uint64_t*>(p);
+  for (size_t i = 0; i < kPage / 8; i += 4) {
+    if (w[i] | w[i + 1] | w[i + 2] | w[i + 3]) return false;
+  }
+  return true;
+}
+
+std::string describe(const runtime::Outcome& out) {
+  std::string why = runtime::trap_message(out.trap);
+  if (!out.detail.empty()) why += ": " + out.detail;
+  return why;
+}
+
+double ms_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+}
+
+}  // namespace
+
+// ---- In-memory images ----
+
+struct Snapshot::MemoryImage {
+  uint64_t field_offset = 0;
+  uint32_t pages = 0, max_pages = 0;
+  std::vector<std::pair<uint32_t, uint32_t>> runs;  // (first 4 KiB page, count) of non-zero pages
+  int memfd = -1;  // dense image of pages * 64 KiB; zero pages are holes
+  uint64_t bytes() const { return uint64_t{pages} * MemoryPool::kPageBytes; }
+  uint64_t stored_bytes() const {
+    uint64_t n = 0;
+    for (auto [first, count] : runs) n += uint64_t{count} * kPage;
+    return n;
+  }
+  ~MemoryImage() {
+    if (memfd >= 0) ::close(memfd);
+  }
+};
+
+struct Snapshot::TableImage {
+  enum : uint8_t { kNullFunc = 0, kArtifactFunc = 1, kHostFunc = 2 };
+  enum : uint8_t { kNullInstance = 0, kSelf = 1, kImport = 2 };
+  struct Entry {
+    uint8_t func_kind = kNullFunc;
+    uint32_t type_index = 0;  // into the artifact's func_type_ids
+    uint64_t func_offset = 0; // kArtifactFunc: from the artifact's load base
+    std::string host_symbol;  // kHostFunc
+    uint8_t inst_kind = kNullInstance;
+    uint64_t inst_value = 0;  // kSelf: offset in the instance struct; kImport: module index
+  };
+  uint64_t field_offset = 0;
+  bool funcref = true;
+  uint32_t size = 0, max_size = 0;
+  std::vector<Entry> entries;  // portable form (funcref tables)
+  // This process's form: entries ready to copy; module_instance fixed per instance.
+  std::vector<wasm_rt_funcref_t> resolved;
+  std::vector<uint32_t> fixups;  // indices of entries with a kSelf/kImport instance
+};
+
+struct Snapshot::WarmPool {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<uint8_t*> slots;  // memory 0 mapped (and prefaulted), ready
+  uint32_t target = 0;
+  Prefault prefault = Prefault::kLearned;
+  bool stop = false;
+  std::thread filler;
+  // Learned hot pages (4 KiB page indices) from released instances.
+  std::vector<uint32_t> hot_write, hot_read;
+  uint32_t samples = 0;
+};
+
+// ---- Spec ----
+
+std::string InitSpec::key() const {
+  Sha256 h;
+  h.update("init\n").update(init_export);
+  for (const auto& a : args) h.update("\narg ").update(a);
+  for (const auto& e : env) h.update("\nenv ").update(e);
+  for (const auto& p : preopens) {
+    h.update("\ndir ").update(p.host_path.string()).update(" ").update(p.guest_path);
+  }
+  return h.hex();
+}
+
+fs::path snapshot_path_for(const Module& module, const InitSpec& spec, const fs::path& data_dir) {
+  fs::path artifact = module.path();
+  fs::path cache = data_dir / "artifacts";
+  bool in_cache = artifact.parent_path() == fs::absolute(cache) || artifact.parent_path() == cache;
+  if (!in_cache) return fs::path(artifact.string() + ".snap");
+  return data_dir / "snapshots" /
+         (std::string(module.abi().module_hash).substr(0, 32) + "-" + spec.key().substr(0, 32) + ".snap");
+}
+
+// ---- Capture ----
+
+namespace {
+
+struct InitCall {
+  Instance* inst;
+  const wink_export_t* fn;
+};
+
+Result<void> check_layout(const wink_artifact_t& abi) {
+  if (abi.abi < 2 || layout_of(abi).instance_fields == nullptr) {
+    return make_error("artifact predates snapshot support (artifact ABI < 2): recompile it");
+  }
+  for (uint32_t i = 0; i < layout_of(abi).num_instance_fields; ++i) {
+    if (layout_of(abi).instance_fields[i].kind == WINK_FIELD_IMPORTED_OBJECT) {
+      return make_error(
+          "module imports a memory, table, global or tag; snapshots support only function imports");
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<std::shared_ptr<Snapshot>> Snapshot::create(std::shared_ptr<Module> module,
+                                                   const InitSpec& spec,
+                                                   std::string* init_output) {
+  const wink_artifact_t& abi = module->abi();
+  WINK_TRY(check_layout(abi));
+  if (!spec.warmup.empty()) {
+    return make_error(
+        "warm-up requests need long-lived instances, which wink does not have yet; remove "
+        "`warmup` (init runs once per snapshot, each request gets a fresh copy of it)");
+  }
+  const wink_export_t* init = module->find_export(spec.init_export);
+  if (init == nullptr || init->kind != WINK_EXTERN_FUNC || init->params[0] || init->results[0]) {
+    return make_error("init export `" + spec.init_export +
+                      "` is not an exported function without parameters and results");
+  }
+  const wink_export_t* reactor_init = nullptr;
+  if (spec.init_export != "_initialize") {
+    reactor_init = module->find_export("_initialize");
+    if (reactor_init && (reactor_init->kind != WINK_EXTERN_FUNC || reactor_init->params[0])) reactor_init = nullptr;
+  }
+
+  wasi::Config config;
+  config.args = spec.args.empty() ? std::vector<std::string>{"init"} : spec.args;
+  config.env = spec.env;
+  config.preopens = spec.preopens;
+  std::string out_text;
+  wasi::Stdio null_in{.kind = wasi::Stdio::Kind::kNull};
+  wasi::Stdio out{.kind = wasi::Stdio::Kind::kBuffer, .output = &out_text, .output_limit = 1 << 20};
+  config.stdin_ = null_in;
+  config.stdout_ = out;
+  config.stderr_ = out;
+  WINK_ASSIGN_OR_RETURN(auto prepared, wasi::Prepared::create(config));
+  wasi::Context ctx(prepared);
+  runtime::HostModule* hosts[] = {&ctx};
+  InstanceLimits limits;
+  limits.max_memory_pages = spec.max_memory_pages;
+  limits.deadline = spec.deadline;
+  auto t0 = std::chrono::steady_clock::now();
+  WINK_ASSIGN_OR_RETURN(auto inst, Instance::create(module, hosts, limits));
+
+  auto fail_with = [&](const std::string& what, const runtime::Outcome& o) -> Error {
+    std::string msg = what;
+    if (o.trap == runtime::Trap::kDeadline) {
+      msg += " ran past its deadline of " +
+             std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(spec.deadline).count()) +
+             " ms";
+    } else if (o.exited()) {
+      msg += " called proc_exit(" + std::to_string(o.exit_code) + ") instead of returning";
+    } else {
+      msg += " trapped: " + describe(o);
+    }
+    if (!out_text.empty()) {
+      std::string tail = out_text.size() > 2000 ? out_text.substr(out_text.size() - 2000) : out_text;
+      msg += "; its output: " + tail;
+    }
+    return make_error(msg);
+  };
+  if (reactor_init) {
+    runtime::Outcome o = inst->call(*reactor_init, nullptr, nullptr);
+    if (!o.ok()) return fail_with("`_initialize`", o);
+  }
+  runtime::Outcome o = inst->call(*init, nullptr, nullptr);
+  if (!o.ok()) return fail_with("init `" + spec.init_export + "`", o);
+  double init_ms = ms_since(t0);
+  if (init_output) *init_output = out_text;
+
+  // WASI state that cannot be carried over: descriptors init opened.
+  auto* wasi_state = static_cast<Z_wasi_snapshot_preview1_instance_t*>(ctx.import_instance());
+  for (uint32_t fd = 0; fd < wasi_state->nfds; ++fd) {
+    auto* e = wasi_state->get(fd);
+    if (e && e->kind == wasi::detail::FdKind::kHost && e->owned && e->preopen < 0) {
+      return make_error("init `" + spec.init_export + "` left guest descriptor " + std::to_string(fd) +
+                        " open (a host file or directory); a snapshot cannot hold open host files: "
+                        "close them before init returns");
+    }
+  }
+
+  auto snap = std::shared_ptr<Snapshot>(new Snapshot());
+  snap->module_ = module;
+  snap->spec_key_ = spec.key();
+  snap->init_args_ = config.args;
+  snap->init_env_ = config.env;
+  snap->stats_.init_ms = init_ms;
+  const uint8_t* storage = static_cast<const uint8_t*>(inst->raw());
+  snap->image_.assign(storage, storage + abi.instance_size);
+
+  // Import instances by module index, to recognise them in tables.
+  std::vector<const void*> imports(abi.num_import_modules, nullptr);
+  for (uint32_t i = 0; i < layout_of(abi).num_instance_fields; ++i) {
+    const auto& f = layout_of(abi).instance_fields[i];
+    if (f.kind == WINK_FIELD_IMPORT_INSTANCE && f.index < imports.size()) {
+      std::memcpy(&imports[f.index], storage + f.offset, sizeof(void*));
+    }
+  }
+  Dl_info self_info{};
+  if (!dladdr(&abi, &self_info) || self_info.dli_fbase == nullptr) {
+    return make_error("internal error: cannot find the artifact's load address");
+  }
+  const auto base = reinterpret_cast<uintptr_t>(self_info.dli_fbase);
+
+  for (uint32_t i = 0; i < layout_of(abi).num_instance_fields; ++i) {
+    const auto& f = layout_of(abi).instance_fields[i];
+    uint8_t* field = snap->image_.data() + f.offset;
+    if (f.kind == WINK_FIELD_IMPORT_INSTANCE) {
+      std::memset(field, 0, sizeof(void*));
+    } else if (f.kind == WINK_FIELD_MEMORY) {
+      const auto* mem = reinterpret_cast<const wasm_rt_memory_t*>(storage + f.offset);
+      auto img = std::make_unique<MemoryImage>();
+      img->field_offset = f.offset;
+      img->pages = mem->pages;
+      img->max_pages = mem->max_pages;
+      img->memfd = make_memfd("wink-snapshot");
+      if (img->memfd < 0) return errno_error("memfd_create");
+      if (::ftruncate(img->memfd, static_cast<off_t>(img->bytes())) != 0) return errno_error("ftruncate");
+      uint64_t npages = img->bytes() / kPage;
+      for (uint64_t p = 0; p < npages;) {
+        if (page_is_zero(mem->data + p * kPage)) { ++p; continue; }
+        uint64_t q = p;
+        while (q < npages && !page_is_zero(mem->data + q * kPage)) ++q;
+        img->runs.emplace_back(static_cast<uint32_t>(p), static_cast<uint32_t>(q - p));
+        const uint8_t* src = mem->data + p * kPage;
+        uint64_t len = (q - p) * kPage, done = 0;
+        while (done < len) {
+          ssize_t w = ::pwrite(img->memfd, src + done, len - done, static_cast<off_t>(p * kPage + done));
+          if (w < 0) {
+            if (errno == EINTR) continue;
+            return errno_error("writing the snapshot memfd");
+          }
+          done += static_cast<uint64_t>(w);
+        }
+        p = q;
+      }
+      auto* m = reinterpret_cast<wasm_rt_memory_t*>(field);
+      m->data = nullptr;
+      snap->stats_.memory_bytes += img->bytes();
+      snap->stats_.nonzero_bytes += img->stored_bytes();
+      snap->memories_.push_back(std::move(img));
+    } else if (f.kind == WINK_FIELD_FUNCREF_TABLE) {
+      const auto* t = reinterpret_cast<const wasm_rt_funcref_table_t*>(storage + f.offset);
+      auto img = std::make_unique<TableImage>();
+      img->field_offset = f.offset;
+      img->funcref = true;
+      img->size = t->size;
+      img->max_size = t->max_size;
+      img->entries.resize(t->size);
+      for (uint32_t k = 0; k < t->size; ++k) {
+        const wasm_rt_funcref_t& src = t->data[k];
+        TableImage::Entry& e = img->entries[k];
+        if (src.func == nullptr) continue;
+        uint32_t ti = 0;
+        while (ti < layout_of(abi).num_func_types && layout_of(abi).func_type_ids[ti] != src.func_type) ++ti;
+        if (ti == layout_of(abi).num_func_types) {
+          return make_error("table entry " + std::to_string(k) + " has a function type the module does not declare");
+        }
+        e.type_index = ti;
+        Dl_info fi{};
+        auto fptr = reinterpret_cast<void*>(src.func);
+        if (dladdr(fptr, &fi) && fi.dli_fbase == self_info.dli_fbase) {
+          e.func_kind = TableImage::kArtifactFunc;
+          e.func_offset = reinterpret_cast<uintptr_t>(fptr) - base;
+        } else if (dladdr(fptr, &fi) && fi.dli_sname && fi.dli_saddr == fptr) {
+          e.func_kind = TableImage::kHostFunc;
+          e.host_symbol = fi.dli_sname;
+        } else {
+          return make_error("table entry " + std::to_string(k) + " refers to a host function wink cannot name");
+        }
+        auto mi = reinterpret_cast<uintptr_t>(src.module_instance);
+        auto st = reinterpret_cast<uintptr_t>(storage);
+        if (mi == 0) {
+          e.inst_kind = TableImage::kNullInstance;
+        } else if (mi >= st && mi < st + abi.instance_size) {
+          e.inst_kind = TableImage::kSelf;
+          e.inst_value = mi - st;
+        } else {
+          auto it = std::find(imports.begin(), imports.end(), src.module_instance);
+          if (it == imports.end()) {
+            return make_error("table entry " + std::to_string(k) + " belongs to an unknown module instance");
+          }
+          e.inst_kind = TableImage::kImport;
+          e.inst_value = static_cast<uint64_t>(it - imports.begin());
+        }
+      }
+      reinterpret_cast<wasm_rt_funcref_table_t*>(field)->data = nullptr;
+      snap->tables_.push_back(std::move(img));
+    } else if (f.kind == WINK_FIELD_EXTERNREF_TABLE) {
+      const auto* t = reinterpret_cast<const wasm_rt_externref_table_t*>(storage + f.offset);
+      for (uint32_t k = 0; k < t->size; ++k) {
+        if (t->data[k] != nullptr) {
+          return make_error("externref table holds a host reference at " + std::to_string(k) +
+                            "; host references cannot be captured");
+        }
+      }
+      auto img = std::make_unique<TableImage>();
+      img->field_offset = f.offset;
+      img->funcref = false;
+      img->size = t->size;
+      img->max_size = t->max_size;
+      reinterpret_cast<wasm_rt_externref_table_t*>(field)->data = nullptr;
+      snap->tables_.push_back(std::move(img));
+    }
+  }
+  WINK_TRY(snap->prepare_process_state());
+  return snap;
+}
+
+// Tables in this process's terms; memfds sealed.
+Result<void> Snapshot::prepare_process_state() {
+  const wink_artifact_t& abi = module_->abi();
+  Dl_info self_info{};
+  if (!dladdr(&abi, &self_info) || self_info.dli_fbase == nullptr) {
+    return make_error("internal error: cannot find the artifact's load address");
+  }
+  const auto base = reinterpret_cast<uintptr_t>(self_info.dli_fbase);
+  for (auto& t : tables_) {
+    if (!t->funcref) continue;
+    t->resolved.assign(t->size, wasm_rt_funcref_null_value);
+    t->fixups.clear();
+    for (uint32_t k = 0; k < t->size; ++k) {
+      const TableImage::Entry& e = t->entries[k];
+      if (e.func_kind == TableImage::kNullFunc) continue;
+      if (e.type_index >= layout_of(abi).num_func_types) return make_error("snapshot table entry has a bad type");
+      wasm_rt_funcref_t& r = t->resolved[k];
+      r.func_type = layout_of(abi).func_type_ids[e.type_index];
+      if (e.func_kind == TableImage::kArtifactFunc) {
+        r.func = reinterpret_cast<wasm_rt_function_ptr_t>(base + e.func_offset);
+        Dl_info fi{};
+        if (!dladdr(reinterpret_cast<void*>(r.func), &fi) || fi.dli_fbase != self_info.dli_fbase) {
+          return make_error("snapshot table entry points outside the artifact");
+        }
+      } else {
+        void* sym = dlsym(RTLD_DEFAULT, e.host_symbol.c_str());
+        if (sym == nullptr) return make_error("snapshot table names unknown host function " + e.host_symbol);
+        r.func = reinterpret_cast<wasm_rt_function_ptr_t>(sym);
+      }
+      if (e.inst_kind == TableImage::kSelf) {
+        if (e.inst_value >= abi.instance_size) return make_error("snapshot table entry has a bad instance offset");
+        t->fixups.push_back(k);
+      } else if (e.inst_kind == TableImage::kImport) {
+        if (e.inst_value >= abi.num_import_modules) return make_error("snapshot table entry has a bad import");
+        t->fixups.push_back(k);
+      }
+    }
+  }
+  for (auto& m : memories_) {
+    // Sealed: no one (not even us) can change the shared image any more.
+    ::fcntl(m->memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+  }
+  return {};
+}
+
+// ---- File ----
+
+Result<void> Snapshot::write(const fs::path& file) const {
+  Writer meta;
+  meta.u64(image_.size());
+  meta.raw(image_.data(), image_.size());
+  meta.u32(static_cast<uint32_t>(init_args_.size()));
+  for (const auto& a : init_args_) meta.str(a);
+  meta.u32(static_cast<uint32_t>(init_env_.size()));
+  for (const auto& e : init_env_) meta.str(e);
+  meta.u32(static_cast<uint32_t>(memories_.size()));
+  uint64_t data_cursor = 0;
+  for (const auto& m : memories_) {
+    meta.u64(m->field_offset);
+    meta.u32(m->pages);
+    meta.u32(m->max_pages);
+    meta.u32(static_cast<uint32_t>(m->runs.size()));
+    for (auto [first, count] : m->runs) {
+      meta.u32(first);
+      meta.u32(count);
+      meta.u64(data_cursor);
+      data_cursor += uint64_t{count} * kPage;
+    }
+  }
+  meta.u32(static_cast<uint32_t>(tables_.size()));
+  for (const auto& t : tables_) {
+    meta.u64(t->field_offset);
+    meta.u8(t->funcref ? 1 : 0);
+    meta.u32(t->size);
+    meta.u32(t->max_size);
+    if (!t->funcref) continue;
+    for (const auto& e : t->entries) {
+      meta.u8(e.func_kind);
+      if (e.func_kind == TableImage::kNullFunc) continue;
+      meta.u32(e.type_index);
+      meta.u64(e.func_offset);
+      meta.str(e.host_symbol);
+      meta.u8(e.inst_kind);
+      meta.u64(e.inst_value);
+    }
+  }
+
+  FileHeader h{};
+  std::memcpy(h.magic, kMagic, 8);
+  h.format_version = kFormatVersion;
+  h.header_bytes = kHeaderBytes;
+  copy_str(h.engine_version, sizeof h.engine_version, kEngineVersion);
+  copy_str(h.module_hash, sizeof h.module_hash, module_->abi().module_hash);
+  copy_str(h.spec_key, sizeof h.spec_key, spec_key_);
+  h.meta_offset = kHeaderBytes;
+  h.meta_bytes = meta.out.size();
+  h.data_offset = (kHeaderBytes + meta.out.size() + kPage - 1) / kPage * kPage;
+  h.data_bytes = data_cursor;
+  sha256_raw(meta.out, h.meta_sha256);
+
+  std::error_code ec;
+  fs::create_directories(file.parent_path().empty() ? fs::path(".") : file.parent_path(), ec);
+  static std::atomic<uint64_t> counter{0};
+  fs::path tmp = file;
+  tmp += ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter.fetch_add(1));
+  int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return errno_error("cannot create " + tmp.string());
+  auto fail = [&](const std::string& what) {
+    Error e = errno_error(what + " " + tmp.string());
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return e;
+  };
+  auto pwrite_all = [&](const void* p, uint64_t n, uint64_t off) {
+    auto* b = static_cast<const uint8_t*>(p);
+    while (n) {
+      ssize_t w = ::pwrite(fd, b, n, static_cast<off_t>(off));
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        return false;
+      }
+      b += w, n -= static_cast<uint64_t>(w), off += static_cast<uint64_t>(w);
+    }
+    return true;
+  };
+  if (!pwrite_all(meta.out.data(), meta.out.size(), h.meta_offset)) return fail("cannot write");
+  // Memory pages, copied from the memfd image, hashed as written.
+  Sha256 data_hash;
+  uint64_t off = h.data_offset;
+  for (const auto& m : memories_) {
+    void* map = m->bytes() ? ::mmap(nullptr, m->bytes(), PROT_READ, MAP_SHARED, m->memfd, 0) : nullptr;
+    if (map == MAP_FAILED) return fail("cannot map the memory image for");
+    for (auto [first, count] : m->runs) {
+      auto* src = static_cast<const uint8_t*>(map) + uint64_t{first} * kPage;
+      uint64_t len = uint64_t{count} * kPage;
+      data_hash.update(std::span<const uint8_t>(src, len));
+      if (!pwrite_all(src, len, off)) {
+        ::munmap(map, m->bytes());
+        return fail("cannot write");
+      }
+      off += len;
+    }
+    if (map) ::munmap(map, m->bytes());
+  }
+  std::string dh = data_hash.hex();
+  for (int i = 0; i < 32; ++i) h.data_sha256[i] = static_cast<uint8_t>(std::stoi(dh.substr(i * 2, 2), nullptr, 16));
+  sha256_raw(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(&h), sizeof h), h.header_sha256);
+  if (!pwrite_all(&h, sizeof h, 0)) return fail("cannot write");
+  if (::ftruncate(fd, static_cast<off_t>(off)) != 0) return fail("cannot size");
+  ::close(fd);
+  return publish_file(tmp, file);
+}
+
+Result<std::shared_ptr<Snapshot>> Snapshot::load(const fs::path& file, std::shared_ptr<Module> module,
+                                                 const InitSpec& spec) {
+  auto t0 = std::chrono::steady_clock::now();
+  const wink_artifact_t& abi = module->abi();
+  WINK_TRY(check_layout(abi));
+  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno_error("cannot open " + file.string());
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  off_t file_size = ::lseek(fd, 0, SEEK_END);
+  FileHeader h{};
+  if (file_size < static_cast<off_t>(kHeaderBytes) || ::pread(fd, &h, sizeof h, 0) != sizeof h) {
+    return make_error("truncated snapshot (no complete header)");
+  }
+  if (std::memcmp(h.magic, kMagic, 8) != 0) return make_error("not a wink snapshot (bad magic)");
+  if (h.format_version != kFormatVersion) {
+    return make_error("snapshot format " + std::to_string(h.format_version) + ", this wink reads " +
+                      std::to_string(kFormatVersion));
+  }
+  {
+    FileHeader copy = h;
+    std::memset(copy.header_sha256, 0, sizeof copy.header_sha256);
+    uint8_t sum[32];
+    sha256_raw(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(&copy), sizeof copy), sum);
+    if (std::memcmp(sum, h.header_sha256, 32) != 0) return make_error("damaged snapshot (header checksum)");
+  }
+  h.engine_version[sizeof h.engine_version - 1] = 0;
+  h.module_hash[sizeof h.module_hash - 1] = 0;
+  h.spec_key[sizeof h.spec_key - 1] = 0;
+  if (std::string_view(h.engine_version) != kEngineVersion) {
+    return make_error(std::string("stale snapshot: made by engine ") + h.engine_version + ", this is " +
+                      kEngineVersion);
+  }
+  if (std::string_view(h.module_hash) != abi.module_hash) {
+    return make_error("stale snapshot: made for another module (hash " + std::string(h.module_hash).substr(0, 12) + ")");
+  }
+  std::string key = spec.key();
+  if (std::string_view(h.spec_key) != key) {
+    return make_error("stale snapshot: made with other init options");
+  }
+  if (h.meta_offset != kHeaderBytes || h.meta_bytes > (1ull << 32) ||
+      h.data_offset < h.meta_offset + h.meta_bytes || h.data_offset % kPage ||
+      h.data_offset + h.data_bytes != static_cast<uint64_t>(file_size)) {
+    return make_error("damaged snapshot (section sizes do not match the file)");
+  }
+  std::vector<uint8_t> meta(h.meta_bytes);
+  if (::pread(fd, meta.data(), meta.size(), static_cast<off_t>(h.meta_offset)) != static_cast<ssize_t>(meta.size())) {
+    return make_error("truncated snapshot (metadata)");
+  }
+  uint8_t sum[32];
+  sha256_raw(meta, sum);
+  if (std::memcmp(sum, h.meta_sha256, 32) != 0) return make_error("damaged snapshot (metadata checksum)");
+
+  auto snap = std::shared_ptr<Snapshot>(new Snapshot());
+  snap->module_ = module;
+  snap->spec_key_ = key;
+  Reader r{meta};
+  uint64_t isize = r.u64();
+  if (isize != abi.instance_size) return make_error("snapshot instance layout does not match the artifact");
+  auto img = r.bytes(isize);
+  snap->image_.assign(img.begin(), img.end());
+  for (uint32_t n = r.u32(); n-- && !r.bad;) snap->init_args_.push_back(r.str());
+  for (uint32_t n = r.u32(); n-- && !r.bad;) snap->init_env_.push_back(r.str());
+
+  // Field layout must match what the artifact declares.
+  std::vector<uint64_t> mem_offsets, table_offsets;
+  for (uint32_t i = 0; i < layout_of(abi).num_instance_fields; ++i) {
+    const auto& f = layout_of(abi).instance_fields[i];
+    if (f.kind == WINK_FIELD_MEMORY) mem_offsets.push_back(f.offset);
+    if (f.kind == WINK_FIELD_FUNCREF_TABLE || f.kind == WINK_FIELD_EXTERNREF_TABLE) table_offsets.push_back(f.offset);
+  }
+  uint32_t nmem = r.u32();
+  if (nmem != mem_offsets.size()) return make_error("snapshot memories do not match the artifact");
+  Sha256 data_hash;
+  for (uint32_t i = 0; i < nmem && !r.bad; ++i) {
+    auto m = std::make_unique<MemoryImage>();
+    m->field_offset = r.u64();
+    m->pages = r.u32();
+    m->max_pages = r.u32();
+    if (m->field_offset != mem_offsets[i] || m->pages > 65536) return make_error("damaged snapshot (memory)");
+    m->memfd = make_memfd("wink-snapshot");
+    if (m->memfd < 0) return errno_error("memfd_create");
+    if (::ftruncate(m->memfd, static_cast<off_t>(m->bytes())) != 0) return errno_error("ftruncate");
+    uint32_t nruns = r.u32();
+    uint64_t npages = m->bytes() / kPage;
+    for (uint32_t k = 0; k < nruns && !r.bad; ++k) {
+      uint32_t first = r.u32(), count = r.u32();
+      uint64_t doff = r.u64();
+      if (uint64_t{first} + count > npages || doff + uint64_t{count} * kPage > h.data_bytes) {
+        return make_error("damaged snapshot (memory run out of range)");
+      }
+      m->runs.emplace_back(first, count);
+      // Copy file -> memfd in chunks, hashing as we go.
+      std::vector<uint8_t> buf(std::min<uint64_t>(uint64_t{count} * kPage, 8u << 20));
+      uint64_t left = uint64_t{count} * kPage, src = h.data_offset + doff, dst = uint64_t{first} * kPage;
+      while (left) {
+        size_t n = static_cast<size_t>(std::min<uint64_t>(left, buf.size()));
+        if (::pread(fd, buf.data(), n, static_cast<off_t>(src)) != static_cast<ssize_t>(n)) {
+          return make_error("truncated snapshot (memory data)");
+        }
+        data_hash.update(std::span<const uint8_t>(buf.data(), n));
+        if (::pwrite(m->memfd, buf.data(), n, static_cast<off_t>(dst)) != static_cast<ssize_t>(n)) {
+          return errno_error("writing the snapshot memfd");
+        }
+        left -= n, src += n, dst += n;
+      }
+    }
+    snap->stats_.memory_bytes += m->bytes();
+    snap->stats_.nonzero_bytes += m->stored_bytes();
+    snap->memories_.push_back(std::move(m));
+  }
+  uint32_t ntables = r.u32();
+  if (!r.bad && ntables != table_offsets.size()) return make_error("snapshot tables do not match the artifact");
+  for (uint32_t i = 0; i < ntables && !r.bad; ++i) {
+    auto t = std::make_unique<TableImage>();
+    t->field_offset = r.u64();
+    t->funcref = r.u8() != 0;
+    t->size = r.u32();
+    t->max_size = r.u32();
+    if (t->field_offset != table_offsets[i] || t->size > 10'000'000) return make_error("damaged snapshot (table)");
+    if (t->funcref) {
+      t->entries.resize(t->size);
+      for (auto& e : t->entries) {
+        e.func_kind = r.u8();
+        if (e.func_kind == TableImage::kNullFunc) continue;
+        e.type_index = r.u32();
+        e.func_offset = r.u64();
+        e.host_symbol = r.str();
+        e.inst_kind = r.u8();
+        e.inst_value = r.u64();
+        if (r.bad) break;
+      }
+    }
+    snap->tables_.push_back(std::move(t));
+  }
+  if (r.bad || r.pos != meta.size()) return make_error("damaged snapshot (metadata does not parse)");
+  std::string dh = data_hash.hex();
+  uint8_t dsum[32];
+  for (int i = 0; i < 32; ++i) dsum[i] = static_cast<uint8_t>(std::stoi(dh.substr(i * 2, 2), nullptr, 16));
+  if (std::memcmp(dsum, h.data_sha256, 32) != 0) return make_error("damaged snapshot (memory checksum)");
+  WINK_TRY(snap->prepare_process_state());
+  snap->stats_.file_bytes = static_cast<uint64_t>(file_size);
+  snap->stats_.load_ms = ms_since(t0);
+  return snap;
+}
+
+Result<std::shared_ptr<Snapshot>> Snapshot::load_or_create(const fs::path& file, std::shared_ptr<Module> module,
+                                                           const InitSpec& spec, bool* rebuilt,
+                                                           std::string* why) {
+  std::error_code ec;
+  if (rebuilt) *rebuilt = false;
+  if (fs::exists(file, ec)) {
+    auto loaded = load(file, module, spec);
+    if (loaded.ok()) return loaded;
+    if (why) *why = loaded.error().message;
+  } else if (why) {
+    *why = "no snapshot file yet";
+  }
+  WINK_ASSIGN_OR_RETURN(auto snap, create(module, spec));
+  WINK_TRY(snap->write(file));
+  if (rebuilt) *rebuilt = true;
+  snap->stats_.file_bytes = fs::file_size(file, ec);
+  return snap;
+}
+
+// ---- Restore ----
+
+Result<std::unique_ptr<Instance>> Snapshot::instantiate(std::span<runtime::HostModule* const> hosts,
+                                                        const InstanceLimits& limits) const {
+  const wink_artifact_t& abi = module_->abi();
+  constexpr size_t kMaxImports = 16;
+  void* imports[kMaxImports] = {};
+  if (abi.num_import_modules > kMaxImports) return make_error("module imports from too many modules");
+  for (uint32_t i = 0; i < abi.num_import_modules; ++i) {
+    std::string_view wanted = abi.import_modules[i];
+    for (runtime::HostModule* host : hosts) {
+      if (host->module_name() == wanted) imports[i] = host->import_instance();
+    }
+    if (imports[i] == nullptr) {
+      return make_error("module imports from \"" + std::string(wanted) + "\", which this instance was not given");
+    }
+  }
+  auto inst = std::unique_ptr<Instance>(new Instance());
+  inst->module_ = module_;
+  inst->limits_ = limits;
+  inst->storage_ = std::malloc(image_.size() ? image_.size() : 1);
+  if (inst->storage_ == nullptr) return make_error("out of memory for instance");
+  auto* storage = static_cast<uint8_t*>(inst->storage_);
+  std::memcpy(storage, image_.data(), image_.size());  // pointer fields are null here
+  inst->instantiated_ = true;  // free() copes with the null fields of a half-done restore
+
+  for (uint32_t i = 0; i < layout_of(abi).num_instance_fields; ++i) {
+    const auto& f = layout_of(abi).instance_fields[i];
+    if (f.kind == WINK_FIELD_IMPORT_INSTANCE) std::memcpy(storage + f.offset, &imports[f.index], sizeof(void*));
+  }
+  for (size_t i = 0; i < memories_.size(); ++i) {
+    const MemoryImage& m = *memories_[i];
+    uint32_t limit = std::min<uint32_t>(std::min<uint32_t>(m.max_pages, 65536), limits.max_memory_pages);
+    if (m.pages > limit) {
+      return make_error("snapshot memory (" + std::to_string(m.pages) + " pages) exceeds the instance memory limit (" +
+                        std::to_string(limit) + " pages)");
+    }
+    uint8_t* base = nullptr;
+    if (i == 0 && warm_) {
+      std::lock_guard lock(warm_->mu);
+      if (!warm_->slots.empty()) {
+        base = warm_->slots.front();
+        warm_->slots.pop_front();
+        warm_->cv.notify_one();
+      }
+    }
+    auto& pool = MemoryPool::instance();
+    if (base) {
+      pool.set_limit_pages(base, limit);
+    } else {
+      base = pool.acquire(m.bytes(), limit);
+      if (base == nullptr) return make_error("no free linear-memory slot (pool exhausted)");
+      if (m.bytes() && !pool.map_image(base, m.memfd, m.bytes())) {
+        pool.release(base, m.bytes());
+        return errno_error("mapping the snapshot memory");
+      }
+    }
+    auto* mem = reinterpret_cast<wasm_rt_memory_t*>(storage + m.field_offset);
+    mem->data = base;
+    mem->pages = m.pages;
+    mem->max_pages = m.max_pages;
+    mem->size = static_cast<uint32_t>(m.bytes());
+  }
+  for (const auto& t : tables_) {
+    if (t->funcref) {
+      auto* table = reinterpret_cast<wasm_rt_funcref_table_t*>(storage + t->field_offset);
+      table->data = nullptr;
+      if (t->size) {
+        auto* data = static_cast<wasm_rt_funcref_t*>(std::malloc(t->size * sizeof(wasm_rt_funcref_t)));
+        if (data == nullptr) return make_error("out of memory for a table");
+        std::memcpy(data, t->resolved.data(), t->size * sizeof(wasm_rt_funcref_t));
+        for (uint32_t k : t->fixups) {
+          const TableImage::Entry& e = t->entries[k];
+          data[k].module_instance =
+              e.inst_kind == TableImage::kSelf ? storage + e.inst_value : imports[e.inst_value];
+        }
+        table->data = data;
+      }
+    } else {
+      auto* table = reinterpret_cast<wasm_rt_externref_table_t*>(storage + t->field_offset);
+      table->data = nullptr;
+      if (t->size) {
+        table->data = static_cast<wasm_rt_externref_t*>(std::calloc(t->size, sizeof(wasm_rt_externref_t)));
+        if (table->data == nullptr) return make_error("out of memory for a table");
+      }
+    }
+  }
+  inst->snapshot_ = shared_from_this();
+  wasm_rt_memory_t* memory = abi.memory ? abi.memory(storage) : nullptr;
+  for (runtime::HostModule* host : hosts) host->attach_memory(memory);
+  return inst;
+}
+
+// ---- Warm slots and learned hot pages ----
+
+namespace {
+
+// Pages of [base, base+bytes) that are private (written: copy-on-write done)
+// and those mapped from the image (read), from /proc/self/pagemap.
+void sample_pages(const uint8_t* base, uint64_t bytes, std::vector<uint32_t>& written,
+                  std::vector<uint32_t>& read) {
+  int fd = ::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  uint64_t npages = bytes / kPage;
+  std::vector<uint64_t> entries(std::min<uint64_t>(npages, 1 << 16));
+  for (uint64_t p = 0; p < npages;) {
+    uint64_t n = std::min<uint64_t>(npages - p, entries.size());
+    off_t off = static_cast<off_t>((reinterpret_cast<uintptr_t>(base) / kPage + p) * 8);
+    if (::pread(fd, entries.data(), n * 8, off) != static_cast<ssize_t>(n * 8)) break;
+    for (uint64_t k = 0; k < n; ++k) {
+      uint64_t e = entries[k];
+      if (!(e >> 63 & 1)) continue;  // not present
+      bool file_or_shared = e >> 61 & 1;
+      (file_or_shared ? read : written).push_back(static_cast<uint32_t>(p + k));
+    }
+    p += n;
+  }
+  ::close(fd);
+}
+
+void populate(uint8_t* base, const std::vector<uint32_t>& pages, int advice) {
+  for (size_t i = 0; i < pages.size();) {
+    size_t j = i + 1;
+    while (j < pages.size() && pages[j] == pages[j - 1] + 1) ++j;
+    ::madvise(base + uint64_t{pages[i]} * kPage, (j - i) * kPage, advice);
+    i = j;
+  }
+}
+
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#define MADV_POPULATE_WRITE 23
+#endif
+
+}  // namespace
+
+void Instance::notify_release() {
+  if (snapshot_ == nullptr || snapshot_->warm_ == nullptr) return;
+  auto* warm = snapshot_->warm_.get();
+  if (snapshot_->memories_.empty()) return;
+  {
+    std::lock_guard lock(warm->mu);
+    if (warm->samples >= 4 || warm->prefault != Snapshot::Prefault::kLearned) return;
+    ++warm->samples;
+  }
+  const auto& m = *snapshot_->memories_[0];
+  auto* mem = reinterpret_cast<wasm_rt_memory_t*>(static_cast<uint8_t*>(storage_) + m.field_offset);
+  if (mem->data == nullptr) return;
+  std::vector<uint32_t> written, read;
+  sample_pages(mem->data, std::min<uint64_t>(mem->size, m.bytes()), written, read);
+  std::lock_guard lock(warm->mu);
+  auto merge = [](std::vector<uint32_t>& into, const std::vector<uint32_t>& add) {
+    std::vector<uint32_t> out;
+    std::set_union(into.begin(), into.end(), add.begin(), add.end(), std::back_inserter(out));
+    into.swap(out);
+  };
+  merge(warm->hot_write, written);
+  merge(warm->hot_read, read);
+}
+
+void Snapshot::set_warm_slots(uint32_t count, Prefault prefault) {
+  if (memories_.empty()) return;
+  if (!warm_) {
+    warm_ = std::make_unique<WarmPool>();
+    warm_->target = count;
+    warm_->prefault = prefault;
+    warm_->filler = std::thread([this] {
+      std::unique_lock lock(warm_->mu);
+      while (!warm_->stop) {
+        if (warm_->slots.size() < warm_->target) {
+          lock.unlock();
+          refill_warm_slots();
+          lock.lock();
+        }
+        warm_->cv.wait(lock, [this] { return warm_->stop || warm_->slots.size() < warm_->target; });
+      }
+    });
+    return;
+  }
+  std::lock_guard lock(warm_->mu);
+  warm_->target = count;
+  warm_->prefault = prefault;
+  warm_->cv.notify_one();
+}
+
+void Snapshot::refill_warm_slots() {
+  if (!warm_ || memories_.empty()) return;
+  const MemoryImage& m = *memories_[0];
+  auto& pool = MemoryPool::instance();
+  for (;;) {
+    std::vector<uint32_t> hot_write, hot_read;
+    Prefault prefault;
+    {
+      std::lock_guard lock(warm_->mu);
+      if (warm_->stop || warm_->slots.size() >= warm_->target) return;
+      hot_write = warm_->hot_write;
+      hot_read = warm_->hot_read;
+      prefault = warm_->prefault;
+    }
+    uint8_t* base = pool.acquire(m.bytes(), std::min<uint32_t>(m.max_pages, 65536));
+    if (base == nullptr) return;
+    if (m.bytes() && !pool.map_image(base, m.memfd, m.bytes())) {
+      pool.release(base, m.bytes());
+      return;
+    }
+    if (prefault == Prefault::kAll) {
+      ::madvise(base, m.bytes(), MADV_POPULATE_WRITE);
+    } else if (prefault == Prefault::kLearned) {
+      populate(base, hot_read, MADV_POPULATE_READ);
+      populate(base, hot_write, MADV_POPULATE_WRITE);
+    }
+    std::lock_guard lock(warm_->mu);
+    warm_->slots.push_back(base);
+  }
+}
+
+Snapshot::~Snapshot() {
+  if (warm_) {
+    {
+      std::lock_guard lock(warm_->mu);
+      warm_->stop = true;
+      warm_->cv.notify_all();
+    }
+    if (warm_->filler.joinable()) warm_->filler.join();
+    for (uint8_t* base : warm_->slots) {
+      MemoryPool::instance().release(base, memories_[0]->bytes());
+    }
+  }
+}
+
+}  // namespace wink::engine

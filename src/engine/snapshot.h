@@ -1,0 +1,134 @@
+// Snapshots: pre-initialized instances (Wizer / Instaboot style).
+//
+//   InitSpec spec{.init_export = "wizer.initialize", .env = {...}};
+//   auto snap = Snapshot::create(module, spec);            // runs init once, captures
+//   snap->write("app.so.snap");                             // ships next to the artifact
+//   auto snap2 = Snapshot::load("app.so.snap", module, spec);  // stale/damaged -> error
+//   auto inst = snap2->instantiate(hosts, limits);          // CoW restore, no init code runs
+//
+// A snapshot holds the instance struct image (globals inline), every defined
+// linear memory (only its non-zero 4 KiB pages), every table (function
+// references stored relative to the artifact, so another process can restore
+// them), and the WASI argv/environ init ran with. Restoring maps each memory
+// copy-on-write from one shared memfd into the instance's pool slot with one
+// mmap, so restore time does not grow with memory size and instances share
+// the pages they do not write. File format and trade-offs: docs/snapshots.md.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "engine/engine.h"
+#include "wasi/wasi.h"
+
+namespace wink::engine {
+
+// How init runs; everything here is part of the snapshot's identity.
+struct InitSpec {
+  // Export run once: "wizer.initialize", "_initialize", ... When it is not
+  // `_initialize` and the module also exports `_initialize` (a reactor), that
+  // runs first, as a reactor's host must.
+  std::string init_export = "wizer.initialize";
+  std::vector<std::string> args;  // argv during init; empty: {"init"} (key: as given)
+  std::vector<std::string> env;   // "KEY=VALUE" during init
+  std::vector<wasi::Preopen> preopens;  // directories init may read
+  std::chrono::nanoseconds deadline = std::chrono::seconds(60);
+  uint32_t max_memory_pages = 65535;  // during init; not part of the key (checked at restore)
+  // Warm-up requests (Instaboot): parsed by the manifest, refused here until
+  // long-lived instances exist (a per-request instance cannot replay them).
+  std::vector<std::string> warmup;
+
+  // Hex sha256 of the fields above that change the snapshot's content.
+  std::string key() const;
+};
+
+struct SnapshotStats {
+  uint64_t memory_bytes = 0;    // linear memory size at capture
+  uint64_t nonzero_bytes = 0;   // stored (non-zero pages)
+  uint64_t file_bytes = 0;
+  double init_ms = 0;           // running init (create only)
+  double load_ms = 0;           // reading + verifying + building the memfd (load only)
+};
+
+class Snapshot : public std::enable_shared_from_this<Snapshot> {
+ public:
+  // Instantiates `module`, runs init (under spec.deadline) and captures the
+  // result. Fails with a clear message when init traps, exits non-zero, runs
+  // past its deadline, or leaves state that cannot be captured (host files
+  // still open, imported memories/tables/globals, non-null externrefs).
+  // `init_output` (optional) receives init's stdout and stderr.
+  static Result<std::shared_ptr<Snapshot>> create(std::shared_ptr<Module> module,
+                                                  const InitSpec& spec,
+                                                  std::string* init_output = nullptr);
+
+  // Reads a snapshot file made for `module` and `spec`. Refuses (error, never
+  // a partial use) a file that is damaged (checksums), truncated, made by
+  // another engine version, for another module or with other init options.
+  static Result<std::shared_ptr<Snapshot>> load(const std::filesystem::path& file,
+                                                std::shared_ptr<Module> module,
+                                                const InitSpec& spec);
+
+  // load(file) when valid, else create() and write it to `file` atomically
+  // (the file is rebuilt, never used, when stale or damaged). `rebuilt` tells
+  // which happened; `why` receives the reason a file was not used.
+  static Result<std::shared_ptr<Snapshot>> load_or_create(const std::filesystem::path& file,
+                                                          std::shared_ptr<Module> module,
+                                                          const InitSpec& spec,
+                                                          bool* rebuilt = nullptr,
+                                                          std::string* why = nullptr);
+
+  // Writes the snapshot file atomically.
+  Result<void> write(const std::filesystem::path& file) const;
+
+  // A new instance in the captured state, with `hosts` as its import modules
+  // (their attach_memory is called). No guest code runs.
+  Result<std::unique_ptr<Instance>> instantiate(std::span<runtime::HostModule* const> hosts,
+                                                const InstanceLimits& limits) const;
+
+  // Keeps up to `count` memory slots mapped (and their hot pages faulted in)
+  // ahead of demand; instantiate() takes one when available. 0 turns it off.
+  // `prefault` selects the pages touched ahead: none, the pages dirtied by
+  // recent instances (learned at release), or the whole image.
+  enum class Prefault { kNone, kLearned, kAll };
+  void set_warm_slots(uint32_t count, Prefault prefault = Prefault::kLearned);
+  // Fills the warm pool now (benchmarks, and after set_warm_slots).
+  void refill_warm_slots();
+
+  const SnapshotStats& stats() const { return stats_; }
+  const std::shared_ptr<Module>& module() const { return module_; }
+  ~Snapshot();
+
+  // Implementation types (snapshot.cpp).
+  struct MemoryImage;
+  struct TableImage;
+  struct WarmPool;
+
+ private:
+  friend class Instance;
+  Snapshot() = default;
+  Result<void> prepare_process_state();  // tables in this process's terms, memfds
+
+  std::shared_ptr<Module> module_;
+  std::string spec_key_;
+  std::vector<std::string> init_args_, init_env_;
+  std::vector<uint8_t> image_;  // instance struct, pointer fields zeroed
+  std::vector<std::unique_ptr<MemoryImage>> memories_;
+  std::vector<std::unique_ptr<TableImage>> tables_;
+  SnapshotStats stats_;
+  std::unique_ptr<WarmPool> warm_;
+};
+
+// Where the snapshot for `module` under `spec` lives: next to an artifact made
+// by `wink compile` (`<artifact>.snap`), else in `<data_dir>/snapshots/`.
+std::filesystem::path snapshot_path_for(const Module& module, const InitSpec& spec,
+                                        const std::filesystem::path& data_dir);
+
+}  // namespace wink::engine

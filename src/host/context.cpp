@@ -1,0 +1,62 @@
+// Context (per instance) and the table of wink_v1 imports, which also keeps
+// every host function linked into the binary.
+#include <type_traits>
+
+#include "host/imports.h"
+#include "host/state.h"
+
+namespace wink::host {
+
+Context::Context(std::shared_ptr<const Prepared> prepared, std::string_view request_id)
+    : state_(std::make_unique<State>()) {
+  state_->prepared = std::move(prepared);
+  state_->request_id = std::string(request_id);
+}
+
+Context::~Context() = default;
+
+void* Context::import_instance() { return static_cast<Z_wink_v1_instance_t*>(state_.get()); }
+
+void Context::attach_memory(wasm_rt_memory_t* memory) { state_->memory = memory; }
+
+namespace {
+
+template <typename T>
+constexpr char wasm_type_char() {
+  if constexpr (std::is_same_v<T, uint32_t>)
+    return 'i';
+  else if constexpr (std::is_same_v<T, uint64_t>)
+    return 'I';
+  else
+    return '?';
+}
+
+template <typename... A>
+constexpr bool signature_matches(uint32_t (*)(Z_wink_v1_instance_t*, A...), std::string_view params) {
+  constexpr char p[] = {wasm_type_char<A>()..., '\0'};
+  return std::string_view(p, sizeof...(A)) == params;
+}
+
+#define WINK_HOST_CHECK_(name, params, args)                             \
+  static_assert(signature_matches(&Z_wink_v1Z_##name, params), \
+                "signature string of " #name " does not match its prototype");
+WINK_HOST_IMPORTS(WINK_HOST_CHECK_)
+#undef WINK_HOST_CHECK_
+
+#define WINK_HOST_ENTRY_(name, params, args) runtime::HostImport{"wink_v1", #name, params, "i"},
+constexpr runtime::HostImport kImports[] = {WINK_HOST_IMPORTS(WINK_HOST_ENTRY_)};
+#undef WINK_HOST_ENTRY_
+
+}  // namespace
+
+using AnyFunction = void (*)();
+#define WINK_HOST_FNPTR_(name, params, args) reinterpret_cast<AnyFunction>(&Z_wink_v1Z_##name),
+[[gnu::used]] extern const AnyFunction wink_host_functions[] = {WINK_HOST_IMPORTS(WINK_HOST_FNPTR_)};
+#undef WINK_HOST_FNPTR_
+
+std::span<const runtime::HostImport> host_imports() {
+  asm volatile("" : : "r"(wink_host_functions) : "memory");
+  return kImports;
+}
+
+}  // namespace wink::host

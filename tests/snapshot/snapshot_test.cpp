@@ -1,0 +1,296 @@
+// Snapshots: init state visible to requests (engine and WAGI over real HTTP),
+// isolation between instances of one snapshot, damaged/stale files refused
+// and rebuilt, init failures (trap, deadline, open file, exit) reported.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <thread>
+
+#include "engine/snapshot.h"
+#include "http_client.h"
+#include "runtime/runtime.h"
+#include "test_app.h"
+
+namespace wink::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+class SnapshotTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    engine::EngineConfig config;
+    config.data_dir = test_data_dir();
+    engine_ = new engine::Engine(config);
+    dir_ = new fs::path(make_scratch_dir("snapshot-test"));
+  }
+  static void TearDownTestSuite() {
+    delete engine_;
+    fs::remove_all(*dir_);
+    delete dir_;
+  }
+  void SetUp() override {
+#if WINK_ARTIFACT_ABI < 2
+    if (std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) !=
+        "ManifestWarmupIsRefusedClearly") {
+      GTEST_SKIP() << "artifact ABI 1: apply src/snapshot/abi-glue.patch (glue/ABI 2) to run snapshots";
+    }
+#endif
+  }
+  std::shared_ptr<engine::Module> load(const std::string& name) {
+    auto m = engine_->load_file(guest(name));
+    EXPECT_TRUE(m.ok()) << m.error().message;
+    return *m;
+  }
+  static engine::InitSpec spec(std::vector<std::string> env = {"SNAP_WHO=test"}) {
+    engine::InitSpec s;
+    s.init_export = "wizer.initialize";
+    s.env = std::move(env);
+    s.deadline = std::chrono::seconds(10);
+    return s;
+  }
+  // Runs `handle` in a fresh instance of `snap`, returning its stdout.
+  static std::string run_handle(const engine::Snapshot& snap) {
+    auto prepared = wasi::Prepared::create({});
+    std::string out;
+    wasi::Stdio out_stdio{.kind = wasi::Stdio::Kind::kBuffer, .output = &out};
+    wasi::Context ctx(*prepared, nullptr, &out_stdio, nullptr);
+    runtime::HostModule* hosts[] = {&ctx};
+    auto inst = snap.instantiate(hosts, {});
+    EXPECT_TRUE(inst.ok()) << inst.error().message;
+    if (!inst.ok()) return {};
+    runtime::Outcome o;
+    auto r = (*inst)->invoke("handle", {}, &o);
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    return out;
+  }
+
+  static engine::Engine* engine_;
+  static fs::path* dir_;
+};
+engine::Engine* SnapshotTest::engine_ = nullptr;
+fs::path* SnapshotTest::dir_ = nullptr;
+
+TEST_F(SnapshotTest, InitStateVisibleAndNoInitOnRestore) {
+  auto module = load("snap_state");
+  std::string output;
+  auto snap = engine::Snapshot::create(module, spec(), &output);
+  ASSERT_TRUE(snap.ok()) << snap.error().message;
+  EXPECT_GT((*snap)->stats().nonzero_bytes, 400000u);  // squares[] is in the image
+  std::string out = run_handle(**snap);
+  EXPECT_NE(out.find("initialized=1 counter=1 squares[300]=90000 ops=42,42 greeting=hello from init, test"),
+            std::string::npos) << out;
+  // Every instance starts from the snapshot, not from the previous request.
+  out = run_handle(**snap);
+  EXPECT_NE(out.find("counter=1 "), std::string::npos) << out;
+  // Without the snapshot nothing is initialized.
+  auto prepared = wasi::Prepared::create({});
+  wasi::Context ctx(*prepared);
+  runtime::HostModule* hosts[] = {&ctx};
+  auto plain = engine::Instance::create(module, hosts);
+  ASSERT_TRUE(plain.ok());
+  auto v = (*plain)->invoke("is_initialized", {});
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ((*v)[0].bits, 0u);
+}
+
+TEST_F(SnapshotTest, ConcurrentInstancesDoNotShareWrites) {
+  auto module = load("snap_state");
+  auto snap = engine::Snapshot::create(module, spec());
+  ASSERT_TRUE(snap.ok()) << snap.error().message;
+  auto prepared = wasi::Prepared::create({});
+  wasi::Context ca(*prepared), cb(*prepared);
+  runtime::HostModule* ha[] = {&ca};
+  runtime::HostModule* hb[] = {&cb};
+  auto a = (*snap)->instantiate(ha, {});
+  auto b = (*snap)->instantiate(hb, {});
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_NE((*a)->memory()->data, (*b)->memory()->data);
+  // squares[1024] = 1048576 after init.
+  engine::Value v7{'i', 7};
+  ASSERT_TRUE((*a)->invoke("poke", {&v7, 1}).ok());
+  auto pa = (*a)->invoke("peek", {});
+  auto pb = (*b)->invoke("peek", {});
+  ASSERT_TRUE(pa.ok() && pb.ok());
+  EXPECT_EQ((*pa)[0].bits, 14u);          // 7 + counter 7
+  EXPECT_EQ((*pb)[0].bits, 1048576u);     // untouched image
+  // Many threads at once, each writing its own value.
+  std::vector<std::thread> threads;
+  std::atomic<int> bad{0};
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 20; ++i) {
+        wasi::Context c(*prepared);
+        runtime::HostModule* h[] = {&c};
+        auto inst = (*snap)->instantiate(h, {});
+        if (!inst.ok()) { ++bad; continue; }
+        auto before = (*inst)->invoke("peek", {});
+        engine::Value val{'i', static_cast<uint64_t>(100 + t)};
+        (void)(*inst)->invoke("poke", {&val, 1});
+        auto after = (*inst)->invoke("peek", {});
+        if (!before.ok() || (*before)[0].bits != 1048576u) ++bad;
+        if (!after.ok() || (*after)[0].bits != 2u * (100 + t)) ++bad;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(bad.load(), 0);
+}
+
+TEST_F(SnapshotTest, FileRoundTripDamagedAndStale) {
+  auto module = load("snap_state");
+  fs::path file = *dir_ / "state.snap";
+  bool rebuilt = false;
+  std::string why;
+  auto first = engine::Snapshot::load_or_create(file, module, spec(), &rebuilt, &why);
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_TRUE(rebuilt);
+  auto again = engine::Snapshot::load_or_create(file, module, spec(), &rebuilt, &why);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(rebuilt) << why;
+  EXPECT_NE(run_handle(**again).find("greeting=hello from init, test"), std::string::npos);
+
+  // Damage one byte of the memory data (last page of the file).
+  auto size = fs::file_size(file);
+  {
+    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(size - 100));
+    f.put('\x5a');
+  }
+  auto damaged = engine::Snapshot::load(file, module, spec());
+  ASSERT_FALSE(damaged.ok());
+  EXPECT_NE(damaged.error().message.find("damaged snapshot"), std::string::npos) << damaged.error().message;
+  auto rebuilt_snap = engine::Snapshot::load_or_create(file, module, spec(), &rebuilt, &why);
+  ASSERT_TRUE(rebuilt_snap.ok());
+  EXPECT_TRUE(rebuilt);
+  EXPECT_NE(why.find("damaged"), std::string::npos) << why;
+  EXPECT_TRUE(engine::Snapshot::load(file, module, spec()).ok());
+
+  // Truncated.
+  fs::resize_file(file, size / 2);
+  auto truncated = engine::Snapshot::load(file, module, spec());
+  ASSERT_FALSE(truncated.ok());
+
+  // Stale: other init options, another module.
+  ASSERT_TRUE(engine::Snapshot::load_or_create(file, module, spec()).ok());
+  auto other = engine::Snapshot::load(file, module, spec({"SNAP_WHO=other"}));
+  ASSERT_FALSE(other.ok());
+  EXPECT_NE(other.error().message.find("other init options"), std::string::npos);
+  auto fail_module = load("snap_fail");
+  auto wrong = engine::Snapshot::load(file, fail_module, spec());
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_NE(wrong.error().message.find("another module"), std::string::npos) << wrong.error().message;
+}
+
+TEST_F(SnapshotTest, InitFailuresAreClear) {
+  auto module = load("snap_fail");
+  auto with_mode = [&](const std::string& mode) {
+    engine::InitSpec s = spec({"SNAP_MODE=" + mode});
+    s.deadline = std::chrono::milliseconds(300);
+    fs::create_directories(*dir_ / "data");
+    write_text(*dir_ / "data/input.txt", "x");
+    s.preopens.push_back({*dir_ / "data", "/data", true});
+    return engine::Snapshot::create(module, s);
+  };
+  auto trap = with_mode("trap");
+  ASSERT_FALSE(trap.ok());
+  EXPECT_NE(trap.error().message.find("init `wizer.initialize` trapped: unreachable"), std::string::npos)
+      << trap.error().message;
+  auto t0 = std::chrono::steady_clock::now();
+  auto loop = with_mode("loop");
+  ASSERT_FALSE(loop.ok());
+  EXPECT_NE(loop.error().message.find("ran past its deadline of 300 ms"), std::string::npos) << loop.error().message;
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+  auto file = with_mode("file");
+  ASSERT_FALSE(file.ok());
+  EXPECT_NE(file.error().message.find("cannot hold open host files"), std::string::npos) << file.error().message;
+  auto exit = with_mode("exit");
+  ASSERT_FALSE(exit.ok());
+  EXPECT_NE(exit.error().message.find("proc_exit(3)"), std::string::npos) << exit.error().message;
+  EXPECT_TRUE(with_mode("ok").ok());
+  engine::InitSpec missing = spec();
+  missing.init_export = "no.such.export";
+  auto m = engine::Snapshot::create(module, missing);
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.error().message.find("no.such.export"), std::string::npos);
+}
+
+// The whole path: manifest `init`, `wink up`'s executor, real HTTP.
+TEST_F(SnapshotTest, WagiOverHttpStartsFromSnapshot) {
+  fs::path app = *dir_ / "app";
+  write_text(app / "wink.toml", R"([app]
+name = "snapapp"
+
+[[route]]
+path = "/..."
+component = "state"
+
+[component.state]
+source = ")" + guest("snap_state").string() + R"("
+entrypoint = "handle"
+init = "wizer.initialize"
+init_environment = { SNAP_WHO = "manifest" }
+)");
+  RunningApp running;
+  ASSERT_TRUE(running.start(app / "wink.toml")) << running.load_error;
+  for (int i = 0; i < 3; ++i) {
+    HttpResponse r = http_request(running.port(), "GET", "/x");
+    EXPECT_EQ(r.status, 200);
+    EXPECT_NE(r.body.find("initialized=1 counter=1 squares[300]=90000 ops=42,42 greeting=hello from init, "
+                          "manifest method=GET"),
+              std::string::npos)
+        << r.body;
+  }
+  EXPECT_NE(running.errors->get().find("snapshot"), std::string::npos);
+}
+
+TEST_F(SnapshotTest, WagiInitFailureFailsTheLoad) {
+  fs::path app = *dir_ / "badapp";
+  write_text(app / "wink.toml", R"([app]
+name = "bad"
+
+[[route]]
+path = "/..."
+component = "fail"
+
+[component.fail]
+source = ")" + guest("snap_fail").string() + R"("
+entrypoint = "handle"
+init = "wizer.initialize"
+init_environment = { SNAP_MODE = "trap" }
+)");
+  RunningApp running;
+  ASSERT_FALSE(running.start(app / "wink.toml"));
+  EXPECT_NE(running.load_error.find("component \"fail\""), std::string::npos) << running.load_error;
+  EXPECT_NE(running.load_error.find("trapped"), std::string::npos) << running.load_error;
+}
+
+TEST_F(SnapshotTest, ManifestWarmupIsRefusedClearly) {
+  auto m = manifest::parse(R"([app]
+name = "w"
+[[route]]
+path = "/"
+component = "c"
+[component.c]
+source = ")" + guest("snap_state").string() + R"("
+init = "wizer.initialize"
+warmup = ["/"]
+)", *dir_ / "w.toml");
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.error().message.find("warm-up requests need long-lived instances"), std::string::npos)
+      << m.error().message;
+  auto orphan = manifest::parse(R"([app]
+name = "w"
+[[route]]
+path = "/"
+component = "c"
+[component.c]
+source = ")" + guest("snap_state").string() + R"("
+init_args = ["x"]
+)", *dir_ / "w.toml");
+  ASSERT_FALSE(orphan.ok());
+  EXPECT_NE(orphan.error().message.find("only meaningful with `init"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace wink::test
