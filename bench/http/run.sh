@@ -98,6 +98,11 @@ NGINX
 
 add_server wink-http "$HELLO --port {port} --workers 1 --access-log off"
 
+# wink itself, serving the WAGI hello example, unless told otherwise.
+if [ -z "$WINK_CMD" ] && [ -x "$BUILD/src/cli/wink" ]; then
+  make -s -C "$ROOT/examples" >/dev/null
+  WINK_CMD="env WINK_DATA_DIR=$WORK/wink-data $BUILD/src/cli/wink up $ROOT/examples/hello --listen 127.0.0.1:{port} --workers 1 --access-log off"
+fi
 if [ -n "$WINK_CMD" ]; then
   add_server wink "$WINK_CMD"
 fi
