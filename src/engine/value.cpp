@@ -32,11 +32,35 @@ bool parse_int(std::string_view text, T& out) {
 
 template <typename F>
 std::string format_float(F value) {
-  if (std::isnan(value)) return std::signbit(value) ? "-NaN" : "NaN";
+  if (std::isnan(value)) return "NaN";  // as Rust prints any NaN
   if (std::isinf(value)) return value < 0 ? "-inf" : "inf";
+  // Shortest round-trip digits in plain notation, as wasmtime prints (Rust's
+  // float Display: 1e100 prints as 1 and 100 zeros, 1e-7 as 0.0000001).
   char buf[64];
-  auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, value);
-  return std::string(buf, ptr);
+  auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, value, std::chars_format::scientific);
+  std::string_view sci(buf, ptr - buf);  // [-]d[.ddd]e(+|-)XX
+  std::string out;
+  if (sci[0] == '-') {
+    out += '-';
+    sci.remove_prefix(1);
+  }
+  size_t e = sci.find('e');
+  std::string digits;
+  for (char c : sci.substr(0, e)) {
+    if (c != '.') digits += c;
+  }
+  int exponent = std::stoi(std::string(sci.substr(e + 1)));
+  if (exponent >= 0) {
+    size_t int_len = static_cast<size_t>(exponent) + 1;
+    if (digits.size() <= int_len) {
+      out += digits + std::string(int_len - digits.size(), '0');
+    } else {
+      out += digits.substr(0, int_len) + "." + digits.substr(int_len);
+    }
+  } else {
+    out += "0." + std::string(static_cast<size_t>(-exponent - 1), '0') + digits;
+  }
+  return out;
 }
 
 }  // namespace

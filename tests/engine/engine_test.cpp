@@ -203,3 +203,32 @@ TEST(Engine, ManyThreadsManyInstances) {
 
 }  // namespace
 }  // namespace wink::engine
+
+namespace wink::engine {
+namespace {
+
+std::string show(char type, const char* text) { return Value::parse(type, text)->to_string(); }
+
+// `--invoke` prints what `wasmtime run --invoke` prints: Rust's Display.
+TEST(Value, PrintsLikeWasmtime) {
+  EXPECT_EQ(show('F', "1e100"), "1" + std::string(100, '0'));
+  EXPECT_EQ(show('F', "1e-7"), "0.0000001");
+  EXPECT_EQ(show('F', "0.1"), "0.1");
+  EXPECT_EQ(show('F', "-0"), "-0");
+  EXPECT_EQ(show('F', "3"), "3");
+  EXPECT_EQ(show('F', "-2.5"), "-2.5");
+  EXPECT_EQ(show('F', "nan"), "NaN");
+  EXPECT_EQ(show('F', "-inf"), "-inf");
+  EXPECT_EQ(show('f', "0.1"), "0.1");
+  EXPECT_EQ(show('f', "1e30"), "1" + std::string(30, '0'));
+  EXPECT_EQ(show('i', "-1"), "-1");
+  EXPECT_EQ(show('i', "4294967295"), "-1");
+  EXPECT_EQ(show('i', "0x10"), "16");
+  EXPECT_EQ(show('I', "-9223372036854775808"), "-9223372036854775808");
+  EXPECT_FALSE(Value::parse('i', "12x").ok());
+  EXPECT_FALSE(Value::parse('i', "99999999999").ok());
+  EXPECT_FALSE(Value::parse('F', "").ok());
+}
+
+}  // namespace
+}  // namespace wink::engine
