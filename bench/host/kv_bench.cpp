@@ -4,7 +4,7 @@
 // SQLite (same pragmas, prepared statements), and wink's KeyValueStore called
 // directly (the host layer without the guest boundary).
 //
-//   host_kv_bench GUEST.wasm BACKEND OPS VALUE_SIZE [ROUNDS]
+//   host_kv_bench GUEST.wasm BACKEND OPS VALUE_SIZE [ROUNDS] [SET_OPS]
 //     BACKEND: redis://127.0.0.1:PORT/0 | sqlite:PATH[?sync=normal]
 // Prints one line per (path, op): "path=guest op=get ops_per_sec=..." (median of rounds).
 #include <hiredis/hiredis.h>
@@ -35,6 +35,19 @@ double seconds_since(Clock::time_point t0) {
 }
 
 std::string key_for(long i) { return "bench:" + std::to_string(i % 1000); }
+
+// Stamps a never-before-written value (SQLite skips rewriting identical
+// content, which would make a commit, and its fsync, a no-op).
+void stamp(std::string& value, long i) {
+  static const unsigned long long base =
+      static_cast<unsigned long long>(Clock::now().time_since_epoch().count());
+  static unsigned long long counter = 0;
+  if (value.size() >= 16) {
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx", base + (counter++) + static_cast<unsigned long long>(i));
+    std::memcpy(value.data(), buf, 16);
+  }
+}
 
 // --- guest path ---
 struct GuestBench {
@@ -108,6 +121,7 @@ double native_redis(const std::string& url, const char* op, long n, long size) {
       r = static_cast<redisReply*>(redisCommand(c, "GET %s", "bench:key"));
     } else {
       std::string k = key_for(i);
+      stamp(value, i);
       r = static_cast<redisReply*>(redisCommand(c, "SET %b %b", k.data(), k.size(), value.data(), value.size()));
     }
     if (!r) return 0;
@@ -153,8 +167,9 @@ double native_sqlite(const std::string& spec, const char* op, long n, long size)
       out.assign(static_cast<const char*>(sqlite3_column_blob(get_stmt, 0)),
                  static_cast<size_t>(sqlite3_column_bytes(get_stmt, 0)));
       sqlite3_reset(get_stmt);
-    } else if (!set(key_for(i))) {
-      return 0;
+    } else {
+      stamp(value, i);
+      if (!set(key_for(i))) return 0;
     }
   }
   double dt = seconds_since(t0);
@@ -172,8 +187,9 @@ double direct_store(host::KeyValueStore& store, const char* op, long n, long siz
   for (long i = 0; i < n; ++i) {
     if (get) {
       if (!store.get("bench:key", out).ok()) return 0;
-    } else if (!store.set(key_for(i), value).ok()) {
-      return 0;
+    } else {
+      stamp(value, i);
+      if (!store.set(key_for(i), value).ok()) return 0;
     }
   }
   return n / seconds_since(t0);
@@ -193,9 +209,10 @@ int main(int argc, char** argv) {
   }
   const fs::path guest = argv[1];
   const std::string backend = argv[2];
-  const long n = std::atol(argv[3]);
+  const long get_n = std::atol(argv[3]);
   const long size = std::atol(argv[4]);
   const int rounds = argc > 5 ? std::atoi(argv[5]) : 3;
+  const long set_n = argc > 6 ? std::atol(argv[6]) : get_n;  // fsync-bound sets: fewer
   const fs::path work = fs::temp_directory_path() / ("wink-kv-bench-" + std::to_string(::getpid()));
   fs::create_directories(work);
 
@@ -211,8 +228,9 @@ int main(int argc, char** argv) {
   const bool redis = backend.rfind("redis://", 0) == 0;
 
   for (const char* op : {"get", "set"}) {
+    const long n = std::strcmp(op, "set") == 0 ? set_n : get_n;
     std::vector<double> g, d, nat;
-    guest_bench.run(op, n / 10, size);  // warm-up (compiled code, connections, page cache)
+    guest_bench.run(op, std::max(1L, n / 10), size);  // warm-up (compiled code, connections, page cache)
     for (int r = 0; r < rounds; ++r) {  // interleaved: guest, direct, native
       g.push_back(guest_bench.run(op, n, size));
       d.push_back(direct_store(**store, op, n, size));

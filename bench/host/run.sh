@@ -10,6 +10,7 @@ root=$(cd "$here/../.." && pwd)
 BUILD=${1:-$root/build}
 N=${2:-50000}
 SIZE=${3:-100}
+FSYNC_N=${FSYNC_N:-500}  # sets with synchronous=FULL fsync each commit
 work=$(mktemp -d)
 redis_pid=""
 cleanup() { [ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null && wait "$redis_pid" 2>/dev/null; rm -rf "$work"; }
@@ -25,13 +26,13 @@ taskset -c 1 redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly
 redis_pid=$!
 for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 
-run() { taskset -c 0 "$BUILD/bench/host/host_kv_bench" "$guest" "$1" "$N" "$SIZE" 3; }
+run() { taskset -c 0 "$BUILD/bench/host/host_kv_bench" "$guest" "$1" "$N" "$SIZE" 3 "${2:-$N}"; }
 val() { sed -nE "s/^path=$2 op=$3 ops_per_sec=([0-9.]+)$/\1/p" <<<"$1"; }
 
 echo "redis..." >&2
 redis_out=$(run "redis://127.0.0.1:$port/0"); echo "$redis_out" >&2
 echo "sqlite (synchronous=FULL)..." >&2
-sqlite_full=$(run "sqlite:$work/full.sqlite"); echo "$sqlite_full" >&2
+sqlite_full=$(run "sqlite:$work/full.sqlite" "$FSYNC_N"); echo "$sqlite_full" >&2
 echo "sqlite (synchronous=NORMAL)..." >&2
 sqlite_normal=$(run "sqlite:$work/normal.sqlite?sync=normal"); echo "$sqlite_normal" >&2
 
@@ -42,6 +43,7 @@ rb() { # redis-benchmark requests per second for one test and pipeline depth
 rb_get1=$(rb get 1); rb_set1=$(rb set 1); rb_get16=$(rb get 16); rb_set16=$(rb set 16)
 echo "redis-benchmark: get P1 $rb_get1 set P1 $rb_set1 get P16 $rb_get16 set P16 $rb_set16" >&2
 
+fsync_us=$(dd if=/dev/zero of="$work/probe" bs=4k count=500 oflag=dsync 2>&1 | awk '/copied/ { printf "%.0f", $(NF-3) / 500 * 1e6 }')
 out="$root/bench/results/kv-$(date +%Y-%m-%d).md"
 mkdir -p "$(dirname "$out")"
 row() { # label backend-output op native-label
@@ -58,6 +60,8 @@ row() { # label backend-output op native-label
   echo "Guest: one WAGI instance of tests/guests/host_app.c looping over wink_kv_get/wink_kv_set,"
   echo "timed inside the guest. Store: wink's KeyValueStore called directly from C++ (no guest)."
   echo "Redis: no persistence for the throughput run (appendonly no), server on core 1, clients on core 0."
+  echo "SQLite FULL sets: $FSYNC_N per measurement (one fsync per commit; this disk: $fsync_us us per 4 KiB O_DSYNC write)."
+  echo "Every set writes a value not written before (SQLite skips identical rewrites)."
   echo
   echo "| backend | op | guest ops/s | host store ops/s | native ops/s | guest / native |"
   echo "|---|---|---|---|---|---|"

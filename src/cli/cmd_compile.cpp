@@ -19,6 +19,8 @@ namespace {
 struct CompileArgs {
   std::string input;
   std::string output;
+  bool into_cache = false;
+  std::string data_dir;
   int opt_level = 2;
   unsigned jobs = 0;
   bool quiet = false;
@@ -82,11 +84,35 @@ int write_snapshot(const CompileArgs& args) {
   return 0;
 }
 
+// --into-cache: build the artifact into the data directory's cache, where
+// `wink run`/`wink up` look (this is what `wink run` starts in the
+// background after serving a large module from the quick tier).
+int compile_into_cache(const CompileArgs& args, std::span<const uint8_t> wasm) {
+  compiler::Options options;
+  options.opt_level = args.opt_level;
+  options.jobs = args.jobs;
+  options.progress = !args.quiet && stderr_is_terminal();
+  options.host_imports = engine::Engine::host_imports();
+  compiler::ArtifactCache cache(data_dir_or_default(args.data_dir) / "artifacts");
+  auto r = cache.get(wasm, options);
+  if (!r.ok()) {
+    std::fprintf(stderr, "Error: %s: %s\n", args.input.c_str(), r.error().message.c_str());
+    return 1;
+  }
+  if (!args.quiet) std::fprintf(stderr, "wink: cached %s\n", r->c_str());
+  return 0;
+}
+
 int compile(const CompileArgs& args) {
   auto wasm = read_file(args.input);
   if (!wasm.ok()) {
     std::fprintf(stderr, "Error: %s\n", wasm.error().message.c_str());
     return 1;
+  }
+  if (args.into_cache) return compile_into_cache(args, *wasm);
+  if (args.output.empty()) {
+    std::fprintf(stderr, "Error: give -o OUT (or --into-cache)\n");
+    return 2;
   }
   compiler::Options options;
   options.opt_level = args.opt_level;
@@ -122,7 +148,10 @@ void add_compile_command(CLI::App& app, Dispatch& dispatch) {
   auto args = std::make_shared<CompileArgs>();
   CLI::App* cmd = app.add_subcommand("compile", "Compile a module to a native artifact ahead of time");
   cmd->add_option("module", args->input, "WebAssembly module (.wasm)")->required();
-  cmd->add_option("-o,--output", args->output, "Artifact to write (written atomically)")->required();
+  cmd->add_option("-o,--output", args->output, "Artifact to write (written atomically)");
+  cmd->add_flag("--into-cache", args->into_cache,
+                "Compile into the data directory's artifact cache instead of -o");
+  cmd->add_option("--data-dir", args->data_dir, "Data directory (with --into-cache)");
   cmd->add_option("-O,--opt-level", args->opt_level, "C compiler optimization level")
       ->check(CLI::Range(0, 3));
   cmd->add_option("-j,--jobs", args->jobs, "Parallel C compiler processes (default: cores)");

@@ -1,4 +1,8 @@
 // `wink run`: run a WASI command module (or call one export), like `wasmtime run`.
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -32,10 +36,38 @@ wasi::Preopen parse_dir(const std::string& spec, bool read_only) {
   return p;
 }
 
+// Finishes the optimized artifact of a module served from the quick tier in
+// a detached process (`wink compile --into-cache`), so this run is not held
+// up and the next one finds it in the cache.
+void optimize_in_background(const std::string& module_path, const std::filesystem::path& data_dir,
+                            int opt_level) {
+  pid_t child = fork();
+  if (child != 0) {
+    if (child > 0) waitpid(child, nullptr, 0);
+    return;
+  }
+  setsid();
+  if (fork() != 0) _exit(0);  // the grandchild is adopted by init: no zombie
+  int null_fd = open("/dev/null", O_RDWR);
+  dup2(null_fd, 0);
+  dup2(null_fd, 1);
+  dup2(null_fd, 2);
+  (void)nice(10);
+  std::string level = std::to_string(opt_level);
+  std::string abs_module = std::filesystem::absolute(module_path).string();
+  std::string dir = data_dir.string();
+  execl("/proc/self/exe", "wink", "compile", "--into-cache", "--quiet", "-O", level.c_str(),
+        "--data-dir", dir.c_str(), abs_module.c_str(), static_cast<char*>(nullptr));
+  _exit(127);
+}
+
 int fail(const std::string& message) {
   std::fprintf(stderr, "Error: %s\n", message.c_str());
   return 1;
 }
+
+// Modules with this much code or more start from the quick tier.
+constexpr uint64_t kQuickTierCodeBytes = 512 * 1024;
 
 // wasmtime exits with 128+SIGABRT on a trap; scripts written for it check that.
 constexpr int kTrapExitCode = 134;
@@ -48,9 +80,16 @@ int run(const RunOptions& opt, const std::vector<std::string>& rest) {
   config.data_dir = data_dir_or_default(opt.data_dir);
   config.compile.opt_level = opt.opt_level;
   config.compile.progress = stderr_is_terminal();
+  // Large modules run from a quick -O0 build while the optimized one is made
+  // in the background ($WINK_QUICK_TIER=0 waits for the optimized build).
+  const char* quick = std::getenv("WINK_QUICK_TIER");
+  config.quick_tier_threshold = quick && std::string(quick) == "0" ? 0 : kQuickTierCodeBytes;
   engine::Engine engine(config);
   auto module = engine.load_file(module_path);
   if (!module.ok()) return fail(module.error().message);
+  if (engine.loaded_quick_tier()) {
+    optimize_in_background(module_path, config.data_dir, opt.opt_level);
+  }
 
   wasi::Config wc;
   if (opt.invoke.empty()) {

@@ -1,5 +1,6 @@
 // `wink up`: load an app (wink.toml), compile its modules, serve it over
 // HTTP/1.1 until SIGINT/SIGTERM, then finish the requests in flight and exit 0.
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +18,9 @@
 #include "engine/engine.h"
 #include "host/host.h"
 #include "http/server.h"
+#include "lifecycle/admin.h"
+#include "lifecycle/app.h"
+#include "lifecycle/node.h"
 #include "manifest/manifest.h"
 #include "wagi/executor.h"
 
@@ -36,6 +40,10 @@ struct UpOptions {
   uint64_t outbound_timeout_ms = 10'000;
   std::string outbound_max_response = "16MiB";
   std::string metrics_path = "/metrics";
+  // Long-lived instances (docs/operations.md): admin endpoint and quotas.
+  std::string admin_listen = "127.0.0.1:0";
+  uint64_t quota_active = 0, quota_total = 0;
+  std::string quota_memory_per_instance = "0", quota_memory_total = "0";
 };
 
 // Stores, variables, outbound limits and metrics for the host interface.
@@ -121,10 +129,32 @@ int up(const UpOptions& opt) {
   // request. On a helper thread, so Ctrl-C still ends a long compile.
   std::fprintf(stderr, "wink: loading app \"%s\" from %s\n", manifest->app_name.c_str(),
                manifest->file.c_str());
+  // Long-lived (reactor) components run on the lifecycle node; WAGI ones as before.
+  lifecycle::NodeOptions node_options;
+  node_options.quotas.active_instances = opt.quota_active;
+  node_options.quotas.total_instances = opt.quota_total;
+  {
+    auto per = manifest::parse_size(opt.quota_memory_per_instance);
+    auto total = manifest::parse_size(opt.quota_memory_total);
+    if (!per.ok()) return fail("--quota-memory-per-instance: " + per.error().message);
+    if (!total.ok()) return fail("--quota-memory-total: " + total.error().message);
+    node_options.quotas.memory_per_instance = *per;
+    node_options.quotas.memory_total = *total;
+  }
+  {
+    // Each stateful instance in standby keeps its saved memory in one memfd:
+    // allow as many descriptors as the hard limit permits.
+    rlimit nofile{};
+    if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+      nofile.rlim_cur = nofile.rlim_max;
+      ::setrlimit(RLIMIT_NOFILE, &nofile);
+    }
+  }
+  lifecycle::Node life(node_options);
   auto loading = std::async(std::launch::async, [&] {
     wagi::AppOptions app_options;
     app_options.host = *node;
-    return wagi::App::load(std::move(*manifest), engine, app_options);
+    return lifecycle::App::load(std::move(*manifest), engine, life, app_options);
   });
   while (loading.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready) {
     if (int sig = signals->wait_for(std::chrono::milliseconds(0)); sig != 0) {
@@ -135,7 +165,7 @@ int up(const UpOptions& opt) {
   }
   auto app_result = loading.get();
   if (!app_result.ok()) return fail(app_result.error().message);
-  std::shared_ptr<const wagi::App> app = std::move(*app_result);
+  std::shared_ptr<const lifecycle::App> app = std::move(*app_result);
 
   http::ServerConfig server_config;
   server_config.address = listen->first;
@@ -161,6 +191,27 @@ int up(const UpOptions& opt) {
   });
   if (auto started = server.start(); !started.ok()) return fail(started.error().message);
 
+  // Local admin endpoint for `wink scale`, `wink quotas`, `wink instance`.
+  std::unique_ptr<http::Server> admin;
+  const std::filesystem::path admin_file = config.data_dir / "admin.addr";
+  if (opt.admin_listen != "off") {
+    auto admin_listen = parse_listen(opt.admin_listen);
+    if (!admin_listen.ok()) return fail("--admin-listen: " + admin_listen.error().message);
+    http::ServerConfig admin_config;
+    admin_config.address = admin_listen->first;
+    admin_config.port = admin_listen->second;
+    admin_config.workers = 1;
+    admin_config.access_log.sink = http::AccessLogConfig::Sink::kOff;
+    admin = std::make_unique<http::Server>(admin_config, [&life](const http::Request& req, http::Response& resp) {
+      lifecycle::handle_admin(life, req, resp);
+    });
+    if (auto started = admin->start(); !started.ok()) return fail("admin endpoint: " + started.error().message);
+    std::error_code ec;
+    std::filesystem::create_directories(config.data_dir, ec);
+    auto written = write_file_atomic(admin_file, admin_listen->first + ":" + std::to_string(admin->port()) + "\n");
+    (void)written;
+  }
+
   const manifest::Manifest& m = app->manifest();
   const std::string base = "http://" + url_host(listen->first) + ":" + std::to_string(server.port());
   std::printf("wink: app \"%s\" listening on %s\n", m.app_name.c_str(), base.c_str());
@@ -185,6 +236,11 @@ int up(const UpOptions& opt) {
                                 std::chrono::milliseconds(1'000));
   }
   server.stop(grace);
+  if (admin) {
+    admin->stop(std::chrono::milliseconds(100));
+    std::error_code ec;
+    std::filesystem::remove(admin_file, ec);
+  }
   std::fprintf(stderr, "wink: stopped\n");
   return 0;
 }
@@ -214,6 +270,17 @@ void add_up_command(CLI::App& app, Dispatch& dispatch) {
                   "Largest outbound HTTP response body (default 16MiB)");
   cmd->add_option("--metrics-path", opt->metrics_path,
                   "Path answering Prometheus metrics, or \"off\" (default /metrics)");
+  cmd->add_option("--admin-listen", opt->admin_listen,
+                  "Local admin endpoint for wink scale/quotas/instance (default 127.0.0.1:0, "
+                  "address written to <data-dir>/admin.addr; \"off\" disables it)");
+  cmd->add_option("--quota-active-instances", opt->quota_active,
+                  "Node quota: running long-lived instances (0 = unlimited)");
+  cmd->add_option("--quota-total-instances", opt->quota_total,
+                  "Node quota: running + standby instances (0 = unlimited)");
+  cmd->add_option("--quota-memory-per-instance", opt->quota_memory_per_instance,
+                  "Node quota: a component's memory_limit must fit (e.g. 256MiB; 0 = unlimited)");
+  cmd->add_option("--quota-memory-total", opt->quota_memory_total,
+                  "Node quota: memory of running instances (their limits) + standby state (0 = unlimited)");
   cmd->callback([opt, &dispatch] { dispatch.action = [opt] { return up(*opt); }; });
 }
 

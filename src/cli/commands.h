@@ -15,5 +15,8 @@ struct Dispatch {
 void add_run_command(CLI::App& app, Dispatch& dispatch);      // cmd_run.cpp
 void add_compile_command(CLI::App& app, Dispatch& dispatch);  // cmd_compile.cpp
 void add_up_command(CLI::App& app, Dispatch& dispatch);       // cmd_up.cpp (ingress issue)
+void add_scale_command(CLI::App& app, Dispatch& dispatch);    // cmd_scale.cpp (lifecycle)
+void add_quotas_command(CLI::App& app, Dispatch& dispatch);   // cmd_quotas.cpp (lifecycle)
+void add_instance_command(CLI::App& app, Dispatch& dispatch); // cmd_instance.cpp (lifecycle)
 
 }  // namespace wink::cli

@@ -16,6 +16,15 @@ int main(int argc, char** argv) {
 #ifdef WINK_HAVE_UP
   wink::cli::add_up_command(app, dispatch);
 #endif
+#ifdef WINK_HAVE_SCALE
+  wink::cli::add_scale_command(app, dispatch);
+#endif
+#ifdef WINK_HAVE_QUOTAS
+  wink::cli::add_quotas_command(app, dispatch);
+#endif
+#ifdef WINK_HAVE_INSTANCE
+  wink::cli::add_instance_command(app, dispatch);
+#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -162,6 +162,14 @@ Result<fs::path> ArtifactCache::get(std::span<const uint8_t> wasm, const Options
   return result;
 }
 
+bool ArtifactCache::contains(std::span<const uint8_t> wasm, const Options& options) const {
+  std::error_code ec;
+  const fs::path so = dir_ / (key(wasm, options) + ".so");
+  return fs::exists(so, ec) && verify_entry(so);
+}
+
+uint64_t code_bytes(std::span<const uint8_t> wasm) { return code_section_size(wasm); }
+
 Result<TieredArtifact> ArtifactCache::get_tiered(std::span<const uint8_t> wasm,
                                                  const Options& options,
                                                  uint64_t quick_threshold) {

@@ -51,6 +51,9 @@ Result<void> compile_module(std::span<const uint8_t> wasm, const Options& option
 Result<void> compile_module(std::span<const uint8_t> wasm, const Options& options,
                             const std::filesystem::path& out, CompileReport* report);
 
+// Size of the module's code section in bytes (0 when absent or unreadable).
+uint64_t code_bytes(std::span<const uint8_t> wasm);
+
 // Validation only (no C compiler): the same errors compile_module would give.
 Result<void> check_module(std::span<const uint8_t> wasm, const Options& options);
 
@@ -90,6 +93,9 @@ class ArtifactCache {
   // keeps running if the result is dropped; the destructor waits for it.
   Result<TieredArtifact> get_tiered(std::span<const uint8_t> wasm, const Options& options,
                                     uint64_t quick_threshold = 512 * 1024);
+
+  // Whether a verified artifact for `wasm` under `options` is already cached.
+  bool contains(std::span<const uint8_t> wasm, const Options& options) const;
 
   // Cache key of `wasm` under `options` (hex sha256).
   static std::string key(std::span<const uint8_t> wasm, const Options& options);

@@ -4,6 +4,7 @@
 
 #include "common/files.h"
 #include "host/host.h"
+#include "lifecycle/reactor_abi.h"
 #include "wasi/wasi.h"
 
 namespace wink::engine {
@@ -17,6 +18,7 @@ std::vector<runtime::HostImport> Engine::host_imports() {
   std::vector<runtime::HostImport> all;
   for (const auto& h : wasi::host_imports()) all.push_back(h);
   for (const auto& h : host::host_imports()) all.push_back(h);
+  for (const auto& h : lifecycle::reactor_imports()) all.push_back(h);  // long-lived guests
   return all;
 }
 
@@ -32,7 +34,16 @@ Result<std::shared_ptr<Module>> Engine::load_file(const std::filesystem::path& p
 }
 
 Result<std::shared_ptr<Module>> Engine::load_bytes(std::span<const uint8_t> wasm) {
-  WINK_ASSIGN_OR_RETURN(auto artifact, cache_.get(wasm, config_.compile));
+  const compiler::Options& wanted = config_.compile;
+  if (config_.quick_tier_threshold && wanted.opt_level > 0 &&
+      compiler::code_bytes(wasm) >= config_.quick_tier_threshold && !cache_.contains(wasm, wanted)) {
+    compiler::Options quick = wanted;
+    quick.opt_level = 0;
+    WINK_ASSIGN_OR_RETURN(auto artifact, cache_.get(wasm, quick));
+    loaded_quick_tier_ = true;
+    return Module::load(artifact);
+  }
+  WINK_ASSIGN_OR_RETURN(auto artifact, cache_.get(wasm, wanted));
   return Module::load(artifact);
 }
 

@@ -100,6 +100,10 @@ class Instance {
 struct EngineConfig {
   std::filesystem::path data_dir;   // artifact cache lives in data_dir/artifacts
   compiler::Options compile;        // host_imports filled in by the engine
+  // Modules with at least this much code (bytes) whose optimized artifact is
+  // not cached yet are loaded from a quick -O0 build instead (seconds rather
+  // than minutes for multi-MB modules); 0 = always wait for the optimized one.
+  uint64_t quick_tier_threshold = 0;
 };
 
 // Compiles (or finds in the cache) and loads modules; keeps loaded modules
@@ -114,10 +118,14 @@ class Engine {
   // All host imports wink provides (WASI and wink's own host API).
   static std::vector<runtime::HostImport> host_imports();
   const std::filesystem::path& data_dir() const { return config_.data_dir; }
+  // True when a module was loaded from the quick tier: its optimized
+  // artifact still has to be built (see `wink compile --into-cache`).
+  bool loaded_quick_tier() const { return loaded_quick_tier_; }
 
  private:
   EngineConfig config_;
   compiler::ArtifactCache cache_;
+  bool loaded_quick_tier_ = false;
 };
 
 }  // namespace wink::engine

@@ -1,6 +1,7 @@
 // Snapshot capture, file format, verification and copy-on-write restore.
 // Format and design notes: docs/snapshots.md.
 #include "engine/snapshot.h"
+#include "lifecycle/reactor_abi.h"
 
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -240,6 +241,54 @@ fs::path snapshot_path_for(const Module& module, const InitSpec& spec, const fs:
 
 namespace {
 
+// Per 4 KiB page of a memory at `data` (npages): 1 where the page may be
+// non-zero. Empty when unknown (every page must be read). Uses
+// /proc/self/pagemap (present or swapped pages) plus the runs of the snapshot
+// image the instance was restored from (pages still mapped from the image
+// need not be present to hold data).
+std::vector<uint8_t> candidate_pages_impl(const uint8_t* data, uint64_t npages,
+                                          const std::vector<std::pair<uint32_t, uint32_t>>* base_runs) {
+  std::vector<uint8_t> out;
+  int fd = ::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return out;
+  out.assign(npages, 0);
+  std::vector<uint64_t> entries(std::min<uint64_t>(npages ? npages : 1, 1 << 16));
+  for (uint64_t p = 0; p < npages;) {
+    uint64_t n = std::min<uint64_t>(npages - p, entries.size());
+    off_t off = static_cast<off_t>((reinterpret_cast<uintptr_t>(data) / kPage + p) * 8);
+    if (::pread(fd, entries.data(), n * 8, off) != static_cast<ssize_t>(n * 8)) {
+      ::close(fd);
+      return {};
+    }
+    for (uint64_t k = 0; k < n; ++k) {
+      if ((entries[k] >> 63 & 1) || (entries[k] >> 62 & 1)) out[p + k] = 1;
+    }
+    p += n;
+  }
+  ::close(fd);
+  if (base_runs) {
+    for (auto [first, count] : *base_runs) {
+      for (uint64_t p = first; p < uint64_t{first} + count && p < npages; ++p) out[p] = 1;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<uint8_t> Snapshot::candidate_pages(const Instance& instance, uint64_t field_offset,
+                                               const uint8_t* data, uint64_t npages) {
+  const std::vector<std::pair<uint32_t, uint32_t>>* base_runs = nullptr;
+  if (const Snapshot* from = instance.snapshot()) {
+    for (const auto& m : from->memories_) {
+      if (m->field_offset == field_offset) base_runs = &m->runs;
+    }
+  }
+  return candidate_pages_impl(data, npages, base_runs);
+}
+
+namespace {
+
 struct InitCall {
   Instance* inst;
   const wink_export_t* fn;
@@ -293,7 +342,9 @@ Result<std::shared_ptr<Snapshot>> Snapshot::create(std::shared_ptr<Module> modul
   config.stderr_ = out;
   WINK_ASSIGN_OR_RETURN(auto prepared, wasi::Prepared::create(config));
   wasi::Context ctx(prepared);
-  runtime::HostModule* hosts[] = {&ctx};
+  lifecycle::ReactorContext reactor;  // long-lived guests import it; init gets no request
+  std::vector<runtime::HostModule*> hosts = {&ctx, &reactor};
+  for (runtime::HostModule* h : spec.hosts) hosts.push_back(h);
   InstanceLimits limits;
   limits.max_memory_pages = spec.max_memory_pages;
   limits.deadline = spec.deadline;
@@ -337,13 +388,31 @@ Result<std::shared_ptr<Snapshot>> Snapshot::create(std::shared_ptr<Module> modul
     }
   }
 
+  WINK_ASSIGN_OR_RETURN(auto snap, capture_state(*inst, spec.key(), config.args, config.env));
+  snap->stats_.init_ms = init_ms;
+  return snap;
+}
+
+Result<std::shared_ptr<Snapshot>> Snapshot::capture(const Instance& instance) {
+  WINK_TRY(check_layout(instance.module().abi()));
+  const Snapshot* from = instance.snapshot();
+  return capture_state(instance, from ? from->spec_key_ : std::string("running"),
+                       from ? from->init_args_ : std::vector<std::string>{},
+                       from ? from->init_env_ : std::vector<std::string>{});
+}
+
+Result<std::shared_ptr<Snapshot>> Snapshot::capture_state(const Instance& instance, std::string spec_key,
+                                                          std::vector<std::string> args,
+                                                          std::vector<std::string> env) {
+  const auto t_capture = std::chrono::steady_clock::now();
+  const std::shared_ptr<Module>& module = instance.module_;
+  const wink_artifact_t& abi = module->abi();
   auto snap = std::shared_ptr<Snapshot>(new Snapshot());
   snap->module_ = module;
-  snap->spec_key_ = spec.key();
-  snap->init_args_ = config.args;
-  snap->init_env_ = config.env;
-  snap->stats_.init_ms = init_ms;
-  const uint8_t* storage = static_cast<const uint8_t*>(inst->raw());
+  snap->spec_key_ = std::move(spec_key);
+  snap->init_args_ = std::move(args);
+  snap->init_env_ = std::move(env);
+  const uint8_t* storage = static_cast<const uint8_t*>(instance.raw());
   snap->image_.assign(storage, storage + abi.instance_size);
 
   // Import instances by module index, to recognise them in tables.
@@ -375,10 +444,19 @@ Result<std::shared_ptr<Snapshot>> Snapshot::create(std::shared_ptr<Module> modul
       if (img->memfd < 0) return errno_error("memfd_create");
       if (::ftruncate(img->memfd, static_cast<off_t>(img->bytes())) != 0) return errno_error("ftruncate");
       uint64_t npages = img->bytes() / kPage;
+      // Pages that may be non-zero: every page, or (when the kernel tells us)
+      // only pages present in memory plus those of the image the instance was
+      // restored from; an absent page of anonymous memory reads as zero.
+      // Scanning only these keeps a standby capture proportional to the pages
+      // the instance touched, not to its memory size.
+      std::vector<uint8_t> candidate = candidate_pages(instance, f.offset, mem->data, npages);
+      auto nonzero = [&](uint64_t p) {
+        return (candidate.empty() || candidate[p]) && !page_is_zero(mem->data + p * kPage);
+      };
       for (uint64_t p = 0; p < npages;) {
-        if (page_is_zero(mem->data + p * kPage)) { ++p; continue; }
+        if (!nonzero(p)) { ++p; continue; }
         uint64_t q = p;
-        while (q < npages && !page_is_zero(mem->data + q * kPage)) ++q;
+        while (q < npages && nonzero(q)) ++q;
         img->runs.emplace_back(static_cast<uint32_t>(p), static_cast<uint32_t>(q - p));
         const uint8_t* src = mem->data + p * kPage;
         uint64_t len = (q - p) * kPage, done = 0;
@@ -462,6 +540,7 @@ Result<std::shared_ptr<Snapshot>> Snapshot::create(std::shared_ptr<Module> modul
     }
   }
   WINK_TRY(snap->prepare_process_state());
+  snap->stats_.capture_ms = ms_since(t_capture);
   return snap;
 }
 

@@ -45,6 +45,9 @@ struct InitSpec {
   // Warm-up requests (Instaboot): parsed by the manifest, refused here until
   // long-lived instances exist (a per-request instance cannot replay them).
   std::vector<std::string> warmup;
+  // Further import modules offered to init besides WASI (e.g. wink_v1);
+  // not part of the key. A `wink_reactor` module is always offered.
+  std::vector<runtime::HostModule*> hosts;
 
   // Hex sha256 of the fields above that change the snapshot's content.
   std::string key() const;
@@ -56,6 +59,7 @@ struct SnapshotStats {
   uint64_t file_bytes = 0;
   double init_ms = 0;           // running init (create only)
   double load_ms = 0;           // reading + verifying + building the memfd (load only)
+  double capture_ms = 0;        // capturing the instance (create and capture)
 };
 
 class Snapshot : public std::enable_shared_from_this<Snapshot> {
@@ -84,6 +88,16 @@ class Snapshot : public std::enable_shared_from_this<Snapshot> {
                                                           const InitSpec& spec,
                                                           bool* rebuilt = nullptr,
                                                           std::string* why = nullptr);
+
+  // Captures a running instance (memory, globals, tables) into a new
+  // snapshot kept in memory (sealed memfds), e.g. to put a long-lived
+  // instance in standby and restore it later with instantiate(). Reads only
+  // the pages the instance can have made non-zero (present pages, plus the
+  // image it was restored from), so the cost follows the touched memory, not
+  // the memory size. No guest code runs. Host-side state (WASI descriptors,
+  // wink_v1 handles) is not captured: the caller gives new host modules at
+  // restore. The instance stays usable.
+  static Result<std::shared_ptr<Snapshot>> capture(const Instance& instance);
 
   // Writes the snapshot file atomically.
   Result<void> write(const std::filesystem::path& file) const;
@@ -115,6 +129,11 @@ class Snapshot : public std::enable_shared_from_this<Snapshot> {
   friend class Instance;
   Snapshot() = default;
   Result<void> prepare_process_state();  // tables in this process's terms, memfds
+  static Result<std::shared_ptr<Snapshot>> capture_state(const Instance& instance, std::string spec_key,
+                                                         std::vector<std::string> args,
+                                                         std::vector<std::string> env);
+  static std::vector<uint8_t> candidate_pages(const Instance& instance, uint64_t field_offset,
+                                              const uint8_t* data, uint64_t npages);
 
   std::shared_ptr<Module> module_;
   std::string spec_key_;

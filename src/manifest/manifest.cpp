@@ -222,6 +222,135 @@ void parse_init(Checker& ck, const std::string& what, const toml::table& t, Comp
   c.init = std::move(ci);
 }
 
+// Lifecycle fields of long-lived (reactor) components.
+void parse_lifecycle(Checker& ck, const std::string& what, const toml::table& t, Component& c) {
+  static const char* kFields[] = {"scale_to_zero", "idle_timeout", "stateful", "min_instances",
+                                  "max_instances", "scale_warmup", "scale_cooldown",
+                                  "scale_policies", "queue", "queue_timeout"};
+  if (c.executor != Executor::kReactor) {
+    for (const char* k : kFields) {
+      if (const toml::node* n = t.get(k)) {
+        ck.error(*n, what + "." + k + ": only meaningful with executor = \"reactor\" (long-lived instances)");
+      }
+    }
+    return;
+  }
+  Lifecycle& l = c.lifecycle;
+  if (const toml::node* n = t.get("scale_to_zero")) {
+    if (const std::string* s = ck.string_field(t, "scale_to_zero", what)) {
+      if (*s != "off" && *s != "on" && *s != "idle") {
+        ck.error(*n, what + ".scale_to_zero: expected \"off\", \"on\" or \"idle\", got \"" + *s + "\"");
+      }
+      l.scale_to_zero = *s;
+    }
+  }
+  auto duration_ms = [&](const char* key, std::chrono::milliseconds& out, std::chrono::milliseconds min) {
+    const toml::node* n = t.get(key);
+    if (!n) return;
+    const std::string* s = ck.string_field(t, key, what);
+    if (!s) return;
+    auto d = parse_duration(*s);
+    if (!d.ok()) {
+      ck.error(*n, what + "." + key + ": " + d.error().message);
+    } else if (*d < min || *d > kMaxDeadline) {
+      ck.error(*n, what + "." + key + ": must be between " + std::to_string(min.count()) + "ms and 24h, got \"" + *s + "\"");
+    } else {
+      out = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+    }
+  };
+  duration_ms("idle_timeout", l.idle_timeout, std::chrono::milliseconds(10));
+  duration_ms("scale_warmup", l.scale_warmup, std::chrono::milliseconds(0));
+  duration_ms("scale_cooldown", l.scale_cooldown, std::chrono::milliseconds(0));
+  duration_ms("queue_timeout", l.queue_timeout, std::chrono::milliseconds(0));
+  if (const toml::node* n = t.get("stateful")) {
+    if (const auto* b = n->as_boolean()) l.stateful = b->get();
+    else ck.error(*n, what + ".stateful: expected true or false, got " + type_name(n->type()));
+  }
+  auto count = [&](const char* key, uint32_t& out, int64_t min, int64_t max) {
+    const toml::node* n = t.get(key);
+    if (!n) return;
+    const auto* i = n->as_integer();
+    if (!i) {
+      ck.error(*n, what + "." + key + ": expected an integer, got " + type_name(n->type()));
+    } else if (i->get() < min || i->get() > max) {
+      ck.error(*n, what + "." + key + ": must be between " + std::to_string(min) + " and " + std::to_string(max));
+    } else {
+      out = static_cast<uint32_t>(i->get());
+    }
+  };
+  count("min_instances", l.min_instances, 0, 10000);
+  count("max_instances", l.max_instances, 1, 10000);
+  count("queue", l.queue, 0, 1000000);
+  if (l.min_instances > l.max_instances) {
+    ck.error(*t.get("min_instances"), what + ".min_instances: exceeds max_instances (" +
+                                          std::to_string(l.max_instances) + ")");
+  }
+  if (const toml::node* n = t.get("scale_policies")) {
+    const toml::array* arr = n->as_array();
+    if (!arr) {
+      ck.error(*n, what + ".scale_policies: expected an array of tables, got " + type_name(n->type()));
+      return;
+    }
+    for (const toml::node& item : *arr) {
+      const toml::table* pt = item.as_table();
+      if (!pt) {
+        ck.error(item, what + ".scale_policies: expected a table, got " + type_name(item.type()));
+        continue;
+      }
+      const std::string pw = what + ".scale_policies";
+      ck.only_keys(*pt, {"name", "metric", "adjustment", "steps"}, pw);
+      Lifecycle::Policy p;
+      if (const std::string* s = ck.string_field(*pt, "name", pw)) p.name = *s;
+      if (const std::string* s = ck.string_field(*pt, "metric", pw)) {
+        if (*s != "inflight" && *s != "rps" && *s != "cpu") {
+          ck.error(*pt->get("metric"), pw + ".metric: expected \"inflight\", \"rps\" or \"cpu\", got \"" + *s + "\"");
+        }
+        p.metric = *s;
+      }
+      if (const std::string* s = ck.string_field(*pt, "adjustment", pw)) {
+        if (*s != "change" && *s != "exact" && *s != "percent") {
+          ck.error(*pt->get("adjustment"), pw + ".adjustment: expected \"change\", \"exact\" or \"percent\", got \"" + *s + "\"");
+        }
+        p.adjustment = *s;
+      }
+      if (p.name.empty()) p.name = p.metric;
+      const toml::node* sn = pt->get("steps");
+      const toml::array* steps = sn ? sn->as_array() : nullptr;
+      if (!steps || steps->empty() || steps->size() > 4) {
+        ck.error(sn ? *sn : item, pw + ".steps: expected 1 to 4 steps like { lower = 10, upper = 20, adjustment = 1 }");
+        continue;
+      }
+      for (const toml::node& st : *steps) {
+        const toml::table* stt = st.as_table();
+        if (!stt) {
+          ck.error(st, pw + ".steps: expected a table");
+          continue;
+        }
+        ck.only_keys(*stt, {"lower", "upper", "adjustment"}, pw + ".steps");
+        Lifecycle::Step step;
+        auto num = [&](const char* key, double& out) {
+          if (const toml::node* v = stt->get(key)) {
+            if (auto* i = v->as_integer()) out = static_cast<double>(i->get());
+            else if (auto* f = v->as_floating_point()) out = f->get();
+            else ck.error(*v, pw + ".steps." + key + ": expected a number");
+          }
+        };
+        num("lower", step.lower);
+        num("upper", step.upper);
+        if (const toml::node* v = stt->get("adjustment")) {
+          if (auto* i = v->as_integer()) step.adjustment = i->get();
+          else ck.error(*v, pw + ".steps.adjustment: expected an integer");
+        } else {
+          ck.error(st, pw + ".steps: missing \"adjustment\"");
+        }
+        if (!(step.lower < step.upper)) ck.error(st, pw + ".steps: lower must be below upper");
+        p.steps.push_back(step);
+      }
+      l.scale_policies.push_back(std::move(p));
+    }
+  }
+}
+
 void parse_component(Checker& ck, const std::string& id, const toml::node& node,
                      const fs::path& dir, Component& c) {
   const std::string what = "component." + id;
@@ -238,7 +367,9 @@ void parse_component(Checker& ck, const std::string& id, const toml::node& node,
                {"source", "executor", "entrypoint", "environment", "argv", "files", "memory_limit",
                 "deadline", "description", "init", "init_args", "init_environment",
                 "init_deadline", "warmup", "key_value_stores", "allowed_outbound_hosts",
-                "variables"},
+                "variables", "scale_to_zero", "idle_timeout", "stateful", "min_instances",
+                "max_instances", "scale_warmup", "scale_cooldown", "scale_policies", "queue",
+                "queue_timeout"},
                "[" + what + "]");
   ck.string_field(*t, "description", what);
 
@@ -262,8 +393,11 @@ void parse_component(Checker& ck, const std::string& id, const toml::node& node,
     if (const std::string* s = ck.string_field(*t, "executor", what)) {
       if (*s == "wagi") {
         c.executor = Executor::kWagi;
+      } else if (*s == "reactor") {
+        c.executor = Executor::kReactor;
+        c.entrypoint = "wink_handle";  // the reactor's per-request export, unless given
       } else {
-        ck.error(*n, what + ".executor: unknown executor \"" + *s + "\" (supported: \"wagi\")");
+        ck.error(*n, what + ".executor: unknown executor \"" + *s + "\" (supported: \"wagi\", \"reactor\")");
       }
     }
   }
@@ -435,6 +569,7 @@ void parse_component(Checker& ck, const std::string& id, const toml::node& node,
   }
 
   parse_init(ck, what, *t, c);
+  parse_lifecycle(ck, what, *t, c);
 }
 
 }  // namespace

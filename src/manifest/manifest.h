@@ -17,9 +17,35 @@
 
 namespace wink::manifest {
 
-// How a component answers requests. Only WAGI (CGI over WASI, per-request
-// instances) exists today; long-lived instances will be a second executor.
-enum class Executor { kWagi };
+// How a component answers requests: WAGI (CGI over WASI, a fresh instance
+// per request) or reactor (long-lived instances that serve many requests,
+// docs/guest-interface.md "Long-lived (reactor) components").
+enum class Executor { kWagi, kReactor };
+
+// Lifecycle of a reactor component (docs/manifest.md); only with executor = "reactor".
+struct Lifecycle {
+  std::string scale_to_zero = "on";  // "off" | "on" | "idle"
+  std::chrono::milliseconds idle_timeout{1000};
+  bool stateful = true;
+  uint32_t min_instances = 0;
+  uint32_t max_instances = 4;
+  std::chrono::milliseconds scale_warmup{0};
+  std::chrono::milliseconds scale_cooldown{1000};
+  struct Step {
+    double lower = 0;
+    double upper = 1e300;  // "no upper bound"
+    int64_t adjustment = 0;
+  };
+  struct Policy {
+    std::string name;
+    std::string metric = "inflight";    // "inflight" | "rps" | "cpu"
+    std::string adjustment = "change";  // "change" | "exact" | "percent"
+    std::vector<Step> steps;            // 1..4
+  };
+  std::vector<Policy> scale_policies;
+  uint32_t queue = 256;  // requests waiting for an instance, at most
+  std::chrono::milliseconds queue_timeout{10'000};
+};
 
 // A host directory the guest sees, read-only, at `guest_dir`.
 struct FileMount {
@@ -75,6 +101,7 @@ struct Component {
   std::vector<Located> key_value_stores;        // store names the component may open
   std::vector<Located> allowed_outbound_hosts;  // "scheme://host:port" patterns
   std::vector<Located> variables;               // [variables] names it may read
+  Lifecycle lifecycle;                          // executor = "reactor" only
 };
 
 // A route pattern: "/exact/path" or "/prefix/..." (matches "/prefix" and

@@ -75,9 +75,26 @@ void json_field(std::string& out, std::string_view key, std::string_view value) 
   http::append_json_string(out, value);
 }
 
-// The component's wink_v1 capabilities, checked against the node: every store
-// it names must be configured, every host pattern must parse, every variable
-// it reads must have a value if required. Refusals name the manifest position.
+}  // namespace
+
+namespace {
+
+// Request ids: a per-process random prefix and a counter, 16 hex digits.
+std::string next_request_id() {
+  static const uint64_t prefix = [] {
+    uint64_t v = 0;
+    if (::getentropy(&v, sizeof v) != 0) v = static_cast<uint64_t>(::getpid()) << 32;
+    return v & 0xffffffff00000000ull;
+  }();
+  static std::atomic<uint64_t> counter{0};
+  uint64_t id = prefix | (counter.fetch_add(1, std::memory_order_relaxed) & 0xffffffffull);
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(id));
+  return buf;
+}
+
+}  // namespace
+
 Result<host::ComponentSpec> host_spec_for(const manifest::Manifest& m, const manifest::Component& c,
                                           const host::Node& node, std::chrono::nanoseconds deadline) {
   host::ComponentSpec spec;
@@ -136,22 +153,6 @@ Result<host::ComponentSpec> host_spec_for(const manifest::Manifest& m, const man
   return spec;
 }
 
-// Request ids: a per-process random prefix and a counter, 16 hex digits.
-std::string next_request_id() {
-  static const uint64_t prefix = [] {
-    uint64_t v = 0;
-    if (::getentropy(&v, sizeof v) != 0) v = static_cast<uint64_t>(::getpid()) << 32;
-    return v & 0xffffffff00000000ull;
-  }();
-  static std::atomic<uint64_t> counter{0};
-  uint64_t id = prefix | (counter.fetch_add(1, std::memory_order_relaxed) & 0xffffffffull);
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(id));
-  return buf;
-}
-
-}  // namespace
-
 Result<std::unique_ptr<App>> App::load(manifest::Manifest manifest, engine::Engine& engine,
                                        AppOptions options) {
   std::unique_ptr<App> app(new App());
@@ -164,6 +165,9 @@ Result<std::unique_ptr<App>> App::load(manifest::Manifest manifest, engine::Engi
   for (size_t i = 0; i < app->manifest_.components.size(); ++i) {
     const manifest::Component& c = app->manifest_.components[i];
     ComponentState& s = app->components_[i];
+    // Long-lived (reactor) components are served by wink_lifecycle, which
+    // routes to them before this App sees the request.
+    if (c.executor != manifest::Executor::kWagi) continue;
     const std::string context = "component \"" + c.id + "\" (" + c.source.string() + ")";
     auto module = engine.load_file(c.source);
     if (!module.ok()) return std::move(module).error().with_context(context);
@@ -285,6 +289,12 @@ void App::handle(const http::Request& request, http::Response& response) const {
   const ComponentState& state = components_[route->component];
   response.log.app = manifest_.app_name;
   response.log.component = component.id;
+  if (component.executor != manifest::Executor::kWagi) {
+    // Reactor components are served by wink_lifecycle (lifecycle::App) ahead of this App.
+    response.status = 500;
+    log_failure(component, request, 500, "executor", "reactor component without a lifecycle node");
+    return;
+  }
   host::Metrics* metrics = options_.host->metrics.get();
   const std::string request_id = next_request_id();
   response.add_header("X-Request-Id", request_id);

@@ -10,6 +10,7 @@
 // JSON error log line; they never affect other requests.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -47,6 +48,12 @@ struct AppOptions {
   // host log sink defaults to `log`.
   std::shared_ptr<host::Node> host;
 };
+
+// The wink_v1 capabilities of component `c` checked against `node` (stores
+// configured, host patterns valid, required variables set); refusals name
+// the manifest position. Shared with the reactor executor (wink_lifecycle).
+Result<host::ComponentSpec> host_spec_for(const manifest::Manifest& m, const manifest::Component& c,
+                                          const host::Node& node, std::chrono::nanoseconds deadline);
 
 class App {
  public:

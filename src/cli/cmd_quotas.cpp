@@ -1,0 +1,108 @@
+// `wink quotas`: usage against every limit (node and each app) with bars, and
+// `wink quotas set` to change them, on a running wink (local admin endpoint).
+#include <cstdio>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "lifecycle/admin.h"
+#include "manifest/manifest.h"
+
+namespace wink::cli {
+namespace {
+
+using nlohmann::json;
+
+struct QuotaOptions {
+  std::string admin, data_dir, app;
+  std::string active, total, memory_per_instance, memory_total;
+};
+
+std::string bytes_text(uint64_t b) {
+  char buf[32];
+  if (b >= (1ull << 30)) std::snprintf(buf, sizeof buf, "%.1f GiB", b / double(1ull << 30));
+  else if (b >= (1ull << 20)) std::snprintf(buf, sizeof buf, "%.1f MiB", b / double(1ull << 20));
+  else if (b >= 1024) std::snprintf(buf, sizeof buf, "%.1f KiB", b / 1024.0);
+  else std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(b));
+  return buf;
+}
+
+// [#########...........]  45%
+std::string bar(uint64_t used, uint64_t limit) {
+  constexpr int kWidth = 24;
+  if (limit == 0) return "[" + std::string(kWidth, ' ') + "]   -  ";
+  double f = std::min(1.0, used / double(limit));
+  int fill = static_cast<int>(f * kWidth + 0.5);
+  char pct[16];
+  std::snprintf(pct, sizeof pct, " %4.0f%%", used * 100.0 / limit);
+  return "[" + std::string(fill, '#') + std::string(kWidth - fill, '.') + "]" + pct;
+}
+
+void row(const char* what, uint64_t used, uint64_t limit, bool bytes) {
+  std::string u = bytes ? bytes_text(used) : std::to_string(used);
+  std::string l = limit == 0 ? "unlimited" : (bytes ? bytes_text(limit) : std::to_string(limit));
+  std::printf("  %-20s %s  %s / %s\n", what, bar(used, limit).c_str(), u.c_str(), l.c_str());
+}
+
+int show(const std::string& body) {
+  for (const json& q : json::parse(body)) {
+    const json& lim = q["limits"];
+    const json& used = q["used"];
+    std::printf("%s\n", q["scope"].get<std::string>().c_str());
+    row("active instances", used["active_instances"], lim["active_instances"], false);
+    row("total instances", used["total_instances"], lim["total_instances"], false);
+    row("memory", used["memory"], lim["memory_total"], true);
+    uint64_t per = lim["memory_per_instance"];
+    std::printf("  %-20s %s\n", "memory per instance", per ? bytes_text(per).c_str() : "unlimited");
+    std::printf("\n");
+  }
+  return 0;
+}
+
+int run(const QuotaOptions& o, bool set) {
+  auto addr = lifecycle::admin_address(o.admin, data_dir_or_default(o.data_dir));
+  if (!addr.ok()) { std::fprintf(stderr, "Error: %s\n", addr.error().message.c_str()); return 1; }
+  if (!set) {
+    auto body = lifecycle::admin_request(*addr, "GET", "/v1/quotas");
+    if (!body.ok()) { std::fprintf(stderr, "Error: %s\n", body.error().message.c_str()); return 1; }
+    return show(*body);
+  }
+  std::string target = o.app.empty() ? "/v1/quotas?scope=node" : "/v1/quotas?scope=app&app=" + o.app;
+  auto add_size = [&](const char* key, const std::string& v) -> bool {
+    if (v.empty()) return true;
+    auto n = manifest::parse_size(v);
+    if (!n.ok()) { std::fprintf(stderr, "Error: --%s: %s\n", key, n.error().message.c_str()); return false; }
+    target += std::string("&") + key + "=" + std::to_string(*n);
+    return true;
+  };
+  if (!o.active.empty()) target += "&active=" + o.active;
+  if (!o.total.empty()) target += "&total=" + o.total;
+  if (!add_size("memory_per_instance", o.memory_per_instance) || !add_size("memory_total", o.memory_total)) return 1;
+  auto body = lifecycle::admin_request(*addr, "POST", target);
+  if (!body.ok()) { std::fprintf(stderr, "Error: %s\n", body.error().message.c_str()); return 1; }
+  return show(*body);
+}
+
+}  // namespace
+
+void add_quotas_command(CLI::App& app, Dispatch& dispatch) {
+  auto o = std::make_shared<QuotaOptions>();
+  CLI::App* cmd = app.add_subcommand("quotas", "Show quota usage of a running wink (node and each app)");
+  cmd->add_option("--admin", o->admin, "Admin endpoint HOST:PORT (default: from <data-dir>/admin.addr)");
+  cmd->add_option("--data-dir", o->data_dir, "Data directory of the running wink");
+  auto* set = cmd->add_subcommand("set", "Change node quotas (or an app's with --app); 0 = unlimited");
+  set->add_option("--app", o->app, "App whose quotas change (default: the node's)");
+  set->add_option("--active-instances", o->active, "Running instances");
+  set->add_option("--total-instances", o->total, "Running + standby instances");
+  set->add_option("--memory-per-instance", o->memory_per_instance, "e.g. 256MiB");
+  set->add_option("--memory-total", o->memory_total, "e.g. 8GiB");
+  set->fallthrough();  // --admin / --data-dir after the subcommand
+  cmd->callback([=, &dispatch] {
+    bool is_set = set->parsed();
+    dispatch.action = [o, is_set] { return run(*o, is_set); };
+  });
+}
+
+}  // namespace wink::cli

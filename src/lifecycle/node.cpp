@@ -1,0 +1,872 @@
+// Scheduler, idle timers, autoscaler and quotas for long-lived instances (node.h).
+#include "lifecycle/node.h"
+
+#include <time.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "lifecycle/reactor_abi.h"
+#include "wasi/state.h"
+
+namespace wink::lifecycle {
+
+using Clock_ = Clock;
+using time_point = Clock::time_point;
+using std::chrono::milliseconds;
+
+namespace {
+
+double ms_between(std::chrono::steady_clock::time_point a, std::chrono::steady_clock::time_point b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+double thread_cpu_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+constexpr int kBuckets = 10;  // metrics window: 10 x 100 ms
+constexpr auto kBucket = milliseconds(100);
+
+}  // namespace
+
+struct Node::Inst {
+  uint64_t id = 0;
+  std::string name;
+  Component* comp = nullptr;
+  State state = State::kStarting;
+  bool busy = false;
+  bool claimed = false;  // a thread is starting / draining it outside the lock
+  // Live resources (running only).
+  std::unique_ptr<engine::Instance> live;
+  std::unique_ptr<wasi::Context> wasi;
+  std::unique_ptr<ReactorContext> reactor;
+  std::unique_ptr<host::Context> host;
+  wasi::Stdio in{.kind = wasi::Stdio::Kind::kBuffer};
+  wasi::Stdio out_stdio, err_stdio;
+  std::string out, err;
+  // Saved state (stateful): what the next wake restores. Kept while running
+  // too (it costs nothing: the running instance maps it), so a trap falls back to it.
+  std::shared_ptr<engine::Snapshot> saved;
+  uint64_t saved_bytes = 0;
+  time_point last_used{}, keep_awake_until{};
+  std::chrono::system_clock::time_point created_wall, wake_wall;
+  uint64_t requests = 0, wakes = 0;
+  double last_wake_ms = 0, last_standby_ms = 0;
+  uint64_t charged_memory = 0;  // what account() added
+};
+
+struct Node::AppState {
+  Quotas quotas;
+  Usage used;
+};
+
+struct Node::Component {
+  ComponentSpec spec;
+  const wink_export_t* handler = nullptr;
+  const wink_export_t* before_standby = nullptr;
+  AppState* app = nullptr;
+  std::vector<std::unique_ptr<Inst>> instances;
+  uint32_t waiting = 0;
+  uint64_t seq = 0;
+  time_point last_activity{}, last_scale_out{}, last_scale_change{};
+  bool scaled_once = false;
+  // Metrics: request starts and guest CPU ms per 100 ms bucket.
+  int64_t bucket_epoch[kBuckets] = {};
+  uint32_t bucket_requests[kBuckets] = {};
+  double bucket_cpu_ms[kBuckets] = {};
+  uint64_t requests = 0, rejected = 0, wakes = 0, scale_outs = 0, scale_ins = 0;
+
+  uint32_t count(State s) const {
+    uint32_t n = 0;
+    for (const auto& i : instances) n += i->state == s;
+    return n;
+  }
+  uint32_t active() const {
+    uint32_t n = 0;
+    for (const auto& i : instances) {
+      n += i->state == State::kStarting || i->state == State::kRunning || i->state == State::kDraining;
+    }
+    return n;
+  }
+  uint32_t busy() const {
+    uint32_t n = 0;
+    for (const auto& i : instances) n += i->busy;
+    return n;
+  }
+};
+
+// Deferred work the timer thread does outside the lock.
+struct Node::Work {
+  enum Kind { kStandby, kStop, kStart } kind;
+  Inst* inst;
+};
+
+Node::Node(NodeOptions options) : options_(std::move(options)) {
+  clock_ = options_.clock ? options_.clock : std::make_shared<SteadyClock>();
+  if (options_.background) {
+    ticker_ = std::thread([this] {
+      std::unique_lock lock(mu_);
+      while (!stopping_) {
+        lock.unlock();
+        time_point next = tick();
+        lock.lock();
+        if (stopping_) break;
+        ticker_next_ = next;
+        auto real = std::chrono::steady_clock::now() + (next - clock_->now());
+        ticker_cv_.wait_until(lock, real);
+      }
+    });
+  }
+}
+
+Node::~Node() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    ticker_cv_.notify_all();
+    cv_.notify_all();
+  }
+  if (ticker_.joinable()) ticker_.join();
+  // Instances free their slots through their destructors.
+  std::lock_guard lock(mu_);
+  for (auto& c : components_) c->instances.clear();
+}
+
+void Node::notify_ticker(time_point when) {
+  // Under mu_.
+  if (ticker_.joinable() && (ticker_next_ == time_point{} || when < ticker_next_)) {
+    ticker_next_ = when;
+    ticker_cv_.notify_one();
+  }
+}
+
+void Node::log_event(std::string_view msg, const Inst& i, std::string_view extra) {
+  if (!options_.log) return;
+  std::string line = "{\"level\":\"info\",\"msg\":\"";
+  line.append(msg).append("\",\"app\":\"").append(i.comp->spec.app);
+  line.append("\",\"component\":\"").append(i.comp->spec.component);
+  line.append("\",\"instance\":\"").append(i.name).append("\"");
+  line.append(extra);
+  line.append("}\n");
+  options_.log(line);
+}
+
+// ---- accounting and quotas ----
+
+void Node::account(const Inst& i, int sign) {
+  // Under mu_. Active instances are charged their memory limit (the most they
+  // can use), standby ones the size of their saved state.
+  const bool active = i.state == State::kStarting || i.state == State::kRunning || i.state == State::kDraining;
+  const bool exists = i.state != State::kStopped;
+  const uint64_t mem = active ? i.comp->spec.memory_limit_bytes : (exists ? i.saved_bytes : 0);
+  for (Usage* u : {&node_used_, &i.comp->app->used}) {
+    u->active_instances += sign * (active ? 1 : 0);
+    u->total_instances += sign * (exists ? 1 : 0);
+    u->memory += sign * static_cast<int64_t>(mem);
+  }
+}
+
+namespace {
+std::string human_bytes(uint64_t b) {
+  char buf[32];
+  if (b >= (1ull << 30)) std::snprintf(buf, sizeof buf, "%.1f GiB", b / double(1ull << 30));
+  else if (b >= (1ull << 20)) std::snprintf(buf, sizeof buf, "%.1f MiB", b / double(1ull << 20));
+  else if (b >= 1024) std::snprintf(buf, sizeof buf, "%.1f KiB", b / 1024.0);
+  else std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(b));
+  return buf;
+}
+}  // namespace
+
+bool Node::admit(Component& c, const Inst* waking, std::string* why) const {
+  const uint64_t add_total = waking ? 0 : 1;
+  const uint64_t add_mem = c.spec.memory_limit_bytes - (waking ? std::min(waking->saved_bytes, c.spec.memory_limit_bytes) : 0);
+  struct Scope { const char* name; const Quotas& q; const Usage& u; };
+  for (const Scope& s : {Scope{"node", options_.quotas, node_used_}, Scope{"app", c.app->quotas, c.app->used}}) {
+    if (s.q.active_instances && s.u.active_instances + 1 > s.q.active_instances) {
+      *why = std::string(s.name) + " quota of " + std::to_string(s.q.active_instances) + " active instances reached";
+      return false;
+    }
+    if (s.q.total_instances && s.u.total_instances + add_total > s.q.total_instances) {
+      *why = std::string(s.name) + " quota of " + std::to_string(s.q.total_instances) + " instances reached";
+      return false;
+    }
+    if (s.q.memory_total && s.u.memory + add_mem > s.q.memory_total) {
+      *why = std::string(s.name) + " memory quota of " + human_bytes(s.q.memory_total) + " reached";
+      return false;
+    }
+  }
+  return true;
+}
+
+Result<Node::Component*> Node::deploy(ComponentSpec spec) {
+  if (!spec.init) return make_error("component has no start snapshot");
+  const wink_export_t* handler = spec.init->module()->find_export(spec.handler);
+  if (!handler || handler->kind != WINK_EXTERN_FUNC || handler->params[0] || handler->results[0]) {
+    return make_error("handler export `" + spec.handler + "` is not an exported function without parameters and results");
+  }
+  const ScaleConfig& sc = spec.policy.scale;
+  if (sc.max_instances == 0) return make_error("max_instances must be at least 1");
+  if (sc.min_instances > sc.max_instances) {
+    return make_error("min_instances (" + std::to_string(sc.min_instances) + ") exceeds max_instances (" +
+                      std::to_string(sc.max_instances) + ")");
+  }
+  for (const auto& p : sc.policies) WINK_TRY(p.validate());
+  auto c = std::make_unique<Component>();
+  c->handler = handler;
+  if (const wink_export_t* b = spec.init->module()->find_export("wink_before_standby");
+      b && b->kind == WINK_EXTERN_FUNC && !b->params[0] && !b->results[0]) {
+    c->before_standby = b;
+  }
+  std::vector<Inst*> to_start;
+  {
+    std::lock_guard lock(mu_);
+    if (find(spec.app, spec.component)) {
+      return make_error("component " + spec.app + "/" + spec.component + " is already deployed");
+    }
+    auto& app = apps_[spec.app];
+    if (!app) {
+      app = std::make_unique<AppState>();
+      app->quotas = options_.app_quotas;
+    }
+    const std::string where = "app \"" + spec.app + "\" component \"" + spec.component + "\": ";
+    struct Scope { const char* name; const Quotas& q; const Usage& u; };
+    for (const Scope& s : {Scope{"node", options_.quotas, node_used_}, Scope{"app", app->quotas, app->used}}) {
+      if (s.q.memory_per_instance && spec.memory_limit_bytes > s.q.memory_per_instance) {
+        return make_error(where + "memory_limit " + human_bytes(spec.memory_limit_bytes) + " exceeds the " + s.name +
+                          " quota of " + human_bytes(s.q.memory_per_instance) + " per instance");
+      }
+      if (s.q.active_instances && s.u.active_instances + sc.min_instances > s.q.active_instances) {
+        return make_error(where + "min_instances " + std::to_string(sc.min_instances) + " would exceed the " + s.name +
+                          " quota of " + std::to_string(s.q.active_instances) + " active instances (" +
+                          std::to_string(s.u.active_instances) + " in use)");
+      }
+      if (s.q.total_instances && s.u.total_instances + sc.min_instances > s.q.total_instances) {
+        return make_error(where + "min_instances " + std::to_string(sc.min_instances) + " would exceed the " + s.name +
+                          " quota of " + std::to_string(s.q.total_instances) + " instances (" +
+                          std::to_string(s.u.total_instances) + " in use)");
+      }
+      if (s.q.memory_total && s.u.memory + sc.min_instances * spec.memory_limit_bytes > s.q.memory_total) {
+        return make_error(where + "min_instances x memory_limit (" +
+                          human_bytes(sc.min_instances * spec.memory_limit_bytes) + ") would exceed the " + s.name +
+                          " memory quota of " + human_bytes(s.q.memory_total) + " (" + human_bytes(s.u.memory) +
+                          " in use)");
+      }
+    }
+    c->app = app.get();
+    c->spec = std::move(spec);
+    c->last_activity = clock_->now();
+    components_.push_back(std::move(c));
+    Component& comp = *components_.back();
+    for (uint32_t k = 0; k < comp.spec.policy.scale.min_instances; ++k) {
+      Inst* i = new_inst(comp);
+      i->claimed = true;
+      to_start.push_back(i);
+    }
+  }
+  Component* result = nullptr;
+  {
+    std::lock_guard lock(mu_);
+    result = components_.back().get();
+  }
+  for (Inst* i : to_start) {
+    auto started = start(*i);
+    std::lock_guard lock(mu_);
+    account(*i, -1);
+    i->claimed = false;
+    i->state = started.ok() ? State::kRunning : State::kStopped;
+    i->last_used = clock_->now();
+    account(*i, +1);
+    if (!started.ok()) return std::move(started).error().with_context("starting min_instances");
+  }
+  return result;
+}
+
+Node::Component* Node::find(std::string_view app, std::string_view component) const {
+  for (const auto& c : components_) {
+    if (c->spec.app == app && c->spec.component == component) return c.get();
+  }
+  return nullptr;
+}
+
+Node::Inst* Node::new_inst(Component& c) {
+  // Under mu_: a new instance record in kStarting, charged to the quotas.
+  auto i = std::make_unique<Inst>();
+  i->id = next_id_++;
+  i->comp = &c;
+  i->name = c.spec.app + "-" + c.spec.component + "-" + std::to_string(++c.seq);
+  i->state = State::kStarting;
+  i->created_wall = std::chrono::system_clock::now();
+  i->out_stdio = {.kind = wasi::Stdio::Kind::kBuffer, .output = &i->out, .output_limit = options_.max_stdout_bytes};
+  i->err_stdio = {.kind = wasi::Stdio::Kind::kBuffer, .output = &i->err, .output_limit = options_.max_stderr_bytes};
+  Inst* raw = i.get();
+  c.instances.push_back(std::move(i));
+  account(*raw, +1);
+  return raw;
+}
+
+// ---- start (wake) and standby: outside the lock, on a claimed instance ----
+
+Result<void> Node::start(Inst& i) {
+  Component& c = *i.comp;
+  auto t0 = std::chrono::steady_clock::now();
+  wasi::Overrides ov;
+  ov.stdin_ = &i.in;
+  ov.stdout_ = &i.out_stdio;
+  ov.stderr_ = &i.err_stdio;
+  i.wasi = std::make_unique<wasi::Context>(c.spec.wasi, ov);
+  i.reactor = std::make_unique<ReactorContext>();
+  if (c.spec.host) i.host = std::make_unique<host::Context>(c.spec.host, i.name);
+  runtime::HostModule* hosts[3] = {i.wasi.get(), i.reactor.get(), i.host.get()};
+  std::span<runtime::HostModule* const> hs(hosts, i.host ? 3 : 2);
+  const auto& from = (c.spec.policy.stateful && i.saved) ? i.saved : c.spec.init;
+  auto inst = from->instantiate(hs, c.spec.limits);
+  if (!inst.ok()) {
+    i.host.reset();
+    i.reactor.reset();
+    i.wasi.reset();
+    return std::move(inst).error();
+  }
+  i.live = std::move(*inst);
+  i.last_wake_ms = ms_between(t0, std::chrono::steady_clock::now());
+  i.wake_wall = std::chrono::system_clock::now();
+  ++i.wakes;
+  return {};
+}
+
+void Node::standby(Inst& i, bool stop_after) {
+  // The instance is claimed and kDraining. Tell the guest first; it may ask to stay.
+  Component& c = *i.comp;
+  auto t0 = std::chrono::steady_clock::now();
+  bool guest_failed = false;
+  if (c.before_standby && i.live) {
+    i.reactor->state().keep_awake_ms = -1;
+    runtime::Outcome o = i.live->call(*c.before_standby, nullptr, nullptr);
+    int64_t keep = i.reactor->state().keep_awake_ms;
+    if (!o.ok()) guest_failed = true;
+    if (o.ok() && keep > 0) {
+      std::lock_guard lock(mu_);
+      auto ms = std::min<int64_t>(keep, c.spec.policy.max_keep_awake.count());
+      i.keep_awake_until = clock_->now() + milliseconds(ms);
+      account(i, -1);
+      i.state = State::kRunning;
+      account(i, +1);
+      i.claimed = false;
+      log_event("standby postponed by the guest", i, ",\"keep_awake_ms\":" + std::to_string(ms));
+      cv_.notify_all();
+      return;
+    }
+  }
+  std::shared_ptr<engine::Snapshot> saved;
+  uint64_t saved_bytes = 0;
+  if (c.spec.policy.stateful && !stop_after && i.live && guest_failed) {
+    saved = i.saved;  // before_standby trapped: its state is not trustworthy
+    saved_bytes = i.saved_bytes;
+  } else if (c.spec.policy.stateful && !stop_after && i.live) {
+    auto snap = engine::Snapshot::capture(*i.live);
+    if (snap.ok()) {
+      saved = std::move(*snap);
+      saved_bytes = saved->stats().nonzero_bytes;
+    } else {
+      // Keep the last saved state; say why the newer one is lost.
+      saved = i.saved;
+      saved_bytes = i.saved_bytes;
+      if (options_.log) log_event("standby capture failed", i, ",\"detail\":\"" + snap.error().message + "\"");
+    }
+  }
+  // Release everything: memory slot, contexts (descriptors), buffers.
+  i.live.reset();
+  i.host.reset();
+  i.reactor.reset();
+  i.wasi.reset();
+  std::string().swap(i.out);
+  std::string().swap(i.err);
+  i.last_standby_ms = ms_between(t0, std::chrono::steady_clock::now());
+  std::lock_guard lock(mu_);
+  account(i, -1);
+  i.saved = std::move(saved);
+  i.saved_bytes = saved_bytes;
+  i.state = stop_after ? State::kStopped : State::kStandby;
+  i.keep_awake_until = {};
+  account(i, +1);
+  i.claimed = false;
+  log_event(stop_after ? "instance stopped" : "instance standby", i,
+            ",\"saved_bytes\":" + std::to_string(saved_bytes) + ",\"ms\":" + std::to_string(i.last_standby_ms));
+  if (stop_after) {
+    auto& v = c.instances;
+    v.erase(std::remove_if(v.begin(), v.end(), [&](const auto& p) { return p.get() == &i; }), v.end());
+  }
+  cv_.notify_all();
+}
+
+bool Node::pick_idle(Component& c, Inst*& out) {
+  // Most recently used idle instance: its pages are the warmest.
+  Inst* best = nullptr;
+  for (auto& i : c.instances) {
+    if (i->state == State::kRunning && !i->busy && !i->claimed) {
+      if (!best || i->last_used > best->last_used) best = i.get();
+    }
+  }
+  out = best;
+  return best != nullptr;
+}
+
+Node::Inst* Node::evict_for(Component& c) {
+  // Under mu_ (released and retaken). Puts the least recently used idle
+  // instance (of the node, or of this app when the app quota is the limit)
+  // in standby to make room. False when none can go.
+  Inst* lru = nullptr;
+  for (auto& comp : components_) {
+    if (comp->spec.policy.scale_to_zero == ScaleToZero::kOff) continue;
+    if (comp->count(State::kRunning) <= comp->spec.policy.scale.min_instances) continue;
+    for (auto& i : comp->instances) {
+      if (i->state != State::kRunning || i->busy || i->claimed) continue;
+      if (i->keep_awake_until > clock_->now()) continue;
+      if (c.app->quotas.active_instances && c.app->used.active_instances >= c.app->quotas.active_instances &&
+          comp->app != c.app) {
+        continue;
+      }
+      if (!lru || i->last_used < lru->last_used) lru = i.get();
+    }
+  }
+  if (!lru) return nullptr;
+  account(*lru, -1);
+  lru->state = State::kDraining;
+  lru->claimed = true;
+  account(*lru, +1);
+  return lru;
+}
+
+CallResult Node::call(Component& c, const std::vector<std::string>& vars, std::string_view body) {
+  CallResult r;
+  const auto t_arrive = std::chrono::steady_clock::now();
+  std::unique_lock lock(mu_);
+  const time_point deadline = clock_->now() + c.spec.policy.queue_timeout;
+  record(c, clock_->now());
+  ++c.requests;
+  bool queued = false;
+  Inst* inst = nullptr;
+  for (;;) {
+    if (stopping_) {
+      r.rejected = 503;
+      r.reason = "node is stopping";
+      break;
+    }
+    if (pick_idle(c, inst)) {
+      inst->busy = true;
+      break;
+    }
+    const uint32_t cap = std::max(c.spec.policy.scale.max_instances, 1u);
+    if (c.active() < cap) {
+      // Wake the most recently used standby instance (stateful: its state), else start one.
+      Inst* standby = nullptr;
+      for (auto& i : c.instances) {
+        if (i->state == State::kStandby && !i->claimed && (!standby || i->last_used > standby->last_used)) {
+          standby = i.get();
+        }
+      }
+      std::string why;
+      if (admit(c, standby, &why)) {
+        if (standby) {
+          account(*standby, -1);
+          standby->state = State::kStarting;
+          account(*standby, +1);
+        } else {
+          standby = new_inst(c);
+        }
+        inst = standby;
+        inst->claimed = true;
+        inst->busy = true;
+        ++c.wakes;
+        lock.unlock();
+        auto started = start(*inst);
+        lock.lock();
+        account(*inst, -1);
+        inst->claimed = false;
+        if (!started.ok()) {
+          inst->busy = false;
+          inst->state = inst->saved ? State::kStandby : State::kStopped;
+          account(*inst, +1);
+          if (inst->state == State::kStopped) {
+            auto& v = c.instances;
+            v.erase(std::remove_if(v.begin(), v.end(), [&](const auto& p) { return p.get() == inst; }), v.end());
+          }
+          r.rejected = 500;
+          r.reason = "instance failed to start: " + started.error().message;
+          inst = nullptr;
+          cv_.notify_all();
+          break;
+        }
+        inst->state = State::kRunning;
+        account(*inst, +1);
+        r.woke = true;
+        r.wake_ms = inst->last_wake_ms;
+        log_event("instance wake", *inst, ",\"ms\":" + std::to_string(inst->last_wake_ms));
+        break;
+      }
+      if (Inst* victim = evict_for(c)) {
+        // Put the least recently used idle instance to sleep to make room, then try again.
+        lock.unlock();
+        this->standby(*victim, false);
+        lock.lock();
+        continue;
+      }
+      r.reason = why;
+    }
+    if (!queued) {
+      if (c.waiting >= c.spec.policy.queue_max) {
+        r.rejected = 429;
+        if (r.reason.empty()) r.reason = "request queue full (" + std::to_string(c.spec.policy.queue_max) + " waiting)";
+        break;
+      }
+      ++c.waiting;
+      queued = true;
+      notify_ticker(clock_->now());  // let the autoscaler see the queue now
+    }
+    if (clock_->now() >= deadline) {
+      r.rejected = 503;
+      if (r.reason.empty()) r.reason = "no instance free within the queue timeout";
+      break;
+    }
+    if (clock_->manual()) {
+      cv_.wait_for(lock, milliseconds(2));
+    } else {
+      cv_.wait_until(lock, std::chrono::steady_clock::now() + (deadline - clock_->now()));
+    }
+  }
+  if (queued) --c.waiting;
+  r.queue_ms = ms_between(t_arrive, std::chrono::steady_clock::now()) - r.wake_ms;
+  if (!inst) {
+    ++c.rejected;
+    r.retry_after_s = std::max<uint32_t>(1, static_cast<uint32_t>(c.spec.policy.idle_timeout.count() / 1000));
+    return r;
+  }
+  if (!c.spec.policy.scale.policies.empty()) notify_ticker(clock_->now());
+  lock.unlock();
+
+  // Run the guest on this thread: stdin = body, stdout/stderr fresh.
+  auto* w = static_cast<Z_wasi_snapshot_preview1_instance_t*>(inst->wasi->import_instance());
+  w->stdio[0].input = body;
+  w->stdin_pos = 0;
+  inst->out.clear();
+  inst->err.clear();
+  auto& rs = inst->reactor->state();
+  rs.vars = &vars;
+  rs.keep_awake_ms = -1;
+  const double cpu0 = thread_cpu_ms();
+  const auto t_exec = std::chrono::steady_clock::now();
+  r.outcome = inst->live->call(*c.handler, nullptr, nullptr);
+  r.exec_ms = ms_between(t_exec, std::chrono::steady_clock::now());
+  const double cpu_ms = thread_cpu_ms() - cpu0;
+  rs.vars = nullptr;
+  r.out.swap(inst->out);
+  r.err.swap(inst->err);
+  r.instance = inst->name;
+  const bool failed = !r.outcome.ok() && !(r.outcome.exited() && r.outcome.exit_code == 0);
+  // A trap (or proc_exit) leaves the instance unusable: drop it; a stateful
+  // one falls back to its last saved state.
+  std::unique_ptr<engine::Instance> dead;
+  if (failed) {
+    dead = std::move(inst->live);
+    inst->host.reset();
+    inst->reactor.reset();
+    inst->wasi.reset();
+  }
+  dead.reset();
+
+  lock.lock();
+  const time_point now = clock_->now();
+  inst->busy = false;
+  ++inst->requests;
+  inst->last_used = now;
+  c.last_activity = now;
+  int bucket = static_cast<int>((now.time_since_epoch() / kBucket) % kBuckets);
+  c.bucket_cpu_ms[bucket] += cpu_ms;
+  if (failed) {
+    account(*inst, -1);
+    inst->state = inst->saved ? State::kStandby : State::kStopped;
+    account(*inst, +1);
+    if (inst->state == State::kStopped) {
+      auto& v = c.instances;
+      v.erase(std::remove_if(v.begin(), v.end(), [&](const auto& p) { return p.get() == inst; }), v.end());
+    }
+  } else {
+    if (rs.keep_awake_ms == 0) inst->keep_awake_until = {};
+    if (rs.keep_awake_ms > 0) {
+      inst->keep_awake_until =
+          now + milliseconds(std::min<int64_t>(rs.keep_awake_ms, c.spec.policy.max_keep_awake.count()));
+    }
+    notify_ticker(std::max(now + c.spec.policy.idle_timeout, inst->keep_awake_until));
+  }
+  cv_.notify_all();
+  return r;
+}
+
+// ---- metrics ----
+
+void Node::record(Component& c, time_point now) {
+  int64_t epoch = now.time_since_epoch() / kBucket;
+  int b = static_cast<int>(epoch % kBuckets);
+  if (c.bucket_epoch[b] != epoch) {
+    c.bucket_epoch[b] = epoch;
+    c.bucket_requests[b] = 0;
+    c.bucket_cpu_ms[b] = 0;
+  }
+  ++c.bucket_requests[b];
+}
+
+MetricValues Node::metrics_of(const Component& c, time_point now) const {
+  MetricValues v;
+  v.inflight = c.busy() + c.waiting;
+  int64_t epoch = now.time_since_epoch() / kBucket;
+  double cpu = 0;
+  for (int k = 0; k < kBuckets; ++k) {
+    if (c.bucket_epoch[k] > epoch - kBuckets) {
+      v.rps += c.bucket_requests[k];
+      cpu += c.bucket_cpu_ms[k];
+    }
+  }
+  uint32_t running = std::max(1u, c.count(State::kRunning));
+  v.cpu = cpu / 1000.0 * 100.0 / running;  // % of one core per instance over the last second
+  return v;
+}
+
+// ---- timers and autoscaler ----
+
+time_point Node::tick() {
+  std::vector<Work> work;
+  time_point now;
+  time_point next;
+  {
+    std::lock_guard lock(mu_);
+    now = clock_->now();
+    next = now + milliseconds(1000);
+    for (auto& cp : components_) {
+      Component& c = *cp;
+      const ComponentPolicy& pol = c.spec.policy;
+      uint32_t running = c.count(State::kRunning) + c.count(State::kStarting);
+      uint32_t leaving = 0;
+      // Autoscaler (step policies).
+      if (!pol.scale.policies.empty() && (running > 0 || c.waiting > 0)) {
+        MetricValues mv = metrics_of(c, now);
+        auto desired = desired_instances(pol.scale, running, mv);
+        if (desired && *desired > running && (!c.scaled_once || now - c.last_scale_out >= pol.scale.warmup)) {
+          uint32_t add = *desired - running;
+          for (uint32_t k = 0; k < add; ++k) {
+            Inst* standby = nullptr;
+            for (auto& i : c.instances) {
+              if (i->state == State::kStandby && !i->claimed) standby = i.get();
+            }
+            std::string why;
+            if (!admit(c, standby, &why)) break;
+            if (standby) {
+              account(*standby, -1);
+              standby->state = State::kStarting;
+              account(*standby, +1);
+            } else {
+              standby = new_inst(c);
+            }
+            standby->claimed = true;
+            work.push_back({Work::kStart, standby});
+          }
+          if (add) {
+            c.last_scale_out = c.last_scale_change = now;
+            c.scaled_once = true;
+            ++c.scale_outs;
+          }
+        } else if (desired && *desired < running && now - c.last_scale_change >= pol.scale.cooldown) {
+          uint32_t remove = running - *desired;
+          std::vector<Inst*> idle;
+          for (auto& i : c.instances) {
+            if (i->state == State::kRunning && !i->busy && !i->claimed && i->keep_awake_until <= now) {
+              idle.push_back(i.get());
+            }
+          }
+          std::sort(idle.begin(), idle.end(), [](Inst* a, Inst* b) { return a->last_used < b->last_used; });
+          for (uint32_t k = 0; k < remove && k < idle.size(); ++k) {
+            Inst* i = idle[k];
+            account(*i, -1);
+            i->state = State::kDraining;
+            i->claimed = true;
+            account(*i, +1);
+            work.push_back({pol.stateful ? Work::kStandby : Work::kStop, i});
+            ++leaving;
+          }
+          if (remove && !idle.empty()) {
+            c.last_scale_change = now;
+            ++c.scale_ins;
+          }
+        }
+        if (running > 0) next = std::min(next, now + milliseconds(5));
+      }
+      // Idle timeouts.
+      if (pol.scale_to_zero == ScaleToZero::kOff) continue;
+      uint32_t min = pol.scale.min_instances;
+      if (pol.scale_to_zero == ScaleToZero::kIdle) {
+        if (c.busy() > 0 || c.waiting > 0) continue;
+        time_point due = c.last_activity + pol.idle_timeout;
+        bool kept = false;
+        for (auto& i : c.instances) {
+          if (i->state == State::kRunning && i->keep_awake_until > now) {
+            kept = true;
+            next = std::min(next, i->keep_awake_until);
+          }
+        }
+        if (kept) continue;
+        if (now < due) {
+          if (running > leaving) next = std::min(next, due);
+          continue;
+        }
+      }
+      std::vector<Inst*> idle;
+      for (auto& i : c.instances) {
+        if (i->state != State::kRunning || i->busy || i->claimed) continue;
+        if (i->keep_awake_until > now) {
+          next = std::min(next, i->keep_awake_until);
+          continue;
+        }
+        time_point due = std::max(i->last_used + pol.idle_timeout, i->keep_awake_until);
+        if (pol.scale_to_zero == ScaleToZero::kOn && now < due) {
+          next = std::min(next, due);
+          continue;
+        }
+        idle.push_back(i.get());
+      }
+      std::sort(idle.begin(), idle.end(), [](Inst* a, Inst* b) { return a->last_used < b->last_used; });
+      uint32_t remaining = running - leaving;
+      for (Inst* i : idle) {
+        if (remaining <= min) break;
+        account(*i, -1);
+        i->state = State::kDraining;
+        i->claimed = true;
+        account(*i, +1);
+        work.push_back({Work::kStandby, i});
+        --remaining;
+      }
+    }
+  }
+  run_work(work);
+  return next;
+}
+
+void Node::run_work(std::vector<Work>& work) {
+  for (const Work& w : work) {
+    if (w.kind == Work::kStart) {
+      auto started = start(*w.inst);
+      std::lock_guard lock(mu_);
+      account(*w.inst, -1);
+      w.inst->claimed = false;
+      w.inst->state = started.ok() ? State::kRunning : (w.inst->saved ? State::kStandby : State::kStopped);
+      w.inst->last_used = clock_->now();
+      account(*w.inst, +1);
+      if (started.ok()) log_event("instance started by the autoscaler", *w.inst);
+      cv_.notify_all();
+    } else {
+      standby(*w.inst, w.kind == Work::kStop);
+    }
+  }
+}
+
+// ---- administration ----
+
+std::vector<InstanceInfo> Node::instances() const {
+  std::lock_guard lock(mu_);
+  std::vector<InstanceInfo> out;
+  const time_point now = clock_->now();
+  for (const auto& c : components_) {
+    for (const auto& i : c->instances) {
+      InstanceInfo info;
+      info.name = i->name;
+      info.app = c->spec.app;
+      info.component = c->spec.component;
+      info.state = i->state;
+      info.busy = i->busy;
+      info.created = i->created_wall;
+      info.last_wake = i->wake_wall;
+      if (i->live) {
+        if (wasm_rt_memory_t* m = i->live->memory()) info.memory_bytes = m->size;
+      } else {
+        info.memory_bytes = i->saved_bytes;
+      }
+      info.requests = i->requests;
+      info.wakes = i->wakes;
+      info.last_wake_ms = i->last_wake_ms;
+      info.last_standby_ms = i->last_standby_ms;
+      info.keep_awake = i->keep_awake_until > now;
+      out.push_back(std::move(info));
+    }
+  }
+  return out;
+}
+
+std::vector<ComponentInfo> Node::components() const {
+  std::lock_guard lock(mu_);
+  std::vector<ComponentInfo> out;
+  const time_point now = clock_->now();
+  for (const auto& c : components_) {
+    ComponentInfo info;
+    info.app = c->spec.app;
+    info.component = c->spec.component;
+    info.policy = c->spec.policy;
+    info.memory_limit_bytes = c->spec.memory_limit_bytes;
+    info.running = c->count(State::kRunning) + c->count(State::kStarting);
+    info.standby = c->count(State::kStandby);
+    info.busy = c->busy();
+    info.waiting = c->waiting;
+    info.metrics = metrics_of(*c, now);
+    info.requests = c->requests;
+    info.rejected = c->rejected;
+    info.wakes = c->wakes;
+    info.scale_outs = c->scale_outs;
+    info.scale_ins = c->scale_ins;
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+std::vector<QuotaView> Node::quotas() const {
+  std::lock_guard lock(mu_);
+  std::vector<QuotaView> out;
+  out.push_back({"node", options_.quotas, node_used_});
+  for (const auto& [name, app] : apps_) out.push_back({"app " + name, app->quotas, app->used});
+  return out;
+}
+
+Result<void> Node::set_scale(Component& c, const ScaleConfig& scale) {
+  if (scale.max_instances == 0) return make_error("max_instances must be at least 1");
+  if (scale.min_instances > scale.max_instances) return make_error("min_instances exceeds max_instances");
+  for (const auto& p : scale.policies) WINK_TRY(p.validate());
+  std::lock_guard lock(mu_);
+  c.spec.policy.scale = scale;
+  c.scaled_once = false;
+  notify_ticker(clock_->now());
+  return {};
+}
+
+Result<void> Node::set_policy(Component& c, const ComponentPolicy& policy) {
+  if (policy.idle_timeout < milliseconds(10)) return make_error("idle_timeout must be at least 10ms");
+  WINK_TRY(set_scale(c, policy.scale));
+  std::lock_guard lock(mu_);
+  c.spec.policy = policy;
+  notify_ticker(clock_->now());
+  return {};
+}
+
+void Node::set_node_quotas(const Quotas& q) {
+  std::lock_guard lock(mu_);
+  options_.quotas = q;
+  cv_.notify_all();
+}
+
+void Node::set_app_quotas(const std::string& app, const Quotas& q) {
+  std::lock_guard lock(mu_);
+  auto& a = apps_[app];
+  if (!a) a = std::make_unique<AppState>();
+  a->quotas = q;
+  cv_.notify_all();
+}
+
+}  // namespace wink::lifecycle

@@ -1,0 +1,215 @@
+// Long-lived instances on one node: the scheduler (find, wake or start an
+// instance for a request; hold the request while it wakes), the idle timers
+// that put instances in standby, the autoscaler and the quotas.
+//
+//   lifecycle::Node node({.quotas = {.active_instances = 100}});
+//   auto c = node.deploy(spec);                          // refused over quota, with the reason
+//   CallResult r = node.call(*c, vars, body);            // wakes the instance if asleep
+//
+//        deploy / autoscaler / request
+//   (none) ──────────► starting ──► running ◄──────────┐
+//                         ▲            │ idle_timeout   │ before_standby asks keep_awake
+//                         │ request    ▼                │
+//                       standby ◄── draining ───────────┘
+//               (saved state only)     │ scale-in (stateless), undeploy
+//                                      ▼
+//                                   stopped
+//
+// Standby releases the instance's memory slot, its WASI and host contexts
+// (every file descriptor it opened) and its stdio buffers; a stateful one
+// keeps only its state captured copy-on-write (engine::Snapshot::capture). No
+// instance owns a thread: guest code runs on the thread of the request (an
+// HTTP worker), starts and standbys run on that thread or on the node's one
+// timer thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <list>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "common/result.h"
+#include "engine/engine.h"
+#include "engine/snapshot.h"
+#include "host/host.h"
+#include "lifecycle/policy.h"
+#include "runtime/runtime.h"
+#include "wasi/wasi.h"
+
+namespace wink::lifecycle {
+
+// Time source for every lifecycle decision; tests inject a ManualClock.
+class Clock {
+ public:
+  using time_point = std::chrono::steady_clock::time_point;
+  virtual ~Clock() = default;
+  virtual time_point now() const = 0;
+  virtual bool manual() const { return false; }
+};
+
+class SteadyClock final : public Clock {
+ public:
+  time_point now() const override { return std::chrono::steady_clock::now(); }
+};
+
+class ManualClock final : public Clock {
+ public:
+  time_point now() const override { return time_point(std::chrono::nanoseconds(ns_.load())); }
+  bool manual() const override { return true; }
+  void advance(std::chrono::nanoseconds d) { ns_ += d.count(); }
+
+ private:
+  std::atomic<int64_t> ns_{1'000'000'000};
+};
+
+// Receives complete JSON log lines ending in '\n'.
+using LogSink = std::function<void(std::string_view)>;
+
+struct NodeOptions {
+  std::shared_ptr<Clock> clock;  // null: steady clock
+  // Run the timer thread (idle timeouts, autoscaler). Tests with a
+  // ManualClock turn it off and call tick().
+  bool background = true;
+  Quotas quotas;          // node-wide
+  Quotas app_quotas;      // default for every app (set_app_quotas overrides)
+  LogSink log;            // lifecycle events (standby, wake, scale); may be empty
+  size_t max_stdout_bytes = 64u << 20;
+  size_t max_stderr_bytes = 1u << 20;
+};
+
+// What one long-lived component needs; built by App::load (or a test).
+struct ComponentSpec {
+  std::string app, component;
+  std::shared_ptr<engine::Snapshot> init;      // every new instance starts here
+  std::shared_ptr<const wasi::Prepared> wasi;  // preopens, argv, environment
+  std::shared_ptr<const host::Prepared> host;  // wink_v1; null: not offered
+  engine::InstanceLimits limits;
+  uint64_t memory_limit_bytes = 128ull << 20;
+  std::string handler = "wink_handle";
+  ComponentPolicy policy;
+};
+
+// The outcome of one request to a component.
+struct CallResult {
+  // 0: the guest ran (see outcome); 429/503: not admitted (queue full / waited
+  // too long), 500: no instance could be started. `reason` says why.
+  int rejected = 0;
+  std::string reason;
+  uint32_t retry_after_s = 1;
+  runtime::Outcome outcome;
+  std::string out, err;  // guest stdout (CGI response) and stderr
+  bool woke = false;     // the request woke or started an instance
+  double queue_ms = 0, wake_ms = 0, exec_ms = 0;
+  std::string instance;  // name of the instance that served it
+};
+
+struct InstanceInfo {
+  std::string name, app, component;
+  State state = State::kStopped;
+  bool busy = false;
+  std::chrono::system_clock::time_point created, last_wake;
+  uint64_t memory_bytes = 0;  // running: linear memory; standby: saved state
+  uint64_t requests = 0;
+  uint64_t wakes = 0;
+  double last_wake_ms = 0;     // restore time of the last wake
+  double last_standby_ms = 0;  // capture + release time of the last standby
+  bool keep_awake = false;
+};
+
+struct ComponentInfo {
+  std::string app, component;
+  ComponentPolicy policy;
+  uint64_t memory_limit_bytes = 0;
+  uint32_t running = 0, standby = 0, busy = 0, waiting = 0;
+  MetricValues metrics;
+  uint64_t requests = 0, rejected = 0, wakes = 0, scale_outs = 0, scale_ins = 0;
+};
+
+struct Usage {
+  uint64_t active_instances = 0, total_instances = 0, memory = 0;
+};
+struct QuotaView {
+  std::string scope;  // "node" or "app <name>"
+  Quotas limits;
+  Usage used;
+};
+
+class Node {
+ public:
+  explicit Node(NodeOptions options = {});
+  ~Node();  // stops every instance
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  struct Component;  // opaque handle, valid for the Node's life
+
+  // Checks the component against the quotas (per-instance memory, and what
+  // its min_instances would take) and refuses with the reason; otherwise
+  // registers it and starts min_instances instances.
+  Result<Component*> deploy(ComponentSpec spec);
+
+  // Serves one request: an idle running instance, else a standby one woken,
+  // else a new one (within max_instances and quotas), else waits in the
+  // component's queue. `vars` are the request's CGI variables ("K=V").
+  // Thread-safe; guest code runs on the calling thread.
+  CallResult call(Component& component, const std::vector<std::string>& vars, std::string_view body);
+
+  // Runs the timers now (idle -> standby, keep-awake expiry, autoscaler).
+  // Returns when the next timer is due. The background thread calls it.
+  Clock::time_point tick();
+
+  // ---- administration (admin endpoint, `wink scale`, `wink quotas`) ----
+  std::vector<InstanceInfo> instances() const;
+  std::vector<ComponentInfo> components() const;
+  std::vector<QuotaView> quotas() const;
+  Component* find(std::string_view app, std::string_view component) const;
+  // Replaces a component's scale settings (validated: min <= max, policies).
+  Result<void> set_scale(Component& component, const ScaleConfig& scale);
+  Result<void> set_policy(Component& component, const ComponentPolicy& policy);
+  void set_node_quotas(const Quotas& q);
+  void set_app_quotas(const std::string& app, const Quotas& q);
+
+  const Clock& clock() const { return *clock_; }
+
+  struct Inst;
+  struct AppState;
+
+ private:
+  struct Work;
+  bool pick_idle(Component& c, Inst*& out);
+  bool admit(Component& c, const Inst* waking, std::string* why) const;
+  Inst* new_inst(Component& c);
+  void account(const Inst& i, int sign);
+  Result<void> start(Inst& i);
+  void standby(Inst& i, bool stop_after);
+  void finish_standby(Inst& i, bool stop_after);
+  Inst* evict_for(Component& c);
+  void run_work(std::vector<Work>& work);
+  void notify_ticker(Clock::time_point when);
+  void log_event(std::string_view msg, const Inst& i, std::string_view extra = {});
+  void record(Component& c, Clock::time_point now);
+  MetricValues metrics_of(const Component& c, Clock::time_point now) const;
+
+  NodeOptions options_;
+  std::shared_ptr<Clock> clock_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;         // an instance became free / state changed
+  std::condition_variable ticker_cv_;
+  Clock::time_point ticker_next_{};
+  bool stopping_ = false;
+  std::list<std::unique_ptr<Component>> components_;
+  std::map<std::string, std::unique_ptr<AppState>, std::less<>> apps_;
+  Usage node_used_;
+  uint64_t next_id_ = 1;
+  std::thread ticker_;
+};
+
+}  // namespace wink::lifecycle

@@ -1,0 +1,457 @@
+// Long-lived instances with an injected clock: idle -> standby at the timeout,
+// state kept across standby (stateful) or discarded (stateless), burst scale
+// out and in, quota queue with 429/503, deploy refused over a quota, the
+// guest's opt-out of sleep, and standby releasing the memory slot.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <thread>
+
+#include "engine/snapshot.h"
+#include "lifecycle/admin.h"
+#include "lifecycle/node.h"
+#include "lifecycle/reactor_abi.h"
+#include "runtime/runtime.h"
+
+namespace wink::lifecycle {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+
+fs::path guest(const std::string& name) { return fs::path(WINK_GUEST_DIR) / (name + ".wasm"); }
+
+class LifecycleTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    engine::EngineConfig config;
+    config.data_dir = fs::path(WINK_GUEST_DIR).parent_path() / "wagi-test-data";
+    engine_ = new engine::Engine(config);
+    auto module = engine_->load_file(guest("life_state"));
+    ASSERT_TRUE(module.ok()) << module.error().message;
+    engine::InitSpec is;
+    is.init_export = "_initialize";
+    auto snap = engine::Snapshot::create(*module, is);
+    ASSERT_TRUE(snap.ok()) << snap.error().message;
+    init_ = new std::shared_ptr<engine::Snapshot>(*snap);
+    wasi_ = new std::shared_ptr<const wasi::Prepared>(*wasi::Prepared::create({}));
+  }
+  static void TearDownTestSuite() {
+    delete init_;
+    delete wasi_;
+    delete engine_;
+  }
+
+  void SetUp() override {
+    clock_ = std::make_shared<ManualClock>();
+  }
+
+  std::unique_ptr<Node> make_node(Quotas quotas = {}) {
+    NodeOptions o;
+    o.clock = clock_;
+    o.background = false;
+    o.quotas = quotas;
+    return std::make_unique<Node>(o);
+  }
+
+  ComponentSpec spec(const std::string& app = "app", const std::string& comp = "c") {
+    ComponentSpec s;
+    s.app = app;
+    s.component = comp;
+    s.init = *init_;
+    s.wasi = *wasi_;
+    s.memory_limit_bytes = 16 << 20;
+    s.limits.max_memory_pages = 256;
+    s.limits.deadline = std::chrono::seconds(10);
+    s.policy.idle_timeout = milliseconds(100);
+    s.policy.scale.max_instances = 1;
+    return s;
+  }
+
+  static std::vector<std::string> vars(const std::string& query, const std::string& method = "GET") {
+    return {"REQUEST_METHOD=" + method, "QUERY_STRING=" + query};
+  }
+
+  static CallResult get(Node& node, Node::Component& c, const std::string& query = "", std::string_view body = {}) {
+    auto v = vars(query, body.empty() ? "GET" : "POST");
+    return node.call(c, v, body);
+  }
+
+  static long count_of(const CallResult& r) {
+    auto pos = r.out.find("count=");
+    return pos == std::string::npos ? -1 : std::atol(r.out.c_str() + pos + 6);
+  }
+
+  static State state_of(const Node& node, size_t k = 0) { return node.instances().at(k).state; }
+
+  void advance(milliseconds d) { clock_->advance(d); }
+
+  static engine::Engine* engine_;
+  static std::shared_ptr<engine::Snapshot>* init_;
+  static std::shared_ptr<const wasi::Prepared>* wasi_;
+  std::shared_ptr<ManualClock> clock_;
+};
+
+engine::Engine* LifecycleTest::engine_ = nullptr;
+std::shared_ptr<engine::Snapshot>* LifecycleTest::init_ = nullptr;
+std::shared_ptr<const wasi::Prepared>* LifecycleTest::wasi_ = nullptr;
+
+TEST_F(LifecycleTest, RequestReadsVariablesBodyAndWritesCgiResponse) {
+  auto node = make_node();
+  auto c = node->deploy(spec());
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  CallResult r = get(*node, **c, "x=1", "hello");
+  ASSERT_EQ(r.rejected, 0) << r.reason;
+  EXPECT_TRUE(r.outcome.ok());
+  EXPECT_NE(r.out.find("Content-Type: text/plain"), std::string::npos);
+  EXPECT_NE(r.out.find("method=POST body=hello"), std::string::npos) << r.out;
+  EXPECT_EQ(r.err, "request 1\n");
+  EXPECT_TRUE(r.woke);  // the first request starts the instance (min 0)
+  // Same instance, state kept, stdin swapped per request.
+  r = get(*node, **c, "", "second");
+  EXPECT_NE(r.out.find("count=2 standbys=0 method=POST body=second"), std::string::npos) << r.out;
+  EXPECT_FALSE(r.woke);
+}
+
+TEST_F(LifecycleTest, IdleGoesToStandbyExactlyAtTheTimeoutAndReleasesTheSlot) {
+  auto node = make_node();
+  auto c = node->deploy(spec());
+  ASSERT_TRUE(c.ok());
+  const auto slots_before = runtime::pool_stats().slots_in_use;
+  get(*node, **c);
+  EXPECT_EQ(state_of(*node), State::kRunning);
+  EXPECT_EQ(runtime::pool_stats().slots_in_use, slots_before + 1);
+  advance(milliseconds(99));
+  auto next = node->tick();
+  EXPECT_EQ(state_of(*node), State::kRunning);
+  EXPECT_EQ(next, clock_->now() + milliseconds(1));  // the timer is due at exactly 100 ms
+  advance(milliseconds(1));
+  node->tick();
+  EXPECT_EQ(state_of(*node), State::kStandby);
+  EXPECT_EQ(runtime::pool_stats().slots_in_use, slots_before);  // memory slot released
+  auto info = node->instances().at(0);
+  EXPECT_GT(info.memory_bytes, 0u);  // saved state only
+  EXPECT_LT(info.memory_bytes, 1u << 20);
+  auto quotas = node->quotas();
+  EXPECT_EQ(quotas[0].used.active_instances, 0u);
+  EXPECT_EQ(quotas[0].used.total_instances, 1u);
+}
+
+TEST_F(LifecycleTest, StatefulCounterSurvivesStandby) {
+  auto node = make_node();
+  auto c = node->deploy(spec());
+  ASSERT_TRUE(c.ok());
+  for (int i = 1; i <= 3; ++i) EXPECT_EQ(count_of(get(*node, **c)), i);
+  get(*node, **c, "grow=512");  // half a MiB of heap that must come back too
+  advance(milliseconds(100));
+  node->tick();
+  ASSERT_EQ(state_of(*node), State::kStandby);
+  CallResult r = get(*node, **c);
+  EXPECT_TRUE(r.woke);
+  EXPECT_EQ(count_of(r), 5) << r.out;
+  EXPECT_NE(r.out.find("standbys=1"), std::string::npos) << "before_standby ran once: " << r.out;
+  EXPECT_EQ(node->instances().at(0).wakes, 2u);
+  // And again: standby twice in a row keeps the newest state.
+  advance(milliseconds(100));
+  node->tick();
+  EXPECT_EQ(count_of(get(*node, **c)), 6);
+}
+
+TEST_F(LifecycleTest, StatelessStandbyDiscardsState) {
+  auto node = make_node();
+  auto s = spec();
+  s.policy.stateful = false;
+  auto c = node->deploy(s);
+  ASSERT_TRUE(c.ok());
+  get(*node, **c);
+  EXPECT_EQ(count_of(get(*node, **c)), 2);
+  advance(milliseconds(100));
+  node->tick();
+  ASSERT_EQ(state_of(*node), State::kStandby);
+  EXPECT_EQ(node->instances().at(0).memory_bytes, 0u);
+  CallResult r = get(*node, **c);
+  EXPECT_TRUE(r.woke);
+  EXPECT_EQ(count_of(r), 1) << "a stateless wake starts from the init snapshot";
+}
+
+TEST_F(LifecycleTest, ScaleToZeroOffNeverSleepsAndMinInstancesStayUp) {
+  auto node = make_node();
+  auto s = spec();
+  s.policy.scale_to_zero = ScaleToZero::kOff;
+  auto c = node->deploy(s);
+  ASSERT_TRUE(c.ok());
+  get(*node, **c);
+  advance(milliseconds(10'000));
+  node->tick();
+  EXPECT_EQ(state_of(*node), State::kRunning);
+
+  auto s2 = spec("app", "warm");
+  s2.policy.scale.min_instances = 1;
+  auto c2 = node->deploy(s2);
+  ASSERT_TRUE(c2.ok());
+  EXPECT_EQ(node->instances().size(), 2u);
+  EXPECT_EQ(state_of(*node, 1), State::kRunning);  // started at deploy
+  advance(milliseconds(10'000));
+  node->tick();
+  EXPECT_EQ(state_of(*node, 1), State::kRunning);  // never below min
+}
+
+TEST_F(LifecycleTest, GuestCanOptOutOfSleepAndIsToldBeforeStandby) {
+  auto node = make_node();
+  auto c = node->deploy(spec());
+  ASSERT_TRUE(c.ok());
+  get(*node, **c, "keep=500");  // background work: stay up 500 ms
+  advance(milliseconds(100));
+  node->tick();
+  EXPECT_EQ(state_of(*node), State::kRunning);
+  EXPECT_TRUE(node->instances().at(0).keep_awake);
+  advance(milliseconds(399));
+  node->tick();
+  EXPECT_EQ(state_of(*node), State::kRunning);
+  advance(milliseconds(1));
+  node->tick();
+  EXPECT_EQ(state_of(*node), State::kStandby);
+
+  // before_standby asks for 50 ms more once.
+  get(*node, **c, "refuse=1");
+  advance(milliseconds(100));
+  node->tick();
+  EXPECT_EQ(state_of(*node), State::kRunning);
+  advance(milliseconds(50));
+  node->tick();
+  EXPECT_EQ(state_of(*node), State::kStandby);
+  CallResult r = get(*node, **c);
+  EXPECT_NE(r.out.find("standbys=3"), std::string::npos) << r.out;  // told 3 times, slept twice
+}
+
+TEST_F(LifecycleTest, KeepAwakeIsCappedByMaxKeepAwake) {
+  auto node = make_node();
+  auto s = spec();
+  s.policy.max_keep_awake = milliseconds(200);
+  auto c = node->deploy(s);
+  ASSERT_TRUE(c.ok());
+  get(*node, **c, "keep=100000");
+  advance(milliseconds(200));
+  node->tick();
+  EXPECT_EQ(state_of(*node), State::kStandby);
+}
+
+TEST_F(LifecycleTest, TrapDropsTheInstanceAndFallsBackToItsLastSavedState) {
+  auto node = make_node();
+  auto c = node->deploy(spec());
+  ASSERT_TRUE(c.ok());
+  get(*node, **c);
+  get(*node, **c);
+  advance(milliseconds(100));
+  node->tick();  // saved: count = 2
+  get(*node, **c);  // count = 3, not saved
+  CallResult r = get(*node, **c, "trap");
+  EXPECT_EQ(r.outcome.trap, runtime::Trap::kUnreachable);
+  EXPECT_EQ(count_of(get(*node, **c)), 3) << "restarted from the state saved at standby (2)";
+}
+
+TEST_F(LifecycleTest, BurstScalesOutOnDemandAndBackInAfterIdle) {
+  auto node = make_node();
+  auto s = spec();
+  s.policy.scale.max_instances = 4;
+  s.policy.stateful = false;
+  auto c = node->deploy(s);
+  ASSERT_TRUE(c.ok());
+  std::vector<std::thread> burst;
+  std::atomic<int> woke{0};
+  for (int i = 0; i < 4; ++i) {
+    burst.emplace_back([&] {
+      CallResult r = get(*node, **c, "sleep=300");
+      if (r.woke) ++woke;
+      EXPECT_EQ(r.rejected, 0) << r.reason;
+      EXPECT_LT(r.queue_ms, 10.0) << "extra capacity within 10 ms of the burst";
+    });
+  }
+  for (auto& t : burst) t.join();
+  EXPECT_EQ(woke, 4);
+  EXPECT_EQ(node->instances().size(), 4u);
+  // A fifth concurrent request beyond max waits for a free instance instead of failing.
+  advance(milliseconds(100));
+  node->tick();
+  for (const auto& i : node->instances()) EXPECT_EQ(i.state, State::kStandby);
+  EXPECT_EQ(node->quotas()[0].used.active_instances, 0u);
+}
+
+TEST_F(LifecycleTest, StepPolicyAddsCapacityAheadOfDemandAndCoolsDown) {
+  auto node = make_node();
+  auto s = spec();
+  s.policy.scale.max_instances = 6;
+  s.policy.scale.cooldown = milliseconds(500);
+  s.policy.stateful = false;
+  s.policy.scale_to_zero = ScaleToZero::kIdle;
+  s.policy.idle_timeout = milliseconds(2000);
+  StepPolicy p;
+  p.name = "burst";
+  p.metric = Metric::kInflight;
+  p.adjustment = Adjustment::kExact;
+  p.steps = {{0, 1, 1}, {1, std::numeric_limits<double>::infinity(), 4}};
+  s.policy.scale.policies = {p};
+  auto c = node->deploy(s);
+  ASSERT_TRUE(c.ok());
+  std::thread busy([&] { get(*node, **c, "sleep=300"); });
+  // Wait until the request is in flight, then let the autoscaler look.
+  for (int i = 0; i < 200 && node->components().at(0).busy == 0; ++i) std::this_thread::sleep_for(milliseconds(2));
+  node->tick();
+  busy.join();
+  auto comps = node->components();
+  EXPECT_EQ(comps.at(0).running, 4u) << "inflight 1 -> exact 4";
+  EXPECT_EQ(comps.at(0).scale_outs, 1u);
+  // Idle: inflight 0 -> exact 1, after the cool-down.
+  advance(milliseconds(100));
+  node->tick();
+  EXPECT_EQ(node->components().at(0).running, 4u) << "still cooling down";
+  advance(milliseconds(400));
+  node->tick();
+  EXPECT_EQ(node->components().at(0).running, 1u);
+  EXPECT_EQ(node->components().at(0).scale_ins, 1u);
+  // scale_to_zero = idle: the whole component sleeps once idle for idle_timeout.
+  advance(milliseconds(2000));
+  node->tick();
+  EXPECT_EQ(node->components().at(0).running, 0u);
+}
+
+TEST_F(LifecycleTest, QuotaMakesRequestsWaitThenAnswers503WithRetryAfter) {
+  Quotas q;
+  q.active_instances = 1;
+  auto node = make_node(q);
+  auto s = spec("a", "one");
+  s.policy.queue_timeout = milliseconds(50);
+  auto one = node->deploy(s);
+  auto two = node->deploy(spec("b", "two"));
+  ASSERT_TRUE(one.ok() && two.ok());
+  std::thread busy([&] { get(*node, **one, "sleep=400"); });
+  for (int i = 0; i < 200 && node->components().at(0).busy == 0; ++i) std::this_thread::sleep_for(milliseconds(2));
+  // b/two cannot start: the node allows one active instance, and it is busy.
+  CallResult waiting;
+  std::thread waiter([&] { waiting = get(*node, **two); });
+  std::this_thread::sleep_for(milliseconds(20));
+  EXPECT_EQ(node->components().at(1).waiting, 1u) << "held in the queue, not failed at once";
+  clock_->advance(milliseconds(10'000));  // past two's queue timeout (10 s default)
+  waiter.join();
+  EXPECT_EQ(waiting.rejected, 503);
+  EXPECT_NE(waiting.reason.find("quota of 1 active instances"), std::string::npos) << waiting.reason;
+  busy.join();
+  // Once a.one is idle, b.two's request puts it to sleep (LRU) and runs.
+  CallResult r = get(*node, **two);
+  EXPECT_EQ(r.rejected, 0) << r.reason;
+  EXPECT_EQ(node->instances().at(0).state, State::kStandby);
+}
+
+TEST_F(LifecycleTest, FullQueueAnswers429) {
+  auto node = make_node();
+  auto s = spec();
+  s.policy.queue_max = 0;
+  auto c = node->deploy(s);
+  ASSERT_TRUE(c.ok());
+  std::thread busy([&] { get(*node, **c, "sleep=300"); });
+  for (int i = 0; i < 200 && node->components().at(0).busy == 0; ++i) std::this_thread::sleep_for(milliseconds(2));
+  CallResult r = get(*node, **c);
+  EXPECT_EQ(r.rejected, 429);
+  EXPECT_GE(r.retry_after_s, 1u);
+  busy.join();
+}
+
+TEST_F(LifecycleTest, WaitingRequestIsServedWhenAnInstanceFrees) {
+  auto node = make_node();
+  auto c = node->deploy(spec());  // max 1
+  ASSERT_TRUE(c.ok());
+  std::thread busy([&] { get(*node, **c, "sleep=100"); });
+  for (int i = 0; i < 200 && node->components().at(0).busy == 0; ++i) std::this_thread::sleep_for(milliseconds(2));
+  CallResult r = get(*node, **c);
+  busy.join();
+  EXPECT_EQ(r.rejected, 0);
+  EXPECT_EQ(count_of(r), 2);
+  EXPECT_GT(r.queue_ms, 20.0);
+}
+
+TEST_F(LifecycleTest, DeploysOverAQuotaAreRefusedWithTheReason) {
+  Quotas q;
+  q.memory_per_instance = 8 << 20;
+  q.active_instances = 2;
+  auto node = make_node(q);
+  auto big = node->deploy(spec("a", "big"));  // 16 MiB limit
+  ASSERT_FALSE(big.ok());
+  EXPECT_NE(big.error().message.find("memory_limit 16.0 MiB exceeds the node quota of 8.0 MiB per instance"),
+            std::string::npos)
+      << big.error().message;
+  auto s = spec("a", "many");
+  s.memory_limit_bytes = 4 << 20;
+  s.policy.scale.min_instances = 3;
+  s.policy.scale.max_instances = 3;
+  auto many = node->deploy(s);
+  ASSERT_FALSE(many.ok());
+  EXPECT_NE(many.error().message.find("min_instances 3 would exceed the node quota of 2 active instances"),
+            std::string::npos)
+      << many.error().message;
+}
+
+TEST_F(LifecycleTest, AppQuotaLimitsOneAppOnly) {
+  NodeOptions o;
+  o.clock = clock_;
+  o.background = false;
+  Node node(o);
+  auto s = spec("a", "x");
+  s.policy.queue_timeout = milliseconds(0);
+  auto a = node.deploy(s);
+  auto b = node.deploy(spec("b", "y"));
+  ASSERT_TRUE(a.ok() && b.ok());
+  Quotas aq;
+  aq.total_instances = 0;
+  aq.memory_total = 1;  // nothing fits
+  node.set_app_quotas("a", aq);
+  CallResult ra = get(node, **a);
+  EXPECT_EQ(ra.rejected, 503);
+  EXPECT_NE(ra.reason.find("app memory quota"), std::string::npos) << ra.reason;
+  EXPECT_EQ(get(node, **b).rejected, 0);
+}
+
+TEST_F(LifecycleTest, AdminJsonShowsInstancesComponentsAndQuotas) {
+  auto node = make_node();
+  auto c = node->deploy(spec());
+  ASSERT_TRUE(c.ok());
+  get(*node, **c);
+  std::string inst = instances_json(*node);
+  EXPECT_NE(inst.find("\"name\":\"app-c-1\""), std::string::npos) << inst;
+  EXPECT_NE(inst.find("\"state\":\"running\""), std::string::npos);
+  EXPECT_NE(inst.find("\"requests\":1"), std::string::npos);
+  std::string comps = components_json(*node);
+  EXPECT_NE(comps.find("\"idle_timeout_ms\":100"), std::string::npos) << comps;
+  std::string quotas = quotas_json(*node);
+  EXPECT_NE(quotas.find("\"scope\":\"node\""), std::string::npos) << quotas;
+  EXPECT_NE(quotas.find("\"scope\":\"app app\""), std::string::npos) << quotas;
+}
+
+TEST_F(LifecycleTest, CaptureOfARunningInstanceRestoresItsMemory) {
+  auto prepared = wasi::Prepared::create({});
+  std::string out;
+  wasi::Stdio so{.kind = wasi::Stdio::Kind::kBuffer, .output = &out};
+  wasi::Context ctx(*prepared, nullptr, &so, nullptr);
+  ReactorContext rc;
+  runtime::HostModule* hosts[] = {&ctx, &rc};
+  auto inst = (*init_)->instantiate(hosts, {});
+  ASSERT_TRUE(inst.ok());
+  wasm_rt_memory_t* mem = (*inst)->memory();
+  ASSERT_NE(mem, nullptr);
+  const uint32_t at = mem->size - 8192;
+  std::memset(mem->data + at, 0x5a, 100);
+  auto snap = engine::Snapshot::capture(**inst);
+  ASSERT_TRUE(snap.ok()) << snap.error().message;
+  EXPECT_GT((*snap)->stats().nonzero_bytes, 0u);
+  inst->reset();
+  wasi::Context ctx2(*prepared, nullptr, &so, nullptr);
+  ReactorContext rc2;
+  runtime::HostModule* hosts2[] = {&ctx2, &rc2};
+  auto back = (*snap)->instantiate(hosts2, {});
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ((*back)->memory()->data[at], 0x5a);
+  EXPECT_EQ((*back)->memory()->data[at + 99], 0x5a);
+  EXPECT_EQ((*back)->memory()->data[at + 100], 0);
+}
+
+}  // namespace
+}  // namespace wink::lifecycle
