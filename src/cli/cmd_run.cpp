@@ -18,7 +18,7 @@ namespace wink::cli {
 namespace {
 
 struct RunOptions {
-  std::vector<std::string> dirs, ro_dirs, envs;
+  std::vector<std::string> dirs, ro_dirs, mapdirs, envs;
   std::string invoke;
   std::string data_dir;
   double deadline_seconds = 0;
@@ -106,6 +106,11 @@ int run(const RunOptions& opt, const std::vector<std::string>& rest) {
   }
   for (const auto& d : opt.dirs) wc.preopens.push_back(parse_dir(d, false));
   for (const auto& d : opt.ro_dirs) wc.preopens.push_back(parse_dir(d, true));
+  for (const auto& m : opt.mapdirs) {  // older wasmtime syntax: GUEST::HOST
+    auto sep = m.find("::");
+    if (sep == std::string::npos) return fail("--mapdir wants GUEST::HOST, got `" + m + "`");
+    wc.preopens.push_back(wasi::Preopen{m.substr(sep + 2), m.substr(0, sep), false});
+  }
   auto prepared = wasi::Prepared::create(std::move(wc));
   if (!prepared.ok()) return fail(prepared.error().message);
 
@@ -162,6 +167,8 @@ void add_run_command(CLI::App& app, Dispatch& dispatch) {
   CLI::App* cmd = app.add_subcommand("run", "Run a WASI module (like `wasmtime run`)");
   cmd->add_option("--dir", opt->dirs, "Preopen HOST[::GUEST] read-write")->allow_extra_args(false);
   cmd->add_option("--dir-ro", opt->ro_dirs, "Preopen HOST[::GUEST] read-only")->allow_extra_args(false);
+  cmd->add_option("--mapdir", opt->mapdirs, "Preopen GUEST::HOST read-write (older wasmtime syntax)")
+      ->allow_extra_args(false);
   cmd->add_option("--env", opt->envs, "Set NAME=VALUE for the guest (NAME alone: from the host)")->allow_extra_args(false);
   cmd->add_option("--invoke", opt->invoke, "Call this exported function with typed arguments");
   cmd->add_option("--deadline", opt->deadline_seconds, "Stop the guest after this many seconds");
