@@ -3,6 +3,8 @@
 // a stateful standby); each request bumps a counter and answers 20 bytes.
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 #include "../../sdk/wink_reactor.h"
 
@@ -17,6 +19,11 @@ __attribute__((export_name("bench.init"))) void bench_init(void) {
 }
 
 WINK_HANDLER void handle(void) {
+  char q[32];
+  if (wink_request_get("QUERY_STRING", q, sizeof q) > 0 && strncmp(q, "sleep=", 6) == 0) {
+    struct timespec ts = {0, atol(q + 6) * 1000000L};
+    nanosleep(&ts, NULL);
+  }
   count++;
   printf("Content-Type: text/plain\n\ncount=%ld\n", count);
   fflush(stdout);

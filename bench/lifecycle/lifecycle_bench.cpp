@@ -24,12 +24,12 @@
 
 using namespace wink;
 using namespace wink::lifecycle;
-using Clock = std::chrono::steady_clock;
+using WallClock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
 
 namespace {
 
-double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+double ms_since(WallClock::time_point t) { return std::chrono::duration<double, std::milli>(WallClock::now() - t).count(); }
 
 struct Stats { double p50 = 0, p99 = 0, max = 0; };
 Stats stats(std::vector<double> v) {
@@ -58,7 +58,7 @@ long meminfo_kib(const char* key) {
 double page_fault_us() {
   const size_t pages = 4096, bytes = pages * 4096;
   auto* p = static_cast<volatile char*>(mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
-  auto t = Clock::now();
+  auto t = WallClock::now();
   for (size_t i = 0; i < bytes; i += 4096) p[i] = 1;
   double us = ms_since(t) * 1000 / pages;
   munmap((void*)p, bytes);
@@ -120,7 +120,7 @@ void wake(const std::vector<uint32_t>& sizes, int iters) {
         auto info = node.instances().at(0);
         standby_ms.push_back(info.last_standby_ms);
         saved = info.memory_bytes;
-        auto t = Clock::now();
+        auto t = WallClock::now();
         CallResult r = node.call(*c, kVars, {});
         total_ms.push_back(ms_since(t));
         wake_ms.push_back(r.wake_ms);
@@ -134,52 +134,62 @@ void wake(const std::vector<uint32_t>& sizes, int iters) {
   }
 }
 
-void idle_release() {
+void idle_release(uint32_t mb, bool stateful) {
   // Real clock, background timer thread: from the idle deadline to the slot
   // being free again (polls the instance state).
-  auto init = start_state(64);
+  auto init = start_state(mb);
   Node node(NodeOptions{});
-  auto s = spec(init, "idle");
+  auto s = spec(init, "idle", stateful);
   s.policy.idle_timeout = std::chrono::milliseconds(10);
   auto c = *node.deploy(s);
   std::vector<double> lag;
-  for (int i = 0; i < 50; ++i) {
+  for (int i = 0; i < 30; ++i) {
     node.call(*c, kVars, {});
-    auto done = Clock::now();
+    auto done = WallClock::now();
     while (node.instances().at(0).state != State::kStandby) std::this_thread::sleep_for(std::chrono::microseconds(20));
     lag.push_back(ms_since(done) - 10.0);
   }
   Stats st = stats(lag);
-  std::printf("\nidle timeout (10 ms) -> standby done, memory released (64 MiB, stateful, real clock): p50 %.3f ms, p99 %.3f ms past the deadline\n",
-              st.p50, st.p99);
+  std::printf("idle timeout (10 ms) -> standby done, memory released (%u MiB, %s, real clock): p50 %.3f ms, p99 %.3f ms past the deadline\n",
+              mb, stateful ? "stateful" : "stateless", st.p50, st.p99);
 }
 
 void burst() {
-  // One instance busy (a request in progress); a burst of 3 more requests
-  // arrives at once; time from each arrival to its instance being ready.
+  // Steady state: one running instance. A burst of 8 requests that each run
+  // 20 ms arrives at once; each needs its own instance. Time from each
+  // arrival to its instance being ready (queue + wake), per request; the
+  // instances scale back in after the 10 ms idle timeout between rounds.
   auto init = start_state(1);
   Node node(NodeOptions{});
   auto s = spec(init, "burst", false);
   s.policy.scale.max_instances = 8;
   auto c = *node.deploy(s);
+  const std::vector<std::string> slow = {"REQUEST_METHOD=GET", "QUERY_STRING=sleep=20"};
   std::vector<double> ready;
-  for (int round = 0; round < 50; ++round) {
+  size_t peak = 0;
+  for (int round = 0; round < 30; ++round) {
+    node.call(*c, kVars, {});
     std::vector<std::thread> th;
-    std::vector<double> q(4);
-    auto t0 = Clock::now();
-    for (int k = 0; k < 4; ++k) {
+    std::vector<double> q(8);
+    for (int k = 0; k < 8; ++k) {
       th.emplace_back([&, k] {
-        CallResult r = node.call(*c, kVars, {});
+        CallResult r = node.call(*c, slow, {});
         q[k] = r.queue_ms + r.wake_ms;
       });
     }
     for (auto& t : th) t.join();
-    (void)t0;
+    size_t running = 0;
+    for (const auto& i : node.instances()) running += i.state == State::kRunning;
+    peak = std::max(peak, running);
     for (double v : q) ready.push_back(v);
+    std::this_thread::sleep_for(std::chrono::milliseconds(40));  // idle: scale back in
   }
   Stats st = stats(ready);
-  std::printf("\nburst of 4 concurrent requests (max 8 instances): arrival -> instance ready p50 %.3f ms, p99 %.3f ms, max %.3f ms; instances: %zu\n",
-              st.p50, st.p99, st.max, node.instances().size());
+  size_t asleep = 0;
+  for (const auto& i : node.instances()) asleep += i.state == State::kStandby;
+  std::printf("\nburst of 8 concurrent 20 ms requests onto 1 running instance (max 8), 30 rounds: arrival -> own instance ready "
+              "p50 %.3f ms, p99 %.3f ms, max %.3f ms; peak running %zu; after each round's idle: %zu in standby\n",
+              st.p50, st.p99, st.max, peak, asleep);
 }
 
 void apps(int n) {
@@ -191,7 +201,7 @@ void apps(int n) {
   o.background = false;
   Node node(o);
   std::vector<Node::Component*> comps;
-  auto t = Clock::now();
+  auto t = WallClock::now();
   for (int i = 0; i < n; ++i) {
     auto s = spec(init, "app" + std::to_string(i));
     s.memory_limit_bytes = 16 << 20;
@@ -201,7 +211,7 @@ void apps(int n) {
   }
   double deploy_ms = ms_since(t);
   clock->advance(std::chrono::milliseconds(10));
-  t = Clock::now();
+  t = WallClock::now();
   node.tick();  // all to standby
   double sleep_ms = ms_since(t);
   long rss1 = rss_kib(), shmem1 = meminfo_kib("Shmem:");
@@ -211,7 +221,7 @@ void apps(int n) {
   std::vector<double> lat;
   for (int i = 0; i < 2000; ++i) {
     Node::Component* c = comps[rng() % comps.size()];
-    auto t1 = Clock::now();
+    auto t1 = WallClock::now();
     CallResult r = node.call(*c, kVars, {});
     lat.push_back(ms_since(t1));
     if (r.rejected) { std::fprintf(stderr, "rejected %s\n", r.reason.c_str()); std::exit(1); }
@@ -248,7 +258,10 @@ int main(int argc, char** argv) {
     for (int i = 2; i < argc; ++i) sizes.push_back(std::atoi(argv[i]));
     wake(sizes, 200);
   } else if (what == "idle") {
-    idle_release();
+    for (uint32_t mb : {1u, 64u, 512u}) {
+      idle_release(mb, true);
+      idle_release(mb, false);
+    }
   } else if (what == "burst") {
     burst();
   } else if (what == "apps") {

@@ -177,6 +177,26 @@ struct Snapshot::MemoryImage {
     for (auto [first, count] : runs) n += uint64_t{count} * kPage;
     return n;
   }
+  // Owns memfd: moves hand it over, copies are forbidden (a copy would close
+  // the descriptor twice, and a stray close hits whatever reused the number,
+  // e.g. an HTTP connection).
+  MemoryImage() = default;
+  MemoryImage(const MemoryImage&) = delete;
+  MemoryImage& operator=(const MemoryImage&) = delete;
+  MemoryImage(MemoryImage&& o) noexcept
+      : field_offset(o.field_offset), pages(o.pages), max_pages(o.max_pages),
+        runs(std::move(o.runs)), memfd(std::exchange(o.memfd, -1)) {}
+  MemoryImage& operator=(MemoryImage&& o) noexcept {
+    if (this != &o) {
+      if (memfd >= 0) ::close(memfd);
+      field_offset = o.field_offset;
+      pages = o.pages;
+      max_pages = o.max_pages;
+      runs = std::move(o.runs);
+      memfd = std::exchange(o.memfd, -1);
+    }
+    return *this;
+  }
   ~MemoryImage() {
     if (memfd >= 0) ::close(memfd);
   }

@@ -729,7 +729,12 @@ void Worker::drain_linger(Conn* c) {
 void Worker::close_conn(Conn* c) {
   if (c->fd < 0) return;
   int fd = c->fd;
-  ::close(fd);  // also removes it from the epoll set
+  // Deregister explicitly: close() removes an fd from the epoll set only when
+  // no other descriptor shares the open file, and a child being spawned
+  // (posix_spawn of a C compiler, popen) briefly holds copies of every fd.
+  // Without this, events for the freed Conn keep arriving.
+  epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
+  ::close(fd);
   c->fd = -1;
   --live_;
   if (c->rejected) {

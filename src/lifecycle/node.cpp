@@ -111,13 +111,18 @@ Node::Node(NodeOptions options) : options_(std::move(options)) {
     ticker_ = std::thread([this] {
       std::unique_lock lock(mu_);
       while (!stopping_) {
+        // While tick() runs, any new deadline kicks another round (ticker_next_
+        // is "unset"), so a request finishing mid-tick is never missed.
+        ticker_next_ = time_point{};
+        ticker_kick_ = false;
         lock.unlock();
         time_point next = tick();
         lock.lock();
         if (stopping_) break;
+        if (ticker_kick_) continue;
         ticker_next_ = next;
         auto real = std::chrono::steady_clock::now() + (next - clock_->now());
-        ticker_cv_.wait_until(lock, real);
+        ticker_cv_.wait_until(lock, real, [this] { return stopping_ || ticker_kick_; });
       }
     });
   }
@@ -138,8 +143,9 @@ Node::~Node() {
 
 void Node::notify_ticker(time_point when) {
   // Under mu_.
-  if (ticker_.joinable() && (ticker_next_ == time_point{} || when < ticker_next_)) {
-    ticker_next_ = when;
+  if (options_.background && (ticker_next_ == time_point{} || when < ticker_next_)) {
+    if (ticker_next_ != time_point{}) ticker_next_ = when;
+    ticker_kick_ = true;
     ticker_cv_.notify_one();
   }
 }

@@ -203,7 +203,8 @@ class Node {
   mutable std::mutex mu_;
   std::condition_variable cv_;         // an instance became free / state changed
   std::condition_variable ticker_cv_;
-  Clock::time_point ticker_next_{};
+  Clock::time_point ticker_next_{};  // when the timer thread wakes; {} while it ticks
+  bool ticker_kick_ = false;         // run the timers again now
   bool stopping_ = false;
   std::list<std::unique_ptr<Component>> components_;
   std::map<std::string, std::unique_ptr<AppState>, std::less<>> apps_;

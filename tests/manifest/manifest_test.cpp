@@ -228,7 +228,7 @@ TEST_F(ManifestTest, BadValues) {
             "\"0s\"");
   EXPECT_EQ(err("executor = \"cgi\""),
             "wink.toml:6:12: component.web.executor: unknown executor \"cgi\" (supported: "
-            "\"wagi\")");
+            "\"wagi\", \"reactor\")");
   EXPECT_EQ(err("files = [ { source = \"nodir\", destination = \"/x\" } ]"),
             "wink.toml:6:22: component.web.files.source: directory " + (dir_ / "nodir").string() +
                 " does not exist");
