@@ -122,6 +122,19 @@ int run(const RunOptions& opt, const std::vector<std::string>& rest) {
   auto instance = engine::Instance::create(*module, hosts, limits);
   if (!instance.ok()) return fail(instance.error().message);
 
+  // A reactor initializes itself in `_initialize` before any export is
+  // called (wasmtime does the same).
+  if (const wink_export_t* init = (*module)->find_export("_initialize");
+      init && init->kind == WINK_EXTERN_FUNC && !init->params[0] && !init->results[0]) {
+    runtime::Outcome outcome = (*instance)->call(*init, nullptr, nullptr);
+    if (outcome.exited()) return outcome.exit_code;
+    if (!outcome.ok()) {
+      std::fprintf(stderr, "Error: `_initialize` failed: wasm trap: %s\n",
+                   runtime::trap_message(outcome.trap));
+      return kTrapExitCode;
+    }
+  }
+
   if (!opt.invoke.empty()) {
     const wink_export_t* fn = (*module)->find_export(opt.invoke);
     if (fn == nullptr || fn->kind != WINK_EXTERN_FUNC) {

@@ -97,6 +97,12 @@ TEST(RunCli, InvokePrintsTypedResults) {
   EXPECT_EQ(neg.out, "-3\n");
 }
 
+TEST(RunCli, InvokeRunsReactorInitializeFirst) {
+  Proc r = wink({"run", "--invoke", "ready", guest("cli_reactor")});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "42\n");
+}
+
 TEST(RunCli, InvokeBadArgumentsAreErrors) {
   Proc missing = wink({"run", "--invoke", "add", guest("engine_traps"), "1"});
   EXPECT_NE(missing.exit_code, 0);
