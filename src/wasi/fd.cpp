@@ -117,6 +117,33 @@ void resolve_filetype(FdEntry& e) {
 
 }  // namespace
 
+namespace {
+
+// fd_pread and fd_pwrite: the same checks around preadv/pwritev.
+template <typename PositionedIo>
+uint32_t positioned_io(Instance* w, uint32_t fd, uint32_t iovs, uint32_t iovs_len,
+                       uint64_t offset, uint32_t count_ptr, uint64_t right, PositionedIo io) {
+  FdEntry* e = w->get(fd);
+  if (e == nullptr) return abi::kBadf;
+  if (!(e->rights_base & right)) return abi::kBadf;
+  if (e->kind != FdKind::kHost) return abi::kSpipe;
+  if (!valid_offset(offset)) return abi::kInval;
+  Mem m = w->mem();
+  if (!m.ok(count_ptr, 4)) return abi::kFault;
+  iovec stack[kStackIovecs];
+  iovec* v = nullptr;
+  uint64_t total = 0;
+  if (uint32_t err = gather(w, m, iovs, iovs_len, stack, &v, &total)) return err;
+  ssize_t n;
+  do n = io(e->host_fd, v, static_cast<int>(iovs_len), static_cast<off_t>(offset));
+  while (n < 0 && errno == EINTR);
+  if (n < 0) return last_errno();
+  m.store<uint32_t>(count_ptr, static_cast<uint32_t>(n));
+  return abi::kSuccess;
+}
+
+}  // namespace
+
 extern "C" {
 
 // No local with a destructor: a deadline may end the wait by longjmp.
@@ -235,46 +262,14 @@ uint32_t Z_wasi_snapshot_preview1Z_fd_pread(Instance* w, uint32_t fd, uint32_t i
                                             uint32_t iovs_len, uint64_t offset,
                                             uint32_t nread_ptr) {
   HostScope scope;
-  FdEntry* e = w->get(fd);
-  if (e == nullptr) return abi::kBadf;
-  if (!(e->rights_base & abi::kRightFdRead)) return abi::kBadf;
-  if (e->kind != FdKind::kHost) return abi::kSpipe;
-  if (!valid_offset(offset)) return abi::kInval;
-  Mem m = w->mem();
-  if (!m.ok(nread_ptr, 4)) return abi::kFault;
-  iovec stack[kStackIovecs];
-  iovec* v = nullptr;
-  uint64_t total = 0;
-  if (uint32_t err = gather(w, m, iovs, iovs_len, stack, &v, &total)) return err;
-  ssize_t n;
-  do n = ::preadv(e->host_fd, v, static_cast<int>(iovs_len), static_cast<off_t>(offset));
-  while (n < 0 && errno == EINTR);
-  if (n < 0) return last_errno();
-  m.store<uint32_t>(nread_ptr, static_cast<uint32_t>(n));
-  return abi::kSuccess;
+  return positioned_io(w, fd, iovs, iovs_len, offset, nread_ptr, abi::kRightFdRead, ::preadv);
 }
 
 uint32_t Z_wasi_snapshot_preview1Z_fd_pwrite(Instance* w, uint32_t fd, uint32_t iovs,
                                              uint32_t iovs_len, uint64_t offset,
                                              uint32_t nwritten_ptr) {
   HostScope scope;
-  FdEntry* e = w->get(fd);
-  if (e == nullptr) return abi::kBadf;
-  if (!(e->rights_base & abi::kRightFdWrite)) return abi::kBadf;
-  if (e->kind != FdKind::kHost) return abi::kSpipe;
-  if (!valid_offset(offset)) return abi::kInval;
-  Mem m = w->mem();
-  if (!m.ok(nwritten_ptr, 4)) return abi::kFault;
-  iovec stack[kStackIovecs];
-  iovec* v = nullptr;
-  uint64_t total = 0;
-  if (uint32_t err = gather(w, m, iovs, iovs_len, stack, &v, &total)) return err;
-  ssize_t n;
-  do n = ::pwritev(e->host_fd, v, static_cast<int>(iovs_len), static_cast<off_t>(offset));
-  while (n < 0 && errno == EINTR);
-  if (n < 0) return last_errno();
-  m.store<uint32_t>(nwritten_ptr, static_cast<uint32_t>(n));
-  return abi::kSuccess;
+  return positioned_io(w, fd, iovs, iovs_len, offset, nwritten_ptr, abi::kRightFdWrite, ::pwritev);
 }
 
 uint32_t Z_wasi_snapshot_preview1Z_fd_seek(Instance* w, uint32_t fd, uint64_t offset,
