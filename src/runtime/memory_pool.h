@@ -50,6 +50,7 @@ class MemoryPool {
 
  private:
   MemoryPool();
+  void clear_touched(uint8_t* base, uint64_t bytes);
   uint32_t index_of(const uint8_t* base) const {
     return static_cast<uint32_t>((reinterpret_cast<uintptr_t>(base) - arena_) / kSlotBytes);
   }
