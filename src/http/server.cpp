@@ -192,6 +192,7 @@ class Worker {
   void drain_linger(Conn* c);
   void close_conn(Conn* c);
   void reject(int fd);
+  bool add_conn(std::unique_ptr<Conn> conn);
   void on_timeout(Conn* c);
   void rearm(Conn* c);
   void compact_timers();
@@ -363,19 +364,28 @@ void Worker::on_accept() {
     req.remote_address = host;
     req.local_port = srv_.port;
 
-    if (static_cast<size_t>(fd) >= conns_.size()) conns_.resize(static_cast<size_t>(fd) * 2 + 64);
-    conns_[fd] = std::move(conn);
-    ++live_;
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.ptr = c;
-    c->events = EPOLLIN;
-    if (epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) < 0) {
-      close_conn(c);
-      continue;
-    }
+    if (!add_conn(std::move(conn))) continue;
     rearm(c);
   }
+}
+
+// Takes ownership of a connection (indexed by its fd) and watches it for
+// input; on failure the connection is closed and false returned.
+bool Worker::add_conn(std::unique_ptr<Conn> conn) {
+  Conn* c = conn.get();
+  const int fd = c->fd;
+  if (static_cast<size_t>(fd) >= conns_.size()) conns_.resize(static_cast<size_t>(fd) * 2 + 64);
+  conns_[fd] = std::move(conn);
+  ++live_;
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.ptr = c;
+  c->events = EPOLLIN;
+  if (epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) < 0) {
+    close_conn(c);
+    return false;
+  }
+  return true;
 }
 
 void Worker::reject(int fd) {
@@ -394,18 +404,8 @@ void Worker::reject(int fd) {
   c->fd = fd;
   c->gen = next_gen_++;
   c->rejected = true;
-  if (static_cast<size_t>(fd) >= conns_.size()) conns_.resize(static_cast<size_t>(fd) * 2 + 64);
-  conns_[fd] = std::move(conn);
-  ++live_;
   ++reject_lingering_;
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.ptr = c;
-  c->events = EPOLLIN;
-  if (epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) < 0) {
-    close_conn(c);
-    return;
-  }
+  if (!add_conn(std::move(conn))) return;
   start_linger(c);
   if (c->fd >= 0) rearm(c);
 }

@@ -87,6 +87,19 @@ uint64_t to_ns(const timespec& ts) {
   return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
 }
 
+// clock_res_get and clock_time_get: map the WASI clock, ask the host, store
+// nanoseconds at `out`.
+uint32_t clock_query(Instance* w, uint32_t id, uint32_t out, int (*query)(clockid_t, timespec*)) {
+  clockid_t clock;
+  if (!host_clock(id, &clock)) return abi::kInval;
+  Mem m = w->mem();
+  if (!m.ok(out, 8)) return abi::kFault;
+  timespec ts{};
+  if (query(clock, &ts) != 0) return wink::wasi::detail::last_errno();
+  m.store<uint64_t>(out, to_ns(ts));
+  return abi::kSuccess;
+}
+
 }  // namespace
 
 extern "C" {
@@ -116,27 +129,13 @@ uint32_t Z_wasi_snapshot_preview1Z_environ_sizes_get(Instance* w, uint32_t count
 
 uint32_t Z_wasi_snapshot_preview1Z_clock_res_get(Instance* w, uint32_t id, uint32_t out) {
   HostScope scope;
-  clockid_t clock;
-  if (!host_clock(id, &clock)) return abi::kInval;
-  Mem m = w->mem();
-  if (!m.ok(out, 8)) return abi::kFault;
-  timespec ts{};
-  if (clock_getres(clock, &ts) != 0) return wink::wasi::detail::last_errno();
-  m.store<uint64_t>(out, to_ns(ts));
-  return abi::kSuccess;
+  return clock_query(w, id, out, clock_getres);
 }
 
 uint32_t Z_wasi_snapshot_preview1Z_clock_time_get(Instance* w, uint32_t id, uint64_t precision,
                                                   uint32_t out) {
   HostScope scope;
-  clockid_t clock;
-  if (!host_clock(id, &clock)) return abi::kInval;
-  Mem m = w->mem();
-  if (!m.ok(out, 8)) return abi::kFault;
-  timespec ts{};
-  if (clock_gettime(clock, &ts) != 0) return wink::wasi::detail::last_errno();
-  m.store<uint64_t>(out, to_ns(ts));
-  return abi::kSuccess;
+  return clock_query(w, id, out, clock_gettime);
 }
 
 uint32_t Z_wasi_snapshot_preview1Z_random_get(Instance* w, uint32_t buf, uint32_t len) {
