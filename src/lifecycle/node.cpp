@@ -569,6 +569,7 @@ CallResult Node::call(Component& c, const std::vector<std::string>& vars, std::s
   const double cpu_ms = thread_cpu_ms() - cpu0;
   rs.vars = nullptr;
   r.out.swap(inst->out);
+  r.stdout_limit = options_.max_stdout_bytes;
   r.err.swap(inst->err);
   r.instance = inst->name;
   const bool failed = !r.outcome.ok() && !(r.outcome.exited() && r.outcome.exit_code == 0);

@@ -106,9 +106,10 @@ struct CallResult {
   uint32_t retry_after_s = 1;
   runtime::Outcome outcome;
   std::string out, err;  // guest stdout (CGI response) and stderr
+  size_t stdout_limit = 0;  // the cap stdout was written under (NodeOptions::max_stdout_bytes)
   bool woke = false;     // the request woke or started an instance
   double queue_ms = 0, wake_ms = 0, exec_ms = 0;
-  std::string instance;  // name of the instance that served it
+  std::string instance;  // name of the instance that served it (for logs; never sent to clients)
 };
 
 struct InstanceInfo {
