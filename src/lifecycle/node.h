@@ -19,8 +19,10 @@
 // (every file descriptor it opened) and its stdio buffers; a stateful one
 // keeps only its state captured copy-on-write (engine::Snapshot::capture). No
 // instance owns a thread: guest code runs on the thread of the request (an
-// HTTP worker), starts and standbys run on that thread or on the node's one
-// timer thread.
+// executor of the HTTP ingress's pool, never an I/O thread; a request waiting
+// for a busy or waking instance holds that executor, counted against its
+// component's share), starts and standbys run on that thread or on the
+// node's one timer thread.
 #pragma once
 
 #include <atomic>
