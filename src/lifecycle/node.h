@@ -136,9 +136,6 @@ struct ComponentInfo {
   uint64_t requests = 0, rejected = 0, wakes = 0, scale_outs = 0, scale_ins = 0;
 };
 
-struct Usage {
-  uint64_t active_instances = 0, total_instances = 0, memory = 0;
-};
 struct QuotaView {
   std::string scope;  // "node" or "app <name>"
   Quotas limits;
@@ -189,6 +186,10 @@ class Node {
   struct Work;
   bool pick_idle(Component& c, Inst*& out);
   bool admit(Component& c, const Inst* waking, std::string* why) const;
+  // Under mu_: claims the instance a start would use (the most recently used
+  // standby one, else a new one) and marks it starting, if the quotas admit
+  // it; else null and why. Used by call() and the autoscaler alike.
+  Inst* claim_start(Component& c, std::string* why);
   Inst* new_inst(Component& c);
   void account(const Inst& i, int sign);
   Result<void> start(Inst& i);

@@ -79,7 +79,9 @@ TEST(LifecycleUp, CounterSurvivesStandbyOverHttpAndTheCliShowsIt) {
   std::string ls = run_cli("instance ls --admin " + admin_addr);
   EXPECT_NE(ls.find("NAME"), std::string::npos) << ls;
   EXPECT_NE(ls.find("counter-counter-1"), std::string::npos) << ls;
-  EXPECT_NE(ls.find("running"), std::string::npos) << ls;
+  // running, or already in standby when this loaded machine took longer than
+  // the 30 ms idle timeout to start the CLI
+  EXPECT_TRUE(ls.find("running") != std::string::npos || ls.find("standby") != std::string::npos) << ls;
 
   // Idle for longer than 30 ms: standby (the background timer thread).
   for (int i = 0; i < 100 && node.instances().at(0).state != State::kStandby; ++i) std::this_thread::sleep_for(milliseconds(5));
