@@ -17,6 +17,7 @@
 #include "cli/common.h"
 #include "engine/engine.h"
 #include "host/host.h"
+#include "http/dispatcher.h"
 #include "http/server.h"
 #include "lifecycle/admin.h"
 #include "lifecycle/app.h"
@@ -33,6 +34,10 @@ struct UpOptions {
   std::string data_dir;
   std::string access_log = "-";
   unsigned workers = 0;
+  // Executor pool for guests (docs/http.md): threads, per dispatch key, queue per key.
+  unsigned executors = 0;
+  unsigned executors_per_component = 0;
+  size_t executor_queue = 256;
   int opt_level = 2;
   // wink_v1 host interface (node configuration, docs/operations.md)
   std::vector<std::string> kv_stores;  // NAME=SPEC
@@ -177,18 +182,36 @@ int up(const UpOptions& opt) {
     server_config.access_log.sink = http::AccessLogConfig::Sink::kFile;
     server_config.access_log.path = opt.access_log;
   }
-  // Prometheus text on --metrics-path, answered before routing (so an app's
-  // "/..." route cannot hide it).
+  // Guests run on the executor pool, never on the I/O threads; each
+  // component (dispatch key "app/component") may use at most
+  // --executors-per-component of its threads, the rest of its requests wait
+  // in a bounded queue (503 when full).
+  http::DispatcherConfig pool_config;
+  pool_config.threads = opt.executors;
+  pool_config.per_key_threads = opt.executors_per_component;
+  pool_config.per_key_queue = opt.executor_queue;
+  http::Dispatcher pool(pool_config);
+  // Prometheus text on --metrics-path, answered on the I/O thread before
+  // routing (so an app's "/..." route cannot hide it, and a busy app cannot delay it).
   const std::string metrics_path = opt.metrics_path == "off" ? "" : opt.metrics_path;
-  http::Server server(server_config, [app, metrics, metrics_path](const http::Request& req,
-                                                                   http::Response& resp) {
+  http::Server server(server_config, http::AsyncHandler([app, metrics, metrics_path,
+                                                         &pool](http::Completion done) {
+    const http::Request& req = done.request();
     if (!metrics_path.empty() && req.path == metrics_path) {
-      resp.add_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-      resp.body = metrics->render();
+      done.response().add_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+      done.response().body = metrics->render();
+      done.complete();
       return;
     }
-    app->handle(req, resp);
-  });
+    std::string key = app->dispatch_key(req);
+    if (key.empty()) {  // no route: 404 without a guest
+      app->handle(req, done.response());
+      done.complete();
+      return;
+    }
+    http::dispatch(pool, key, std::move(done),
+                   [app](const http::Request& r, http::Response& resp) { app->handle(r, resp); });
+  }));
   if (auto started = server.start(); !started.ok()) return fail(started.error().message);
 
   // Local admin endpoint for `wink scale`, `wink quotas`, `wink instance`.
@@ -236,6 +259,7 @@ int up(const UpOptions& opt) {
                                 std::chrono::milliseconds(1'000));
   }
   server.stop(grace);
+  pool.stop();  // guests still running past the grace finish (their deadline) before the app goes
   if (admin) {
     admin->stop(std::chrono::milliseconds(100));
     std::error_code ec;
@@ -254,7 +278,16 @@ void add_up_command(CLI::App& app, Dispatch& dispatch) {
   cmd->add_option("--listen,-l", opt->listen,
                   "ADDR:PORT to listen on (default 127.0.0.1:3000; port 0 picks a free one)");
   cmd->add_option("--data-dir", opt->data_dir, "Data directory (artifact cache)");
-  cmd->add_option("--workers", opt->workers, "HTTP worker threads (default: one per CPU)");
+  cmd->add_option("--workers", opt->workers, "HTTP I/O threads (default: one per CPU)");
+  cmd->add_option("--executors", opt->executors,
+                  "Threads running guests (default: 4 per CPU, at least 4)")
+      ->check(CLI::Range(1u, 4096u));
+  cmd->add_option("--executors-per-component", opt->executors_per_component,
+                  "Most executor threads one component may use at once (default: half of --executors)")
+      ->check(CLI::Range(1u, 4096u));
+  cmd->add_option("--executor-queue", opt->executor_queue,
+                  "Requests per component waiting for an executor; beyond this 503 (default 256)")
+      ->check(CLI::Range(static_cast<size_t>(0), static_cast<size_t>(1) << 20));
   cmd->add_option("--access-log", opt->access_log,
                   "Access log: - (stderr, default), off, or a file to append to");
   cmd->add_option("-O", opt->opt_level, "C optimization level for compiled modules (default 2)")

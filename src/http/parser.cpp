@@ -85,8 +85,19 @@ void RequestParser::fail(int status, const char* reason) {
   error_reason_ = reason;
 }
 
+std::unique_ptr<Request> RequestParser::take_request(std::unique_ptr<Request> replacement) {
+  if (!replacement) replacement = std::make_unique<Request>();
+  replacement->clear();
+  replacement->remote_address = req_->remote_address;
+  replacement->remote_port = req_->remote_port;
+  replacement->local_port = req_->local_port;
+  std::unique_ptr<Request> taken = std::move(req_);
+  req_ = std::move(replacement);
+  return taken;
+}
+
 void RequestParser::reset() {
-  req_.clear();
+  req_->clear();
   state_ = State::kHead;
   started_ = false;
   line_start_ = 0;
@@ -113,7 +124,7 @@ size_t RequestParser::feed(std::string_view data) {
 }
 
 size_t RequestParser::feed_head(std::string_view data) {
-  std::string& raw = req_.raw_head_;
+  std::string& raw = req_->raw_head_;
   size_t pos = 0;
   // RFC 9112 2.2: ignore empty lines before the request line (bounded).
   if (raw.empty()) {
@@ -195,7 +206,7 @@ bool RequestParser::parse_fields(std::string_view block, std::vector<Header>& ou
 }
 
 void RequestParser::parse_head() {
-  std::string_view raw = req_.raw_head_;
+  std::string_view raw = req_->raw_head_;
   size_t nl = raw.find('\n');
   std::string_view line = raw.substr(0, nl);
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
@@ -219,10 +230,10 @@ void RequestParser::parse_head() {
     return fail(400, "malformed HTTP version");
   }
   if (version[5] != '1') return fail(505, "unsupported HTTP version");
-  req_.method = method;
-  req_.target = target;
-  req_.version = version;
-  req_.version_minor = version[7] == '0' ? 0 : 1;
+  req_->method = method;
+  req_->target = target;
+  req_->version = version;
+  req_->version_minor = version[7] == '0' ? 0 : 1;
 
   // request-target forms: origin, absolute, asterisk (authority only for CONNECT).
   std::string_view path_and_query;
@@ -246,26 +257,26 @@ void RequestParser::parse_head() {
                                                           : target.substr(path_begin);
     if (path_and_query.front() == '?') {
       // "http://h?q": path is "/"; the query still follows.
-      req_.path = "/";
-      req_.query = path_and_query.substr(1);
+      req_->path = "/";
+      req_->query = path_and_query.substr(1);
       path_and_query = {};
     }
   }
   if (!path_and_query.empty()) {
     size_t q = path_and_query.find('?');
-    req_.path = path_and_query.substr(0, q);
-    req_.query = q == std::string_view::npos ? std::string_view() : path_and_query.substr(q + 1);
+    req_->path = path_and_query.substr(0, q);
+    req_->query = q == std::string_view::npos ? std::string_view() : path_and_query.substr(q + 1);
   }
 
-  req_.headers.clear();
-  if (!parse_fields(raw.substr(nl + 1), req_.headers)) return;
+  req_->headers.clear();
+  if (!parse_fields(raw.substr(nl + 1), req_->headers)) return;
 
   // Framing and connection semantics.
   bool has_cl = false, has_te = false, te_chunked_only = true, te_chunked_seen = false;
   bool te_valid_tokens = true, conn_close = false, conn_keep_alive = false;
   int hosts = 0;
   uint64_t cl = 0;
-  for (const Header& h : req_.headers) {
+  for (const Header& h : req_->headers) {
     if (iequals(h.name, "content-length")) {
       bool ok = true;
       for_each_list_item(h.value, [&](std::string_view item) {
@@ -299,26 +310,26 @@ void RequestParser::parse_head() {
       });
     } else if (iequals(h.name, "expect")) {
       if (iequals(h.value, "100-continue")) {
-        req_.expect_continue = req_.version_minor >= 1;
+        req_->expect_continue = req_->version_minor >= 1;
       } else {
         return fail(417, "unsupported expectation");
       }
     }
   }
   if (hosts > 1) return fail(400, "multiple Host headers");
-  if (hosts == 0 && req_.version_minor >= 1 && limits_.require_host) {
+  if (hosts == 0 && req_->version_minor >= 1 && limits_.require_host) {
     return fail(400, "missing Host header");
   }
-  req_.keep_alive = req_.version_minor >= 1 ? !conn_close : (conn_keep_alive && !conn_close);
+  req_->keep_alive = req_->version_minor >= 1 ? !conn_close : (conn_keep_alive && !conn_close);
 
   if (has_te) {
     if (has_cl) return fail(400, "both Content-Length and Transfer-Encoding");
-    if (req_.version_minor == 0) return fail(400, "Transfer-Encoding in HTTP/1.0 request");
+    if (req_->version_minor == 0) return fail(400, "Transfer-Encoding in HTTP/1.0 request");
     if (!te_chunked_only || !te_chunked_seen) {
       if (!te_valid_tokens) return fail(400, "invalid Transfer-Encoding");
       return fail(501, "unsupported Transfer-Encoding");
     }
-    req_.chunked = true;
+    req_->chunked = true;
     body_mode_ = BodyMode::kChunked;
     chunk_state_ = ChunkState::kSize;
     state_ = State::kBody;
@@ -326,22 +337,22 @@ void RequestParser::parse_head() {
   }
   if (has_cl) {
     if (cl > limits_.max_body_bytes) return fail(413, "Content-Length over limit");
-    req_.content_length = cl;
+    req_->content_length = cl;
     if (cl > 0) {
       body_mode_ = BodyMode::kLength;
       remaining_ = cl;
-      req_.body.reserve(std::min<uint64_t>(cl, 1 << 20));
+      req_->body.reserve(std::min<uint64_t>(cl, 1 << 20));
       state_ = State::kBody;
       return;
     }
   }
-  req_.expect_continue = false;  // nothing to continue with
+  req_->expect_continue = false;  // nothing to continue with
   state_ = State::kComplete;
 }
 
 size_t RequestParser::feed_body(std::string_view data) {
   size_t take = static_cast<size_t>(std::min<uint64_t>(remaining_, data.size()));
-  req_.body.append(data.data(), take);
+  req_->body.append(data.data(), take);
   remaining_ -= take;
   if (remaining_ == 0) state_ = State::kComplete;
   return take;
@@ -395,9 +406,9 @@ size_t RequestParser::feed_chunked(std::string_view data) {
         if (size == 0) {
           chunk_state_ = ChunkState::kTrailers;
           line_start_ = 0;
-          req_.raw_trailers_.clear();
+          req_->raw_trailers_.clear();
         } else {
-          if (req_.body.size() + size > limits_.max_body_bytes) {
+          if (req_->body.size() + size > limits_.max_body_bytes) {
             fail(413, "chunked body over limit");
             return pos;
           }
@@ -408,7 +419,7 @@ size_t RequestParser::feed_chunked(std::string_view data) {
       }
       case ChunkState::kData: {
         size_t take = static_cast<size_t>(std::min<uint64_t>(remaining_, data.size() - pos));
-        req_.body.append(data.data() + pos, take);
+        req_->body.append(data.data() + pos, take);
         pos += take;
         remaining_ -= take;
         if (remaining_ == 0) chunk_state_ = ChunkState::kDataEnd;
@@ -428,7 +439,7 @@ size_t RequestParser::feed_chunked(std::string_view data) {
         break;
       }
       case ChunkState::kTrailers: {
-        std::string& raw = req_.raw_trailers_;
+        std::string& raw = req_->raw_trailers_;
         const char* begin = data.data() + pos;
         const void* nl = std::memchr(begin, '\n', data.size() - pos);
         size_t take = nl ? static_cast<const char*>(nl) - begin + 1 : data.size() - pos;
@@ -441,8 +452,8 @@ size_t RequestParser::feed_chunked(std::string_view data) {
         if (!nl) return pos;
         size_t line_len = raw.size() - line_start_;
         if (line_len == 1 || (line_len == 2 && raw[raw.size() - 2] == '\r')) {
-          req_.trailers.clear();
-          if (!parse_fields(raw, req_.trailers)) return pos;
+          req_->trailers.clear();
+          if (!parse_fields(raw, req_->trailers)) return pos;
           state_ = State::kComplete;
           return pos;
         }

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -28,7 +29,8 @@ class RequestParser {
     kError,     // malformed or over a limit: answer error_status() and close
   };
 
-  explicit RequestParser(ParserLimits limits = {}) : limits_(limits) {}
+  explicit RequestParser(ParserLimits limits = {})
+      : limits_(limits), req_(std::make_unique<Request>()) {}
 
   // Consumes a prefix of `data` and returns its length. Returns early (leaving
   // bytes unconsumed) when the head completes, so the caller can act on it
@@ -43,8 +45,14 @@ class RequestParser {
   int error_status() const { return error_status_; }
   std::string_view error_reason() const { return error_reason_; }
 
-  Request& request() { return req_; }
-  const Request& request() const { return req_; }
+  Request& request() { return *req_; }
+  const Request& request() const { return *req_; }
+
+  // Hands out the current Request (its string_views stay valid: the object
+  // itself does not move) and continues with `replacement` (a fresh one if
+  // null; a recycled one keeps its buffers), the connection fields copied.
+  // Call reset() before feeding the next request.
+  std::unique_ptr<Request> take_request(std::unique_ptr<Request> replacement = nullptr);
 
   // Prepares for the next request on the same connection (keeps capacity and
   // the connection fields of request()).
@@ -62,7 +70,7 @@ class RequestParser {
   void fail(int status, const char* reason);
 
   ParserLimits limits_;
-  Request req_;
+  std::unique_ptr<Request> req_;
   State state_ = State::kHead;
   bool started_ = false;
   size_t line_start_ = 0;  // offset in raw_head_/raw_trailers_ of the line being read

@@ -1,7 +1,11 @@
 // Epoll HTTP/1.1 server: workers with their own epoll loop over one shared,
 // non-blocking listening socket (registered with EPOLLEXCLUSIVE, so a new
 // connection wakes one idle worker). A connection lives on the worker that
-// accepted it; its requests are parsed, handled and answered there, in order.
+// accepted it; its requests are parsed and answered there, in order. A
+// request goes to the handler as an Exchange; the handler completes it from
+// any thread by pushing it to the worker's Mailbox, whose eventfd wakes the
+// worker to write the response. While a connection's request is out, its
+// further input is held back (pipelined requests keep their order).
 #include "http/server.h"
 
 #include <arpa/inet.h>
@@ -25,6 +29,7 @@
 #include <ctime>
 #include <deque>
 #include <fcntl.h>
+#include <mutex>
 #include <queue>
 #include <thread>
 #include <vector>
@@ -33,9 +38,44 @@
 #include "http/parser.h"
 
 namespace wink::http {
-namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// Completed exchanges travel back to their worker through this; shared with
+// every Exchange out, so a handler completing after the worker exited is safe.
+struct Mailbox {
+  int fd = -1;  // eventfd: readable when something was posted
+  std::mutex mu;
+  std::vector<std::unique_ptr<detail::Exchange>> done;
+  bool closed = false;  // the worker is gone: drop what arrives
+  ~Mailbox() {
+    if (fd >= 0) ::close(fd);
+  }
+  void wake() {
+    uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = ::write(fd, &one, sizeof one);
+  }
+};
+
+namespace detail {
+struct Exchange {
+  std::unique_ptr<Request> request;
+  Response response;
+  std::shared_ptr<Mailbox> mailbox;
+  int fd = -1;        // the connection it came from, identified by fd + generation
+  uint32_t gen = 0;
+  std::chrono::steady_clock::time_point started;
+  std::chrono::steady_clock::time_point finished;
+};
+}  // namespace detail
+
+namespace {
+
+// Set on an I/O thread while it calls the handler: a Completion finished
+// there and then is answered without the round trip through the mailbox.
+thread_local Mailbox* t_inline_mailbox = nullptr;
+thread_local std::unique_ptr<detail::Exchange>* t_inline_done = nullptr;
+
 constexpr Clock::time_point kNever = Clock::time_point::max();
 constexpr size_t kReadChunk = 64 * 1024;
 constexpr size_t kMaxPendingOutput = 1 << 20;  // stop reading pipelined requests above this
@@ -102,6 +142,8 @@ struct Conn {
   bool lingering = false;
   bool rejected = false;
   bool head_seen = false;
+  bool in_handler = false;  // a request is out with the (async) handler
+  std::unique_ptr<Request> spare;  // a finished Request, reused for the next one
   uint32_t requests = 0;
   Clock::time_point accepted, req_start, head_done, last_activity, write_progress, linger_until;
   Clock::time_point armed = kNever;  // deadline of this conn's live heap entry
@@ -122,7 +164,8 @@ class Worker;
 
 struct Server::Impl {
   ServerConfig config;
-  Handler handler;
+  Handler handler;             // synchronous, or
+  AsyncHandler async_handler;  // asynchronous
   ParserLimits limits;
   int listen_fd = -1;
   uint16_t port = 0;
@@ -132,9 +175,10 @@ struct Server::Impl {
   std::atomic<bool> running{false};
   std::atomic<bool> stopping{false};
   std::atomic<int64_t> grace_deadline_ns{0};  // steady_clock
-  std::atomic<uint64_t> active{0}, accepted{0}, rejected{0}, requests{0};
+  std::atomic<uint64_t> active{0}, accepted{0}, rejected{0}, requests{0}, in_handler{0};
 
-  Impl(ServerConfig c, Handler h) : config(std::move(c)), handler(std::move(h)) {
+  Impl(ServerConfig c, Handler h, AsyncHandler ah)
+      : config(std::move(c)), handler(std::move(h)), async_handler(std::move(ah)) {
     limits.max_header_bytes = config.max_header_bytes;
     limits.max_uri_bytes = config.max_uri_bytes;
     limits.max_body_bytes = config.max_body_bytes;
@@ -145,20 +189,21 @@ class Worker {
  public:
   explicit Worker(Server::Impl& srv) : srv_(srv), scratch_(new char[kReadChunk]) {}
   ~Worker() {
+    close_mailbox();
     if (epfd_ >= 0) ::close(epfd_);
-    if (wakefd_ >= 0) ::close(wakefd_);
     if (reserve_fd_ >= 0) ::close(reserve_fd_);
   }
 
   Result<void> init() {
     epfd_ = epoll_create1(EPOLL_CLOEXEC);
-    wakefd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    mailbox_ = std::make_shared<Mailbox>();
+    mailbox_->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (epfd_ < 0 || wakefd_ < 0) return make_error(std::string("epoll: ") + strerror(errno));
+    if (epfd_ < 0 || mailbox_->fd < 0) return make_error(std::string("epoll: ") + strerror(errno));
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.ptr = &g_wake_tag;
-    if (epoll_ctl(epfd_, EPOLL_CTL_ADD, wakefd_, &ev) < 0) {
+    if (epoll_ctl(epfd_, EPOLL_CTL_ADD, mailbox_->fd, &ev) < 0) {
       return make_error(std::string("epoll_ctl: ") + strerror(errno));
     }
     ev.events = EPOLLIN | EPOLLEXCLUSIVE;
@@ -169,10 +214,7 @@ class Worker {
     return {};
   }
 
-  void wake() {
-    uint64_t one = 1;
-    [[maybe_unused]] ssize_t n = ::write(wakefd_, &one, sizeof one);
-  }
+  void wake() { mailbox_->wake(); }
 
   void run();
 
@@ -184,6 +226,8 @@ class Worker {
   void on_readable(Conn* c);
   void process(Conn* c, std::string_view data);
   void handle_request(Conn* c);
+  void finish_exchange(Conn* c, std::unique_ptr<detail::Exchange> ex);
+  void close_mailbox();
   void send_error(Conn* c, int status, std::string_view reason);
   void queue(Conn* c, std::string_view bytes);
   void flush(Conn* c);
@@ -207,7 +251,7 @@ class Worker {
 
   Server::Impl& srv_;
   int epfd_ = -1;
-  int wakefd_ = -1;
+  std::shared_ptr<Mailbox> mailbox_;
   int reserve_fd_ = -1;
   std::unique_ptr<char[]> scratch_;
   std::vector<std::unique_ptr<Conn>> conns_;  // by fd
@@ -288,12 +332,35 @@ void Worker::run() {
       }
     }
   }
+  close_mailbox();
 }
 
 void Worker::on_wake() {
   uint64_t v;
-  [[maybe_unused]] ssize_t n = ::read(wakefd_, &v, sizeof v);
+  // Read the eventfd before taking the list: a completion posted after the
+  // swap writes it again (see detail::finish).
+  [[maybe_unused]] ssize_t n = ::read(mailbox_->fd, &v, sizeof v);
+  std::vector<std::unique_ptr<detail::Exchange>> done;
+  {
+    std::lock_guard lock(mailbox_->mu);
+    done.swap(mailbox_->done);
+  }
+  for (auto& ex : done) {
+    const int fd = ex->fd;
+    Conn* c = fd >= 0 && static_cast<size_t>(fd) < conns_.size() ? conns_[fd].get() : nullptr;
+    if (!c || c->fd < 0 || c->gen != ex->gen || !c->in_handler) continue;  // connection gone
+    finish_exchange(c, std::move(ex));
+    if (c->fd >= 0) after_io(c);
+  }
   if (srv_.stopping.load() && !draining_) begin_drain();
+}
+
+void Worker::close_mailbox() {
+  if (!mailbox_) return;
+  std::vector<std::unique_ptr<detail::Exchange>> dropped;
+  std::lock_guard lock(mailbox_->mu);
+  mailbox_->closed = true;
+  dropped.swap(mailbox_->done);
 }
 
 void Worker::begin_drain() {
@@ -302,7 +369,8 @@ void Worker::begin_drain() {
   for (auto& slot : conns_) {
     Conn* c = slot.get();
     if (!c || c->fd < 0) continue;
-    bool idle = !c->parser.started() && c->out_bytes == 0 && c->pending_in.empty();
+    bool idle = !c->parser.started() && c->out_bytes == 0 && c->pending_in.empty() &&
+                !c->in_handler;
     if (idle || c->lingering) {
       close_conn(c);
     } else if (c->out_bytes > 0 && c->parser.state() == RequestParser::State::kHead &&
@@ -416,8 +484,8 @@ void Worker::on_event(Conn* c, uint32_t events) {
     drain_linger(c);
     return;
   }
-  if (events & EPOLLERR) {
-    close_conn(c);
+  if ((events & EPOLLERR) || ((events & EPOLLHUP) && c->in_handler)) {
+    close_conn(c);  // (a hang-up while the handler runs: nobody to answer)
     return;
   }
   if (events & EPOLLOUT) flush(c);
@@ -440,7 +508,7 @@ void Worker::on_readable(Conn* c) {
   // EOF: the client will send nothing more. Answer what was complete (it was
   // processed already); an incomplete request is abandoned.
   c->reading = false;
-  if (c->out_bytes == 0) {
+  if (c->out_bytes == 0 && !c->in_handler) {
     close_conn(c);
   } else {
     c->close_after_write = true;
@@ -451,15 +519,19 @@ void Worker::process(Conn* c, std::string_view data) {
   RequestParser& p = c->parser;
   while (true) {
     if (c->close_after_write) return;  // anything after a closing request is ignored
+    if (c->in_handler) {
+      // Hold what follows until the handler completes (responses stay in order).
+      c->pending_in.append(data);
+      c->reading = false;
+      c->paused = true;
+      return;
+    }
     if (c->out_bytes > kMaxPendingOutput) {
       // The client is not reading its responses: hold further requests back.
       c->pending_in.append(data);
       c->reading = false;
       c->paused = true;
       return;
-    }
-    if (p.state() == RequestParser::State::kComplete) {
-      // (only reachable if handle_request was deferred; it is not)
     }
     if (data.empty()) return;
     bool was_started = p.started();
@@ -493,6 +565,28 @@ void Worker::process(Conn* c, std::string_view data) {
 }
 
 void Worker::handle_request(Conn* c) {
+  if (srv_.async_handler && c->parser.request().path != kHealthPath) {
+    auto ex = std::make_unique<detail::Exchange>();
+    ex->request = c->parser.take_request(std::move(c->spare));
+    ex->mailbox = mailbox_;
+    ex->fd = c->fd;
+    ex->gen = c->gen;
+    ex->started = Clock::now();
+    c->in_handler = true;
+    srv_.in_handler.fetch_add(1, std::memory_order_relaxed);
+    std::unique_ptr<detail::Exchange> done_inline;
+    t_inline_mailbox = mailbox_.get();
+    t_inline_done = &done_inline;
+    try {
+      srv_.async_handler(Completion(std::move(ex)));
+    } catch (...) {
+      // The Completion was destroyed while unwinding: it answered 500.
+    }
+    t_inline_mailbox = nullptr;
+    t_inline_done = nullptr;
+    if (done_inline) finish_exchange(c, std::move(done_inline));
+    return;
+  }
   const Request& req = c->parser.request();
   Response& resp = resp_;
   resp.clear();
@@ -524,6 +618,31 @@ void Worker::handle_request(Conn* c) {
   }
   serialize(c, req, resp, keep);
   if (!keep) c->close_after_write = true;
+}
+
+// The handler completed `ex`: write its response (the conn is waiting for it).
+void Worker::finish_exchange(Conn* c, std::unique_ptr<detail::Exchange> ex) {
+  const Request& req = *ex->request;
+  Response& resp = ex->response;
+  now_ = Clock::now();
+  if (resp.status < 200 || resp.status > 599) {
+    resp.clear();
+    resp.status = 500;
+  }
+  bool keep = req.keep_alive && !resp.close && !draining_ &&
+              !srv_.stopping.load(std::memory_order_relaxed);
+  uint64_t body_bytes = req.method == "HEAD" ? 0 : resp.body.size();
+  c->requests++;
+  srv_.requests.fetch_add(1, std::memory_order_relaxed);
+  if (srv_.log.enabled()) {
+    log_request(c, req, resp.status, body_bytes, &resp.log, ms_between(ex->started, ex->finished), {});
+  }
+  c->in_handler = false;
+  srv_.in_handler.fetch_sub(1, std::memory_order_relaxed);
+  serialize(c, req, resp, keep);
+  if (!keep) c->close_after_write = true;
+  c->last_activity = now_;
+  c->spare = std::move(ex->request);
 }
 
 void Worker::send_error(Conn* c, int status, std::string_view reason) {
@@ -669,7 +788,7 @@ void Worker::after_io(Conn* c) {
     if (c->close_after_write) {
       start_linger(c);
       if (c->fd < 0) return;
-    } else if (c->paused) {
+    } else if (c->paused && !c->in_handler) {
       // Output drained: resume the requests held back.
       std::string held;
       held.swap(c->pending_in);
@@ -682,7 +801,7 @@ void Worker::after_io(Conn* c) {
         start_linger(c);
         if (c->fd < 0) return;
       }
-    } else if (draining_ && !c->parser.started() && !c->lingering) {
+    } else if (draining_ && !c->parser.started() && !c->lingering && !c->in_handler) {
       close_conn(c);
       return;
     }
@@ -713,6 +832,9 @@ void Worker::start_linger(Conn* c) {
     c->events = EPOLLIN;
   }
   drain_linger(c);
+  // Stopping: lingering connections are closed (as begin_drain does), also
+  // one whose async response arrived after the drain began.
+  if (draining_ && c->fd >= 0) close_conn(c);
 }
 
 void Worker::drain_linger(Conn* c) {
@@ -737,6 +859,10 @@ void Worker::close_conn(Conn* c) {
   ::close(fd);
   c->fd = -1;
   --live_;
+  if (c->in_handler) {  // its completion will find the connection gone
+    c->in_handler = false;
+    srv_.in_handler.fetch_sub(1, std::memory_order_relaxed);
+  }
   if (c->rejected) {
     --reject_lingering_;
   } else {
@@ -747,6 +873,7 @@ void Worker::close_conn(Conn* c) {
 
 Clock::time_point Worker::deadline_of(const Conn* c) const {
   const auto& cfg = srv_.config;
+  if (c->in_handler) return kNever;  // the handler's own deadline applies
   if (c->lingering) return c->linger_until;
   if (c->out_bytes > 0 && c->write_blocked) return c->write_progress + cfg.write_timeout;
   if (!c->reading) return kNever;  // waiting for output to drain (not blocked): transient
@@ -818,7 +945,9 @@ void Worker::log_request(const Conn* c, const Request& req, int status, uint64_t
   e.status = status;
   e.bytes = bytes;
   e.request_bytes = req.body.size();
-  e.duration_ms = c->parser.started() || c->head_seen ? ms_between(c->req_start, now_) : 0;
+  e.duration_ms = c->parser.started() || c->head_seen || c->in_handler
+                      ? ms_between(c->req_start, now_)
+                      : 0;
   e.handler_ms = handler_ms;
   e.fields = fields;
   e.error = error;
@@ -829,10 +958,62 @@ void Worker::log_request(const Conn* c, const Request& req, int status, uint64_t
   }
 }
 
+// --- Completion -------------------------------------------------------------
+
+namespace detail {
+void finish(std::unique_ptr<Exchange> ex) {
+  ex->finished = Clock::now();
+  Mailbox* mb = ex->mailbox.get();
+  if (t_inline_mailbox == mb && t_inline_done && !*t_inline_done) {
+    *t_inline_done = std::move(ex);  // completed inside the handler call
+    return;
+  }
+  std::shared_ptr<Mailbox> keep = ex->mailbox;
+  bool was_empty;
+  {
+    std::lock_guard lock(mb->mu);
+    if (mb->closed) return;  // the worker is gone: drop the response
+    was_empty = mb->done.empty();
+    mb->done.push_back(std::move(ex));
+  }
+  // Only the first completion of a batch writes the eventfd; the worker reads
+  // it before taking the batch, so none is missed.
+  if (was_empty) mb->wake();
+}
+}  // namespace detail
+
+Completion::Completion(std::unique_ptr<detail::Exchange> exchange) : exchange_(std::move(exchange)) {}
+Completion::Completion(Completion&&) noexcept = default;
+Completion& Completion::operator=(Completion&& other) noexcept {
+  if (this != &other) {
+    if (exchange_) {
+      exchange_->response.clear();
+      exchange_->response.status = 500;
+      detail::finish(std::move(exchange_));
+    }
+    exchange_ = std::move(other.exchange_);
+  }
+  return *this;
+}
+Completion::~Completion() {
+  if (!exchange_) return;
+  exchange_->response.clear();
+  exchange_->response.status = 500;
+  detail::finish(std::move(exchange_));
+}
+const Request& Completion::request() const { return *exchange_->request; }
+Response& Completion::response() { return exchange_->response; }
+void Completion::complete() {
+  if (exchange_) detail::finish(std::move(exchange_));
+}
+
 // --- Server ---------------------------------------------------------------
 
 Server::Server(ServerConfig config, Handler handler)
-    : impl_(std::make_unique<Impl>(std::move(config), std::move(handler))) {}
+    : impl_(std::make_unique<Impl>(std::move(config), std::move(handler), AsyncHandler())) {}
+
+Server::Server(ServerConfig config, AsyncHandler handler)
+    : impl_(std::make_unique<Impl>(std::move(config), Handler(), std::move(handler))) {}
 
 Server::~Server() { stop(std::chrono::milliseconds(0)); }
 
@@ -846,13 +1027,14 @@ ServerStats Server::stats() const {
   s.connections_rejected = impl_->rejected.load();
   s.connections_active = impl_->active.load();
   s.requests = impl_->requests.load();
+  s.in_handler = impl_->in_handler.load();
   return s;
 }
 
 Result<void> Server::start() {
   Impl& im = *impl_;
   if (im.running.load()) return make_error("server already running");
-  if (!im.handler) return make_error("no handler");
+  if (!im.handler && !im.async_handler) return make_error("no handler");
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;

@@ -1,13 +1,26 @@
-// The HTTP/1.1 ingress: a worker thread per core, each with its own epoll
-// loop over non-blocking sockets, sharing one listening socket (EPOLLEXCLUSIVE
-// wakes an idle worker for a new connection). A handler runs synchronously on
-// the worker thread that owns the connection; see docs/http.md for the model,
-// the limits and the access log format.
+// The HTTP/1.1 ingress: I/O threads ("workers"), one per core by default,
+// each with its own epoll loop over non-blocking sockets, sharing one
+// listening socket (EPOLLEXCLUSIVE wakes an idle worker for a new
+// connection). A worker parses a request and hands it to the handler; an
+// asynchronous handler returns at once and completes the request later from
+// any thread, while the worker goes on serving other connections. See
+// docs/http.md for the model, the limits and the access log format.
 //
+//   // Synchronous: runs on the I/O thread, so it must be quick and never block.
 //   wink::http::Server server(config, [](const Request& req, Response& resp) {
 //     resp.add_header("Content-Type", "text/plain");
 //     resp.body = "hello";
 //   });
+//
+//   // Asynchronous: slow work goes to a Dispatcher (executor pool) or anywhere else.
+//   wink::http::Dispatcher pool({});
+//   wink::http::Server server(config, wink::http::AsyncHandler([&](Completion done) {
+//     pool.submit("app/component", [done = std::move(done)]() mutable {
+//       done.response().body = slow_work(done.request());
+//       done.complete();
+//     });   // a Completion dropped unanswered (queue full, pool stopped) answers 500
+//   }));
+//
 //   WINK_TRY(server.start());
 //   auto signals = wink::http::ShutdownSignals::install();  // before other threads start
 //   signals->wait();                                        // SIGINT or SIGTERM
@@ -26,10 +39,67 @@
 
 namespace wink::http {
 
-// Called once per complete request, on a worker thread, possibly on several
-// workers at once (must be thread-safe). `response` starts as 200, no headers,
-// empty body. Exceptions are caught and answered with 500.
+// Called once per complete request, on an I/O thread, possibly on several at
+// once (must be thread-safe). `response` starts as 200, no headers, empty
+// body. Exceptions are caught and answered with 500. It blocks every
+// connection of its I/O thread while it runs: only for quick work.
 using Handler = std::function<void(const Request& request, Response& response)>;
+
+namespace detail {
+struct Exchange;
+void finish(std::unique_ptr<Exchange> exchange);
+}  // namespace detail
+
+// One request in flight, handed to an AsyncHandler. Move-only. The Request
+// and Response live as long as the Completion (or until complete()).
+// complete() sends the response (from any thread, once); a Completion
+// destroyed without complete() answers 500, so a lost request never leaves
+// its connection hanging. The connection reads no further request (pipelined
+// ones wait, in order) until this one is complete.
+class Completion {
+ public:
+  Completion() = default;
+  explicit Completion(std::unique_ptr<detail::Exchange> exchange);
+  Completion(Completion&&) noexcept;
+  Completion& operator=(Completion&&) noexcept;
+  ~Completion();
+
+  const Request& request() const;
+  Response& response();
+  // Queues the response for the connection's I/O thread and wakes it. If the
+  // connection is gone (client closed it, server stopped), the response is
+  // dropped. After this, request() and response() must not be used.
+  void complete();
+  explicit operator bool() const { return exchange_ != nullptr; }
+
+ private:
+  std::unique_ptr<detail::Exchange> exchange_;
+};
+
+// Called on the I/O thread for each complete request; must return quickly
+// (hand the Completion to another thread for anything slow). Exceptions are
+// caught; the Completion, if the handler still held it, answers 500.
+class AsyncHandler {
+ public:
+  AsyncHandler() = default;
+  template <typename F>
+  explicit AsyncHandler(F f) : fn_(std::make_shared<Fn<F>>(std::move(f))) {}
+  void operator()(Completion done) const { fn_->call(std::move(done)); }
+  explicit operator bool() const { return fn_ != nullptr; }
+
+ private:
+  struct Base {
+    virtual ~Base() = default;
+    virtual void call(Completion done) = 0;
+  };
+  template <typename F>
+  struct Fn final : Base {
+    explicit Fn(F f) : f(std::move(f)) {}
+    void call(Completion done) override { f(std::move(done)); }
+    F f;
+  };
+  std::shared_ptr<Base> fn_;
+};
 
 // The built-in health endpoint, answered before the handler sees the request
 // (as WAGI does): 200 "OK" for any method. Cannot be overridden.
@@ -76,11 +146,13 @@ struct ServerStats {
   uint64_t connections_rejected = 0;  // over max_connections
   uint64_t connections_active = 0;
   uint64_t requests = 0;              // responses sent, including error responses
+  uint64_t in_handler = 0;            // requests handed to the handler, not yet complete
 };
 
 class Server {
  public:
-  Server(ServerConfig config, Handler handler);
+  Server(ServerConfig config, Handler handler);  // runs on the I/O threads
+  Server(ServerConfig config, AsyncHandler handler);
   ~Server();  // stop(0ms) if still running
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -96,8 +168,9 @@ class Server {
   // Graceful stop: stops accepting at once, closes idle connections, lets
   // requests in flight (being received, in the handler, being sent) finish and
   // answers them with Connection: close; after `grace`, closes whatever is
-  // left. Blocks until all workers have exited. Idempotent; thread-safe
-  // against the workers, but call it from one thread.
+  // left (a handler completing later is dropped). Blocks until all workers
+  // have exited. Idempotent; thread-safe against the workers, but call it
+  // from one thread.
   void stop(std::chrono::milliseconds grace);
 
  private:

@@ -46,6 +46,7 @@ Result<std::unique_ptr<App>> App::load(manifest::Manifest manifest, engine::Engi
   app->manifest_ = manifest;
   app->router_ = std::make_unique<manifest::Router>(app->manifest_.routes);
   app->reactors_.assign(manifest.components.size(), nullptr);
+  app->reactor_hosts_.assign(manifest.components.size(), nullptr);
   for (size_t k = 0; k < manifest.components.size(); ++k) {
     const manifest::Component& c = manifest.components[k];
     if (c.executor != manifest::Executor::kReactor) continue;
@@ -72,6 +73,7 @@ Result<std::unique_ptr<App>> App::load(manifest::Manifest manifest, engine::Engi
       auto ph = host::Prepared::create(options.host, std::move(*hs));
       if (!ph.ok()) return std::move(ph).error().with_context(context);
       spec.host = std::move(*ph);
+      app->reactor_hosts_[k] = spec.host;
     }
     // The start state: `_initialize` (C constructors) and `init` if given, run once.
     engine::InitSpec is;
@@ -106,48 +108,24 @@ Result<std::unique_ptr<App>> App::load(manifest::Manifest manifest, engine::Engi
   return app;
 }
 
-namespace {
-std::string fmt_ms(double ms) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3f", ms);
-  return buf;
+std::string App::dispatch_key(const http::Request& request) const {
+  const manifest::Route* route = router_->match(request.path);
+  if (!route) return {};
+  return manifest_.app_name + "/" + manifest_.component_of(*route).id;
 }
-}  // namespace
 
-std::string fill_response(const CallResult& r, http::Response& response, std::string* detail) {
-  response.add_header("Server-Timing", "queue;dur=" + fmt_ms(r.queue_ms) + ", wake;dur=" + fmt_ms(r.wake_ms) +
-                                           ", exec;dur=" + fmt_ms(r.exec_ms));
-  if (r.rejected) {
-    response.status = r.rejected;
-    if (r.rejected == 429 || r.rejected == 503) response.add_header("Retry-After", std::to_string(r.retry_after_s));
-    *detail = r.reason;
-    return r.rejected == 429 ? "queue_full" : r.rejected == 503 ? "queue_timeout" : "start";
-  }
-  if (r.outcome.trap == runtime::Trap::kDeadline) {
-    response.status = 504;
-    *detail = "ran past its deadline";
-    return "deadline";
-  }
-  if (r.outcome.exited() && r.outcome.exit_code != 0) {
-    response.status = 500;
-    *detail = "exited with status " + std::to_string(r.outcome.exit_code);
-    return "exit";
-  }
-  if (!r.outcome.ok() && !r.outcome.exited()) {
-    response.status = 500;
-    *detail = runtime::trap_message(r.outcome.trap);
-    return std::string("trap:") + runtime::trap_name(r.outcome.trap);
-  }
-  wagi::CgiResponse cgi = wagi::parse_cgi_output(r.out);
-  response.status = cgi.status;
-  if (!cgi.error.empty()) {
-    response.body = cgi.body;
-    *detail = cgi.error;
-    return "bad_response";
-  }
-  for (auto& [name, value] : cgi.headers) response.add_header(name, value);
-  response.body = r.out.substr(cgi.body_offset);
-  return "";
+wagi::GuestRun to_guest_run(CallResult& r, std::chrono::nanoseconds deadline) {
+  wagi::GuestRun run;
+  run.refused = r.rejected;
+  run.retry_after_s = r.retry_after_s;
+  run.refusal = std::move(r.reason);
+  run.outcome = r.outcome;
+  run.deadline = deadline;
+  run.out = std::move(r.out);
+  run.err = std::move(r.err);
+  run.stdout_limit = r.stdout_limit;
+  run.phases = {{"queue", "queue", r.queue_ms}, {"wake", "wake", r.wake_ms}, {"exec", "execute", r.exec_ms}};
+  return run;
 }
 
 void App::handle(const http::Request& request, http::Response& response) const {
@@ -158,43 +136,13 @@ void App::handle(const http::Request& request, http::Response& response) const {
     return;
   }
   const manifest::Component& component = manifest_.component_of(*route);
-  response.log.app = manifest_.app_name;
-  response.log.component = component.id;
+  const std::string request_id = wagi::next_request_id();
+  const wagi::RunSource source{&log_, manifest_.app_name, component.id,
+                               reactor_hosts_[route->component].get(), request_id};
   const std::vector<std::string> vars = wagi::build_env(request, *route, component);
   CallResult r = node_->call(*reactor, vars, request.body);
-  std::string detail;
-  std::string cause = fill_response(r, response, &detail);
-  response.log.timings_ms = {{"queue", r.queue_ms}, {"wake", r.wake_ms}, {"execute", r.exec_ms}};
-  if (!r.instance.empty()) response.add_header("X-Wink-Instance", r.instance);
-  if (log_ && !r.err.empty()) {
-    std::string lines;
-    std::string_view text = r.err;
-    while (!text.empty()) {
-      size_t nl = text.find('\n');
-      std::string_view one = text.substr(0, nl);
-      text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
-      lines += "{\"level\":\"info\",\"msg\":\"guest stderr\",\"app\":";
-      http::append_json_string(lines, manifest_.app_name);
-      lines += ",\"component\":";
-      http::append_json_string(lines, component.id);
-      lines += ",\"line\":";
-      http::append_json_string(lines, one);
-      lines += "}\n";
-    }
-    log_(lines);
-  }
-  if (!cause.empty() && log_) {
-    std::string line = "{\"level\":\"error\",\"msg\":\"request failed\",\"app\":";
-    http::append_json_string(line, manifest_.app_name);
-    line += ",\"component\":";
-    http::append_json_string(line, component.id);
-    line += ",\"status\":" + std::to_string(response.status) + ",\"cause\":";
-    http::append_json_string(line, cause);
-    line += ",\"detail\":";
-    http::append_json_string(line, detail);
-    line += "}\n";
-    log_(line);
-  }
+  wagi::GuestRun run = to_guest_run(r, component.deadline);
+  wagi::write_response(source, request, run, response);
 }
 
 }  // namespace wink::lifecycle

@@ -30,8 +30,12 @@ class App {
   // starts from. A deploy over a quota is refused with the reason.
   static Result<std::unique_ptr<App>> load(manifest::Manifest manifest, engine::Engine& engine, Node& node,
                                            wagi::AppOptions options = {});
-  // Thread-safe; reactor components run on the calling thread.
+  // Thread-safe; the guest runs on the calling thread (an executor, never an
+  // I/O thread), which also waits while a reactor instance wakes or is busy.
   void handle(const http::Request& request, http::Response& response) const;
+  // The executor pool key of a request: "app/component" of the route it
+  // matches; "" when none matches (handle() answers 404 at once).
+  std::string dispatch_key(const http::Request& request) const;
   const manifest::Manifest& manifest() const { return manifest_; }
 
  private:
@@ -40,12 +44,13 @@ class App {
   std::unique_ptr<manifest::Router> router_;
   std::unique_ptr<wagi::App> wagi_;
   std::vector<Node::Component*> reactors_;  // parallel to components; null for WAGI ones
+  std::vector<std::shared_ptr<const host::Prepared>> reactor_hosts_;  // for redaction
   Node* node_ = nullptr;
   wagi::LogSink log_;
 };
 
-// Turns a CallResult into the HTTP response (CGI parsing, 429/503 with
-// Retry-After, traps -> 500, deadline -> 504). Returns the log cause ("" if fine).
-std::string fill_response(const CallResult& r, http::Response& response, std::string* detail);
+// A reactor call's result as a guest run for the shared response path
+// (wagi::write_response). Moves the output out of `r`.
+wagi::GuestRun to_guest_run(CallResult& r, std::chrono::nanoseconds deadline);
 
 }  // namespace wink::lifecycle

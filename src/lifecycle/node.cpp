@@ -187,25 +187,43 @@ std::string human_bytes(uint64_t b) {
 }
 }  // namespace
 
+namespace {
+struct QuotaScope {
+  const char* name;
+  const Quotas* quotas;
+  const Usage* used;
+};
+}  // namespace
+
 bool Node::admit(Component& c, const Inst* waking, std::string* why) const {
-  const uint64_t add_total = waking ? 0 : 1;
-  const uint64_t add_mem = c.spec.memory_limit_bytes - (waking ? std::min(waking->saved_bytes, c.spec.memory_limit_bytes) : 0);
-  struct Scope { const char* name; const Quotas& q; const Usage& u; };
-  for (const Scope& s : {Scope{"node", options_.quotas, node_used_}, Scope{"app", c.app->quotas, c.app->used}}) {
-    if (s.q.active_instances && s.u.active_instances + 1 > s.q.active_instances) {
-      *why = std::string(s.name) + " quota of " + std::to_string(s.q.active_instances) + " active instances reached";
-      return false;
-    }
-    if (s.q.total_instances && s.u.total_instances + add_total > s.q.total_instances) {
-      *why = std::string(s.name) + " quota of " + std::to_string(s.q.total_instances) + " instances reached";
-      return false;
-    }
-    if (s.q.memory_total && s.u.memory + add_mem > s.q.memory_total) {
-      *why = std::string(s.name) + " memory quota of " + human_bytes(s.q.memory_total) + " reached";
+  const Demand d = start_demand(c.spec.memory_limit_bytes,
+                                waking ? std::optional<uint64_t>(waking->saved_bytes) : std::nullopt);
+  for (const QuotaScope& s : {QuotaScope{"node", &options_.quotas, &node_used_},
+                              QuotaScope{"app", &c.app->quotas, &c.app->used}}) {
+    if (auto breach = quota_breach(s.name, *s.quotas, *s.used, d)) {
+      *why = "starting an instance would exceed " + *breach;
       return false;
     }
   }
   return true;
+}
+
+Node::Inst* Node::claim_start(Component& c, std::string* why) {
+  // The most recently used standby instance (stateful: its state), else a new one.
+  Inst* inst = nullptr;
+  for (auto& i : c.instances) {
+    if (i->state == State::kStandby && !i->claimed && (!inst || i->last_used > inst->last_used)) inst = i.get();
+  }
+  if (!admit(c, inst, why)) return nullptr;
+  if (inst) {
+    account(*inst, -1);
+    inst->state = State::kStarting;
+    account(*inst, +1);
+  } else {
+    inst = new_inst(c);
+  }
+  inst->claimed = true;
+  return inst;
 }
 
 Result<Node::Component*> Node::deploy(ComponentSpec spec) {
@@ -239,27 +257,20 @@ Result<Node::Component*> Node::deploy(ComponentSpec spec) {
       app->quotas = options_.app_quotas;
     }
     const std::string where = "app \"" + spec.app + "\" component \"" + spec.component + "\": ";
-    struct Scope { const char* name; const Quotas& q; const Usage& u; };
-    for (const Scope& s : {Scope{"node", options_.quotas, node_used_}, Scope{"app", app->quotas, app->used}}) {
-      if (s.q.memory_per_instance && spec.memory_limit_bytes > s.q.memory_per_instance) {
-        return make_error(where + "memory_limit " + human_bytes(spec.memory_limit_bytes) + " exceeds the " + s.name +
-                          " quota of " + human_bytes(s.q.memory_per_instance) + " per instance");
+    // min_instances new instances, each charged its memory limit (saturating).
+    const uint64_t n = sc.min_instances;
+    const uint64_t mem = spec.memory_limit_bytes && n > UINT64_MAX / spec.memory_limit_bytes
+                             ? UINT64_MAX
+                             : n * spec.memory_limit_bytes;
+    const Demand demand{n, n, mem};
+    for (const QuotaScope& s : {QuotaScope{"node", &options_.quotas, &node_used_},
+                                QuotaScope{"app", &app->quotas, &app->used}}) {
+      if (s.quotas->memory_per_instance && spec.memory_limit_bytes > s.quotas->memory_per_instance) {
+        return make_error(where + "memory_limit " + human_bytes(spec.memory_limit_bytes) + " exceeds the " +
+                          s.name + " quota of " + human_bytes(s.quotas->memory_per_instance) + " per instance");
       }
-      if (s.q.active_instances && s.u.active_instances + sc.min_instances > s.q.active_instances) {
-        return make_error(where + "min_instances " + std::to_string(sc.min_instances) + " would exceed the " + s.name +
-                          " quota of " + std::to_string(s.q.active_instances) + " active instances (" +
-                          std::to_string(s.u.active_instances) + " in use)");
-      }
-      if (s.q.total_instances && s.u.total_instances + sc.min_instances > s.q.total_instances) {
-        return make_error(where + "min_instances " + std::to_string(sc.min_instances) + " would exceed the " + s.name +
-                          " quota of " + std::to_string(s.q.total_instances) + " instances (" +
-                          std::to_string(s.u.total_instances) + " in use)");
-      }
-      if (s.q.memory_total && s.u.memory + sc.min_instances * spec.memory_limit_bytes > s.q.memory_total) {
-        return make_error(where + "min_instances x memory_limit (" +
-                          human_bytes(sc.min_instances * spec.memory_limit_bytes) + ") would exceed the " + s.name +
-                          " memory quota of " + human_bytes(s.q.memory_total) + " (" + human_bytes(s.u.memory) +
-                          " in use)");
+      if (auto breach = quota_breach(s.name, *s.quotas, *s.used, demand)) {
+        return make_error(where + "min_instances " + std::to_string(n) + " would exceed " + *breach);
       }
     }
     c->app = app.get();
@@ -467,24 +478,8 @@ CallResult Node::call(Component& c, const std::vector<std::string>& vars, std::s
     }
     const uint32_t cap = std::max(c.spec.policy.scale.max_instances, 1u);
     if (c.active() < cap) {
-      // Wake the most recently used standby instance (stateful: its state), else start one.
-      Inst* standby = nullptr;
-      for (auto& i : c.instances) {
-        if (i->state == State::kStandby && !i->claimed && (!standby || i->last_used > standby->last_used)) {
-          standby = i.get();
-        }
-      }
       std::string why;
-      if (admit(c, standby, &why)) {
-        if (standby) {
-          account(*standby, -1);
-          standby->state = State::kStarting;
-          account(*standby, +1);
-        } else {
-          standby = new_inst(c);
-        }
-        inst = standby;
-        inst->claimed = true;
+      if ((inst = claim_start(c, &why))) {
         inst->busy = true;
         ++c.wakes;
         lock.unlock();
@@ -569,6 +564,7 @@ CallResult Node::call(Component& c, const std::vector<std::string>& vars, std::s
   const double cpu_ms = thread_cpu_ms() - cpu0;
   rs.vars = nullptr;
   r.out.swap(inst->out);
+  r.stdout_limit = options_.max_stdout_bytes;
   r.err.swap(inst->err);
   r.instance = inst->name;
   const bool failed = !r.outcome.ok() && !(r.outcome.exited() && r.outcome.exit_code == 0);
@@ -662,21 +658,10 @@ time_point Node::tick() {
         if (desired && *desired > running && (!c.scaled_once || now - c.last_scale_out >= pol.scale.warmup)) {
           uint32_t add = *desired - running;
           for (uint32_t k = 0; k < add; ++k) {
-            Inst* standby = nullptr;
-            for (auto& i : c.instances) {
-              if (i->state == State::kStandby && !i->claimed) standby = i.get();
-            }
             std::string why;
-            if (!admit(c, standby, &why)) break;
-            if (standby) {
-              account(*standby, -1);
-              standby->state = State::kStarting;
-              account(*standby, +1);
-            } else {
-              standby = new_inst(c);
-            }
-            standby->claimed = true;
-            work.push_back({Work::kStart, standby});
+            Inst* inst = claim_start(c, &why);
+            if (!inst) break;
+            work.push_back({Work::kStart, inst});
           }
           if (add) {
             c.last_scale_out = c.last_scale_change = now;

@@ -19,8 +19,10 @@
 // (every file descriptor it opened) and its stdio buffers; a stateful one
 // keeps only its state captured copy-on-write (engine::Snapshot::capture). No
 // instance owns a thread: guest code runs on the thread of the request (an
-// HTTP worker), starts and standbys run on that thread or on the node's one
-// timer thread.
+// executor of the HTTP ingress's pool, never an I/O thread; a request waiting
+// for a busy or waking instance holds that executor, counted against its
+// component's share), starts and standbys run on that thread or on the
+// node's one timer thread.
 #pragma once
 
 #include <atomic>
@@ -106,9 +108,10 @@ struct CallResult {
   uint32_t retry_after_s = 1;
   runtime::Outcome outcome;
   std::string out, err;  // guest stdout (CGI response) and stderr
+  size_t stdout_limit = 0;  // the cap stdout was written under (NodeOptions::max_stdout_bytes)
   bool woke = false;     // the request woke or started an instance
   double queue_ms = 0, wake_ms = 0, exec_ms = 0;
-  std::string instance;  // name of the instance that served it
+  std::string instance;  // name of the instance that served it (for logs; never sent to clients)
 };
 
 struct InstanceInfo {
@@ -133,9 +136,6 @@ struct ComponentInfo {
   uint64_t requests = 0, rejected = 0, wakes = 0, scale_outs = 0, scale_ins = 0;
 };
 
-struct Usage {
-  uint64_t active_instances = 0, total_instances = 0, memory = 0;
-};
 struct QuotaView {
   std::string scope;  // "node" or "app <name>"
   Quotas limits;
@@ -186,6 +186,10 @@ class Node {
   struct Work;
   bool pick_idle(Component& c, Inst*& out);
   bool admit(Component& c, const Inst* waking, std::string* why) const;
+  // Under mu_: claims the instance a start would use (the most recently used
+  // standby one, else a new one) and marks it starting, if the quotas admit
+  // it; else null and why. Used by call() and the autoscaler alike.
+  Inst* claim_start(Component& c, std::string* why);
   Inst* new_inst(Component& c);
   void account(const Inst& i, int sign);
   Result<void> start(Inst& i);

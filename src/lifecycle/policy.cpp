@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 namespace wink::lifecycle {
 
@@ -114,6 +115,50 @@ std::optional<uint32_t> desired_instances(const ScaleConfig& config, uint32_t cu
   if (!best) return std::nullopt;
   int64_t clamped = std::clamp<int64_t>(*best, config.min_instances, std::max(config.min_instances, config.max_instances));
   return static_cast<uint32_t>(clamped);
+}
+
+namespace {
+
+std::string bytes_text(uint64_t b) {
+  char buf[32];
+  if (b >= (1ull << 30)) std::snprintf(buf, sizeof buf, "%.1f GiB", b / double(1ull << 30));
+  else if (b >= (1ull << 20)) std::snprintf(buf, sizeof buf, "%.1f MiB", b / double(1ull << 20));
+  else if (b >= 1024) std::snprintf(buf, sizeof buf, "%.1f KiB", b / 1024.0);
+  else std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(b));
+  return buf;
+}
+
+// used + add > limit, without overflow.
+bool exceeds(uint64_t used, uint64_t add, uint64_t limit) {
+  return used > limit || add > limit - used;
+}
+
+}  // namespace
+
+Demand start_demand(uint64_t memory_limit, std::optional<uint64_t> waking_saved_bytes) {
+  Demand d;
+  d.active_instances = 1;
+  d.total_instances = waking_saved_bytes ? 0 : 1;
+  d.memory = memory_limit - (waking_saved_bytes ? std::min(*waking_saved_bytes, memory_limit) : 0);
+  return d;
+}
+
+std::optional<std::string> quota_breach(std::string_view scope, const Quotas& q, const Usage& u,
+                                        const Demand& d) {
+  const std::string name(scope);
+  if (q.active_instances && d.active_instances && exceeds(u.active_instances, d.active_instances, q.active_instances)) {
+    return "the " + name + " quota of " + std::to_string(q.active_instances) + " active instances (" +
+           std::to_string(u.active_instances) + " in use)";
+  }
+  if (q.total_instances && d.total_instances && exceeds(u.total_instances, d.total_instances, q.total_instances)) {
+    return "the " + name + " quota of " + std::to_string(q.total_instances) + " instances (" +
+           std::to_string(u.total_instances) + " in use)";
+  }
+  if (q.memory_total && d.memory && exceeds(u.memory, d.memory, q.memory_total)) {
+    return "the " + name + " memory quota of " + bytes_text(q.memory_total) + " (" + bytes_text(u.memory) +
+           " in use)";
+  }
+  return std::nullopt;
 }
 
 }  // namespace wink::lifecycle

@@ -105,4 +105,27 @@ struct Quotas {
   uint64_t memory_total = 0;         // bytes: memory_limit of active instances + saved state
 };
 
+// What a scope (the node, an app) uses, counted as Quotas counts.
+struct Usage {
+  uint64_t active_instances = 0, total_instances = 0, memory = 0;
+};
+
+// What starting instances would add to a scope's Usage.
+struct Demand {
+  uint64_t active_instances = 0, total_instances = 0, memory = 0;
+};
+
+// Starting one instance of a component with `memory_limit`: a new one, or
+// (`waking_saved_bytes` set) a standby one, which already counts in the total
+// and whose saved state is replaced by its memory limit.
+Demand start_demand(uint64_t memory_limit, std::optional<uint64_t> waking_saved_bytes = std::nullopt);
+
+// Admission, the one rule for every start (deploy's min_instances, a request,
+// the autoscaler): nullopt when `demand` fits under `quotas` given `used`;
+// else the first quota it breaks, e.g. "the node quota of 2 active instances
+// (2 in use)". `scope` names the scope ("node", "app"). A zero limit is no
+// limit; no sum can overflow.
+std::optional<std::string> quota_breach(std::string_view scope, const Quotas& quotas, const Usage& used,
+                                        const Demand& demand);
+
 }  // namespace wink::lifecycle

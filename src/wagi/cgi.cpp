@@ -49,6 +49,16 @@ bool valid_header_value(std::string_view value) {
   return true;
 }
 
+// Request headers a guest never sees: credentials and hop-by-hop fields,
+// `Proxy` (HTTP_PROXY would set the guest's outbound proxy: "httpoxy"), and
+// any name with '_': `X_Forwarded_For` and `X-Forwarded-For` would both
+// become HTTP_X_FORWARDED_FOR, letting a client spoof the one a proxy sets
+// (dropped as nginx does by default).
+bool passed_to_guest(std::string_view name) {
+  if (name.find('_') != std::string_view::npos) return false;
+  return !iequal(name, "authorization") && !iequal(name, "connection") && !iequal(name, "proxy");
+}
+
 // "HTTP_" + name upper-cased with '-' -> '_'.
 std::string cgi_header_name(std::string_view name) {
   std::string out = "HTTP_";
@@ -159,32 +169,39 @@ std::vector<std::string> build_env(const http::Request& req, const manifest::Rou
   add(env, "X_MATCHED_ROUTE", route.pattern);
   add(env, "X_RAW_PATH_INFO", raw_path_info);
 
+  // Manifest environment, below the built-ins: skip keys already set.
+  size_t fixed = env.size();  // built-ins, then manifest: what a client may not shadow
+  auto taken = [&env, &fixed](std::string_view key) {
+    for (size_t i = 0; i < fixed; ++i) {
+      const std::string& kv = env[i];
+      if (kv.size() > key.size() && kv[key.size()] == '=' &&
+          std::string_view(kv).substr(0, key.size()) == key) {
+        return true;
+      }
+    }
+    return false;
+  };
+  for (const auto& [key, value] : component.environment) {
+    if (!taken(key)) add(env, key, value);
+  }
+  fixed = env.size();
+
   // HTTP_*: one per header name; repeated headers joined with ", " (RFC 3875).
+  // Last, so a client header never shadows a built-in or manifest variable.
   for (size_t i = 0; i < req.headers.size(); ++i) {
     const auto& h = req.headers[i];
-    if (iequal(h.name, "authorization") || iequal(h.name, "connection")) continue;
+    if (!passed_to_guest(h.name)) continue;
     bool seen = false;
     for (size_t j = 0; j < i && !seen; ++j) seen = iequal(req.headers[j].name, h.name);
     if (seen) continue;
     std::string kv = cgi_header_name(h.name);
+    if (taken(kv)) continue;
     kv.push_back('=');
     kv.append(h.value);
     for (size_t j = i + 1; j < req.headers.size(); ++j) {
       if (iequal(req.headers[j].name, h.name)) kv.append(", ").append(req.headers[j].value);
     }
     env.push_back(std::move(kv));
-  }
-
-  // Manifest environment, below the built-ins: skip keys already set.
-  const size_t set_count = env.size();
-  for (const auto& [key, value] : component.environment) {
-    bool taken = false;
-    for (size_t i = 0; i < set_count && !taken; ++i) {
-      const std::string& kv = env[i];
-      taken = kv.size() > key.size() && kv[key.size()] == '=' &&
-              std::string_view(kv).substr(0, key.size()) == key;
-    }
-    if (!taken) add(env, key, value);
   }
   return env;
 }

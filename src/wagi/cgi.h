@@ -19,7 +19,10 @@ namespace wink::wagi {
 std::string url_decode(std::string_view in);
 
 // The request's CGI/WAGI environment ("KEY=VALUE"): built-ins first, then the
-// component's manifest environment minus any key a built-in already set.
+// component's manifest environment minus any key a built-in already set, then
+// HTTP_<NAME> per request header minus any name already set. Headers whose
+// name contains '_' are dropped (they would collide with their '-' spelling),
+// as are Authorization, Connection and Proxy.
 // `local_port` is used for SERVER_PORT when the request has no Host header.
 std::vector<std::string> build_env(const http::Request& req, const manifest::Route& route,
                                    const manifest::Component& component);

@@ -67,24 +67,6 @@ void json_field(std::string& out, std::string_view key, std::string_view value) 
 
 }  // namespace
 
-namespace {
-
-// Request ids: a per-process random prefix and a counter, 16 hex digits.
-std::string next_request_id() {
-  static const uint64_t prefix = [] {
-    uint64_t v = 0;
-    if (::getentropy(&v, sizeof v) != 0) v = static_cast<uint64_t>(::getpid()) << 32;
-    return v & 0xffffffff00000000ull;
-  }();
-  static std::atomic<uint64_t> counter{0};
-  uint64_t id = prefix | (counter.fetch_add(1, std::memory_order_relaxed) & 0xffffffffull);
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(id));
-  return buf;
-}
-
-}  // namespace
-
 Result<host::ComponentSpec> host_spec_for(const manifest::Manifest& m, const manifest::Component& c,
                                           const host::Node& node, std::chrono::nanoseconds deadline) {
   host::ComponentSpec spec;
@@ -228,46 +210,6 @@ Result<std::unique_ptr<App>> App::load(manifest::Manifest manifest, engine::Engi
   return app;
 }
 
-void App::log_failure(const manifest::Component& component, const http::Request& request,
-                      int status, std::string_view cause, std::string_view detail,
-                      std::string_view request_id) const {
-  if (!options_.log) return;
-  std::string line = "{\"time\":\"" + now_iso8601() + "\",\"level\":\"error\"";
-  json_field(line, "msg", "request failed");
-  json_field(line, "app", manifest_.app_name);
-  json_field(line, "component", component.id);
-  if (!request_id.empty()) json_field(line, "request_id", request_id);
-  json_field(line, "method", request.method);
-  json_field(line, "path", request.path);
-  line.append(",\"status\":").append(std::to_string(status));
-  json_field(line, "cause", cause);
-  if (!detail.empty()) json_field(line, "detail", detail);
-  line.append("}\n");
-  options_.log(line);
-}
-
-void App::log_stderr(const manifest::Component& component, std::string_view text,
-                     std::string_view request_id) const {
-  if (!options_.log || text.empty()) return;
-  std::string lines;
-  const std::string time = now_iso8601();
-  while (!text.empty()) {
-    size_t nl = text.find('\n');
-    std::string_view one = text.substr(0, nl);
-    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
-    if (!one.empty() && one.back() == '\r') one.remove_suffix(1);
-    lines.append("{\"time\":\"").append(time).append("\",\"level\":\"info\"");
-    if (!request_id.empty()) json_field(lines, "request_id", request_id);
-    json_field(lines, "source", "stderr");
-    json_field(lines, "msg", "guest stderr");
-    json_field(lines, "app", manifest_.app_name);
-    json_field(lines, "component", component.id);
-    json_field(lines, "line", one);
-    lines.append("}\n");
-  }
-  options_.log(lines);
-}
-
 void App::handle(const http::Request& request, http::Response& response) const {
   const manifest::Route* route = router_->match(request.path);
   if (!route) {
@@ -282,19 +224,22 @@ void App::handle(const http::Request& request, http::Response& response) const {
   if (component.executor != manifest::Executor::kWagi) {
     // Reactor components are served by wink_lifecycle (lifecycle::App) ahead of this App.
     response.status = 500;
-    log_failure(component, request, 500, "executor", "reactor component without a lifecycle node");
+    log_failure(RunSource{&options_.log, manifest_.app_name, component.id}, request, 500, "executor",
+                "reactor component without a lifecycle node");
     return;
   }
   host::Metrics* metrics = options_.host->metrics.get();
   const std::string request_id = next_request_id();
-  response.add_header("X-Request-Id", request_id);
+  const RunSource source{&options_.log, manifest_.app_name, component.id, state.host.get(), request_id};
 
   // Guest I/O: body on stdin, stdout and stderr into buffers.
-  std::string out, err;
+  GuestRun run;
+  run.deadline = component.deadline;
+  run.stdout_limit = options_.max_stdout_bytes;
   wasi::Stdio in_stdio{.kind = wasi::Stdio::Kind::kBuffer, .input = request.body};
-  wasi::Stdio out_stdio{.kind = wasi::Stdio::Kind::kBuffer, .output = &out,
+  wasi::Stdio out_stdio{.kind = wasi::Stdio::Kind::kBuffer, .output = &run.out,
                         .output_limit = options_.max_stdout_bytes};
-  wasi::Stdio err_stdio{.kind = wasi::Stdio::Kind::kBuffer, .output = &err,
+  wasi::Stdio err_stdio{.kind = wasi::Stdio::Kind::kBuffer, .output = &run.err,
                         .output_limit = options_.max_stderr_bytes};
 
   const auto t0 = Clock::now();
@@ -319,21 +264,17 @@ void App::handle(const http::Request& request, http::Response& response) const {
                                  : engine::Instance::create(state.module, hosts, state.limits);
   const auto t1 = Clock::now();
 
-  runtime::Outcome outcome;
   if (instance.ok()) {
-    if (state.entry) {
-      outcome = (*instance)->call(*state.entry, nullptr, nullptr);
-    } else {
-      outcome = (*instance)->run_start();
-    }
+    run.outcome = state.entry ? (*instance)->call(*state.entry, nullptr, nullptr)
+                              : (*instance)->run_start();
   }
   const auto t2 = Clock::now();
-  std::string instantiate_error;
   if (!instance.ok()) {
-    instantiate_error = instance.error().message;
+    run.instantiate_error = instance.error().message;
   } else {
     instance->reset();  // free the instance (and its memory slot) before parsing
   }
+  const runtime::Outcome& outcome = run.outcome;
   if (metrics) {
     metrics->instances_add(manifest_.app_name, component.id, -1);
     if (outcome.trap == runtime::Trap::kDeadline) {
@@ -343,72 +284,13 @@ void App::handle(const http::Request& request, http::Response& response) const {
       metrics->trap(manifest_.app_name, component.id, runtime::trap_name(outcome.trap));
     }
   }
-  // Counted when the response is final, whichever way handle() returns.
-  struct RecordRequest {
-    host::Metrics* metrics;
-    const std::string& app;
-    const std::string& component;
-    const http::Response& response;
-    double inst_s, exec_s;
-    ~RecordRequest() {
-      if (metrics) metrics->request(app, component, response.status, inst_s, exec_s);
-    }
-  } record{metrics, manifest_.app_name, component.id, response,
-           std::chrono::duration<double>(t1 - t0).count(), std::chrono::duration<double>(t2 - t1).count()};
-
-  const double inst_ms = ms_between(t0, t1);
-  const double exec_ms = ms_between(t1, t2);
-  response.log.timings_ms = {{"instantiate", inst_ms}, {"execute", exec_ms}};
-  response.add_header("Server-Timing",
-                      "inst;dur=" + format_ms(inst_ms) + ", exec;dur=" + format_ms(exec_ms));
-  state.host->redact(err);  // a guest printing a secret does not leak it into logs
-  log_stderr(component, err, request_id);
-
-  auto fail = [&](int status, std::string_view cause, std::string_view detail) {
-    response.status = status;
-    response.body.clear();
-    log_failure(component, request, status, cause, detail, request_id);
-  };
-
-  if (!instantiate_error.empty()) {
-    fail(500, "instantiate", instantiate_error);
-    return;
+  run.phases = {{"inst", "instantiate", ms_between(t0, t1)}, {"exec", "execute", ms_between(t1, t2)}};
+  write_response(source, request, run, response);
+  if (metrics) {
+    metrics->request(manifest_.app_name, component.id, response.status,
+                     std::chrono::duration<double>(t1 - t0).count(),
+                     std::chrono::duration<double>(t2 - t1).count());
   }
-  if (outcome.trap == runtime::Trap::kDeadline) {
-    fail(504, "deadline", "ran past its deadline of " +
-                              format_ms(std::chrono::duration<double, std::milli>(
-                                            component.deadline)
-                                            .count()) +
-                              " ms");
-    return;
-  }
-  if (outcome.exited() && outcome.exit_code != 0) {
-    fail(500, "exit", "exited with status " + std::to_string(outcome.exit_code));
-    return;
-  }
-  if (!outcome.ok() && !outcome.exited()) {
-    std::string detail = runtime::trap_message(outcome.trap);
-    if (!outcome.detail.empty()) detail += ": " + outcome.detail;
-    fail(500, std::string("trap:") + runtime::trap_name(outcome.trap), detail);
-    return;
-  }
-  if (out.size() >= options_.max_stdout_bytes) {
-    fail(500, "response_too_large",
-         "stdout reached the limit of " + std::to_string(options_.max_stdout_bytes) + " bytes");
-    return;
-  }
-
-  CgiResponse cgi = parse_cgi_output(out);
-  if (!cgi.error.empty()) {
-    response.status = cgi.status;
-    response.body = std::move(cgi.body);
-    log_failure(component, request, cgi.status, "bad_response", cgi.error, request_id);
-    return;
-  }
-  response.status = cgi.status;
-  for (auto& [name, value] : cgi.headers) response.add_header(std::move(name), std::move(value));
-  out.erase(0, cgi.body_offset);
-  response.body = std::move(out);
 }
 
 }  // namespace wink::wagi

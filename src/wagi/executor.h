@@ -25,13 +25,10 @@
 #include "http/message.h"
 #include "manifest/manifest.h"
 #include "manifest/router.h"
+#include "wagi/response.h"
 #include "wasi/wasi.h"
 
 namespace wink::wagi {
-
-// Receives complete JSON log lines (with the trailing '\n'); may be called
-// from several threads at once.
-using LogSink = std::function<void(std::string_view line)>;
 
 // Writes each line to stderr with one write(2).
 void log_to_stderr(std::string_view line);
@@ -63,7 +60,8 @@ class App {
   static Result<std::unique_ptr<App>> load(manifest::Manifest manifest, engine::Engine& engine,
                                            AppOptions options = {});
 
-  // Answers one request; thread-safe. 404 when no route matches.
+  // Answers one request; thread-safe. 404 when no route matches. Runs the
+  // guest on the calling thread (an executor, never an I/O thread).
   void handle(const http::Request& request, http::Response& response) const;
 
   const manifest::Manifest& manifest() const { return manifest_; }
@@ -73,11 +71,6 @@ class App {
 
  private:
   App() = default;
-  void log_failure(const manifest::Component& component, const http::Request& request,
-                   int status, std::string_view cause, std::string_view detail,
-                   std::string_view request_id = {}) const;
-  void log_stderr(const manifest::Component& component, std::string_view text,
-                  std::string_view request_id = {}) const;
 
   manifest::Manifest manifest_;
   std::unique_ptr<manifest::Router> router_;

@@ -1,11 +1,14 @@
 // Server over real loopback sockets (port 0): HTTP/1.1 semantics, limits,
 // timeouts, connection limit, graceful stop, health endpoint, access log.
+#include "http/dispatcher.h"
 #include "http/server.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -47,10 +50,23 @@ ServerConfig quiet_config() {
   return c;
 }
 
-class ServerTest : public ::testing::Test {
+// Every ServerTest runs twice: with a synchronous handler on the I/O threads,
+// and (/Async) with the same handler run on a Dispatcher's executors and
+// completed from there, so keep-alive, pipelining, limits, timeouts and
+// graceful stop hold for both.
+class ServerTest : public ::testing::TestWithParam<bool> {
  protected:
   void start(ServerConfig config = quiet_config(), Handler handler = echo) {
-    server_ = std::make_unique<Server>(std::move(config), std::move(handler));
+    if (GetParam()) {
+      pool_ = std::make_unique<Dispatcher>(DispatcherConfig{.threads = 4, .per_key_threads = 4});
+      Dispatcher* pool = pool_.get();
+      server_ = std::make_unique<Server>(
+          std::move(config), AsyncHandler([pool, handler](Completion done) {
+            dispatch(*pool, "test", std::move(done), handler);
+          }));
+    } else {
+      server_ = std::make_unique<Server>(std::move(config), std::move(handler));
+    }
     auto r = server_->start();
     ASSERT_TRUE(r.ok()) << r.error().message;
     ASSERT_NE(server_->port(), 0);
@@ -59,10 +75,13 @@ class ServerTest : public ::testing::Test {
     if (server_) server_->stop(1s);
   }
   uint16_t port() const { return server_->port(); }
+  std::unique_ptr<Dispatcher> pool_;
   std::unique_ptr<Server> server_;
 };
+INSTANTIATE_TEST_SUITE_P(Handler, ServerTest, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "Async" : "Sync"; });
 
-TEST_F(ServerTest, GetHasDateContentLengthAndPassesHeadersThrough) {
+TEST_P(ServerTest, GetHasDateContentLengthAndPassesHeadersThrough) {
   start();
   Client c(port());
   ASSERT_TRUE(c.connected());
@@ -81,7 +100,7 @@ TEST_F(ServerTest, GetHasDateContentLengthAndPassesHeadersThrough) {
   EXPECT_FALSE(r->header("injected").has_value());
 }
 
-TEST_F(ServerTest, KeepAliveServesManyRequestsOnOneConnection) {
+TEST_P(ServerTest, KeepAliveServesManyRequestsOnOneConnection) {
   start();
   Client c(port());
   for (int i = 0; i < 50; ++i) {
@@ -94,7 +113,7 @@ TEST_F(ServerTest, KeepAliveServesManyRequestsOnOneConnection) {
   EXPECT_EQ(server_->stats().connections_accepted, 1u);
 }
 
-TEST_F(ServerTest, PipelinedRequestsAnsweredInOrder) {
+TEST_P(ServerTest, PipelinedRequestsAnsweredInOrder) {
   start();
   Client c(port());
   std::string batch;
@@ -112,7 +131,7 @@ TEST_F(ServerTest, PipelinedRequestsAnsweredInOrder) {
   }
 }
 
-TEST_F(ServerTest, PipelineEndedByHalfCloseStillAnswered) {
+TEST_P(ServerTest, PipelineEndedByHalfCloseStillAnswered) {
   start();
   Client c(port());
   ASSERT_TRUE(c.send(get("/a") + get("/b")));
@@ -125,7 +144,7 @@ TEST_F(ServerTest, PipelineEndedByHalfCloseStillAnswered) {
   EXPECT_TRUE(c.closed_by_peer());
 }
 
-TEST_F(ServerTest, ChunkedRequestBodyWithTrailers) {
+TEST_P(ServerTest, ChunkedRequestBodyWithTrailers) {
   start();
   Client c(port());
   ASSERT_TRUE(c.send("POST /up HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"));
@@ -139,7 +158,7 @@ TEST_F(ServerTest, ChunkedRequestBodyWithTrailers) {
   EXPECT_EQ(r->body, "POST /up body=hello world trailer:X-Checksum=abc");
 }
 
-TEST_F(ServerTest, LargeBodiesBothWays) {
+TEST_P(ServerTest, LargeBodiesBothWays) {
   std::string big(3 << 20, 'x');
   start(quiet_config(), [&](const Request& req, Response& resp) {
     resp.body = req.body + req.body;  // 6 MiB response
@@ -156,7 +175,7 @@ TEST_F(ServerTest, LargeBodiesBothWays) {
   EXPECT_EQ(r2->body, "");
 }
 
-TEST_F(ServerTest, HeadHasContentLengthButNoBody) {
+TEST_P(ServerTest, HeadHasContentLengthButNoBody) {
   start();
   Client c(port());
   ASSERT_TRUE(c.send("HEAD /h HTTP/1.1\r\nHost: h\r\n\r\n" + get("/next")));
@@ -170,7 +189,7 @@ TEST_F(ServerTest, HeadHasContentLengthButNoBody) {
   EXPECT_EQ(n->body, "GET /next");
 }
 
-TEST_F(ServerTest, ExpectContinue) {
+TEST_P(ServerTest, ExpectContinue) {
   start();
   Client c(port());
   ASSERT_TRUE(c.send(
@@ -185,7 +204,7 @@ TEST_F(ServerTest, ExpectContinue) {
   EXPECT_EQ(r->body, "PUT /e body=data");
 }
 
-TEST_F(ServerTest, ExpectContinueOverLimitGets413WithoutContinue) {
+TEST_P(ServerTest, ExpectContinueOverLimitGets413WithoutContinue) {
   ServerConfig cfg = quiet_config();
   cfg.max_body_bytes = 10;
   start(cfg);
@@ -199,7 +218,7 @@ TEST_F(ServerTest, ExpectContinueOverLimitGets413WithoutContinue) {
   EXPECT_TRUE(c.closed_by_peer());
 }
 
-TEST_F(ServerTest, HealthEndpointCannotBeOverridden) {
+TEST_P(ServerTest, HealthEndpointCannotBeOverridden) {
   std::atomic<int> calls{0};
   start(quiet_config(), [&](const Request&, Response& resp) {
     ++calls;
@@ -218,7 +237,7 @@ TEST_F(ServerTest, HealthEndpointCannotBeOverridden) {
   EXPECT_EQ(calls.load(), 1);
 }
 
-TEST_F(ServerTest, ConnectionCloseAndHttp10) {
+TEST_P(ServerTest, ConnectionCloseAndHttp10) {
   start();
   {
     Client c(port());
@@ -260,7 +279,7 @@ void expect_error_and_close(uint16_t port, const std::string& request, int statu
   EXPECT_TRUE(c.closed_by_peer());
 }
 
-TEST_F(ServerTest, LimitStatuses) {
+TEST_P(ServerTest, LimitStatuses) {
   ServerConfig cfg = quiet_config();
   cfg.max_header_bytes = 4096;
   cfg.max_uri_bytes = 1024;
@@ -288,7 +307,7 @@ TEST_F(ServerTest, LimitStatuses) {
   EXPECT_EQ(r->status, 200);
 }
 
-TEST_F(ServerTest, SlowHeaderGets408) {
+TEST_P(ServerTest, SlowHeaderGets408) {
   ServerConfig cfg = quiet_config();
   cfg.header_timeout = 300ms;
   start(cfg);
@@ -302,7 +321,7 @@ TEST_F(ServerTest, SlowHeaderGets408) {
   EXPECT_TRUE(c.closed_by_peer());
 }
 
-TEST_F(ServerTest, SlowBodyGets408) {
+TEST_P(ServerTest, SlowBodyGets408) {
   ServerConfig cfg = quiet_config();
   cfg.body_timeout = 300ms;
   start(cfg);
@@ -314,7 +333,7 @@ TEST_F(ServerTest, SlowBodyGets408) {
   EXPECT_TRUE(c.closed_by_peer());
 }
 
-TEST_F(ServerTest, SilentConnectionClosedAfterHeaderTimeout) {
+TEST_P(ServerTest, SilentConnectionClosedAfterHeaderTimeout) {
   ServerConfig cfg = quiet_config();
   cfg.header_timeout = 200ms;
   cfg.idle_timeout = 200ms;
@@ -328,7 +347,7 @@ TEST_F(ServerTest, SilentConnectionClosedAfterHeaderTimeout) {
   EXPECT_TRUE(idle.closed_by_peer(3s));  // idle keep-alive timeout
 }
 
-TEST_F(ServerTest, ConnectionLimitRefusesCleanlyAndKeepsServing) {
+TEST_P(ServerTest, ConnectionLimitRefusesCleanlyAndKeepsServing) {
   ServerConfig cfg = quiet_config();
   cfg.max_connections = 2;
   start(cfg);
@@ -356,7 +375,7 @@ TEST_F(ServerTest, ConnectionLimitRefusesCleanlyAndKeepsServing) {
   ASSERT_TRUE(b.read_response());
 }
 
-TEST_F(ServerTest, SlowHandlerDoesNotStallOtherWorkers) {
+TEST_P(ServerTest, SlowHandlerDoesNotStallOtherWorkers) {
   start();  // 2 workers
   Client slow(port());
   ASSERT_TRUE(slow.send(get("/slow", "X-Sleep-Ms: 1000\r\n")));
@@ -370,7 +389,7 @@ TEST_F(ServerTest, SlowHandlerDoesNotStallOtherWorkers) {
   ASSERT_TRUE(slow.read_response());
 }
 
-TEST_F(ServerTest, GracefulStopFinishesInFlightRequest) {
+TEST_P(ServerTest, GracefulStopFinishesInFlightRequest) {
   start();
   Client idle(port());
   ASSERT_TRUE(idle.send(get("/warm")));
@@ -394,7 +413,7 @@ TEST_F(ServerTest, GracefulStopFinishesInFlightRequest) {
   EXPECT_FALSE(late.connected());
 }
 
-TEST_F(ServerTest, GraceExpiryClosesStragglers) {
+TEST_P(ServerTest, GraceExpiryClosesStragglers) {
   ServerConfig cfg = quiet_config();
   cfg.header_timeout = 60s;
   start(cfg);
@@ -409,7 +428,7 @@ TEST_F(ServerTest, GraceExpiryClosesStragglers) {
   EXPECT_TRUE(partial.closed_by_peer(1s));
 }
 
-TEST_F(ServerTest, AccessLogLinesAreJson) {
+TEST_P(ServerTest, AccessLogLinesAreJson) {
   std::mutex mu;
   std::string lines;
   ServerConfig cfg = quiet_config();
@@ -456,7 +475,7 @@ TEST_F(ServerTest, AccessLogLinesAreJson) {
   EXPECT_TRUE(parsed[2]["error"].is_string());
 }
 
-TEST_F(ServerTest, AccessLogToFile) {
+TEST_P(ServerTest, AccessLogToFile) {
   std::string path = ::testing::TempDir() + "/wink_http_access.log";
   std::remove(path.c_str());
   ServerConfig cfg = quiet_config();
@@ -476,7 +495,7 @@ TEST_F(ServerTest, AccessLogToFile) {
   EXPECT_EQ(j["path"], "/f");
 }
 
-TEST_F(ServerTest, HandlerExceptionGives500) {
+TEST_P(ServerTest, HandlerExceptionGives500) {
   start(quiet_config(), [](const Request&, Response&) { throw std::runtime_error("boom"); });
   Client c(port());
   ASSERT_TRUE(c.send(get("/x") + get("/y")));
@@ -488,7 +507,7 @@ TEST_F(ServerTest, HandlerExceptionGives500) {
   EXPECT_EQ(r2->status, 500);
 }
 
-TEST_F(ServerTest, StatusesWithoutBody) {
+TEST_P(ServerTest, StatusesWithoutBody) {
   start(quiet_config(), [](const Request& req, Response& resp) {
     resp.status = req.path == "/204" ? 204 : 304;
     resp.body = "ignored";
@@ -501,6 +520,193 @@ TEST_F(ServerTest, StatusesWithoutBody) {
     EXPECT_EQ(r->status, i == 1 ? 304 : 204);
     EXPECT_FALSE(r->header("content-length").has_value());
   }
+}
+
+// ---- asynchronous handlers and the executor pool (issue 9, item 4) ----
+
+// Completions parked by a test handler, finished later from the test thread.
+struct Parked {
+  std::mutex mu;
+  std::vector<Completion> done;
+  void add(Completion c) {
+    std::lock_guard lock(mu);
+    done.push_back(std::move(c));
+  }
+  size_t size() {
+    std::lock_guard lock(mu);
+    return done.size();
+  }
+  void finish_all(const std::string& body) {
+    std::vector<Completion> all;
+    {
+      std::lock_guard lock(mu);
+      all.swap(done);
+    }
+    for (auto& c : all) {
+      c.response().body = body + " " + std::string(c.request().path);
+      c.complete();
+    }
+  }
+};
+
+bool wait_until(const std::function<bool()>& ready, std::chrono::milliseconds timeout = 2s) {
+  auto end = std::chrono::steady_clock::now() + timeout;
+  while (!ready()) {
+    if (std::chrono::steady_clock::now() > end) return false;
+    std::this_thread::sleep_for(1ms);
+  }
+  return true;
+}
+
+// One I/O thread: a request whose handler has not completed does not hold
+// up another connection, /healthz, or further requests.
+TEST(AsyncServerTest, PendingHandlerDoesNotBlockItsIoThread) {
+  ServerConfig cfg = quiet_config();
+  cfg.workers = 1;
+  auto parked = std::make_shared<Parked>();
+  Server server(cfg, AsyncHandler([parked](Completion done) {
+    if (done.request().path == "/park") {
+      parked->add(std::move(done));
+      return;
+    }
+    done.response().body = "quick";
+    done.complete();  // inline, on the I/O thread
+  }));
+  ASSERT_TRUE(server.start().ok());
+  Client slow(server.port());
+  ASSERT_TRUE(slow.send(get("/park")));
+  ASSERT_TRUE(wait_until([&] { return parked->size() == 1; }));
+  EXPECT_EQ(server.stats().in_handler, 1u);
+  for (const char* path : {"/a", "/healthz", "/b"}) {
+    auto t0 = std::chrono::steady_clock::now();
+    Client other(server.port());
+    ASSERT_TRUE(other.send(get(path)));
+    auto r = other.read_response(false, 1s);
+    ASSERT_TRUE(r) << path;
+    EXPECT_EQ(r->status, 200);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 50ms) << path;
+  }
+  std::thread([parked] { parked->finish_all("late"); }).join();  // from another thread
+  auto r = slow.read_response(false, 1s);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "late /park");
+  EXPECT_EQ(server.stats().in_handler, 0u);
+  server.stop(1s);
+}
+
+// Pipelined requests whose handlers finish in reverse order of arrival (each
+// parked until the test releases it) are still answered in request order,
+// and the connection stays usable.
+TEST(AsyncServerTest, PipelinedRequestsKeepTheirOrderAcrossSlowCompletions) {
+  ServerConfig cfg = quiet_config();
+  cfg.workers = 1;
+  auto parked = std::make_shared<Parked>();
+  Server server(cfg, AsyncHandler([parked](Completion done) { parked->add(std::move(done)); }));
+  ASSERT_TRUE(server.start().ok());
+  Client c(server.port());
+  ASSERT_TRUE(c.send(get("/1") + get("/2") + get("/3")));
+  for (int i = 1; i <= 3; ++i) {
+    // Only one request of the connection is out at a time.
+    ASSERT_TRUE(wait_until([&] { return parked->size() == 1; })) << i;
+    std::this_thread::sleep_for(5ms);
+    EXPECT_EQ(parked->size(), 1u);
+    parked->finish_all("done");
+    auto r = c.read_response(false, 1s);
+    ASSERT_TRUE(r) << i;
+    EXPECT_EQ(r->body, "done /" + std::to_string(i));
+  }
+  server.stop(1s);
+}
+
+TEST(AsyncServerTest, DroppedCompletionAnswers500AndLateOnesAfterStopAreHarmless) {
+  auto parked = std::make_shared<Parked>();
+  Server server(quiet_config(), AsyncHandler([parked](Completion done) {
+    if (done.request().path == "/drop") return;  // destroyed unanswered
+    if (done.request().path == "/throw") throw std::runtime_error("boom");
+    parked->add(std::move(done));
+  }));
+  ASSERT_TRUE(server.start().ok());
+  Client a(server.port());
+  ASSERT_TRUE(a.send(get("/drop")));
+  auto r = a.read_response(false, 1s);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 500);
+  Client b(server.port());
+  ASSERT_TRUE(b.send(get("/throw")));
+  r = b.read_response(false, 1s);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 500);
+  // A handler still out when the grace period ends: its connection is
+  // closed; completing it afterwards (server stopped, even destroyed) is safe.
+  Client c(server.port());
+  ASSERT_TRUE(c.send(get("/forever")));
+  ASSERT_TRUE(wait_until([&] { return parked->size() == 1; }));
+  server.stop(100ms);
+  EXPECT_TRUE(c.closed_by_peer(1s));
+  parked->finish_all("too late");
+}
+
+TEST(DispatcherTest, PerKeyLimitQueueAndOtherKeysUnaffected) {
+  Dispatcher pool(DispatcherConfig{.threads = 3, .per_key_threads = 2, .per_key_queue = 1});
+  EXPECT_EQ(pool.threads(), 3u);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  std::atomic<int> started{0}, finished{0};
+  auto blocker = [&] {
+    started++;
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return release; });
+    finished++;
+  };
+  EXPECT_EQ(pool.submit("a", blocker), Dispatcher::Submitted::kAccepted);
+  EXPECT_EQ(pool.submit("a", blocker), Dispatcher::Submitted::kAccepted);
+  EXPECT_EQ(pool.submit("a", blocker), Dispatcher::Submitted::kAccepted);  // queued
+  EXPECT_EQ(pool.submit("a", blocker), Dispatcher::Submitted::kQueueFull);
+  ASSERT_TRUE(wait_until([&] { return started == 2; }));
+  EXPECT_EQ(pool.stats("a").running, 2u);
+  EXPECT_EQ(pool.stats("a").waiting, 1u);
+  // Key "b" gets the third thread at once although "a" has work waiting.
+  std::atomic<bool> b_ran{false};
+  EXPECT_EQ(pool.submit("b", [&] { b_ran = true; }), Dispatcher::Submitted::kAccepted);
+  EXPECT_TRUE(wait_until([&] { return b_ran.load(); }));
+  std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(started, 2);  // the queued "a" task does not take the free thread
+  {
+    std::lock_guard lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  EXPECT_TRUE(wait_until([&] { return finished == 3; }));
+  pool.stop();
+  EXPECT_EQ(pool.submit("a", [] {}), Dispatcher::Submitted::kStopped);
+}
+
+TEST(DispatcherTest, DispatchAnswers503WithRetryAfterWhenTheQueueIsFull) {
+  Dispatcher pool(DispatcherConfig{.threads = 2, .per_key_threads = 1, .per_key_queue = 0});
+  std::atomic<bool> release{false};
+  Dispatcher* p = &pool;
+  Server server(quiet_config(), AsyncHandler([p, &release](Completion done) {
+    dispatch(*p, "k", std::move(done), [&release](const Request&, Response& resp) {
+      while (!release) std::this_thread::sleep_for(1ms);
+      resp.body = "ran";
+    });
+  }));
+  ASSERT_TRUE(server.start().ok());
+  Client first(server.port());
+  ASSERT_TRUE(first.send(get("/one")));
+  ASSERT_TRUE(wait_until([&] { return pool.stats("k").running == 1; }));
+  Client second(server.port());
+  ASSERT_TRUE(second.send(get("/two")));
+  auto r = second.read_response(false, 1s);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503);
+  EXPECT_EQ(r->header("retry-after").value_or(""), "1");
+  release = true;
+  r = first.read_response(false, 1s);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "ran");
+  server.stop(1s);
 }
 
 TEST(ServerConfigTest, BadAddressAndPortInUse) {

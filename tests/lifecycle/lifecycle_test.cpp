@@ -390,6 +390,49 @@ TEST_F(LifecycleTest, DeploysOverAQuotaAreRefusedWithTheReason) {
       << many.error().message;
 }
 
+// On the manual clock: a request and the autoscaler start instances through
+// the same admission (claim_start): under an active-instances quota the step
+// policy scales out only up to the quota, and a request beyond it is refused
+// with the same reason a deploy would give.
+TEST_F(LifecycleTest, RequestsAndAutoscalerShareOneAdmission) {
+  Quotas q;
+  q.active_instances = 2;
+  auto node = make_node(q);
+  auto s = spec("a", "scaled");
+  s.policy.scale.max_instances = 5;
+  s.policy.scale.warmup = milliseconds(0);
+  s.policy.queue_timeout = milliseconds(0);
+  StepPolicy p;
+  p.name = "always-more";
+  p.metric = Metric::kInflight;
+  p.adjustment = Adjustment::kExact;
+  p.steps = {Step{0, std::numeric_limits<double>::infinity(), 5}};
+  s.policy.scale.policies = {p};
+  s.policy.scale_to_zero = ScaleToZero::kOff;  // nothing to evict: the quota is the limit
+  auto c = node->deploy(s);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  ASSERT_EQ(get(*node, **c).rejected, 0);  // starts the first instance
+  node->tick();                            // wants 5; the quota allows 2
+  auto info = node->components().at(0);
+  EXPECT_EQ(info.running, 2u);
+  EXPECT_EQ(node->quotas().at(0).used.active_instances, 2u);
+  // A second component cannot start one: the same rule, the same words.
+  auto other = spec("b", "other");
+  other.policy.queue_timeout = milliseconds(0);
+  auto o = node->deploy(other);
+  ASSERT_TRUE(o.ok());
+  CallResult r = get(*node, **o);
+  EXPECT_EQ(r.rejected, 503);
+  EXPECT_NE(r.reason.find("would exceed the node quota of 2 active instances (2 in use)"), std::string::npos)
+      << r.reason;
+  auto d = spec("b", "min1");
+  d.policy.scale.min_instances = 1;
+  auto refused = node->deploy(d);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("min_instances 1 would exceed the node quota of 2 active instances (2 in use)"),
+            std::string::npos) << refused.error().message;
+}
+
 TEST_F(LifecycleTest, AppQuotaLimitsOneAppOnly) {
   NodeOptions o;
   o.clock = clock_;

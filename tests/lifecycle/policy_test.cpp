@@ -26,6 +26,42 @@ ScaleConfig config(Adjustment adj, std::vector<Step> steps, Metric metric = Metr
   return c;
 }
 
+// Admission: the one quota rule for deploy, requests and the autoscaler.
+TEST(Admission, BoundariesOfEveryQuota) {
+  Quotas q;
+  q.active_instances = 2;
+  q.total_instances = 3;
+  q.memory_total = 64u << 20;
+  const Demand one = start_demand(16u << 20);
+  EXPECT_EQ(one.active_instances, 1u);
+  EXPECT_EQ(one.total_instances, 1u);
+  EXPECT_EQ(one.memory, 16u << 20);
+  // Exactly at each limit fits; one more does not, and the reason names it.
+  EXPECT_FALSE(quota_breach("node", q, Usage{1, 2, 48u << 20}, one));
+  EXPECT_EQ(quota_breach("node", q, Usage{2, 2, 0}, one).value_or(""),
+            "the node quota of 2 active instances (2 in use)");
+  EXPECT_EQ(quota_breach("app", q, Usage{0, 3, 0}, one).value_or(""), "the app quota of 3 instances (3 in use)");
+  EXPECT_EQ(quota_breach("node", q, Usage{0, 0, (48u << 20) + 1}, one).value_or(""),
+            "the node memory quota of 64.0 MiB (48.0 MiB in use)");
+  // Waking a standby instance: already counted in the total; its saved state
+  // is replaced by its memory limit.
+  const Demand wake = start_demand(16u << 20, 4u << 20);
+  EXPECT_EQ(wake.total_instances, 0u);
+  EXPECT_EQ(wake.memory, 12u << 20);
+  EXPECT_FALSE(quota_breach("node", q, Usage{1, 3, 52u << 20}, wake));
+  EXPECT_EQ(start_demand(16u << 20, 32u << 20).memory, 0u);  // saved state larger than the limit
+  // Zero is no limit; usage above a lowered quota and sums near 2^64 do not wrap.
+  EXPECT_FALSE(quota_breach("node", Quotas{}, Usage{UINT64_MAX, UINT64_MAX, UINT64_MAX}, one));
+  EXPECT_TRUE(quota_breach("node", q, Usage{5, 0, 0}, one));
+  Quotas mem;
+  mem.memory_total = UINT64_MAX - 1;
+  EXPECT_TRUE(quota_breach("node", mem, Usage{0, 0, UINT64_MAX - 2}, Demand{1, 1, 2}));
+  EXPECT_TRUE(quota_breach("node", mem, Usage{0, 0, 2}, Demand{1, 1, UINT64_MAX}));
+  EXPECT_FALSE(quota_breach("node", mem, Usage{0, 0, 1}, Demand{1, 1, UINT64_MAX - 2}));
+  // Nothing demanded always fits (deploy with min_instances = 0).
+  EXPECT_FALSE(quota_breach("node", q, Usage{9, 9, UINT64_MAX}, Demand{}));
+}
+
 TEST(StepPolicy, ChangeExactPercent) {
   MetricValues v;
   v.inflight = 12;

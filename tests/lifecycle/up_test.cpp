@@ -68,14 +68,20 @@ TEST(LifecycleUp, CounterSurvivesStandbyOverHttpAndTheCliShowsIt) {
   auto r = test::http_request(server.port(), "GET", "/");
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, "count=1 standbys=0\n");
-  EXPECT_EQ(r.header("X-Wink-Instance"), "counter-counter-1");
+  // No response header names an internal instance (issue 9, item 7).
+  for (const auto& [name, value] : r.headers) {
+    EXPECT_EQ(value.find("counter-counter-"), std::string::npos) << name << ": " << value;
+  }
+  EXPECT_EQ(r.header("X-Request-Id").size(), 16u);
   r = test::http_request(server.port(), "GET", "/?add=10");
   EXPECT_EQ(r.body, "count=11 standbys=0\n");
 
   std::string ls = run_cli("instance ls --admin " + admin_addr);
   EXPECT_NE(ls.find("NAME"), std::string::npos) << ls;
   EXPECT_NE(ls.find("counter-counter-1"), std::string::npos) << ls;
-  EXPECT_NE(ls.find("running"), std::string::npos) << ls;
+  // running, or already in standby when this loaded machine took longer than
+  // the 30 ms idle timeout to start the CLI
+  EXPECT_TRUE(ls.find("running") != std::string::npos || ls.find("standby") != std::string::npos) << ls;
 
   // Idle for longer than 30 ms: standby (the background timer thread).
   for (int i = 0; i < 100 && node.instances().at(0).state != State::kStandby; ++i) std::this_thread::sleep_for(milliseconds(5));

@@ -120,7 +120,8 @@ TEST(Env, WildcardRouteMatchedByItsPrefix) {
   EXPECT_EQ(env["PATH_INFO"], "");
 }
 
-TEST(Env, ManifestEnvironmentBelowBuiltins) {
+// The manifest is below the built-ins but above every client header (issue 9, item 8).
+TEST(Env, ManifestEnvironmentBelowBuiltinsAboveHeaders) {
   FakeRequest f("GET", "/x", "", {{"X-Mode", "from-header"}});
   manifest::Component c;
   c.environment = {{"GREETING", "hi"},
@@ -130,7 +131,7 @@ TEST(Env, ManifestEnvironmentBelowBuiltins) {
   auto env = env_map(build_env(f.req, make_route("/x"), c));
   EXPECT_EQ(env["GREETING"], "hi");
   EXPECT_EQ(env["REQUEST_METHOD"], "GET");
-  EXPECT_EQ(env["HTTP_X_MODE"], "from-header");
+  EXPECT_EQ(env["HTTP_X_MODE"], "from-manifest");
   EXPECT_EQ(env["HTTP_X_OTHER"], "kept");
 }
 

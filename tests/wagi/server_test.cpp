@@ -58,7 +58,7 @@ environment = { WHO = "root" }
 
 [component.env]
 source = ")" + env + R"("
-environment = { WHO = "env", GREETING = "hi", REQUEST_METHOD = "from-manifest" }
+environment = { WHO = "env", GREETING = "hi", REQUEST_METHOD = "from-manifest", HTTP_X_TENANT = "from-manifest" }
 
 [component.env-exact]
 source = ")" + env + R"("
@@ -154,6 +154,32 @@ TEST_F(WagiServer, EnvironmentArgvAndBody) {
       << b;
   EXPECT_EQ(b.find("argv[3]"), std::string::npos);
   EXPECT_NE(b.find("body:hello body\n"), std::string::npos) << b;
+}
+
+// Issue 9, item 8: a client cannot spoof a header a proxy sets by spelling it
+// with '_' (both spellings would become HTTP_X_FORWARDED_FOR), cannot shadow
+// a manifest variable with a header, and cannot set HTTP_PROXY ("httpoxy").
+TEST_F(WagiServer, HeadersCannotSpoofOrShadowVariables) {
+  auto r = get("/env/x", {"X_Forwarded_For: 6.6.6.6", "X-Forwarded-For: 10.0.0.1", "X-Tenant: evil",
+                          "Proxy: http://evil.example:8080", "X_Custom: spoof", "X-Custom: real"});
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto count = [&](const std::string& key) {
+    size_t n = 0;
+    for (size_t pos = r.body.find("env:" + key + "="); pos != std::string::npos;
+         pos = r.body.find("env:" + key + "=", pos + 1)) {
+      ++n;
+    }
+    return n;
+  };
+  EXPECT_EQ(count("HTTP_X_FORWARDED_FOR"), 1u) << r.body;
+  EXPECT_EQ(env_of(r.body, "HTTP_X_FORWARDED_FOR"), "10.0.0.1");
+  EXPECT_EQ(count("HTTP_X_CUSTOM"), 1u) << r.body;
+  EXPECT_EQ(env_of(r.body, "HTTP_X_CUSTOM"), "real");
+  EXPECT_EQ(count("HTTP_X_TENANT"), 1u) << r.body;
+  EXPECT_EQ(env_of(r.body, "HTTP_X_TENANT"), "from-manifest");
+  EXPECT_EQ(env_of(r.body, "HTTP_PROXY"), "<unset>");
+  // A built-in is never shadowed either (no header can produce a non-HTTP_ name).
+  EXPECT_EQ(count("REQUEST_METHOD"), 1u);
 }
 
 TEST_F(WagiServer, ArgvTemplate) {

@@ -1,0 +1,149 @@
+// Executor pool with per-key limits (dispatcher.h).
+#include "http/dispatcher.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+
+#include <algorithm>
+
+namespace wink::http {
+
+unsigned Dispatcher::default_threads() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  unsigned cpus = std::thread::hardware_concurrency();
+  if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) {
+    cpus = static_cast<unsigned>(CPU_COUNT(&set));
+  }
+  return std::max(4u, 4 * std::max(1u, cpus));
+}
+
+Dispatcher::Dispatcher(DispatcherConfig config)
+    : threads_(config.threads ? config.threads : default_threads()),
+      per_key_(config.per_key_threads ? std::min(config.per_key_threads, threads_)
+                                      : std::max(1u, (threads_ + 1) / 2)),
+      queue_cap_(config.per_key_queue) {
+  workers_.reserve(threads_);
+  for (unsigned i = 0; i < threads_; ++i) workers_.emplace_back([this] { run(); });
+}
+
+Dispatcher::~Dispatcher() { stop(); }
+
+void Dispatcher::admit(Key& key, Task task) {
+  ++key.admitted;
+  ready_.emplace_back(&key, std::move(task));
+  cv_.notify_one();
+}
+
+Dispatcher::Submitted Dispatcher::submit(std::string_view key_name, Task task) {
+  std::unique_lock lock(mu_);
+  if (stopping_) return Submitted::kStopped;
+  auto it = keys_.find(key_name);
+  if (it == keys_.end()) {
+    auto k = std::make_unique<Key>();
+    k->name = std::string(key_name);
+    it = keys_.emplace(k->name, std::move(k)).first;
+  }
+  Key& key = *it->second;
+  if (key.admitted < per_key_) {
+    admit(key, std::move(task));
+    return Submitted::kAccepted;
+  }
+  if (key.waiting.size() >= queue_cap_) {
+    lock.unlock();  // destroy the task (its Completion answers) outside the lock
+    return Submitted::kQueueFull;
+  }
+  key.waiting.push_back(std::move(task));
+  return Submitted::kAccepted;
+}
+
+void Dispatcher::run() {
+  // Like the I/O threads: no process signal lands here (the runtime
+  // unblocks its own trap and deadline signals inside guest calls).
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, nullptr);
+  std::unique_lock lock(mu_);
+  while (true) {
+    cv_.wait(lock, [&] { return stopping_ || !ready_.empty(); });
+    if (ready_.empty()) return;  // stopping, nothing admitted left
+    if (stopping_) {
+      // Admitted but not started: dropped like the queued ones.
+      auto [key, task] = std::move(ready_.front());
+      ready_.pop_front();
+      --key->admitted;
+      lock.unlock();
+      task = Task();
+      lock.lock();
+      continue;
+    }
+    auto [key, task] = std::move(ready_.front());
+    ready_.pop_front();
+    lock.unlock();
+    task();
+    task = Task();  // destroyed outside the lock (it may complete a request)
+    lock.lock();
+    --key->admitted;
+    if (!key->waiting.empty()) {
+      Task next = std::move(key->waiting.front());
+      key->waiting.pop_front();
+      admit(*key, std::move(next));
+    } else if (key->admitted == 0) {
+      keys_.erase(key->name);
+    }
+  }
+}
+
+void Dispatcher::stop() {
+  std::vector<Task> dropped;
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_ && workers_.empty()) return;
+    stopping_ = true;
+    for (auto& [name, key] : keys_) {
+      for (auto& t : key->waiting) dropped.push_back(std::move(t));
+      key->waiting.clear();
+    }
+  }
+  cv_.notify_all();
+  dropped.clear();
+  for (auto& t : workers_) {
+    if (t.joinable()) t.join();
+  }
+  workers_.clear();
+}
+
+Dispatcher::KeyStats Dispatcher::stats(std::string_view key_name) const {
+  std::lock_guard lock(mu_);
+  auto it = keys_.find(key_name);
+  if (it == keys_.end()) return {};
+  return KeyStats{it->second->admitted, it->second->waiting.size()};
+}
+
+bool dispatch(Dispatcher& pool, std::string_view key, Completion done, Work work) {
+  // Shared so the Completion survives a refused (destroyed) task and can
+  // still be answered here.
+  auto shared = std::make_shared<Completion>(std::move(done));
+  auto submitted = pool.submit(key, [shared, work = std::move(work)] {
+    try {
+      work(shared->request(), shared->response());
+    } catch (...) {
+      shared->response().clear();
+      shared->response().status = 500;
+    }
+    shared->complete();
+  });
+  if (submitted == Dispatcher::Submitted::kAccepted) return true;
+  Response& resp = shared->response();
+  resp.clear();
+  resp.status = 503;
+  resp.add_header("Retry-After", "1");
+  resp.add_header("Content-Type", "text/plain");
+  resp.body = submitted == Dispatcher::Submitted::kQueueFull ? "busy: too many requests waiting\n"
+                                                             : "shutting down\n";
+  shared->complete();
+  return false;
+}
+
+}  // namespace wink::http

@@ -1,0 +1,70 @@
+// Guest output -> HTTP response: the one path both executors (per-request
+// WAGI instances in wagi::App, long-lived reactors in lifecycle::App) send a
+// finished guest run through, so their answers, headers, caps, redaction and
+// log lines cannot drift apart (docs/wagi.md, "Responses and failures").
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "host/host.h"
+#include "http/message.h"
+#include "runtime/runtime.h"
+
+namespace wink::wagi {
+
+// Receives complete JSON log lines (with the trailing '\n'); may be called
+// from several threads at once.
+using LogSink = std::function<void(std::string_view line)>;
+
+// A new request id: a per-process random prefix and a counter, 16 hex digits.
+std::string next_request_id();
+
+// One phase of a run, for Server-Timing ("inst;dur=0.021") and the access log ("instantiate").
+struct Phase {
+  const char* header_name;
+  const char* log_name;
+  double ms = 0;
+};
+
+// What one guest run produced, whichever executor ran it.
+struct GuestRun {
+  // Not run at all: 429/503 (queue full / waited too long, with Retry-After)
+  // or 500 (no instance could be created). `refusal` says why.
+  int refused = 0;
+  uint32_t retry_after_s = 1;
+  std::string refusal;
+  std::string instantiate_error;  // the instance could not be created: 500
+  runtime::Outcome outcome;
+  std::chrono::nanoseconds deadline{};
+  std::string out, err;     // guest stdout (CGI response) and stderr
+  size_t stdout_limit = 0;  // the cap `out` was written under; reaching it is a 500
+  std::vector<Phase> phases;
+};
+
+// Who produced the run, for log lines and redaction.
+struct RunSource {
+  const LogSink* log = nullptr;  // may be null or empty: no log lines
+  std::string_view app, component;
+  const host::Prepared* host = nullptr;  // redacts its secret values from stderr; may be null
+  std::string_view request_id;
+};
+
+// Fills `response` from `run`: X-Request-Id and Server-Timing headers, the
+// access-log fields, guest stderr as "guest stderr" log lines (secrets
+// redacted), failures as one "request failed" line (refused: 429/503/500;
+// deadline: 504; trap, non-zero exit, stdout over the cap: 500), else the
+// CGI-parsed stdout (bad output: 500/502). Consumes run.out and run.err.
+void write_response(const RunSource& source, const http::Request& request, GuestRun& run,
+                    http::Response& response);
+
+// The "request failed" log line (also for failures found before a run).
+void log_failure(const RunSource& source, const http::Request& request, int status,
+                 std::string_view cause, std::string_view detail);
+
+}  // namespace wink::wagi
