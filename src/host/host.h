@@ -41,6 +41,7 @@ enum ErrorCode : uint32_t {
   kFault = 10,          // a pointer/length pair lies outside guest memory
   kNoResponse = 11,     // http_response_* without a successful http_send first
   kLimit = 12,          // too many open store handles
+  kInternal = 13,       // the host failed inside the call (an exception, out of memory); logged
 };
 const char* error_name(uint32_t code);
 

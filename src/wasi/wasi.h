@@ -16,6 +16,13 @@
 
 namespace wink::wasi {
 
+// Fixed caps on what one call may make the host allocate, whatever the
+// guest's memory could describe (docs/wasi.md, "Limits").
+inline constexpr uint32_t kMaxPollSubscriptions = 4096;  // poll_oneoff: EINVAL beyond
+inline constexpr uint32_t kMaxIovecs = 1024;             // fd_read/write/pread/pwrite: EINVAL beyond (IOV_MAX)
+inline constexpr size_t kMaxDirEntries = 100'000;        // fd_readdir of one directory: ENOMEM beyond
+inline constexpr size_t kMaxDirNameBytes = 16u << 20;    // fd_readdir names of one directory: ENOMEM beyond
+
 struct Preopen {
   std::filesystem::path host_path;  // a directory on the host
   std::string guest_path;           // where the guest sees it, e.g. "/data" or "."
