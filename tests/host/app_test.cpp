@@ -368,6 +368,35 @@ TEST(GuestHostile, RedisKilledMidTestGivesBackendErrorsAndTheServerKeepsServing)
   fs::remove_all(dir);
 }
 
+TEST(GuestHostile, NamesAndWildcardsResolvingToLoopbackAreRefused) {
+  auto dir = test::make_scratch_dir("host-loopback");
+  // A listening socket standing for the admin endpoint or Redis: it must see no connection.
+  int trip = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(trip, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  ::listen(trip, 8);
+  socklen_t alen = sizeof a;
+  ::getsockname(trip, reinterpret_cast<sockaddr*>(&a), &alen);
+  const std::string port = std::to_string(ntohs(a.sin_port));
+  test::write_text(dir / "wink.toml",
+                   manifest_text("allowed_outbound_hosts = [\"http://localhost:*\", \"*://*:*\"]\n"));
+  HostApp app;
+  ASSERT_TRUE(app.start(dir / "wink.toml", node_with())) << app.load_error;
+  auto r = app.get("/http?url=http://localhost:" + port + "/");
+  EXPECT_NE(r.body.find("error=denied"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("localhost resolves to"), std::string::npos) << r.body;
+  r = app.get("/http?url=http://127.0.0.1:" + port + "/");
+  EXPECT_NE(r.body.find("error=denied"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("loopback address"), std::string::npos) << r.body;
+  int accepted = 0;
+  for (int c; (c = ::accept(trip, nullptr, nullptr)) >= 0; ++accepted) ::close(c);
+  EXPECT_EQ(accepted, 0) << "a refused destination was contacted";
+  ::close(trip);
+  fs::remove_all(dir);
+}
+
 std::string hostile_manifest(const std::string& extra_component) {
   return "[app]\nname = \"hostile\"\n\n[component.main]\nsource = \"" + test::guest("host_hostile").string() +
          "\"\n" + extra_component + "\n[[route]]\npath = \"/...\"\ncomponent = \"main\"\n";
