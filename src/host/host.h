@@ -80,7 +80,8 @@ struct ComponentSpec {
   std::vector<std::string> stores;                     // names the component may open
   AllowList outbound;                                  // allowed_outbound_hosts
   std::map<std::string, ComponentVariable, std::less<>> variables;  // readable, with values
-  std::chrono::nanoseconds deadline{0};                // caps outbound timeouts
+  std::chrono::nanoseconds deadline{0};                // per call; outbound waits use the running
+                                                       // call's own deadline (runtime::call_time_left)
 };
 
 // Shared by all instances of one component.
