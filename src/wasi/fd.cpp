@@ -524,7 +524,7 @@ uint32_t fd_readdir(Instance* w, uint32_t fd, uint32_t buf,
     errno = 0;
     while (struct dirent* d = ::readdir(dir)) {
       name_bytes += std::strlen(d->d_name);
-      if (listing->entries.size() >= wink::wasi::kMaxDirEntries ||
+      if (listing->entries.size() >= w->prepared->config().max_dir_entries ||
           name_bytes > wink::wasi::kMaxDirNameBytes) {
         ::closedir(dir);
         return abi::kNoMem;  // a directory this large is not listed (docs/wasi.md)

@@ -5,6 +5,7 @@
 //             grown memory can hold (about 3 million)
 //   iovec     fd_write/fd_read/fd_pwrite with 2^30 iovecs and just over the cap
 //   lengths   4 GiB-ish lengths for paths, random_get, readdir, prestat names
+//   readdir   fd_readdir of a directory (fd 3) with more entries than the cap
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -91,11 +92,20 @@ static void lengths_case(void) {
   expect("fd_readdir 4 GiB buffer", raw_fd_readdir(3, 16, 0xfffffff0u, 0, (uint32_t)&nwritten), kFault, kBadf);
 }
 
+// fd 3 is a preopened directory holding more entries than the host lists.
+static void readdir_case(void) {
+  static char buf[4096];
+  expect("fd_readdir of a directory over the entry cap", raw_fd_readdir(3, (uint32_t)buf, sizeof buf, 0,
+                                                                        (uint32_t)&nwritten),
+         48 /* ENOMEM */, 48);
+}
+
 int main(int argc, char** argv) {
   if (argc < 2) return 2;
   if (strcmp(argv[1], "poll") == 0) poll_case();
   else if (strcmp(argv[1], "iovec") == 0) iovec_case();
   else if (strcmp(argv[1], "lengths") == 0) lengths_case();
+  else if (strcmp(argv[1], "readdir") == 0) readdir_case();
   else return 2;
   fflush(stdout);
   return failed;

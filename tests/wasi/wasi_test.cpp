@@ -626,5 +626,15 @@ TEST(WasiHostile, IovecCountsAreCapped) { expect_pass(run_caps("iovec")); }
 
 TEST(WasiHostile, HugeLengthsFault) { expect_pass(run_caps("lengths")); }
 
+TEST(WasiHostile, ReaddirListingIsCapped) {
+  TempDir tmp;
+  for (int i = 0; i < 40; ++i) write_file(tmp.path() / ("f" + std::to_string(i)), "");
+  Config config;
+  config.args = {"wasi_caps", "readdir"};
+  config.preopens = {{tmp.path(), "/d", false}};
+  config.max_dir_entries = 32;  // 40 files + "." and ".."
+  expect_pass(run("wasi_caps", prepare(std::move(config))));
+}
+
 }  // namespace
 }  // namespace wink::wasi
