@@ -44,6 +44,7 @@ enum {
   WINK_ERR_FAULT = 10,           /* pointer/length outside linear memory */
   WINK_ERR_NO_RESPONSE = 11,     /* http_response_* before a successful http_send */
   WINK_ERR_LIMIT = 12,           /* too many open stores */
+  WINK_ERR_INTERNAL = 13,        /* the host failed inside the call (logged); nothing was changed */
 };
 
 enum { WINK_LOG_DEBUG = 0, WINK_LOG_INFO = 1, WINK_LOG_WARN = 2, WINK_LOG_ERROR = 3 };
@@ -174,7 +175,7 @@ static inline wink_error_t wink_log_str(uint32_t level, const char* msg) {
 static inline const char* wink_error_name(wink_error_t e) {
   static const char* names[] = {"ok", "not_found", "invalid", "too_large", "buffer_too_small",
                                 "denied", "bad_handle", "backend", "timeout", "connection",
-                                "fault", "no_response", "limit"};
+                                "fault", "no_response", "limit", "internal"};
   return e < sizeof names / sizeof names[0] ? names[e] : "unknown";
 }
 

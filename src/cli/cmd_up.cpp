@@ -44,6 +44,7 @@ struct UpOptions {
   std::string vars_file;
   uint64_t outbound_timeout_ms = 10'000;
   std::string outbound_max_response = "16MiB";
+  std::vector<std::string> outbound_allow;  // node ceiling on allowed_outbound_hosts
   std::string metrics_path = "/metrics";
   // Long-lived instances (docs/operations.md): admin endpoint and quotas.
   std::string admin_listen = "127.0.0.1:0";
@@ -75,6 +76,11 @@ Result<std::shared_ptr<host::Node>> make_node(const UpOptions& opt, const std::f
   }
   node->outbound.timeout = std::chrono::milliseconds(opt.outbound_timeout_ms);
   WINK_ASSIGN_OR_RETURN(node->outbound.max_response_body, manifest::parse_size(opt.outbound_max_response));
+  for (const auto& text : opt.outbound_allow) {
+    auto p = host::AllowPattern::parse(text);
+    if (!p.ok()) return make_error("--outbound-allow: " + p.error().message);
+    node->outbound.ceiling.add(std::move(*p));
+  }
   node->metrics = std::make_shared<host::Metrics>();
   return node;
 }
@@ -301,6 +307,9 @@ void add_up_command(CLI::App& app, Dispatch& dispatch) {
                   "Outbound HTTP timeout per request in ms (default 10000; also capped by the deadline)");
   cmd->add_option("--outbound-max-response", opt->outbound_max_response,
                   "Largest outbound HTTP response body (default 16MiB)");
+  cmd->add_option("--outbound-allow", opt->outbound_allow,
+                  "Ceiling on every manifest's allowed_outbound_hosts, repeatable, e.g. "
+                  "\"https://*.example.com\" (default: any; private addresses always need an IP literal)");
   cmd->add_option("--metrics-path", opt->metrics_path,
                   "Path answering Prometheus metrics, or \"off\" (default /metrics)");
   cmd->add_option("--admin-listen", opt->admin_listen,

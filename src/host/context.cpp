@@ -3,6 +3,7 @@
 #include <type_traits>
 
 #include "host/imports.h"
+#include "runtime/host_call.h"
 #include "host/state.h"
 
 namespace wink::host {
@@ -18,6 +19,36 @@ Context::~Context() = default;
 void* Context::import_instance() { return static_cast<Z_wink_v1_instance_t*>(state_.get()); }
 
 void Context::attach_memory(wasm_rt_memory_t* memory) { state_->memory = memory; }
+
+namespace {
+
+// An exception escaping a body (a store backend, libcurl, std::string,
+// bad_alloc): logged, explained by error_message, answered with kInternal.
+// Must not throw: every step that allocates is guarded.
+uint32_t host_failure(Z_wink_v1_instance_t* w, const char* why) noexcept {
+  try {
+    w->last_error = std::string("host failure: ") + why;
+  } catch (...) {
+    w->last_error.clear();
+  }
+  try {
+    w->prepared->log("error", w->request_id, "host function failed", {{"error", why}});
+  } catch (...) {
+  }
+  return kInternal;
+}
+
+}  // namespace
+
+#define WINK_HOST_DEFINE_(name, params, args)                                               \
+  extern "C" uint32_t Z_wink_v1Z_##name(Z_wink_v1_instance_t* w WINK_HOST_PARAMS(args)) noexcept { \
+    return runtime::host_call([&] { return impl::name(w WINK_HOST_ARGS(args)); },               \
+                              [w](runtime::HostFailure, const char* why) noexcept {             \
+                                return host_failure(w, why);                                    \
+                              });                                                               \
+  }
+WINK_HOST_IMPORTS(WINK_HOST_DEFINE_)
+#undef WINK_HOST_DEFINE_
 
 namespace {
 

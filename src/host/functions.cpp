@@ -1,6 +1,7 @@
-// The wink_v1 host functions. Each starts with a HostScope (a deadline that
-// fires meanwhile is taken when the guest resumes), checks every guest
-// pointer/length against memory, and answers with an ErrorCode; none traps.
+// The wink_v1 host function bodies, run through the host-call boundary
+// (context.cpp, runtime/host_call.h). Each checks every guest pointer/length
+// against memory, sizes host allocations by fixed caps, and answers with an
+// ErrorCode; none traps.
 #include <algorithm>
 
 #include "host/imports.h"
@@ -8,7 +9,6 @@
 #include "runtime/runtime.h"
 
 using Instance = Z_wink_v1_instance_t;
-using wink::runtime::HostScope;
 using namespace wink::host;
 
 namespace {
@@ -73,11 +73,11 @@ uint32_t backend_error(Instance* w, const Instance::Handle& h, std::string_view 
 
 }  // namespace
 
-extern "C" {
+namespace wink::host::impl {
 
-uint32_t Z_wink_v1Z_kv_open(Instance* w, uint32_t name_ptr, uint32_t name_len, uint32_t handle_out) {
-  HostScope scope;
+uint32_t kv_open(Instance* w, uint32_t name_ptr, uint32_t name_len, uint32_t handle_out) {
   if (!w->ok(name_ptr, name_len) || !w->ok(handle_out, 4)) return fail(w, kFault, "argument outside guest memory");
+  if (name_len > kMaxNameBytes) return fail(w, kTooLarge, "store name over 256 bytes");
   std::string_view name = w->view(name_ptr, name_len);
   for (size_t i = 0; i < w->handles.size(); ++i) {
     if (w->handles[i].name == name) {
@@ -97,9 +97,8 @@ uint32_t Z_wink_v1Z_kv_open(Instance* w, uint32_t name_ptr, uint32_t name_len, u
   return kOk;
 }
 
-uint32_t Z_wink_v1Z_kv_get(Instance* w, uint32_t handle, uint32_t key_ptr, uint32_t key_len,
+uint32_t kv_get(Instance* w, uint32_t handle, uint32_t key_ptr, uint32_t key_len,
                            uint32_t buf, uint32_t cap, uint32_t len_out) {
-  HostScope scope;
   uint32_t code = kOk;
   const Instance::Handle* h = kv_args(w, handle, key_ptr, key_len, &code);
   if (!h) return code;
@@ -125,9 +124,8 @@ uint32_t Z_wink_v1Z_kv_get(Instance* w, uint32_t handle, uint32_t key_ptr, uint3
   return code;
 }
 
-uint32_t Z_wink_v1Z_kv_set(Instance* w, uint32_t handle, uint32_t key_ptr, uint32_t key_len,
+uint32_t kv_set(Instance* w, uint32_t handle, uint32_t key_ptr, uint32_t key_len,
                            uint32_t value_ptr, uint32_t value_len) {
-  HostScope scope;
   uint32_t code = kOk;
   const Instance::Handle* h = kv_args(w, handle, key_ptr, key_len, &code);
   if (!h) return code;
@@ -142,8 +140,7 @@ uint32_t Z_wink_v1Z_kv_set(Instance* w, uint32_t handle, uint32_t key_ptr, uint3
   return kOk;
 }
 
-uint32_t Z_wink_v1Z_kv_delete(Instance* w, uint32_t handle, uint32_t key_ptr, uint32_t key_len) {
-  HostScope scope;
+uint32_t kv_delete(Instance* w, uint32_t handle, uint32_t key_ptr, uint32_t key_len) {
   uint32_t code = kOk;
   const Instance::Handle* h = kv_args(w, handle, key_ptr, key_len, &code);
   if (!h) return code;
@@ -154,9 +151,8 @@ uint32_t Z_wink_v1Z_kv_delete(Instance* w, uint32_t handle, uint32_t key_ptr, ui
   return kOk;
 }
 
-uint32_t Z_wink_v1Z_kv_exists(Instance* w, uint32_t handle, uint32_t key_ptr, uint32_t key_len,
+uint32_t kv_exists(Instance* w, uint32_t handle, uint32_t key_ptr, uint32_t key_len,
                               uint32_t out) {
-  HostScope scope;
   uint32_t code = kOk;
   const Instance::Handle* h = kv_args(w, handle, key_ptr, key_len, &code);
   if (!h) return code;
@@ -168,9 +164,8 @@ uint32_t Z_wink_v1Z_kv_exists(Instance* w, uint32_t handle, uint32_t key_ptr, ui
   return kOk;
 }
 
-uint32_t Z_wink_v1Z_kv_list(Instance* w, uint32_t handle, uint32_t prefix_ptr, uint32_t prefix_len,
+uint32_t kv_list(Instance* w, uint32_t handle, uint32_t prefix_ptr, uint32_t prefix_len,
                             uint32_t buf, uint32_t cap, uint32_t len_out) {
-  HostScope scope;
   if (handle == 0 || handle > w->handles.size()) return fail(w, kBadHandle, "bad store handle");
   const Instance::Handle& h = w->handles[handle - 1];
   if (!w->ok(prefix_ptr, prefix_len) || !w->ok(buf, cap) || !w->ok(len_out, 4)) {
@@ -206,10 +201,9 @@ uint32_t Z_wink_v1Z_kv_list(Instance* w, uint32_t handle, uint32_t prefix_ptr, u
   return code;
 }
 
-uint32_t Z_wink_v1Z_http_send(Instance* w, uint32_t method_ptr, uint32_t method_len, uint32_t url_ptr,
+uint32_t http_send(Instance* w, uint32_t method_ptr, uint32_t method_len, uint32_t url_ptr,
                               uint32_t url_len, uint32_t headers_ptr, uint32_t headers_len,
                               uint32_t body_ptr, uint32_t body_len, uint32_t status_out) {
-  HostScope scope;
   if (!w->ok(method_ptr, method_len) || !w->ok(url_ptr, url_len) ||
       !w->ok(headers_ptr, headers_len) || !w->ok(body_ptr, body_len) || !w->ok(status_out, 4)) {
     return fail(w, kFault, "argument outside guest memory");
@@ -217,10 +211,12 @@ uint32_t Z_wink_v1Z_http_send(Instance* w, uint32_t method_ptr, uint32_t method_
   w->has_response = false;
   const Prepared& p = *w->prepared;
   const OutboundOptions& opt = p.node().outbound;
+  // Bounded by what is left of the current guest call (a reactor instance
+  // lives across many calls, each with its own deadline).
   auto timeout = opt.timeout;
-  if (p.spec().deadline.count() > 0) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        p.spec().deadline - (std::chrono::steady_clock::now() - w->started));
+  auto left_ns = wink::runtime::call_time_left();
+  if (left_ns != std::chrono::nanoseconds::max()) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(left_ns);
     if (left.count() <= 0) return fail(w, kTimeout, "no time left before the deadline");
     timeout = std::min(timeout, left);
   }
@@ -252,26 +248,24 @@ uint32_t Z_wink_v1Z_http_send(Instance* w, uint32_t method_ptr, uint32_t method_
   return fail(w, kConnection, message);
 }
 
-uint32_t Z_wink_v1Z_http_response_headers(Instance* w, uint32_t buf, uint32_t cap, uint32_t len_out) {
-  HostScope scope;
+uint32_t http_response_headers(Instance* w, uint32_t buf, uint32_t cap, uint32_t len_out) {
   if (!w->ok(buf, cap) || !w->ok(len_out, 4)) return fail(w, kFault, "buffer outside guest memory");
   if (!w->has_response) return fail(w, kNoResponse, "no response: http_send first");
   return write_out(w, w->response.headers, buf, cap, len_out);
 }
 
-uint32_t Z_wink_v1Z_http_response_body(Instance* w, uint32_t buf, uint32_t cap, uint32_t len_out) {
-  HostScope scope;
+uint32_t http_response_body(Instance* w, uint32_t buf, uint32_t cap, uint32_t len_out) {
   if (!w->ok(buf, cap) || !w->ok(len_out, 4)) return fail(w, kFault, "buffer outside guest memory");
   if (!w->has_response) return fail(w, kNoResponse, "no response: http_send first");
   return write_out(w, w->response.body, buf, cap, len_out);
 }
 
-uint32_t Z_wink_v1Z_var_get(Instance* w, uint32_t name_ptr, uint32_t name_len, uint32_t buf,
+uint32_t var_get(Instance* w, uint32_t name_ptr, uint32_t name_len, uint32_t buf,
                             uint32_t cap, uint32_t len_out) {
-  HostScope scope;
   if (!w->ok(name_ptr, name_len) || !w->ok(buf, cap) || !w->ok(len_out, 4)) {
     return fail(w, kFault, "argument outside guest memory");
   }
+  if (name_len > kMaxNameBytes) return fail(w, kTooLarge, "variable name over 256 bytes");
   std::string_view name = w->view(name_ptr, name_len);
   const auto& vars = w->prepared->spec().variables;
   auto it = vars.find(name);
@@ -283,8 +277,7 @@ uint32_t Z_wink_v1Z_var_get(Instance* w, uint32_t name_ptr, uint32_t name_len, u
   return write_out(w, *it->second.value, buf, cap, len_out);
 }
 
-uint32_t Z_wink_v1Z_log(Instance* w, uint32_t level, uint32_t msg_ptr, uint32_t msg_len) {
-  HostScope scope;
+uint32_t log(Instance* w, uint32_t level, uint32_t msg_ptr, uint32_t msg_len) {
   static constexpr const char* kLevels[] = {"debug", "info", "warn", "error"};
   if (level > 3) return fail(w, kInvalid, "level must be 0 (debug) .. 3 (error)");
   if (!w->ok(msg_ptr, msg_len)) return fail(w, kFault, "message outside guest memory");
@@ -293,11 +286,10 @@ uint32_t Z_wink_v1Z_log(Instance* w, uint32_t level, uint32_t msg_ptr, uint32_t 
   return kOk;
 }
 
-uint32_t Z_wink_v1Z_error_message(Instance* w, uint32_t buf, uint32_t cap, uint32_t len_out) {
-  HostScope scope;
+uint32_t error_message(Instance* w, uint32_t buf, uint32_t cap, uint32_t len_out) {
   if (!w->ok(buf, cap) || !w->ok(len_out, 4)) return kFault;
   std::string message = w->last_error;  // write_out may replace last_error
   return write_out(w, message, buf, cap, len_out);
 }
 
-}  // extern "C"
+}  // namespace wink::host::impl

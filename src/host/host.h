@@ -41,6 +41,7 @@ enum ErrorCode : uint32_t {
   kFault = 10,          // a pointer/length pair lies outside guest memory
   kNoResponse = 11,     // http_response_* without a successful http_send first
   kLimit = 12,          // too many open store handles
+  kInternal = 13,       // the host failed inside the call (an exception, out of memory); logged
 };
 const char* error_name(uint32_t code);
 
@@ -79,7 +80,8 @@ struct ComponentSpec {
   std::vector<std::string> stores;                     // names the component may open
   AllowList outbound;                                  // allowed_outbound_hosts
   std::map<std::string, ComponentVariable, std::less<>> variables;  // readable, with values
-  std::chrono::nanoseconds deadline{0};                // caps outbound timeouts
+  std::chrono::nanoseconds deadline{0};                // per call; outbound waits use the running
+                                                       // call's own deadline (runtime::call_time_left)
 };
 
 // Shared by all instances of one component.

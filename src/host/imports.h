@@ -25,8 +25,16 @@ struct Z_wink_v1_instance_t;
   X(error_message, "iii", (uint32_t, uint32_t, uint32_t))
 
 #define WINK_HOST_PARAMS_(...) (Z_wink_v1_instance_t * __VA_OPT__(, ) __VA_ARGS__)
-#define WINK_HOST_DECLARE_(name, params, args) uint32_t Z_wink_v1Z_##name WINK_HOST_PARAMS_ args;
+// The entry points the generated code calls (context.cpp): each runs its body
+// through runtime::host_call, so nothing thrown reaches the guest.
+#define WINK_HOST_DECLARE_(name, params, args) uint32_t Z_wink_v1Z_##name WINK_HOST_PARAMS_ args noexcept;
+// The bodies (functions.cpp).
+#define WINK_HOST_DECLARE_IMPL_(name, params, args) uint32_t name WINK_HOST_PARAMS_ args;
 
 extern "C" {
 WINK_HOST_IMPORTS(WINK_HOST_DECLARE_)
+}
+
+namespace wink::host::impl {
+WINK_HOST_IMPORTS(WINK_HOST_DECLARE_IMPL_)
 }

@@ -56,6 +56,10 @@ class RedisStore final : public KeyValueStore {
     WINK_ASSIGN_OR_RETURN(Reply r, command(2, argv, lens));
     if (r->type == REDIS_REPLY_NIL) return false;
     if (r->type != REDIS_REPLY_STRING) return unexpected(r.get(), "GET");
+    if (r->len > kMaxValueBytes) {  // written by something other than wink
+      return make_error("redis GET: stored value of " + std::to_string(r->len) + " bytes is over the " +
+                        std::to_string(kMaxValueBytes) + "-byte value limit");
+    }
     out.assign(r->str, r->len);
     return true;
   }

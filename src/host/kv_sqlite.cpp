@@ -72,6 +72,12 @@ class SqliteStore final : public KeyValueStore {
     if (found) {
       const void* v = sqlite3_column_blob(c->get, 0);
       int n = sqlite3_column_bytes(c->get, 0);
+      // Written by something other than wink: never copied past the value limit.
+      if (static_cast<size_t>(n) > kMaxValueBytes) {
+        (void)finish(c, c->get, rc, false, "get");
+        return make_error("sqlite get: stored value of " + std::to_string(n) + " bytes is over the " +
+                          std::to_string(kMaxValueBytes) + "-byte value limit");
+      }
       out.assign(static_cast<const char*>(v ? v : ""), static_cast<size_t>(n));
     }
     return finish(c, c->get, rc, found, "get");

@@ -22,6 +22,7 @@ const char* error_name(uint32_t code) {
     case kFault: return "fault";
     case kNoResponse: return "no_response";
     case kLimit: return "limit";
+    case kInternal: return "internal";
   }
   return "unknown";
 }

@@ -1,6 +1,11 @@
 // Outbound HTTP for guests: an allow-list of `scheme://host:port` patterns
 // (as Spin's `allowed_outbound_hosts`) checked before anything touches the
-// network, and a libcurl client limited to http/https without redirects.
+// network, bounded by the node's ceiling (`wink up --outbound-allow`), and a
+// libcurl client limited to http/https without redirects. Every address
+// curl connects to is checked at the socket (so DNS rebinding cannot slip
+// through): loopback, private, link-local, unique-local, multicast and other
+// non-public addresses are refused unless the URL is that exact IP literal
+// and the allow-list names it.
 #pragma once
 
 #include <chrono>
@@ -11,6 +16,8 @@
 #include <vector>
 
 #include "common/result.h"
+
+struct sockaddr;
 
 namespace wink::host {
 
@@ -30,6 +37,8 @@ struct AllowPattern {
 
   static Result<AllowPattern> parse(std::string_view text);
   bool matches(std::string_view scheme, std::string_view host, uint32_t port) const;
+  // True when every destination this pattern allows, `ceiling` allows too.
+  bool within(const AllowPattern& ceiling) const;
 };
 
 class AllowList {
@@ -38,6 +47,12 @@ class AllowList {
   bool empty() const { return patterns_.empty(); }
   // `host` lowercase, IPv6 without brackets.
   bool allows(std::string_view scheme, std::string_view host, uint32_t port) const;
+  // Like allows(), but only through a pattern naming `host` itself (no wildcard).
+  bool allows_exactly(std::string_view scheme, std::string_view host, uint32_t port) const;
+  // True when some pattern of this list allows everything `p` allows.
+  bool covers(const AllowPattern& p) const;
+  // Patterns as written, comma-separated (for messages).
+  std::string text() const;
 
  private:
   std::vector<AllowPattern> patterns_;
@@ -49,7 +64,22 @@ struct OutboundOptions {
   size_t max_request_body = 8u << 20;
   size_t max_response_body = 16u << 20;
   size_t max_response_headers = 64u << 10;
+  size_t max_request_headers = 64u << 10;  // bytes of the guest's header block
+  size_t max_request_header_count = 100;
+  // Node-level ceiling (`wink up --outbound-allow`): a manifest pattern must
+  // lie within one of these. Empty: no ceiling (any pattern may be written).
+  AllowList ceiling;
 };
+
+// Parses one allowed_outbound_hosts entry and checks it against the node's
+// ceiling; the error says which and why.
+Result<AllowPattern> parse_allowed_host(const OutboundOptions& options, std::string_view text);
+
+// Whether `address` (an IPv4/IPv6 sockaddr) is a public unicast address; when
+// not, `why` names its kind ("loopback", "private", "link-local", ...).
+// IPv4-mapped, IPv4-compatible, NAT64 and 6to4 IPv6 forms are judged by the
+// IPv4 address they carry.
+bool is_public_address(const struct sockaddr* address, const char** why);
 
 struct OutboundRequest {
   std::string_view method;   // "GET", "POST", ... (token characters only)
@@ -67,7 +97,8 @@ struct OutboundResponse {
 enum class OutboundError {
   kNone,
   kInvalid,     // bad method, URL, header; scheme other than http/https
-  kDenied,      // destination not in the allow-list (nothing was sent, no DNS lookup)
+  kDenied,      // destination not in the allow-list (nothing sent, no DNS lookup), or it
+                // resolved to a non-public address the allow-list does not name (nothing sent)
   kTimeout,
   kTooLarge,    // request or response over the limits
   kConnection,  // DNS failure, refused, reset, TLS error, ...

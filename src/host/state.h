@@ -17,7 +17,6 @@ struct Z_wink_v1_instance_t {
   std::shared_ptr<const wink::host::Prepared> prepared;
   wasm_rt_memory_t* memory = nullptr;
   std::string request_id;
-  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   // Open store handles: index + 1 is the guest handle.
   struct Handle {
     wink::host::KeyValueStore* store;

@@ -41,6 +41,13 @@ struct ThreadState {
   Trap trap = Trap::kNone;
   int exit_code = 0;
   const char* detail = nullptr;
+  // When the current guarded call's deadline fires (max: none); host code
+  // sizes its own timeouts by it (call_time_left).
+  std::chrono::steady_clock::time_point call_deadline = std::chrono::steady_clock::time_point::max();
+  // Requested by host code, taken by finish_host_call().
+  Trap requested = Trap::kNone;
+  int requested_exit = 0;
+  char requested_detail[256] = "";
   uintptr_t stack_lo = 0, stack_hi = 0;
   pthread_t thread{};
   bool ready = false;
@@ -69,6 +76,9 @@ void restore_and_return(int sig) {
 void on_fault(int sig, siginfo_t* info, void*) {
   ThreadState& ts = t_state;
   if (!ts.in_guest || ts.trap_target == nullptr) return restore_and_return(sig);
+  // A fault in host code is a host bug: jumping over its frames would skip
+  // destructors and leave locks held, so it is reported as what it is.
+  if (ts.in_host) return restore_and_return(sig);
   auto addr = reinterpret_cast<uintptr_t>(info->si_addr);
   if (MemoryPool::instance().contains(info->si_addr)) {
     ts.in_host = 0;
@@ -230,6 +240,7 @@ Outcome guarded_call(void (*fn)(void*), void* arg, const CallLimits& limits) {
   WASM_RT_UNWIND_TARGET* outer_unwind = ts.unwind_target;
   sig_atomic_t outer_in_guest = ts.in_guest, outer_in_host = ts.in_host;
   uint64_t outer_id = ts.call_id.load(std::memory_order_relaxed);
+  auto outer_deadline = ts.call_deadline;
 
   sigjmp_buf target;
   uint64_t id = 0;
@@ -237,11 +248,14 @@ Outcome guarded_call(void (*fn)(void*), void* arg, const CallLimits& limits) {
   if (armed) {
     id = g_next_call_id.fetch_add(1, std::memory_order_relaxed);
     ts.call_id.store(id, std::memory_order_relaxed);
-    Watchdog::instance().arm(&ts, id, std::chrono::steady_clock::now() + limits.deadline);
+    auto when = std::chrono::steady_clock::now() + limits.deadline;
+    ts.call_deadline = std::min(when, outer_deadline);
+    Watchdog::instance().arm(&ts, id, when);
   }
   Outcome out;
   ts.trap = Trap::kNone;
   ts.detail = nullptr;
+  ts.requested = Trap::kNone;
   ts.trap_target = &target;
   ts.unwind_target = reinterpret_cast<WASM_RT_UNWIND_TARGET*>(&target);
   if (sigsetjmp(target, 0) == 0) {
@@ -254,6 +268,7 @@ Outcome guarded_call(void (*fn)(void*), void* arg, const CallLimits& limits) {
   ts.deadline_pending = 0;
   if (armed) Watchdog::instance().disarm(&ts, id);
   ts.call_id.store(outer_id, std::memory_order_relaxed);
+  ts.call_deadline = outer_deadline;
   ts.trap_target = outer_target;
   ts.unwind_target = outer_unwind;
   out.trap = ts.trap;
@@ -278,10 +293,47 @@ void trap_from_host(Trap trap, const char* detail) {
 }
 
 HostScope::HostScope() : saved_(t_state.in_host) { t_state.in_host = 1; }
-HostScope::~HostScope() {
+HostScope::~HostScope() { t_state.in_host = saved_; }
+
+void request_exit(int exit_code) {
   ThreadState& ts = t_state;
-  ts.in_host = saved_;
-  if (!saved_ && ts.deadline_pending && ts.in_guest) {
+  ts.requested = Trap::kExit;
+  ts.requested_exit = exit_code;
+}
+
+void request_trap(Trap trap, const char* detail) {
+  ThreadState& ts = t_state;
+  ts.requested = trap;
+  std::snprintf(ts.requested_detail, sizeof ts.requested_detail, "%s", detail ? detail : "");
+}
+
+bool deadline_pending() { return t_state.deadline_pending != 0; }
+
+std::chrono::nanoseconds call_time_left() {
+  auto at = t_state.call_deadline;
+  if (at == std::chrono::steady_clock::time_point::max()) return std::chrono::nanoseconds::max();
+  return std::max(std::chrono::nanoseconds(0), at - std::chrono::steady_clock::now());
+}
+
+bool host_stack_low() {
+  const ThreadState& ts = t_state;
+  auto here = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+  return ts.stack_lo != 0 && here < ts.stack_lo + kHostStackReserve;
+}
+
+void finish_host_call() {
+  ThreadState& ts = t_state;
+  if (ts.in_host || !ts.in_guest || ts.trap_target == nullptr) return;  // nested host code
+  if (ts.requested == Trap::kExit) {
+    ts.requested = Trap::kNone;
+    exit_guest(ts.requested_exit);
+  }
+  if (ts.requested != Trap::kNone) {
+    Trap trap = ts.requested;
+    ts.requested = Trap::kNone;
+    trap_from_host(trap, ts.requested_detail);
+  }
+  if (ts.deadline_pending) {
     ts.deadline_pending = 0;
     jump_out(ts, Trap::kDeadline);
   }

@@ -57,8 +57,9 @@ Outcome guarded_call(void (*fn)(void*), void* arg, const CallLimits& limits = {}
 [[noreturn]] void trap_from_host(Trap trap, const char* detail);
 
 // Marks host code entered from a guest: the deadline signal is deferred while
-// it is alive and taken when the guest resumes. Use one at the top of every
-// host function that may allocate, lock or block.
+// it is alive (a wait in host code is interrupted with EINTR and must check
+// deadline_pending()). Host imports get one from host_call()
+// (runtime/host_call.h); the deadline is then taken by finish_host_call().
 class HostScope {
  public:
   HostScope();
@@ -69,6 +70,28 @@ class HostScope {
  private:
   int saved_;
 };
+
+// The host-import boundary (runtime/host_call.h). Host code never longjmps
+// itself: it requests the end of the guest call, and finish_host_call() jumps
+// once the host function's C++ objects are all destroyed.
+//
+// Ends the guest call with proc_exit(exit_code) / a trap when the host call finishes.
+void request_exit(int exit_code);
+void request_trap(Trap trap, const char* detail);  // detail is copied (up to 255 bytes)
+// True when a deadline fired while in host code: a waiting host function
+// stops waiting and returns (its result is discarded).
+bool deadline_pending();
+// Time left before the deadline of the guest call running on this thread
+// (nanoseconds::max() when it has none): host code bounds its waits by it.
+std::chrono::nanoseconds call_time_left();
+// True when less than kHostStackReserve of this thread's stack is left: a
+// host function (SQLite, libcurl, ...) must not start, since running out of
+// stack inside it could not be recovered.
+inline constexpr uint64_t kHostStackReserve = 256 * 1024;
+bool host_stack_low();
+// Called by host_call() with no C++ object alive in host frames: takes a
+// requested exit or trap, or a pending deadline (longjmp to guarded_call).
+void finish_host_call();
 
 // Limits applied to memories created by instantiate() on this thread while
 // the scope is alive (the generated code calls wasm_rt_allocate_memory).

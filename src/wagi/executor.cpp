@@ -91,7 +91,7 @@ Result<host::ComponentSpec> host_spec_for(const manifest::Manifest& m, const man
     }
   }
   for (const auto& pattern : c.allowed_outbound_hosts) {
-    auto p = host::AllowPattern::parse(pattern.value);
+    auto p = host::parse_allowed_host(node.outbound, pattern.value);
     if (!p.ok()) {
       refuse(m.where(pattern), "component." + c.id + "." + p.error().message);
     } else {

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <type_traits>
 
+#include "runtime/host_call.h"
 #include "wasi/imports.h"
 #include "wasi/state.h"
 #include "wasi/wasi.h"
@@ -347,7 +348,25 @@ uint8_t filetype_of_mode(unsigned mode) {
 
 }  // namespace detail
 
-// ---- host import table ----
+// ---- host import entry points and table ----
+
+namespace {
+
+// An exception escaping a body (std::bad_alloc, std::string): the guest sees
+// an errno, the host goes on.
+uint32_t wasi_failure(runtime::HostFailure failure, const char*) noexcept {
+  return failure == runtime::HostFailure::kOutOfMemory ? abi::kNoMem : abi::kIo;
+}
+
+}  // namespace
+
+#define WINK_WASI_DEFINE_(ret, name, params, results, args)                                     \
+  extern "C" ret Z_wasi_snapshot_preview1Z_##name(                                              \
+      Z_wasi_snapshot_preview1_instance_t* w WINK_HOST_PARAMS(args)) noexcept {                 \
+    return runtime::host_call([&] { return impl::name(w WINK_HOST_ARGS(args)); }, wasi_failure); \
+  }
+WINK_WASI_IMPORTS(WINK_WASI_DEFINE_)
+#undef WINK_WASI_DEFINE_
 
 namespace {
 

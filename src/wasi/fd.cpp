@@ -18,7 +18,6 @@
 #include "wasi/state.h"
 
 using Instance = Z_wasi_snapshot_preview1_instance_t;
-using wink::runtime::HostScope;
 namespace abi = wink::wasi::abi;
 using wink::wasi::detail::FdEntry;
 using wink::wasi::detail::FdKind;
@@ -70,7 +69,8 @@ int reopen_dir(int fd) { return ::openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLO
 namespace {
 
 constexpr uint32_t kStackIovecs = 16;
-constexpr uint32_t kMaxIovecs = IOV_MAX;
+constexpr uint32_t kMaxIovecs = wink::wasi::kMaxIovecs;
+static_assert(kMaxIovecs <= IOV_MAX);
 
 // Guest iovec array -> host iovecs pointing into guest memory (bounds-checked).
 uint32_t gather(Instance* w, const Mem& m, uint32_t iovs, uint32_t count, iovec* stack, iovec** out,
@@ -144,74 +144,64 @@ uint32_t positioned_io(Instance* w, uint32_t fd, uint32_t iovs, uint32_t iovs_le
 
 }  // namespace
 
-extern "C" {
+namespace wink::wasi::impl {
 
-// No local with a destructor: a deadline may end the wait by longjmp.
-uint32_t Z_wasi_snapshot_preview1Z_fd_read(Instance* w, uint32_t fd, uint32_t iovs,
-                                           uint32_t iovs_len, uint32_t nread_ptr) {
+uint32_t fd_read(Instance* w, uint32_t fd, uint32_t iovs, uint32_t iovs_len, uint32_t nread_ptr) {
   iovec stack[kStackIovecs];
   iovec* v = nullptr;
   uint64_t total = 0;
-  int host_fd = -1;
-  bool wait = false;
-  {
-    HostScope scope;
-    FdEntry* e = w->get(fd);
-    if (e == nullptr) return abi::kBadf;
-    if (!(e->rights_base & abi::kRightFdRead)) return abi::kBadf;
-    Mem m = w->mem();
-    if (!m.ok(nread_ptr, 4)) return abi::kFault;
-    if (uint32_t err = gather(w, m, iovs, iovs_len, stack, &v, &total)) return err;
-    uint64_t done = 0;
-    switch (e->kind) {
-      case FdKind::kHost:
-        resolve_filetype(*e);
-        host_fd = e->host_fd;
-        // Streams (terminal, pipe, socket) may block: wait in ppoll first,
-        // which a deadline interrupts (read(2) would be restarted).
-        wait = e->filetype != abi::kRegularFile && e->filetype != abi::kDirectory &&
-               !(e->fdflags & abi::kFdflagNonblock) && total > 0;
-        break;
-      case FdKind::kNull:
-        break;
-      case FdKind::kInBuf: {
-        std::string_view in = w->stdio[0].input;
-        size_t pos = std::min(w->stdin_pos, in.size());
-        for (uint32_t i = 0; i < iovs_len && pos < in.size(); ++i) {
-          size_t k = std::min(v[i].iov_len, in.size() - pos);
-          std::memcpy(v[i].iov_base, in.data() + pos, k);
-          pos += k;
-          done += k;
-        }
-        w->stdin_pos = pos;
-        break;
+  FdEntry* e = w->get(fd);
+  if (e == nullptr) return abi::kBadf;
+  if (!(e->rights_base & abi::kRightFdRead)) return abi::kBadf;
+  Mem m = w->mem();
+  if (!m.ok(nread_ptr, 4)) return abi::kFault;
+  if (uint32_t err = gather(w, m, iovs, iovs_len, stack, &v, &total)) return err;
+  uint64_t done = 0;
+  switch (e->kind) {
+    case FdKind::kHost:
+      break;
+    case FdKind::kNull:
+      m.store<uint32_t>(nread_ptr, 0);
+      return abi::kSuccess;
+    case FdKind::kInBuf: {
+      std::string_view in = w->stdio[0].input;
+      size_t pos = std::min(w->stdin_pos, in.size());
+      for (uint32_t i = 0; i < iovs_len && pos < in.size(); ++i) {
+        size_t k = std::min(v[i].iov_len, in.size() - pos);
+        std::memcpy(v[i].iov_base, in.data() + pos, k);
+        pos += k;
+        done += k;
       }
-      default:
-        return abi::kBadf;
-    }
-    if (host_fd < 0) {
+      w->stdin_pos = pos;
       m.store<uint32_t>(nread_ptr, static_cast<uint32_t>(done));
       return abi::kSuccess;
     }
+    default:
+      return abi::kBadf;
   }
+  resolve_filetype(*e);
+  int host_fd = e->host_fd;
+  // Streams (terminal, pipe, socket) may block: wait in ppoll first, which a
+  // deadline interrupts (read(2) would be restarted); the host-call boundary
+  // then ends the guest call.
+  bool wait = e->filetype != abi::kRegularFile && e->filetype != abi::kDirectory &&
+              !(e->fdflags & abi::kFdflagNonblock) && total > 0;
   while (wait) {
-    HostScope scope;  // its end takes a deadline that interrupted ppoll
     pollfd p{host_fd, POLLIN, 0};
     int rc = ::ppoll(&p, 1, nullptr, nullptr);
     if (rc > 0 || (rc < 0 && errno != EINTR)) wait = false;  // ready, or let read() report
+    if (wink::runtime::deadline_pending()) return abi::kIntr;
   }
-  HostScope scope;
   ssize_t n;
   do n = ::readv(host_fd, v, static_cast<int>(iovs_len));
   while (n < 0 && errno == EINTR);
   if (n < 0) return last_errno();
-  w->mem().store<uint32_t>(nread_ptr, static_cast<uint32_t>(n));
+  m.store<uint32_t>(nread_ptr, static_cast<uint32_t>(n));
   return abi::kSuccess;
 }
 
-uint32_t Z_wasi_snapshot_preview1Z_fd_write(Instance* w, uint32_t fd, uint32_t iovs,
+uint32_t fd_write(Instance* w, uint32_t fd, uint32_t iovs,
                                             uint32_t iovs_len, uint32_t nwritten_ptr) {
-  HostScope scope;
   FdEntry* e = w->get(fd);
   if (e == nullptr) return abi::kBadf;
   if (!(e->rights_base & abi::kRightFdWrite)) return abi::kBadf;
@@ -258,23 +248,20 @@ uint32_t Z_wasi_snapshot_preview1Z_fd_write(Instance* w, uint32_t fd, uint32_t i
   return abi::kSuccess;
 }
 
-uint32_t Z_wasi_snapshot_preview1Z_fd_pread(Instance* w, uint32_t fd, uint32_t iovs,
+uint32_t fd_pread(Instance* w, uint32_t fd, uint32_t iovs,
                                             uint32_t iovs_len, uint64_t offset,
                                             uint32_t nread_ptr) {
-  HostScope scope;
   return positioned_io(w, fd, iovs, iovs_len, offset, nread_ptr, abi::kRightFdRead, ::preadv);
 }
 
-uint32_t Z_wasi_snapshot_preview1Z_fd_pwrite(Instance* w, uint32_t fd, uint32_t iovs,
+uint32_t fd_pwrite(Instance* w, uint32_t fd, uint32_t iovs,
                                              uint32_t iovs_len, uint64_t offset,
                                              uint32_t nwritten_ptr) {
-  HostScope scope;
   return positioned_io(w, fd, iovs, iovs_len, offset, nwritten_ptr, abi::kRightFdWrite, ::pwritev);
 }
 
-uint32_t Z_wasi_snapshot_preview1Z_fd_seek(Instance* w, uint32_t fd, uint64_t offset,
+uint32_t fd_seek(Instance* w, uint32_t fd, uint64_t offset,
                                            uint32_t whence, uint32_t newoffset_ptr) {
-  HostScope scope;
   FdEntry* e = w->get(fd);
   if (e == nullptr) return abi::kBadf;
   bool tell_only = offset == 0 && whence == abi::kCur;
@@ -305,8 +292,7 @@ uint32_t Z_wasi_snapshot_preview1Z_fd_seek(Instance* w, uint32_t fd, uint64_t of
   return abi::kSuccess;
 }
 
-uint32_t Z_wasi_snapshot_preview1Z_fd_tell(Instance* w, uint32_t fd, uint32_t offset_ptr) {
-  HostScope scope;
+uint32_t fd_tell(Instance* w, uint32_t fd, uint32_t offset_ptr) {
   FdEntry* e = w->get(fd);
   if (e == nullptr) return abi::kBadf;
   Mem m = w->mem();
@@ -319,16 +305,14 @@ uint32_t Z_wasi_snapshot_preview1Z_fd_tell(Instance* w, uint32_t fd, uint32_t of
   return abi::kSuccess;
 }
 
-uint32_t Z_wasi_snapshot_preview1Z_fd_close(Instance* w, uint32_t fd) {
-  HostScope scope;
+uint32_t fd_close(Instance* w, uint32_t fd) {
   FdEntry* e = w->get(fd);
   if (e == nullptr) return abi::kBadf;
   w->release(*e);
   return abi::kSuccess;
 }
 
-uint32_t Z_wasi_snapshot_preview1Z_fd_renumber(Instance* w, uint32_t from, uint32_t to) {
-  HostScope scope;
+uint32_t fd_renumber(Instance* w, uint32_t from, uint32_t to) {
   FdEntry* src = w->get(from);
   FdEntry* dst = w->get(to);
   if (src == nullptr || dst == nullptr) return abi::kBadf;
@@ -339,9 +323,8 @@ uint32_t Z_wasi_snapshot_preview1Z_fd_renumber(Instance* w, uint32_t from, uint3
   return abi::kSuccess;
 }
 
-uint32_t Z_wasi_snapshot_preview1Z_fd_advise(Instance* w, uint32_t fd, uint64_t offset,
+uint32_t fd_advise(Instance* w, uint32_t fd, uint64_t offset,
                                              uint64_t len, uint32_t advice) {
-  HostScope scope;
   FdEntry* e = w->get(fd);
   if (e == nullptr) return abi::kBadf;
   if (advice > abi::kAdviceNoreuse) return abi::kInval;
@@ -356,9 +339,8 @@ uint32_t Z_wasi_snapshot_preview1Z_fd_advise(Instance* w, uint32_t fd, uint64_t 
   return wink::wasi::detail::from_errno(err);
 }
 
-uint32_t Z_wasi_snapshot_preview1Z_fd_allocate(Instance* w, uint32_t fd, uint64_t offset,
+uint32_t fd_allocate(Instance* w, uint32_t fd, uint64_t offset,
                                                uint64_t len) {
-  HostScope scope;
   FdEntry* e = w->get(fd);
   if (e == nullptr) return abi::kBadf;
   if (!(e->rights_base & abi::kRightFdAllocate)) return abi::kNotCapable;
@@ -391,18 +373,15 @@ static uint32_t sync_common(Instance* w, uint32_t fd, bool data_only) {
   return result;
 }
 
-uint32_t Z_wasi_snapshot_preview1Z_fd_datasync(Instance* w, uint32_t fd) {
-  HostScope scope;
+uint32_t fd_datasync(Instance* w, uint32_t fd) {
   return sync_common(w, fd, true);
 }
 
-uint32_t Z_wasi_snapshot_preview1Z_fd_sync(Instance* w, uint32_t fd) {
-  HostScope scope;
+uint32_t fd_sync(Instance* w, uint32_t fd) {
   return sync_common(w, fd, false);
 }
 
-uint32_t Z_wasi_snapshot_preview1Z_fd_fdstat_get(Instance* w, uint32_t fd, uint32_t buf) {
-  HostScope scope;
+uint32_t fd_fdstat_get(Instance* w, uint32_t fd, uint32_t buf) {
   FdEntry* e = w->get(fd);
   if (e == nullptr) return abi::kBadf;
   Mem m = w->mem();
@@ -416,8 +395,7 @@ uint32_t Z_wasi_snapshot_preview1Z_fd_fdstat_get(Instance* w, uint32_t fd, uint3
   return abi::kSuccess;
 }
 
-uint32_t Z_wasi_snapshot_preview1Z_fd_fdstat_set_flags(Instance* w, uint32_t fd, uint32_t flags) {
-  HostScope scope;
+uint32_t fd_fdstat_set_flags(Instance* w, uint32_t fd, uint32_t flags) {
   FdEntry* e = w->get(fd);
   if (e == nullptr) return abi::kBadf;
   if (flags & ~uint32_t{abi::kFdflagsAll}) return abi::kInval;
@@ -437,9 +415,8 @@ uint32_t Z_wasi_snapshot_preview1Z_fd_fdstat_set_flags(Instance* w, uint32_t fd,
   return abi::kSuccess;
 }
 
-uint32_t Z_wasi_snapshot_preview1Z_fd_fdstat_set_rights(Instance* w, uint32_t fd, uint64_t base,
+uint32_t fd_fdstat_set_rights(Instance* w, uint32_t fd, uint64_t base,
                                                         uint64_t inheriting) {
-  HostScope scope;
   FdEntry* e = w->get(fd);
   if (e == nullptr) return abi::kBadf;
   if ((base & ~e->rights_base) || (inheriting & ~e->rights_inheriting)) return abi::kNotCapable;
@@ -448,8 +425,7 @@ uint32_t Z_wasi_snapshot_preview1Z_fd_fdstat_set_rights(Instance* w, uint32_t fd
   return abi::kSuccess;
 }
 
-uint32_t Z_wasi_snapshot_preview1Z_fd_filestat_get(Instance* w, uint32_t fd, uint32_t buf) {
-  HostScope scope;
+uint32_t fd_filestat_get(Instance* w, uint32_t fd, uint32_t buf) {
   FdEntry* e = w->get(fd);
   if (e == nullptr) return abi::kBadf;
   if (!(e->rights_base & abi::kRightFdFilestatGet)) return abi::kNotCapable;
@@ -467,8 +443,7 @@ uint32_t Z_wasi_snapshot_preview1Z_fd_filestat_get(Instance* w, uint32_t fd, uin
   return abi::kSuccess;
 }
 
-uint32_t Z_wasi_snapshot_preview1Z_fd_filestat_set_size(Instance* w, uint32_t fd, uint64_t size) {
-  HostScope scope;
+uint32_t fd_filestat_set_size(Instance* w, uint32_t fd, uint64_t size) {
   FdEntry* e = w->get(fd);
   if (e == nullptr) return abi::kBadf;
   if (!(e->rights_base & abi::kRightFdFilestatSetSize)) return abi::kNotCapable;
@@ -479,9 +454,8 @@ uint32_t Z_wasi_snapshot_preview1Z_fd_filestat_set_size(Instance* w, uint32_t fd
   return abi::kSuccess;
 }
 
-uint32_t Z_wasi_snapshot_preview1Z_fd_filestat_set_times(Instance* w, uint32_t fd, uint64_t atim,
+uint32_t fd_filestat_set_times(Instance* w, uint32_t fd, uint64_t atim,
                                                          uint64_t mtim, uint32_t fstflags) {
-  HostScope scope;
   FdEntry* e = w->get(fd);
   if (e == nullptr) return abi::kBadf;
   if (!(e->rights_base & abi::kRightFdFilestatSetTimes)) return abi::kNotCapable;
@@ -502,8 +476,7 @@ uint32_t Z_wasi_snapshot_preview1Z_fd_filestat_set_times(Instance* w, uint32_t f
   return result;
 }
 
-uint32_t Z_wasi_snapshot_preview1Z_fd_prestat_get(Instance* w, uint32_t fd, uint32_t buf) {
-  HostScope scope;
+uint32_t fd_prestat_get(Instance* w, uint32_t fd, uint32_t buf) {
   FdEntry* e = w->get(fd);
   if (e == nullptr || e->preopen < 0) return abi::kBadf;
   Mem m = w->mem();
@@ -514,9 +487,8 @@ uint32_t Z_wasi_snapshot_preview1Z_fd_prestat_get(Instance* w, uint32_t fd, uint
   return abi::kSuccess;
 }
 
-uint32_t Z_wasi_snapshot_preview1Z_fd_prestat_dir_name(Instance* w, uint32_t fd, uint32_t path,
+uint32_t fd_prestat_dir_name(Instance* w, uint32_t fd, uint32_t path,
                                                        uint32_t path_len) {
-  HostScope scope;
   FdEntry* e = w->get(fd);
   if (e == nullptr || e->preopen < 0) return abi::kBadf;
   const auto& name = w->impl->preopens[static_cast<size_t>(e->preopen)].guest_path;
@@ -527,10 +499,9 @@ uint32_t Z_wasi_snapshot_preview1Z_fd_prestat_dir_name(Instance* w, uint32_t fd,
   return abi::kSuccess;
 }
 
-uint32_t Z_wasi_snapshot_preview1Z_fd_readdir(Instance* w, uint32_t fd, uint32_t buf,
+uint32_t fd_readdir(Instance* w, uint32_t fd, uint32_t buf,
                                               uint32_t buf_len, uint64_t cookie,
                                               uint32_t bufused_ptr) {
-  HostScope scope;
   FdEntry* e = w->get(fd);
   if (e == nullptr) return abi::kBadf;
   if (e->kind != FdKind::kHost) return abi::kNotDir;
@@ -549,8 +520,15 @@ uint32_t Z_wasi_snapshot_preview1Z_fd_readdir(Instance* w, uint32_t fd, uint32_t
       return err;
     }
     auto listing = std::make_unique<wink::wasi::detail::DirListing>();
+    size_t name_bytes = 0;
     errno = 0;
     while (struct dirent* d = ::readdir(dir)) {
+      name_bytes += std::strlen(d->d_name);
+      if (listing->entries.size() >= w->prepared->config().max_dir_entries ||
+          name_bytes > wink::wasi::kMaxDirNameBytes) {
+        ::closedir(dir);
+        return abi::kNoMem;  // a directory this large is not listed (docs/wasi.md)
+      }
       uint8_t type = abi::kUnknown;
       switch (d->d_type) {
         case DT_REG:
@@ -615,4 +593,4 @@ uint32_t Z_wasi_snapshot_preview1Z_fd_readdir(Instance* w, uint32_t fd, uint32_t
   return abi::kSuccess;
 }
 
-}  // extern "C"
+}  // namespace wink::wasi::impl

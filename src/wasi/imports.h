@@ -65,9 +65,18 @@ struct Z_wasi_snapshot_preview1_instance_t;
   X(uint32_t, sock_shutdown, "ii", "i", (uint32_t, uint32_t))
 
 #define WINK_WASI_PARAMS_(...) (Z_wasi_snapshot_preview1_instance_t * __VA_OPT__(, ) __VA_ARGS__)
+// The entry points the generated code calls: defined in context.cpp, each
+// runs the body below through runtime::host_call (never throws, never longjmps
+// over host frames).
 #define WINK_WASI_DECLARE_(ret, name, params, results, args) \
-  ret Z_wasi_snapshot_preview1Z_##name WINK_WASI_PARAMS_ args;
+  ret Z_wasi_snapshot_preview1Z_##name WINK_WASI_PARAMS_ args noexcept;
+// The bodies (fd.cpp, path.cpp, poll.cpp, misc.cpp): may throw; do not longjmp.
+#define WINK_WASI_DECLARE_IMPL_(ret, name, params, results, args) ret name WINK_WASI_PARAMS_ args;
 
 extern "C" {
 WINK_WASI_IMPORTS(WINK_WASI_DECLARE_)
+}
+
+namespace wink::wasi::impl {
+WINK_WASI_IMPORTS(WINK_WASI_DECLARE_IMPL_)
 }

@@ -11,7 +11,6 @@
 #include "wasi/state.h"
 
 using Instance = Z_wasi_snapshot_preview1_instance_t;
-using wink::runtime::HostScope;
 namespace abi = wink::wasi::abi;
 using wink::wasi::detail::Mem;
 
@@ -102,44 +101,37 @@ uint32_t clock_query(Instance* w, uint32_t id, uint32_t out, int (*query)(clocki
 
 }  // namespace
 
-extern "C" {
+namespace wink::wasi::impl {
 
-uint32_t Z_wasi_snapshot_preview1Z_args_get(Instance* w, uint32_t argv, uint32_t argv_buf) {
-  HostScope scope;
+uint32_t args_get(Instance* w, uint32_t argv, uint32_t argv_buf) {
   return strings_get(w, w->args_override, w->impl->args_blob, w->impl->args_offsets, argv,
                      argv_buf);
 }
 
-uint32_t Z_wasi_snapshot_preview1Z_args_sizes_get(Instance* w, uint32_t argc, uint32_t size) {
-  HostScope scope;
+uint32_t args_sizes_get(Instance* w, uint32_t argc, uint32_t size) {
   return strings_sizes_get(w, w->args_override, w->impl->args_blob, w->impl->args_offsets, argc,
                            size);
 }
 
-uint32_t Z_wasi_snapshot_preview1Z_environ_get(Instance* w, uint32_t environ, uint32_t buf) {
-  HostScope scope;
+uint32_t environ_get(Instance* w, uint32_t environ, uint32_t buf) {
   return strings_get(w, w->env_override, w->impl->env_blob, w->impl->env_offsets, environ, buf);
 }
 
-uint32_t Z_wasi_snapshot_preview1Z_environ_sizes_get(Instance* w, uint32_t count, uint32_t size) {
-  HostScope scope;
+uint32_t environ_sizes_get(Instance* w, uint32_t count, uint32_t size) {
   return strings_sizes_get(w, w->env_override, w->impl->env_blob, w->impl->env_offsets, count,
                            size);
 }
 
-uint32_t Z_wasi_snapshot_preview1Z_clock_res_get(Instance* w, uint32_t id, uint32_t out) {
-  HostScope scope;
+uint32_t clock_res_get(Instance* w, uint32_t id, uint32_t out) {
   return clock_query(w, id, out, clock_getres);
 }
 
-uint32_t Z_wasi_snapshot_preview1Z_clock_time_get(Instance* w, uint32_t id, uint64_t precision,
+uint32_t clock_time_get(Instance* w, uint32_t id, uint64_t precision,
                                                   uint32_t out) {
-  HostScope scope;
   return clock_query(w, id, out, clock_gettime);
 }
 
-uint32_t Z_wasi_snapshot_preview1Z_random_get(Instance* w, uint32_t buf, uint32_t len) {
-  HostScope scope;
+uint32_t random_get(Instance* w, uint32_t buf, uint32_t len) {
   Mem m = w->mem();
   if (!m.ok(buf, len)) return abi::kFault;
   uint32_t done = 0;
@@ -154,41 +146,33 @@ uint32_t Z_wasi_snapshot_preview1Z_random_get(Instance* w, uint32_t buf, uint32_
   return abi::kSuccess;
 }
 
-// No C++ object may be alive here: exit_guest() longjmps out of this frame.
-void Z_wasi_snapshot_preview1Z_proc_exit(Instance*, uint32_t code) {
-  wink::runtime::exit_guest(static_cast<int>(code));
-}
+// The exit is taken by the host-call boundary once this frame is gone.
+void proc_exit(Instance*, uint32_t code) { wink::runtime::request_exit(static_cast<int>(code)); }
 
 // Signals do not exist for a wink guest (as in wasmtime, which dropped proc_raise).
-uint32_t Z_wasi_snapshot_preview1Z_proc_raise(Instance*, uint32_t) {
-  HostScope scope;
+uint32_t proc_raise(Instance*, uint32_t) {
   return abi::kNoSys;
 }
 
-uint32_t Z_wasi_snapshot_preview1Z_sched_yield(Instance*) {
-  HostScope scope;
-  sched_yield();
+uint32_t sched_yield(Instance*) {
+  ::sched_yield();
   return abi::kSuccess;
 }
 
 // Preview1 sockets only exist as pre-opened listeners, which wink never grants.
-uint32_t Z_wasi_snapshot_preview1Z_sock_accept(Instance*, uint32_t, uint32_t, uint32_t) {
-  HostScope scope;
+uint32_t sock_accept(Instance*, uint32_t, uint32_t, uint32_t) {
   return abi::kNotSup;
 }
-uint32_t Z_wasi_snapshot_preview1Z_sock_recv(Instance*, uint32_t, uint32_t, uint32_t, uint32_t,
+uint32_t sock_recv(Instance*, uint32_t, uint32_t, uint32_t, uint32_t,
                                              uint32_t, uint32_t) {
-  HostScope scope;
   return abi::kNotSup;
 }
-uint32_t Z_wasi_snapshot_preview1Z_sock_send(Instance*, uint32_t, uint32_t, uint32_t, uint32_t,
+uint32_t sock_send(Instance*, uint32_t, uint32_t, uint32_t, uint32_t,
                                              uint32_t) {
-  HostScope scope;
   return abi::kNotSup;
 }
-uint32_t Z_wasi_snapshot_preview1Z_sock_shutdown(Instance*, uint32_t, uint32_t) {
-  HostScope scope;
+uint32_t sock_shutdown(Instance*, uint32_t, uint32_t) {
   return abi::kNotSup;
 }
 
-}  // extern "C"
+}  // namespace wink::wasi::impl

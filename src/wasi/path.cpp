@@ -21,7 +21,6 @@
 #include "wasi/state.h"
 
 using Instance = Z_wasi_snapshot_preview1_instance_t;
-using wink::runtime::HostScope;
 namespace abi = wink::wasi::abi;
 using wink::wasi::detail::FdEntry;
 using wink::wasi::detail::FdKind;
@@ -126,13 +125,12 @@ int utimens_opath(int fd, const timespec ts[2]) {
 
 }  // namespace
 
-extern "C" {
+namespace wink::wasi::impl {
 
-uint32_t Z_wasi_snapshot_preview1Z_path_open(Instance* w, uint32_t dirfd, uint32_t dirflags,
+uint32_t path_open(Instance* w, uint32_t dirfd, uint32_t dirflags,
                                              uint32_t path_ptr, uint32_t path_len, uint32_t oflags,
                                              uint64_t rights_base, uint64_t rights_inheriting,
                                              uint32_t fdflags, uint32_t fd_out) {
-  HostScope scope;
   FdEntry* dir = nullptr;
   if (uint32_t err = dir_entry(w, dirfd, abi::kRightPathOpen, &dir)) return err;
   if (oflags & ~uint32_t{0xf}) return abi::kInval;
@@ -204,10 +202,9 @@ uint32_t Z_wasi_snapshot_preview1Z_path_open(Instance* w, uint32_t dirfd, uint32
   return abi::kSuccess;
 }
 
-uint32_t Z_wasi_snapshot_preview1Z_path_filestat_get(Instance* w, uint32_t dirfd, uint32_t flags,
+uint32_t path_filestat_get(Instance* w, uint32_t dirfd, uint32_t flags,
                                                      uint32_t path_ptr, uint32_t path_len,
                                                      uint32_t buf) {
-  HostScope scope;
   FdEntry* dir = nullptr;
   if (uint32_t err = dir_entry(w, dirfd, abi::kRightPathFilestatGet, &dir)) return err;
   Mem m = w->mem();
@@ -226,11 +223,10 @@ uint32_t Z_wasi_snapshot_preview1Z_path_filestat_get(Instance* w, uint32_t dirfd
   return err;
 }
 
-uint32_t Z_wasi_snapshot_preview1Z_path_filestat_set_times(Instance* w, uint32_t dirfd,
+uint32_t path_filestat_set_times(Instance* w, uint32_t dirfd,
                                                            uint32_t flags, uint32_t path_ptr,
                                                            uint32_t path_len, uint64_t atim,
                                                            uint64_t mtim, uint32_t fstflags) {
-  HostScope scope;
   FdEntry* dir = nullptr;
   if (uint32_t err = dir_entry(w, dirfd, abi::kRightPathFilestatSetTimes, &dir)) return err;
   timespec ts[2];
@@ -258,9 +254,8 @@ uint32_t Z_wasi_snapshot_preview1Z_path_filestat_set_times(Instance* w, uint32_t
   return err;
 }
 
-uint32_t Z_wasi_snapshot_preview1Z_path_create_directory(Instance* w, uint32_t dirfd,
+uint32_t path_create_directory(Instance* w, uint32_t dirfd,
                                                          uint32_t path_ptr, uint32_t path_len) {
-  HostScope scope;
   FdEntry* dir = nullptr;
   if (uint32_t err = dir_entry(w, dirfd, abi::kRightPathCreateDirectory, &dir)) return err;
   GuestPath path;
@@ -272,9 +267,8 @@ uint32_t Z_wasi_snapshot_preview1Z_path_create_directory(Instance* w, uint32_t d
   return abi::kSuccess;
 }
 
-uint32_t Z_wasi_snapshot_preview1Z_path_remove_directory(Instance* w, uint32_t dirfd,
+uint32_t path_remove_directory(Instance* w, uint32_t dirfd,
                                                          uint32_t path_ptr, uint32_t path_len) {
-  HostScope scope;
   FdEntry* dir = nullptr;
   if (uint32_t err = dir_entry(w, dirfd, abi::kRightPathRemoveDirectory, &dir)) return err;
   GuestPath path;
@@ -286,9 +280,8 @@ uint32_t Z_wasi_snapshot_preview1Z_path_remove_directory(Instance* w, uint32_t d
   return abi::kSuccess;
 }
 
-uint32_t Z_wasi_snapshot_preview1Z_path_unlink_file(Instance* w, uint32_t dirfd, uint32_t path_ptr,
+uint32_t path_unlink_file(Instance* w, uint32_t dirfd, uint32_t path_ptr,
                                                     uint32_t path_len) {
-  HostScope scope;
   FdEntry* dir = nullptr;
   if (uint32_t err = dir_entry(w, dirfd, abi::kRightPathUnlinkFile, &dir)) return err;
   GuestPath path;
@@ -305,10 +298,9 @@ uint32_t Z_wasi_snapshot_preview1Z_path_unlink_file(Instance* w, uint32_t dirfd,
   return abi::kSuccess;
 }
 
-uint32_t Z_wasi_snapshot_preview1Z_path_readlink(Instance* w, uint32_t dirfd, uint32_t path_ptr,
+uint32_t path_readlink(Instance* w, uint32_t dirfd, uint32_t path_ptr,
                                                  uint32_t path_len, uint32_t buf, uint32_t buf_len,
                                                  uint32_t bufused_ptr) {
-  HostScope scope;
   FdEntry* dir = nullptr;
   if (uint32_t err = dir_entry(w, dirfd, abi::kRightPathReadlink, &dir)) return err;
   Mem m = w->mem();
@@ -328,10 +320,9 @@ uint32_t Z_wasi_snapshot_preview1Z_path_readlink(Instance* w, uint32_t dirfd, ui
   return abi::kSuccess;
 }
 
-uint32_t Z_wasi_snapshot_preview1Z_path_symlink(Instance* w, uint32_t old_ptr, uint32_t old_len,
+uint32_t path_symlink(Instance* w, uint32_t old_ptr, uint32_t old_len,
                                                 uint32_t dirfd, uint32_t new_ptr,
                                                 uint32_t new_len) {
-  HostScope scope;
   FdEntry* dir = nullptr;
   if (uint32_t err = dir_entry(w, dirfd, abi::kRightPathSymlink, &dir)) return err;
   Mem m = w->mem();
@@ -351,10 +342,9 @@ uint32_t Z_wasi_snapshot_preview1Z_path_symlink(Instance* w, uint32_t old_ptr, u
   return abi::kSuccess;
 }
 
-uint32_t Z_wasi_snapshot_preview1Z_path_link(Instance* w, uint32_t old_dirfd, uint32_t old_flags,
+uint32_t path_link(Instance* w, uint32_t old_dirfd, uint32_t old_flags,
                                              uint32_t old_ptr, uint32_t old_len, uint32_t new_dirfd,
                                              uint32_t new_ptr, uint32_t new_len) {
-  HostScope scope;
   FdEntry* old_dir = nullptr;
   FdEntry* new_dir = nullptr;
   if (uint32_t err = dir_entry(w, old_dirfd, abi::kRightPathLinkSource, &old_dir)) return err;
@@ -377,10 +367,9 @@ uint32_t Z_wasi_snapshot_preview1Z_path_link(Instance* w, uint32_t old_dirfd, ui
   return abi::kSuccess;
 }
 
-uint32_t Z_wasi_snapshot_preview1Z_path_rename(Instance* w, uint32_t old_dirfd, uint32_t old_ptr,
+uint32_t path_rename(Instance* w, uint32_t old_dirfd, uint32_t old_ptr,
                                                uint32_t old_len, uint32_t new_dirfd,
                                                uint32_t new_ptr, uint32_t new_len) {
-  HostScope scope;
   FdEntry* old_dir = nullptr;
   FdEntry* new_dir = nullptr;
   if (uint32_t err = dir_entry(w, old_dirfd, abi::kRightPathRenameSource, &old_dir)) return err;
@@ -407,4 +396,4 @@ uint32_t Z_wasi_snapshot_preview1Z_path_rename(Instance* w, uint32_t old_dirfd, 
   return abi::kSuccess;
 }
 
-}  // extern "C"
+}  // namespace wink::wasi::impl

@@ -1,10 +1,10 @@
 // poll_oneoff: clock subscriptions (relative or absolute, realtime or
 // monotonic) and fd_read/fd_write readiness, with a real sleep in ppoll().
 //
-// The wait runs in short HostScopes: a deadline signal that arrives while
-// sleeping interrupts ppoll (never restarted), and the scope's end then stops
-// the guest. No local with a destructor is alive in this frame for that
-// reason; per-call arrays live in the instance's scratch vectors.
+// A deadline signal that arrives while sleeping interrupts ppoll (never
+// restarted); the call then returns and the host-call boundary stops the
+// guest. Per-call arrays live in the instance's scratch vectors, bounded by
+// kMaxPollSubscriptions.
 
 #include <sys/ioctl.h>
 #include <time.h>
@@ -16,7 +16,6 @@
 #include "wasi/state.h"
 
 using Instance = Z_wasi_snapshot_preview1_instance_t;
-using wink::runtime::HostScope;
 namespace abi = wink::wasi::abi;
 using wink::wasi::detail::FdEntry;
 using wink::wasi::detail::FdKind;
@@ -46,6 +45,8 @@ uint32_t prepare(Instance* w, uint32_t in, uint32_t out, uint32_t nsubs, uint32_
       !m.ok(out, uint64_t{nsubs} * abi::event::kSize) || !m.ok(nevents_ptr, 4)) {
     return abi::kFault;
   }
+  // Host memory is sized by this cap, never by what guest memory could hold.
+  if (nsubs > wink::wasi::kMaxPollSubscriptions) return abi::kInval;
   auto& items = w->scratch_poll;
   auto& pollfds = w->scratch_pollfds;
   items.assign(nsubs, PollItem{});
@@ -215,29 +216,20 @@ uint32_t write_events(Instance* w, uint32_t out, uint32_t nevents_ptr) {
 
 }  // namespace
 
-extern "C" uint32_t Z_wasi_snapshot_preview1Z_poll_oneoff(Instance* w, uint32_t in, uint32_t out,
-                                                          uint32_t nsubs, uint32_t nevents_ptr) {
-  uint32_t err;
-  bool ready;
-  {
-    HostScope scope;
-    err = prepare(w, in, out, nsubs, nevents_ptr);
-    ready = err == abi::kSuccess && collect(w);
-  }
+namespace wink::wasi::impl {
+
+uint32_t poll_oneoff(Instance* w, uint32_t in, uint32_t out, uint32_t nsubs, uint32_t nevents_ptr) {
+  uint32_t err = prepare(w, in, out, nsubs, nevents_ptr);
   if (err != abi::kSuccess) return err;
+  bool ready = collect(w);
   while (!(ready && w->scratch_pollfds.empty())) {
-    bool ok;
-    {
-      HostScope scope;  // its end takes a deadline that interrupted the sleep
-      ok = wait_once(w, ready);
-      if (!ok)
-        err = wink::wasi::detail::last_errno();
-      else
-        ready = collect(w);
-    }
-    if (!ok) return err;
+    if (!wait_once(w, ready)) return wink::wasi::detail::last_errno();
+    // A deadline interrupted the sleep: the host-call boundary ends the call.
+    if (wink::runtime::deadline_pending()) return abi::kIntr;
+    ready = collect(w);
     if (ready) break;
   }
-  HostScope scope;
   return write_events(w, out, nevents_ptr);
 }
+
+}  // namespace wink::wasi::impl

@@ -16,6 +16,13 @@
 
 namespace wink::wasi {
 
+// Fixed caps on what one call may make the host allocate, whatever the
+// guest's memory could describe (docs/wasi.md, "Limits").
+inline constexpr uint32_t kMaxPollSubscriptions = 4096;  // poll_oneoff: EINVAL beyond
+inline constexpr uint32_t kMaxIovecs = 1024;             // fd_read/write/pread/pwrite: EINVAL beyond (IOV_MAX)
+inline constexpr size_t kMaxDirEntries = 100'000;        // fd_readdir default (Config::max_dir_entries)
+inline constexpr size_t kMaxDirNameBytes = 16u << 20;    // fd_readdir names of one directory: ENOMEM beyond
+
 struct Preopen {
   std::filesystem::path host_path;  // a directory on the host
   std::string guest_path;           // where the guest sees it, e.g. "/data" or "."
@@ -39,6 +46,7 @@ struct Config {
   std::vector<Preopen> preopens;  // guest fds 3, 4, ... in this order
   Stdio stdin_, stdout_, stderr_;
   uint32_t max_fds = 1024;  // open guest descriptors per Context (EMFILE beyond)
+  size_t max_dir_entries = kMaxDirEntries;  // fd_readdir of one directory (ENOMEM beyond)
 };
 
 class Context;

@@ -3,7 +3,10 @@
 // The same key-value self-test passes on SQLite and on a real redis-server.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <new>
 #include <regex>
+#include <stdexcept>
 
 #include "host/host.h"
 #include "host/redis_server.h"
@@ -303,6 +306,146 @@ TEST(LoadRefusals, CapabilitiesCheckedBeforeRunning) {
     EXPECT_NE(app.load_error.find(c.expect), std::string::npos)
         << "expected: " << c.expect << "\ngot: " << app.load_error;
   }
+  fs::remove_all(dir);
+}
+
+// ---- hostile guests: host failures become error codes, limits hold ----
+
+// A backend that throws instead of returning an error (a driver bug,
+// bad_alloc): the host-call boundary answers kInternal and the node goes on.
+class ThrowingStore final : public host::KeyValueStore {
+ public:
+  std::string_view kind() const override { return "throwing"; }
+  Result<bool> get(std::string_view, std::string&) override { throw std::runtime_error("driver exploded"); }
+  Result<void> set(std::string_view, std::string_view) override { throw std::bad_alloc(); }
+  Result<bool> remove(std::string_view) override { throw 42; }
+  Result<bool> exists(std::string_view) override { throw std::runtime_error("driver exploded"); }
+  Result<std::vector<std::string>> list(std::string_view, size_t) override {
+    throw std::length_error("basic_string::_M_create");
+  }
+};
+
+TEST(GuestHostile, ThrowingBackendGivesAnErrorCodeAndTheServerKeepsServing) {
+  auto dir = test::make_scratch_dir("host-throw");
+  auto node = node_with();
+  node->stores["default"] = std::make_shared<ThrowingStore>();
+  test::write_text(dir / "wink.toml", manifest_text("key_value_stores = [\"default\"]\n"));
+  HostApp app;
+  ASSERT_TRUE(app.start(dir / "wink.toml", node)) << app.load_error;
+  for (int i = 0; i < 3; ++i) {
+    auto r = app.get("/kv/get?key=a");
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "error=internal\n");
+    EXPECT_EQ(app.get("/kv/set?key=a", "value").body, "internal\n");
+  }
+  EXPECT_EQ(app.get("/log?msg=still%20here").status, 200);
+  const std::string logs = app.logs->get();
+  EXPECT_NE(logs.find("\"msg\":\"host function failed\""), std::string::npos) << logs;
+  EXPECT_NE(logs.find("driver exploded"), std::string::npos) << logs;
+  EXPECT_NE(logs.find("out of memory"), std::string::npos) << logs;
+  fs::remove_all(dir);
+}
+
+TEST(GuestHostile, RedisKilledMidTestGivesBackendErrorsAndTheServerKeepsServing) {
+  if (!test::RedisServer::available()) GTEST_SKIP() << "redis-server not installed";
+  auto dir = test::make_scratch_dir("host-redis-kill");
+  test::RedisServer redis;
+  ASSERT_TRUE(redis.start(dir / "redis"));
+  auto store = host::open_store("default", redis.url() + "?timeout_ms=500", dir);
+  ASSERT_TRUE(store.ok()) << store.error().message;
+  auto node = node_with();
+  node->stores["default"] = *store;
+  test::write_text(dir / "wink.toml", manifest_text("key_value_stores = [\"default\"]\n"));
+  HostApp app;
+  ASSERT_TRUE(app.start(dir / "wink.toml", node)) << app.load_error;
+  EXPECT_EQ(app.get("/kv/set?key=k", "v").body, "ok\n");
+  redis.stop();
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(app.get("/kv/get?key=k").body, "error=backend\n");
+  EXPECT_EQ(app.get("/kv/set?key=k", "v2").body, "backend\n");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(3));
+  EXPECT_EQ(app.get("/log?msg=alive").status, 200);
+  fs::remove_all(dir);
+}
+
+TEST(GuestHostile, NamesAndWildcardsResolvingToLoopbackAreRefused) {
+  auto dir = test::make_scratch_dir("host-loopback");
+  // A listening socket standing for the admin endpoint or Redis: it must see no connection.
+  int trip = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(trip, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  ::listen(trip, 8);
+  socklen_t alen = sizeof a;
+  ::getsockname(trip, reinterpret_cast<sockaddr*>(&a), &alen);
+  const std::string port = std::to_string(ntohs(a.sin_port));
+  test::write_text(dir / "wink.toml",
+                   manifest_text("allowed_outbound_hosts = [\"http://localhost:*\", \"*://*:*\"]\n"));
+  HostApp app;
+  ASSERT_TRUE(app.start(dir / "wink.toml", node_with())) << app.load_error;
+  auto r = app.get("/http?url=http://localhost:" + port + "/");
+  EXPECT_NE(r.body.find("error=denied"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("localhost resolves to"), std::string::npos) << r.body;
+  r = app.get("/http?url=http://127.0.0.1:" + port + "/");
+  EXPECT_NE(r.body.find("error=denied"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("loopback address"), std::string::npos) << r.body;
+  int accepted = 0;
+  for (int c; (c = ::accept(trip, nullptr, nullptr)) >= 0; ++accepted) ::close(c);
+  EXPECT_EQ(accepted, 0) << "a refused destination was contacted";
+  ::close(trip);
+  fs::remove_all(dir);
+}
+
+std::string hostile_manifest(const std::string& extra_component) {
+  return "[app]\nname = \"hostile\"\n\n[component.main]\nsource = \"" + test::guest("host_hostile").string() +
+         "\"\n" + extra_component + "\n[[route]]\npath = \"/...\"\ncomponent = \"main\"\n";
+}
+
+TEST(GuestHostile, HostOwnedHeadersAndOversizedArgumentsAreRefused) {
+  auto dir = test::make_scratch_dir("host-hostile");
+  http::ServerConfig upstream_config;
+  upstream_config.access_log.sink = http::AccessLogConfig::Sink::kOff;
+  std::atomic<int> upstream_requests{0};
+  http::Server upstream(upstream_config, [&](const http::Request&, http::Response& resp) {
+    ++upstream_requests;
+    resp.body = "upstream";
+  });
+  ASSERT_TRUE(upstream.start().ok());
+  const std::string allowed = "http://127.0.0.1:" + std::to_string(upstream.port());
+  test::write_text(dir / "wink.toml", hostile_manifest("allowed_outbound_hosts = [\"" + allowed + "\"]\n"));
+  HostApp app;
+  ASSERT_TRUE(app.start(dir / "wink.toml", node_with())) << app.load_error;
+  EXPECT_EQ(app.get("/http?url=" + allowed + "/").body, "status=200\n");
+  EXPECT_EQ(upstream_requests.load(), 1);
+  for (const char* header : {"Host:%20admin.internal", "Connection:%20close", "Transfer-Encoding:%20chunked",
+                             "Content-Length:%200", "Proxy-Authorization:%20x", "Upgrade:%20h2c"}) {
+    auto r = app.get(std::string("/http?url=") + allowed + "/&header=" + header);
+    EXPECT_EQ(r.body.rfind("error=invalid message=request header", 0), 0u) << header << ": " << r.body;
+  }
+  EXPECT_EQ(app.get("/http/bigheaders?url=" + allowed + "/").body.rfind("error=too_large", 0), 0u);
+  EXPECT_EQ(app.get("/kv/bigname").body.rfind("error=too_large", 0), 0u);
+  EXPECT_EQ(upstream_requests.load(), 1) << "a refused request reached the upstream";
+  upstream.stop(std::chrono::milliseconds(100));
+  fs::remove_all(dir);
+}
+
+TEST(GuestHostile, ManifestPatternsOutsideTheNodeCeilingAreRefusedAtLoad) {
+  auto dir = test::make_scratch_dir("host-ceiling");
+  auto node = node_with();
+  node->outbound.ceiling.add(*host::AllowPattern::parse("https://*.example.com"));
+  test::write_text(dir / "wink.toml",
+                   manifest_text("allowed_outbound_hosts = [\"https://api.example.com\", \"*://*:*\"]\n"));
+  HostApp app;
+  EXPECT_FALSE(app.start(dir / "wink.toml", node));
+  EXPECT_NE(app.load_error.find("wink.toml:6:54: component.main.allowed_outbound_hosts: \"*://*:*\": outside "
+                                "what this node allows (wink up --outbound-allow: https://*.example.com)"),
+            std::string::npos)
+      << app.load_error;
+  EXPECT_EQ(app.load_error.find("api.example.com\": outside"), std::string::npos) << app.load_error;
+  test::write_text(dir / "wink.toml", manifest_text("allowed_outbound_hosts = [\"https://api.example.com\"]\n"));
+  HostApp ok;
+  EXPECT_TRUE(ok.start(dir / "wink.toml", node)) << ok.load_error;
   fs::remove_all(dir);
 }
 

@@ -92,6 +92,24 @@ TEST_P(KvContract, GetSetDeleteExistsList) {
   EXPECT_EQ(v.size(), big.size());
 }
 
+// A value written by something other than wink (another client of the same
+// Redis or SQLite file) larger than the value limit is never copied into the
+// host: get fails, and the store keeps working.
+TEST_P(KvContract, OversizedStoredValueIsRefusedOnRead) {
+  KeyValueStore& s = *store_;
+  ASSERT_TRUE(s.set("huge", std::string(kMaxValueBytes + 1, 'h')).ok());
+  std::string v;
+  auto r = s.get("huge", v);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("over the 1048576-byte value limit"), std::string::npos) << r.error().message;
+  EXPECT_TRUE(v.empty());
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(s.set("small", "ok").ok());
+    ASSERT_TRUE(*s.get("small", v));
+    EXPECT_EQ(v, "ok");
+  }
+}
+
 TEST_P(KvContract, ConcurrentWriters) {
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {

@@ -1,13 +1,18 @@
 // `wink up` with the host interface, as an operator runs it: acknowledged
 // key-value writes survive SIGKILL of wink (SQLite and Redis), /metrics serves
 // Prometheus text, and node configuration errors refuse the app at start.
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -203,6 +208,104 @@ TEST(UpKv, NodeConfigurationRefusals) {
     auto wink = up(dir, {"--kv-store", "cache=redis://127.0.0.1:" + std::to_string(free_port())});
     EXPECT_EQ(wink->wait(), 1);
     EXPECT_NE(wink->err.find("key-value store \"cache\""), std::string::npos) << wink->err;
+  }
+  fs::remove_all(dir);
+}
+
+// A minimal upstream on loopback: answers every request "upstream" and counts them.
+struct Upstream {
+  int fd = -1;
+  uint16_t port = 0;
+  std::atomic<int> requests{0};
+  std::atomic<bool> stop{false};
+  std::thread thread;
+  Upstream() {
+    fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    ::listen(fd, 16);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    port = ntohs(a.sin_port);
+    thread = std::thread([this] {
+      while (!stop) {
+        int c = ::accept(fd, nullptr, nullptr);
+        if (c < 0) continue;
+        std::string req;
+        char buf[4096];
+        while (req.find("\r\n\r\n") == std::string::npos) {
+          ssize_t n = ::recv(c, buf, sizeof buf, 0);
+          if (n <= 0) break;
+          req.append(buf, static_cast<size_t>(n));
+        }
+        if (!stop) ++requests;
+        const char* resp = "HTTP/1.1 200 OK\r\nContent-Length: 8\r\nConnection: close\r\n\r\nupstream";
+        (void)::send(c, resp, std::strlen(resp), MSG_NOSIGNAL);
+        ::close(c);
+      }
+    });
+  }
+  ~Upstream() {
+    stop = true;
+    ::shutdown(fd, SHUT_RDWR);
+    ::close(fd);
+    thread.join();
+  }
+};
+
+// A reactor instance lives across many calls: the time an outbound call may
+// take is what is left of the current call, not of the instance's life.
+TEST(UpOutbound, ReactorOlderThanItsDeadlineStillCallsOut) {
+  auto dir = scratch("reactor-out");
+  Upstream upstream;
+  const std::string allowed = "http://127.0.0.1:" + std::to_string(upstream.port);
+  std::ofstream(dir / "wink.toml") << "[app]\nname = \"reactorout\"\n\n[component.main]\nsource = \""
+                                   << guest("host_reactor").string() << "\"\n"
+                                   << "executor = \"reactor\"\ndeadline = \"300ms\"\n"
+                                   << "scale_to_zero = \"off\"\nmin_instances = 1\nmax_instances = 1\n"
+                                   << "allowed_outbound_hosts = [\"" << allowed << "\"]\n"
+                                   << "\n[[route]]\npath = \"/...\"\ncomponent = \"main\"\n";
+  auto wink = up(dir, {});
+  ASSERT_TRUE(wink && wink->wait_listening(std::chrono::seconds(120))) << wink->err;
+  EXPECT_EQ(http_request(wink->port, "GET", "/?url=" + allowed + "/a").body, "status=200 calls=1\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(450));  // the instance is now older than 300 ms
+  for (int i = 2; i <= 3; ++i) {
+    auto r = http_request(wink->port, "GET", "/?url=" + allowed + "/b");
+    EXPECT_EQ(r.body, "status=200 calls=" + std::to_string(i) + "\n") << r.body;
+  }
+  EXPECT_EQ(upstream.requests.load(), 3);
+  ::kill(wink->pid, SIGTERM);
+  EXPECT_EQ(wink->wait(), 0);
+  fs::remove_all(dir);
+}
+
+TEST(UpOutbound, OutboundAllowCeilingRefusesWiderManifestsAtStart) {
+  auto dir = scratch("ceiling");
+  write_app(dir, "allowed_outbound_hosts = [\"*://*:*\"]\n");
+  {
+    auto wink = up(dir, {"--outbound-allow", "https://*.example.com", "--outbound-allow", "http://127.0.0.1:9000"});
+    EXPECT_EQ(wink->wait(), 1);
+    EXPECT_NE(wink->err.find("wink.toml:6:27: component.main.allowed_outbound_hosts: \"*://*:*\": outside what "
+                             "this node allows (wink up --outbound-allow: https://*.example.com, "
+                             "http://127.0.0.1:9000)"),
+              std::string::npos)
+        << wink->err;
+  }
+  {
+    auto wink = up(dir, {"--outbound-allow", "ftp://x"});
+    EXPECT_EQ(wink->wait(), 1);
+    EXPECT_NE(wink->err.find("--outbound-allow: allowed_outbound_hosts: \"ftp://x\": scheme must be"),
+              std::string::npos)
+        << wink->err;
+  }
+  write_app(dir, "allowed_outbound_hosts = [\"https://api.example.com\"]\n");
+  {
+    auto wink = up(dir, {"--outbound-allow", "https://*.example.com"});
+    ASSERT_TRUE(wink && wink->wait_listening(std::chrono::seconds(120))) << wink->err;
+    ::kill(wink->pid, SIGTERM);
+    EXPECT_EQ(wink->wait(), 0);
   }
   fs::remove_all(dir);
 }

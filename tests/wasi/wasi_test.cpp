@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -582,6 +583,57 @@ TEST(Wasi, HelloWorldRequestCost) {
   std::printf("[ info ] hello world create+run+destroy: %.2f us\n", us);
   EXPECT_EQ(out, "Hello, world!\n");
   EXPECT_LT(us, 1000);
+}
+
+// ---- hostile sizes: every call gets an errno, the host allocates by fixed caps ----
+
+// Resident set now and since the last reset_peak_rss(), in bytes.
+uint64_t status_kib(const char* field) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(field, 0) == 0) return std::stoull(line.substr(std::strlen(field))) * 1024;
+  }
+  return 0;
+}
+void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
+
+RunResult run_caps(const std::string& which) {
+  Config config;
+  config.args = {"wasi_caps", which};
+  InstanceLimits limits;
+  limits.max_memory_pages = 8192;  // 512 MiB: room for ~3 million poll subscriptions
+  return run("wasi_caps", prepare(std::move(config)), {}, limits);
+}
+
+TEST(WasiHostile, PollOneoffSubscriptionsAreCapped) {
+  load_guest("wasi_caps");
+  reset_peak_rss();
+  uint64_t before = status_kib("VmRSS:");
+  RunResult r = run_caps("poll");
+  uint64_t peak = status_kib("VmHWM:");
+  expect_pass(r);
+  EXPECT_NE(r.out.find("ok poll subscriptions filling memory"), std::string::npos) << r.out;
+  // The old host allocated ~40 bytes per subscription (128 MiB here) and wrote
+  // 32 bytes of event per subscription into guest memory.
+  std::printf("host peak RSS growth during the call: %llu KiB\n",
+              static_cast<unsigned long long>((peak - std::min(peak, before)) / 1024));
+  EXPECT_LT(peak - std::min(peak, before), uint64_t{16} << 20)
+      << "host RSS grew by " << (peak - before) / 1024 << " KiB";
+}
+
+TEST(WasiHostile, IovecCountsAreCapped) { expect_pass(run_caps("iovec")); }
+
+TEST(WasiHostile, HugeLengthsFault) { expect_pass(run_caps("lengths")); }
+
+TEST(WasiHostile, ReaddirListingIsCapped) {
+  TempDir tmp;
+  for (int i = 0; i < 40; ++i) write_file(tmp.path() / ("f" + std::to_string(i)), "");
+  Config config;
+  config.args = {"wasi_caps", "readdir"};
+  config.preopens = {{tmp.path(), "/d", false}};
+  config.max_dir_entries = 32;  // 40 files + "." and ".."
+  expect_pass(run("wasi_caps", prepare(std::move(config))));
 }
 
 }  // namespace
