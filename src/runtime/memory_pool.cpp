@@ -189,7 +189,6 @@ void MemoryPool::set_limit_pages(uint8_t* base, uint32_t limit_pages) {
 }
 
 uint32_t MemoryPool::limit_pages(const uint8_t* base) const { return limit_pages_[index_of(base)]; }
-uint64_t MemoryPool::committed_bytes(const uint8_t* base) const { return committed_[index_of(base)]; }
 
 uint64_t MemoryPool::slots_in_use() const {
   std::lock_guard lock(mu_);

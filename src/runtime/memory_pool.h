@@ -30,8 +30,6 @@ class MemoryPool {
   // its copy-on-write pages are dropped, never memset (that would copy every
   // shared page first).
   void release(uint8_t* base);
-  // Bytes made accessible in an acquired slot (the pool's record).
-  uint64_t committed_bytes(const uint8_t* base) const;
 
   // Maps [0, bytes) of `fd` copy-on-write (MAP_PRIVATE|MAP_FIXED) over the
   // start of an acquired slot with at least `bytes` committed: one system

@@ -34,8 +34,9 @@ memory_limit = "1MiB"
       << up.output();
   const std::string zeros = "read:" + std::string(8, '\0') + "\n";
   for (int round = 0; round < 4; ++round) {
+    // (Not fatal: what matters is what the next instance reads.)
     HttpResponse w = up.get("/writer");
-    ASSERT_EQ(w.status, 200) << w.body << up.output();
+    EXPECT_EQ(w.status, 200) << w.body << up.output();
     EXPECT_EQ(w.body, "wrote\n");
     HttpResponse r = up.get("/reader");
     ASSERT_EQ(r.status, 200) << r.body << up.output();
