@@ -330,11 +330,12 @@ std::string decls_for(const Split& s, std::string_view text, bool all) {
   return out + "#pragma GCC visibility pop\n";
 }
 
-// A pointer-bearing field of the instance struct (for snapshots, ABI 2).
+// A field of the instance struct that is not plain data (for snapshots).
 struct InstanceField {
   uint32_t kind;                // wink_field_kind_t
   std::string import_module;    // WINK_FIELD_IMPORT_INSTANCE: mangled module name
-  std::string name;             // C field name
+  std::string name;             // C field name (empty for WINK_FIELD_UNKNOWN)
+  std::string decl;             // the C declaration, for error messages
 };
 
 struct HeaderFacts {
@@ -342,7 +343,38 @@ struct HeaderFacts {
   std::vector<InstanceField> fields;          // struct order
   std::string memory_field;                  // instance field of memory 0
   std::vector<std::string> instantiate_modules;  // mangled, in parameter order
+  uint32_t funcref_globals = 0, externref_globals = 0;
 };
+
+// The explicit list: what each C type wasm2c 1.0.32 puts in the instance
+// struct is. Numeric globals are plain data (copied as is); everything that
+// holds a pointer has its own kind, so a snapshot can fix it up or refuse it.
+// A type not on the list becomes WINK_FIELD_UNKNOWN (never plain data): the
+// engine refuses to snapshot such a module and names the field.
+constexpr uint32_t kPlainData = ~0u;
+uint32_t field_kind(std::string_view type, std::string_view decl) {
+  static constexpr std::string_view kPlain[] = {"u8", "u16", "u32", "u64", "s8", "s16", "s32",
+                                                "s64", "f32", "f64", "v128"};
+  static constexpr std::string_view kPointee[] = {
+      "u32", "u64", "f32", "f64", "v128", "wasm_rt_memory_t", "wasm_rt_funcref_table_t",
+      "wasm_rt_externref_table_t", "wasm_rt_funcref_t", "wasm_rt_externref_t"};
+  for (std::string_view p : kPlain)
+    if (type == p) return kPlainData;
+  // `bool data_segment_dropped_w2c_d0 : 1;` (bit-field flags of segments)
+  if (starts_with(decl, "bool ") && decl.find(':') != std::string_view::npos) return kPlainData;
+  if (type == "wasm_rt_memory_t") return WINK_FIELD_MEMORY;
+  if (type == "wasm_rt_funcref_table_t") return WINK_FIELD_FUNCREF_TABLE;
+  if (type == "wasm_rt_externref_table_t") return WINK_FIELD_EXTERNREF_TABLE;
+  if (type == "wasm_rt_funcref_t") return WINK_FIELD_FUNCREF_GLOBAL;
+  if (type == "wasm_rt_externref_t") return WINK_FIELD_EXTERNREF_GLOBAL;
+  if (starts_with(type, "struct Z_") && type.ends_with("_instance_t*")) return WINK_FIELD_IMPORT_INSTANCE;
+  if (type.ends_with("*")) {
+    std::string_view pointee = trim_right(type.substr(0, type.size() - 1));
+    for (std::string_view p : kPointee)
+      if (pointee == p) return WINK_FIELD_IMPORTED_OBJECT;
+  }
+  return WINK_FIELD_UNKNOWN;
+}
 
 Result<HeaderFacts> read_header(std::string_view h) {
   HeaderFacts f;
@@ -359,33 +391,37 @@ Result<HeaderFacts> read_header(std::string_view h) {
   if (s == std::string_view::npos || e == std::string_view::npos)
     return make_error("internal error: wasm2c header has no instance struct");
   std::string_view body = h.substr(s, e - s);
-  // One field per line: "  <type> <name>;". Plain data needs no fix-up on
-  // restore; these do.
+  // One field per line: "  <type> <name>;" or "  bool <name> : 1;".
   for (size_t q = body.find('\n'); q != std::string_view::npos && q + 1 < body.size();) {
     size_t eol = body.find('\n', q + 1);
     std::string_view line = body.substr(q + 1, (eol == std::string_view::npos ? body.size() : eol) - q - 1);
     q = eol;
-    size_t semi = line.rfind(';');
-    if (semi == std::string_view::npos) continue;
-    std::string_view decl = trim_right(line.substr(0, semi));
-    size_t b = decl.size();
-    while (b > 0 && (std::isalnum(static_cast<unsigned char>(decl[b - 1])) || decl[b - 1] == '_')) --b;
-    std::string name(decl.substr(b));
-    std::string_view type = trim_right(decl.substr(0, b));
-    while (!type.empty() && type.front() == ' ') type.remove_prefix(1);
-    if (type == "wasm_rt_memory_t") {
-      f.fields.push_back({WINK_FIELD_MEMORY, "", name});
-    } else if (type == "wasm_rt_funcref_table_t") {
-      f.fields.push_back({WINK_FIELD_FUNCREF_TABLE, "", name});
-    } else if (type == "wasm_rt_externref_table_t") {
-      f.fields.push_back({WINK_FIELD_EXTERNREF_TABLE, "", name});
-    } else if (starts_with(type, "struct Z_") && type.ends_with("_instance_t*")) {
-      std::string_view mod = type.substr(std::strlen("struct Z_"));
-      mod.remove_suffix(std::strlen("_instance_t*"));
-      f.fields.push_back({WINK_FIELD_IMPORT_INSTANCE, std::string(mod), name});
-    } else if (type.find('*') != std::string_view::npos || type.find('[') != std::string_view::npos) {
-      f.fields.push_back({WINK_FIELD_IMPORTED_OBJECT, "", name});
+    std::string_view decl = trim_right(line);
+    while (!decl.empty() && decl.front() == ' ') decl.remove_prefix(1);
+    if (decl.empty()) continue;
+    if (decl.back() != ';') {
+      f.fields.push_back({WINK_FIELD_UNKNOWN, "", "", std::string(decl)});
+      continue;
     }
+    std::string_view head = trim_right(decl.substr(0, decl.size() - 1));
+    size_t b = head.size();
+    while (b > 0 && (std::isalnum(static_cast<unsigned char>(head[b - 1])) || head[b - 1] == '_')) --b;
+    std::string name(head.substr(b));
+    std::string_view type = trim_right(head.substr(0, b));
+    uint32_t kind = field_kind(type, decl);
+    if (kind == kPlainData) continue;
+    if (kind == WINK_FIELD_UNKNOWN || name.empty() || std::isdigit(static_cast<unsigned char>(name[0]))) {
+      f.fields.push_back({WINK_FIELD_UNKNOWN, "", "", std::string(decl)});
+      continue;
+    }
+    std::string mod;
+    if (kind == WINK_FIELD_IMPORT_INSTANCE) {
+      mod = type.substr(std::strlen("struct Z_"));
+      mod.resize(mod.size() - std::strlen("_instance_t*"));
+    }
+    if (kind == WINK_FIELD_FUNCREF_GLOBAL) ++f.funcref_globals;
+    if (kind == WINK_FIELD_EXTERNREF_GLOBAL) ++f.externref_globals;
+    f.fields.push_back({kind, mod, name, std::string(decl)});
   }
   size_t m = body.find("  wasm_rt_memory_t w2c_");
   if (m != std::string_view::npos) {
@@ -507,8 +543,19 @@ Result<std::string> write_glue(const ParsedModule& module, const HeaderFacts& fa
     g += "};\n";
   }
   if (!table.empty()) g += "static const wink_export_t wink_exports[] = {\n" + table + "};\n";
-  // ABI 2: pointer fields of the instance struct, and the module's function
-  // types registered in the runtime (for snapshots).
+  // For snapshots: the instance struct's fields that are not plain data,
+  // the module's function types registered in the runtime, imported functions.
+  // The field list must agree with the module: one funcref/externref
+  // global field per defined global of that type (a disagreement means the
+  // header's shape changed under us; refuse rather than guess).
+  uint32_t funcref_globals = 0, externref_globals = 0;
+  for (size_t i = module.ir->num_global_imports; i < module.ir->globals.size(); ++i) {
+    wabt::Type t = module.ir->globals[i]->type;
+    funcref_globals += t == wabt::Type::FuncRef;
+    externref_globals += t == wabt::Type::ExternRef;
+  }
+  if (funcref_globals != facts.funcref_globals || externref_globals != facts.externref_globals)
+    return make_error("internal error: the instance struct does not list the module's reference globals");
   std::string fields;
   for (const InstanceField& f : facts.fields) {
     uint32_t index = 0;
@@ -518,10 +565,23 @@ Result<std::string> write_glue(const ParsedModule& module, const HeaderFacts& fa
       if (it == modules.end()) return make_error("internal error: instance field for unknown import module " + f.import_module);
       index = static_cast<uint32_t>(it - modules.begin());
     }
-    fields += "  {" + std::to_string(f.kind) + ", " + std::to_string(index) + ", offsetof(Z_guest_instance_t, " +
-              f.name + ")},\n";
+    std::string offset = f.kind == WINK_FIELD_UNKNOWN ? "0" : "offsetof(Z_guest_instance_t, " + f.name + ")";
+    fields += "  {" + std::to_string(f.kind) + ", " + std::to_string(index) + ", " + offset + ", " +
+              c_string(f.decl) + "},\n";
   }
   if (!fields.empty()) g += "static const wink_instance_field_t wink_instance_fields[] = {\n" + fields + "};\n";
+  // Imported functions with their bound addresses (snapshots name host
+  // functions by these, never by a dynamic symbol lookup).
+  std::string import_funcs;
+  size_t num_import_funcs = 0;
+  for (const wabt::Import* import : module.ir->imports) {
+    if (import->kind() != wabt::ExternalKind::Func) continue;
+    std::string sym = "Z_" + wasm2c_mangle(import->module_name) + "Z_" + wasm2c_mangle(import->field_name);
+    import_funcs += "  {" + c_string(import->module_name) + ", " + c_string(import->field_name) +
+                    ", (wasm_rt_function_ptr_t)&" + sym + "},\n";
+    ++num_import_funcs;
+  }
+  if (!import_funcs.empty()) g += "static const wink_import_func_t wink_import_funcs[] = {\n" + import_funcs + "};\n";
   std::string type_regs;
   size_t num_types = 0;
   for (const wabt::TypeEntry* entry : module.ir->types) {
@@ -557,7 +617,9 @@ Result<std::string> write_glue(const ParsedModule& module, const HeaderFacts& fa
   g += "  " + std::to_string(module.exports.size()) + ", " +
        (table.empty() ? "NULL" : "wink_exports") + ",\n";
   g += "  " + std::to_string(facts.fields.size()) + ", " + (fields.empty() ? "NULL" : "wink_instance_fields") + ",\n";
-  g += "  " + std::to_string(num_types) + ", wink_func_type_ids,\n};\n";
+  g += "  " + std::to_string(num_types) + ", wink_func_type_ids,\n";
+  g += "  " + std::to_string(num_import_funcs) + ", " + (import_funcs.empty() ? "NULL" : "wink_import_funcs") +
+       ",\n};\n";
   return g;
 }
 

@@ -97,8 +97,8 @@ Result<void> write_build_file(const fs::path& path, std::string_view text) {
 }  // namespace
 
 std::string artifact_key_flags(const Options& options) {
-  return "-O" + std::to_string(options.opt_level) + " abi=" + std::to_string(WINK_ARTIFACT_ABI) +
-         " cc=" + c_compiler_identity();
+  return "-O" + std::to_string(options.opt_level) + " " + generated_code_safety_flags_text() +
+         " abi=" + std::to_string(WINK_ARTIFACT_ABI) + " cc=" + c_compiler_identity();
 }
 
 Result<void> compile_module(std::span<const uint8_t> wasm, const Options& options,
@@ -123,7 +123,7 @@ Result<void> compile_module(std::span<const uint8_t> wasm, const Options& option
   CodegenOptions cg;
   cg.target_parts = static_cast<unsigned>(std::clamp<uint64_t>(want, 1, 4ull * jobs));
   cg.module_hash = Sha256().update(wasm).hex();
-  cg.compile_flags = "-O" + std::to_string(options.opt_level);
+  cg.compile_flags = "-O" + std::to_string(options.opt_level) + " " + generated_code_safety_flags_text();
   WINK_ASSIGN_OR_RETURN(GeneratedCode code, generate_code(module, cg));
   r.wasm2c_bytes = code.wasm2c_bytes;
   r.c_bytes = code.c_bytes;
@@ -152,6 +152,7 @@ Result<void> compile_module(std::span<const uint8_t> wasm, const Options& option
       job.argv.insert(job.argv.end(),
                       {"-c", "-O" + std::to_string(options.opt_level), "-fPIC", "-fno-strict-aliasing",
                        "-fvisibility=hidden", "-g0", "-w", "-I.", f.name, "-o", obj});
+      job.argv.insert(job.argv.end() - 3, generated_code_safety_flags().begin(), generated_code_safety_flags().end());
     }
     objects.push_back(obj);
     compile_jobs.push_back(std::move(job));

@@ -92,6 +92,20 @@ const std::string& c_compiler_identity() {
   return id;
 }
 
+const std::vector<std::string>& generated_code_safety_flags() {
+  static const std::vector<std::string> flags = {"-fstack-clash-protection"};
+  return flags;
+}
+
+const std::string& generated_code_safety_flags_text() {
+  static const std::string text = [] {
+    std::string out;
+    for (const auto& f : generated_code_safety_flags()) out += (out.empty() ? "" : " ") + f;
+    return out;
+  }();
+  return text;
+}
+
 Result<void> run_jobs(const std::vector<Job>& jobs, const std::filesystem::path& dir,
                       unsigned parallel, int nice,
                       const std::function<void(size_t, size_t)>& on_done) {

@@ -16,6 +16,15 @@ const std::vector<std::string>& c_compiler();
 // First line of `cc --version`, part of the cache key (a new compiler means new code).
 const std::string& c_compiler_identity();
 
+// Flags every generated C file is compiled with for safety, whatever the
+// optimization level: -fstack-clash-protection makes a frame larger than a
+// page touch each page as it grows, so no frame can step over the guard
+// region below a guest thread's stack (see runtime::kGuestStackGuardBytes).
+// Part of the artifact cache key: changing them rebuilds artifacts.
+const std::vector<std::string>& generated_code_safety_flags();
+// The same, space-separated (cache key, artifact descriptor).
+const std::string& generated_code_safety_flags_text();
+
 struct Job {
   std::vector<std::string> argv;  // run with the build directory as working directory
   std::string label;              // e.g. the source file, for errors

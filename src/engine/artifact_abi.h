@@ -16,7 +16,7 @@
 extern "C" {
 #endif
 
-#define WINK_ARTIFACT_ABI 2
+#define WINK_ARTIFACT_ABI 3
 
 /* Value types in signature strings: one char per value.
  * 'i' i32, 'I' i64, 'f' f32, 'F' f64, 'r' funcref, 'e' externref. */
@@ -41,21 +41,38 @@ typedef struct {
   void* (*get)(void* instance); /* memory/table/global: pointer to the runtime object */
 } wink_export_t;
 
-/* ABI 2: where the generated instance struct keeps what a snapshot restore
- * must fix up (everything else in the struct is plain data, copied as is). */
+/* Every field of the generated instance struct has one of these kinds (the
+ * compiler classifies each field by an explicit list, see codegen.cpp). Plain
+ * data (numeric globals, segment-dropped flags) is copied as is by snapshots
+ * and not listed in instance_fields; every other field is listed. A snapshot
+ * is refused, with the field named, when a field's kind is not one the engine
+ * knows how to capture and restore. */
 typedef enum {
   WINK_FIELD_MEMORY = 0,          /* wasm_rt_memory_t defined by the module */
   WINK_FIELD_FUNCREF_TABLE = 1,   /* wasm_rt_funcref_table_t defined by the module */
   WINK_FIELD_EXTERNREF_TABLE = 2, /* wasm_rt_externref_table_t defined by the module */
   WINK_FIELD_IMPORT_INSTANCE = 3, /* host instance pointer of import_modules[index] */
   WINK_FIELD_IMPORTED_OBJECT = 4, /* pointer to an imported memory/table/global/tag */
+  WINK_FIELD_FUNCREF_GLOBAL = 5,  /* wasm_rt_funcref_t global defined by the module */
+  WINK_FIELD_EXTERNREF_GLOBAL = 6,/* wasm_rt_externref_t global defined by the module */
+  WINK_FIELD_UNKNOWN = 7,         /* a field the compiler could not classify */
 } wink_field_kind_t;
 
 typedef struct {
   uint32_t kind;    /* wink_field_kind_t */
   uint32_t index;   /* WINK_FIELD_IMPORT_INSTANCE: index into import_modules */
-  uint64_t offset;  /* offsetof(instance struct, field) */
+  uint64_t offset;  /* offsetof(instance struct, field); 0 for WINK_FIELD_UNKNOWN */
+  const char* decl; /* the field's C declaration, for error messages */
 } wink_instance_field_t;
+
+/* A function the module imports, with the address the dynamic linker bound
+ * it to (wink's own export): lets a snapshot name a host function held in a
+ * table or global by (module, name) and find it again without dlsym. */
+typedef struct {
+  const char* module;
+  const char* name;
+  wasm_rt_function_ptr_t func;
+} wink_import_func_t;
 
 typedef struct {
   uint32_t abi;                  /* WINK_ARTIFACT_ABI */
@@ -76,7 +93,7 @@ typedef struct {
   uint32_t num_exports;
   const wink_export_t* exports;
 
-  /* ABI 2 (snapshots). Instance-struct fields holding pointers, in struct order. */
+  /* Snapshots. Instance-struct fields that are not plain data, in struct order. */
   uint32_t num_instance_fields;
   const wink_instance_field_t* instance_fields;
   /* Runtime ids (wasm_rt_register_func_type) of the module's function types,
@@ -84,6 +101,9 @@ typedef struct {
    * table entry's type portably (as an index) and restore it in another process. */
   uint32_t num_func_types;
   const uint32_t* func_type_ids;
+  /* ABI 3. Every imported function, in import-section order. */
+  uint32_t num_import_funcs;
+  const wink_import_func_t* import_funcs;
 } wink_artifact_t;
 
 #ifdef __cplusplus

@@ -1,7 +1,7 @@
 // Snapshot capture, file format, verification and copy-on-write restore.
 // Format and design notes: docs/snapshots.md.
 #include "engine/snapshot.h"
-#include "lifecycle/reactor_abi.h"
+
 
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -17,6 +17,7 @@
 #include "common/files.h"
 #include "common/hash.h"
 #include "common/version.h"
+#include "lifecycle/reactor_abi.h"
 #include "runtime/memory_pool.h"
 #include "wasi/state.h"
 
@@ -27,39 +28,8 @@ using runtime::MemoryPool;
 
 namespace {
 
-// The instance layout the artifact declares (artifact ABI 2). Until the glue
-// additions are in the tree (src/snapshot/abi-glue.patch), this compiles
-// against ABI 1 and reports no layout, so snapshots are refused cleanly.
-#if WINK_ARTIFACT_ABI < 2
-enum : uint32_t {
-  WINK_FIELD_MEMORY = 0,
-  WINK_FIELD_FUNCREF_TABLE = 1,
-  WINK_FIELD_EXTERNREF_TABLE = 2,
-  WINK_FIELD_IMPORT_INSTANCE = 3,
-  WINK_FIELD_IMPORTED_OBJECT = 4,
-};
-struct wink_instance_field_t {
-  uint32_t kind;
-  uint32_t index;
-  uint64_t offset;
-};
-#endif
-struct Layout {
-  uint32_t num_instance_fields = 0;
-  const wink_instance_field_t* instance_fields = nullptr;
-  uint32_t num_func_types = 0;
-  const uint32_t* func_type_ids = nullptr;
-};
-Layout layout_of(const wink_artifact_t& abi) {
-#if WINK_ARTIFACT_ABI >= 2
-  if (abi.abi >= 2) return {abi.num_instance_fields, abi.instance_fields, abi.num_func_types, abi.func_type_ids};
-#endif
-  (void)abi;
-  return {};
-}
-
 constexpr char kMagic[8] = {'W', 'I', 'N', 'K', 'S', 'N', 'A', 'P'};
-constexpr uint32_t kFormatVersion = 1;
+constexpr uint32_t kFormatVersion = 2;  // 2: funcref globals, host functions by (module, name)
 constexpr uint64_t kHeaderBytes = 4096;
 constexpr uint64_t kPage = 4096;  // granularity of stored memory (host pages)
 
@@ -202,17 +172,150 @@ struct Snapshot::MemoryImage {
   }
 };
 
-struct Snapshot::TableImage {
+namespace {
+
+// A function reference (table element or global) in portable form: the
+// function relative to the artifact or named as a host import, its type as an
+// index into the module's types, and its owning instance as "this instance"
+// or "import module i". Restoring rebinds the instance to the new one.
+struct FuncRefEntry {
   enum : uint8_t { kNullFunc = 0, kArtifactFunc = 1, kHostFunc = 2 };
   enum : uint8_t { kNullInstance = 0, kSelf = 1, kImport = 2 };
-  struct Entry {
-    uint8_t func_kind = kNullFunc;
-    uint32_t type_index = 0;  // into the artifact's func_type_ids
-    uint64_t func_offset = 0; // kArtifactFunc: from the artifact's load base
-    std::string host_symbol;  // kHostFunc
-    uint8_t inst_kind = kNullInstance;
-    uint64_t inst_value = 0;  // kSelf: offset in the instance struct; kImport: module index
-  };
+  uint8_t func_kind = kNullFunc;
+  uint32_t type_index = 0;   // into the artifact's func_type_ids
+  uint64_t func_offset = 0;  // kArtifactFunc: from the artifact's load base
+  std::string host_module, host_name;  // kHostFunc: an import of wink's own table
+  uint8_t inst_kind = kNullInstance;
+  uint64_t inst_value = 0;  // kSelf: offset in the instance struct; kImport: module index
+
+  void write(Writer& w) const {
+    w.u8(func_kind);
+    if (func_kind == kNullFunc) return;
+    w.u32(type_index);
+    w.u64(func_offset);
+    w.str(host_module);
+    w.str(host_name);
+    w.u8(inst_kind);
+    w.u64(inst_value);
+  }
+  static FuncRefEntry read(Reader& r) {
+    FuncRefEntry e;
+    e.func_kind = r.u8();
+    if (e.func_kind == kNullFunc) return e;
+    e.type_index = r.u32();
+    e.func_offset = r.u64();
+    e.host_module = r.str();
+    e.host_name = r.str();
+    e.inst_kind = r.u8();
+    e.inst_value = r.u64();
+    return e;
+  }
+  bool needs_instance() const { return inst_kind == kSelf || inst_kind == kImport; }
+};
+
+// What capture needs to put a funcref in portable form.
+struct CaptureContext {
+  const wink_artifact_t& abi;
+  const uint8_t* storage;               // the captured instance
+  std::vector<const void*> imports;     // import instances by module index
+  const void* artifact_base;            // load address of the artifact
+};
+
+Result<FuncRefEntry> encode_funcref(const wasm_rt_funcref_t& src, const CaptureContext& c,
+                                    const std::string& where) {
+  FuncRefEntry e;
+  if (src.func == nullptr) return e;
+  uint32_t ti = 0;
+  while (ti < c.abi.num_func_types && c.abi.func_type_ids[ti] != src.func_type) ++ti;
+  if (ti == c.abi.num_func_types) return make_error(where + " has a function type the module does not declare");
+  e.type_index = ti;
+  const auto* import = std::find_if(c.abi.import_funcs, c.abi.import_funcs + c.abi.num_import_funcs,
+                                    [&](const wink_import_func_t& f) { return f.func == src.func; });
+  Dl_info fi{};
+  auto fptr = reinterpret_cast<void*>(src.func);
+  if (import != c.abi.import_funcs + c.abi.num_import_funcs) {
+    e.func_kind = FuncRefEntry::kHostFunc;
+    e.host_module = import->module;
+    e.host_name = import->name;
+  } else if (dladdr(fptr, &fi) && fi.dli_fbase == c.artifact_base) {
+    e.func_kind = FuncRefEntry::kArtifactFunc;
+    e.func_offset = reinterpret_cast<uintptr_t>(fptr) - reinterpret_cast<uintptr_t>(c.artifact_base);
+  } else {
+    return make_error(where + " refers to a function that is neither the module's nor one it imports");
+  }
+  auto mi = reinterpret_cast<uintptr_t>(src.module_instance);
+  auto st = reinterpret_cast<uintptr_t>(c.storage);
+  if (mi == 0) {
+    e.inst_kind = FuncRefEntry::kNullInstance;
+  } else if (mi >= st && mi < st + c.abi.instance_size) {
+    e.inst_kind = FuncRefEntry::kSelf;
+    e.inst_value = mi - st;
+  } else {
+    auto it = std::find(c.imports.begin(), c.imports.end(), src.module_instance);
+    if (it == c.imports.end()) return make_error(where + " belongs to an unknown module instance");
+    e.inst_kind = FuncRefEntry::kImport;
+    e.inst_value = static_cast<uint64_t>(it - c.imports.begin());
+  }
+  return e;
+}
+
+// The entry in this process's terms (module_instance left null: it is set
+// per restored instance, see bind_instance). Host functions are looked up in
+// wink's own import table and bound through the artifact's import list;
+// nothing is resolved by dynamic symbol lookup.
+Result<wasm_rt_funcref_t> resolve_funcref(const FuncRefEntry& e, const wink_artifact_t& abi,
+                                          const void* artifact_base, const std::string& where) {
+  wasm_rt_funcref_t r = wasm_rt_funcref_null_value;
+  if (e.func_kind == FuncRefEntry::kNullFunc) return r;
+  if (e.type_index >= abi.num_func_types) return make_error(where + " has a bad type");
+  r.func_type = abi.func_type_ids[e.type_index];
+  if (e.func_kind == FuncRefEntry::kArtifactFunc) {
+    r.func = reinterpret_cast<wasm_rt_function_ptr_t>(reinterpret_cast<uintptr_t>(artifact_base) + e.func_offset);
+    Dl_info fi{};
+    if (!dladdr(reinterpret_cast<void*>(r.func), &fi) || fi.dli_fbase != artifact_base) {
+      return make_error(where + " points outside the artifact");
+    }
+  } else if (e.func_kind == FuncRefEntry::kHostFunc) {
+    auto ours = Engine::host_imports();
+    bool known = std::any_of(ours.begin(), ours.end(), [&](const runtime::HostImport& h) {
+      return h.module == e.host_module && h.name == e.host_name;
+    });
+    if (!known) {
+      return make_error(where + " names host function " + e.host_module + "." + e.host_name +
+                        ", which wink does not provide");
+    }
+    const auto* import = std::find_if(abi.import_funcs, abi.import_funcs + abi.num_import_funcs,
+                                      [&](const wink_import_func_t& f) {
+                                        return e.host_module == f.module && e.host_name == f.name;
+                                      });
+    if (import == abi.import_funcs + abi.num_import_funcs) {
+      return make_error(where + " names host function " + e.host_module + "." + e.host_name +
+                        ", which the module does not import");
+    }
+    r.func = import->func;
+  } else {
+    return make_error(where + " has an unknown function kind");
+  }
+  if (e.inst_kind == FuncRefEntry::kSelf && e.inst_value >= abi.instance_size) {
+    return make_error(where + " has a bad instance offset");
+  }
+  if (e.inst_kind == FuncRefEntry::kImport && e.inst_value >= abi.num_import_modules) {
+    return make_error(where + " has a bad import");
+  }
+  if (e.inst_kind > FuncRefEntry::kImport) return make_error(where + " has an unknown instance kind");
+  return r;
+}
+
+// Points a restored funcref at the new instance (or its import instances).
+void bind_instance(wasm_rt_funcref_t& r, const FuncRefEntry& e, uint8_t* storage, void* const* imports) {
+  r.module_instance = e.inst_kind == FuncRefEntry::kSelf ? static_cast<void*>(storage + e.inst_value)
+                                                        : imports[e.inst_value];
+}
+
+}  // namespace
+
+struct Snapshot::TableImage {
+  using Entry = FuncRefEntry;
   uint64_t field_offset = 0;
   bool funcref = true;
   uint32_t size = 0, max_size = 0;
@@ -220,6 +323,13 @@ struct Snapshot::TableImage {
   // This process's form: entries ready to copy; module_instance fixed per instance.
   std::vector<wasm_rt_funcref_t> resolved;
   std::vector<uint32_t> fixups;  // indices of entries with a kSelf/kImport instance
+};
+
+// A funcref global: fixed up exactly like a funcref table entry.
+struct Snapshot::GlobalImage {
+  uint64_t field_offset = 0;
+  FuncRefEntry entry;
+  wasm_rt_funcref_t resolved = wasm_rt_funcref_null_value;  // this process's form
 };
 
 struct Snapshot::WarmPool {
@@ -314,14 +424,35 @@ struct InitCall {
   const wink_export_t* fn;
 };
 
+// Every instance field a snapshot must treat specially has a kind on this
+// list; the rest of the struct is plain data. A kind not on it (the compiler
+// could not classify the field, or a newer compiler made a kind this engine
+// does not know) is refused with the field named, never copied as data.
 Result<void> check_layout(const wink_artifact_t& abi) {
-  if (abi.abi < 2 || layout_of(abi).instance_fields == nullptr) {
-    return make_error("artifact predates snapshot support (artifact ABI < 2): recompile it");
+  if (abi.abi != WINK_ARTIFACT_ABI) {
+    return make_error("artifact ABI " + std::to_string(abi.abi) + " is not this wink's (" +
+                      std::to_string(WINK_ARTIFACT_ABI) + "): recompile it");
   }
-  for (uint32_t i = 0; i < layout_of(abi).num_instance_fields; ++i) {
-    if (layout_of(abi).instance_fields[i].kind == WINK_FIELD_IMPORTED_OBJECT) {
-      return make_error(
-          "module imports a memory, table, global or tag; snapshots support only function imports");
+  for (uint32_t i = 0; i < abi.num_instance_fields; ++i) {
+    const wink_instance_field_t& f = abi.instance_fields[i];
+    const std::string decl = f.decl ? std::string(" (`") + f.decl + "`)" : std::string();
+    switch (f.kind) {
+      case WINK_FIELD_MEMORY:
+      case WINK_FIELD_FUNCREF_TABLE:
+      case WINK_FIELD_EXTERNREF_TABLE:
+      case WINK_FIELD_IMPORT_INSTANCE:
+      case WINK_FIELD_FUNCREF_GLOBAL:
+      case WINK_FIELD_EXTERNREF_GLOBAL:
+        if (f.offset >= abi.instance_size) return make_error("artifact field offset out of range" + decl);
+        break;
+      case WINK_FIELD_IMPORTED_OBJECT:
+        return make_error("module imports a memory, table, global or tag" + decl +
+                          "; snapshots support only function imports");
+      case WINK_FIELD_UNKNOWN:
+        return make_error("the instance holds a field snapshots cannot capture" + decl);
+      default:
+        return make_error("the instance holds a field of kind " + std::to_string(f.kind) +
+                          ", unknown to this wink" + decl + "; snapshots cannot capture it");
     }
   }
   return {};
@@ -435,10 +566,10 @@ Result<std::shared_ptr<Snapshot>> Snapshot::capture_state(const Instance& instan
   const uint8_t* storage = static_cast<const uint8_t*>(instance.raw());
   snap->image_.assign(storage, storage + abi.instance_size);
 
-  // Import instances by module index, to recognise them in tables.
+  // Import instances by module index, to recognise them in function references.
   std::vector<const void*> imports(abi.num_import_modules, nullptr);
-  for (uint32_t i = 0; i < layout_of(abi).num_instance_fields; ++i) {
-    const auto& f = layout_of(abi).instance_fields[i];
+  for (uint32_t i = 0; i < abi.num_instance_fields; ++i) {
+    const auto& f = abi.instance_fields[i];
     if (f.kind == WINK_FIELD_IMPORT_INSTANCE && f.index < imports.size()) {
       std::memcpy(&imports[f.index], storage + f.offset, sizeof(void*));
     }
@@ -447,13 +578,28 @@ Result<std::shared_ptr<Snapshot>> Snapshot::capture_state(const Instance& instan
   if (!dladdr(&abi, &self_info) || self_info.dli_fbase == nullptr) {
     return make_error("internal error: cannot find the artifact's load address");
   }
-  const auto base = reinterpret_cast<uintptr_t>(self_info.dli_fbase);
+  const CaptureContext ctx{abi, storage, imports, self_info.dli_fbase};
 
-  for (uint32_t i = 0; i < layout_of(abi).num_instance_fields; ++i) {
-    const auto& f = layout_of(abi).instance_fields[i];
+  for (uint32_t i = 0; i < abi.num_instance_fields; ++i) {
+    const auto& f = abi.instance_fields[i];
     uint8_t* field = snap->image_.data() + f.offset;
     if (f.kind == WINK_FIELD_IMPORT_INSTANCE) {
       std::memset(field, 0, sizeof(void*));
+    } else if (f.kind == WINK_FIELD_FUNCREF_GLOBAL) {
+      const auto* src = reinterpret_cast<const wasm_rt_funcref_t*>(storage + f.offset);
+      auto img = std::make_unique<GlobalImage>();
+      img->field_offset = f.offset;
+      WINK_ASSIGN_OR_RETURN(img->entry, encode_funcref(*src, ctx, std::string("global `") + f.decl + "`"));
+      std::memset(field, 0, sizeof(wasm_rt_funcref_t));
+      snap->globals_.push_back(std::move(img));
+    } else if (f.kind == WINK_FIELD_EXTERNREF_GLOBAL) {
+      wasm_rt_externref_t ref;
+      std::memcpy(&ref, storage + f.offset, sizeof ref);
+      if (ref != wasm_rt_externref_null_value) {
+        return make_error(std::string("externref global `") + f.decl +
+                          "` holds a host reference; host references cannot be captured");
+      }
+      std::memset(field, 0, sizeof ref);
     } else if (f.kind == WINK_FIELD_MEMORY) {
       const auto* mem = reinterpret_cast<const wasm_rt_memory_t*>(storage + f.offset);
       auto img = std::make_unique<MemoryImage>();
@@ -504,41 +650,7 @@ Result<std::shared_ptr<Snapshot>> Snapshot::capture_state(const Instance& instan
       img->max_size = t->max_size;
       img->entries.resize(t->size);
       for (uint32_t k = 0; k < t->size; ++k) {
-        const wasm_rt_funcref_t& src = t->data[k];
-        TableImage::Entry& e = img->entries[k];
-        if (src.func == nullptr) continue;
-        uint32_t ti = 0;
-        while (ti < layout_of(abi).num_func_types && layout_of(abi).func_type_ids[ti] != src.func_type) ++ti;
-        if (ti == layout_of(abi).num_func_types) {
-          return make_error("table entry " + std::to_string(k) + " has a function type the module does not declare");
-        }
-        e.type_index = ti;
-        Dl_info fi{};
-        auto fptr = reinterpret_cast<void*>(src.func);
-        if (dladdr(fptr, &fi) && fi.dli_fbase == self_info.dli_fbase) {
-          e.func_kind = TableImage::kArtifactFunc;
-          e.func_offset = reinterpret_cast<uintptr_t>(fptr) - base;
-        } else if (dladdr(fptr, &fi) && fi.dli_sname && fi.dli_saddr == fptr) {
-          e.func_kind = TableImage::kHostFunc;
-          e.host_symbol = fi.dli_sname;
-        } else {
-          return make_error("table entry " + std::to_string(k) + " refers to a host function wink cannot name");
-        }
-        auto mi = reinterpret_cast<uintptr_t>(src.module_instance);
-        auto st = reinterpret_cast<uintptr_t>(storage);
-        if (mi == 0) {
-          e.inst_kind = TableImage::kNullInstance;
-        } else if (mi >= st && mi < st + abi.instance_size) {
-          e.inst_kind = TableImage::kSelf;
-          e.inst_value = mi - st;
-        } else {
-          auto it = std::find(imports.begin(), imports.end(), src.module_instance);
-          if (it == imports.end()) {
-            return make_error("table entry " + std::to_string(k) + " belongs to an unknown module instance");
-          }
-          e.inst_kind = TableImage::kImport;
-          e.inst_value = static_cast<uint64_t>(it - imports.begin());
-        }
+        WINK_ASSIGN_OR_RETURN(img->entries[k], encode_funcref(t->data[k], ctx, "table entry " + std::to_string(k)));
       }
       reinterpret_cast<wasm_rt_funcref_table_t*>(field)->data = nullptr;
       snap->tables_.push_back(std::move(img));
@@ -571,40 +683,29 @@ Result<void> Snapshot::prepare_process_state() {
   if (!dladdr(&abi, &self_info) || self_info.dli_fbase == nullptr) {
     return make_error("internal error: cannot find the artifact's load address");
   }
-  const auto base = reinterpret_cast<uintptr_t>(self_info.dli_fbase);
   for (auto& t : tables_) {
     if (!t->funcref) continue;
     t->resolved.assign(t->size, wasm_rt_funcref_null_value);
     t->fixups.clear();
     for (uint32_t k = 0; k < t->size; ++k) {
       const TableImage::Entry& e = t->entries[k];
-      if (e.func_kind == TableImage::kNullFunc) continue;
-      if (e.type_index >= layout_of(abi).num_func_types) return make_error("snapshot table entry has a bad type");
-      wasm_rt_funcref_t& r = t->resolved[k];
-      r.func_type = layout_of(abi).func_type_ids[e.type_index];
-      if (e.func_kind == TableImage::kArtifactFunc) {
-        r.func = reinterpret_cast<wasm_rt_function_ptr_t>(base + e.func_offset);
-        Dl_info fi{};
-        if (!dladdr(reinterpret_cast<void*>(r.func), &fi) || fi.dli_fbase != self_info.dli_fbase) {
-          return make_error("snapshot table entry points outside the artifact");
-        }
-      } else {
-        void* sym = dlsym(RTLD_DEFAULT, e.host_symbol.c_str());
-        if (sym == nullptr) return make_error("snapshot table names unknown host function " + e.host_symbol);
-        r.func = reinterpret_cast<wasm_rt_function_ptr_t>(sym);
-      }
-      if (e.inst_kind == TableImage::kSelf) {
-        if (e.inst_value >= abi.instance_size) return make_error("snapshot table entry has a bad instance offset");
-        t->fixups.push_back(k);
-      } else if (e.inst_kind == TableImage::kImport) {
-        if (e.inst_value >= abi.num_import_modules) return make_error("snapshot table entry has a bad import");
-        t->fixups.push_back(k);
-      }
+      WINK_ASSIGN_OR_RETURN(t->resolved[k], resolve_funcref(e, abi, self_info.dli_fbase,
+                                                            "snapshot table entry " + std::to_string(k)));
+      if (e.needs_instance()) t->fixups.push_back(k);
     }
+  }
+  for (auto& g : globals_) {
+    WINK_ASSIGN_OR_RETURN(g->resolved, resolve_funcref(g->entry, abi, self_info.dli_fbase,
+                                                       "snapshot funcref global at offset " +
+                                                           std::to_string(g->field_offset)));
   }
   for (auto& m : memories_) {
     // Sealed: no one (not even us) can change the shared image any more.
-    ::fcntl(m->memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+    // Instances map it copy-on-write on the promise that it never changes;
+    // without the seals that promise is not kept, so refuse.
+    if (::fcntl(m->memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
+      return errno_error("cannot seal the snapshot memory image (F_ADD_SEALS)");
+    }
   }
   return {};
 }
@@ -640,15 +741,12 @@ Result<void> Snapshot::write(const fs::path& file) const {
     meta.u32(t->size);
     meta.u32(t->max_size);
     if (!t->funcref) continue;
-    for (const auto& e : t->entries) {
-      meta.u8(e.func_kind);
-      if (e.func_kind == TableImage::kNullFunc) continue;
-      meta.u32(e.type_index);
-      meta.u64(e.func_offset);
-      meta.str(e.host_symbol);
-      meta.u8(e.inst_kind);
-      meta.u64(e.inst_value);
-    }
+    for (const auto& e : t->entries) e.write(meta);
+  }
+  meta.u32(static_cast<uint32_t>(globals_.size()));
+  for (const auto& g : globals_) {
+    meta.u64(g->field_offset);
+    g->entry.write(meta);
   }
 
   FileHeader h{};
@@ -784,11 +882,12 @@ Result<std::shared_ptr<Snapshot>> Snapshot::load(const fs::path& file, std::shar
   for (uint32_t n = r.u32(); n-- && !r.bad;) snap->init_env_.push_back(r.str());
 
   // Field layout must match what the artifact declares.
-  std::vector<uint64_t> mem_offsets, table_offsets;
-  for (uint32_t i = 0; i < layout_of(abi).num_instance_fields; ++i) {
-    const auto& f = layout_of(abi).instance_fields[i];
+  std::vector<uint64_t> mem_offsets, table_offsets, global_offsets;
+  for (uint32_t i = 0; i < abi.num_instance_fields; ++i) {
+    const auto& f = abi.instance_fields[i];
     if (f.kind == WINK_FIELD_MEMORY) mem_offsets.push_back(f.offset);
     if (f.kind == WINK_FIELD_FUNCREF_TABLE || f.kind == WINK_FIELD_EXTERNREF_TABLE) table_offsets.push_back(f.offset);
+    if (f.kind == WINK_FIELD_FUNCREF_GLOBAL) global_offsets.push_back(f.offset);
   }
   uint32_t nmem = r.u32();
   if (nmem != mem_offsets.size()) return make_error("snapshot memories do not match the artifact");
@@ -842,17 +941,20 @@ Result<std::shared_ptr<Snapshot>> Snapshot::load(const fs::path& file, std::shar
     if (t->funcref) {
       t->entries.resize(t->size);
       for (auto& e : t->entries) {
-        e.func_kind = r.u8();
-        if (e.func_kind == TableImage::kNullFunc) continue;
-        e.type_index = r.u32();
-        e.func_offset = r.u64();
-        e.host_symbol = r.str();
-        e.inst_kind = r.u8();
-        e.inst_value = r.u64();
+        e = FuncRefEntry::read(r);
         if (r.bad) break;
       }
     }
     snap->tables_.push_back(std::move(t));
+  }
+  uint32_t nglobals = r.u32();
+  if (!r.bad && nglobals != global_offsets.size()) return make_error("snapshot funcref globals do not match the artifact");
+  for (uint32_t i = 0; i < nglobals && !r.bad; ++i) {
+    auto g = std::make_unique<GlobalImage>();
+    g->field_offset = r.u64();
+    if (g->field_offset != global_offsets[i]) return make_error("damaged snapshot (funcref global)");
+    g->entry = FuncRefEntry::read(r);
+    snap->globals_.push_back(std::move(g));
   }
   if (r.bad || r.pos != meta.size()) return make_error("damaged snapshot (metadata does not parse)");
   std::string dh = data_hash.hex();
@@ -910,13 +1012,21 @@ Result<std::unique_ptr<Instance>> Snapshot::instantiate(std::span<runtime::HostM
   std::memcpy(storage, image_.data(), image_.size());  // pointer fields are null here
   inst->instantiated_ = true;  // free() copes with the null fields of a half-done restore
 
-  for (uint32_t i = 0; i < layout_of(abi).num_instance_fields; ++i) {
-    const auto& f = layout_of(abi).instance_fields[i];
+  for (uint32_t i = 0; i < abi.num_instance_fields; ++i) {
+    const auto& f = abi.instance_fields[i];
     if (f.kind == WINK_FIELD_IMPORT_INSTANCE) std::memcpy(storage + f.offset, &imports[f.index], sizeof(void*));
+    if (f.kind == WINK_FIELD_EXTERNREF_GLOBAL) {
+      std::memcpy(storage + f.offset, &wasm_rt_externref_null_value, sizeof(wasm_rt_externref_t));
+    }
+  }
+  for (const auto& g : globals_) {
+    wasm_rt_funcref_t ref = g->resolved;
+    if (g->entry.needs_instance()) bind_instance(ref, g->entry, storage, imports);
+    std::memcpy(storage + g->field_offset, &ref, sizeof ref);
   }
   for (size_t i = 0; i < memories_.size(); ++i) {
     const MemoryImage& m = *memories_[i];
-    uint32_t limit = std::min<uint32_t>(std::min<uint32_t>(m.max_pages, 65536), limits.max_memory_pages);
+    uint32_t limit = std::min<uint32_t>(std::min<uint32_t>(m.max_pages, runtime::kMaxMemoryPages), limits.max_memory_pages);
     if (m.pages > limit) {
       return make_error("snapshot memory (" + std::to_string(m.pages) + " pages) exceeds the instance memory limit (" +
                         std::to_string(limit) + " pages)");
@@ -937,7 +1047,7 @@ Result<std::unique_ptr<Instance>> Snapshot::instantiate(std::span<runtime::HostM
       base = pool.acquire(m.bytes(), limit);
       if (base == nullptr) return make_error("no free linear-memory slot (pool exhausted)");
       if (m.bytes() && !pool.map_image(base, m.memfd, m.bytes())) {
-        pool.release(base, m.bytes());
+        pool.release(base);
         return errno_error("mapping the snapshot memory");
       }
     }
@@ -945,7 +1055,7 @@ Result<std::unique_ptr<Instance>> Snapshot::instantiate(std::span<runtime::HostM
     mem->data = base;
     mem->pages = m.pages;
     mem->max_pages = m.max_pages;
-    mem->size = static_cast<uint32_t>(m.bytes());
+    mem->size = runtime::memory_size_field(m.bytes());
   }
   for (const auto& t : tables_) {
     if (t->funcref) {
@@ -955,11 +1065,7 @@ Result<std::unique_ptr<Instance>> Snapshot::instantiate(std::span<runtime::HostM
         auto* data = static_cast<wasm_rt_funcref_t*>(std::malloc(t->size * sizeof(wasm_rt_funcref_t)));
         if (data == nullptr) return make_error("out of memory for a table");
         std::memcpy(data, t->resolved.data(), t->size * sizeof(wasm_rt_funcref_t));
-        for (uint32_t k : t->fixups) {
-          const TableImage::Entry& e = t->entries[k];
-          data[k].module_instance =
-              e.inst_kind == TableImage::kSelf ? storage + e.inst_value : imports[e.inst_value];
-        }
+        for (uint32_t k : t->fixups) bind_instance(data[k], t->entries[k], storage, imports);
         table->data = data;
       }
     } else {
@@ -1033,7 +1139,7 @@ void Instance::notify_release() {
   auto* mem = reinterpret_cast<wasm_rt_memory_t*>(static_cast<uint8_t*>(storage_) + m.field_offset);
   if (mem->data == nullptr) return;
   std::vector<uint32_t> written, read;
-  sample_pages(mem->data, std::min<uint64_t>(mem->size, m.bytes()), written, read);
+  sample_pages(mem->data, std::min<uint64_t>(uint64_t{mem->pages} * MemoryPool::kPageBytes, m.bytes()), written, read);
   std::lock_guard lock(warm->mu);
   auto merge = [](std::vector<uint32_t>& into, const std::vector<uint32_t>& add) {
     std::vector<uint32_t> out;
@@ -1083,10 +1189,10 @@ void Snapshot::refill_warm_slots() {
       hot_read = warm_->hot_read;
       prefault = warm_->prefault;
     }
-    uint8_t* base = pool.acquire(m.bytes(), std::min<uint32_t>(m.max_pages, 65536));
+    uint8_t* base = pool.acquire(m.bytes(), std::min<uint32_t>(m.max_pages, runtime::kMaxMemoryPages));
     if (base == nullptr) return;
     if (m.bytes() && !pool.map_image(base, m.memfd, m.bytes())) {
-      pool.release(base, m.bytes());
+      pool.release(base);
       return;
     }
     if (prefault == Prefault::kAll) {
@@ -1109,7 +1215,7 @@ Snapshot::~Snapshot() {
     }
     if (warm_->filler.joinable()) warm_->filler.join();
     for (uint8_t* base : warm_->slots) {
-      MemoryPool::instance().release(base, memories_[0]->bytes());
+      MemoryPool::instance().release(base);
     }
   }
 }

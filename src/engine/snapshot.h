@@ -6,10 +6,13 @@
 //   auto snap2 = Snapshot::load("app.so.snap", module, spec);  // stale/damaged -> error
 //   auto inst = snap2->instantiate(hosts, limits);          // CoW restore, no init code runs
 //
-// A snapshot holds the instance struct image (globals inline), every defined
-// linear memory (only its non-zero 4 KiB pages), every table (function
-// references stored relative to the artifact, so another process can restore
-// them), and the WASI argv/environ init ran with. Restoring maps each memory
+// A snapshot holds the instance struct image (numeric globals inline), every
+// defined linear memory (only its non-zero 4 KiB pages), every table and
+// funcref global (function references stored relative to the artifact or as
+// a named host import, and rebound to the restored instance, so another
+// process can restore them), and the WASI argv/environ init ran with. Which
+// instance fields need which treatment comes from the artifact's explicit
+// field list; a module with a field not on it is refused, not guessed at. Restoring maps each memory
 // copy-on-write from one shared memfd into the instance's pool slot with one
 // mmap, so restore time does not grow with memory size and instances share
 // the pages they do not write. File format and trade-offs: docs/snapshots.md.
@@ -123,6 +126,7 @@ class Snapshot : public std::enable_shared_from_this<Snapshot> {
   // Implementation types (snapshot.cpp).
   struct MemoryImage;
   struct TableImage;
+  struct GlobalImage;
   struct WarmPool;
 
  private:
@@ -141,6 +145,7 @@ class Snapshot : public std::enable_shared_from_this<Snapshot> {
   std::vector<uint8_t> image_;  // instance struct, pointer fields zeroed
   std::vector<std::unique_ptr<MemoryImage>> memories_;
   std::vector<std::unique_ptr<TableImage>> tables_;
+  std::vector<std::unique_ptr<GlobalImage>> globals_;  // funcref globals
   SnapshotStats stats_;
   std::unique_ptr<WarmPool> warm_;
 };

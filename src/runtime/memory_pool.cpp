@@ -42,6 +42,7 @@ MemoryPool::MemoryPool() {
 }
 
 uint8_t* MemoryPool::acquire(uint64_t bytes, uint32_t limit_pages) {
+  if (bytes > kSlotBytes / 2) return nullptr;  // the other half is the guard
   uint32_t idx;
   uint64_t committed = 0;
   {
@@ -71,7 +72,7 @@ uint8_t* MemoryPool::acquire(uint64_t bytes, uint32_t limit_pages) {
   } else if (committed < bytes) {
     if (mprotect(base + committed, bytes - committed, PROT_READ | PROT_WRITE) != 0) {
       committed_[idx] = committed;
-      release(base, committed);
+      release(base);
       return nullptr;
     }
   }
@@ -80,11 +81,12 @@ uint8_t* MemoryPool::acquire(uint64_t bytes, uint32_t limit_pages) {
   return base;
 }
 
-bool MemoryPool::grow(uint8_t* base, uint64_t old_bytes, uint64_t new_bytes) {
+bool MemoryPool::grow(uint8_t* base, uint64_t new_bytes) {
   uint32_t idx = index_of(base);
-  if (new_bytes > uint64_t{limit_pages_[idx]} * kPageBytes) return false;
-  if (new_bytes > old_bytes &&
-      mprotect(base + old_bytes, new_bytes - old_bytes, PROT_READ | PROT_WRITE) != 0) {
+  const uint64_t old_bytes = committed_[idx];
+  if (new_bytes > uint64_t{limit_pages_[idx]} * kPageBytes || new_bytes > kSlotBytes / 2) return false;
+  if (new_bytes <= old_bytes) return true;  // memories never shrink
+  if (mprotect(base + old_bytes, new_bytes - old_bytes, PROT_READ | PROT_WRITE) != 0) {
     return false;
   }
   committed_[idx] = new_bytes;
@@ -138,8 +140,11 @@ void MemoryPool::clear_touched(uint8_t* base, uint64_t bytes) {
   }
 }
 
-void MemoryPool::release(uint8_t* base, uint64_t used_bytes) {
+void MemoryPool::release(uint8_t* base) {
   uint32_t idx = index_of(base);
+  // Everything a guest (or a host function on its behalf) can have written
+  // lies in [0, committed): the rest of the slot is PROT_NONE.
+  const uint64_t used_bytes = committed_[idx];
   if (mapped_image_[idx]) {
     // Snapshot slot: replace the private file mapping by zero anonymous memory
     // (same protection as the committed part had). Cost grows with the pages

@@ -20,13 +20,16 @@ class MemoryPool {
 
   // A slot with [0, bytes) readable, writable and zero; nullptr when exhausted.
   uint8_t* acquire(uint64_t bytes, uint32_t limit_pages);
-  // Grows the accessible part of a slot; false past the slot's page limit.
-  bool grow(uint8_t* base, uint64_t old_bytes, uint64_t new_bytes);
-  // Zeroes [0, used_bytes) and returns the slot to the free list. A slot
-  // holding a snapshot image (map_image) is remapped to fresh anonymous
-  // memory in one mmap instead: its copy-on-write pages are dropped, never
-  // memset (that would copy every shared page first).
-  void release(uint8_t* base, uint64_t used_bytes);
+  // Grows the accessible part of a slot to new_bytes (from what the pool
+  // committed, its own record); false past the slot's page limit.
+  bool grow(uint8_t* base, uint64_t new_bytes);
+  // Zeroes everything the pool made accessible in the slot (its own record
+  // of committed bytes: no caller-supplied size can shrink what is cleared)
+  // and returns the slot to the free list. A slot holding a snapshot image
+  // (map_image) is remapped to fresh anonymous memory in one mmap instead:
+  // its copy-on-write pages are dropped, never memset (that would copy every
+  // shared page first).
+  void release(uint8_t* base);
 
   // Maps [0, bytes) of `fd` copy-on-write (MAP_PRIVATE|MAP_FIXED) over the
   // start of an acquired slot with at least `bytes` committed: one system

@@ -57,6 +57,17 @@ struct ThreadState {
 };
 
 thread_local ThreadState t_state;
+
+// The guard region at the bottom of a guest thread's stack (see
+// kGuestStackGuardBytes), given back to the stack when the thread exits:
+// glibc reuses stacks of finished threads for new ones.
+struct StackGuard {
+  uintptr_t lo = 0;
+  ~StackGuard() {
+    if (lo) ::mprotect(reinterpret_cast<void*>(lo), kGuestStackGuardBytes, PROT_READ | PROT_WRITE);
+  }
+};
+thread_local StackGuard t_stack_guard;
 thread_local MemoryPolicy t_policy;
 
 std::once_flag g_init_once;
@@ -133,6 +144,17 @@ void prepare_thread(ThreadState& ts) {
     ts.stack_lo = reinterpret_cast<uintptr_t>(lo);
     ts.stack_hi = ts.stack_lo + size;
     pthread_attr_destroy(&attr);
+  }
+  // A guard region larger than any frame that is not probed page by page
+  // (generated code is compiled with -fstack-clash-protection, so only host
+  // frames and frames under a page remain), at the bottom of the stack:
+  // glibc's own guard is a single page, which a frame can step over into the
+  // mapping below (often another thread's stack). The main thread's stack
+  // grows on demand and has the kernel's guard gap (1 MiB) instead.
+  const bool main_thread = ::getpid() == static_cast<pid_t>(::gettid());
+  if (!main_thread && ts.stack_lo && ts.stack_hi - ts.stack_lo >= 4 * kGuestStackGuardBytes &&
+      ::mprotect(reinterpret_cast<void*>(ts.stack_lo), kGuestStackGuardBytes, PROT_NONE) == 0) {
+    t_stack_guard.lo = ts.stack_lo;
   }
   // Threads that block signals (an HTTP worker leaves SIGTERM to a signalfd)
   // must still receive the ones guest faults and deadlines are made of.
@@ -351,6 +373,10 @@ PoolStats pool_stats() {
 
 void set_reset_memset_limit(uint64_t bytes) { MemoryPool::instance().set_reset_memset_limit(bytes); }
 
+uint32_t memory_size_field(uint64_t bytes) {
+  return bytes > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(bytes);
+}
+
 const char* trap_message(Trap trap) {
   switch (trap) {
     case Trap::kNone: return "no trap";
@@ -523,7 +549,8 @@ void* wasm_rt_exception(void) { return t_state.exception; }
 
 void wasm_rt_allocate_memory(wasm_rt_memory_t* memory, uint32_t initial_pages, uint32_t max_pages) {
   wink::runtime::HostScope host;
-  uint32_t limit = std::min<uint32_t>(std::min<uint32_t>(max_pages, 65536), t_policy.max_pages);
+  const uint32_t limit = std::min<uint32_t>(std::min<uint32_t>(max_pages, wink::runtime::kMaxMemoryPages),
+                                            t_policy.max_pages);
   memory->data = nullptr;
   memory->pages = 0;
   memory->size = 0;
@@ -531,37 +558,34 @@ void wasm_rt_allocate_memory(wasm_rt_memory_t* memory, uint32_t initial_pages, u
   if (initial_pages > limit) {
     wink::runtime::trap_from_host(Trap::kHost, "initial memory exceeds the instance memory limit");
   }
-  uint64_t bytes = uint64_t{initial_pages} * MemoryPool::kPageBytes;
+  const uint64_t bytes = uint64_t{initial_pages} * MemoryPool::kPageBytes;
   uint8_t* base = MemoryPool::instance().acquire(bytes, limit);
   if (base == nullptr) {
     wink::runtime::trap_from_host(Trap::kHost, "no free linear-memory slot (pool exhausted)");
   }
   memory->data = base;
   memory->pages = initial_pages;
-  // wasm-rt's `size` is 32-bit: a full 4 GiB memory cannot be described; the
-  // limit above keeps pages <= 65535 in practice for size to stay exact.
-  memory->size = static_cast<uint32_t>(bytes);
+  memory->size = wink::runtime::memory_size_field(bytes);
 }
 
 uint32_t wasm_rt_grow_memory(wasm_rt_memory_t* memory, uint32_t delta) {
   wink::runtime::HostScope host;
-  uint32_t old_pages = memory->pages;
+  const uint32_t old_pages = memory->pages;
   if (delta == 0) return old_pages;
-  uint64_t new_pages = uint64_t{old_pages} + delta;
-  if (new_pages > memory->max_pages || new_pages >= 65536) return UINT32_MAX;
+  const uint64_t new_pages = uint64_t{old_pages} + delta;
+  if (new_pages > memory->max_pages || new_pages > wink::runtime::kMaxMemoryPages) return UINT32_MAX;
   if (memory->data == nullptr) return UINT32_MAX;
-  if (!MemoryPool::instance().grow(memory->data, uint64_t{old_pages} * MemoryPool::kPageBytes,
-                                   new_pages * MemoryPool::kPageBytes)) {
-    return UINT32_MAX;
-  }
+  // The pool checks the instance's page limit and grows from its own record.
+  if (!MemoryPool::instance().grow(memory->data, new_pages * MemoryPool::kPageBytes)) return UINT32_MAX;
   memory->pages = static_cast<uint32_t>(new_pages);
-  memory->size = static_cast<uint32_t>(new_pages * MemoryPool::kPageBytes);
+  memory->size = wink::runtime::memory_size_field(new_pages * MemoryPool::kPageBytes);
   return old_pages;
 }
 
 void wasm_rt_free_memory(wasm_rt_memory_t* memory) {
   if (memory->data == nullptr) return;
-  MemoryPool::instance().release(memory->data, memory->size);
+  // The pool clears what it committed, whatever `size` says.
+  MemoryPool::instance().release(memory->data);
   memory->data = nullptr;
   memory->size = 0;
   memory->pages = 0;

@@ -121,6 +121,23 @@ PoolStats pool_stats();
 // returned to the kernel with madvise. Tunable for benchmarks.
 void set_reset_memset_limit(uint64_t bytes);
 
+// Bytes at the bottom of every (non-main) thread's stack that the runtime
+// makes inaccessible the first time the thread runs a guest: a frame that
+// skips fewer bytes than this cannot reach past the stack, and a fault there
+// is reported as Trap::kStackExhausted.
+inline constexpr uint64_t kGuestStackGuardBytes = 64 * 1024;
+
+// Largest linear memory: 65536 pages of 64 KiB = 4 GiB. Sizes in bytes are
+// 64-bit everywhere in wink; 4 GiB does not fit wasm-rt's 32-bit `size`.
+inline constexpr uint32_t kMaxMemoryPages = 65536;
+
+// Value for wasm_rt_memory_t::size (32-bit in wasm-rt.h) of a memory of
+// `bytes`: exact below 4 GiB, UINT32_MAX at 4 GiB. Saturating keeps it a
+// lower bound, so the bounds checks that read it (bulk memory operations,
+// host functions) stay on the safe side; nothing that frees or clears
+// memory reads it (the pool keeps its own record).
+uint32_t memory_size_field(uint64_t bytes);
+
 // Installs signal handlers; idempotent. guarded_call() calls it lazily.
 void initialize();
 

@@ -10,20 +10,30 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <thread>
-
-#include <wabt/binary-writer.h>
-#include <wabt/ir.h>
-#include <wabt/stream.h>
-#include <wabt/wast-lexer.h>
-#include <wabt/wast-parser.h>
 
 #include "common/files.h"
 #include "common/hash.h"
 #include "common/version.h"
 #include "compiler/compiler.h"
+#include "compiler/wat.h"
 #include "engine/artifact_abi.h"
 #include "runtime/runtime.h"
+
+// Artifacts take the address of every function they import (the
+// descriptor's import_funcs, bound at load): stand-ins for the imports of the
+// modules these tests load but never run, exported like the real ones.
+extern "C" {
+void Z_wasi_snapshot_preview1Z_fd_write() {}
+void Z_wasi_snapshot_preview1Z_fd_close() {}
+void Z_wasi_snapshot_preview1Z_fd_seek() {}
+void Z_wasi_snapshot_preview1Z_fd_fdstat_get() {}
+void Z_wasi_snapshot_preview1Z_proc_exit() {}
+void Z_zetaZ_x() {}
+void Z_zetaZ_z() {}
+void Z_alphaZ_y() {}
+}
 
 namespace fs = std::filesystem;
 using wink::compiler::ArtifactCache;
@@ -94,19 +104,7 @@ std::vector<wink::runtime::HostImport> wasi_imports() {
   };
 }
 
-// WAT -> binary with libwabt (the tests' own assembler).
-std::vector<uint8_t> wat(std::string_view text) {
-  wabt::Errors errors;
-  wabt::Features features;
-  auto lexer = wabt::WastLexer::CreateBufferLexer("test.wat", text.data(), text.size(), &errors);
-  std::unique_ptr<wabt::Module> m;
-  wabt::WastParseOptions options(features);
-  EXPECT_TRUE(wabt::Succeeded(wabt::ParseWatModule(lexer.get(), &m, &errors, &options)))
-      << (errors.empty() ? "" : errors[0].message);
-  wabt::MemoryStream stream;
-  EXPECT_TRUE(wabt::Succeeded(wabt::WriteBinaryModule(&stream, m.get(), wabt::WriteBinaryOptions())));
-  return stream.output_buffer().data;
-}
+using wink::test::wat;
 
 struct Call {
   const wink_trampoline_t fn;
@@ -116,6 +114,50 @@ struct Call {
 };
 
 }  // namespace
+
+// Every instance-struct field that is not plain data is listed with its kind
+// (snapshots fix them up or refuse them); reference globals included.
+TEST(CompilerDescriptor, InstanceFieldsHaveExplicitKinds) {
+  auto wasm = wat(R"(
+    (module
+      (memory 1)
+      (table 2 funcref)
+      (table 1 externref)
+      (global $f (mut funcref) (ref.null func))
+      (global $e (mut externref) (ref.null extern))
+      (global $n (mut i32) (i32.const 1))
+      (global $l (mut i64) (i64.const 2))
+      (global $d (mut f64) (f64.const 3))
+      (global $f2 (mut funcref) (ref.null func))
+      (data $seg "abc")
+      (elem $el func $fn)
+      (func $fn)
+      (func (export "get") (result i32) (global.get $n)))
+  )");
+  auto out = scratch() / "fields.so";
+  auto r = compile_module(wasm, fast(), out);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  void* so = ::dlopen(out.c_str(), RTLD_NOW | RTLD_LOCAL);
+  ASSERT_NE(so, nullptr) << ::dlerror();
+  auto* a = static_cast<const wink_artifact_t*>(::dlsym(so, "wink_artifact"));
+  ASSERT_NE(a, nullptr);
+  std::map<uint32_t, int> kinds;
+  for (uint32_t i = 0; i < a->num_instance_fields; ++i) {
+    const wink_instance_field_t& f = a->instance_fields[i];
+    ++kinds[f.kind];
+    EXPECT_NE(f.kind, static_cast<uint32_t>(WINK_FIELD_UNKNOWN)) << f.decl;
+    EXPECT_LT(f.offset, a->instance_size) << f.decl;
+    ASSERT_NE(f.decl, nullptr);
+  }
+  EXPECT_EQ(kinds[WINK_FIELD_MEMORY], 1);
+  EXPECT_EQ(kinds[WINK_FIELD_FUNCREF_TABLE], 1);
+  EXPECT_EQ(kinds[WINK_FIELD_EXTERNREF_TABLE], 1);
+  EXPECT_EQ(kinds[WINK_FIELD_FUNCREF_GLOBAL], 2);
+  EXPECT_EQ(kinds[WINK_FIELD_EXTERNREF_GLOBAL], 1);
+  EXPECT_EQ(a->num_instance_fields, 6u) << "numeric globals and segment flags are plain data";
+  EXPECT_EQ(a->num_import_funcs, 0u);
+  ::dlclose(so);
+}
 
 TEST(CompilerErrors, Truncated) {
   std::vector<uint8_t> m = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00};
@@ -196,6 +238,9 @@ TEST(Compiler, DescriptorAndCalls) {
   EXPECT_EQ(a->module_hash, wink::Sha256().update(wasm).hex());
   EXPECT_EQ(a->num_import_modules, 0u);
   EXPECT_GT(a->instance_size, 0u);
+  // Generated code probes big frames page by page (stack guard, see runtime.h).
+  EXPECT_NE(std::string(a->compile_flags).find("-fstack-clash-protection"), std::string::npos)
+      << a->compile_flags;
   std::map<std::string, const wink_export_t*> exports;
   for (uint32_t i = 0; i < a->num_exports; ++i) exports[a->exports[i].name] = &a->exports[i];
   ASSERT_TRUE(exports.count("add") && exports.count("mul_f64") && exports.count("memory"));
@@ -319,7 +364,7 @@ TEST(Compiler, ImportModulesAndWasiGuest) {
   auto out = scratch() / "wasi.so";
   auto r = compile_module(guest("compiler_wasi"), o, out);
   ASSERT_TRUE(r.ok()) << r.error().message;
-  void* so = ::dlopen(out.c_str(), RTLD_LAZY | RTLD_LOCAL);  // WASI imports are not in this binary
+  void* so = ::dlopen(out.c_str(), RTLD_LAZY | RTLD_LOCAL);  // WASI imports: the stand-ins above
   ASSERT_NE(so, nullptr) << ::dlerror();
   auto* a = static_cast<const wink_artifact_t*>(::dlsym(so, "wink_artifact"));
   ASSERT_NE(a, nullptr);

@@ -1,0 +1,33 @@
+// WAT -> binary with libwabt: the tests' own assembler, for modules whose
+// exact shape a test chooses at run time (memory sizes, globals).
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <wabt/binary-writer.h>
+#include <wabt/ir.h>
+#include <wabt/stream.h>
+#include <wabt/wast-lexer.h>
+#include <wabt/wast-parser.h>
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+namespace wink::test {
+
+inline std::vector<uint8_t> wat(std::string_view text) {
+  wabt::Errors errors;
+  wabt::Features features;
+  auto lexer = wabt::WastLexer::CreateBufferLexer("test.wat", text.data(), text.size(), &errors);
+  std::unique_ptr<wabt::Module> m;
+  wabt::WastParseOptions options(features);
+  EXPECT_TRUE(wabt::Succeeded(wabt::ParseWatModule(lexer.get(), &m, &errors, &options)))
+      << (errors.empty() ? "" : errors[0].message);
+  wabt::MemoryStream stream;
+  EXPECT_TRUE(wabt::Succeeded(wabt::WriteBinaryModule(&stream, m.get(), wabt::WriteBinaryOptions())));
+  return stream.output_buffer().data;
+}
+
+}  // namespace wink::test
