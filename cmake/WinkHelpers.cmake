@@ -39,8 +39,10 @@ function(wink_add_guest name)
   set(out ${WINK_GUEST_DIR}/${name}.wasm)
   add_custom_command(
     OUTPUT ${out}
-    COMMAND ${WINK_WASM_CC} --target=wasm32-wasi -O2 ${ARG_FLAGS} -o ${out} ${ARG_SOURCE}
+    COMMAND ${WINK_WASM_CC} --target=wasm32-wasi -O2 ${ARG_FLAGS} -MD -MF ${out}.d -o ${out} ${ARG_SOURCE}
     DEPENDS ${ARG_SOURCE} ${ARG_DEPENDS}
+    # Headers a guest includes (sdk/wink.h, ...) rebuild it when they change.
+    DEPFILE ${out}.d
     COMMENT "guest ${name}.wasm"
     VERBATIM)
   add_custom_target(guest_${name} DEPENDS ${out})
