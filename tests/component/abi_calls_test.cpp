@@ -190,6 +190,20 @@ TEST(AbiCalls, BorrowScopeMustBeEmptyWhenTheCallReturns) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("not dropped"), std::string::npos) << r.error().message;
 
+  // A borrowed handle cannot be passed on as owned.
+  InstanceState passer;
+  FuncType take;
+  take.params.push_back({"r", make_own(R)});
+  std::string passed_error;
+  auto passes_on = [&](const std::vector<CoreValue>& flat) -> Result<std::vector<CoreValue>> {
+    auto r = call_lowered(take, heap.options, passer, no_results, {flat[0]});
+    if (!r.ok()) passed_error = r.error().message;
+    WINK_TRY(resource_drop(passer, R, flat[0].as_i32(), nullptr));
+    return std::vector<CoreValue>{};
+  };
+  EXPECT_TRUE(call_lifted(ft, heap.options, passer, passes_on, {Value::handle(12)}).ok());
+  EXPECT_NE(passed_error.find("is a borrow, not owned"), std::string::npos) << passed_error;
+
   InstanceState clean;
   auto drops = [&](const std::vector<CoreValue>& flat) -> Result<std::vector<CoreValue>> {
     EXPECT_EQ(*resource_rep(clean, R, flat[0].as_i32()), 11u);
@@ -250,7 +264,6 @@ TEST(AbiCalls, PostReturnAndReallocFailuresSurface) {
   EXPECT_FALSE(call_lifted(ft, heap.options, inst, wrong, {}).ok());
   // Wrong argument count from the host.
   EXPECT_FALSE(call_lifted(ft, heap.options, inst, callee, {Value::u(1)}).ok());
-  (void)no_results;
 }
 
 }  // namespace

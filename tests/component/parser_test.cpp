@@ -258,6 +258,46 @@ TEST(ComponentParser, AliasesOfMissingExportsAreRefused) {
   EXPECT_NE(refusal(wrong_sort.b).find("is a core func, not a core memory"), std::string::npos);
 }
 
+TEST(ComponentParser, NestedComponentInstantiatedAndItsExportAliased) {
+  auto build = [](bool pass_g) {
+    Bytes inner = preamble();
+    inner.section(6, Bytes().u32(1).u8(0x03).u8(0x02).u32(1).u32(0));        // alias outer 1 type 0
+    inner.section(10, Bytes().u32(1).u8(0x00).name("g").u8(0x01).u32(0));    // import g: func type 0
+    inner.section(11, Bytes().u32(1).u8(0x00).name("h").u8(0x01).u32(0).u8(0x00));
+    Bytes c = preamble();
+    c.section(7, Bytes().u32(1).u8(0x40).u32(0).u8(0x01).u8(0x00));          // type 0: func()
+    c.section(10, Bytes().u32(1).u8(0x00).name("f").u8(0x01).u32(0));        // func 0
+    c.section(4, inner);                                                      // component 0
+    Bytes args = pass_g ? Bytes().u32(1).name("g").u8(0x01).u32(0) : Bytes().u32(0);
+    c.section(5, Bytes().u32(1).u8(0x00).u32(0).raw(args));                  // instance 0
+    c.section(6, Bytes().u32(1).u8(0x01).u8(0x00).u32(0).name("h"));         // func 1 = instance 0 "h"
+    c.section(8, Bytes().u32(1).u8(0x01).u8(0x00).u32(1).u32(0));            // core func 0 = lower func 1
+    c.section(9, Bytes().u32(1).u32(0).u32(0));                              // start func 1
+    c.section(11, Bytes().u32(1).u8(0x00).name("out").u8(0x01).u32(1).u8(0x01).u8(0x01).u32(0));
+    return c.b;
+  };
+  auto r = parse_component(build(true));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const Component& c = *r;
+  ASSERT_EQ(c.components.size(), 1u);
+  ASSERT_NE(c.components[0].nested, nullptr);
+  EXPECT_EQ(c.components[0].nested->depth, 1u);
+  EXPECT_EQ(c.components[0].nested->types.size(), 1u);  // the outer alias
+  ASSERT_EQ(c.instances.size(), 1u);
+  EXPECT_EQ(c.instances[0].kind, InstanceDef::Kind::Instantiate);
+  ASSERT_NE(c.instances[0].type->find("h"), nullptr);
+  ASSERT_GE(c.funcs.size(), 2u);
+  EXPECT_EQ(c.funcs[1].kind, FuncDef::Kind::AliasExport);
+  EXPECT_EQ(c.funcs[1].name, "h");
+  EXPECT_EQ(to_string(*c.funcs[1].type), "func()");
+  EXPECT_EQ(to_string(*c.core_funcs[0].signature), "() -> ()");
+  ASSERT_TRUE(c.start.has_value());
+  EXPECT_EQ(c.start->func, 1u);
+  ASSERT_TRUE(c.find_export("out")->ascribed.has_value());
+
+  EXPECT_NE(refusal(build(false)).find("gives no argument for import 'g'"), std::string::npos) << refusal(build(false));
+}
+
 TEST(ComponentParser, EveryTruncationIsRefusedWithAPosition) {
   auto full = adder();
   ASSERT_TRUE(parse_component(full).ok());
