@@ -5,10 +5,9 @@
 // the world, so the component's types, canon options and aliases are those
 // real toolchains emit.
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 
-const here = dirname(fileURLToPath(import.meta.url));
+// Run from the directory holding the pinned node_modules (the build's toolchain dir).
 const vendor = join(process.cwd(), 'node_modules/@bytecodealliance/jco-transpile/vendor/wasm-tools.js');
 const { $init, tools } = await import(vendor);
 await $init;
