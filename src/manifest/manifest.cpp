@@ -668,6 +668,15 @@ std::string check_host_name(std::string_view host) {
   }
 }
 
+std::string app_name_of(std::string_view text) {
+  try {
+    toml::table root = toml::parse(text);
+    if (auto* name = root["app"]["name"].as_string()) return name->get();
+  } catch (const toml::parse_error&) {
+  }
+  return "";
+}
+
 std::string check_app_name(std::string_view name) {
   if (name.empty()) return "must not be empty";
   if (name.size() > 63) return "is longer than 63 bytes (one DNS label)";

@@ -152,6 +152,10 @@ std::string check_host_name(std::string_view host);
 // not starting or ending with '-'), so <app>.<domain> is a host name.
 std::string check_app_name(std::string_view name);
 
+// The [app] name of manifest text, even when the rest would be refused
+// ("" when the TOML does not parse or has none): whose deploy failed.
+std::string app_name_of(std::string_view text);
+
 // Loads `path`: a wink.toml file, or a directory holding one.
 Result<Manifest> load(const std::filesystem::path& path);
 

@@ -32,7 +32,9 @@ struct Registry::VersionDir {
   fs::path path;
   ~VersionDir() {
     std::error_code ec;
-    if (!keep) fs::remove_all(path, ec);
+    if (keep) return;
+    fs::remove_all(path, ec);
+    fs::remove(path.parent_path(), ec);  // the app's directory, once its last version is gone
   }
   std::atomic<bool> keep{false};  // still the serving dir when the registry closes
 };
@@ -418,8 +420,16 @@ Result<DeployResult> Registry::deploy(Bundle bundle, const DeployOptions& option
   if (auto w = write_bundle(bundle, staging); !w.ok()) return fail_early(w.error().message);
   bundle = {};  // the bytes are on disk now
   auto m = manifest::load(staging);
-  if (!m.ok()) return fail_early(relative_to(m.error().message, staging));
-  const std::string name = options.name.empty() ? m->app_name : options.name;
+  std::string name = options.name;
+  if (name.empty() && m.ok()) name = m->app_name;
+  if (name.empty()) {
+    // A refused manifest still says whose it is, if its [app] name is readable.
+    auto text = read_text_file(staging / "wink.toml");
+    if (text.ok()) name = manifest::app_name_of(*text);
+  }
+  if (!m.ok() && (name.empty() || !entry_for(name, false))) {
+    return fail_early(relative_to(m.error().message, staging));
+  }
   if (std::string why = manifest::check_app_name(name); !why.empty()) {
     return fail_early("app name \"" + name + "\" " + why);
   }
@@ -452,6 +462,7 @@ Result<DeployResult> Registry::deploy(Bundle bundle, const DeployOptions& option
     return make_error(why);
   };
 
+  if (!m.ok()) return fail(relative_to(m.error().message, staging));
   std::shared_ptr<const Version> old;
   {
     std::shared_lock lock(table_mu_);

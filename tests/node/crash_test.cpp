@@ -49,11 +49,15 @@ TEST(NodeCrash, KillNineDuringDeployLeavesOldOrNewServing) {
       ::_exit(127);
     }
     ::close(out[1]);
-    char buf[64];
-    ASSERT_GT(::read(out[0], buf, sizeof buf), 0) << "child did not start";
+    std::string said;
+    char buf[256];
+    for (ssize_t n; said.find("ready\n") == std::string::npos && (n = ::read(out[0], buf, sizeof buf)) > 0;) {
+      said.append(buf, static_cast<size_t>(n));
+    }
     ::close(out[0]);
-    // Kill at a different moment of the deploy loop each round (deploys take a few ms).
-    std::this_thread::sleep_for(std::chrono::microseconds(700 * round + 137 * (round % 3)));
+    ASSERT_NE(said.find("ready\n"), std::string::npos) << "child did not start: " << said;
+    // Kill at a different moment of the deploy loop each round (a deploy takes ~10 ms).
+    std::this_thread::sleep_for(std::chrono::microseconds(2300 * round + 137 * (round % 5)));
     ::kill(pid, SIGKILL);
     int status = 0;
     ::waitpid(pid, &status, 0);

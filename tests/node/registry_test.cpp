@@ -242,7 +242,7 @@ TEST(NodeRegistry, AppNamesMustBeDnsLabels) {
   auto data = data_dir_with_shared_cache("names");
   auto reg = Registry::open(quiet_config(data));
   ASSERT_TRUE(reg.ok());
-  for (std::string bad : {"Alpha", "a_b", "-a", "a-", "a.b", std::string(64, 'a'), "a b"}) {
+  for (std::string bad : std::vector<std::string>{"Alpha", "a_b", "-a", "a-", "a.b", std::string(64, 'a'), "a b"}) {
     DeployOptions o;
     o.name = bad;
     auto r = (*reg)->deploy(app_bundle("alpha", "1"), o, {});
