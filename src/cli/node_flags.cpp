@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "cli/common.h"
+#include "engine/snapshot.h"
 #include "manifest/manifest.h"
 
 namespace wink::cli {
@@ -41,6 +42,9 @@ void add_node_flags(CLI::App* cmd, NodeFlags& opt) {
                   "Node quota: a component's memory_limit must fit (e.g. 256MiB; 0 = unlimited)");
   cmd->add_option("--quota-memory-total", opt.quota_memory_total,
                   "Node quota: memory of running instances (their limits) + standby state (0 = unlimited)");
+  cmd->add_option("--standby-memory", opt.standby_memory,
+                  "Saved standby state kept in memory; beyond it, new saved state goes to files under "
+                  "<data-dir>/standby (e.g. 256MiB; 0 = always in memory)");
 }
 
 Result<node::RegistryConfig> registry_config(const NodeFlags& opt) {
@@ -73,6 +77,9 @@ Result<node::RegistryConfig> registry_config(const NodeFlags& opt) {
   if (!total.ok()) return make_error("--quota-memory-total: " + total.error().message);
   config.lifecycle.quotas.memory_per_instance = *per;
   config.lifecycle.quotas.memory_total = *total;
+  auto standby = manifest::parse_size(opt.standby_memory);
+  if (!standby.ok()) return make_error("--standby-memory: " + standby.error().message);
+  if (*standby) engine::set_image_spill(config.data_dir / "standby", *standby);
   config.log = wagi::log_to_stderr;
   return config;
 }

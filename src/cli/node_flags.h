@@ -28,6 +28,7 @@ struct NodeFlags {
   std::string admin_listen = "127.0.0.1:0";
   uint64_t quota_active = 0, quota_total = 0;
   std::string quota_memory_per_instance = "0", quota_memory_total = "0";
+  std::string standby_memory = "0";  // saved state kept in RAM before spilling to files
 };
 
 void add_node_flags(CLI::App* cmd, NodeFlags& flags);

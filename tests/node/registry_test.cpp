@@ -7,6 +7,7 @@
 #include <chrono>
 #include <thread>
 
+#include "engine/snapshot.h"
 #include "node_test_util.h"
 
 namespace wink::node::test {
@@ -368,6 +369,46 @@ TEST(NodeRegistry, ReactorComponentsOfAReplacedVersionAreUndeployed) {
   ASSERT_TRUE((*reg)->remove("counter").ok());
   EXPECT_TRUE((*reg)->lifecycle().components().empty());
   EXPECT_TRUE((*reg)->lifecycle().instances().empty());
+  fs::remove_all(data);
+}
+
+TEST(NodeRegistry, StandbyStateOverTheBudgetSpillsToFilesAndWakesIntact) {
+  auto data = data_dir_with_shared_cache("spill");
+  std::string toml;
+  {
+    std::ifstream f(fs::path(WINK_EXAMPLES_DIR) / "counter" / "wink.toml");
+    toml.assign(std::istreambuf_iterator<char>(f), {});
+  }
+  toml.replace(toml.find("idle_timeout = \"1s\""), 19, "idle_timeout = \"20ms\"");
+  Bundle b;
+  b.files.push_back({"wink.toml", toml, false});
+  b.files.push_back({"counter.wasm", guest_bytes("example_counter"), false});
+  auto reg = Registry::open(quiet_config(data));
+  ASSERT_TRUE(reg.ok());
+  ASSERT_TRUE((*reg)->deploy(b, {}, {}).ok());
+  Ingress in(**reg);
+  auto wait_standby = [&] {
+    for (int i = 0; i < 400 && (*reg)->get("counter")->standby == 0; ++i) std::this_thread::sleep_for(milliseconds(5));
+    ASSERT_EQ((*reg)->get("counter")->standby, 1u);
+  };
+  // Within the budget: saved state stays in memory.
+  engine::set_image_spill(data / "standby", 1ull << 40);
+  const auto before = engine::image_backing();
+  EXPECT_EQ(in.get("counter.localhost", "/?add=41").body, "count=41 standbys=0\n");
+  wait_standby();
+  EXPECT_EQ(engine::image_backing().spilled_images, before.spilled_images);
+  EXPECT_GT(engine::image_backing().memory_bytes, before.memory_bytes);
+  // Over it (1 byte): the next saved state goes to an unlinked file, and wakes with its count.
+  engine::set_image_spill(data / "standby", 1);
+  EXPECT_EQ(in.get("counter.localhost").body, "count=42 standbys=1\n");
+  wait_standby();
+  const auto spilled = engine::image_backing();
+  EXPECT_EQ(spilled.spilled_images, before.spilled_images + 1);
+  EXPECT_GT(spilled.spilled_bytes, 0u);
+  EXPECT_EQ(in.get("counter.localhost").body, "count=43 standbys=2\n") << "restored from the spilled file";
+  engine::set_image_spill({}, 0);
+  ASSERT_TRUE((*reg)->remove("counter").ok());
+  EXPECT_EQ(engine::image_backing().spilled_images, before.spilled_images) << "the file went with the instance";
   fs::remove_all(data);
 }
 
