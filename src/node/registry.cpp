@@ -253,6 +253,14 @@ Result<void> Registry::start() {
     }
   }
 
+  // Key-value data of apps removed just before a crash (the default layout).
+  for (const auto& d : fs::directory_iterator(config_.data_dir / "kv", ec2)) {
+    if (d.is_directory() && !serving.count(d.path().filename().string())) {
+      fs::remove_all(d.path(), ec2);
+      ++stats_.dirs_removed_at_start;
+    }
+  }
+
   // Serve every app again (cached artifacts and snapshots; nothing runs).
   for (const auto& row : rows) {
     auto e = entry_for(row.name, true);

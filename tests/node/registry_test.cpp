@@ -304,6 +304,40 @@ TEST(NodeRegistry, RestartServesEveryAppWithoutCompilingOrStartingInstances) {
   fs::remove_all(data);
 }
 
+TEST(NodeRegistry, WhatACrashLeftBehindIsRemovedAtStart) {
+  auto data = data_dir_with_shared_cache("leftovers");
+  std::string digest;
+  {
+    auto reg = Registry::open(quiet_config(data));
+    ASSERT_TRUE(reg.ok());
+    auto d = (*reg)->deploy(app_bundle("alpha", "1"), {}, {});
+    ASSERT_TRUE(d.ok());
+    digest = d->digest;
+    Ingress in(**reg);
+    in.get("alpha.localhost", "/?set=mine");
+  }
+  // A deploy killed before its switch, a removal killed before its cleanup.
+  fs::create_directories(data / "apps" / ".staging" / "0123456789abcdef");
+  std::ofstream(data / "apps" / ".staging" / "0123456789abcdef" / "wink.toml") << "[app]\n";
+  fs::create_directories(data / "apps" / "alpha" / std::string(64, 'f'));
+  fs::create_directories(data / "apps" / "ghost" / std::string(64, 'e'));
+  fs::create_directories(data / "kv" / "ghost");
+  std::ofstream(data / "kv" / "ghost" / "default.sqlite") << "old tenant data";
+  fs::create_directories(data / "kv" / "orphan");  // its app dir already gone
+  auto reg = Registry::open(quiet_config(data));
+  ASSERT_TRUE(reg.ok());
+  EXPECT_EQ((*reg)->stats().dirs_removed_at_start, 4u);
+  EXPECT_FALSE(fs::exists(data / "apps" / ".staging"));
+  EXPECT_FALSE(fs::exists(data / "apps" / "alpha" / std::string(64, 'f')));
+  EXPECT_FALSE(fs::exists(data / "apps" / "ghost"));
+  EXPECT_FALSE(fs::exists(data / "kv" / "ghost")) << "a new app named ghost must not inherit this";
+  EXPECT_FALSE(fs::exists(data / "kv" / "orphan"));
+  EXPECT_TRUE(fs::exists(data / "apps" / "alpha" / digest));
+  Ingress in(**reg);
+  EXPECT_EQ(in.get("alpha.localhost", "/?get").body, "k=mine\n");
+  fs::remove_all(data);
+}
+
 TEST(NodeRegistry, LogsHaveDeployStepsAndLongPollWakesOnNewLines) {
   auto data = data_dir_with_shared_cache("logs");
   auto reg = Registry::open(quiet_config(data));
