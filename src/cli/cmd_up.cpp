@@ -18,7 +18,6 @@
 #include "engine/engine.h"
 #include "host/host.h"
 #include "http/server.h"
-#include "lifecycle/admin.h"
 #include "lifecycle/app.h"
 #include "lifecycle/node.h"
 #include "manifest/manifest.h"
@@ -40,8 +39,7 @@ struct UpOptions {
   uint64_t outbound_timeout_ms = 10'000;
   std::string outbound_max_response = "16MiB";
   std::string metrics_path = "/metrics";
-  // Long-lived instances (docs/operations.md): admin endpoint and quotas.
-  std::string admin_listen = "127.0.0.1:0";
+  // Long-lived instances (docs/operations.md): quotas.
   uint64_t quota_active = 0, quota_total = 0;
   std::string quota_memory_per_instance = "0", quota_memory_total = "0";
 };
@@ -191,27 +189,6 @@ int up(const UpOptions& opt) {
   });
   if (auto started = server.start(); !started.ok()) return fail(started.error().message);
 
-  // Local admin endpoint for `wink scale`, `wink quotas`, `wink instance`.
-  std::unique_ptr<http::Server> admin;
-  const std::filesystem::path admin_file = config.data_dir / "admin.addr";
-  if (opt.admin_listen != "off") {
-    auto admin_listen = parse_listen(opt.admin_listen);
-    if (!admin_listen.ok()) return fail("--admin-listen: " + admin_listen.error().message);
-    http::ServerConfig admin_config;
-    admin_config.address = admin_listen->first;
-    admin_config.port = admin_listen->second;
-    admin_config.workers = 1;
-    admin_config.access_log.sink = http::AccessLogConfig::Sink::kOff;
-    admin = std::make_unique<http::Server>(admin_config, [&life](const http::Request& req, http::Response& resp) {
-      lifecycle::handle_admin(life, req, resp);
-    });
-    if (auto started = admin->start(); !started.ok()) return fail("admin endpoint: " + started.error().message);
-    std::error_code ec;
-    std::filesystem::create_directories(config.data_dir, ec);
-    auto written = write_file_atomic(admin_file, admin_listen->first + ":" + std::to_string(admin->port()) + "\n");
-    (void)written;
-  }
-
   const manifest::Manifest& m = app->manifest();
   const std::string base = "http://" + url_host(listen->first) + ":" + std::to_string(server.port());
   std::printf("wink: app \"%s\" listening on %s\n", m.app_name.c_str(), base.c_str());
@@ -236,11 +213,6 @@ int up(const UpOptions& opt) {
                                 std::chrono::milliseconds(1'000));
   }
   server.stop(grace);
-  if (admin) {
-    admin->stop(std::chrono::milliseconds(100));
-    std::error_code ec;
-    std::filesystem::remove(admin_file, ec);
-  }
   std::fprintf(stderr, "wink: stopped\n");
   return 0;
 }
@@ -270,9 +242,6 @@ void add_up_command(CLI::App& app, Dispatch& dispatch) {
                   "Largest outbound HTTP response body (default 16MiB)");
   cmd->add_option("--metrics-path", opt->metrics_path,
                   "Path answering Prometheus metrics, or \"off\" (default /metrics)");
-  cmd->add_option("--admin-listen", opt->admin_listen,
-                  "Local admin endpoint for wink scale/quotas/instance (default 127.0.0.1:0, "
-                  "address written to <data-dir>/admin.addr; \"off\" disables it)");
   cmd->add_option("--quota-active-instances", opt->quota_active,
                   "Node quota: running long-lived instances (0 = unlimited)");
   cmd->add_option("--quota-total-instances", opt->quota_total,
