@@ -6,7 +6,7 @@
 #include <string>
 
 #include "cli/commands.h"
-#include "cli/node_client.h"
+#include "cli/control_client.h"
 
 namespace wink::cli {
 namespace {
@@ -14,7 +14,7 @@ namespace {
 using nlohmann::json;
 
 struct AppsOptions {
-  NodeFlags node;
+  ControlFlags node;
   std::string name;
 };
 
@@ -50,7 +50,7 @@ std::string joined(const json& arr) {
 }
 
 int list(const AppsOptions& o) {
-  auto client = open_node(o.node);
+  auto client = open_control(o.node);
   if (!client.ok()) return print_error(client.error().message);
   auto apps = client->call("GET", "/v1/apps");
   if (!apps.ok()) return print_error(apps.error().message);
@@ -82,7 +82,7 @@ int list(const AppsOptions& o) {
 }
 
 int remove(const AppsOptions& o) {
-  auto client = open_node(o.node);
+  auto client = open_control(o.node);
   if (!client.ok()) return print_error(client.error().message);
   auto r = client->call("DELETE", "/v1/apps/" + o.name);
   if (!r.ok()) return print_error(r.error().message);
@@ -97,11 +97,11 @@ void add_apps_command(CLI::App& app, Dispatch& dispatch) {
   CLI::App* cmd = app.add_subcommand("apps", "Apps of a running node");
   cmd->require_subcommand(1);
   auto* ls = cmd->add_subcommand("ls", "List apps: name, version, hosts, routes, state, instances, memory, requests");
-  add_node_flags(ls, o->node);
+  add_control_flags(ls, o->node);
   ls->callback([o, &dispatch] { dispatch.action = [o] { return list(*o); }; });
   auto* rm = cmd->add_subcommand("rm", "Remove an app (its routes, files and key-value data)");
   rm->add_option("name", o->name, "App name")->required();
-  add_node_flags(rm, o->node);
+  add_control_flags(rm, o->node);
   rm->callback([o, &dispatch] { dispatch.action = [o] { return remove(*o); }; });
 }
 

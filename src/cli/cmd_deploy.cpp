@@ -7,7 +7,7 @@
 #include <string>
 
 #include "cli/commands.h"
-#include "cli/node_client.h"
+#include "cli/control_client.h"
 #include "control/api.h"
 #include "control/bundle.h"
 
@@ -17,7 +17,7 @@ namespace {
 using nlohmann::json;
 
 struct DeployOptions {
-  NodeFlags node;
+  ControlFlags node;
   std::string dir = ".";
   std::string name;
 };
@@ -26,7 +26,7 @@ int deploy(const DeployOptions& o) {
   if (!o.name.empty() && !control::valid_app_name(o.name)) {
     return print_error("--name \"" + o.name + "\": 1 to 63 lowercase letters, digits or '-', not starting or ending with '-'");
   }
-  auto client = open_node(o.node);
+  auto client = open_control(o.node);
   if (!client.ok()) return print_error(client.error().message);
   auto bundle = control::pack_app(o.dir);
   if (!bundle.ok()) return print_error(bundle.error().message);
@@ -76,7 +76,7 @@ void add_deploy_command(CLI::App& app, Dispatch& dispatch) {
   CLI::App* cmd = app.add_subcommand("deploy", "Deploy (or update) an app on a running node");
   cmd->add_option("dir", o->dir, "App directory or path to its wink.toml (default: .)");
   cmd->add_option("--name", o->name, "App name (default: the manifest's [app] name)");
-  add_node_flags(cmd, o->node);
+  add_control_flags(cmd, o->node);
   cmd->callback([o, &dispatch] { dispatch.action = [o] { return deploy(*o); }; });
 }
 

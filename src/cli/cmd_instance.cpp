@@ -12,7 +12,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
-#include "cli/node_client.h"
+#include "cli/control_client.h"
 
 namespace wink::cli {
 namespace {
@@ -20,7 +20,7 @@ namespace {
 using nlohmann::json;
 
 struct InstanceOptions {
-  NodeFlags node;
+  ControlFlags node;
   bool watch = false;
   double interval = 1.0;
 };
@@ -72,7 +72,7 @@ int list(const control::Client& client) {
 }
 
 int run(const InstanceOptions& o) {
-  auto client = open_node(o.node);
+  auto client = open_control(o.node);
   if (!client.ok()) return print_error(client.error().message);
   if (!o.watch) return list(*client);
   for (;;) {
@@ -92,7 +92,7 @@ void add_instance_command(CLI::App& app, Dispatch& dispatch) {
   CLI::App* cmd = app.add_subcommand("instance", "Long-lived instances of a running node");
   cmd->require_subcommand(1);
   auto* ls = cmd->add_subcommand("ls", "List instances: name, app, state, created, memory, last wake, requests");
-  add_node_flags(ls, o->node);
+  add_control_flags(ls, o->node);
   ls->add_flag("--watch,-w", o->watch, "Refresh until interrupted");
   ls->add_option("--interval", o->interval, "Refresh interval in seconds for --watch (default 1)");
   ls->callback([o, &dispatch] { dispatch.action = [o] { return run(*o); }; });

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "cli/commands.h"
-#include "cli/node_client.h"
+#include "cli/control_client.h"
 
 namespace wink::cli {
 namespace {
@@ -14,14 +14,14 @@ namespace {
 using nlohmann::json;
 
 struct LogsOptions {
-  NodeFlags node;
+  ControlFlags node;
   std::string name;
   bool follow = false;
   uint64_t after = 0;
 };
 
 int logs(const LogsOptions& o) {
-  auto client = open_node(o.node);
+  auto client = open_control(o.node);
   if (!client.ok()) return print_error(client.error().message);
   uint64_t after = o.after;
   for (;;) {
@@ -47,7 +47,7 @@ void add_logs_command(CLI::App& app, Dispatch& dispatch) {
   cmd->add_option("name", o->name, "App name")->required();
   cmd->add_flag("--follow,-f", o->follow, "Keep printing new lines until interrupted");
   cmd->add_option("--after", o->after, "Only lines after this sequence number");
-  add_node_flags(cmd, o->node);
+  add_control_flags(cmd, o->node);
   cmd->callback([o, &dispatch] { dispatch.action = [o] { return logs(*o); }; });
 }
 

@@ -7,7 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
-#include "cli/node_client.h"
+#include "cli/control_client.h"
 #include "manifest/manifest.h"
 
 namespace wink::cli {
@@ -16,7 +16,7 @@ namespace {
 using nlohmann::json;
 
 struct QuotaOptions {
-  NodeFlags node;
+  ControlFlags node;
   std::string app;
   std::string active, total, memory_per_instance, memory_total;
 };
@@ -63,7 +63,7 @@ int show(const std::string& body) {
 }
 
 int run(const QuotaOptions& o, bool set) {
-  auto client = open_node(o.node);
+  auto client = open_control(o.node);
   if (!client.ok()) return print_error(client.error().message);
   if (!set) {
     auto body = client->call("GET", "/v1/quotas");
@@ -104,7 +104,7 @@ int run(const QuotaOptions& o, bool set) {
 void add_quotas_command(CLI::App& app, Dispatch& dispatch) {
   auto o = std::make_shared<QuotaOptions>();
   CLI::App* cmd = app.add_subcommand("quotas", "Show quota usage of a running node (node and each app)");
-  add_node_flags(cmd, o->node);
+  add_control_flags(cmd, o->node);
   auto* set = cmd->add_subcommand("set", "Change node quotas (or an app's with --app); 0 = unlimited");
   set->add_option("--app", o->app, "App whose quotas change (default: the node's)");
   set->add_option("--active-instances", o->active, "Running instances");

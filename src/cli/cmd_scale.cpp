@@ -15,7 +15,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
-#include "cli/node_client.h"
+#include "cli/control_client.h"
 
 namespace wink::cli {
 namespace {
@@ -23,7 +23,7 @@ namespace {
 using nlohmann::json;
 
 struct ScaleOptions {
-  NodeFlags node;
+  ControlFlags node;
   std::string target, name, metric = "inflight", adjustment = "change";
   std::vector<std::string> steps;
   // Numbers are passed on as written; the node range-checks them.
@@ -119,7 +119,7 @@ int print_components(const std::string& body) {
 }
 
 int run(const ScaleOptions& o, const std::string& action) {
-  auto client = open_node(o.node);
+  auto client = open_control(o.node);
   if (!client.ok()) return print_error(client.error().message);
   if (action == "ls") {
     auto body = client->call("GET", "/v1/components");
@@ -177,7 +177,7 @@ int run(const ScaleOptions& o, const std::string& action) {
 void add_scale_command(CLI::App& app, Dispatch& dispatch) {
   auto o = std::make_shared<ScaleOptions>();
   CLI::App* cmd = app.add_subcommand("scale", "View and change autoscaling of long-lived components on a running wink");
-  add_node_flags(cmd, o->node);
+  add_control_flags(cmd, o->node);
   auto* ls = cmd->add_subcommand("ls", "Show scale settings, instances and metrics (default)");
   auto* set = cmd->add_subcommand("set", "Change min/max size, warm-up and cool-down");
   set->add_option("target", o->target, "APP/COMPONENT")->required();

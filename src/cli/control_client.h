@@ -11,11 +11,11 @@
 
 namespace wink::cli {
 
-struct NodeFlags {
+struct ControlFlags {
   std::string node, token_file, ca_file, data_dir;
 };
 
-inline void add_node_flags(CLI::App* cmd, NodeFlags& f) {
+inline void add_control_flags(CLI::App* cmd, ControlFlags& f) {
   cmd->add_option("--node", f.node,
                   "Node to talk to: unix:PATH, http://HOST:PORT or https://HOST:PORT "
                   "(default: unix:<data-dir>/control.sock)");
@@ -24,7 +24,7 @@ inline void add_node_flags(CLI::App* cmd, NodeFlags& f) {
   cmd->add_option("--data-dir", f.data_dir, "Data directory of the local node");
 }
 
-inline Result<control::Client> open_node(const NodeFlags& f) {
+inline Result<control::Client> open_control(const ControlFlags& f) {
   control::ClientOptions o;
   o.node = f.node;
   o.data_dir = data_dir_or_default(f.data_dir);
