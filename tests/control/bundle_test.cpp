@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/files.h"
 #include "control/bundle.h"
 
 namespace wink::control {
@@ -146,6 +147,15 @@ TEST(Bundle, SurvivesRandomBytes) {
     }
     (void)read_bundle(m);
   }
+}
+
+TEST(Bundle, FuzzSeedCorpusIsReadAsExpected) {
+  auto minimal = read_bundle(read_text_file(fs::path(WINK_BUNDLE_CORPUS_DIR) / "minimal").value());
+  ASSERT_TRUE(minimal.ok()) << minimal.error().message;
+  EXPECT_EQ(minimal->files[0].bytes, "[app]");
+  auto link = read_bundle(read_text_file(fs::path(WINK_BUNDLE_CORPUS_DIR) / "symlink").value());
+  ASSERT_FALSE(link.ok());
+  EXPECT_NE(link.error().message.find("symlinks are not allowed"), std::string::npos);
 }
 
 class PackApp : public ::testing::Test {
