@@ -16,6 +16,9 @@ int main(int argc, char** argv) {
 #ifdef WINK_HAVE_UP
   wink::cli::add_up_command(app, dispatch);
 #endif
+#ifdef WINK_HAVE_SERVE
+  wink::cli::add_serve_command(app, dispatch);
+#endif
 #ifdef WINK_HAVE_SCALE
   wink::cli::add_scale_command(app, dispatch);
 #endif
