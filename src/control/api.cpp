@@ -232,9 +232,7 @@ void Api::deploy(const http::Request& req, Reply& reply) {
   }
   auto bundle = read_bundle(req.body, limits_.bundle);
   if (!bundle.ok()) return error(reply, 400, bundle.error().message);
-  reply.begin_events();
-  reply.event({{"stage", "received"},
-               {"message", std::to_string(bundle->files.size()) + " files, " + std::to_string(req.body.size()) + " bytes"}});
+  reply.begin_events();  // the node reports every stage, "received" first
   auto result = apps_.deploy(std::move(*bundle), options, [&](const node::DeployEvent& e) {
     reply.event({{"stage", e.stage}, {"message", e.message}});
   });

@@ -467,10 +467,10 @@ TEST_F(ControlServer, DeployStreamsProgressAndRefusesAMaliciousBundle) {
                      [&](const std::string& l) { lines.push_back(l); });
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->status, 200);
-  ASSERT_EQ(lines.size(), 4u);
-  EXPECT_EQ(json::parse(lines[0])["stage"], "received");
-  EXPECT_EQ(json::parse(lines[1])["stage"], "validated");
-  EXPECT_EQ(json::parse(lines[3])["result"]["app"], "shop");
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(json::parse(lines[0])["stage"], "validated");
+  EXPECT_EQ(json::parse(lines[1])["stage"], "compiling");
+  EXPECT_EQ(json::parse(lines[2])["result"]["app"], "shop");
   ASSERT_EQ(apps->deployed.size(), 1u);
   EXPECT_EQ(apps->deployed[0].files[0].path, "wink.toml");
 
