@@ -219,5 +219,40 @@ TEST_F(ControlEndToEnd, QuotaChangesSurviveARestart) {
   EXPECT_EQ(serve->stop(), 0);
 }
 
+TEST_F(ControlEndToEnd, ScaleSettingsSurviveARestartAndARedeploy) {
+  const fs::path counter = root / "counter";
+  fs::create_directories(counter);
+  fs::copy_file(fs::path(WINK_GUEST_DIR) / "example_counter.wasm", counter / "counter.wasm");
+  fs::copy_file(fs::path(WINK_EXAMPLES_DIR) / "counter" / "wink.toml", counter / "wink.toml");
+  serve = start_serve(data);
+  ASSERT_TRUE(serve && serve->port) << (serve ? serve->out : "");
+  Cli d = run_cli("deploy " + counter.string() + node);
+  ASSERT_EQ(d.status, 0) << d.out;
+  Cli set = run_cli("scale set counter/counter --max 3 --cooldown 2000" + node);
+  ASSERT_EQ(set.status, 0) << set.out;
+  EXPECT_NE(set.out.find("max size:      3"), std::string::npos) << set.out;
+  Cli huge = run_cli("scale set counter/counter --max 4294967295" + node);
+  EXPECT_EQ(huge.status, 1);
+  EXPECT_NE(huge.out.find("4294967295 is out of range (1..10000)"), std::string::npos) << huge.out;
+  EXPECT_EQ(serve->stop(), 0);
+
+  serve = start_serve(data);
+  ASSERT_TRUE(serve && serve->port) << (serve ? serve->out : "");
+  Cli after_restart = run_cli("scale" + node);
+  EXPECT_NE(after_restart.out.find("max size:      3"), std::string::npos) << after_restart.out;
+  EXPECT_NE(after_restart.out.find("cooldown:      2s"), std::string::npos) << after_restart.out;
+
+  // A changed version starts from its manifest (max_instances = 1); the
+  // operator's setting is replayed when it takes traffic.
+  std::ofstream(counter / "wink.toml", std::ios::app) << "# changed\n";
+  Cli redeploy = run_cli("deploy " + counter.string() + node);
+  ASSERT_EQ(redeploy.status, 0) << redeploy.out;
+  EXPECT_NE(redeploy.out.find("version 2 deployed"), std::string::npos) << redeploy.out;
+  Cli after_redeploy = run_cli("scale" + node);
+  EXPECT_NE(after_redeploy.out.find("max size:      3"), std::string::npos) << after_redeploy.out;
+  EXPECT_EQ(get("counter.localhost").status, 200);
+  EXPECT_EQ(serve->stop(), 0);
+}
+
 }  // namespace
 }  // namespace wink::control
