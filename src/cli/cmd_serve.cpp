@@ -14,7 +14,6 @@
 #include "cli/node_flags.h"
 #include "common/files.h"
 #include "http/server.h"
-#include "lifecycle/admin.h"
 #include "node/registry.h"
 #if __has_include("control/server.h")
 #include "control/server.h"
@@ -85,32 +84,13 @@ int serve(const ServeOptions& opt) {
   if (auto started = server.start(); !started.ok()) return fail(started.error().message);
   registry->set_url_port(server.port());
 
-  // The local admin endpoint of `wink scale/quotas/instance`, as for `wink up`.
-  std::unique_ptr<http::Server> admin;
-  const std::filesystem::path admin_file = data_dir / "admin.addr";
-  if (opt.node.admin_listen != "off") {
-    auto admin_listen = parse_listen(opt.node.admin_listen);
-    if (!admin_listen.ok()) return fail("--admin-listen: " + admin_listen.error().message);
-    http::ServerConfig ac;
-    ac.address = admin_listen->first;
-    ac.port = admin_listen->second;
-    ac.workers = 1;
-    ac.access_log.sink = http::AccessLogConfig::Sink::kOff;
-    lifecycle::Node& life = registry->lifecycle();
-    admin = std::make_unique<http::Server>(ac, [&life](const http::Request& req, http::Response& resp) {
-      lifecycle::handle_admin(life, req, resp);
-    });
-    if (auto started = admin->start(); !started.ok()) return fail("admin endpoint: " + started.error().message);
-    (void)write_file_atomic(admin_file, admin_listen->first + ":" + std::to_string(admin->port()) + "\n");
-  }
-
 #ifdef WINK_SERVE_HAS_CONTROL
   control::ControlConfig cc;
   if (opt.control_socket != "off") {
     cc.socket_path = opt.control_socket.empty() ? data_dir / "control.sock" : std::filesystem::path(opt.control_socket);
   }
   cc.tcp_listen = opt.control_listen;
-  cc.token_file = opt.control_token_file;
+  cc.token_file = opt.control_token_file.empty() ? data_dir / "control.token" : std::filesystem::path(opt.control_token_file);
   cc.tls_cert = opt.tls_cert;
   cc.tls_key = opt.tls_key;
   control::Server control_server(cc, *registry);
@@ -138,11 +118,6 @@ int serve(const ServeOptions& opt) {
   control_server.stop();
 #endif
   server.stop(std::chrono::milliseconds(10'000));
-  if (admin) {
-    admin->stop(std::chrono::milliseconds(100));
-    std::error_code ec;
-    std::filesystem::remove(admin_file, ec);
-  }
   std::fprintf(stderr, "wink: stopped\n");
   return 0;
 }

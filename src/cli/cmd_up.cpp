@@ -20,7 +20,6 @@
 #include "engine/engine.h"
 #include "host/host.h"
 #include "http/server.h"
-#include "lifecycle/admin.h"
 #include "lifecycle/app.h"
 #include "lifecycle/node.h"
 #include "manifest/manifest.h"
@@ -106,28 +105,6 @@ int up(const UpOptions& opt) {
   });
   if (auto started = server.start(); !started.ok()) return fail(started.error().message);
 
-  // Local admin endpoint for `wink scale`, `wink quotas`, `wink instance`.
-  std::unique_ptr<http::Server> admin;
-  const std::filesystem::path admin_file = data_dir / "admin.addr";
-  lifecycle::Node& life = registry->lifecycle();
-  if (opt.node.admin_listen != "off") {
-    auto admin_listen = parse_listen(opt.node.admin_listen);
-    if (!admin_listen.ok()) return fail("--admin-listen: " + admin_listen.error().message);
-    http::ServerConfig admin_config;
-    admin_config.address = admin_listen->first;
-    admin_config.port = admin_listen->second;
-    admin_config.workers = 1;
-    admin_config.access_log.sink = http::AccessLogConfig::Sink::kOff;
-    admin = std::make_unique<http::Server>(admin_config, [&life](const http::Request& req, http::Response& resp) {
-      lifecycle::handle_admin(life, req, resp);
-    });
-    if (auto started = admin->start(); !started.ok()) return fail("admin endpoint: " + started.error().message);
-    std::error_code ec;
-    std::filesystem::create_directories(data_dir, ec);
-    auto written = write_file_atomic(admin_file, admin_listen->first + ":" + std::to_string(admin->port()) + "\n");
-    (void)written;
-  }
-
   const manifest::Manifest& m = version->handler().manifest();
   const std::string base = "http://" + url_host(listen->first) + ":" + std::to_string(server.port());
   std::printf("wink: app \"%s\" listening on %s\n", m.app_name.c_str(), base.c_str());
@@ -152,11 +129,6 @@ int up(const UpOptions& opt) {
                                 std::chrono::milliseconds(1'000));
   }
   server.stop(grace);
-  if (admin) {
-    admin->stop(std::chrono::milliseconds(100));
-    std::error_code ec;
-    std::filesystem::remove(admin_file, ec);
-  }
   std::fprintf(stderr, "wink: stopped\n");
   return 0;
 }

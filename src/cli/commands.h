@@ -19,5 +19,8 @@ void add_serve_command(CLI::App& app, Dispatch& dispatch);    // cmd_serve.cpp (
 void add_scale_command(CLI::App& app, Dispatch& dispatch);    // cmd_scale.cpp (lifecycle)
 void add_quotas_command(CLI::App& app, Dispatch& dispatch);   // cmd_quotas.cpp (lifecycle)
 void add_instance_command(CLI::App& app, Dispatch& dispatch); // cmd_instance.cpp (lifecycle)
+void add_deploy_command(CLI::App& app, Dispatch& dispatch);   // cmd_deploy.cpp (control API client)
+void add_apps_command(CLI::App& app, Dispatch& dispatch);     // cmd_apps.cpp (control API client)
+void add_logs_command(CLI::App& app, Dispatch& dispatch);     // cmd_logs.cpp (control API client)
 
 }  // namespace wink::cli

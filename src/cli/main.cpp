@@ -28,6 +28,15 @@ int main(int argc, char** argv) {
 #ifdef WINK_HAVE_INSTANCE
   wink::cli::add_instance_command(app, dispatch);
 #endif
+#ifdef WINK_HAVE_DEPLOY
+  wink::cli::add_deploy_command(app, dispatch);
+#endif
+#ifdef WINK_HAVE_APPS
+  wink::cli::add_apps_command(app, dispatch);
+#endif
+#ifdef WINK_HAVE_LOGS
+  wink::cli::add_logs_command(app, dispatch);
+#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

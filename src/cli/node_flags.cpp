@@ -31,9 +31,6 @@ void add_node_flags(CLI::App* cmd, NodeFlags& opt) {
                   "Largest outbound HTTP response body (default 16MiB)");
   cmd->add_option("--metrics-path", opt.metrics_path,
                   "Path answering Prometheus metrics, or \"off\" (default /metrics)");
-  cmd->add_option("--admin-listen", opt.admin_listen,
-                  "Local admin endpoint for wink scale/quotas/instance (default 127.0.0.1:0, "
-                  "address written to <data-dir>/admin.addr; \"off\" disables it)");
   cmd->add_option("--quota-active-instances", opt.quota_active,
                   "Node quota: running long-lived instances (0 = unlimited)");
   cmd->add_option("--quota-total-instances", opt.quota_total,

@@ -1,5 +1,5 @@
 // Flags `wink up` and `wink serve` share: the node's stores, variables,
-// outbound limits, metrics, quotas, HTTP ingress and admin endpoint, and how
+// outbound limits, metrics, quotas, HTTP ingress, and how
 // they become a node::RegistryConfig.
 #pragma once
 
@@ -25,7 +25,6 @@ struct NodeFlags {
   uint64_t outbound_timeout_ms = 10'000;
   std::string outbound_max_response = "16MiB";
   std::string metrics_path = "/metrics";
-  std::string admin_listen = "127.0.0.1:0";
   uint64_t quota_active = 0, quota_total = 0;
   std::string quota_memory_per_instance = "0", quota_memory_total = "0";
   std::string standby_memory = "0";  // saved state kept in RAM before spilling to files

@@ -78,7 +78,7 @@ TEST(NodeServe, ServesTheAppsOfItsDataDirByHost) {
     ASSERT_TRUE((*reg)->deploy(app_bundle("alpha", "1"), {}, {}).ok());
     ASSERT_TRUE((*reg)->deploy(app_bundle("beta", "2", "hosts = [\"beta.example.com\"]\n"), {}, {}).ok());
   }
-  auto wink = start_wink({"serve", "--listen", "127.0.0.1:0", "--data-dir", data.string(), "--admin-listen", "off",
+  auto wink = start_wink({"serve", "--listen", "127.0.0.1:0", "--data-dir", data.string(),
                           "--control-socket", "off", "--domain", "node.test", "--access-log", "off"});
   ASSERT_TRUE(wink && wink->port) << (wink ? wink->out : "");
   EXPECT_NE(wink->out.find("apps at http://<app>.node.test:"), std::string::npos) << wink->out;
@@ -115,7 +115,7 @@ TEST(NodeServe, WinkUpAnswersForAnyHostAndAtItsAppHost) {
                                    << (fs::path(WINK_GUEST_DIR) / "example_hello.wasm").string() << "\"\n";
   auto data = data_dir_with_shared_cache("up-data");
   auto wink = start_wink({"up", dir.string(), "--listen", "127.0.0.1:0", "--data-dir", data.string(),
-                          "--admin-listen", "off", "--access-log", "off"});
+                          "--access-log", "off"});
   ASSERT_TRUE(wink && wink->port) << (wink ? wink->out : "");
   for (std::string host : {"127.0.0.1", "hello.localhost", "whatever.example"}) {
     auto r = wink::test::http_request(wink->port, "GET", "/", {"Host: " + host});
