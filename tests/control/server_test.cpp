@@ -516,6 +516,33 @@ TEST_F(ControlServer, LogsLongPollUntilALineArrives) {
   EXPECT_NE(missing.error().message.find("no app"), std::string::npos);
 }
 
+TEST_F(ControlServer, ViewsShowInstancesComponentsAndQuotas) {
+  start();
+  lifecycle::Node& life = apps->lifecycle();
+  lifecycle::Node::Component* c = life.find("counter", "counter");
+  ASSERT_NE(c, nullptr);
+  auto r = life.call(*c, {"REQUEST_METHOD=GET", "QUERY_STRING=", "PATH_INFO=/"}, "");
+  ASSERT_EQ(r.rejected, 0) << r.reason;
+  Client cl = client();
+  auto inst = cl.call("GET", "/v1/instances");
+  ASSERT_TRUE(inst.ok()) << inst.error().message;
+  ASSERT_EQ(inst->size(), 1u) << inst->dump();
+  EXPECT_EQ((*inst)[0]["name"], "counter-counter-1");
+  EXPECT_EQ((*inst)[0]["state"], "running");
+  EXPECT_EQ((*inst)[0]["requests"], 1);
+  EXPECT_GT((*inst)[0]["created_ms"].get<int64_t>(), 0);
+  auto comps = cl.call("GET", "/v1/components");
+  ASSERT_TRUE(comps.ok());
+  EXPECT_EQ((*comps)[0]["idle_timeout_ms"], 1000);
+  EXPECT_EQ((*comps)[0]["memory_limit"], 16u << 20);
+  EXPECT_EQ((*comps)[0]["requests"], 1);
+  auto quotas = cl.call("GET", "/v1/quotas");
+  ASSERT_TRUE(quotas.ok());
+  EXPECT_EQ((*quotas)[0]["scope"], "node");
+  EXPECT_EQ((*quotas)[1]["scope"], "app counter");
+  EXPECT_EQ((*quotas)[0]["used"]["active_instances"], 1);
+}
+
 TEST_F(ControlServer, TheAdminCommandsTalkToTheControlApi) {
   start();
   const std::string node = " --node unix:" + config.socket_path.string();
