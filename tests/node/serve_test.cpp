@@ -79,7 +79,7 @@ TEST(NodeServe, ServesTheAppsOfItsDataDirByHost) {
     ASSERT_TRUE((*reg)->deploy(app_bundle("beta", "2", "hosts = [\"beta.example.com\"]\n"), {}, {}).ok());
   }
   auto wink = start_wink({"serve", "--listen", "127.0.0.1:0", "--data-dir", data.string(),
-                          "--control-socket", "off", "--domain", "node.test", "--access-log", "off"});
+                          "--domain", "node.test", "--access-log", "off"});
   ASSERT_TRUE(wink && wink->port) << (wink ? wink->out : "");
   EXPECT_NE(wink->out.find("apps at http://<app>.node.test:"), std::string::npos) << wink->out;
   auto get = [&](const std::string& host, const std::string& target = "/") {
