@@ -38,6 +38,19 @@ Error db_error(sqlite3* db, const std::string& what) {
 
 }  // namespace
 
+bool setting_of_app(std::string_view key, std::string_view app) {
+  std::vector<std::string_view> seg;
+  for (size_t start = 0;;) {
+    size_t slash = key.find('/', start);
+    seg.push_back(key.substr(start, slash == std::string_view::npos ? slash : slash - start));
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  if (seg.size() < 2) return false;
+  if (seg[0] == "quotas") return seg.size() == 3 && seg[1] == "app" && seg[2] == app;  // not "quotas/node"
+  return seg[1] == app;
+}
+
 Result<std::unique_ptr<Catalog>> Catalog::open(const std::filesystem::path& file) {
   std::unique_ptr<Catalog> c(new Catalog());
   std::error_code ec;
@@ -132,21 +145,27 @@ Result<void> Catalog::set_last_error(const std::string& app, const std::string& 
 Result<void> Catalog::remove(const std::string& app) {
   std::lock_guard lock(mu_);
   WINK_TRY(exec("BEGIN IMMEDIATE"));
-  const char* sqls[] = {
-      "DELETE FROM apps WHERE name = ?1",
-      "DELETE FROM versions WHERE app = ?1",
-      // "<kind>/<app>" and "<kind>/<app>/...": instr() avoids LIKE's wildcards in names.
-      "DELETE FROM settings WHERE substr(key, instr(key, '/') + 1) = ?1"
-      " OR substr(key, instr(key, '/') + 1, length(?1) + 1) = ?1 || '/'",
+  std::vector<std::string> keys;
+  {
+    Stmt s(db_, "SELECT key FROM settings");
+    while (s.ok() && s.step() == SQLITE_ROW) {
+      std::string key = s.column_text(0);
+      if (setting_of_app(key, app)) keys.push_back(std::move(key));
+    }
+  }
+  std::vector<std::pair<const char*, std::string>> sqls = {
+      {"DELETE FROM apps WHERE name = ?1", app},
+      {"DELETE FROM versions WHERE app = ?1", app},
   };
-  for (const char* sql : sqls) {
+  for (const auto& k : keys) sqls.emplace_back("DELETE FROM settings WHERE key = ?1", k);
+  for (const auto& [sql, value] : sqls) {
     Stmt s(db_, sql);
     if (!s.ok()) {
       Error e = db_error(db_, "removing the app");
       (void)exec("ROLLBACK");
       return e;
     }
-    s.text(1, app);
+    s.text(1, value);
     if (s.step() != SQLITE_DONE) {
       Error e = db_error(db_, "removing the app");
       (void)exec("ROLLBACK");

@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -27,6 +28,11 @@ struct AppRow {
   std::string last_error;   // of the last failed deploy ("" after a good one)
 };
 
+// Whether a settings key (the control API's, docs/api.md) belongs to `app`:
+// "<kind>/<app>", "<kind>/<app>/<component>", "quotas/app/<app>"; never
+// "quotas/node".
+bool setting_of_app(std::string_view key, std::string_view app);
+
 class Catalog {
  public:
   static Result<std::unique_ptr<Catalog>> open(const std::filesystem::path& file);
@@ -40,8 +46,8 @@ class Catalog {
   // In one transaction: records the version and makes it the serving one.
   Result<void> switch_to(const AppRow& row);
   Result<void> set_last_error(const std::string& app, const std::string& error);
-  // Forgets the app, its history and its settings ("<kind>/<app>" and
-  // "<kind>/<app>/..." keys), in one transaction.
+  // Forgets the app, its history and its settings (setting_of_app), in one
+  // transaction.
   Result<void> remove(const std::string& app);
 
   Result<void> put_setting(const std::string& key, const std::string& json);

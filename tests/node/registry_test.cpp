@@ -277,6 +277,9 @@ TEST(NodeRegistry, RestartServesEveryAppWithoutCompilingOrStartingInstances) {
     EXPECT_GE((*reg)->engine().compile_count(), 1u);
     ASSERT_TRUE((*reg)->put_setting("scale/alpha/main", "{\"max\":3}").ok());
     ASSERT_TRUE((*reg)->put_setting("scale/beta/main", "{\"max\":2}").ok());
+    ASSERT_TRUE((*reg)->put_setting("quotas/app/beta", "{\"active_instances\":2}").ok());
+    ASSERT_TRUE((*reg)->put_setting("quotas/node", "{\"active_instances\":9}").ok());
+    ASSERT_TRUE((*reg)->put_setting("lifecycle/alpha/beta", "{}").ok());  // alpha's component "beta"
     Ingress in(**reg);
     in.get("alpha.localhost", "/?set=durable");
   }
@@ -289,7 +292,7 @@ TEST(NodeRegistry, RestartServesEveryAppWithoutCompilingOrStartingInstances) {
   ASSERT_TRUE(info.ok());
   EXPECT_EQ(info->version, 2u);
   EXPECT_EQ(info->digest, digest);
-  EXPECT_EQ((*reg)->settings().size(), 2u);
+  EXPECT_EQ((*reg)->settings().size(), 5u);
   Ingress in(**reg);
   EXPECT_EQ(in.get("alpha.localhost").body, "version=2\n");
   EXPECT_EQ(in.get("beta.localhost").body, "version=7\n");
@@ -299,8 +302,17 @@ TEST(NodeRegistry, RestartServesEveryAppWithoutCompilingOrStartingInstances) {
   ASSERT_TRUE(v3.ok());
   EXPECT_EQ(v3->version, 3u);
   ASSERT_TRUE((*reg)->remove("beta").ok());
-  ASSERT_EQ((*reg)->settings().size(), 1u);
-  EXPECT_EQ((*reg)->settings()[0].first, "scale/alpha/main");
+  std::vector<std::string> kept;
+  for (const auto& [k, v] : (*reg)->settings()) kept.push_back(k);
+  EXPECT_EQ(kept, (std::vector<std::string>{"lifecycle/alpha/beta", "quotas/node", "scale/alpha/main"}));
+  // An app named like a settings word takes nothing else with it.
+  for (std::string odd : {"node", "app"}) {
+    DeployOptions o;
+    o.name = odd;
+    ASSERT_TRUE((*reg)->deploy(app_bundle("x", "1"), o, {}).ok());
+    ASSERT_TRUE((*reg)->remove(odd).ok());
+  }
+  EXPECT_EQ((*reg)->settings().size(), 3u);
   fs::remove_all(data);
 }
 
