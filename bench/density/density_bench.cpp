@@ -161,7 +161,7 @@ long wink_up_processes_kib(int k, const fs::path& artifacts) {
       int devnull = ::open("/dev/null", O_WRONLY);
       ::dup2(devnull, STDERR_FILENO);
       ::execl(WINK_BIN, "wink", "up", app.c_str(), "--listen", "127.0.0.1:0", "--data-dir", data.c_str(),
-              "--admin-listen", "off", "--access-log", "off", "--workers", "2", nullptr);
+              "--access-log", "off", "--workers", "2", nullptr);
       ::_exit(127);
     }
     ::close(out[1]);
