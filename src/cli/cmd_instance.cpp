@@ -12,7 +12,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
-#include "lifecycle/admin.h"
+#include "cli/control_client.h"
 
 namespace wink::cli {
 namespace {
@@ -20,7 +20,7 @@ namespace {
 using nlohmann::json;
 
 struct InstanceOptions {
-  std::string admin, data_dir;
+  ControlFlags node;
   bool watch = false;
   double interval = 1.0;
 };
@@ -45,10 +45,10 @@ std::string bytes_text(uint64_t b) {
   return buf;
 }
 
-int list(const std::string& addr) {
-  auto body = lifecycle::admin_request(addr, "GET", "/v1/instances");
-  if (!body.ok()) { std::fprintf(stderr, "Error: %s\n", body.error().message.c_str()); return 1; }
-  json arr = json::parse(*body);
+int list(const control::Client& client) {
+  auto body = client.call("GET", "/v1/instances");
+  if (!body.ok()) return print_error(body.error().message);
+  const json& arr = *body;
   size_t w = 4, wa = 3;
   for (const json& i : arr) {
     w = std::max(w, i["name"].get<std::string>().size());
@@ -72,12 +72,12 @@ int list(const std::string& addr) {
 }
 
 int run(const InstanceOptions& o) {
-  auto addr = lifecycle::admin_address(o.admin, data_dir_or_default(o.data_dir));
-  if (!addr.ok()) { std::fprintf(stderr, "Error: %s\n", addr.error().message.c_str()); return 1; }
-  if (!o.watch) return list(*addr);
+  auto client = open_control(o.node);
+  if (!client.ok()) return print_error(client.error().message);
+  if (!o.watch) return list(*client);
   for (;;) {
     std::printf("\033[H\033[2J");
-    int rc = list(*addr);
+    int rc = list(*client);
     std::printf("\n(* busy, + keeps itself awake; every %.1fs, Ctrl-C to stop)\n", o.interval);
     std::fflush(stdout);
     if (rc != 0) return rc;
@@ -89,11 +89,10 @@ int run(const InstanceOptions& o) {
 
 void add_instance_command(CLI::App& app, Dispatch& dispatch) {
   auto o = std::make_shared<InstanceOptions>();
-  CLI::App* cmd = app.add_subcommand("instance", "Long-lived instances of a running wink");
+  CLI::App* cmd = app.add_subcommand("instance", "Long-lived instances of a running node");
   cmd->require_subcommand(1);
   auto* ls = cmd->add_subcommand("ls", "List instances: name, app, state, created, memory, last wake, requests");
-  ls->add_option("--admin", o->admin, "Admin endpoint HOST:PORT (default: from <data-dir>/admin.addr)");
-  ls->add_option("--data-dir", o->data_dir, "Data directory of the running wink");
+  add_control_flags(ls, o->node);
   ls->add_flag("--watch,-w", o->watch, "Refresh until interrupted");
   ls->add_option("--interval", o->interval, "Refresh interval in seconds for --watch (default 1)");
   ls->callback([o, &dispatch] { dispatch.action = [o] { return run(*o); }; });

@@ -1,5 +1,5 @@
 // `wink quotas`: usage against every limit (node and each app) with bars, and
-// `wink quotas set` to change them, on a running wink (local admin endpoint).
+// `wink quotas set` to change them, on a running node (control API).
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -7,7 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
-#include "lifecycle/admin.h"
+#include "cli/control_client.h"
 #include "manifest/manifest.h"
 
 namespace wink::cli {
@@ -16,7 +16,8 @@ namespace {
 using nlohmann::json;
 
 struct QuotaOptions {
-  std::string admin, data_dir, app;
+  ControlFlags node;
+  std::string app;
   std::string active, total, memory_per_instance, memory_total;
 };
 
@@ -62,43 +63,55 @@ int show(const std::string& body) {
 }
 
 int run(const QuotaOptions& o, bool set) {
-  auto addr = lifecycle::admin_address(o.admin, data_dir_or_default(o.data_dir));
-  if (!addr.ok()) { std::fprintf(stderr, "Error: %s\n", addr.error().message.c_str()); return 1; }
+  auto client = open_control(o.node);
+  if (!client.ok()) return print_error(client.error().message);
   if (!set) {
-    auto body = lifecycle::admin_request(*addr, "GET", "/v1/quotas");
-    if (!body.ok()) { std::fprintf(stderr, "Error: %s\n", body.error().message.c_str()); return 1; }
-    return show(*body);
+    auto body = client->call("GET", "/v1/quotas");
+    if (!body.ok()) return print_error(body.error().message);
+    return show(body->dump());
   }
-  std::string target = o.app.empty() ? "/v1/quotas?scope=node" : "/v1/quotas?scope=app&app=" + o.app;
-  auto add_size = [&](const char* key, const std::string& v) -> bool {
+  json body = json::object();
+  auto add_count = [&](const char* flag, const char* key, const std::string& v) -> bool {
     if (v.empty()) return true;
-    auto n = manifest::parse_size(v);
-    if (!n.ok()) { std::fprintf(stderr, "Error: --%s: %s\n", key, n.error().message.c_str()); return false; }
-    target += std::string("&") + key + "=" + std::to_string(*n);
+    json n = json::parse(v, nullptr, false);
+    if (n.is_discarded() || !n.is_number_integer()) {
+      std::fprintf(stderr, "Error: %s: expected an integer, got \"%s\"\n", flag, v.c_str());
+      return false;
+    }
+    body[key] = n;  // the node range-checks it (-1 is refused there, with the reason)
     return true;
   };
-  if (!o.active.empty()) target += "&active=" + o.active;
-  if (!o.total.empty()) target += "&total=" + o.total;
-  if (!add_size("memory_per_instance", o.memory_per_instance) || !add_size("memory_total", o.memory_total)) return 1;
-  auto body = lifecycle::admin_request(*addr, "POST", target);
-  if (!body.ok()) { std::fprintf(stderr, "Error: %s\n", body.error().message.c_str()); return 1; }
-  return show(*body);
+  auto add_size = [&](const char* flag, const char* key, const std::string& v) -> bool {
+    if (v.empty()) return true;
+    auto n = manifest::parse_size(v);
+    if (!n.ok()) { std::fprintf(stderr, "Error: %s: %s\n", flag, n.error().message.c_str()); return false; }
+    body[key] = *n;
+    return true;
+  };
+  if (!add_count("--active-instances", "active_instances", o.active) ||
+      !add_count("--total-instances", "total_instances", o.total) ||
+      !add_size("--memory-per-instance", "memory_per_instance", o.memory_per_instance) ||
+      !add_size("--memory-total", "memory_total", o.memory_total)) {
+    return 1;
+  }
+  auto answer = client->call("PUT", o.app.empty() ? "/v1/quotas" : "/v1/quotas/" + o.app, body);
+  if (!answer.ok()) return print_error(answer.error().message);
+  return show(answer->dump());
 }
 
 }  // namespace
 
 void add_quotas_command(CLI::App& app, Dispatch& dispatch) {
   auto o = std::make_shared<QuotaOptions>();
-  CLI::App* cmd = app.add_subcommand("quotas", "Show quota usage of a running wink (node and each app)");
-  cmd->add_option("--admin", o->admin, "Admin endpoint HOST:PORT (default: from <data-dir>/admin.addr)");
-  cmd->add_option("--data-dir", o->data_dir, "Data directory of the running wink");
+  CLI::App* cmd = app.add_subcommand("quotas", "Show quota usage of a running node (node and each app)");
+  add_control_flags(cmd, o->node);
   auto* set = cmd->add_subcommand("set", "Change node quotas (or an app's with --app); 0 = unlimited");
   set->add_option("--app", o->app, "App whose quotas change (default: the node's)");
   set->add_option("--active-instances", o->active, "Running instances");
   set->add_option("--total-instances", o->total, "Running + standby instances");
   set->add_option("--memory-per-instance", o->memory_per_instance, "e.g. 256MiB");
   set->add_option("--memory-total", o->memory_total, "e.g. 8GiB");
-  set->fallthrough();  // --admin / --data-dir after the subcommand
+  set->fallthrough();  // --node / --data-dir after the subcommand
   cmd->callback([=, &dispatch] {
     bool is_set = set->parsed();
     dispatch.action = [o, is_set] { return run(*o, is_set); };

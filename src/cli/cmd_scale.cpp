@@ -1,5 +1,5 @@
 // `wink scale`: view and change the autoscaling of long-lived components on a
-// running wink (through its local admin endpoint).
+// running node (through its control API, docs/api.md).
 //   wink scale [ls]
 //   wink scale set APP/COMPONENT [--min N] [--max N] [--warmup MS] [--cooldown MS]
 //   wink scale policy add APP/COMPONENT --name N --metric inflight|rps|cpu
@@ -15,7 +15,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
-#include "lifecycle/admin.h"
+#include "cli/control_client.h"
 
 namespace wink::cli {
 namespace {
@@ -23,19 +23,36 @@ namespace {
 using nlohmann::json;
 
 struct ScaleOptions {
-  std::string admin, data_dir, target, name, metric = "inflight", adjustment = "change";
+  ControlFlags node;
+  std::string target, name, metric = "inflight", adjustment = "change";
   std::vector<std::string> steps;
-  int64_t min = -1, max = -1, warmup = -1, cooldown = -1, idle_timeout = -1;
+  // Numbers are passed on as written; the node range-checks them.
+  std::string min, max, warmup, cooldown, idle_timeout;
   std::string scale_to_zero, stateful;
 };
 
-std::string enc(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == ':' || c == ',') out += static_cast<char>(c);
-    else { char b[4]; std::snprintf(b, sizeof b, "%%%02X", c); out += b; }
+// A flag's integer as JSON ("-1" stays -1 so the node can say why it is refused).
+Result<json> integer(const char* flag, const std::string& text) {
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_number_integer()) {
+    return make_error(std::string(flag) + ": expected an integer, got \"" + text + "\"");
   }
-  return out;
+  return j;
+}
+
+// "LOWER:UPPER:ADJUSTMENT" (UPPER empty or inf: no bound) -> {"lower","upper","adjustment"}.
+Result<json> parse_step(const std::string& text) {
+  size_t c1 = text.find(':'), c2 = c1 == std::string::npos ? c1 : text.find(':', c1 + 1);
+  auto bad = [&] {
+    return make_error("--step \"" + text + "\": expected LOWER:UPPER:ADJUSTMENT (UPPER may be empty or inf)");
+  };
+  if (c1 == std::string::npos || c2 == std::string::npos || c1 == 0 || c2 + 1 >= text.size()) return bad();
+  json lower = json::parse(text.substr(0, c1), nullptr, false);
+  std::string upper_text = text.substr(c1 + 1, c2 - c1 - 1);
+  json upper = upper_text.empty() || upper_text == "inf" ? json(nullptr) : json::parse(upper_text, nullptr, false);
+  json adj = json::parse(text.substr(c2 + 1), nullptr, false);
+  if (!lower.is_number() || !(upper.is_null() || upper.is_number()) || !adj.is_number_integer()) return bad();
+  return json{{"lower", lower}, {"upper", upper}, {"adjustment", adj}};
 }
 
 std::string ms_text(int64_t ms) {
@@ -102,52 +119,57 @@ int print_components(const std::string& body) {
 }
 
 int run(const ScaleOptions& o, const std::string& action) {
-  auto addr = lifecycle::admin_address(o.admin, data_dir_or_default(o.data_dir));
-  if (!addr.ok()) { std::fprintf(stderr, "Error: %s\n", addr.error().message.c_str()); return 1; }
-  std::string target;
-  std::string app, comp;
-  if (action != "ls") {
-    size_t slash = o.target.find('/');
-    if (slash == std::string::npos) {
-      std::fprintf(stderr, "Error: expected APP/COMPONENT, got \"%s\"\n", o.target.c_str());
-      return 1;
-    }
-    app = o.target.substr(0, slash);
-    comp = o.target.substr(slash + 1);
-  }
-  const std::string who = "app=" + enc(app) + "&component=" + enc(comp);
-  std::string method = "POST";
+  auto client = open_control(o.node);
+  if (!client.ok()) return print_error(client.error().message);
   if (action == "ls") {
-    method = "GET";
-    target = "/v1/components";
-  } else if (action == "set") {
-    target = "/v1/scale?" + who;
-    if (o.min >= 0) target += "&min=" + std::to_string(o.min);
-    if (o.max >= 0) target += "&max=" + std::to_string(o.max);
-    if (o.warmup >= 0) target += "&warmup_ms=" + std::to_string(o.warmup);
-    if (o.cooldown >= 0) target += "&cooldown_ms=" + std::to_string(o.cooldown);
+    auto body = client->call("GET", "/v1/components");
+    if (!body.ok()) return print_error(body.error().message);
+    return print_components(body->dump());
+  }
+  size_t slash = o.target.find('/');
+  if (slash == std::string::npos) return print_error("expected APP/COMPONENT, got \"" + o.target + "\"");
+  const std::string base = "/v1/components/" + o.target.substr(0, slash) + "/" + o.target.substr(slash + 1);
+  std::string method = "PUT", target;
+  json body = json::object();
+  auto add_int = [&](const char* flag, const char* key, const std::string& text) -> Result<void> {
+    if (text.empty()) return {};
+    WINK_ASSIGN_OR_RETURN(body[key], integer(flag, text));
+    return {};
+  };
+  Result<void> ok;
+  if (action == "set") {
+    target = base + "/scale";
+    for (auto r : {add_int("--min", "min_instances", o.min), add_int("--max", "max_instances", o.max),
+                   add_int("--warmup", "warmup_ms", o.warmup), add_int("--cooldown", "cooldown_ms", o.cooldown)}) {
+      if (!r.ok()) return print_error(r.error().message);
+    }
   } else if (action == "policy-add") {
-    std::string steps;
-    for (const auto& s : o.steps) steps += (steps.empty() ? "" : ",") + s;
-    target = "/v1/scale/policy?" + who + "&name=" + enc(o.name) + "&metric=" + enc(o.metric) +
-             "&adjustment=" + enc(o.adjustment) + "&steps=" + enc(steps);
+    const std::string name = o.name.empty() ? o.metric : o.name;
+    target = base + "/policies/" + name;
+    body["metric"] = o.metric;
+    body["adjustment"] = o.adjustment;
+    body["steps"] = json::array();
+    for (const auto& text : o.steps) {
+      auto step = parse_step(text);
+      if (!step.ok()) return print_error(step.error().message);
+      body["steps"].push_back(*step);
+    }
   } else if (action == "policy-rm") {
-    target = "/v1/scale/policy/delete?" + who + "&name=" + enc(o.name);
+    method = "DELETE";
+    target = base + "/policies/" + o.name;
+    body = nullptr;
   } else if (action == "lifecycle") {
-    target = "/v1/lifecycle?" + who;
-    if (!o.scale_to_zero.empty()) target += "&scale_to_zero=" + enc(o.scale_to_zero);
-    if (o.idle_timeout >= 0) target += "&idle_timeout_ms=" + std::to_string(o.idle_timeout);
-    if (!o.stateful.empty()) target += "&stateful=" + enc(o.stateful);
+    target = base + "/lifecycle";
+    if (!o.scale_to_zero.empty()) body["scale_to_zero"] = o.scale_to_zero;
+    if (auto r = add_int("--idle-timeout", "idle_timeout_ms", o.idle_timeout); !r.ok()) return print_error(r.error().message);
+    if (!o.stateful.empty()) {
+      if (o.stateful != "true" && o.stateful != "false") return print_error("--stateful: expected true or false");
+      body["stateful"] = o.stateful == "true";
+    }
   }
-  auto body = lifecycle::admin_request(*addr, method, target);
-  if (!body.ok()) { std::fprintf(stderr, "Error: %s\n", body.error().message.c_str()); return 1; }
-  if (action != "ls") {
-    // Show just the changed component.
-    json arr = json::parse(*body), one = json::array();
-    for (const json& c : arr) if (c["app"] == app && c["component"] == comp) one.push_back(c);
-    return print_components(one.dump());
-  }
-  return print_components(*body);
+  auto answer = client->call(method, target, body);
+  if (!answer.ok()) return print_error(answer.error().message);
+  return print_components(answer->dump());  // the changed component
 }
 
 }  // namespace
@@ -155,8 +177,7 @@ int run(const ScaleOptions& o, const std::string& action) {
 void add_scale_command(CLI::App& app, Dispatch& dispatch) {
   auto o = std::make_shared<ScaleOptions>();
   CLI::App* cmd = app.add_subcommand("scale", "View and change autoscaling of long-lived components on a running wink");
-  cmd->add_option("--admin", o->admin, "Admin endpoint HOST:PORT (default: from <data-dir>/admin.addr)");
-  cmd->add_option("--data-dir", o->data_dir, "Data directory of the running wink");
+  add_control_flags(cmd, o->node);
   auto* ls = cmd->add_subcommand("ls", "Show scale settings, instances and metrics (default)");
   auto* set = cmd->add_subcommand("set", "Change min/max size, warm-up and cool-down");
   set->add_option("target", o->target, "APP/COMPONENT")->required();
@@ -180,7 +201,7 @@ void add_scale_command(CLI::App& app, Dispatch& dispatch) {
   lc->add_option("--scale-to-zero", o->scale_to_zero, "off | on | idle");
   lc->add_option("--idle-timeout", o->idle_timeout, "Idle timeout in ms (at least 10)");
   lc->add_option("--stateful", o->stateful, "true | false");
-  for (CLI::App* sub : {ls, set, policy, add, rm, lc}) sub->fallthrough();  // --admin after the subcommand
+  for (CLI::App* sub : {ls, set, policy, add, rm, lc}) sub->fallthrough();  // --node after the subcommand
   cmd->callback([=, &dispatch] {
     std::string action = "ls";
     if (set->parsed()) action = "set";

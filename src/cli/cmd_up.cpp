@@ -15,11 +15,13 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/node_flags.h"
+#include "control/server.h"
+#include "node/ingress.h"
+#include "node/registry.h"
 #include "engine/engine.h"
 #include "host/host.h"
-#include "http/dispatcher.h"
 #include "http/server.h"
-#include "lifecycle/admin.h"
 #include "lifecycle/app.h"
 #include "lifecycle/node.h"
 #include "manifest/manifest.h"
@@ -30,93 +32,17 @@ namespace {
 
 struct UpOptions {
   std::string app = ".";
-  std::string listen = "127.0.0.1:3000";
-  std::string data_dir;
-  std::string access_log = "-";
-  unsigned workers = 0;
-  // Executor pool for guests (docs/http.md): threads, per dispatch key, queue per key.
-  unsigned executors = 0;
-  unsigned executors_per_component = 0;
-  size_t executor_queue = 256;
-  int opt_level = 2;
-  // wink_v1 host interface (node configuration, docs/operations.md)
-  std::vector<std::string> kv_stores;  // NAME=SPEC
-  std::string vars_file;
-  uint64_t outbound_timeout_ms = 10'000;
-  std::string outbound_max_response = "16MiB";
-  std::vector<std::string> outbound_allow;  // node ceiling on allowed_outbound_hosts
-  std::string metrics_path = "/metrics";
-  // Long-lived instances (docs/operations.md): admin endpoint and quotas.
-  std::string admin_listen = "127.0.0.1:0";
-  uint64_t quota_active = 0, quota_total = 0;
-  std::string quota_memory_per_instance = "0", quota_memory_total = "0";
+  NodeFlags node;
+  std::string control_socket;  // default <data>/control.sock; "off": none
 };
-
-// Stores, variables, outbound limits and metrics for the host interface.
-Result<std::shared_ptr<host::Node>> make_node(const UpOptions& opt, const std::filesystem::path& data_dir) {
-  auto node = std::make_shared<host::Node>();
-  for (const auto& item : opt.kv_stores) {
-    size_t eq = item.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      return make_error("--kv-store: expected NAME=SPEC (e.g. cache=redis://127.0.0.1:6379/0), got \"" +
-                        item + "\"");
-    }
-    std::string name = item.substr(0, eq);
-    if (node->stores.count(name)) return make_error("--kv-store: store \"" + name + "\" given twice");
-    WINK_ASSIGN_OR_RETURN(auto store, host::open_store(name, item.substr(eq + 1), data_dir));
-    node->stores.emplace(name, std::move(store));
-  }
-  if (!node->stores.count("default")) {
-    // The embedded default: a SQLite file under the data directory.
-    WINK_ASSIGN_OR_RETURN(auto store, host::open_store("default", "sqlite", data_dir));
-    node->stores.emplace("default", std::move(store));
-  }
-  if (!opt.vars_file.empty()) {
-    WINK_ASSIGN_OR_RETURN(node->file_variables, host::load_vars_file(opt.vars_file));
-  }
-  node->outbound.timeout = std::chrono::milliseconds(opt.outbound_timeout_ms);
-  WINK_ASSIGN_OR_RETURN(node->outbound.max_response_body, manifest::parse_size(opt.outbound_max_response));
-  for (const auto& text : opt.outbound_allow) {
-    auto p = host::AllowPattern::parse(text);
-    if (!p.ok()) return make_error("--outbound-allow: " + p.error().message);
-    node->outbound.ceiling.add(std::move(*p));
-  }
-  node->metrics = std::make_shared<host::Metrics>();
-  return node;
-}
 
 int fail(const std::string& message) {
   std::fprintf(stderr, "Error: %s\n", message.c_str());
   return 1;
 }
 
-// "ADDR:PORT", "[v6]:PORT", ":PORT" (all interfaces) or "PORT" (loopback).
-Result<std::pair<std::string, uint16_t>> parse_listen(const std::string& spec) {
-  std::string host = "127.0.0.1";
-  std::string port_text = spec;
-  size_t colon = spec.rfind(':');
-  if (colon != std::string::npos) {
-    host = spec.substr(0, colon);
-    port_text = spec.substr(colon + 1);
-    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-      host = host.substr(1, host.size() - 2);
-    }
-    if (host.empty()) host = "0.0.0.0";
-  }
-  char* end = nullptr;
-  long port = std::strtol(port_text.c_str(), &end, 10);
-  if (port_text.empty() || *end != '\0' || port < 0 || port > 65535) {
-    return make_error("--listen: expected ADDR:PORT, got \"" + spec + "\"");
-  }
-  return std::make_pair(host, static_cast<uint16_t>(port));
-}
-
-std::string url_host(const std::string& host) {
-  return host.find(':') != std::string::npos ? "[" + host + "]" : host;
-}
-
 int up(const UpOptions& opt) {
-  auto listen = parse_listen(opt.listen);
+  auto listen = parse_listen(opt.node.listen);
   if (!listen.ok()) return fail(listen.error().message);
 
   // Signals first, before any thread exists (every thread inherits the mask),
@@ -127,46 +53,26 @@ int up(const UpOptions& opt) {
   auto manifest = manifest::load(opt.app);
   if (!manifest.ok()) return fail(manifest.error().message);
 
-  engine::EngineConfig config;
-  config.data_dir = data_dir_or_default(opt.data_dir);
-  config.compile.opt_level = opt.opt_level;
-  config.compile.progress = stderr_is_terminal();
-  engine::Engine engine(config);
-  auto node = make_node(opt, config.data_dir);
-  if (!node.ok()) return fail(node.error().message);
-  std::shared_ptr<host::Metrics> metrics = (*node)->metrics;
+  // The one app on the same node code as `wink serve`: nothing persisted,
+  // and it answers whatever the Host header says.
+  auto config = registry_config(opt.node);
+  if (!config.ok()) return fail(config.error().message);
+  config->ephemeral = true;
+  config->default_app = manifest->app_name;
+  config->tenancy.shared_stores = true;
+  config->url_port = listen->second;
+  const std::filesystem::path data_dir = config->data_dir;
+  std::shared_ptr<host::Metrics> metrics = config->tenancy.metrics;
+  raise_fd_limit();  // each stateful instance in standby keeps its saved memory in one memfd
+  auto registry_result = node::Registry::open(std::move(*config));
+  if (!registry_result.ok()) return fail(registry_result.error().message);
+  std::shared_ptr<node::Registry> registry = std::move(*registry_result);
 
   // Compile (or take from the cache) every module now, not on the first
   // request. On a helper thread, so Ctrl-C still ends a long compile.
   std::fprintf(stderr, "wink: loading app \"%s\" from %s\n", manifest->app_name.c_str(),
                manifest->file.c_str());
-  // Long-lived (reactor) components run on the lifecycle node; WAGI ones as before.
-  lifecycle::NodeOptions node_options;
-  node_options.quotas.active_instances = opt.quota_active;
-  node_options.quotas.total_instances = opt.quota_total;
-  {
-    auto per = manifest::parse_size(opt.quota_memory_per_instance);
-    auto total = manifest::parse_size(opt.quota_memory_total);
-    if (!per.ok()) return fail("--quota-memory-per-instance: " + per.error().message);
-    if (!total.ok()) return fail("--quota-memory-total: " + total.error().message);
-    node_options.quotas.memory_per_instance = *per;
-    node_options.quotas.memory_total = *total;
-  }
-  {
-    // Each stateful instance in standby keeps its saved memory in one memfd:
-    // allow as many descriptors as the hard limit permits.
-    rlimit nofile{};
-    if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
-      nofile.rlim_cur = nofile.rlim_max;
-      ::setrlimit(RLIMIT_NOFILE, &nofile);
-    }
-  }
-  lifecycle::Node life(node_options);
-  auto loading = std::async(std::launch::async, [&] {
-    wagi::AppOptions app_options;
-    app_options.host = *node;
-    return lifecycle::App::load(std::move(*manifest), engine, life, app_options);
-  });
+  auto loading = std::async(std::launch::async, [&] { return registry->deploy_directory(opt.app); });
   while (loading.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready) {
     if (int sig = signals->wait_for(std::chrono::milliseconds(0)); sig != 0) {
       std::fprintf(stderr, "wink: interrupted while loading the app\n");
@@ -174,74 +80,46 @@ int up(const UpOptions& opt) {
       std::_Exit(1);
     }
   }
-  auto app_result = loading.get();
-  if (!app_result.ok()) return fail(app_result.error().message);
-  std::shared_ptr<const lifecycle::App> app = std::move(*app_result);
+  auto deployed = loading.get();
+  if (!deployed.ok()) return fail(deployed.error().message);
+  std::shared_ptr<const node::Version> version = registry->route("");
 
   http::ServerConfig server_config;
   server_config.address = listen->first;
   server_config.port = listen->second;
-  server_config.workers = opt.workers;
-  if (opt.access_log == "off") {
+  server_config.workers = opt.node.workers;
+  if (opt.node.access_log == "off") {
     server_config.access_log.sink = http::AccessLogConfig::Sink::kOff;
-  } else if (opt.access_log != "-") {
+  } else if (opt.node.access_log != "-") {
     server_config.access_log.sink = http::AccessLogConfig::Sink::kFile;
-    server_config.access_log.path = opt.access_log;
+    server_config.access_log.path = opt.node.access_log;
   }
-  // Guests run on the executor pool, never on the I/O threads; each
-  // component (dispatch key "app/component") may use at most
-  // --executors-per-component of its threads, the rest of its requests wait
-  // in a bounded queue (503 when full).
-  http::DispatcherConfig pool_config;
-  pool_config.threads = opt.executors;
-  pool_config.per_key_threads = opt.executors_per_component;
-  pool_config.per_key_queue = opt.executor_queue;
-  http::Dispatcher pool(pool_config);
-  // Prometheus text on --metrics-path, answered on the I/O thread before
-  // routing (so an app's "/..." route cannot hide it, and a busy app cannot delay it).
-  const std::string metrics_path = opt.metrics_path == "off" ? "" : opt.metrics_path;
-  http::Server server(server_config, http::AsyncHandler([app, metrics, metrics_path,
-                                                         &pool](http::Completion done) {
-    const http::Request& req = done.request();
-    if (!metrics_path.empty() && req.path == metrics_path) {
-      done.response().add_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-      done.response().body = metrics->render();
-      done.complete();
-      return;
-    }
-    std::string key = app->dispatch_key(req);
-    if (key.empty()) {  // no route: 404 without a guest
-      app->handle(req, done.response());
-      done.complete();
-      return;
-    }
-    http::dispatch(pool, key, std::move(done),
-                   [app](const http::Request& r, http::Response& resp) { app->handle(r, resp); });
-  }));
+  // Guests run on the executor pool, never on the I/O threads; with one app,
+  // each of its components may use at most --executors-per-component threads.
+  node::IngressConfig ingress_config;
+  ingress_config.pool = pool_config(opt.node);
+  ingress_config.key = node::DispatchKey::kComponent;
+  ingress_config.metrics_path = opt.node.metrics_path == "off" ? "" : opt.node.metrics_path;
+  ingress_config.metrics = metrics;
+  node::Ingress ingress(registry, std::move(ingress_config));
+  http::Server server(server_config, ingress.handler());
   if (auto started = server.start(); !started.ok()) return fail(started.error().message);
 
-  // Local admin endpoint for `wink scale`, `wink quotas`, `wink instance`.
-  std::unique_ptr<http::Server> admin;
-  const std::filesystem::path admin_file = config.data_dir / "admin.addr";
-  if (opt.admin_listen != "off") {
-    auto admin_listen = parse_listen(opt.admin_listen);
-    if (!admin_listen.ok()) return fail("--admin-listen: " + admin_listen.error().message);
-    http::ServerConfig admin_config;
-    admin_config.address = admin_listen->first;
-    admin_config.port = admin_listen->second;
-    admin_config.workers = 1;
-    admin_config.access_log.sink = http::AccessLogConfig::Sink::kOff;
-    admin = std::make_unique<http::Server>(admin_config, [&life](const http::Request& req, http::Response& resp) {
-      lifecycle::handle_admin(life, req, resp);
-    });
-    if (auto started = admin->start(); !started.ok()) return fail("admin endpoint: " + started.error().message);
-    std::error_code ec;
-    std::filesystem::create_directories(config.data_dir, ec);
-    auto written = write_file_atomic(admin_file, admin_listen->first + ":" + std::to_string(admin->port()) + "\n");
-    (void)written;
+  // The control API on the local socket, so `wink scale`, `wink quotas` and
+  // `wink instance` reach this app. Another wink on the same data dir may
+  // hold the socket: then this one serves without it.
+  std::unique_ptr<control::Server> control_server;
+  if (opt.control_socket != "off") {
+    control::ControlConfig cc;
+    cc.socket_path = opt.control_socket.empty() ? data_dir / "control.sock" : std::filesystem::path(opt.control_socket);
+    control_server = std::make_unique<control::Server>(cc, *registry);
+    if (auto started = control_server->start(); !started.ok()) {
+      std::fprintf(stderr, "wink: control API not started: %s\n", started.error().message.c_str());
+      control_server.reset();
+    }
   }
 
-  const manifest::Manifest& m = app->manifest();
+  const manifest::Manifest& m = version->handler().manifest();
   const std::string base = "http://" + url_host(listen->first) + ":" + std::to_string(server.port());
   std::printf("wink: app \"%s\" listening on %s\n", m.app_name.c_str(), base.c_str());
   size_t width = 0;
@@ -264,13 +142,9 @@ int up(const UpOptions& opt) {
     grace = std::max(grace, std::chrono::duration_cast<std::chrono::milliseconds>(c.deadline) +
                                 std::chrono::milliseconds(1'000));
   }
+  if (control_server) control_server->stop();
   server.stop(grace);
-  pool.stop();  // guests still running past the grace finish (their deadline) before the app goes
-  if (admin) {
-    admin->stop(std::chrono::milliseconds(100));
-    std::error_code ec;
-    std::filesystem::remove(admin_file, ec);
-  }
+  ingress.stop();  // guests still running past the grace finish (their deadline) before the app goes
   std::fprintf(stderr, "wink: stopped\n");
   return 0;
 }
@@ -281,48 +155,10 @@ void add_up_command(CLI::App& app, Dispatch& dispatch) {
   auto opt = std::make_shared<UpOptions>();
   CLI::App* cmd = app.add_subcommand("up", "Serve an app described by wink.toml over HTTP");
   cmd->add_option("app", opt->app, "App directory or path to its wink.toml (default: .)");
-  cmd->add_option("--listen,-l", opt->listen,
-                  "ADDR:PORT to listen on (default 127.0.0.1:3000; port 0 picks a free one)");
-  cmd->add_option("--data-dir", opt->data_dir, "Data directory (artifact cache)");
-  cmd->add_option("--workers", opt->workers, "HTTP I/O threads (default: one per CPU)");
-  cmd->add_option("--executors", opt->executors,
-                  "Threads running guests (default: 4 per CPU, at least 4)")
-      ->check(CLI::Range(1u, 4096u));
-  cmd->add_option("--executors-per-component", opt->executors_per_component,
-                  "Most executor threads one component may use at once (default: half of --executors)")
-      ->check(CLI::Range(1u, 4096u));
-  cmd->add_option("--executor-queue", opt->executor_queue,
-                  "Requests per component waiting for an executor; beyond this 503 (default 256)")
-      ->check(CLI::Range(static_cast<size_t>(0), static_cast<size_t>(1) << 20));
-  cmd->add_option("--access-log", opt->access_log,
-                  "Access log: - (stderr, default), off, or a file to append to");
-  cmd->add_option("-O", opt->opt_level, "C optimization level for compiled modules (default 2)")
-      ->check(CLI::Range(0, 3));
-  cmd->add_option("--kv-store", opt->kv_stores,
-                  "Key-value store NAME=SPEC, repeatable: NAME=sqlite[:PATH], "
-                  "NAME=redis://HOST:PORT/DB (default: default=sqlite under the data dir)");
-  cmd->add_option("--vars-file", opt->vars_file,
-                  "Variable values, \"name = value\" lines (WINK_VAR_<NAME> in the environment wins)");
-  cmd->add_option("--outbound-timeout", opt->outbound_timeout_ms,
-                  "Outbound HTTP timeout per request in ms (default 10000; also capped by the deadline)");
-  cmd->add_option("--outbound-max-response", opt->outbound_max_response,
-                  "Largest outbound HTTP response body (default 16MiB)");
-  cmd->add_option("--outbound-allow", opt->outbound_allow,
-                  "Ceiling on every manifest's allowed_outbound_hosts, repeatable, e.g. "
-                  "\"https://*.example.com\" (default: any; private addresses always need an IP literal)");
-  cmd->add_option("--metrics-path", opt->metrics_path,
-                  "Path answering Prometheus metrics, or \"off\" (default /metrics)");
-  cmd->add_option("--admin-listen", opt->admin_listen,
-                  "Local admin endpoint for wink scale/quotas/instance (default 127.0.0.1:0, "
-                  "address written to <data-dir>/admin.addr; \"off\" disables it)");
-  cmd->add_option("--quota-active-instances", opt->quota_active,
-                  "Node quota: running long-lived instances (0 = unlimited)");
-  cmd->add_option("--quota-total-instances", opt->quota_total,
-                  "Node quota: running + standby instances (0 = unlimited)");
-  cmd->add_option("--quota-memory-per-instance", opt->quota_memory_per_instance,
-                  "Node quota: a component's memory_limit must fit (e.g. 256MiB; 0 = unlimited)");
-  cmd->add_option("--quota-memory-total", opt->quota_memory_total,
-                  "Node quota: memory of running instances (their limits) + standby state (0 = unlimited)");
+  add_node_flags(cmd, opt->node, "component");
+  cmd->add_option("--control-socket", opt->control_socket,
+                  "Control API Unix socket for wink scale/quotas/instance (default <data-dir>/control.sock, "
+                  "mode 0600; \"off\": none)");
   cmd->callback([opt, &dispatch] { dispatch.action = [opt] { return up(*opt); }; });
 }
 

@@ -15,8 +15,12 @@ struct Dispatch {
 void add_run_command(CLI::App& app, Dispatch& dispatch);      // cmd_run.cpp
 void add_compile_command(CLI::App& app, Dispatch& dispatch);  // cmd_compile.cpp
 void add_up_command(CLI::App& app, Dispatch& dispatch);       // cmd_up.cpp (ingress issue)
+void add_serve_command(CLI::App& app, Dispatch& dispatch);    // cmd_serve.cpp (a node of many apps)
 void add_scale_command(CLI::App& app, Dispatch& dispatch);    // cmd_scale.cpp (lifecycle)
 void add_quotas_command(CLI::App& app, Dispatch& dispatch);   // cmd_quotas.cpp (lifecycle)
 void add_instance_command(CLI::App& app, Dispatch& dispatch); // cmd_instance.cpp (lifecycle)
+void add_deploy_command(CLI::App& app, Dispatch& dispatch);   // cmd_deploy.cpp (control API client)
+void add_apps_command(CLI::App& app, Dispatch& dispatch);     // cmd_apps.cpp (control API client)
+void add_logs_command(CLI::App& app, Dispatch& dispatch);     // cmd_logs.cpp (control API client)
 
 }  // namespace wink::cli

@@ -16,6 +16,9 @@ int main(int argc, char** argv) {
 #ifdef WINK_HAVE_UP
   wink::cli::add_up_command(app, dispatch);
 #endif
+#ifdef WINK_HAVE_SERVE
+  wink::cli::add_serve_command(app, dispatch);
+#endif
 #ifdef WINK_HAVE_SCALE
   wink::cli::add_scale_command(app, dispatch);
 #endif
@@ -24,6 +27,15 @@ int main(int argc, char** argv) {
 #endif
 #ifdef WINK_HAVE_INSTANCE
   wink::cli::add_instance_command(app, dispatch);
+#endif
+#ifdef WINK_HAVE_DEPLOY
+  wink::cli::add_deploy_command(app, dispatch);
+#endif
+#ifdef WINK_HAVE_APPS
+  wink::cli::add_apps_command(app, dispatch);
+#endif
+#ifdef WINK_HAVE_LOGS
+  wink::cli::add_logs_command(app, dispatch);
 #endif
   try {
     app.parse(argc, argv);

@@ -121,6 +121,8 @@ class Engine {
   // True when a module was loaded from the quick tier: its optimized
   // artifact still has to be built (see `wink compile --into-cache`).
   bool loaded_quick_tier() const { return loaded_quick_tier_; }
+  // Modules this engine compiled (not found in the artifact cache).
+  uint64_t compile_count() const { return cache_.compile_count(); }
 
  private:
   EngineConfig config_;

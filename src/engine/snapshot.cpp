@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <mutex>
 #include <cstring>
 #include <thread>
 
@@ -108,7 +109,35 @@ struct Reader {
   }
 };
 
-int make_memfd(const char* name) {
+// Image backing (set_image_spill): memfds up to the budget, then unlinked files.
+struct SpillConfig {
+  std::mutex mu;
+  fs::path dir;
+  std::atomic<uint64_t> budget{0};
+  std::atomic<uint64_t> memory_bytes{0}, spilled_bytes{0}, spilled_images{0};
+};
+SpillConfig& spill() {
+  static SpillConfig* c = new SpillConfig();  // never destroyed: images may outlive statics
+  return *c;
+}
+
+// A descriptor for a new memory image; *spilled tells a file from a memfd.
+int make_image_fd(const char* name, bool* spilled) {
+  *spilled = false;
+  SpillConfig& c = spill();
+  if (uint64_t budget = c.budget.load(); budget && c.memory_bytes.load() >= budget) {
+    fs::path dir;
+    {
+      std::lock_guard lock(c.mu);
+      dir = c.dir;
+    }
+    int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      *spilled = true;
+      return fd;
+    }
+    // No spill directory (or no O_TMPFILE there): keep the state in memory.
+  }
   return static_cast<int>(::memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING));
 }
 
@@ -141,7 +170,21 @@ struct Snapshot::MemoryImage {
   uint32_t pages = 0, max_pages = 0;
   std::vector<std::pair<uint32_t, uint32_t>> runs;  // (first 4 KiB page, count) of non-zero pages
   int memfd = -1;  // dense image of pages * 64 KiB; zero pages are holes
+  bool spilled = false;  // memfd is an unlinked file under the spill dir
+  uint64_t charged = 0;  // stored bytes counted in image_backing()
   uint64_t bytes() const { return uint64_t{pages} * MemoryPool::kPageBytes; }
+  void charge() {
+    charged = stored_bytes();
+    (spilled ? spill().spilled_bytes : spill().memory_bytes) += charged;
+    if (spilled) ++spill().spilled_images;
+  }
+  void uncharge() {
+    if (!charged && !spilled) return;
+    (spilled ? spill().spilled_bytes : spill().memory_bytes) -= charged;
+    if (spilled) --spill().spilled_images;
+    charged = 0;
+    spilled = false;
+  }
   uint64_t stored_bytes() const {
     uint64_t n = 0;
     for (auto [first, count] : runs) n += uint64_t{count} * kPage;
@@ -155,20 +198,25 @@ struct Snapshot::MemoryImage {
   MemoryImage& operator=(const MemoryImage&) = delete;
   MemoryImage(MemoryImage&& o) noexcept
       : field_offset(o.field_offset), pages(o.pages), max_pages(o.max_pages),
-        runs(std::move(o.runs)), memfd(std::exchange(o.memfd, -1)) {}
+        runs(std::move(o.runs)), memfd(std::exchange(o.memfd, -1)), spilled(std::exchange(o.spilled, false)),
+        charged(std::exchange(o.charged, 0)) {}
   MemoryImage& operator=(MemoryImage&& o) noexcept {
     if (this != &o) {
       if (memfd >= 0) ::close(memfd);
+      uncharge();
       field_offset = o.field_offset;
       pages = o.pages;
       max_pages = o.max_pages;
       runs = std::move(o.runs);
       memfd = std::exchange(o.memfd, -1);
+      spilled = std::exchange(o.spilled, false);
+      charged = std::exchange(o.charged, 0);
     }
     return *this;
   }
   ~MemoryImage() {
     if (memfd >= 0) ::close(memfd);
+    uncharge();
   }
 };
 
@@ -606,7 +654,7 @@ Result<std::shared_ptr<Snapshot>> Snapshot::capture_state(const Instance& instan
       img->field_offset = f.offset;
       img->pages = mem->pages;
       img->max_pages = mem->max_pages;
-      img->memfd = make_memfd("wink-snapshot");
+      img->memfd = make_image_fd("wink-snapshot", &img->spilled);
       if (img->memfd < 0) return errno_error("memfd_create");
       if (::ftruncate(img->memfd, static_cast<off_t>(img->bytes())) != 0) return errno_error("ftruncate");
       uint64_t npages = img->bytes() / kPage;
@@ -702,10 +750,13 @@ Result<void> Snapshot::prepare_process_state() {
   for (auto& m : memories_) {
     // Sealed: no one (not even us) can change the shared image any more.
     // Instances map it copy-on-write on the promise that it never changes;
-    // without the seals that promise is not kept, so refuse.
-    if (::fcntl(m->memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
+    // without the seals that promise is not kept, so refuse. A spilled image
+    // is an unlinked file only this process can reach: no seals there.
+    if (!m->spilled &&
+        ::fcntl(m->memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
       return errno_error("cannot seal the snapshot memory image (F_ADD_SEALS)");
     }
+    if (!m->charged) m->charge();
   }
   return {};
 }
@@ -898,7 +949,7 @@ Result<std::shared_ptr<Snapshot>> Snapshot::load(const fs::path& file, std::shar
     m->pages = r.u32();
     m->max_pages = r.u32();
     if (m->field_offset != mem_offsets[i] || m->pages > 65536) return make_error("damaged snapshot (memory)");
-    m->memfd = make_memfd("wink-snapshot");
+    m->memfd = make_image_fd("wink-snapshot", &m->spilled);
     if (m->memfd < 0) return errno_error("memfd_create");
     if (::ftruncate(m->memfd, static_cast<off_t>(m->bytes())) != 0) return errno_error("ftruncate");
     uint32_t nruns = r.u32();
@@ -1218,6 +1269,22 @@ Snapshot::~Snapshot() {
       MemoryPool::instance().release(base);
     }
   }
+}
+
+void set_image_spill(const fs::path& dir, uint64_t memory_budget) {
+  SpillConfig& c = spill();
+  if (memory_budget) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+  }
+  std::lock_guard lock(c.mu);
+  c.dir = dir;
+  c.budget = memory_budget;
+}
+
+ImageBacking image_backing() {
+  SpillConfig& c = spill();
+  return {c.memory_bytes.load(), c.spilled_bytes.load(), c.spilled_images.load()};
 }
 
 }  // namespace wink::engine

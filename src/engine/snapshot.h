@@ -155,4 +155,18 @@ class Snapshot : public std::enable_shared_from_this<Snapshot> {
 std::filesystem::path snapshot_path_for(const Module& module, const InitSpec& spec,
                                         const std::filesystem::path& data_dir);
 
+// Where snapshot memory images live. By default each is an anonymous sealed
+// memfd (RAM). With a budget, images made while the images in memory already
+// hold `memory_budget` bytes are unlinked files under `dir` instead
+// (O_TMPFILE): their pages sit in the page cache, which the kernel can write
+// back and drop, so ten thousand stateful sleepers need not keep their heaps
+// in RAM. Applies to images created afterwards; 0 turns spilling off.
+void set_image_spill(const std::filesystem::path& dir, uint64_t memory_budget);
+struct ImageBacking {
+  uint64_t memory_bytes = 0;   // stored bytes of images in memfds
+  uint64_t spilled_bytes = 0;  // stored bytes of images in files
+  uint64_t spilled_images = 0;
+};
+ImageBacking image_backing();
+
 }  // namespace wink::engine

@@ -33,7 +33,7 @@ bool parse_int(std::string_view text, int lo, int hi, int& out) {
 }  // namespace
 
 Result<std::shared_ptr<KeyValueStore>> open_store(std::string_view name, std::string_view spec,
-                                                   const std::filesystem::path& data_dir) {
+                                                   const std::filesystem::path& data_dir, std::string_view app) {
   const std::string where = "key-value store \"" + std::string(name) + "\" (" + std::string(spec) + ")";
   if (spec == "sqlite" || spec.starts_with("sqlite:")) {
     SqliteOptions o;
@@ -42,6 +42,12 @@ Result<std::shared_ptr<KeyValueStore>> open_store(std::string_view name, std::st
     std::string_view path = rest.substr(0, q);
     std::string_view query = q == std::string_view::npos ? std::string_view() : rest.substr(q + 1);
     o.path = path.empty() ? data_dir / "kv" / (std::string(name) + ".sqlite") : std::filesystem::path(path);
+    if (!app.empty()) {
+      // One file per app: <data>/kv/<app>/<name>.sqlite, or PATH's stem + ".<app>".
+      o.path = path.empty() ? data_dir / "kv" / std::string(app) / (std::string(name) + ".sqlite")
+                            : o.path.parent_path() / (o.path.stem().string() + "." + std::string(app) +
+                                                      o.path.extension().string());
+    }
     std::string bad;
     each_param(query, [&](std::string_view k, std::string_view v) {
       if (k == "sync" && (v == "full" || v == "normal")) {
@@ -104,6 +110,7 @@ Result<std::shared_ptr<KeyValueStore>> open_store(std::string_view name, std::st
       }
     });
     if (!bad.empty()) return make_error(where + ": unknown option \"" + bad + "\" (known: prefix, timeout_ms)");
+    if (!app.empty()) o.key_prefix += "app:" + std::string(app) + ":";  // one key space per app
     auto store = open_redis_store(o);
     if (!store.ok()) return std::move(store).error().with_context(where);
     return store;

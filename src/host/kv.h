@@ -61,7 +61,11 @@ Result<std::shared_ptr<KeyValueStore>> open_redis_store(const RedisOptions& opti
 //   "sqlite"                    -> <data_dir>/kv/<name>.sqlite
 //   "sqlite:PATH[?sync=normal]" -> PATH (relative to the working directory)
 //   "redis://[:PASSWORD@]HOST[:PORT][/DB][?prefix=P&timeout_ms=N]"
+// With `app` (a node hosting many apps), each app gets its own store of that
+// name: <data_dir>/kv/<app>/<name>.sqlite, PATH with ".<app>" before its
+// extension, or Redis keys prefixed "P" + "app:<app>:".
 Result<std::shared_ptr<KeyValueStore>> open_store(std::string_view name, std::string_view spec,
-                                                   const std::filesystem::path& data_dir);
+                                                   const std::filesystem::path& data_dir,
+                                                   std::string_view app = {});
 
 }  // namespace wink::host

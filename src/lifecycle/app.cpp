@@ -36,8 +36,14 @@ ComponentPolicy policy_from(const manifest::Lifecycle& l) {
   return p;
 }
 
+App::~App() {
+  for (Node::Component* c : reactors_) {
+    if (c) node_->undeploy(c);
+  }
+}
+
 Result<std::unique_ptr<App>> App::load(manifest::Manifest manifest, engine::Engine& engine, Node& node,
-                                       wagi::AppOptions options) {
+                                       wagi::AppOptions options, uint64_t version) {
   std::unique_ptr<App> app(new App());
   app->node_ = &node;
   app->log_ = options.log;
@@ -55,6 +61,7 @@ Result<std::unique_ptr<App>> App::load(manifest::Manifest manifest, engine::Engi
     ComponentSpec spec;
     spec.app = manifest.app_name;
     spec.component = c.id;
+    spec.version = version;
     spec.handler = c.entrypoint;
     spec.memory_limit_bytes = c.memory_limit_bytes;
     spec.limits.max_memory_pages = static_cast<uint32_t>(std::min<uint64_t>(c.memory_limit_bytes / (64 * 1024), 65536));

@@ -28,8 +28,15 @@ class App {
   // component on `node`: module compiled (or cached), `_initialize` (and
   // `init`, if given) run once and snapshotted: the state every new instance
   // starts from. A deploy over a quota is refused with the reason.
+  // `version` tells apart the components of two versions of one app deployed
+  // side by side during an update (ComponentSpec::version).
   static Result<std::unique_ptr<App>> load(manifest::Manifest manifest, engine::Engine& engine, Node& node,
-                                           wagi::AppOptions options = {});
+                                           wagi::AppOptions options = {}, uint64_t version = 0);
+  // Undeploys its reactor components from the node (requests on them have
+  // finished: whoever calls handle() holds the App).
+  ~App();
+  App(const App&) = delete;
+  App& operator=(const App&) = delete;
   // Thread-safe; the guest runs on the calling thread (an executor, never an
   // I/O thread), which also waits while a reactor instance wakes or is busy.
   void handle(const http::Request& request, http::Response& response) const;

@@ -248,8 +248,11 @@ Result<Node::Component*> Node::deploy(ComponentSpec spec) {
   std::vector<Inst*> to_start;
   {
     std::lock_guard lock(mu_);
-    if (find(spec.app, spec.component)) {
-      return make_error("component " + spec.app + "/" + spec.component + " is already deployed");
+    for (const auto& other : components_) {
+      if (other->spec.app == spec.app && other->spec.component == spec.component &&
+          other->spec.version == spec.version) {
+        return make_error("component " + spec.app + "/" + spec.component + " is already deployed");
+      }
     }
     auto& app = apps_[spec.app];
     if (!app) {
@@ -303,10 +306,42 @@ Result<Node::Component*> Node::deploy(ComponentSpec spec) {
 }
 
 Node::Component* Node::find(std::string_view app, std::string_view component) const {
+  Component* newest = nullptr;
   for (const auto& c : components_) {
-    if (c->spec.app == app && c->spec.component == component) return c.get();
+    if (c->spec.app == app && c->spec.component == component &&
+        (!newest || c->spec.version >= newest->spec.version)) {
+      newest = c.get();
+    }
   }
-  return nullptr;
+  return newest;
+}
+
+void Node::undeploy(Component* component) {
+  std::vector<std::unique_ptr<Inst>> gone;
+  std::unique_ptr<Component> owned;
+  {
+    std::unique_lock lock(mu_);
+    auto it = std::find_if(components_.begin(), components_.end(),
+                           [&](const auto& c) { return c.get() == component; });
+    if (it == components_.end()) return;
+    // Out of tick()'s sight first, then wait for its claims to end.
+    owned = std::move(*it);
+    components_.erase(it);
+    cv_.wait(lock, [&] {
+      for (const auto& i : owned->instances) {
+        if (i->claimed || i->busy) return false;
+      }
+      return true;
+    });
+    for (auto& i : owned->instances) {
+      account(*i, -1);
+      i->state = State::kStopped;
+      account(*i, +1);
+      gone.push_back(std::move(i));
+    }
+    owned->instances.clear();
+  }
+  gone.clear();  // instances free their slots outside the lock
 }
 
 Node::Inst* Node::new_inst(Component& c) {

@@ -90,6 +90,9 @@ struct NodeOptions {
 // What one long-lived component needs; built by App::load (or a test).
 struct ComponentSpec {
   std::string app, component;
+  // The app version this component belongs to: while a new version of an app
+  // is deployed next to the old one, both have the same names.
+  uint64_t version = 0;
   std::shared_ptr<engine::Snapshot> init;      // every new instance starts here
   std::shared_ptr<const wasi::Prepared> wasi;  // preopens, argv, environment
   std::shared_ptr<const host::Prepared> host;  // wink_v1; null: not offered
@@ -156,6 +159,12 @@ class Node {
   // registers it and starts min_instances instances.
   Result<Component*> deploy(ComponentSpec spec);
 
+  // Removes a component (its app version was replaced or removed): no new
+  // request may call it; waits for the timer thread to let go of its
+  // instances, then stops them (no standby capture) and frees the handle.
+  // Callers make sure no call() on it is in flight.
+  void undeploy(Component* component);
+
   // Serves one request: an idle running instance, else a standby one woken,
   // else a new one (within max_instances and quotas), else waits in the
   // component's queue. `vars` are the request's CGI variables ("K=V").
@@ -170,6 +179,7 @@ class Node {
   std::vector<InstanceInfo> instances() const;
   std::vector<ComponentInfo> components() const;
   std::vector<QuotaView> quotas() const;
+  // The newest deployed version of app/component, or null.
   Component* find(std::string_view app, std::string_view component) const;
   // Replaces a component's scale settings (validated: min <= max, policies).
   Result<void> set_scale(Component& component, const ScaleConfig& scale);

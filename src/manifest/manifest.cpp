@@ -574,6 +574,121 @@ void parse_component(Checker& ck, const std::string& id, const toml::node& node,
 
 }  // namespace
 
+namespace {
+
+void parse_app_hosts(Checker& ck, const toml::table& app, Manifest& m) {
+  const toml::node* n = app.get("hosts");
+  if (!n) return;
+  const toml::array* arr = n->as_array();
+  if (!arr) {
+    ck.error(*n, std::string("app.hosts: expected an array of host names, got ") + type_name(n->type()));
+    return;
+  }
+  std::set<std::string> seen;
+  for (const toml::node& item : *arr) {
+    const auto* str = item.as_string();
+    if (!str) {
+      ck.error(item, std::string("app.hosts: expected a string, got ") + type_name(item.type()));
+      continue;
+    }
+    if (std::string why = check_host_name(str->get()); !why.empty()) {
+      ck.error(item, "app.hosts: \"" + str->get() + "\" " + why);
+      continue;
+    }
+    if (!seen.insert(str->get()).second) {
+      ck.error(item, "app.hosts: \"" + str->get() + "\" is listed twice");
+      continue;
+    }
+    m.hosts.push_back(Located{str->get(), item.source().begin.line, item.source().begin.column});
+  }
+}
+
+void parse_app_quotas(Checker& ck, const toml::table& app, AppQuotas& q) {
+  const toml::node* n = app.get("quotas");
+  if (!n) return;
+  const toml::table* t = n->as_table();
+  if (!t) {
+    ck.error(*n, std::string("app.quotas: expected a table, got ") + type_name(n->type()));
+    return;
+  }
+  ck.only_keys(*t, {"active_instances", "total_instances", "memory_per_instance", "memory_total"}, "app.quotas");
+  for (auto [key, out] : {std::pair{"active_instances", &q.active_instances},
+                          std::pair{"total_instances", &q.total_instances}}) {
+    const toml::node* v = t->get(key);
+    if (!v) continue;
+    const auto* i = v->as_integer();
+    if (!i || i->get() < 0 || i->get() > 1'000'000) {
+      ck.error(*v, std::string("app.quotas.") + key + ": expected a count from 0 to 1000000 (0 = unlimited)");
+      continue;
+    }
+    *out = static_cast<uint64_t>(i->get());
+  }
+  for (auto [key, out] : {std::pair{"memory_per_instance", &q.memory_per_instance},
+                          std::pair{"memory_total", &q.memory_total}}) {
+    const toml::node* v = t->get(key);
+    if (!v) continue;
+    const auto* s = v->as_string();
+    if (!s) {
+      ck.error(*v, std::string("app.quotas.") + key + ": expected a size like \"256MiB\", got " + type_name(v->type()));
+      continue;
+    }
+    auto size = parse_size(s->get());
+    if (!size.ok()) {
+      ck.error(*v, std::string("app.quotas.") + key + ": " + size.error().message);
+      continue;
+    }
+    *out = *size;
+  }
+}
+
+std::string check_label(std::string_view label) {
+  if (label.empty()) return "has an empty label";
+  if (label.size() > 63) return "has a label longer than 63 bytes";
+  if (label.front() == '-' || label.back() == '-') return "has a label starting or ending with '-'";
+  for (char c : label) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) {
+      return "may only use lowercase letters, digits, '-' and '.'";
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string check_host_name(std::string_view host) {
+  if (host.empty()) return "must not be empty";
+  if (host.size() > 253) return "is longer than 253 bytes";
+  size_t start = 0;
+  for (;;) {
+    size_t dot = host.find('.', start);
+    std::string why = check_label(host.substr(start, dot == std::string_view::npos ? dot : dot - start));
+    if (!why.empty()) return why;
+    if (dot == std::string_view::npos) return "";
+    start = dot + 1;
+  }
+}
+
+std::string app_name_of(std::string_view text) {
+  try {
+    toml::table root = toml::parse(text);
+    if (auto* name = root["app"]["name"].as_string()) return name->get();
+  } catch (const toml::parse_error&) {
+  }
+  return "";
+}
+
+std::string check_app_name(std::string_view name) {
+  if (name.empty()) return "must not be empty";
+  if (name.size() > 63) return "is longer than 63 bytes (one DNS label)";
+  if (name.front() == '-' || name.back() == '-') return "must not start or end with '-'";
+  for (char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) {
+      return "may only use lowercase letters, digits and '-' (it becomes a DNS label)";
+    }
+  }
+  return "";
+}
+
 Result<Manifest> parse(std::string_view text, const fs::path& file) {
   Manifest m;
   std::error_code ec;
@@ -651,7 +766,7 @@ Result<Manifest> parse(std::string_view text, const fs::path& file) {
   // [app]
   if (const toml::node* n = root.get("app")) {
     if (const toml::table* app = n->as_table()) {
-      ck.only_keys(*app, {"name", "description"}, "[app]");
+      ck.only_keys(*app, {"name", "description", "hosts", "quotas"}, "[app]");
       if (const std::string* s = ck.string_field(*app, "name", "app")) {
         if (!valid_id(*s)) {
           ck.error(*app->get("name"),
@@ -662,6 +777,8 @@ Result<Manifest> parse(std::string_view text, const fs::path& file) {
         ck.error(*n, "[app]: missing required field \"name\"");
       }
       if (const std::string* s = ck.string_field(*app, "description", "app")) m.description = *s;
+      parse_app_hosts(ck, *app, m);
+      parse_app_quotas(ck, *app, m.quotas);
     } else {
       ck.error(*n, "app: expected a table ([app]), got " + std::string(type_name(n->type())));
     }

@@ -113,11 +113,25 @@ struct Route {
   size_t component = 0;   // index into Manifest::components
 };
 
+// [app.quotas]: limits for the app's long-lived instances on a node (0 =
+// unlimited); the node's own quotas still bound the sum of all apps.
+struct AppQuotas {
+  uint64_t active_instances = 0;     // starting + running instances
+  uint64_t total_instances = 0;      // running + standby instances
+  uint64_t memory_per_instance = 0;  // bytes: each component's memory_limit must fit
+  uint64_t memory_total = 0;         // bytes: running limits + saved standby state
+  bool any() const { return active_instances || total_instances || memory_per_instance || memory_total; }
+};
+
 struct Manifest {
   std::filesystem::path file;  // absolute path of wink.toml
   std::filesystem::path dir;   // its directory; relative paths resolve against it
   std::string app_name;
   std::string description;
+  // Extra host names the app answers on a node besides <app>.<domain>
+  // (lowercase DNS names, checked by valid_host_name).
+  std::vector<Located> hosts;
+  AppQuotas quotas;
   std::vector<Component> components;
   std::vector<Route> routes;   // in manifest order
   std::vector<Variable> variables;  // [variables], in manifest order
@@ -129,6 +143,18 @@ struct Manifest {
 
   const Component& component_of(const Route& route) const { return components[route.component]; }
 };
+
+// A DNS host name a node routes by: lowercase labels of a-z, 0-9 and '-'
+// (1..63 bytes, not starting or ending with '-'), dot-separated, at most 253
+// bytes. Returns "" when fine, else the reason.
+std::string check_host_name(std::string_view host);
+// An app name on a node: one DNS label (lowercase a-z, 0-9, '-'; 1..63 bytes,
+// not starting or ending with '-'), so <app>.<domain> is a host name.
+std::string check_app_name(std::string_view name);
+
+// The [app] name of manifest text, even when the rest would be refused
+// ("" when the TOML does not parse or has none): whose deploy failed.
+std::string app_name_of(std::string_view text);
 
 // Loads `path`: a wink.toml file, or a directory holding one.
 Result<Manifest> load(const std::filesystem::path& path);

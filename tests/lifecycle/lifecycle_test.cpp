@@ -8,7 +8,6 @@
 #include <thread>
 
 #include "engine/snapshot.h"
-#include "lifecycle/admin.h"
 #include "lifecycle/node.h"
 #include "lifecycle/reactor_abi.h"
 #include "runtime/runtime.h"
@@ -453,21 +452,8 @@ TEST_F(LifecycleTest, AppQuotaLimitsOneAppOnly) {
   EXPECT_EQ(get(node, **b).rejected, 0);
 }
 
-TEST_F(LifecycleTest, AdminJsonShowsInstancesComponentsAndQuotas) {
-  auto node = make_node();
-  auto c = node->deploy(spec());
-  ASSERT_TRUE(c.ok());
-  get(*node, **c);
-  std::string inst = instances_json(*node);
-  EXPECT_NE(inst.find("\"name\":\"app-c-1\""), std::string::npos) << inst;
-  EXPECT_NE(inst.find("\"state\":\"running\""), std::string::npos);
-  EXPECT_NE(inst.find("\"requests\":1"), std::string::npos);
-  std::string comps = components_json(*node);
-  EXPECT_NE(comps.find("\"idle_timeout_ms\":100"), std::string::npos) << comps;
-  std::string quotas = quotas_json(*node);
-  EXPECT_NE(quotas.find("\"scope\":\"node\""), std::string::npos) << quotas;
-  EXPECT_NE(quotas.find("\"scope\":\"app app\""), std::string::npos) << quotas;
-}
+// The JSON views of a node (instances, components, quotas) are the control
+// API's: tests/control/server_test.cpp ViewsShowInstancesComponentsAndQuotas.
 
 TEST_F(LifecycleTest, CaptureOfARunningInstanceRestoresItsMemory) {
   auto prepared = wasi::Prepared::create({});

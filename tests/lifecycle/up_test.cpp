@@ -1,7 +1,6 @@
 // The counter example over real HTTP with the real clock: a reactor component
-// behind lifecycle::App, standby after a 30 ms idle timeout, the count kept;
-// and the CLI (`wink instance ls`, `wink quotas`, `wink scale`) against the
-// admin endpoint.
+// behind lifecycle::App, standby after a 30 ms idle timeout, the count kept.
+// (The CLI against the control API: tests/control.)
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
@@ -12,7 +11,6 @@
 
 #include "../wagi/http_client.h"
 #include "http/server.h"
-#include "lifecycle/admin.h"
 #include "lifecycle/app.h"
 
 namespace wink::lifecycle {
@@ -21,18 +19,7 @@ namespace {
 namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 
-std::string run_cli(const std::string& args) {
-  std::string cmd = std::string(WINK_BIN) + " " + args + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  ::pclose(p);
-  return out;
-}
-
-TEST(LifecycleUp, CounterSurvivesStandbyOverHttpAndTheCliShowsIt) {
+TEST(LifecycleUp, CounterSurvivesStandbyOverHttp) {
   auto dir = fs::temp_directory_path() / ("wink-life-up-" + std::to_string(::getpid()));
   fs::create_directories(dir);
   fs::copy_file(fs::path(WINK_GUEST_DIR) / "example_counter.wasm", dir / "counter.wasm",
@@ -60,10 +47,6 @@ TEST(LifecycleUp, CounterSurvivesStandbyOverHttpAndTheCliShowsIt) {
   sc.access_log.sink = http::AccessLogConfig::Sink::kOff;
   http::Server server(sc, [&](const http::Request& req, http::Response& resp) { (*app)->handle(req, resp); });
   ASSERT_TRUE(server.start().ok());
-  http::ServerConfig ac = sc;
-  http::Server admin(ac, [&](const http::Request& req, http::Response& resp) { handle_admin(node, req, resp); });
-  ASSERT_TRUE(admin.start().ok());
-  const std::string admin_addr = "127.0.0.1:" + std::to_string(admin.port());
 
   auto r = test::http_request(server.port(), "GET", "/");
   EXPECT_EQ(r.status, 200);
@@ -76,42 +59,13 @@ TEST(LifecycleUp, CounterSurvivesStandbyOverHttpAndTheCliShowsIt) {
   r = test::http_request(server.port(), "GET", "/?add=10");
   EXPECT_EQ(r.body, "count=11 standbys=0\n");
 
-  std::string ls = run_cli("instance ls --admin " + admin_addr);
-  EXPECT_NE(ls.find("NAME"), std::string::npos) << ls;
-  EXPECT_NE(ls.find("counter-counter-1"), std::string::npos) << ls;
-  // running, or already in standby when this loaded machine took longer than
-  // the 30 ms idle timeout to start the CLI
-  EXPECT_TRUE(ls.find("running") != std::string::npos || ls.find("standby") != std::string::npos) << ls;
-
   // Idle for longer than 30 ms: standby (the background timer thread).
   for (int i = 0; i < 100 && node.instances().at(0).state != State::kStandby; ++i) std::this_thread::sleep_for(milliseconds(5));
   ASSERT_EQ(node.instances().at(0).state, State::kStandby);
-  ls = run_cli("instance ls --admin " + admin_addr);
-  EXPECT_NE(ls.find("standby"), std::string::npos) << ls;
-
   r = test::http_request(server.port(), "GET", "/");
   EXPECT_EQ(r.body, "count=12 standbys=1\n") << "woken from standby with its count";
   EXPECT_NE(r.header("Server-Timing").find("wake;dur="), std::string::npos);
 
-  std::string quotas = run_cli("quotas --admin " + admin_addr);
-  EXPECT_NE(quotas.find("active instances"), std::string::npos) << quotas;
-  EXPECT_NE(quotas.find("app counter"), std::string::npos) << quotas;
-  std::string set = run_cli("quotas set --active-instances 4 --admin " + admin_addr);
-  EXPECT_NE(set.find(" / 4"), std::string::npos) << set;
-
-  std::string scale = run_cli("scale set counter/counter --max 3 --cooldown 2000 --admin " + admin_addr);
-  EXPECT_NE(scale.find("max size:      3"), std::string::npos) << scale;
-  EXPECT_NE(scale.find("cooldown:      2s"), std::string::npos) << scale;
-  scale = run_cli("scale policy add counter/counter --name burst --metric inflight --adjustment change "
-                  "--step 2::1 --step 0:1:-1 --admin " + admin_addr);
-  EXPECT_NE(scale.find("burst"), std::string::npos) << scale;
-  EXPECT_NE(scale.find("[2..inf: +1]"), std::string::npos) << scale;
-  scale = run_cli("scale set counter/counter --min 5 --admin " + admin_addr);
-  EXPECT_NE(scale.find("Error: min_instances exceeds max_instances"), std::string::npos) << scale;
-  std::string bad = run_cli("scale set nope/nope --max 1 --admin " + admin_addr);
-  EXPECT_NE(bad.find("no component"), std::string::npos) << bad;
-
-  admin.stop(milliseconds(100));
   server.stop(milliseconds(100));
   fs::remove_all(dir);
 }

@@ -1,0 +1,48 @@
+// The node's HTTP entry (ingress.h).
+#include "node/ingress.h"
+
+#include <utility>
+
+namespace wink::node {
+
+Ingress::Ingress(std::shared_ptr<const Registry> registry, IngressConfig config)
+    : registry_(std::move(registry)), config_(std::move(config)), pool_(config_.pool) {}
+
+Ingress::~Ingress() { stop(); }
+
+http::AsyncHandler Ingress::handler() {
+  return http::AsyncHandler([this](http::Completion done) { serve(std::move(done)); });
+}
+
+void Ingress::stop() { pool_.stop(); }
+
+void Ingress::serve(http::Completion done) {
+  const http::Request& req = done.request();
+  // Answered on the I/O thread before routing: no app's route can hide the
+  // node's metrics, and no busy app can delay them.
+  if (!config_.metrics_path.empty() && config_.metrics && req.path == config_.metrics_path) {
+    done.response().add_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    done.response().body = config_.metrics->render();
+    done.complete();
+    return;
+  }
+  std::shared_ptr<const Version> version = registry_->route(req.header("Host").value_or(std::string_view()));
+  if (!version) {
+    Registry::answer_unknown_host(done.response());
+    done.complete();
+    return;
+  }
+  std::string key = version->handler().dispatch_key(req);
+  if (key.empty()) {  // no route in the app: its 404, without a guest
+    version->handle(req, done.response());
+    done.complete();
+    return;
+  }
+  if (config_.key == DispatchKey::kApp) key = version->app();
+  // The task holds the version: a deploy that switches the app meanwhile
+  // lets this request finish on the version it was routed to.
+  http::dispatch(pool_, key, std::move(done),
+                 [version](const http::Request& r, http::Response& resp) { version->handle(r, resp); });
+}
+
+}  // namespace wink::node

@@ -1,0 +1,258 @@
+// End to end, as an operator and a tenant use it: `wink serve` (the real
+// node) and the CLI over its control API: deploy, update, failed update,
+// apps ls, logs, scale/quota changes that survive a restart, TCP with and
+// without the token, remove.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+
+#include "../wagi/http_client.h"
+#include "common/files.h"
+
+namespace wink::control {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Serve {
+  pid_t pid = -1;
+  int out_fd = -1;
+  std::string out;
+  uint16_t port = 0, control_port = 0;
+  ~Serve() {
+    if (pid > 0) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+    if (out_fd >= 0) ::close(out_fd);
+  }
+  int stop() {
+    ::kill(pid, SIGTERM);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    pid = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+};
+
+// Starts `wink serve` and reads its stdout until the ingress and control lines.
+std::unique_ptr<Serve> start_serve(const fs::path& data) {
+  int out[2];
+  if (::pipe2(out, O_CLOEXEC) != 0) return nullptr;
+  auto s = std::make_unique<Serve>();
+  std::vector<std::string> args = {WINK_BIN, "serve", "--listen", "127.0.0.1:0", "--data-dir", data.string(),
+                                   "--control-listen", "127.0.0.1:0", "--access-log", "off"};
+  s->pid = ::fork();
+  if (s->pid == 0) {
+    ::dup2(out[1], STDOUT_FILENO);
+    int devnull = ::open("/dev/null", O_WRONLY);
+    ::dup2(devnull, STDERR_FILENO);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  s->out_fd = out[0];
+  auto end = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < end) {
+    char buf[4096];
+    ssize_t n = ::read(s->out_fd, buf, sizeof buf);
+    if (n <= 0) break;
+    s->out.append(buf, static_cast<size_t>(n));
+    size_t a = s->out.find("listening on http://127.0.0.1:");
+    size_t b = s->out.find("http://127.0.0.1:", s->out.find("control API:"));
+    if (a != std::string::npos && b != std::string::npos && s->out.find('\n', b) != std::string::npos) {
+      s->port = static_cast<uint16_t>(std::atoi(s->out.c_str() + a + 30));
+      s->control_port = static_cast<uint16_t>(std::atoi(s->out.c_str() + b + 17));
+      break;
+    }
+  }
+  return s;
+}
+
+struct Cli {
+  int status = -1;
+  std::string out;
+};
+Cli run_cli(const std::string& args) {
+  std::string cmd = std::string(WINK_BIN) + " " + args + " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  Cli r;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  int st = ::pclose(p);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+void write_app(const fs::path& dir, const std::string& version, const std::string& extra = "") {
+  fs::create_directories(dir);
+  fs::copy_file(fs::path(WINK_GUEST_DIR) / "node_app.wasm", dir / "app.wasm", fs::copy_options::overwrite_existing);
+  std::ofstream(dir / "wink.toml") << "[app]\nname = \"hello\"\n\n[[route]]\npath = \"/...\"\ncomponent = \"main\"\n\n"
+                                      "[component.main]\nsource = \"app.wasm\"\n" << extra
+                                   << "environment = { VERSION = \"" << version << "\" }\n";
+}
+
+class ControlEndToEnd : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root = fs::temp_directory_path() / ("wink-control-e2e-" + std::to_string(::getpid()));
+    fs::remove_all(root);
+    data = root / "data";
+    fs::create_directories(data);
+    fs::path cache = fs::path(WINK_TEST_CACHE_DIR) / "control-artifacts";
+    fs::create_directories(cache);
+    fs::create_directory_symlink(cache, data / "artifacts");
+    app = root / "hello";
+    write_app(app, "1");
+    node = " --node unix:" + (data / "control.sock").string();
+  }
+  void TearDown() override {
+    serve.reset();
+    fs::remove_all(root);
+  }
+  wink::test::HttpResponse get(const std::string& host, const std::string& target = "/") {
+    return wink::test::http_request(serve->port, "GET", target, {"Host: " + host});
+  }
+  fs::path root, data, app;
+  std::string node;
+  std::unique_ptr<Serve> serve;
+};
+
+TEST_F(ControlEndToEnd, DeployUpdateFailLogsRemoveThroughTheCli) {
+  serve = start_serve(data);
+  ASSERT_TRUE(serve && serve->port && serve->control_port) << (serve ? serve->out : "");
+
+  Cli d = run_cli("deploy " + app.string() + node);
+  ASSERT_EQ(d.status, 0) << d.out;
+  EXPECT_NE(d.out.find("app \"hello\" version 1 deployed"), std::string::npos) << d.out;
+  EXPECT_NE(d.out.find("http://hello.localhost:" + std::to_string(serve->port) + "/"), std::string::npos) << d.out;
+  EXPECT_NE(d.out.find("compil"), std::string::npos) << "progress is shown: " << d.out;
+  EXPECT_EQ(get("hello.localhost").body, "version=1\n");
+
+  // Identical content: a no-op.
+  Cli same = run_cli("deploy " + app.string() + node);
+  EXPECT_EQ(same.status, 0) << same.out;
+  EXPECT_NE(same.out.find("unchanged"), std::string::npos) << same.out;
+
+  // An update serves once ready.
+  write_app(app, "2");
+  Cli up = run_cli("deploy " + app.string() + node);
+  ASSERT_EQ(up.status, 0) << up.out;
+  EXPECT_NE(up.out.find("version 2 deployed"), std::string::npos) << up.out;
+  EXPECT_EQ(get("hello.localhost").body, "version=2\n");
+
+  // A broken update fails with file:line:col and leaves version 2 serving.
+  write_app(app, "3", "sorce = \"x\"\n");
+  Cli bad = run_cli("deploy " + app.string() + node);
+  EXPECT_EQ(bad.status, 1) << bad.out;
+  EXPECT_NE(bad.out.find("wink.toml:"), std::string::npos) << bad.out;
+  EXPECT_NE(bad.out.find("sorce"), std::string::npos) << bad.out;
+  EXPECT_EQ(get("hello.localhost").body, "version=2\n");
+
+  // A second app under another name, from the same directory.
+  write_app(app, "4");
+  Cli other = run_cli("deploy " + app.string() + " --name shop" + node);
+  ASSERT_EQ(other.status, 0) << other.out;
+  EXPECT_EQ(get("shop.localhost").body, "version=4\n");
+
+  Cli ls = run_cli("apps ls" + node);
+  ASSERT_EQ(ls.status, 0) << ls.out;
+  EXPECT_NE(ls.out.find("hello.localhost"), std::string::npos) << ls.out;
+  EXPECT_NE(ls.out.find("shop.localhost"), std::string::npos) << ls.out;
+
+  Cli logs = run_cli("logs hello" + node);
+  ASSERT_EQ(logs.status, 0) << logs.out;
+  EXPECT_NE(logs.out.find("{"), std::string::npos) << "structured lines: " << logs.out;
+  EXPECT_NE(logs.out.find("switched"), std::string::npos) << logs.out;
+  Cli no_logs = run_cli("logs nope" + node);
+  EXPECT_EQ(no_logs.status, 1) << no_logs.out;
+
+  // TCP: the token is needed, and a refused request changes nothing.
+  const std::string tcp = " --node http://127.0.0.1:" + std::to_string(serve->control_port);
+  Cli anon = run_cli("apps rm hello" + tcp + " --data-dir " + (root / "elsewhere").string());
+  EXPECT_EQ(anon.status, 1);
+  EXPECT_NE(anon.out.find("missing Authorization"), std::string::npos) << anon.out;
+  auto raw = wink::test::http_request(serve->control_port, "DELETE", "/v1/apps/hello",
+                                      {"Authorization: Bearer " + std::string(64, '0')});
+  EXPECT_EQ(raw.status, 401);
+  EXPECT_EQ(get("hello.localhost").body, "version=2\n");
+  Cli with_token = run_cli("apps ls" + tcp + " --token-file " + (data / "control.token").string());
+  EXPECT_EQ(with_token.status, 0) << with_token.out;
+  EXPECT_NE(with_token.out.find("hello"), std::string::npos) << with_token.out;
+
+  Cli rm = run_cli("apps rm shop" + node);
+  EXPECT_EQ(rm.status, 0) << rm.out;
+  EXPECT_EQ(get("shop.localhost").status, 404);
+  EXPECT_EQ(get("hello.localhost").body, "version=2\n");
+  Cli rm_again = run_cli("apps rm shop" + node);
+  EXPECT_EQ(rm_again.status, 1) << rm_again.out;
+  EXPECT_EQ(serve->stop(), 0);
+}
+
+TEST_F(ControlEndToEnd, QuotaChangesSurviveARestart) {
+  serve = start_serve(data);
+  ASSERT_TRUE(serve && serve->port) << (serve ? serve->out : "");
+  Cli set = run_cli("quotas set --active-instances 5 --memory-total 1GiB" + node);
+  ASSERT_EQ(set.status, 0) << set.out;
+  Cli neg = run_cli("quotas set --active-instances -1" + node);
+  EXPECT_EQ(neg.status, 1);
+  EXPECT_NE(neg.out.find("-1 is out of range"), std::string::npos) << neg.out;
+  EXPECT_EQ(serve->stop(), 0);
+
+  serve = start_serve(data);
+  ASSERT_TRUE(serve && serve->port) << (serve ? serve->out : "");
+  Cli q = run_cli("quotas" + node);
+  ASSERT_EQ(q.status, 0) << q.out;
+  EXPECT_NE(q.out.find(" / 5"), std::string::npos) << q.out;
+  EXPECT_NE(q.out.find("1.0 GiB"), std::string::npos) << q.out;
+  EXPECT_EQ(serve->stop(), 0);
+}
+
+TEST_F(ControlEndToEnd, ScaleSettingsSurviveARestartAndARedeploy) {
+  const fs::path counter = root / "counter";
+  fs::create_directories(counter);
+  fs::copy_file(fs::path(WINK_GUEST_DIR) / "example_counter.wasm", counter / "counter.wasm");
+  fs::copy_file(fs::path(WINK_EXAMPLES_DIR) / "counter" / "wink.toml", counter / "wink.toml");
+  serve = start_serve(data);
+  ASSERT_TRUE(serve && serve->port) << (serve ? serve->out : "");
+  Cli d = run_cli("deploy " + counter.string() + node);
+  ASSERT_EQ(d.status, 0) << d.out;
+  Cli set = run_cli("scale set counter/counter --max 3 --cooldown 2000" + node);
+  ASSERT_EQ(set.status, 0) << set.out;
+  EXPECT_NE(set.out.find("max size:      3"), std::string::npos) << set.out;
+  Cli huge = run_cli("scale set counter/counter --max 4294967295" + node);
+  EXPECT_EQ(huge.status, 1);
+  EXPECT_NE(huge.out.find("4294967295 is out of range (1..10000)"), std::string::npos) << huge.out;
+  EXPECT_EQ(serve->stop(), 0);
+
+  serve = start_serve(data);
+  ASSERT_TRUE(serve && serve->port) << (serve ? serve->out : "");
+  Cli after_restart = run_cli("scale" + node);
+  EXPECT_NE(after_restart.out.find("max size:      3"), std::string::npos) << after_restart.out;
+  EXPECT_NE(after_restart.out.find("cooldown:      2s"), std::string::npos) << after_restart.out;
+
+  // A changed version starts from its manifest (max_instances = 1); the
+  // operator's setting is replayed when it takes traffic.
+  std::ofstream(counter / "wink.toml", std::ios::app) << "# changed\n";
+  Cli redeploy = run_cli("deploy " + counter.string() + node);
+  ASSERT_EQ(redeploy.status, 0) << redeploy.out;
+  EXPECT_NE(redeploy.out.find("version 2 deployed"), std::string::npos) << redeploy.out;
+  Cli after_redeploy = run_cli("scale" + node);
+  EXPECT_NE(after_redeploy.out.find("max size:      3"), std::string::npos) << after_redeploy.out;
+  EXPECT_EQ(get("counter.localhost").status, 200);
+  EXPECT_EQ(serve->stop(), 0);
+}
+
+}  // namespace
+}  // namespace wink::control

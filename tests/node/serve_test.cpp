@@ -1,0 +1,133 @@
+// `wink serve` as an operator runs it: a node over a data dir that already
+// holds apps serves each at its host after a restart, unknown hosts get 404,
+// /metrics labels by app, SIGTERM stops it cleanly.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "node_test_util.h"
+
+namespace wink::node::test {
+namespace {
+
+struct Process {
+  pid_t pid = -1;
+  int out_fd = -1;
+  std::string out;
+  uint16_t port = 0;
+  ~Process() {
+    if (pid > 0) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+    if (out_fd >= 0) ::close(out_fd);
+  }
+};
+
+std::unique_ptr<Process> start_wink(std::vector<std::string> args) {
+  int out[2];
+  if (::pipe2(out, O_CLOEXEC) != 0) return nullptr;
+  auto p = std::make_unique<Process>();
+  args.insert(args.begin(), WINK_BIN);
+  p->pid = ::fork();
+  if (p->pid == 0) {
+    ::dup2(out[1], STDOUT_FILENO);
+    int devnull = ::open("/dev/null", O_WRONLY);
+    ::dup2(devnull, STDERR_FILENO);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  p->out_fd = out[0];
+  auto end = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < end) {
+    char buf[4096];
+    ssize_t n = ::read(p->out_fd, buf, sizeof buf);
+    if (n <= 0) break;
+    p->out.append(buf, static_cast<size_t>(n));
+    size_t pos = p->out.find("listening on http://127.0.0.1:");
+    if (pos != std::string::npos && p->out.find('\n', pos) != std::string::npos) {
+      p->port = static_cast<uint16_t>(std::atoi(p->out.c_str() + pos + 30));
+      break;
+    }
+  }
+  return p;
+}
+
+int stop(Process& p) {
+  ::kill(p.pid, SIGTERM);
+  int status = 0;
+  ::waitpid(p.pid, &status, 0);
+  p.pid = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST(NodeServe, ServesTheAppsOfItsDataDirByHost) {
+  auto data = data_dir_with_shared_cache("serve");
+  {
+    auto reg = Registry::open(quiet_config(data));
+    ASSERT_TRUE(reg.ok());
+    ASSERT_TRUE((*reg)->deploy(app_bundle("alpha", "1"), {}, {}).ok());
+    ASSERT_TRUE((*reg)->deploy(app_bundle("beta", "2", "hosts = [\"beta.example.com\"]\n"), {}, {}).ok());
+  }
+  auto wink = start_wink({"serve", "--listen", "127.0.0.1:0", "--data-dir", data.string(),
+                          "--domain", "node.test", "--access-log", "off"});
+  ASSERT_TRUE(wink && wink->port) << (wink ? wink->out : "");
+  EXPECT_NE(wink->out.find("apps at http://<app>.node.test:"), std::string::npos) << wink->out;
+  auto get = [&](const std::string& host, const std::string& target = "/") {
+    return wink::test::http_request(wink->port, "GET", target, {"Host: " + host});
+  };
+  EXPECT_EQ(get("alpha.node.test").body, "version=1\n");
+  EXPECT_EQ(get("beta.node.test:80").body, "version=2\n");
+  EXPECT_EQ(get("beta.example.com").body, "version=2\n");
+  EXPECT_EQ(get("alpha.localhost").status, 404) << "the domain is --domain's";
+  auto unknown = get("127.0.0.1");
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_EQ(unknown.body, "no app at this host\n");
+  auto metrics = get("anything", "/metrics");
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.body.find("app=\"alpha\""), std::string::npos) << metrics.body;
+  EXPECT_NE(metrics.body.find("app=\"beta\""), std::string::npos);
+  EXPECT_EQ(stop(*wink), 0);
+
+  auto bad = start_wink({"serve", "--listen", "127.0.0.1:0", "--data-dir", data.string(), "--domain", "Bad_Domain"});
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->port, 0);
+  int status = 0;
+  ::waitpid(bad->pid, &status, 0);
+  bad->pid = -1;
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+  fs::remove_all(data);
+}
+
+TEST(NodeServe, WinkUpAnswersForAnyHostAndAtItsAppHost) {
+  auto dir = temp_dir("up");
+  std::ofstream(dir / "wink.toml") << "[app]\nname = \"hello\"\n[[route]]\npath = \"/\"\ncomponent = \"h\"\n"
+                                      "[component.h]\nsource = \""
+                                   << (fs::path(WINK_GUEST_DIR) / "example_hello.wasm").string() << "\"\n";
+  auto data = data_dir_with_shared_cache("up-data");
+  auto wink = start_wink({"up", dir.string(), "--listen", "127.0.0.1:0", "--data-dir", data.string(),
+                          "--access-log", "off"});
+  ASSERT_TRUE(wink && wink->port) << (wink ? wink->out : "");
+  for (std::string host : {"127.0.0.1", "hello.localhost", "whatever.example"}) {
+    auto r = wink::test::http_request(wink->port, "GET", "/", {"Host: " + host});
+    EXPECT_EQ(r.status, 200) << host;
+    EXPECT_EQ(r.body, "Hello, world!\n") << host;
+  }
+  EXPECT_EQ(stop(*wink), 0);
+  EXPECT_FALSE(fs::exists(data / "node.db")) << "wink up persists nothing";
+  EXPECT_FALSE(fs::exists(data / "apps" / "hello"));
+  fs::remove_all(dir);
+  fs::remove_all(data);
+}
+
+}  // namespace
+}  // namespace wink::node::test
