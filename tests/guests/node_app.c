@@ -1,10 +1,12 @@
 // A small WAGI app for the node tests (tests/node): says which app version
 // answers (environment VERSION from the manifest), sleeps on ?sleep=MS (a
 // request in flight during an update), and keeps ?set=VALUE / ?get in the
-// app's "default" key-value store under the key "k".
+// app's "default" key-value store under the key "k"; ?spin=MS burns CPU for
+// MS milliseconds without a host call (an app hogging executors).
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../../sdk/wink.h"
@@ -14,6 +16,15 @@ int main(void) {
   const char* version = getenv("VERSION");
   if (!q) q = "";
   if (!strncmp(q, "sleep=", 6)) usleep((useconds_t)atoi(q + 6) * 1000);
+  if (!strncmp(q, "spin=", 5)) {
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    volatile unsigned long spins = 0;
+    do {
+      for (int i = 0; i < 100000; ++i) spins = spins + 1;
+      clock_gettime(CLOCK_MONOTONIC, &now);
+    } while ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 < atoi(q + 5));
+  }
   printf("Content-Type: text/plain\n\n");
   if (!strncmp(q, "set=", 4) || !strcmp(q, "get")) {
     wink_store_t s;

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <thread>
+#include <vector>
 
 #include "node_test_util.h"
 
@@ -105,6 +106,55 @@ TEST(NodeServe, ServesTheAppsOfItsDataDirByHost) {
   ::waitpid(bad->pid, &status, 0);
   bad->pid = -1;
   EXPECT_EQ(WEXITSTATUS(status), 1);
+  fs::remove_all(data);
+}
+
+// One tenant cannot take the node: with every executor app A may use busy
+// in long-running guests and its queue full, /healthz and app B answer at
+// once, and A's next request is refused (503) instead of waiting.
+TEST(NodeServe, ABusyAppStallsNeitherHealthzNorAnotherApp) {
+  auto data = data_dir_with_shared_cache("busy");
+  {
+    auto reg = Registry::open(quiet_config(data));
+    ASSERT_TRUE(reg.ok());
+    ASSERT_TRUE((*reg)->deploy(app_bundle("hog", "1"), {}, {}).ok());
+    ASSERT_TRUE((*reg)->deploy(app_bundle("calm", "2"), {}, {}).ok());
+  }
+  auto wink = start_wink({"serve", "--listen", "127.0.0.1:0", "--data-dir", data.string(), "--access-log", "off",
+                          "--workers", "1", "--executors", "4", "--executors-per-app", "3", "--executor-queue", "1"});
+  ASSERT_TRUE(wink && wink->port) << (wink ? wink->out : "");
+  const uint16_t port = wink->port;
+  using clock = std::chrono::steady_clock;
+  const auto hog_start = clock::now();
+  std::vector<std::thread> hogs;
+  std::vector<int> hog_status(4, 0);
+  for (int i = 0; i < 4; ++i) {  // 3 running, 1 queued
+    hogs.emplace_back([&, i] {
+      hog_status[i] = wink::test::http_request(port, "GET", "/?spin=3000", {"Host: hog.localhost"}).status;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  auto refused = wink::test::http_request(port, "GET", "/?spin=1", {"Host: hog.localhost"});
+  EXPECT_EQ(refused.status, 503) << "hog's queue (1) is full";
+  EXPECT_FALSE(refused.header("Retry-After").empty());
+  for (int i = 0; i < 5; ++i) {
+    auto t0 = clock::now();
+    auto health = wink::test::http_request(port, "GET", "/healthz", {"Host: hog.localhost"});
+    auto t1 = clock::now();
+    auto calm = wink::test::http_request(port, "GET", "/", {"Host: calm.localhost"});
+    auto t2 = clock::now();
+    EXPECT_EQ(health.status, 200);
+    EXPECT_EQ(calm.body, "version=2\n");
+    // Behaviour, not speed: answered while every hog request is still
+    // running (they end 3 s after they started), not after them.
+    EXPECT_LT(t1 - t0, std::chrono::seconds(1));
+    EXPECT_LT(t2 - t1, std::chrono::seconds(1));
+  }
+  EXPECT_LT(clock::now() - hog_start, std::chrono::milliseconds(2700)) << "the checks above ran while hog was busy";
+  for (auto& t : hogs) t.join();
+  for (int st : hog_status) EXPECT_EQ(st, 200);
+  EXPECT_EQ(stop(*wink), 0);
   fs::remove_all(data);
 }
 
