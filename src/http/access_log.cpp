@@ -98,6 +98,14 @@ void append_access_log_line(std::string& out, const AccessLogEntry& e) {
       out.append(",\"component\":");
       append_json_string(out, e.fields->component);
     }
+    if (e.fields->version) {
+      out.append(",\"version\":");
+      append_number(out, e.fields->version);
+    }
+    if (!e.fields->request_id.empty()) {
+      out.append(",\"request_id\":");
+      append_json_string(out, e.fields->request_id);
+    }
     if (!e.fields->timings_ms.empty()) {
       out.append(",\"timings_ms\":{");
       bool first = true;

@@ -63,6 +63,8 @@ class Request {
 struct LogFields {
   std::string app;        // app name ("" = not logged)
   std::string component;  // component / route ("" = not logged)
+  uint64_t version = 0;   // app version on a node (0 = not logged)
+  std::string request_id; // the X-Request-Id the guest saw ("" = not logged)
   // Named durations in milliseconds, e.g. {"instantiate", 0.021}, {"run", 0.35}.
   std::vector<std::pair<std::string, double>> timings_ms;
 };

@@ -165,6 +165,7 @@ void Version::handle(const http::Request& request, http::Response& response) con
   counters_->requests.fetch_add(1, std::memory_order_relaxed);
   counters_->last_request_ms.store(now_ms(), std::memory_order_relaxed);
   handler_->handle(request, response);
+  response.log.version = number_;  // the access log says which version answered
 }
 
 // ---- Registry ----

@@ -82,6 +82,7 @@ void write_response(const RunSource& source, const http::Request& request, Guest
                     http::Response& response) {
   response.log.app = std::string(source.app);
   response.log.component = std::string(source.component);
+  response.log.request_id = std::string(source.request_id);
   if (!source.request_id.empty()) response.add_header("X-Request-Id", std::string(source.request_id));
   std::string timing;
   response.log.timings_ms.clear();

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
 #include <thread>
 #include <vector>
 
@@ -79,8 +80,9 @@ TEST(NodeServe, ServesTheAppsOfItsDataDirByHost) {
     ASSERT_TRUE((*reg)->deploy(app_bundle("alpha", "1"), {}, {}).ok());
     ASSERT_TRUE((*reg)->deploy(app_bundle("beta", "2", "hosts = [\"beta.example.com\"]\n"), {}, {}).ok());
   }
+  const fs::path access_log = data / "access.log";
   auto wink = start_wink({"serve", "--listen", "127.0.0.1:0", "--data-dir", data.string(),
-                          "--domain", "node.test", "--access-log", "off"});
+                          "--domain", "node.test", "--access-log", access_log.string()});
   ASSERT_TRUE(wink && wink->port) << (wink ? wink->out : "");
   EXPECT_NE(wink->out.find("apps at http://<app>.node.test:"), std::string::npos) << wink->out;
   auto get = [&](const std::string& host, const std::string& target = "/") {
@@ -97,7 +99,19 @@ TEST(NodeServe, ServesTheAppsOfItsDataDirByHost) {
   EXPECT_EQ(metrics.status, 200);
   EXPECT_NE(metrics.body.find("app=\"alpha\""), std::string::npos) << metrics.body;
   EXPECT_NE(metrics.body.find("app=\"beta\""), std::string::npos);
+  auto traced = get("alpha.node.test");
+  const std::string request_id = traced.header("X-Request-Id");
+  EXPECT_FALSE(request_id.empty());
   EXPECT_EQ(stop(*wink), 0);
+  // Each access log line says which app, version and request it was.
+  std::ifstream in(access_log);
+  std::string line, found;
+  while (std::getline(in, line)) {
+    if (line.find(request_id) != std::string::npos) found = line;
+  }
+  EXPECT_NE(found.find("\"app\":\"alpha\""), std::string::npos) << found;
+  EXPECT_NE(found.find("\"version\":1"), std::string::npos) << found;
+  EXPECT_NE(found.find("\"request_id\":\"" + request_id + "\""), std::string::npos) << found;
 
   auto bad = start_wink({"serve", "--listen", "127.0.0.1:0", "--data-dir", data.string(), "--domain", "Bad_Domain"});
   ASSERT_TRUE(bad);
