@@ -39,6 +39,14 @@ int main(void) {
     if (e != WINK_OK) printf("error=%s\n", wink_error_name(e));
     return 0;
   }
+  if (!strcmp(q, "var")) {  /* the app's variable "token" */
+    char* value = NULL;
+    uint32_t n = 0;
+    wink_error_t e = wink_var_get_alloc("token", &value, &n);
+    if (e == WINK_OK) printf("token=%.*s\n", (int)n, value);
+    else printf("error=%s\n", wink_error_name(e));
+    return 0;
+  }
   printf("version=%s\n", version ? version : "?");
   return 0;
 }

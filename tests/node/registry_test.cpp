@@ -213,6 +213,27 @@ TEST(NodeRegistry, TwoAppsKeyValueStoresAreSeparate) {
   fs::remove_all(data);
 }
 
+// Variables are per app: a vars-file line "<app>.token" reaches that app
+// only; a plain "token" line is every app's default.
+TEST(NodeRegistry, TwoAppsVariablesAreSeparate) {
+  auto data = data_dir_with_shared_cache("vars");
+  RegistryConfig config = quiet_config(data);
+  config.tenancy.file_variables = {{"alpha.token", "alpha-secret"}, {"token", "shared"}};
+  auto reg = Registry::open(std::move(config));
+  ASSERT_TRUE(reg.ok()) << reg.error().message;
+  auto with_token = [](const std::string& name) {
+    Bundle b = app_bundle(name, "1", "");
+    b.files[0].bytes += "variables = [\"token\"]\n\n[variables]\ntoken = { required = true, secret = true }\n";
+    return b;
+  };
+  ASSERT_TRUE((*reg)->deploy(with_token("alpha"), {}, {}).ok());
+  ASSERT_TRUE((*reg)->deploy(with_token("beta"), {}, {}).ok());
+  Ingress ingress(**reg);
+  EXPECT_EQ(ingress.get("alpha.localhost", "/?var").body, "token=alpha-secret\n");
+  EXPECT_EQ(ingress.get("beta.localhost", "/?var").body, "token=shared\n") << "beta never sees alpha's value";
+  fs::remove_all(data);
+}
+
 TEST(NodeRegistry, HostConflictsAreRefusedWithTheReason) {
   auto data = data_dir_with_shared_cache("hosts");
   auto reg = Registry::open(quiet_config(data));
