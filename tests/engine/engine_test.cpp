@@ -151,9 +151,11 @@ TEST(Engine, FreshInstancesDoNotShareState) {
   ASSERT_TRUE(a.inst->invoke("bump", {}).ok());
   auto poked = a.inst->invoke("poke", std::vector<Value>{{'i', 100000}, {'i', 99}});
   ASSERT_TRUE(poked.ok());
+  const uint8_t* slot = a.inst->memory()->data;
   a.inst.reset();  // its slot goes back to the pool and is reused below
   Fixture b("engine_traps");
   ASSERT_TRUE(b.inst);
+  ASSERT_EQ(b.inst->memory()->data, slot) << "b did not get a's slot: nothing was tested";
   auto bump = b.inst->invoke("bump", {});
   ASSERT_TRUE(bump.ok());
   EXPECT_EQ((*bump)[0].bits, 1u);
@@ -178,9 +180,11 @@ TEST(Engine, EveryWrittenPageIsClearedForTheNextInstance) {
     for (uint64_t addr = 4096 * round + 17; addr < bytes; addr += 4096 * (round + 1)) {
       ASSERT_TRUE(a.inst->invoke("poke", std::vector<Value>{{'i', addr}, {'i', 0xAB}}).ok());
     }
+    const uint8_t* slot = a.inst->memory()->data;
     a.inst.reset();
     Fixture b("engine_traps");
     ASSERT_TRUE(b.inst);
+    ASSERT_EQ(b.inst->memory()->data, slot) << "b did not get a's slot: nothing was tested";
     for (uint64_t addr = 4096 * round + 17; addr < bytes; addr += 4096 * (round + 1)) {
       auto seen = b.inst->invoke("poke", std::vector<Value>{{'i', addr}, {'i', 0}});
       ASSERT_TRUE(seen.ok());
