@@ -220,4 +220,31 @@ TEST(CompileCli, ArtifactRunsWithoutCompiling) {
   fs::remove_all(dir);
 }
 
+// `wink compile --init`: runs the init export once, with its environment,
+// and writes OUT.snap beside the artifact; a missing export writes nothing.
+TEST(CompileCli, InitWritesASnapshotOfTheInitializedState) {
+  fs::path dir = fs::temp_directory_path() / ("wink-cli-init-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  fs::path artifact = dir / "snap.so";
+  Proc c = wink({"compile", guest("snap_state"), "-o", artifact.string(), "--init",
+                 "wizer.initialize", "--init-env", "SNAP_WHO=the-cli-test"});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  ASSERT_TRUE(fs::exists(artifact));
+  const std::string snap = slurp(artifact.string() + ".snap");
+  // init's heap string, made from --init-env, is in the saved memory.
+  EXPECT_NE(snap.find("hello from init, the-cli-test"), std::string::npos)
+      << "snapshot of " << snap.size() << " bytes lacks init's state";
+
+  fs::path other = dir / "other.so";
+  Proc missing = wink({"compile", guest("snap_state"), "-o", other.string(), "--init", "no.such.export"});
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_NE(missing.err.find("no.such.export"), std::string::npos) << missing.err;
+  EXPECT_FALSE(fs::exists(other.string() + ".snap"));
+  Proc bad_env = wink({"compile", guest("snap_state"), "-o", other.string(), "--init",
+                       "wizer.initialize", "--init-env", "NOEQUALS"});
+  EXPECT_NE(bad_env.exit_code, 0);
+  EXPECT_NE(bad_env.err.find("--init-env wants KEY=VALUE"), std::string::npos) << bad_env.err;
+  fs::remove_all(dir);
+}
+
 }  // namespace
