@@ -476,7 +476,8 @@ TEST_P(ServerTest, AccessLogLinesAreJson) {
 }
 
 TEST_P(ServerTest, AccessLogToFile) {
-  std::string path = ::testing::TempDir() + "/wink_http_access.log";
+  // One file per process: ctest runs the Sync and Async variants at once.
+  std::string path = ::testing::TempDir() + "/wink_http_access." + std::to_string(::getpid()) + ".log";
   std::remove(path.c_str());
   ServerConfig cfg = quiet_config();
   cfg.access_log.sink = AccessLogConfig::Sink::kFile;
@@ -491,6 +492,7 @@ TEST_P(ServerTest, AccessLogToFile) {
   char buf[4096];
   size_t n = fread(buf, 1, sizeof buf, f);
   fclose(f);
+  std::remove(path.c_str());
   auto j = nlohmann::json::parse(std::string(buf, n));
   EXPECT_EQ(j["path"], "/f");
 }
