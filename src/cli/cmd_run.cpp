@@ -22,7 +22,7 @@ struct RunOptions {
   std::string invoke;
   std::string data_dir;
   double deadline_seconds = 0;
-  uint32_t max_memory_mib = 4095;
+  uint64_t max_memory_mib = 4095;
   int opt_level = 2;
 };
 
@@ -67,6 +67,7 @@ int fail(const std::string& message) {
 }
 
 // Modules with this much code or more start from the quick tier.
+constexpr uint64_t kMaxMemoryMib = 4096;  // 65536 Wasm pages
 constexpr uint64_t kQuickTierCodeBytes = 512 * 1024;
 
 // wasmtime exits with 128+SIGABRT on a trap; scripts written for it check that.
@@ -74,6 +75,12 @@ constexpr int kTrapExitCode = 134;
 
 int run(const RunOptions& opt, const std::vector<std::string>& rest) {
   if (rest.empty()) return fail("no module given: wink run [OPTIONS] MODULE [ARGS...]");
+  // 1 MiB to 4 GiB (65536 pages, all a 32-bit memory can address), checked
+  // before any multiplication can wrap.
+  if (opt.max_memory_mib < 1 || opt.max_memory_mib > kMaxMemoryMib) {
+    return fail("--max-memory must be between 1 and " + std::to_string(kMaxMemoryMib) +
+                " (MiB), got " + std::to_string(opt.max_memory_mib));
+  }
   const std::string& module_path = rest[0];
 
   engine::EngineConfig config;
@@ -117,7 +124,7 @@ int run(const RunOptions& opt, const std::vector<std::string>& rest) {
   wasi::Context ctx(*prepared);
   runtime::HostModule* hosts[] = {&ctx};
   engine::InstanceLimits limits;
-  limits.max_memory_pages = std::min<uint32_t>(opt.max_memory_mib * 16, 65535);
+  limits.max_memory_pages = static_cast<uint32_t>(opt.max_memory_mib * 16);
   limits.deadline = std::chrono::nanoseconds(static_cast<int64_t>(opt.deadline_seconds * 1e9));
   auto instance = engine::Instance::create(*module, hosts, limits);
   if (!instance.ok()) return fail(instance.error().message);
@@ -185,7 +192,7 @@ void add_run_command(CLI::App& app, Dispatch& dispatch) {
   cmd->add_option("--env", opt->envs, "Set NAME=VALUE for the guest (NAME alone: from the host)")->allow_extra_args(false);
   cmd->add_option("--invoke", opt->invoke, "Call this exported function with typed arguments");
   cmd->add_option("--deadline", opt->deadline_seconds, "Stop the guest after this many seconds");
-  cmd->add_option("--max-memory", opt->max_memory_mib, "Linear memory limit in MiB");
+  cmd->add_option("--max-memory", opt->max_memory_mib, "Linear memory limit in MiB, 1 to 4096 (default 4095)");
   cmd->add_option("-O,--opt-level", opt->opt_level, "Optimization level for compiling (0-3)");
   cmd->add_option("--data-dir", opt->data_dir, "Artifact cache and data (default ~/.local/share/wink)");
   cmd->prefix_command();  // MODULE and everything after it belong to the guest

@@ -98,8 +98,14 @@ ArtifactCache::~ArtifactCache() {
 uint64_t ArtifactCache::compile_count() const { return state_->compiles.load(); }
 
 std::string ArtifactCache::key(std::span<const uint8_t> wasm, const Options& options) {
+  return key(wasm, options, codegen_fingerprint().hex);
+}
+
+std::string ArtifactCache::key(std::span<const uint8_t> wasm, const Options& options,
+                               std::string_view generator) {
   Sha256 h;
-  h.update(wasm).update("\n").update(kEngineVersion).update("\n").update(artifact_key_flags(options));
+  h.update(wasm).update("\n").update(kEngineVersion).update("\n").update(generator);
+  h.update("\n").update(artifact_key_flags(options));
   // The host's imports decide what is accepted, so they are part of the key.
   std::vector<std::string> imports;
   for (const auto& i : options.host_imports)

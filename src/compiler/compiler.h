@@ -10,6 +10,7 @@
 #include <future>
 #include <memory>
 #include <span>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,17 @@ Result<void> check_module(std::span<const uint8_t> wasm, const Options& options)
 // What of the options changes the artifact's bytes (part of the cache key).
 std::string artifact_key_flags(const Options& options);
 
+// The code generator's identity, part of every cache key: sha256 over the
+// sources that decide the generated C and its compile (codegen_sources(),
+// hashed at build time) and the wabt version, so a generator change without
+// a kEngineVersion bump never reuses an old artifact.
+struct CodegenFingerprint {
+  std::string_view hex;
+  std::string_view wabt_version;
+  std::span<const char* const> sources;  // paths relative to the source tree
+};
+const CodegenFingerprint& codegen_fingerprint();
+
 // An artifact now, and a better one later (see ArtifactCache::get_tiered).
 struct TieredArtifact {
   std::filesystem::path ready;  // servable now
@@ -70,7 +82,7 @@ struct TieredArtifact {
 };
 
 // Content-addressed cache of artifacts under `dir` (key: module bytes +
-// engine version + options). Concurrent callers asking for the same key,
+// engine version + code generator fingerprint + options). Concurrent callers asking for the same key,
 // in this process or another, compile once.
 //
 // Layout: <dir>/<key>.so (the artifact), <key>.so.sha256 (checksum sidecar,
@@ -97,8 +109,11 @@ class ArtifactCache {
   // Whether a verified artifact for `wasm` under `options` is already cached.
   bool contains(std::span<const uint8_t> wasm, const Options& options) const;
 
-  // Cache key of `wasm` under `options` (hex sha256).
+  // Cache key of `wasm` under `options` (hex sha256), for this build's code
+  // generator; the second form names the generator (tests).
   static std::string key(std::span<const uint8_t> wasm, const Options& options);
+  static std::string key(std::span<const uint8_t> wasm, const Options& options,
+                         std::string_view generator);
   // Number of compiles this cache object performed (tests, metrics).
   uint64_t compile_count() const;
   const std::filesystem::path& dir() const { return dir_; }

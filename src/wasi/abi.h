@@ -135,6 +135,12 @@ constexpr uint64_t kRightPollFdReadwrite = 1ull << 27;
 constexpr uint64_t kRightSockShutdown = 1ull << 28;
 constexpr uint64_t kRightSockAccept = 1ull << 29;
 constexpr uint64_t kRightsAll = (1ull << 30) - 1;
+// A directory descriptor never carries the rights that only make sense on a
+// byte stream (as in wasmtime; the WASI testsuite checks that a directory
+// has no FD_SEEK). Its inheriting rights stay kRightsAll.
+constexpr uint64_t kDirectoryRights =
+    kRightsAll & ~(kRightFdRead | kRightFdSeek | kRightFdTell | kRightFdWrite | kRightFdAdvise |
+                   kRightFdAllocate | kRightFdFilestatSetSize);
 
 // fdflags
 constexpr uint16_t kFdflagAppend = 1 << 0;

@@ -152,7 +152,7 @@ Context::Context(std::shared_ptr<const Prepared> prepared, const Overrides& over
     e.owned = false;
     e.read_only = impl.preopens[i].read_only;
     e.preopen = static_cast<int16_t>(i);
-    e.rights_base = abi::kRightsAll;
+    e.rights_base = abi::kDirectoryRights;
     e.rights_inheriting = abi::kRightsAll;
   }
   s.prepared = std::move(prepared);

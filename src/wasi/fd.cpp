@@ -264,6 +264,7 @@ uint32_t fd_seek(Instance* w, uint32_t fd, uint64_t offset,
                                            uint32_t whence, uint32_t newoffset_ptr) {
   FdEntry* e = w->get(fd);
   if (e == nullptr) return abi::kBadf;
+  if (e->filetype == abi::kDirectory) return abi::kBadf;  // as wasmtime; lseek() would say 0
   bool tell_only = offset == 0 && whence == abi::kCur;
   if (!(e->rights_base & (tell_only ? abi::kRightFdTell | abi::kRightFdSeek : abi::kRightFdSeek))) {
     return e->kind == FdKind::kHost ? abi::kNotCapable : abi::kSpipe;
@@ -295,6 +296,7 @@ uint32_t fd_seek(Instance* w, uint32_t fd, uint64_t offset,
 uint32_t fd_tell(Instance* w, uint32_t fd, uint32_t offset_ptr) {
   FdEntry* e = w->get(fd);
   if (e == nullptr) return abi::kBadf;
+  if (e->filetype == abi::kDirectory) return abi::kBadf;
   Mem m = w->mem();
   if (!m.ok(offset_ptr, 8)) return abi::kFault;
   if (e->kind != FdKind::kHost) return abi::kSpipe;

@@ -141,12 +141,12 @@ uint32_t path_open(Instance* w, uint32_t dirfd, uint32_t dirflags,
   if (uint32_t err = read_path(m, path_ptr, path_len, &path)) return err;
 
   bool read = rights_base & (abi::kRightFdRead | abi::kRightFdReaddir);
-  // A directory is never opened for writing (the kernel refuses it): write
-  // rights asked with OFLAGS_DIRECTORY are kept as rights but do not change
-  // the access mode, as in wasmtime.
+  // Write rights open for writing, which the kernel refuses on a directory
+  // (EISDIR), with or without OFLAGS_DIRECTORY, as in wasmtime. A directory's
+  // own rights (a preopen's, say) carry no write right, so reopening `.` with
+  // them works.
   bool write =
-      !(oflags & abi::kOflagDirectory) &&
-      (rights_base & (abi::kRightFdWrite | abi::kRightFdAllocate | abi::kRightFdFilestatSetSize));
+      rights_base & (abi::kRightFdWrite | abi::kRightFdAllocate | abi::kRightFdFilestatSetSize);
   if (dir->read_only && (write || (oflags & (abi::kOflagCreat | abi::kOflagTrunc)))) {
     return abi::kRofs;
   }
@@ -196,7 +196,7 @@ uint32_t path_open(Instance* w, uint32_t dirfd, uint32_t dirflags,
   e.owned = true;
   e.read_only = read_only;
   e.host_fd = hfd;
-  e.rights_base = rights_base;
+  e.rights_base = e.filetype == abi::kDirectory ? rights_base & abi::kDirectoryRights : rights_base;
   e.rights_inheriting = rights_inheriting;
   m.store<uint32_t>(fd_out, fd);
   return abi::kSuccess;
@@ -361,6 +361,18 @@ uint32_t path_link(Instance* w, uint32_t old_dirfd, uint32_t old_flags,
   Parent old_parent, new_parent;
   if (uint32_t err = open_parent(old_dir->host_fd, old_path, abi::kPerm, &old_parent)) return err;
   if (uint32_t err = open_parent(new_dir->host_fd, new_path, abi::kExist, &new_parent)) return err;
+  // linkat() ignores a trailing slash; "x/" names a directory, and a hard
+  // link never is one: a source "file/" is ENOTDIR (a directory: EPERM), a
+  // new name "x/" is EEXIST if x exists, else ENOENT (the WASI testsuite).
+  if (old_parent.trailing_slash || new_parent.trailing_slash) {
+    struct stat st {};
+    if (old_parent.trailing_slash) {
+      if (::fstatat(old_parent.fd, old_parent.last, &st, AT_SYMLINK_NOFOLLOW) != 0) return last_errno();
+      return S_ISDIR(st.st_mode) ? abi::kPerm : abi::kNotDir;
+    }
+    if (::fstatat(new_parent.fd, new_parent.last, &st, AT_SYMLINK_NOFOLLOW) == 0) return abi::kExist;
+    return abi::kNoEnt;
+  }
   if (::linkat(old_parent.fd, old_parent.last, new_parent.fd, new_parent.last, 0) != 0) {
     return last_errno();
   }

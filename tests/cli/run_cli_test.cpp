@@ -87,6 +87,54 @@ TEST(RunCli, MappedDirectoryIsReadableAndNothingElse) {
   fs::remove_all(dir);
 }
 
+// --dir-ro maps read-only (reads work, creating a file does not); --mapdir
+// takes the older GUEST::HOST order and maps read-write.
+TEST(RunCli, DirRoAndMapdir) {
+  fs::path dir = fs::temp_directory_path() / ("wink-cli-ro-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "note.txt") << "mapped content\n";
+  Proc ro = wink({"run", "--dir-ro", dir.string() + "::/data", guest("cli_args"), "--cat",
+                  "/data/note.txt", "--write", "/data/new.txt"});
+  EXPECT_EQ(ro.exit_code, 5) << ro.err;
+  EXPECT_NE(ro.out.find("mapped content"), std::string::npos) << ro.out;
+  EXPECT_NE(ro.err.find("Read-only file system"), std::string::npos) << ro.err;
+  EXPECT_FALSE(fs::exists(dir / "new.txt"));
+
+  Proc mapped = wink({"run", "--mapdir", "/data::" + dir.string(), guest("cli_args"), "--cat",
+                      "/data/note.txt", "--write", "/data/new.txt"});
+  EXPECT_EQ(mapped.exit_code, 0) << mapped.err;
+  EXPECT_NE(mapped.out.find("mapped content"), std::string::npos) << mapped.out;
+  EXPECT_EQ(slurp(dir / "new.txt"), "written by the guest\n");
+
+  Proc bad = wink({"run", "--mapdir", dir.string(), guest("cli_args")});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("--mapdir wants GUEST::HOST"), std::string::npos) << bad.err;
+  fs::remove_all(dir);
+}
+
+// --max-memory: 4096 MiB (the whole 4 GiB, 65536 pages) is accepted and a
+// module declaring it runs; one page less is not enough for it; values out
+// of 1..4096 (including ones whose page count would wrap) are refused.
+TEST(RunCli, MaxMemoryBounds) {
+  Proc full = wink({"run", "--max-memory", "4096", guest("mem_writer_4gib")});
+  EXPECT_EQ(full.exit_code, 0) << full.err;
+  EXPECT_NE(full.out.find("wrote"), std::string::npos) << full.out;
+  Proc less = wink({"run", "--max-memory", "4095", guest("mem_writer_4gib")});
+  EXPECT_NE(less.exit_code, 0);
+  EXPECT_NE(less.err.find("memory limit"), std::string::npos) << less.err;
+  for (const char* bad : {"0", "4097", "268435457", "4294967297"}) {
+    Proc r = wink({"run", "--max-memory", bad, guest("cli_args")});
+    EXPECT_NE(r.exit_code, 0) << bad;
+    EXPECT_NE(r.err.find("--max-memory must be between 1 and 4096"), std::string::npos)
+        << bad << ": " << r.err;
+    EXPECT_EQ(r.out, "") << bad;
+  }
+  Proc negative = wink({"run", "--max-memory", "-1", guest("cli_args")});
+  EXPECT_NE(negative.exit_code, 0);
+  EXPECT_EQ(negative.out, "");
+  EXPECT_NE(negative.err.find("max-memory"), std::string::npos) << negative.err;
+}
+
 TEST(RunCli, InvokePrintsTypedResults) {
   Proc r = wink({"run", "--invoke", "add", guest("engine_traps"), "40", "2"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -169,6 +217,33 @@ TEST(CompileCli, ArtifactRunsWithoutCompiling) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "610\n");
   EXPECT_FALSE(fs::exists(dir / "empty" / "artifacts") && !fs::is_empty(dir / "empty" / "artifacts"));
+  fs::remove_all(dir);
+}
+
+// `wink compile --init`: runs the init export once, with its environment,
+// and writes OUT.snap beside the artifact; a missing export writes nothing.
+TEST(CompileCli, InitWritesASnapshotOfTheInitializedState) {
+  fs::path dir = fs::temp_directory_path() / ("wink-cli-init-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  fs::path artifact = dir / "snap.so";
+  Proc c = wink({"compile", guest("snap_state"), "-o", artifact.string(), "--init",
+                 "wizer.initialize", "--init-env", "SNAP_WHO=the-cli-test"});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  ASSERT_TRUE(fs::exists(artifact));
+  const std::string snap = slurp(artifact.string() + ".snap");
+  // init's heap string, made from --init-env, is in the saved memory.
+  EXPECT_NE(snap.find("hello from init, the-cli-test"), std::string::npos)
+      << "snapshot of " << snap.size() << " bytes lacks init's state";
+
+  fs::path other = dir / "other.so";
+  Proc missing = wink({"compile", guest("snap_state"), "-o", other.string(), "--init", "no.such.export"});
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_NE(missing.err.find("no.such.export"), std::string::npos) << missing.err;
+  EXPECT_FALSE(fs::exists(other.string() + ".snap"));
+  Proc bad_env = wink({"compile", guest("snap_state"), "-o", other.string(), "--init",
+                       "wizer.initialize", "--init-env", "NOEQUALS"});
+  EXPECT_NE(bad_env.exit_code, 0);
+  EXPECT_NE(bad_env.err.find("--init-env wants KEY=VALUE"), std::string::npos) << bad_env.err;
   fs::remove_all(dir);
 }
 

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <thread>
 
 #include "common/files.h"
@@ -37,6 +38,7 @@ void Z_alphaZ_y() {}
 
 namespace fs = std::filesystem;
 using wink::compiler::ArtifactCache;
+using wink::compiler::codegen_fingerprint;
 using wink::compiler::compile_module;
 using wink::compiler::Options;
 
@@ -486,6 +488,52 @@ TEST(Cache, HitOnSecondCall) {
   Options o1 = fast();
   o1.opt_level = 1;
   EXPECT_NE(ArtifactCache::key(wasm, fast()), ArtifactCache::key(wasm, o1));
+}
+
+// The key names the code generator: an artifact an older generator left in
+// the cache (same module, options and engine version) is never served.
+TEST(Cache, KeyCoversTheCodeGenerator) {
+  auto wasm = guest("compiler_basic");
+  const auto& fp = codegen_fingerprint();
+  EXPECT_EQ(ArtifactCache::key(wasm, fast()), ArtifactCache::key(wasm, fast(), fp.hex));
+  EXPECT_NE(ArtifactCache::key(wasm, fast(), "generator-a"),
+            ArtifactCache::key(wasm, fast(), "generator-b"));
+
+  const fs::path dir = scratch() / "cache-generator";
+  fs::create_directories(dir);
+  const fs::path stale = dir / (ArtifactCache::key(wasm, fast(), "older-generator") + ".so");
+  std::ofstream(stale) << "built by an older generator";
+  ArtifactCache cache(dir);
+  auto p = cache.get(wasm, fast());
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_NE(*p, stale);
+  EXPECT_EQ(cache.compile_count(), 1u);
+}
+
+// The fingerprint is the hash of the generator's sources as they are now:
+// editing codegen.cpp (or the artifact ABI, or the compile flags) changes it.
+TEST(Cache, FingerprintIsTheHashOfTheGeneratorSources) {
+  const auto& fp = codegen_fingerprint();
+  ASSERT_EQ(fp.hex.size(), 64u);
+  ASSERT_FALSE(fp.wabt_version.empty());
+  std::set<std::string> names(fp.sources.begin(), fp.sources.end());
+  for (const char* required : {"src/compiler/codegen.cpp", "src/compiler/frontend.cpp",
+                               "src/compiler/toolchain.cpp", "src/engine/artifact_abi.h"}) {
+    EXPECT_TRUE(names.count(required)) << required << " is not part of the fingerprint";
+  }
+  std::string lines;
+  for (const char* source : fp.sources) {
+    std::ifstream in(fs::path(WINK_SOURCE_DIR) / source, std::ios::binary);
+    ASSERT_TRUE(in) << source;
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    wink::Sha256 file_hash;
+    file_hash.update(text);
+    lines += std::string(source) + " " + file_hash.hex() + "\n";
+  }
+  lines += "wabt " + std::string(fp.wabt_version) + "\n";
+  wink::Sha256 h;
+  h.update(lines);
+  EXPECT_EQ(h.hex(), fp.hex) << "the build's fingerprint is not that of the sources";
 }
 
 TEST(Cache, ConcurrentGetCompilesOnce) {

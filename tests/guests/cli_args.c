@@ -1,5 +1,6 @@
-// Prints argv and one environment variable, reads a file from a mapped
-// directory if asked, and exits with a chosen code: what `wink run` passes
+// Prints argv and one environment variable, reads (--cat PATH) or creates
+// (--write PATH, exit 5 if refused) a file in a mapped directory if asked,
+// and exits with a chosen code: what `wink run` passes
 // through to and from a guest.
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,13 @@ int main(int argc, char** argv) {
       size_t n = fread(buf, 1, sizeof buf, f);
       fwrite(buf, 1, n, stdout);
       fclose(f);
+    }
+    if (strcmp(argv[i], "--write") == 0) {
+      FILE* f = fopen(argv[i + 1], "w");
+      if (!f || fputs("written by the guest\n", f) < 0 || fclose(f) != 0) {
+        perror("write");
+        return 5;
+      }
     }
     if (strcmp(argv[i], "--exit") == 0) return atoi(argv[i + 1]);
   }

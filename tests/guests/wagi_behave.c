@@ -48,6 +48,23 @@ int main(void) {
   } else if (!strcmp(q, "sleep")) {
     usleep(500 * 1000);  // a slow but well-behaved handler (graceful stop tests)
     printf("Content-Type: text/plain\n\nslept\n");
+  } else if (!strcmp(q, "huge") || !strcmp(q, "fits")) {
+    // 64 MiB of body after the header ("huge": over the default stdout cap
+    // with the header; "fits": 1 KiB less, under it).
+    static char chunk[64 * 1024];
+    memset(chunk, 'z', sizeof chunk);
+    printf("Content-Type: application/octet-stream\n\n");
+    size_t total = 64u << 20;
+    if (!strcmp(q, "fits")) total -= 1024;
+    for (size_t done = 0; done < total;) {
+      size_t n = total - done < sizeof chunk ? total - done : sizeof chunk;
+      fwrite(chunk, 1, n, stdout);
+      done += n;
+    }
+  } else if (!strcmp(q, "noisy")) {
+    // 2 MiB of stderr lines: twice the default cap; the response is unharmed.
+    for (int i = 0; i < 2 * 1024; ++i) fprintf(stderr, "noise %04d %01012d\n", i, 0);
+    printf("Content-Type: text/plain\n\nnoisy\n");
   } else if (!strcmp(q, "big")) {
     printf("Content-Type: application/octet-stream\n\n");
     for (int i = 0; i < 1 << 20; ++i) putchar('a' + i % 26);

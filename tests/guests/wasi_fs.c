@@ -1,6 +1,6 @@
 // WASI file-system guest for tests/wasi. Preopens: fd 3 = /sandbox (read-write,
 // a fresh temp dir), fd 4 = /ro (read-only). Modes (argv[1]): rw ro escape
-// readdir leak. Prints "ok ..." / "FAIL ..." and exits with the failure count.
+// readdir leak many edges. Prints "ok ..." / "FAIL ..." and exits with the failure count.
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -221,7 +221,11 @@ static void mode_rw(void) {
   CHECK(open_at(SANDBOX, "nothing/here", 0, __WASI_OFLAGS_CREAT, kRead | kWrite, &wfd) ==
             __WASI_ERRNO_NOENT,
         "creat in a missing dir");
-  CHECK(open_at(SANDBOX, ".", 0, __WASI_OFLAGS_DIRECTORY, kDir | kWrite, &wfd) == 0, "open .");
+  // Write rights belong in the inheriting set: as base rights of a directory
+  // they are EISDIR (mode "edges").
+  CHECK(__wasi_path_open(SANDBOX, 0, ".", __WASI_OFLAGS_DIRECTORY, kDir, kDir | kWrite, 0, &wfd) ==
+            0,
+        "open .");
   CHECK(__wasi_fd_fdstat_get(wfd, &fs) == 0 && fs.fs_filetype == __WASI_FILETYPE_DIRECTORY,
         "dir type");
   __wasi_fd_t sub;
@@ -483,7 +487,10 @@ static void mode_readdir(void) {
         (unsigned)used2);
   CHECK(__wasi_fd_readdir(1, again, 10, 0, &used2) == __WASI_ERRNO_NOTDIR, "readdir on stdout");
   __wasi_fd_t file;
-  CHECK(open_at(SANDBOX, "many/file_00_", 0, 0, kRead, &file) != 0 || 1, "");
+  CHECK(open_at(SANDBOX, "many/file_00_", 0, 0, kRead, &file) == 0 && __wasi_fd_close(file) == 0,
+        "a listed name opens");
+  CHECK(open_at(SANDBOX, "many/file_00", 0, 0, kRead, &file) == __WASI_ERRNO_NOENT,
+        "an unlisted name does not");
 
   // libc: opendir/readdir/rewinddir/seekdir/telldir.
   DIR* d = opendir("/sandbox/many");
@@ -515,6 +522,65 @@ static void mode_readdir(void) {
   while (d && readdir(d)) n++;
   if (d) closedir(d);
   CHECK(n >= 3, "sandbox entries=%d", n);
+}
+
+// Edge cases the official WASI testsuite checks (WebAssembly/wasi-testsuite):
+// directories are not seekable, `.` reopens a preopen with its own rights,
+// a hard link's new name cannot end in a slash.
+static void mode_edges(void) {
+  __wasi_fd_t dir;
+  CHECK(open_at(SANDBOX, "sub", 0, __WASI_OFLAGS_DIRECTORY,
+                __WASI_RIGHTS_FD_SEEK | __WASI_RIGHTS_FD_TELL | __WASI_RIGHTS_FD_READDIR, &dir) == 0,
+        "open sub");
+  __wasi_filesize_t pos = 77;
+  CHECK(__wasi_fd_tell(dir, &pos) == __WASI_ERRNO_BADF && pos == 77, "tell on a directory");
+  CHECK(__wasi_fd_seek(dir, 0, __WASI_WHENCE_CUR, &pos) == __WASI_ERRNO_BADF, "seek cur");
+  CHECK(__wasi_fd_seek(dir, 0, __WASI_WHENCE_SET, &pos) == __WASI_ERRNO_BADF, "seek set");
+  CHECK(__wasi_fd_seek(dir, 0, __WASI_WHENCE_END, &pos) == __WASI_ERRNO_BADF, "seek end");
+  __wasi_fdstat_t st;
+  CHECK(__wasi_fd_fdstat_get(dir, &st) == 0 &&
+            (st.fs_rights_base & (__WASI_RIGHTS_FD_SEEK | __WASI_RIGHTS_FD_TELL)) == 0,
+        "a directory has no seek/tell rights: %llx", (unsigned long long)st.fs_rights_base);
+  CHECK(__wasi_fd_close(dir) == 0, "close sub");
+  CHECK(__wasi_fd_tell(SANDBOX, &pos) == __WASI_ERRNO_BADF, "tell on a preopen");
+  CHECK(__wasi_fd_fdstat_get(SANDBOX, &st) == 0 &&
+            (st.fs_rights_base & (__WASI_RIGHTS_FD_SEEK | __WASI_RIGHTS_FD_TELL)) == 0,
+        "a preopen has no seek/tell rights: %llx", (unsigned long long)st.fs_rights_base);
+
+  // Reopening the preopen as `.` with its own rights (and no O_DIRECTORY).
+  __wasi_fd_t self;
+  CHECK(__wasi_path_open(SANDBOX, 0, ".", 0, st.fs_rights_base, st.fs_rights_inheriting, 0,
+                         &self) == 0,
+        "open . with the preopen's rights");
+  __wasi_fdstat_t self_st;
+  CHECK(__wasi_fd_fdstat_get(self, &self_st) == 0 &&
+            self_st.fs_filetype == __WASI_FILETYPE_DIRECTORY,
+        "`.` is a directory");
+  CHECK(__wasi_fd_close(self) == 0, "close .");
+  CHECK(__wasi_path_open(SANDBOX, 0, ".", 0, 0, 0, 0, &self) == 0 && __wasi_fd_close(self) == 0,
+        "open . with no rights");
+  CHECK(__wasi_path_open(SANDBOX, 0, ".", __WASI_OFLAGS_DIRECTORY,
+                         __WASI_RIGHTS_FD_READ | __WASI_RIGHTS_FD_WRITE, 0, 0,
+                         &self) == __WASI_ERRNO_ISDIR,
+        "a directory opened for writing is EISDIR");
+  // Without O_DIRECTORY a write right still cannot open a directory.
+  CHECK(__wasi_path_open(SANDBOX, 0, "sub", 0, __WASI_RIGHTS_FD_WRITE, 0, 0, &self) ==
+            __WASI_ERRNO_ISDIR,
+        "a directory opened with the write right is EISDIR");
+  CHECK(__wasi_path_open(SANDBOX, 0, "sub", __WASI_OFLAGS_TRUNC, __WASI_RIGHTS_FD_READ, 0, 0,
+                         &self) == __WASI_ERRNO_ISDIR,
+        "truncating a directory is EISDIR");
+
+  // path_link: a new name ending in a slash fails and creates nothing.
+  CHECK(__wasi_path_link(SANDBOX, 0, "inside.txt", SANDBOX, "hard/") == __WASI_ERRNO_NOENT,
+        "link to `hard/`");
+  CHECK(__wasi_path_open(SANDBOX, 0, "hard", 0, kRead, 0, 0, &self) == __WASI_ERRNO_NOENT,
+        "no `hard` left behind");
+  CHECK(__wasi_path_link(SANDBOX, 0, "inside.txt/", SANDBOX, "hard") == __WASI_ERRNO_NOTDIR,
+        "link from `inside.txt/`");
+  CHECK(__wasi_path_link(SANDBOX, 0, "inside.txt", SANDBOX, "sub/") == __WASI_ERRNO_EXIST,
+        "link onto an existing directory");
+  CHECK(__wasi_path_link(SANDBOX, 0, "inside.txt", SANDBOX, "hard") == 0, "a plain link works");
 }
 
 // Opens files and never closes them: the host checks its descriptors afterwards.
@@ -561,6 +627,8 @@ int main(int argc, char** argv) {
     mode_leak();
   } else if (strcmp(mode, "many") == 0) {
     mode_many();
+  } else if (strcmp(mode, "edges") == 0) {
+    mode_edges();
   } else {
     printf("FAIL unknown mode %s\n", mode);
     return 100;

@@ -168,8 +168,14 @@ TEST(KvDurability, SqliteSurvivesSigkill) {
   ::kill(pid, SIGKILL);
   // Acknowledgments already in the pipe were sent after their commit too.
   while (::read(ack[0], &i, sizeof i) == sizeof i) last = i;
-  ::waitpid(pid, nullptr, 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
   ::close(ack[0]);
+  // The writer died of our SIGKILL while writing, not of its own failure
+  // (exit 2-4), and had acknowledged the 201 writes we waited for.
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+      << "writer exited on its own, status " << status;
+  ASSERT_GE(last, 200) << "writer acknowledged only " << last + 1 << " writes";
   auto s = open_store("d", spec, dir);
   ASSERT_TRUE(s.ok());
   std::string v;

@@ -476,7 +476,8 @@ TEST_P(ServerTest, AccessLogLinesAreJson) {
 }
 
 TEST_P(ServerTest, AccessLogToFile) {
-  std::string path = ::testing::TempDir() + "/wink_http_access.log";
+  // One file per process: ctest runs the Sync and Async variants at once.
+  std::string path = ::testing::TempDir() + "/wink_http_access." + std::to_string(::getpid()) + ".log";
   std::remove(path.c_str());
   ServerConfig cfg = quiet_config();
   cfg.access_log.sink = AccessLogConfig::Sink::kFile;
@@ -491,6 +492,7 @@ TEST_P(ServerTest, AccessLogToFile) {
   char buf[4096];
   size_t n = fread(buf, 1, sizeof buf, f);
   fclose(f);
+  std::remove(path.c_str());
   auto j = nlohmann::json::parse(std::string(buf, n));
   EXPECT_EQ(j["path"], "/f");
 }
@@ -578,13 +580,14 @@ TEST(AsyncServerTest, PendingHandlerDoesNotBlockItsIoThread) {
   ASSERT_TRUE(wait_until([&] { return parked->size() == 1; }));
   EXPECT_EQ(server.stats().in_handler, 1u);
   for (const char* path : {"/a", "/healthz", "/b"}) {
-    auto t0 = std::chrono::steady_clock::now();
     Client other(server.port());
     ASSERT_TRUE(other.send(get(path)));
     auto r = other.read_response(false, 1s);
     ASSERT_TRUE(r) << path;
     EXPECT_EQ(r->status, 200);
-    EXPECT_LT(std::chrono::steady_clock::now() - t0, 50ms) << path;
+    // Answered while /park is still held (it is finished only below): that
+    // is the behaviour; how fast is for the benchmarks.
+    EXPECT_EQ(parked->size(), 1u) << path;
   }
   std::thread([parked] { parked->finish_all("late"); }).join();  // from another thread
   auto r = slow.read_response(false, 1s);

@@ -220,6 +220,15 @@ TEST_F(ManifestTest, BadValues) {
   EXPECT_EQ(err("memory_limit = \"8GiB\""),
             "wink.toml:6:16: component.web.memory_limit: must be between 64KiB and 4GiB, got "
             "\"8GiB\"");
+  // The bounds themselves: 64 KiB and 4 GiB are accepted, a byte beyond is not.
+  for (const char* bad : {"65535", "4294967297", "4097MiB", "0"}) {
+    EXPECT_EQ(err(std::string("memory_limit = \"") + bad + "\""),
+              std::string("wink.toml:6:16: component.web.memory_limit: must be between 64KiB and 4GiB, got \"") +
+                  bad + "\"");
+  }
+  EXPECT_EQ(err("memory_limit = \"64KiB\""), "(no error)");
+  EXPECT_EQ(err("memory_limit = \"4GiB\""), "(no error)");
+  EXPECT_EQ(err("memory_limit = \"4294967296\""), "(no error)");
   EXPECT_EQ(err("deadline = \"5\""),
             "wink.toml:6:12: component.web.deadline: expected a duration like \"5s\" or "
             "\"250ms\", got \"5\"");

