@@ -173,7 +173,7 @@ int fail(Node& n, const std::string& why) {
 }  // namespace
 
 int run_api_mode(const ApiModeOptions& o) {
-  std::signal(SIGALRM, on_alarm);
+  ::signal(SIGALRM, on_alarm);
   ::alarm(static_cast<unsigned>(o.timeout_s));
   const int apps = o.apps;
   Node node;
