@@ -274,6 +274,7 @@ int run_api_mode(const ApiModeOptions& o) {
   if (again.port) {
     auto l = c.call("GET", "/v1/apps");
     restarted_apps = l.ok() && l->is_array() ? l->size() : 0;
+    node.port = again.port;  // get() asks the restarted node
     restart_status = get(picked.front()).status;
   }
   stop_node(again);
