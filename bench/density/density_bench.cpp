@@ -1,13 +1,19 @@
-// Density of one node (issue 12): many small apps deployed through node::Registry
-// (the code the control API drives), served over real HTTP by Host header.
-// Prints markdown (see bench/results/density-*.md).
+// Density of one node (issue 12): many small apps on one node, served over real
+// HTTP by Host header. Prints markdown (see bench/results/density-*.md).
 //
-//   density_bench [--apps N]       N apps (default 10000), half hello (WAGI), half a
-//                                  stateful counter (reactor): deploy rate with a warm
-//                                  artifact cache; all asleep: RSS + saved state;
-//                                  latency of requests to random sleeping apps vs an
-//                                  awake one; RSS of 100 apps in one process vs 100
-//                                  `wink up` processes.
+//   density_bench [--apps N] [--parallel P] [--timeout-s S]
+//        (default) through the control API: starts a real `wink serve` process and
+//        deploys N apps (default 10000), half hello (WAGI), half a stateful counter
+//        (reactor), over its control socket as `wink deploy` does (P deploys at a
+//        time, default 4, each on its own connection); then, against that process:
+//        deploy rate with a warm artifact cache; all asleep: its RSS + saved state
+//        (/proc/PID/status and GET /v1/quotas); latency of requests to random
+//        sleeping apps vs an awake one; restart time. Gives up after S seconds
+//        (default 1800), killing the node.
+//   density_bench --in-process [--apps N]
+//        the same apps deployed through node::Registry in this process (the code
+//        the control API drives), plus RSS of 100 apps in one process vs 100
+//        `wink up` processes.
 //   density_bench --one-process K  (internal) deploys K hello apps, prints its RSS in KiB
 #include <fcntl.h>
 #include <signal.h>
@@ -26,6 +32,7 @@
 #include <vector>
 
 #include "../../tests/wagi/http_client.h"
+#include "api_mode.h"
 #include "common/files.h"
 #include "http/server.h"
 #include "node/registry.h"
@@ -197,13 +204,35 @@ long wink_up_processes_kib(int k, const fs::path& artifacts) {
 int main(int argc, char** argv) {
   int apps = 10000;
   int one = 0;
+  bool in_process = false;
+  bench::ApiModeOptions api;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--apps") && i + 1 < argc) apps = std::atoi(argv[++i]);
-    if (!std::strcmp(argv[i], "--one-process") && i + 1 < argc) one = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--one-process") && i + 1 < argc) one = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--in-process")) in_process = true;
+    else if (!std::strcmp(argv[i], "--parallel") && i + 1 < argc) api.parallel = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--timeout-s") && i + 1 < argc) api.timeout_s = std::atoi(argv[++i]);
+    else {
+      std::fprintf(stderr, "density_bench: unknown or incomplete option \"%s\"\n", argv[i]);
+      return 2;
+    }
+  }
+  if (apps < 2 || api.parallel < 1 || api.parallel > 64 || api.timeout_s < 1) {
+    std::fprintf(stderr, "density_bench: --apps must be >= 2, --parallel 1..64, --timeout-s >= 1\n");
+    return 2;
   }
   const fs::path artifacts = fs::temp_directory_path() / "wink-density-artifacts";
   fs::create_directories(artifacts);
   if (one) return one_process(one, artifacts);
+  if (!in_process) {
+    api.apps = apps;
+    api.data_dir = fresh_data_dir("api", artifacts);
+    api.hello = hello_bundle();
+    api.counter = counter_bundle();
+    int rc = bench::run_api_mode(api);
+    fs::remove_all(api.data_dir);
+    return rc;
+  }
 
   fs::path data = fresh_data_dir("main", artifacts);
   auto reg = node::Registry::open(config_for(data));
@@ -298,7 +327,7 @@ int main(int argc, char** argv) {
   const long up_kib = wink_up_processes_kib(100, artifacts);
 
   auto mb = [](double kib) { return kib / 1024.0; };
-  std::printf("## density: %d apps on one node (%d hello WAGI + %d stateful counter reactors)\n\n", apps,
+  std::printf("## density: %d apps on one node, in process (%d hello WAGI + %d stateful counter reactors)\n\n", apps,
               (apps + 1) / 2, apps / 2);
   std::printf("| figure | value |\n|---|---|\n");
   std::printf("| deploy rate, warm artifact cache | %.0f apps/s (%d in %.1f s) |\n", apps / deploy_s, apps, deploy_s);
