@@ -59,25 +59,10 @@ int serve(const ServeOptions& opt) {
   }
   std::fprintf(stderr, "\n");
 
-  http::ServerConfig sc;
-  sc.address = listen->first;
-  sc.port = listen->second;
-  sc.workers = opt.node.workers;
-  if (opt.node.access_log == "off") {
-    sc.access_log.sink = http::AccessLogConfig::Sink::kOff;
-  } else if (opt.node.access_log != "-") {
-    sc.access_log.sink = http::AccessLogConfig::Sink::kFile;
-    sc.access_log.path = opt.node.access_log;
-  }
   // Guests run on the executor pool, never on the I/O threads; one app may
   // use at most --executors-per-app of its threads.
-  node::IngressConfig ingress_config;
-  ingress_config.pool = pool_config(opt.node);
-  ingress_config.key = node::DispatchKey::kApp;
-  ingress_config.metrics_path = opt.node.metrics_path == "off" ? "" : opt.node.metrics_path;
-  ingress_config.metrics = metrics;
-  node::Ingress ingress(registry, std::move(ingress_config));
-  http::Server server(sc, ingress.handler());
+  node::Ingress ingress(registry, ingress_config(opt.node, node::DispatchKey::kApp, metrics));
+  http::Server server(server_config(opt.node, *listen), ingress.handler());
   if (auto started = server.start(); !started.ok()) return fail(started.error().message);
   registry->set_url_port(server.port());
 

@@ -84,25 +84,10 @@ int up(const UpOptions& opt) {
   if (!deployed.ok()) return fail(deployed.error().message);
   std::shared_ptr<const node::Version> version = registry->route("");
 
-  http::ServerConfig server_config;
-  server_config.address = listen->first;
-  server_config.port = listen->second;
-  server_config.workers = opt.node.workers;
-  if (opt.node.access_log == "off") {
-    server_config.access_log.sink = http::AccessLogConfig::Sink::kOff;
-  } else if (opt.node.access_log != "-") {
-    server_config.access_log.sink = http::AccessLogConfig::Sink::kFile;
-    server_config.access_log.path = opt.node.access_log;
-  }
   // Guests run on the executor pool, never on the I/O threads; with one app,
   // each of its components may use at most --executors-per-component threads.
-  node::IngressConfig ingress_config;
-  ingress_config.pool = pool_config(opt.node);
-  ingress_config.key = node::DispatchKey::kComponent;
-  ingress_config.metrics_path = opt.node.metrics_path == "off" ? "" : opt.node.metrics_path;
-  ingress_config.metrics = metrics;
-  node::Ingress ingress(registry, std::move(ingress_config));
-  http::Server server(server_config, ingress.handler());
+  node::Ingress ingress(registry, ingress_config(opt.node, node::DispatchKey::kComponent, metrics));
+  http::Server server(server_config(opt.node, *listen), ingress.handler());
   if (auto started = server.start(); !started.ok()) return fail(started.error().message);
 
   // The control API on the local socket, so `wink scale`, `wink quotas` and

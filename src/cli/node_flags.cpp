@@ -97,12 +97,30 @@ Result<node::RegistryConfig> registry_config(const NodeFlags& opt) {
   return config;
 }
 
-http::DispatcherConfig pool_config(const NodeFlags& opt) {
-  http::DispatcherConfig pool;
-  pool.threads = opt.executors;
-  pool.per_key_threads = opt.executors_per_key;
-  pool.per_key_queue = opt.executor_queue;
-  return pool;
+http::ServerConfig server_config(const NodeFlags& opt, const std::pair<std::string, uint16_t>& listen) {
+  http::ServerConfig sc;
+  sc.address = listen.first;
+  sc.port = listen.second;
+  sc.workers = opt.workers;
+  if (opt.access_log == "off") {
+    sc.access_log.sink = http::AccessLogConfig::Sink::kOff;
+  } else if (opt.access_log != "-") {
+    sc.access_log.sink = http::AccessLogConfig::Sink::kFile;
+    sc.access_log.path = opt.access_log;
+  }
+  return sc;
+}
+
+node::IngressConfig ingress_config(const NodeFlags& opt, node::DispatchKey key,
+                                   std::shared_ptr<host::Metrics> metrics) {
+  node::IngressConfig c;
+  c.pool.threads = opt.executors;
+  c.pool.per_key_threads = opt.executors_per_key;
+  c.pool.per_key_queue = opt.executor_queue;
+  c.key = key;
+  c.metrics_path = opt.metrics_path == "off" ? "" : opt.metrics_path;
+  c.metrics = std::move(metrics);
+  return c;
 }
 
 Result<std::pair<std::string, uint16_t>> parse_listen(const std::string& spec) {

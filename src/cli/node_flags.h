@@ -11,6 +11,7 @@
 
 #include "common/result.h"
 #include "http/dispatcher.h"
+#include "node/ingress.h"
 #include "node/registry.h"
 
 namespace wink::cli {
@@ -40,8 +41,11 @@ struct NodeFlags {
 // "component" (wink up), for the flag's name and help.
 void add_node_flags(CLI::App* cmd, NodeFlags& flags, const std::string& per_key);
 
-// The executor pool of these flags.
-http::DispatcherConfig pool_config(const NodeFlags& flags);
+// The HTTP ingress of these flags, listening on `listen`.
+http::ServerConfig server_config(const NodeFlags& flags, const std::pair<std::string, uint16_t>& listen);
+// The node's request entry (executor pool, metrics) of these flags.
+node::IngressConfig ingress_config(const NodeFlags& flags, node::DispatchKey key,
+                                   std::shared_ptr<host::Metrics> metrics);
 
 // The registry configuration of these flags (stores checked, vars file read).
 Result<node::RegistryConfig> registry_config(const NodeFlags& flags);
