@@ -691,7 +691,7 @@ time_point Node::tick() {
       uint32_t leaving = 0;
       // Autoscaler (step policies): plan_scale decides, this carries it out.
       if (!pol.scale.policies.empty()) {
-        // Idle instances a scale-in may take, least recently used first.
+        // Idle instances a scale-in may take (it takes the least recently used).
         std::vector<Inst*> idle;
         for (auto& i : c.instances) {
           if (i->state == State::kRunning && !i->busy && !i->claimed && i->keep_awake_until <= now) {
