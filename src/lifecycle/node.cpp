@@ -1,4 +1,6 @@
-// Scheduler, idle timers, autoscaler and quotas for long-lived instances (node.h).
+// Scheduler, idle timers, and the carrying out of admission and autoscaler
+// decisions for long-lived instances (node.h; the decisions are pure
+// functions in policy.h and planner.h).
 #include "lifecycle/node.h"
 
 #include <time.h>
@@ -7,6 +9,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "lifecycle/planner.h"
 #include "lifecycle/reactor_abi.h"
 #include "wasi/state.h"
 
@@ -686,33 +689,35 @@ time_point Node::tick() {
       const ComponentPolicy& pol = c.spec.policy;
       uint32_t running = c.count(State::kRunning) + c.count(State::kStarting);
       uint32_t leaving = 0;
-      // Autoscaler (step policies).
-      if (!pol.scale.policies.empty() && (running > 0 || c.waiting > 0)) {
-        MetricValues mv = metrics_of(c, now);
-        auto desired = desired_instances(pol.scale, running, mv);
-        if (desired && *desired > running && (!c.scaled_once || now - c.last_scale_out >= pol.scale.warmup)) {
-          uint32_t add = *desired - running;
-          for (uint32_t k = 0; k < add; ++k) {
+      // Autoscaler (step policies): plan_scale decides, this carries it out.
+      if (!pol.scale.policies.empty()) {
+        // Idle instances a scale-in may take (it takes the least recently used).
+        std::vector<Inst*> idle;
+        for (auto& i : c.instances) {
+          if (i->state == State::kRunning && !i->busy && !i->claimed && i->keep_awake_until <= now) {
+            idle.push_back(i.get());
+          }
+        }
+        ScaleInputs in{.running = running, .waiting = c.waiting, .idle = static_cast<uint32_t>(idle.size())};
+        if (running > 0 || c.waiting > 0) in.metrics = metrics_of(c, now);
+        const ScalePlan plan = plan_scale(
+            pol.scale, in,
+            ScaleHistory{.scaled_once = c.scaled_once, .last_scale_out = c.last_scale_out,
+                         .last_scale_change = c.last_scale_change},
+            now);
+        if (plan.reason == ScaleReason::kScaleOut) {
+          for (uint32_t k = 0; k < plan.start; ++k) {
             std::string why;
             Inst* inst = claim_start(c, &why);
-            if (!inst) break;
+            if (!inst) break;  // admission refused: the rest of the plan waits for the next tick
             work.push_back({Work::kStart, inst});
           }
-          if (add) {
-            c.last_scale_out = c.last_scale_change = now;
-            c.scaled_once = true;
-            ++c.scale_outs;
-          }
-        } else if (desired && *desired < running && now - c.last_scale_change >= pol.scale.cooldown) {
-          uint32_t remove = running - *desired;
-          std::vector<Inst*> idle;
-          for (auto& i : c.instances) {
-            if (i->state == State::kRunning && !i->busy && !i->claimed && i->keep_awake_until <= now) {
-              idle.push_back(i.get());
-            }
-          }
+          c.last_scale_out = c.last_scale_change = now;
+          c.scaled_once = true;
+          ++c.scale_outs;
+        } else if (plan.reason == ScaleReason::kScaleIn) {
           std::sort(idle.begin(), idle.end(), [](Inst* a, Inst* b) { return a->last_used < b->last_used; });
-          for (uint32_t k = 0; k < remove && k < idle.size(); ++k) {
+          for (uint32_t k = 0; k < plan.stop; ++k) {
             Inst* i = idle[k];
             account(*i, -1);
             i->state = State::kDraining;
@@ -721,10 +726,8 @@ time_point Node::tick() {
             work.push_back({pol.stateful ? Work::kStandby : Work::kStop, i});
             ++leaving;
           }
-          if (remove && !idle.empty()) {
-            c.last_scale_change = now;
-            ++c.scale_ins;
-          }
+          c.last_scale_change = now;
+          ++c.scale_ins;
         }
         if (running > 0) next = std::min(next, now + milliseconds(5));
       }

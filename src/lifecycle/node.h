@@ -1,6 +1,10 @@
 // Long-lived instances on one node: the scheduler (find, wake or start an
 // instance for a request; hold the request while it wakes), the idle timers
-// that put instances in standby, the autoscaler and the quotas.
+// that put instances in standby, and the carrying out of two decisions that
+// live elsewhere as pure functions: admission (quota_breach / start_demand in
+// policy.h, one rule for deploy, call and tick) and the autoscaler's plan
+// (plan_scale in planner.h, which tick() feeds the counts, metrics and last
+// scale times of each component).
 //
 //   lifecycle::Node node({.quotas = {.active_instances = 100}});
 //   auto c = node.deploy(spec);                          // refused over quota, with the reason

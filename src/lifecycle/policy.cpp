@@ -96,12 +96,18 @@ std::optional<uint32_t> desired_instances(const ScaleConfig& config, uint32_t cu
                                              : values.cpu;
     for (const Step& s : p.steps) {
       if (!(v >= s.lower && v < s.upper)) continue;
+      // Adjustments are any int64 from a manifest or the API; bounding them
+      // (far beyond any uint32 count) keeps the sums and the double -> int
+      // conversion defined. The result is clamped to [min, max] below anyway.
+      constexpr int64_t kBound = int64_t{1} << 40;
+      const int64_t adj = std::clamp<int64_t>(s.adjustment, -kBound, kBound);
       int64_t want = current;
       switch (p.adjustment) {
-        case Adjustment::kChange: want = int64_t{current} + s.adjustment; break;
-        case Adjustment::kExact: want = s.adjustment; break;
+        case Adjustment::kChange: want = int64_t{current} + adj; break;
+        case Adjustment::kExact: want = adj; break;
         case Adjustment::kPercent: {
-          double delta = current * static_cast<double>(s.adjustment) / 100.0;
+          double delta = current * static_cast<double>(adj) / 100.0;
+          delta = std::clamp<double>(delta, -double(kBound), double(kBound));
           int64_t d = static_cast<int64_t>(delta >= 0 ? std::ceil(delta) : std::floor(delta));
           if (d == 0 && s.adjustment != 0) d = s.adjustment > 0 ? 1 : -1;
           want = int64_t{current} + d;
