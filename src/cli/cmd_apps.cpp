@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "common/bytes_text.h"
 #include "cli/commands.h"
 #include "cli/control_client.h"
 
@@ -29,14 +30,6 @@ std::string ago(int64_t unix_ms) {
   else if (d < 86400) std::snprintf(b, sizeof b, "%lldh ago", static_cast<long long>(d / 3600));
   else std::snprintf(b, sizeof b, "%lldd ago", static_cast<long long>(d / 86400));
   return b;
-}
-
-std::string bytes_text(uint64_t b) {
-  char buf[32];
-  if (b >= (1ull << 20)) std::snprintf(buf, sizeof buf, "%.1f MiB", b / double(1ull << 20));
-  else if (b >= 1024) std::snprintf(buf, sizeof buf, "%.1f KiB", b / 1024.0);
-  else std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(b));
-  return buf;
 }
 
 std::string joined(const json& arr) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <thread>
 
+#include "common/bytes_text.h"
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/control_client.h"
@@ -35,14 +36,6 @@ std::string ago(int64_t unix_ms) {
   else if (d < 3600) std::snprintf(b, sizeof b, "%lldm%llds ago", static_cast<long long>(d / 60), static_cast<long long>(d % 60));
   else std::snprintf(b, sizeof b, "%lldh%lldm ago", static_cast<long long>(d / 3600), static_cast<long long>(d / 60 % 60));
   return b;
-}
-
-std::string bytes_text(uint64_t b) {
-  char buf[32];
-  if (b >= (1ull << 20)) std::snprintf(buf, sizeof buf, "%.1f MiB", b / double(1ull << 20));
-  else if (b >= 1024) std::snprintf(buf, sizeof buf, "%.1f KiB", b / 1024.0);
-  else std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(b));
-  return buf;
 }
 
 int list(const control::Client& client) {

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "common/bytes_text.h"
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/control_client.h"
@@ -20,15 +21,6 @@ struct QuotaOptions {
   std::string app;
   std::string active, total, memory_per_instance, memory_total;
 };
-
-std::string bytes_text(uint64_t b) {
-  char buf[32];
-  if (b >= (1ull << 30)) std::snprintf(buf, sizeof buf, "%.1f GiB", b / double(1ull << 30));
-  else if (b >= (1ull << 20)) std::snprintf(buf, sizeof buf, "%.1f MiB", b / double(1ull << 20));
-  else if (b >= 1024) std::snprintf(buf, sizeof buf, "%.1f KiB", b / 1024.0);
-  else std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(b));
-  return buf;
-}
 
 // [#########...........]  45%
 std::string bar(uint64_t used, uint64_t limit) {

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "common/bytes_text.h"
 #include "lifecycle/planner.h"
 #include "lifecycle/reactor_abi.h"
 #include "wasi/state.h"
@@ -180,17 +181,6 @@ void Node::account(const Inst& i, int sign) {
 }
 
 namespace {
-std::string human_bytes(uint64_t b) {
-  char buf[32];
-  if (b >= (1ull << 30)) std::snprintf(buf, sizeof buf, "%.1f GiB", b / double(1ull << 30));
-  else if (b >= (1ull << 20)) std::snprintf(buf, sizeof buf, "%.1f MiB", b / double(1ull << 20));
-  else if (b >= 1024) std::snprintf(buf, sizeof buf, "%.1f KiB", b / 1024.0);
-  else std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(b));
-  return buf;
-}
-}  // namespace
-
-namespace {
 struct QuotaScope {
   const char* name;
   const Quotas* quotas;
@@ -272,8 +262,8 @@ Result<Node::Component*> Node::deploy(ComponentSpec spec) {
     for (const QuotaScope& s : {QuotaScope{"node", &options_.quotas, &node_used_},
                                 QuotaScope{"app", &app->quotas, &app->used}}) {
       if (s.quotas->memory_per_instance && spec.memory_limit_bytes > s.quotas->memory_per_instance) {
-        return make_error(where + "memory_limit " + human_bytes(spec.memory_limit_bytes) + " exceeds the " +
-                          s.name + " quota of " + human_bytes(s.quotas->memory_per_instance) + " per instance");
+        return make_error(where + "memory_limit " + bytes_text(spec.memory_limit_bytes) + " exceeds the " +
+                          s.name + " quota of " + bytes_text(s.quotas->memory_per_instance) + " per instance");
       }
       if (auto breach = quota_breach(s.name, *s.quotas, *s.used, demand)) {
         return make_error(where + "min_instances " + std::to_string(n) + " would exceed " + *breach);

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "common/bytes_text.h"
+
 namespace wink::lifecycle {
 
 const char* state_name(State s) {
@@ -124,15 +126,6 @@ std::optional<uint32_t> desired_instances(const ScaleConfig& config, uint32_t cu
 }
 
 namespace {
-
-std::string bytes_text(uint64_t b) {
-  char buf[32];
-  if (b >= (1ull << 30)) std::snprintf(buf, sizeof buf, "%.1f GiB", b / double(1ull << 30));
-  else if (b >= (1ull << 20)) std::snprintf(buf, sizeof buf, "%.1f MiB", b / double(1ull << 20));
-  else if (b >= 1024) std::snprintf(buf, sizeof buf, "%.1f KiB", b / 1024.0);
-  else std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(b));
-  return buf;
-}
 
 // used + add > limit, without overflow.
 bool exceeds(uint64_t used, uint64_t add, uint64_t limit) {
