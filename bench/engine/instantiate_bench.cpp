@@ -2,6 +2,7 @@
 // command, median and p99 over many iterations. Also prints this machine's
 // page-fault cost, which every memory-touching figure depends on.
 #include <sys/mman.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
@@ -49,7 +50,14 @@ int main(int argc, char** argv) {
 
   std::vector<double> samples;
   samples.reserve(iterations);
+  auto minor_faults = [] {
+    rusage ru{};
+    getrusage(RUSAGE_THREAD, &ru);
+    return ru.ru_minflt + ru.ru_majflt;
+  };
+  long faults_before = 0;
   for (long i = -1000; i < iterations; ++i) {  // 1000 warm-up iterations
+    if (i == 0) faults_before = minor_faults();
     out.clear();
     auto t0 = Clock::now();
     {
@@ -69,14 +77,17 @@ int main(int argc, char** argv) {
     double us = std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
     if (i >= 0) samples.push_back(us);
   }
+  const double faults_per_instance =
+      static_cast<double>(minor_faults() - faults_before) / static_cast<double>(iterations);
   if (out != "Hello, world!\n") {
     std::fprintf(stderr, "unexpected output: %s\n", out.c_str());
     return 1;
   }
   std::sort(samples.begin(), samples.end());
   auto pct = [&](double q) { return samples[static_cast<size_t>(q * (samples.size() - 1))]; };
-  std::printf("wink create+run+destroy hello: iterations=%ld median_us=%.2f p99_us=%.2f min_us=%.2f\n",
-              iterations, pct(0.5), pct(0.99), samples.front());
+  std::printf("wink create+run+destroy hello: iterations=%ld median_us=%.2f p99_us=%.2f min_us=%.2f "
+              "faults_per_instance=%.4f\n",
+              iterations, pct(0.5), pct(0.99), samples.front(), faults_per_instance);
   std::printf("machine page fault: %.2f us per 4 KiB page\n", page_fault_us());
   return 0;
 }

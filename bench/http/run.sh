@@ -7,11 +7,20 @@
 # concurrency 1/16/128, requests/s and p50/p99. Output: a markdown table and
 # a PNG chart under bench/results/. Not a test: it asserts nothing.
 #
-# Usage: bench/http/run.sh [--wink-cmd 'CMD with {port}'] [--duration 5] [--rounds 2]
-#                          [--concurrency "1 16 128"] [--skip "node workerd"] [--build DIR]
+# Usage: bench/http/run.sh [--wink-cmd 'CMD with {port} and {log}'] [--duration 5] [--rounds 2]
+#                          [--concurrency "1 16 128"] [--skip "node workerd"] [--only "nginx wink"]
+#                          [--log "off file"] [--build DIR]
 #   --wink-cmd   also measure this command as "wink", e.g.
-#                '/work/main/build/src/cli/wink up examples/hello --listen 127.0.0.1:{port} --workers 1 --access-log off'
-#                ({port} is replaced; it must serve "/" with the hello response).
+#                '/work/main/build/src/cli/wink up examples/hello --listen 127.0.0.1:{port} --workers 1 --access-log {log}'
+#                ({port} is replaced, {log} by "off" or an access-log file; it must serve "/" with the hello response).
+#   --log        access-log modes to measure: "off" (default), "file" (every server appends an
+#                access log to a file: nginx's default format, wink's JSON lines), or both; a
+#                server measured with a log is named "<server>+log" and compared with "nginx+log".
+#   --only       measure only these servers (names without "+log").
+#
+# The per-request rows of issue 13 (WAGI hello vs nginx, logs off and to a file, c = 1/16/128,
+# ratio per round with its min-max) in one command:
+#   bench/http/run.sh --only "nginx wink" --log "off file" --rounds 3
 #   The native server (wink_http_hello: the same ingress with a C++ handler)
 #   is always measured.
 set -euo pipefail
@@ -22,6 +31,8 @@ ROUNDS=2
 CONCURRENCY="1 16 128"
 WINK_CMD=""
 SKIP=""
+ONLY=""
+LOGS="off"
 BUILD="${ROOT}/build"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -30,6 +41,8 @@ while [ $# -gt 0 ]; do
     --rounds) ROUNDS="$2"; shift 2 ;;
     --concurrency) CONCURRENCY="$2"; shift 2 ;;
     --skip) SKIP="$2"; shift 2 ;;
+    --only) ONLY="$2"; shift 2 ;;
+    --log) LOGS="$2"; shift 2 ;;
     --build) BUILD="$2"; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
@@ -54,7 +67,13 @@ BODY=$'Hello, world!\n'
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # --- the native server --------------------------------------------------------
+skipped() {
+  [[ " $SKIP " == *" $1 "* ]] && return 0
+  [ -n "$ONLY" ] && [[ " $ONLY " != *" $1 "* ]] && return 0
+  return 1
+}
 HELLO=""
+if ! skipped wink-http; then
 if [ -d "$BUILD" ] && ninja -C "$BUILD" -t targets all 2>/dev/null | grep -q '^wink_http_hello:'; then
   ninja -C "$BUILD" wink_http_hello >/dev/null
   HELLO="$(find "$BUILD" -name wink_http_hello -type f -perm -u+x | head -1)"
@@ -66,48 +85,66 @@ if [ -z "$HELLO" ]; then
     "$ROOT"/src/http/*.cpp -pthread -o "$WORK/wink_http_hello"
   HELLO="$WORK/wink_http_hello"
 fi
+fi
 
 # --- server definitions: name -> start command (run pinned to CPU 0) -----------
-declare -A PORT CMD
+declare -A PORT CMD SPID
 NAMES=()
 add_server() { NAMES+=("$1"); PORT[$1]="$(free_port)"; CMD[$1]="${2//\{port\}/${PORT[$1]}}"; }
 
-skipped() { [[ " $SKIP " == *" $1 "* ]]; }
+for mode in $LOGS; do
+  case "$mode" in off|file) ;; *) echo "run.sh: --log takes off and/or file, not '$mode'" >&2; exit 2 ;; esac
+done
 
-add_server nginx "nginx -p $WORK/nginx -c $WORK/nginx/nginx.conf -e stderr"
-mkdir -p "$WORK/nginx/logs"
-cat > "$WORK/nginx/nginx.conf" <<NGINX
+# "off" -> no suffix and no log; "file" -> "+log" and a file under $WORK.
+suffix_of() { [ "$1" = file ] && echo "+log" || true; }
+log_arg_of() { [ "$1" = file ] && echo "$WORK/logs/$2.log" || echo off; }
+mkdir -p "$WORK/logs"
+
+add_nginx() {  # name log-mode
+  local name=$1 mode=$2 dir="$WORK/$1" log_line="access_log off;"
+  mkdir -p "$dir/logs"
+  [ "$mode" = file ] && log_line="access_log $(log_arg_of file "$name");"
+  add_server "$name" "nginx -p $dir -c $dir/nginx.conf -e stderr"
+  cat > "$dir/nginx.conf" <<NGINX
 worker_processes 1;
 daemon off;
 master_process off;
-pid $WORK/nginx/nginx.pid;
+pid $dir/nginx.pid;
 error_log stderr warn;
 events { worker_connections 4096; }
 http {
-  access_log off;
+  $log_line
   keepalive_requests 100000000;
   keepalive_timeout 75s;
-  client_body_temp_path $WORK/nginx/body;
-  proxy_temp_path $WORK/nginx/proxy;
+  client_body_temp_path $dir/body;
+  proxy_temp_path $dir/proxy;
   server {
-    listen 127.0.0.1:${PORT[nginx]};
+    listen 127.0.0.1:${PORT[$name]};
     location / { default_type text/plain; return 200 "Hello, world!\n"; }
   }
 }
 NGINX
-
-add_server wink-http "$HELLO --port {port} --workers 1 --access-log off"
+}
 
 # wink itself, serving the WAGI hello example, unless told otherwise.
 if [ -z "$WINK_CMD" ] && [ -x "$BUILD/src/cli/wink" ]; then
   make -s -C "$ROOT/examples" >/dev/null
-  WINK_CMD="env WINK_DATA_DIR=$WORK/wink-data $BUILD/src/cli/wink up $ROOT/examples/hello --listen 127.0.0.1:{port} --workers 1 --access-log off"
-fi
-if [ -n "$WINK_CMD" ]; then
-  add_server wink "$WINK_CMD"
+  WINK_CMD="env WINK_DATA_DIR=$WORK/wink-data $BUILD/src/cli/wink up $ROOT/examples/hello --listen 127.0.0.1:{port} --workers 1 --access-log {log}"
 fi
 
-if ! skipped node; then
+for mode in $LOGS; do
+  sfx="$(suffix_of "$mode")"
+  skipped nginx || add_nginx "nginx$sfx" "$mode"
+  if ! skipped wink-http; then
+    add_server "wink-http$sfx" "$HELLO --port {port} --workers 1 --access-log $(log_arg_of "$mode" "wink-http$sfx")"
+  fi
+  if [ -n "$WINK_CMD" ] && ! skipped wink; then
+    add_server "wink$sfx" "${WINK_CMD//\{log\}/$(log_arg_of "$mode" "wink$sfx")}"
+  fi
+done
+
+if ! skipped node && [[ " $LOGS " == *" off "* ]]; then
   cat > "$WORK/node-server.js" <<'NODE'
 const http = require('http');
 const port = Number(process.argv[2]);
@@ -121,7 +158,7 @@ NODE
   add_server node "node $WORK/node-server.js {port}"
 fi
 
-if ! skipped workerd; then
+if ! skipped workerd && [[ " $LOGS " == *" off "* ]]; then
   WORKERD_DIR="${WORKERD_DIR:-$WORK/workerd}"
   mkdir -p "$WORKERD_DIR"
   if [ ! -d "$WORKERD_DIR/node_modules/workerd" ]; then
@@ -159,6 +196,7 @@ for name in "${NAMES[@]}"; do
   # shellcheck disable=SC2086
   taskset -c 0 ${CMD[$name]} >"$WORK/$name.out" 2>"$WORK/$name.err" &
   PIDS+=($!)
+  SPID[$name]=$!
   ok=""
   for _ in $(seq 1 300); do
     if got="$(curl -s --max-time 1 "http://127.0.0.1:${PORT[$name]}/")"; then ok=1; break; fi
@@ -173,12 +211,18 @@ for name in "${NAMES[@]}"; do
     >"$WORK/$name.headers"
 done
 
-run_wrk() {  # name concurrency seconds -> appends "name c round rps p50 p99" to results
+# CPU time (user + system, all threads, in clock ticks) the server process has used so far.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+run_wrk() {  # name concurrency seconds -> appends "name c round rps p50 p99 ..." to results
   local name=$1 c=$2 secs=$3 round=$4
-  local out
+  local out cpu0 cpu1
+  cpu0="$(cpu_ticks "${SPID[$name]}")"
   out="$(taskset -c 1 wrk -t1 -c"$c" -d"${secs}s" --latency "http://127.0.0.1:${PORT[$name]}/" 2>&1)"
+  cpu1="$(cpu_ticks "${SPID[$name]}")"
   echo "$out" >"$WORK/wrk-$name-$c-$round.txt"
-  python3 - "$name" "$c" "$round" "$WORK/wrk-$name-$c-$round.txt" <<'PY' >>"$WORK/results.tsv"
+  echo "$(( cpu1 - cpu0 )) $(getconf CLK_TCK)" >"$WORK/cpu-$name-$c-$round.txt"
+  python3 - "$name" "$c" "$round" "$WORK/wrk-$name-$c-$round.txt" "$WORK/cpu-$name-$c-$round.txt" <<'PY' >>"$WORK/results.tsv"
 import re, sys
 out = open(sys.argv[4]).read()
 def ms(v):
@@ -190,8 +234,12 @@ p50 = ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
 p99 = ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
 errs = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
 sock = re.search(r"Socket errors: (.*)", out)
+total = int(re.search(r"(\d+) requests in", out).group(1))
+ticks, hz = map(int, open(sys.argv[5]).read().split())
+cpu_us = ticks / hz * 1e6 / total if total else 0.0  # server CPU per request
 print("\t".join([sys.argv[1], sys.argv[2], sys.argv[3], f"{rps:.1f}", f"{p50:.4f}", f"{p99:.4f}",
-                 (errs.group(1) if errs else "0"), (sock.group(1).replace("\t", " ") if sock else "")]))
+                 (errs.group(1) if errs else "0"), (sock.group(1).replace("\t", " ") if sock else ""),
+                 f"{cpu_us:.2f}"]))
 PY
 }
 
@@ -221,8 +269,8 @@ import collections, sys
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
 names = sys.argv[4].split()
 data = collections.defaultdict(list)
-for name, c, rnd, rps, p50, p99, non2xx, sockerr in rows:
-    data[(name, int(c))].append((float(rps), float(p50), float(p99), int(non2xx), sockerr))
+for name, c, rnd, rps, p50, p99, non2xx, sockerr, cpu in rows:
+    data[(name, int(c))].append((float(rps), float(p50), float(p99), int(non2xx), sockerr, float(cpu)))
 concs = sorted({int(r[1]) for r in rows})
 out = []
 out.append("# HTTP ingress benchmark ($STAMP)\n")
@@ -235,21 +283,26 @@ out.append("| kernel | $(uname -r) |")
 out.append("| nproc | $(nproc) |")
 out.append("| compiler | $(c++ --version | head -1) |")
 out.append("| wrk | $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2) |")
-out.append("| nginx | $(nginx -v 2>&1 | cut -d/ -f2) (worker_processes 1, access_log off, \`return 200\`) |")
+out.append("| nginx | $(nginx -v 2>&1 | cut -d/ -f2) (worker_processes 1, \`return 200\`; access_log off, or to a file for +log) |")
 out.append("| node | $(node --version) (\`http\` module) |")
 out.append("| workerd | ${WORKERD_VERSION} |")
-out.append("| wink-http | \`wink_http_hello\`: the wink HTTP server with a native C++ handler, access log off |")
-if "wink" in names:
+out.append("| wink-http | \`wink_http_hello\`: the wink HTTP server with a native C++ handler |")
+out.append("| access logs | $LOGS (+log: each server appends its access log to a file) |")
+if "wink" in names or "wink+log" in names:
     out.append("| wink | \`${WINK_CMD}\` |")
 out.append("")
-out.append("req/s per round, ratio = sum of rounds / nginx's sum; latency in ms, mean over rounds "
-           "(p99: worst round).\n")
-out.append("| server | conc. | req/s (rounds) | req/s mean | vs nginx | p50 ms | p99 ms | spread |")
-out.append("|---|---:|---|---:|---:|---:|---:|---:|")
+def peer(n):  # the nginx with the same access-log mode
+    return "nginx+log" if n.endswith("+log") else "nginx"
+out.append("req/s per round, ratio = sum of rounds / the sum of nginx's (same access-log mode); "
+           "latency in ms, mean over rounds (p99: worst round).\n")
+out.append("CPU us/req: the server's CPU time (user + system, all threads) per request answered, "
+           "mean over rounds: it holds when other work shares the core, where req/s does not.\n")
+out.append("| server | conc. | req/s (rounds) | req/s mean | vs nginx | p50 ms | p99 ms | spread | CPU us/req |")
+out.append("|---|---:|---|---:|---:|---:|---:|---:|---:|")
 noisy = []
 for c in concs:
-    base = sum(r[0] for r in data[("nginx", c)]) or float("nan")
     for n in names:
+        base = sum(r[0] for r in data.get((peer(n), c), [])) or float("nan")
         rs = data.get((n, c))
         if not rs:
             continue
@@ -263,13 +316,36 @@ for c in concs:
         errs = sum(r[3] for r in rs)
         note = f" ({errs} non-2xx)" if errs else ""
         out.append(f"| {n} | {c} | {' / '.join(f'{x:,.0f}' for x in rps)} | {mean:,.0f}{note} | "
-                   f"{sum(rps)/base:.2f} | {p50:.3f} | {p99:.3f} | {spread*100:.0f}% |")
+                   f"{sum(rps)/base:.2f} | {p50:.3f} | {p99:.3f} | {spread*100:.0f}% | "
+                   f"{sum(r[5] for r in rs)/len(rs):.1f} |")
 out.append("")
 if noisy:
     out.append("Rounds differ by more than 10% for: " + ", ".join(noisy) +
                " (noisy machine; read those ratios with care).\n")
 else:
     out.append("All rounds within 10% of each other.\n")
+# Each server against its nginx, round by round (the rounds ran back to back, A B A B).
+ratio_rows = []
+for n in names:
+    if n.startswith("nginx"):
+        continue
+    for c in concs:
+        rs, base = data.get((n, c)), data.get((peer(n), c))
+        if not rs or not base:
+            continue
+        per = [a[0] / b[0] for a, b in zip(rs, base) if b[0]]
+        total = sum(a[0] for a in rs) / sum(b[0] for b in base)
+        cpu = [b[5] / a[5] for a, b in zip(rs, base) if a[5]]
+        ratio_rows.append(f"| {n} | {c} | {' / '.join(f'{x:.2f}' for x in per)} | "
+                          f"{min(per):.2f}-{max(per):.2f} | {total:.2f} | "
+                          f"{min(cpu):.2f}-{max(cpu):.2f} |")
+if ratio_rows:
+    out.append("Each server / nginx (same access-log mode), per round, and its spread:\n")
+    out.append("| server | conc. | req/s ratio per round | min-max | ratio of sums | "
+               "CPU-per-request ratio (nginx / server) min-max |")
+    out.append("|---|---:|---|---:|---:|---:|")
+    out.extend(ratio_rows)
+    out.append("")
 out.append("![req/s by server and concurrency](http-$STAMP.png)\n")
 open(sys.argv[2], "w").write("\n".join(out) + "\n")
 with open(sys.argv[3], "w") as f:

@@ -1,11 +1,22 @@
 // Operator metrics in Prometheus text format (exposition format 0.0.4),
-// collected in-process with a mutex per update (cheap next to a request) and
-// rendered on GET /metrics. Every series is listed in docs/operations.md.
+// collected in-process and rendered on GET /metrics. Every series is listed
+// in docs/operations.md.
+//
+// The per-request series (requests, latency, cold starts, running instances)
+// go through a Component handle looked up once when an app loads: updates are
+// relaxed atomic adds on counters sharded by thread (no lock, no label
+// strings), summed when the text is rendered. Rarer series (traps, key-value
+// and outbound calls) take the registry's mutex.
+//
+//   host::Metrics::Component& series = metrics.component("shop", "cart");   // at load
+//   metrics.request(series, 200, instantiate_s, execute_s);                 // per request
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -14,14 +25,53 @@ namespace wink::host {
 
 class Metrics {
  public:
+  static constexpr std::array<double, 16> kBuckets = {
+      0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+      0.005,   0.01,     0.025,   0.05,   0.1,     0.5,    1.0,   5.0};
+
+  // The per-request series of one (app, component); lives as long as the Metrics.
+  class Component {
+   public:
+    Component(const Component&) = delete;
+    Component& operator=(const Component&) = delete;
+
+   private:
+    friend class Metrics;
+    static constexpr size_t kShards = 16;       // threads spread over these
+    static constexpr size_t kStatusSlots = 8;   // distinct statuses per shard; more go to the map
+    struct Histogram {
+      std::array<std::atomic<uint64_t>, kBuckets.size() + 1> counts{};  // per bucket, last: +Inf
+      std::atomic<uint64_t> sum_ns{0};
+      void observe(double seconds);
+    };
+    struct alignas(64) Shard {
+      std::array<std::atomic<uint32_t>, kStatusSlots> status{};  // 0: slot free
+      std::array<std::atomic<uint64_t>, kStatusSlots> count{};
+      Histogram instantiate, execute;
+      std::atomic<uint64_t> cold_starts{0};
+    };
+    explicit Component(std::string labels) : labels(std::move(labels)) {}
+    const std::string labels;  // app="a",component="c"
+    std::atomic<int64_t> instances{0};
+    std::array<Shard, kShards> shards;
+  };
+
+  // The handle for (app, component), created on first use.
+  Component& component(std::string_view app, std::string_view component);
+
   // One finished request. `phase` durations are in seconds.
+  void request(Component& c, int status, double instantiate_s, double execute_s);
+  void cold_start(Component& c);
+  // Instances currently executing (+1 when created, -1 when freed).
+  // Returns the count before the change.
+  int64_t instances_add(Component& c, int64_t delta);
+
+  // The same by name (a lookup under the registry's mutex first).
   void request(std::string_view app, std::string_view component, int status,
                double instantiate_s, double execute_s);
   void cold_start(std::string_view app, std::string_view component);
   void trap(std::string_view app, std::string_view component, std::string_view kind);
   void deadline_overrun(std::string_view app, std::string_view component);
-  // Instances currently executing (+1 when created, -1 when freed).
-  // Returns the count before the change.
   int64_t instances_add(std::string_view app, std::string_view component, int64_t delta);
   void kv(std::string_view store, std::string_view op, std::string_view result);
   void outbound(std::string_view app, std::string_view component, std::string_view result);
@@ -29,22 +79,17 @@ class Metrics {
   // The whole registry as Prometheus text, plus the runtime's memory pool.
   std::string render() const;
 
-  static constexpr std::array<double, 16> kBuckets = {
-      0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
-      0.005,   0.01,     0.025,   0.05,   0.1,     0.5,    1.0,   5.0};
-
  private:
-  struct Histogram {
+  struct Histogram {  // summed over shards, cumulative buckets as rendered
     std::array<uint64_t, kBuckets.size()> counts{};
     uint64_t count = 0;
     double sum = 0;
-    void observe(double v);
   };
   mutable std::mutex mu_;
   // Keyed by the rendered label set, e.g. app="a",component="c",status="200".
-  std::map<std::string, uint64_t> requests_, cold_starts_, traps_, deadlines_, kv_, outbound_;
-  std::map<std::string, int64_t> instances_;
-  std::map<std::string, Histogram> latency_;
+  // requests_: only statuses a component's shards had no slot for.
+  std::map<std::string, uint64_t> requests_, traps_, deadlines_, kv_, outbound_;
+  std::map<std::string, std::unique_ptr<Component>, std::less<>> components_;  // by labels
 };
 
 // Appends `s` as a JSON string literal (quotes included).

@@ -9,31 +9,53 @@
 
 namespace wink::http {
 
-unsigned Dispatcher::default_threads() {
+namespace {
+
+// Keys are erased when idle once there are more than this many (tenants come
+// and go); below it they stay, so a key's next request allocates nothing.
+constexpr size_t kIdleKeysKept = 256;
+
+unsigned cpus_available() {
   cpu_set_t set;
   CPU_ZERO(&set);
-  unsigned cpus = std::thread::hardware_concurrency();
   if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) {
-    cpus = static_cast<unsigned>(CPU_COUNT(&set));
+    return static_cast<unsigned>(CPU_COUNT(&set));
   }
-  return std::max(4u, 4 * std::max(1u, cpus));
+  return std::max(1u, std::thread::hardware_concurrency());
 }
+
+}  // namespace
+
+unsigned Dispatcher::default_threads() { return std::max(4u, 4 * cpus_available()); }
 
 Dispatcher::Dispatcher(DispatcherConfig config)
     : threads_(config.threads ? config.threads : default_threads()),
       per_key_(config.per_key_threads ? std::min(config.per_key_threads, threads_)
                                       : std::max(1u, (threads_ + 1) / 2)),
-      queue_cap_(config.per_key_queue) {
+      queue_cap_(config.per_key_queue),
+      cpus_(cpus_available()) {
+  looking_ = threads_;  // each starts awake, finds nothing and sleeps
   workers_.reserve(threads_);
   for (unsigned i = 0; i < threads_; ++i) workers_.emplace_back([this] { run(); });
 }
 
 Dispatcher::~Dispatcher() { stop(); }
 
+bool Dispatcher::take_wake() {
+  if (idle_ == 0 || ready_.empty()) return false;
+  // Nobody between tasks: without a wake the task would wait for a running
+  // one to finish. Otherwise only wake for parallelism there is a CPU for.
+  bool wake = looking_ == 0 || (ready_.size() > looking_ && looking_ + running_ < cpus_);
+  if (!wake) return false;
+  --idle_;
+  ++looking_;
+  ++tokens_;
+  return true;
+}
+
 void Dispatcher::admit(Key& key, Task task) {
   ++key.admitted;
   ready_.emplace_back(&key, std::move(task));
-  cv_.notify_one();
 }
 
 Dispatcher::Submitted Dispatcher::submit(std::string_view key_name, Task task) {
@@ -48,6 +70,9 @@ Dispatcher::Submitted Dispatcher::submit(std::string_view key_name, Task task) {
   Key& key = *it->second;
   if (key.admitted < per_key_) {
     admit(key, std::move(task));
+    bool wake = take_wake();
+    lock.unlock();  // the woken thread need not block on mu_ at once
+    if (wake) cv_.notify_one();
     return Submitted::kAccepted;
   }
   if (key.waiting.size() >= queue_cap_) {
@@ -65,32 +90,50 @@ void Dispatcher::run() {
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, nullptr);
   std::unique_lock lock(mu_);
-  while (true) {
-    cv_.wait(lock, [&] { return stopping_ || !ready_.empty(); });
-    if (ready_.empty()) return;  // stopping, nothing admitted left
+  while (true) {  // this thread is counted in looking_ here
+    if (ready_.empty()) {
+      if (stopping_) {
+        --looking_;
+        return;  // nothing admitted left
+      }
+      --looking_;
+      ++idle_;
+      cv_.wait(lock, [&] { return tokens_ > 0 || stopping_; });
+      if (tokens_ > 0) {
+        --tokens_;  // the waker already moved one thread from idle_ to looking_
+      } else {
+        --idle_;
+        ++looking_;
+      }
+      continue;
+    }
+    auto [key, task] = std::move(ready_.front());
+    ready_.pop_front();
     if (stopping_) {
       // Admitted but not started: dropped like the queued ones.
-      auto [key, task] = std::move(ready_.front());
-      ready_.pop_front();
       --key->admitted;
       lock.unlock();
       task = Task();
       lock.lock();
       continue;
     }
-    auto [key, task] = std::move(ready_.front());
-    ready_.pop_front();
+    --looking_;
+    ++running_;
+    bool wake = take_wake();  // tasks left behind this one get an executor
     lock.unlock();
+    if (wake) cv_.notify_one();
     task();
     task = Task();  // destroyed outside the lock (it may complete a request)
     lock.lock();
+    --running_;
+    ++looking_;
     --key->admitted;
     if (!key->waiting.empty()) {
       Task next = std::move(key->waiting.front());
       key->waiting.pop_front();
-      admit(*key, std::move(next));
-    } else if (key->admitted == 0) {
-      keys_.erase(key->name);
+      admit(*key, std::move(next));  // this thread is looking: it takes it (or another does)
+    } else if (key->admitted == 0 && keys_.size() > kIdleKeysKept) {
+      keys_.erase(key->name);  // (a few idle keys stay: no allocation per request)
     }
   }
 }

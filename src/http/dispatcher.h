@@ -11,6 +11,15 @@
 // Keys are plain strings chosen by the caller (cheaply, on the I/O thread).
 // Tasks of one key start in submission order; across keys, in order of
 // becoming runnable.
+//
+// Wake-ups are counted, not broadcast: a submitted task wakes a sleeping
+// executor only when no awake executor is between tasks (one will take it),
+// or when there are more tasks than such executors and a CPU to spare. An
+// executor that takes a task while others are still waiting and no other
+// executor is between tasks wakes one first, so a waiting task never sits
+// behind a running one while an executor sleeps. On one CPU a burst of
+// requests is run back to back by few threads instead of waking all of them
+// (each wake is a futex call and a context switch).
 #pragma once
 
 #include <condition_variable>
@@ -99,14 +108,23 @@ class Dispatcher {
   };
   void run();
   void admit(Key& key, Task task);  // under mu_
+  // Under mu_: should one more sleeping executor be woken for ready_? If so,
+  // moves one from idle_ to looking_ (its token); the caller notifies cv_
+  // after unlocking.
+  bool take_wake();
 
   unsigned threads_;
   unsigned per_key_;
   size_t queue_cap_;
+  unsigned cpus_;  // CPUs this process may run on
   mutable std::mutex mu_;
   std::condition_variable cv_;
+  unsigned idle_ = 0;     // executors asleep on cv_ without a token
+  unsigned looking_ = 0;  // executors awake between tasks (or woken): they will take from ready_
+  unsigned running_ = 0;  // executors running a task
+  unsigned tokens_ = 0;   // wake-ups granted, not yet taken by a sleeping executor
   std::deque<std::pair<Key*, Task>> ready_;
-  std::map<std::string, std::unique_ptr<Key>, std::less<>> keys_;  // idle keys are erased
+  std::map<std::string, std::unique_ptr<Key>, std::less<>> keys_;  // idle keys erased beyond 256
   bool stopping_ = false;
   std::vector<std::thread> workers_;
 };

@@ -43,11 +43,21 @@ using Clock = std::chrono::steady_clock;
 
 // Completed exchanges travel back to their worker through this; shared with
 // every Exchange out, so a handler completing after the worker exited is safe.
+// The eventfd is written only when the worker sleeps (or is about to) in
+// epoll_wait: an awake worker looks at `posted` before it sleeps again, so a
+// burst of completions costs at most one write and one wake-up.
 struct Mailbox {
-  int fd = -1;  // eventfd: readable when something was posted
+  int fd = -1;  // eventfd: readable when a sleeping worker was woken
   std::mutex mu;
   std::vector<std::unique_ptr<detail::Exchange>> done;
   bool closed = false;  // the worker is gone: drop what arrives
+  // `done` is not empty. Set under mu, cleared under mu by the worker.
+  std::atomic<bool> posted{false};
+  // The worker is in epoll_wait or about to enter it; the first completer to
+  // see it set clears it and writes the eventfd. Both flags are seq_cst: the
+  // worker stores `asleep` then loads `posted`, a completer stores `posted`
+  // then loads `asleep`, so at least one of them sees the other's store.
+  std::atomic<bool> asleep{false};
   ~Mailbox() {
     if (fd >= 0) ::close(fd);
   }
@@ -222,6 +232,7 @@ class Worker {
   // Event handling.
   void on_accept();
   void on_wake();
+  void drain_mailbox();
   void on_event(Conn* c, uint32_t events);
   void on_readable(Conn* c);
   void process(Conn* c, std::string_view data);
@@ -252,6 +263,7 @@ class Worker {
   Server::Impl& srv_;
   int epfd_ = -1;
   std::shared_ptr<Mailbox> mailbox_;
+  std::vector<std::unique_ptr<detail::Exchange>> drained_;
   int reserve_fd_ = -1;
   std::unique_ptr<char[]> scratch_;
   std::vector<std::unique_ptr<Conn>> conns_;  // by fd
@@ -287,8 +299,14 @@ void Worker::run() {
       auto d = std::chrono::ceil<std::chrono::milliseconds>(next - now_).count();
       timeout_ms = static_cast<int>(std::clamp<int64_t>(d, 0, 60'000));
     }
+    mailbox_->asleep.store(true);
+    if (mailbox_->posted.load()) timeout_ms = 0;  // a completion came in while awake
     int n = epoll_wait(epfd_, events, 256, timeout_ms);
+    mailbox_->asleep.store(false, std::memory_order_relaxed);
     now_ = Clock::now();
+    // Finished exchanges first: their connections' next requests (in this
+    // batch) then go straight to the handler instead of being held back.
+    if (mailbox_->posted.load()) drain_mailbox();
     for (int i = 0; i < n; ++i) {
       void* tag = events[i].data.ptr;
       if (tag == &g_listen_tag) {
@@ -337,13 +355,17 @@ void Worker::run() {
 
 void Worker::on_wake() {
   uint64_t v;
-  // Read the eventfd before taking the list: a completion posted after the
-  // swap writes it again (see detail::finish).
   [[maybe_unused]] ssize_t n = ::read(mailbox_->fd, &v, sizeof v);
-  std::vector<std::unique_ptr<detail::Exchange>> done;
+  drain_mailbox();
+  if (srv_.stopping.load() && !draining_) begin_drain();
+}
+
+void Worker::drain_mailbox() {
+  std::vector<std::unique_ptr<detail::Exchange>>& done = drained_;  // keeps its capacity
   {
     std::lock_guard lock(mailbox_->mu);
     done.swap(mailbox_->done);
+    mailbox_->posted.store(false, std::memory_order_relaxed);
   }
   for (auto& ex : done) {
     const int fd = ex->fd;
@@ -352,7 +374,7 @@ void Worker::on_wake() {
     finish_exchange(c, std::move(ex));
     if (c->fd >= 0) after_io(c);
   }
-  if (srv_.stopping.load() && !draining_) begin_drain();
+  done.clear();
 }
 
 void Worker::close_mailbox() {
@@ -969,16 +991,15 @@ void finish(std::unique_ptr<Exchange> ex) {
     return;
   }
   std::shared_ptr<Mailbox> keep = ex->mailbox;
-  bool was_empty;
   {
     std::lock_guard lock(mb->mu);
     if (mb->closed) return;  // the worker is gone: drop the response
-    was_empty = mb->done.empty();
     mb->done.push_back(std::move(ex));
+    mb->posted.store(true);
   }
-  // Only the first completion of a batch writes the eventfd; the worker reads
-  // it before taking the batch, so none is missed.
-  if (was_empty) mb->wake();
+  // An awake worker drains the mailbox before it sleeps; a sleeping one is
+  // woken once (whoever clears `asleep` first writes the eventfd).
+  if (mb->asleep.load() && mb->asleep.exchange(false)) mb->wake();
 }
 }  // namespace detail
 

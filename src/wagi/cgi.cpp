@@ -270,21 +270,25 @@ CgiResponse parse_cgi_output(std::string_view out) {
   if (headers_end == std::string_view::npos) r.body_offset = 0;
 
   bool have_status = false, have_location = false, have_content_type = false;
-  std::string line;
+  std::string stripped;  // a line with CR bytes, without them (most lines have none)
   for (size_t p = 0; headers_end != std::string_view::npos && p < headers_end;) {
     size_t nl = out.find('\n', p);
-    line.clear();
-    for (size_t i = p; i < nl; ++i) {
-      if (out[i] != '\r') line.push_back(out[i]);
+    std::string_view line = out.substr(p, nl - p);
+    if (line.find('\r') != std::string_view::npos) {
+      stripped.clear();
+      for (char ch : line) {
+        if (ch != '\r') stripped.push_back(ch);
+      }
+      line = stripped;
     }
     p = nl + 1;
     size_t colon = line.find(':');
-    if (colon == std::string::npos) {
+    if (colon == std::string_view::npos) {
       ++r.dropped_lines;
       continue;
     }
-    std::string_view name = trim(std::string_view(line).substr(0, colon));
-    std::string_view value = trim(std::string_view(line).substr(colon + 1));
+    std::string_view name = trim(line.substr(0, colon));
+    std::string_view value = trim(line.substr(colon + 1));
     if (!valid_header_name(name) || !valid_header_value(value)) {
       ++r.dropped_lines;
       continue;

@@ -24,6 +24,7 @@ struct App::ComponentState {
   const wink_export_t* entry = nullptr;  // nullptr: run_start()
   std::shared_ptr<engine::Snapshot> snapshot;  // set when the component has `init`
   std::shared_ptr<const host::Prepared> host;  // wink_v1: stores, hosts, variables it may use
+  host::Metrics::Component* metrics = nullptr;  // its per-request series; null: no metrics
 };
 
 App::~App() = default;
@@ -57,6 +58,48 @@ std::string format_ms(double ms) {
 }
 
 using host::now_iso8601;
+
+// A request's WAGI argv and environ, built on the guest's first args_* /
+// environ_* call (a handler that reads neither costs nothing here).
+class RequestArgs final : public wasi::LazyStrings {
+ public:
+  RequestArgs(const http::Request& request, const manifest::Component& component)
+      : request_(request), component_(component) {}
+  const std::vector<std::string>& strings() override {
+    if (!built_) {
+      strings_ = build_argv(request_, component_);
+      built_ = true;
+    }
+    return strings_;
+  }
+
+ private:
+  const http::Request& request_;
+  const manifest::Component& component_;
+  std::vector<std::string> strings_;
+  bool built_ = false;
+};
+
+class RequestEnv final : public wasi::LazyStrings {
+ public:
+  RequestEnv(const http::Request& request, const manifest::Route& route,
+             const manifest::Component& component)
+      : request_(request), route_(route), component_(component) {}
+  const std::vector<std::string>& strings() override {
+    if (!built_) {
+      strings_ = build_env(request_, route_, component_);
+      built_ = true;
+    }
+    return strings_;
+  }
+
+ private:
+  const http::Request& request_;
+  const manifest::Route& route_;
+  const manifest::Component& component_;
+  std::vector<std::string> strings_;
+  bool built_ = false;
+};
 
 void json_field(std::string& out, std::string_view key, std::string_view value) {
   out.append(",");
@@ -164,6 +207,9 @@ Result<std::unique_ptr<App>> App::load(manifest::Manifest manifest, engine::Engi
     s.limits.max_memory_pages =
         static_cast<uint32_t>(std::min<uint64_t>(c.memory_limit_bytes / (64 * 1024), 65536));
     s.limits.deadline = c.deadline;
+    if (app->options_.host->metrics) {
+      s.metrics = &app->options_.host->metrics->component(app->manifest_.app_name, c.id);
+    }
     {
       auto spec = host_spec_for(app->manifest_, c, *app->options_.host, c.deadline);
       if (!spec.ok()) return std::move(spec).error();
@@ -229,6 +275,7 @@ void App::handle(const http::Request& request, http::Response& response) const {
     return;
   }
   host::Metrics* metrics = options_.host->metrics.get();
+  host::Metrics::Component* series = state.metrics;
   const std::string request_id = next_request_id();
   const RunSource source{&options_.log, manifest_.app_name, component.id, state.host.get(), request_id};
 
@@ -244,22 +291,21 @@ void App::handle(const http::Request& request, http::Response& response) const {
 
   const auto t0 = Clock::now();
   // argv, environ and stdio are per request; everything else (opened
-  // preopen directories) is shared through the component's Prepared.
-  const std::vector<std::string> args = build_argv(request, component);
-  const std::vector<std::string> env = build_env(request, *route, component);
+  // preopen directories) is shared through the component's Prepared. argv
+  // and environ are built when the guest first asks for them.
+  RequestArgs args(request, component);
+  RequestEnv env(request, *route, component);
   wasi::Overrides overrides;
   overrides.stdin_ = &in_stdio;
   overrides.stdout_ = &out_stdio;
   overrides.stderr_ = &err_stdio;
-  overrides.args = &args;
-  overrides.env = &env;
+  overrides.lazy_args = &args;
+  overrides.lazy_env = &env;
   wasi::Context wasi_ctx(state.prepared, overrides);
   host::Context host_ctx(state.host, request_id);
   runtime::HostModule* hosts[] = {&wasi_ctx, &host_ctx};
   // Metrics: a request finding no running instance of its component woke it from zero.
-  if (metrics && metrics->instances_add(manifest_.app_name, component.id, +1) == 0) {
-    metrics->cold_start(manifest_.app_name, component.id);
-  }
+  if (series && metrics->instances_add(*series, +1) == 0) metrics->cold_start(*series);
   auto instance = state.snapshot ? state.snapshot->instantiate(hosts, state.limits)
                                  : engine::Instance::create(state.module, hosts, state.limits);
   const auto t1 = Clock::now();
@@ -275,8 +321,8 @@ void App::handle(const http::Request& request, http::Response& response) const {
     instance->reset();  // free the instance (and its memory slot) before parsing
   }
   const runtime::Outcome& outcome = run.outcome;
-  if (metrics) {
-    metrics->instances_add(manifest_.app_name, component.id, -1);
+  if (series) {
+    metrics->instances_add(*series, -1);
     if (outcome.trap == runtime::Trap::kDeadline) {
       metrics->deadline_overrun(manifest_.app_name, component.id);
     }
@@ -286,8 +332,8 @@ void App::handle(const http::Request& request, http::Response& response) const {
   }
   run.phases = {{"inst", "instantiate", ms_between(t0, t1)}, {"exec", "execute", ms_between(t1, t2)}};
   write_response(source, request, run, response);
-  if (metrics) {
-    metrics->request(manifest_.app_name, component.id, response.status,
+  if (series) {
+    metrics->request(*series, response.status,
                      std::chrono::duration<double>(t1 - t0).count(),
                      std::chrono::duration<double>(t2 - t1).count());
   }

@@ -4,7 +4,7 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cstdio>
+#include <charconv>
 
 #include "http/access_log.h"
 #include "wagi/cgi.h"
@@ -12,10 +12,17 @@
 namespace wink::wagi {
 namespace {
 
-std::string format_ms(double ms) {
+void append_ms(std::string& out, double ms) {
+  if (!(ms >= 0)) ms = 0;  // also NaN
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3f", ms);
-  return buf;
+  auto r = std::to_chars(buf, buf + sizeof buf, ms, std::chars_format::fixed, 3);
+  out.append(buf, r.ec == std::errc() ? r.ptr : buf);
+}
+
+std::string format_ms(double ms) {
+  std::string out;
+  append_ms(out, ms);
+  return out;
 }
 
 void json_field(std::string& out, std::string_view key, std::string_view value) {
@@ -56,9 +63,10 @@ std::string next_request_id() {
   }();
   static std::atomic<uint64_t> counter{0};
   uint64_t id = prefix | (counter.fetch_add(1, std::memory_order_relaxed) & 0xffffffffull);
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(id));
-  return buf;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(16, '0');
+  for (int i = 15; i >= 0; --i, id >>= 4) out[static_cast<size_t>(i)] = kHex[id & 15];
+  return out;
 }
 
 void log_failure(const RunSource& source, const http::Request& request, int status,
@@ -83,12 +91,15 @@ void write_response(const RunSource& source, const http::Request& request, Guest
   response.log.app = std::string(source.app);
   response.log.component = std::string(source.component);
   response.log.request_id = std::string(source.request_id);
+  response.headers.reserve(response.headers.size() + 4);  // ids, timing, a CGI header or two
   if (!source.request_id.empty()) response.add_header("X-Request-Id", std::string(source.request_id));
   std::string timing;
   response.log.timings_ms.clear();
+  response.log.timings_ms.reserve(run.phases.size());
   for (const Phase& p : run.phases) {
     if (!timing.empty()) timing += ", ";
-    timing.append(p.header_name).append(";dur=").append(format_ms(p.ms));
+    timing.append(p.header_name).append(";dur=");
+    append_ms(timing, p.ms);
     response.log.timings_ms.emplace_back(p.log_name, p.ms);
   }
   if (!timing.empty()) response.add_header("Server-Timing", timing);

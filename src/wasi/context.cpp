@@ -141,6 +141,8 @@ Context::Context(std::shared_ptr<const Prepared> prepared, const Overrides& over
   s.stdio[2] = overrides.stderr_ ? *overrides.stderr_ : config.stderr_;
   s.args_override = overrides.args;
   s.env_override = overrides.env;
+  if (!s.args_override) s.lazy_args = overrides.lazy_args;
+  if (!s.env_override) s.lazy_env = overrides.lazy_env;
   s.max_fds = config.max_fds;
   for (int i = 0; i < 3; ++i) s.slot(s.nfds++) = stdio_entry(s.stdio[i], i);
   for (size_t i = 0; i < impl.preopens.size(); ++i) {

@@ -103,23 +103,41 @@ uint32_t clock_query(Instance* w, uint32_t id, uint32_t out, int (*query)(clocki
 
 namespace wink::wasi::impl {
 
+namespace {
+
+// The instance's argv / environ override, building a lazy one on first use.
+const std::vector<std::string>* args_of(Instance* w) {
+  if (w->lazy_args) {
+    w->args_override = &w->lazy_args->strings();
+    w->lazy_args = nullptr;
+  }
+  return w->args_override;
+}
+
+const std::vector<std::string>* env_of(Instance* w) {
+  if (w->lazy_env) {
+    w->env_override = &w->lazy_env->strings();
+    w->lazy_env = nullptr;
+  }
+  return w->env_override;
+}
+
+}  // namespace
+
 uint32_t args_get(Instance* w, uint32_t argv, uint32_t argv_buf) {
-  return strings_get(w, w->args_override, w->impl->args_blob, w->impl->args_offsets, argv,
-                     argv_buf);
+  return strings_get(w, args_of(w), w->impl->args_blob, w->impl->args_offsets, argv, argv_buf);
 }
 
 uint32_t args_sizes_get(Instance* w, uint32_t argc, uint32_t size) {
-  return strings_sizes_get(w, w->args_override, w->impl->args_blob, w->impl->args_offsets, argc,
-                           size);
+  return strings_sizes_get(w, args_of(w), w->impl->args_blob, w->impl->args_offsets, argc, size);
 }
 
 uint32_t environ_get(Instance* w, uint32_t environ, uint32_t buf) {
-  return strings_get(w, w->env_override, w->impl->env_blob, w->impl->env_offsets, environ, buf);
+  return strings_get(w, env_of(w), w->impl->env_blob, w->impl->env_offsets, environ, buf);
 }
 
 uint32_t environ_sizes_get(Instance* w, uint32_t count, uint32_t size) {
-  return strings_sizes_get(w, w->env_override, w->impl->env_blob, w->impl->env_offsets, count,
-                           size);
+  return strings_sizes_get(w, env_of(w), w->impl->env_blob, w->impl->env_offsets, count, size);
 }
 
 uint32_t clock_res_get(Instance* w, uint32_t id, uint32_t out) {

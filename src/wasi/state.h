@@ -141,6 +141,8 @@ struct Z_wasi_snapshot_preview1_instance_t {
   // Per-instance argv/environ (caller-owned), else the Prepared blobs.
   const std::vector<std::string>* args_override = nullptr;
   const std::vector<std::string>* env_override = nullptr;
+  wink::wasi::LazyStrings* lazy_args = nullptr;  // resolved into *_override on first use
+  wink::wasi::LazyStrings* lazy_env = nullptr;
   size_t stdin_pos = 0;  // kBuffer stdin: bytes already read
   uint32_t max_fds = 0;
   uint32_t nfds = 0;  // one past the highest slot ever used

@@ -73,12 +73,26 @@ class Prepared {
 // buffers, WAGI's argv/environ). Null members keep the prepared value. Pointed-to
 // objects are owned by the caller and must outlive the Context; they are used
 // in place (no copy, no allocation).
+// argv or environ built only when the guest first asks for it (args_* /
+// environ_* calls): many handlers never read them, and building them is most
+// of a small request's host work. Called on the instance's thread; the vector
+// must stay valid (and unchanged) while the Context lives.
+class LazyStrings {
+ public:
+  virtual const std::vector<std::string>& strings() = 0;
+
+ protected:
+  ~LazyStrings() = default;
+};
+
 struct Overrides {
   const Stdio* stdin_ = nullptr;
   const Stdio* stdout_ = nullptr;
   const Stdio* stderr_ = nullptr;
   const std::vector<std::string>* args = nullptr;  // argv, args[0] is the program name
   const std::vector<std::string>* env = nullptr;   // "KEY=VALUE"
+  LazyStrings* lazy_args = nullptr;  // used when `args` is null
+  LazyStrings* lazy_env = nullptr;   // used when `env` is null
 };
 
 // Per-instance WASI state; the HostModule for "wasi_snapshot_preview1".
