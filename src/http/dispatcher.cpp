@@ -41,6 +41,8 @@ Dispatcher::Dispatcher(DispatcherConfig config)
 
 Dispatcher::~Dispatcher() { stop(); }
 
+void Dispatcher::notify_one(void* self) { static_cast<Dispatcher*>(self)->cv_.notify_one(); }
+
 bool Dispatcher::take_wake() {
   if (idle_ == 0 || ready_.empty()) return false;
   // Nobody between tasks: without a wake the task would wait for a running
@@ -72,7 +74,10 @@ Dispatcher::Submitted Dispatcher::submit(std::string_view key_name, Task task) {
     admit(key, std::move(task));
     bool wake = take_wake();
     lock.unlock();  // the woken thread need not block on mu_ at once
-    if (wake) cv_.notify_one();
+    // On an I/O thread, after its batch of requests: woken now, the executor
+    // would preempt it after each one (the token is already counted, so the
+    // batch's other requests do not ask for more executors meanwhile).
+    if (wake && !defer_until_batch_end(&Dispatcher::notify_one, this)) cv_.notify_one();
     return Submitted::kAccepted;
   }
   if (key.waiting.size() >= queue_cap_) {

@@ -112,6 +112,7 @@ class Dispatcher {
   // moves one from idle_ to looking_ (its token); the caller notifies cv_
   // after unlocking.
   bool take_wake();
+  static void notify_one(void* self);  // a wake postponed to the end of an I/O batch
 
   unsigned threads_;
   unsigned per_key_;

@@ -86,6 +86,10 @@ namespace {
 thread_local Mailbox* t_inline_mailbox = nullptr;
 thread_local std::unique_ptr<detail::Exchange>* t_inline_done = nullptr;
 
+// Work postponed to the end of this I/O thread's batch (defer_until_batch_end).
+using BatchHook = std::pair<void (*)(void*), void*>;
+thread_local std::vector<BatchHook>* t_batch_hooks = nullptr;
+
 constexpr Clock::time_point kNever = Clock::time_point::max();
 constexpr size_t kReadChunk = 64 * 1024;
 constexpr size_t kMaxPendingOutput = 1 << 20;  // stop reading pipelined requests above this
@@ -264,6 +268,8 @@ class Worker {
   int epfd_ = -1;
   std::shared_ptr<Mailbox> mailbox_;
   std::vector<std::unique_ptr<detail::Exchange>> drained_;
+  std::vector<BatchHook> batch_hooks_;
+  void run_batch_hooks();
   int reserve_fd_ = -1;
   std::unique_ptr<char[]> scratch_;
   std::vector<std::unique_ptr<Conn>> conns_;  // by fd
@@ -283,10 +289,20 @@ class Worker {
 
 // --- loop -------------------------------------------------------------------
 
+void Worker::run_batch_hooks() {
+  // A hook may add hooks (it runs on this thread): take them in rounds.
+  while (!batch_hooks_.empty()) {
+    std::vector<BatchHook> now;
+    now.swap(batch_hooks_);
+    for (auto& [fn, arg] : now) fn(arg);
+  }
+}
+
 void Worker::run() {
   sigset_t all;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, nullptr);
+  t_batch_hooks = &batch_hooks_;
   epoll_event events[256];
   while (true) {
     now_ = Clock::now();
@@ -330,6 +346,7 @@ void Worker::run() {
         rearm(c);
       }
     }
+    run_batch_hooks();
     if (!log_buf_.empty()) {
       srv_.log.write(log_buf_);
       log_buf_.clear();
@@ -350,6 +367,8 @@ void Worker::run() {
       }
     }
   }
+  run_batch_hooks();
+  t_batch_hooks = nullptr;
   close_mailbox();
 }
 
@@ -978,6 +997,12 @@ void Worker::log_request(const Conn* c, const Request& req, int status, uint64_t
     srv_.log.write(log_buf_);
     log_buf_.clear();
   }
+}
+
+bool defer_until_batch_end(void (*fn)(void*), void* arg) {
+  if (t_batch_hooks == nullptr) return false;
+  t_batch_hooks->emplace_back(fn, arg);
+  return true;
 }
 
 // --- Completion -------------------------------------------------------------

@@ -101,6 +101,13 @@ class AsyncHandler {
   std::shared_ptr<Base> fn_;
 };
 
+// Lets a handler postpone work until its I/O thread has handled the whole
+// batch of ready events it is in (before the thread sleeps again): e.g. waking
+// an executor once for a batch of requests instead of being preempted by it
+// after the first. Runs `fn(arg)` on this thread then. Returns false (and does
+// nothing) when not called on an I/O thread.
+bool defer_until_batch_end(void (*fn)(void*), void* arg);
+
 // The built-in health endpoint, answered before the handler sees the request
 // (as WAGI does): 200 "OK" for any method. Cannot be overridden.
 inline constexpr std::string_view kHealthPath = "/healthz";
