@@ -560,6 +560,9 @@ void Worker::process(Conn* c, std::string_view data) {
   RequestParser& p = c->parser;
   while (true) {
     if (c->close_after_write) return;  // anything after a closing request is ignored
+    // Nothing more read: keep watching the socket as it is (pausing here for a
+    // request out with the handler would cost two epoll_ctl calls per request).
+    if (data.empty()) return;
     if (c->in_handler) {
       // Hold what follows until the handler completes (responses stay in order).
       c->pending_in.append(data);
@@ -574,7 +577,6 @@ void Worker::process(Conn* c, std::string_view data) {
       c->paused = true;
       return;
     }
-    if (data.empty()) return;
     bool was_started = p.started();
     size_t used = p.feed(data);
     data.remove_prefix(used);
@@ -827,7 +829,9 @@ void Worker::after_io(Conn* c) {
   if (c->fd < 0) return;
   if (c->out_bytes == 0) {
     if (c->close_after_write) {
-      start_linger(c);
+      // (A request still out with the handler is answered first: the client
+      // may have half-closed after sending it.)
+      if (!c->in_handler) start_linger(c);
       if (c->fd < 0) return;
     } else if (c->paused && !c->in_handler) {
       // Output drained: resume the requests held back.
@@ -838,7 +842,7 @@ void Worker::after_io(Conn* c) {
       process(c, held);
       if (c->out_bytes > 0) flush(c);
       if (c->fd < 0) return;
-      if (c->out_bytes == 0 && c->close_after_write) {
+      if (c->out_bytes == 0 && c->close_after_write && !c->in_handler) {
         start_linger(c);
         if (c->fd < 0) return;
       }

@@ -135,6 +135,23 @@ TEST_P(ServerTest, PipelinedRequestsAnsweredInOrder) {
   }
 }
 
+// The client half-closes while its one request is still in the handler (the
+// server keeps reading a connection whose request is out, so it sees the EOF
+// then): the response still comes, then the close.
+TEST_P(ServerTest, HalfCloseWhileTheRequestRunsStillAnswered) {
+  start();
+  for (int i = 0; i < 5; ++i) {
+    Client c(port());
+    ASSERT_TRUE(c.send("GET /slow HTTP/1.1\r\nHost: x\r\nX-Sleep-Ms: 30\r\n\r\n"));
+    std::this_thread::sleep_for(5ms);  // the request is in the handler by now
+    c.shutdown_write();
+    auto r = c.read_response();
+    ASSERT_TRUE(r) << i;
+    EXPECT_EQ(r->body, "GET /slow");
+    EXPECT_TRUE(c.closed_by_peer());
+  }
+}
+
 TEST_P(ServerTest, PipelineEndedByHalfCloseStillAnswered) {
   start();
   Client c(port());
