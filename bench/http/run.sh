@@ -17,6 +17,8 @@
 #                access log to a file: nginx's default format, wink's JSON lines), or both; a
 #                server measured with a log is named "<server>+log" and compared with "nginx+log".
 #   --only       measure only these servers (names without "+log").
+#   --base-cmd   also measure this command (same placeholders) as "wink-base": an older
+#                build beside the current one in the same run, for before/after tables.
 #
 # The per-request rows of issue 13 (WAGI hello vs nginx, logs off and to a file, c = 1/16/128,
 # ratio per round with its min-max) in one command:
@@ -30,6 +32,7 @@ DURATION=5
 ROUNDS=2
 CONCURRENCY="1 16 128"
 WINK_CMD=""
+BASE_CMD=""
 SKIP=""
 ONLY=""
 LOGS="off"
@@ -37,6 +40,7 @@ BUILD="${ROOT}/build"
 while [ $# -gt 0 ]; do
   case "$1" in
     --wink-cmd) WINK_CMD="$2"; shift 2 ;;
+    --base-cmd) BASE_CMD="$2"; shift 2 ;;
     --duration) DURATION="$2"; shift 2 ;;
     --rounds) ROUNDS="$2"; shift 2 ;;
     --concurrency) CONCURRENCY="$2"; shift 2 ;;
@@ -138,6 +142,9 @@ for mode in $LOGS; do
   skipped nginx || add_nginx "nginx$sfx" "$mode"
   if ! skipped wink-http; then
     add_server "wink-http$sfx" "$HELLO --port {port} --workers 1 --access-log $(log_arg_of "$mode" "wink-http$sfx")"
+  fi
+  if [ -n "$BASE_CMD" ]; then
+    add_server "wink-base$sfx" "${BASE_CMD//\{log\}/$(log_arg_of "$mode" "wink-base$sfx")}"
   fi
   if [ -n "$WINK_CMD" ] && ! skipped wink; then
     add_server "wink$sfx" "${WINK_CMD//\{log\}/$(log_arg_of "$mode" "wink$sfx")}"
@@ -290,6 +297,8 @@ out.append("| wink-http | \`wink_http_hello\`: the wink HTTP server with a nativ
 out.append("| access logs | $LOGS (+log: each server appends its access log to a file) |")
 if "wink" in names or "wink+log" in names:
     out.append("| wink | \`${WINK_CMD}\` |")
+if "wink-base" in names or "wink-base+log" in names:
+    out.append("| wink-base | \`${BASE_CMD}\` |")
 out.append("")
 def peer(n):  # the nginx with the same access-log mode
     return "nginx+log" if n.endswith("+log") else "nginx"
