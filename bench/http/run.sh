@@ -220,15 +220,19 @@ done
 
 # CPU time (user + system, all threads, in clock ticks) the server process has used so far.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# Context switches (voluntary + involuntary) of all the server's threads so far.
+ctx_switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ { n += $2 } END { print n + 0 }'; }
 
 run_wrk() {  # name concurrency seconds -> appends "name c round rps p50 p99 ..." to results
   local name=$1 c=$2 secs=$3 round=$4
   local out cpu0 cpu1
   cpu0="$(cpu_ticks "${SPID[$name]}")"
+  cs0="$(ctx_switches "${SPID[$name]}")"
   out="$(taskset -c 1 wrk -t1 -c"$c" -d"${secs}s" --latency "http://127.0.0.1:${PORT[$name]}/" 2>&1)"
   cpu1="$(cpu_ticks "${SPID[$name]}")"
+  cs1="$(ctx_switches "${SPID[$name]}")"
   echo "$out" >"$WORK/wrk-$name-$c-$round.txt"
-  echo "$(( cpu1 - cpu0 )) $(getconf CLK_TCK)" >"$WORK/cpu-$name-$c-$round.txt"
+  echo "$(( cpu1 - cpu0 )) $(getconf CLK_TCK) $(( cs1 - cs0 ))" >"$WORK/cpu-$name-$c-$round.txt"
   python3 - "$name" "$c" "$round" "$WORK/wrk-$name-$c-$round.txt" "$WORK/cpu-$name-$c-$round.txt" <<'PY' >>"$WORK/results.tsv"
 import re, sys
 out = open(sys.argv[4]).read()
@@ -242,11 +246,12 @@ p99 = ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
 errs = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
 sock = re.search(r"Socket errors: (.*)", out)
 total = int(re.search(r"(\d+) requests in", out).group(1))
-ticks, hz = map(int, open(sys.argv[5]).read().split())
+ticks, hz, switches = map(int, open(sys.argv[5]).read().split())
 cpu_us = ticks / hz * 1e6 / total if total else 0.0  # server CPU per request
+cs_per_req = switches / total if total else 0.0
 print("\t".join([sys.argv[1], sys.argv[2], sys.argv[3], f"{rps:.1f}", f"{p50:.4f}", f"{p99:.4f}",
                  (errs.group(1) if errs else "0"), (sock.group(1).replace("\t", " ") if sock else ""),
-                 f"{cpu_us:.2f}"]))
+                 f"{cpu_us:.2f}", f"{cs_per_req:.3f}"]))
 PY
 }
 
@@ -276,8 +281,9 @@ import collections, sys
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
 names = sys.argv[4].split()
 data = collections.defaultdict(list)
-for name, c, rnd, rps, p50, p99, non2xx, sockerr, cpu in rows:
-    data[(name, int(c))].append((float(rps), float(p50), float(p99), int(non2xx), sockerr, float(cpu)))
+for name, c, rnd, rps, p50, p99, non2xx, sockerr, cpu, cs in rows:
+    data[(name, int(c))].append((float(rps), float(p50), float(p99), int(non2xx), sockerr, float(cpu),
+                                 float(cs)))
 concs = sorted({int(r[1]) for r in rows})
 out = []
 out.append("# HTTP ingress benchmark ($STAMP)\n")
@@ -305,9 +311,10 @@ def peer(n):  # the nginx with the same access-log mode
 out.append("req/s per round, ratio = sum of rounds / the sum of nginx's (same access-log mode); "
            "latency in ms, mean over rounds (p99: worst round).\n")
 out.append("CPU us/req: the server's CPU time (user + system, all threads) per request answered, "
-           "mean over rounds: it holds when other work shares the core, where req/s does not.\n")
-out.append("| server | conc. | req/s (rounds) | req/s mean | vs nginx | p50 ms | p99 ms | spread | CPU us/req |")
-out.append("|---|---:|---|---:|---:|---:|---:|---:|---:|")
+           "mean over rounds: it holds when other work shares the core, where req/s does not. "
+           "cs/req: the server's context switches (all threads) per request.\n")
+out.append("| server | conc. | req/s (rounds) | req/s mean | vs nginx | p50 ms | p99 ms | spread | CPU us/req | cs/req |")
+out.append("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
 noisy = []
 for c in concs:
     for n in names:
@@ -326,7 +333,7 @@ for c in concs:
         note = f" ({errs} non-2xx)" if errs else ""
         out.append(f"| {n} | {c} | {' / '.join(f'{x:,.0f}' for x in rps)} | {mean:,.0f}{note} | "
                    f"{sum(rps)/base:.2f} | {p50:.3f} | {p99:.3f} | {spread*100:.0f}% | "
-                   f"{sum(r[5] for r in rs)/len(rs):.1f} |")
+                   f"{sum(r[5] for r in rs)/len(rs):.1f} | {sum(r[6] for r in rs)/len(rs):.2f} |")
 out.append("")
 if noisy:
     out.append("Rounds differ by more than 10% for: " + ", ".join(noisy) +
