@@ -625,6 +625,41 @@ Result<std::string> write_glue(const ParsedModule& module, const HeaderFacts& fa
 
 }  // namespace
 
+// wasm2c 1.0.32 puts an imported function into a table (element segments,
+// active or passive) with the offset of the import-instance field as its
+// instance, and funcref_table_init adds that offset to the guest instance: a
+// call_indirect then hands the host function the address of the field (or,
+// for the first field, the guest instance itself) instead of the host
+// instance it points to. A guest could make any host import read its own
+// instance struct as the host's context. The offsets of imported entries are
+// tagged here, and funcref_table_init loads the pointer behind tagged ones.
+// Unknown output with imported entries is refused rather than compiled wrong.
+Result<std::string> bind_imported_elem_instances(std::string_view c) {
+  static constexpr std::string_view kImportedEntry = ", offsetof(Z_guest_instance_t, ";
+  static constexpr std::string_view kTagged = ", ((size_t)1 << 63) | offsetof(Z_guest_instance_t, ";
+  static constexpr std::string_view kInit = "(char*)module_instance + src_expr->module_offset};";
+  static constexpr std::string_view kInitBound =
+      "(src_expr->module_offset >> 63)\n"
+      "            ? *(void**)((char*)module_instance + (src_expr->module_offset & ~((size_t)1 << 63)))\n"
+      "            : (char*)module_instance + src_expr->module_offset};";
+  std::string out;
+  out.reserve(c.size() + 4096);
+  size_t pos = 0, tagged = 0;
+  for (size_t hit; (hit = c.find(kImportedEntry, pos)) != std::string_view::npos; pos = hit + kImportedEntry.size()) {
+    out.append(c.substr(pos, hit - pos));
+    out.append(kTagged);
+    ++tagged;
+  }
+  out.append(c.substr(pos));
+  if (tagged == 0) return out;
+  size_t init = out.find(kInit);
+  if (init == std::string::npos || out.find(kInit, init + 1) != std::string::npos)
+    return make_error("wasm2c output has imported functions in element segments but not the expected "
+                      "funcref_table_init; refusing to compile it unbound");
+  out.replace(init, kInit.size(), kInitBound);
+  return out;
+}
+
 Result<GeneratedCode> generate_code(const ParsedModule& module, const CodegenOptions& options) {
   using Clock = std::chrono::steady_clock;
   auto t0 = Clock::now();
@@ -635,7 +670,9 @@ Result<GeneratedCode> generate_code(const ParsedModule& module, const CodegenOpt
     return make_error("wasm2c could not translate the module");
   const auto& cbuf = c_stream.output_buffer().data;
   const auto& hbuf = h_stream.output_buffer().data;
-  std::string_view c(reinterpret_cast<const char*>(cbuf.data()), cbuf.size());
+  WINK_ASSIGN_OR_RETURN(std::string c_bound, bind_imported_elem_instances(
+                                                  std::string_view(reinterpret_cast<const char*>(cbuf.data()), cbuf.size())));
+  std::string_view c(c_bound);
   std::string header(reinterpret_cast<const char*>(hbuf.data()), hbuf.size());
 
   GeneratedCode out;

@@ -63,6 +63,13 @@ TEST(RunCli, PassesArgsEnvAndStdio) {
   EXPECT_EQ(r.err, "done\n");
 }
 
+// A guest may put host imports in a table and call them indirectly; the host
+// must get its own context, not the guest's instance (this crashed wink).
+TEST(RunCli, HostImportsCalledThroughATableGetTheHostContext) {
+  Proc r = wink({"run", guest("table_host_import"), "a", "b", "c"});
+  EXPECT_EQ(r.exit_code, 44) << r.err;
+}
+
 TEST(RunCli, EnvNameAloneTakesHostValue) {
   Proc r = wink({"run", "--env", "GREETING", guest("cli_args")}, {"GREETING=from-host"});
   EXPECT_NE(r.out.find("GREETING=from-host"), std::string::npos) << r.out;
