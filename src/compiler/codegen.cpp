@@ -26,7 +26,7 @@
 
 #include "common/version.h"
 #include "compiler/artifact_abi_text.h"
-#include "engine/artifact_abi.h"
+#include "runtime/artifact_abi.h"
 
 namespace wink::compiler {
 

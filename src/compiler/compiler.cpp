@@ -16,7 +16,7 @@
 #include "compiler/codegen.h"
 #include "compiler/frontend.h"
 #include "compiler/toolchain.h"
-#include "engine/artifact_abi.h"
+#include "runtime/artifact_abi.h"
 
 namespace wink::compiler {
 namespace {

@@ -1,6 +1,6 @@
 // Module -> native artifact: validate with libwabt, translate with wasm2c's C
 // writer, compile with the system C compiler into a shared object whose
-// `wink_artifact` descriptor (engine/artifact_abi.h) the engine loads.
+// `wink_artifact` descriptor (runtime/artifact_abi.h) the engine loads.
 // Pipeline, cache layout and tiering: docs/compile.md.
 #pragma once
 

@@ -15,7 +15,7 @@
 #include <optional>
 #include <set>
 
-#include "engine/artifact_abi.h"
+#include "runtime/artifact_abi.h"
 
 namespace wink::compiler {
 

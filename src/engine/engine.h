@@ -17,7 +17,7 @@
 
 #include "common/result.h"
 #include "compiler/compiler.h"
-#include "engine/artifact_abi.h"
+#include "runtime/artifact_abi.h"
 #include "runtime/host_module.h"
 #include "runtime/runtime.h"
 

@@ -5,8 +5,8 @@
  * The glue defines one symbol, `wink_artifact`, describing the module with
  * module-independent entry points, so the engine never needs the module's
  * generated names. Bump WINK_ARTIFACT_ABI when this struct changes. */
-#ifndef WINK_ENGINE_ARTIFACT_ABI_H_
-#define WINK_ENGINE_ARTIFACT_ABI_H_
+#ifndef WINK_RUNTIME_ARTIFACT_ABI_H_
+#define WINK_RUNTIME_ARTIFACT_ABI_H_
 
 #include <stdint.h>
 
@@ -110,4 +110,4 @@ typedef struct {
 }
 #endif
 
-#endif /* WINK_ENGINE_ARTIFACT_ABI_H_ */
+#endif /* WINK_RUNTIME_ARTIFACT_ABI_H_ */
