@@ -26,6 +26,9 @@ struct Options {
   unsigned jobs = 0;       // parallel C compiler processes; 0 = number of cores
   bool progress = false;   // show progress on stderr for compiles over a second
   int nice = 0;            // > 0: run the C compilers at lower priority (background builds)
+  // A component's core module: every import is bound per instance through a
+  // link table (artifact_abi.h, wink_link_slot_t); host_imports is unused.
+  bool link_imports = false;
 };
 
 // Figures of one compile, for progress reports and benchmarks.
