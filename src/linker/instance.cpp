@@ -278,11 +278,11 @@ Result<std::unique_ptr<ComponentInstance>> instantiate(std::shared_ptr<const Loa
     const std::shared_ptr<engine::Module>& module = plan.modules[ip.module];
     const wink_artifact_t& abi = module->abi();
     std::vector<wink_link_slot_t>& slots = self.links[i];
-    slots.resize(ip.links.size());
+    slots.resize(ip.links.size() + 1);  // slot 0: the header create_linked fills
     for (size_t k = 0; k < ip.links.size(); ++k) {
       const Source& s = ip.links[k];
       const wink_import_t& imp = abi.imports[k];
-      wink_link_slot_t& slot = slots[k];
+      wink_link_slot_t& slot = slots[k + 1];
       if (s.kind == Source::Kind::Lowered || s.kind == Source::Kind::Builtin) {
         HostEntry& e = s.kind == Source::Kind::Lowered ? self.lowered_entries[s.index] : self.builtin_entries[s.index];
         slot = {nullptr, &e, host_entry};
