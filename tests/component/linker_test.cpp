@@ -527,6 +527,30 @@ TEST_F(LinkerTest, NonComponentsAndBrokenComponentsAreRefused) {
   EXPECT_NE(why.find("core module 0 at byte offset 10"), std::string::npos) << why;
 }
 
+TEST_F(LinkerTest, LinkedAndPlainArtifactsAreKeptApart) {
+  auto bytes = wat(R"((module (import "env" "f" (func (result i32))) (func (export "g") (result i32) (call 0))))");
+  // A plain module may import only what wink provides by name; a component's
+  // core module may import anything, bound per instance.
+  auto plain = engine.load_bytes(bytes);
+  ASSERT_FALSE(plain.ok());
+  EXPECT_NE(plain.error().message.find("env.f"), std::string::npos) << plain.error().message;
+  auto linked = engine.load_linked(bytes);
+  ASSERT_TRUE(linked.ok()) << linked.error().message;
+  EXPECT_EQ((*linked)->abi().linked, 1u);
+  ASSERT_EQ((*linked)->abi().num_imports, 1u);
+  EXPECT_STREQ((*linked)->abi().imports[0].name, "f");
+  auto as_plain = engine::Instance::create(*linked, {});
+  ASSERT_FALSE(as_plain.ok());
+  EXPECT_NE(as_plain.error().message.find("compiled for linking"), std::string::npos);
+  std::vector<wink_link_slot_t> too_few(1);
+  EXPECT_FALSE(engine::Instance::create_linked(*linked, too_few).ok());
+  auto simple = engine.load_bytes(wat(R"((module (func (export "g") (result i32) (i32.const 1))))"));
+  ASSERT_TRUE(simple.ok()) << simple.error().message;
+  EXPECT_EQ((*simple)->abi().linked, 0u);
+  std::vector<wink_link_slot_t> one(1);
+  EXPECT_FALSE(engine::Instance::create_linked(*simple, one).ok());
+}
+
 // ---- The real-toolchain reactor (clang + WASI preview1 adapter via jco) ----
 
 #ifdef WINK_COMPONENT_FIXTURES
