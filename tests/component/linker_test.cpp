@@ -539,7 +539,9 @@ TEST_F(LinkerTest, LinkedAndPlainArtifactsAreKeptApart) {
   EXPECT_EQ((*linked)->abi().linked, 1u);
   ASSERT_EQ((*linked)->abi().num_imports, 1u);
   EXPECT_STREQ((*linked)->abi().imports[0].name, "f");
-  auto as_plain = engine::Instance::create(*linked, {});
+  auto no_imports = engine.load_linked(wat(R"((module (func (export "g") (result i32) (i32.const 2))))"));
+  ASSERT_TRUE(no_imports.ok()) << no_imports.error().message;
+  auto as_plain = engine::Instance::create(*no_imports, {});
   ASSERT_FALSE(as_plain.ok());
   EXPECT_NE(as_plain.error().message.find("compiled for linking"), std::string::npos);
   std::vector<wink_link_slot_t> too_few(1);
