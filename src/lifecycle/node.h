@@ -211,6 +211,7 @@ class Node {
   void finish_standby(Inst& i, bool stop_after);
   Inst* evict_for(Component& c);
   void run_work(std::vector<Work>& work);
+  void want_spare(Component& c, const Inst& i);
   void notify_ticker(Clock::time_point when);
   void log_event(std::string_view msg, const Inst& i, std::string_view extra = {});
   void record(Component& c, Clock::time_point now);
