@@ -183,6 +183,10 @@ struct Snapshot::MemoryImage {
   // them at once (MADV_POPULATE_*), so the next request does not take one
   // page fault per page it touches again. Empty for init snapshots.
   PageRuns resident_written, resident_read;
+  // Set by an in-place update (capture_onto): the pages it wrote and the
+  // size the instance's mapping of this image had; Snapshot::park_slot uses them.
+  PageRuns changed;
+  uint32_t previous_pages = 0;
   uint64_t bytes() const { return uint64_t{pages} * MemoryPool::kPageBytes; }
   void charge() {
     charged = stored_bytes();
@@ -541,6 +545,8 @@ Result<void> update_in_place(Snapshot::MemoryImage& img, const wasm_rt_memory_t&
     written += (q - p) * kPage;
     p = q;
   }
+  img.changed = page_runs(states, [](uint8_t st) { return (st & kPageSwapped) || ((st & kPagePresent) && !(st & kPageFromFile)); });
+  img.previous_pages = img.pages;
   img.pages = static_cast<uint32_t>(new_pages);
   img.max_pages = static_cast<uint32_t>(mem.max_pages);
   img.runs = page_runs(stored, [](uint8_t v) { return v != 0; });
@@ -788,6 +794,8 @@ Result<std::shared_ptr<Snapshot>> Snapshot::capture_state(const Instance& instan
   snap->init_args_ = std::move(args);
   snap->init_env_ = std::move(env);
   snap->exclusive_ = for_standby;  // one instance's state: updated in place at its next standby
+  // The instance maps the very images this capture updates: its slot can be kept (park_slot).
+  if (onto && onto == instance.snapshot()) snap->captured_from_ = &instance;
   const uint8_t* storage = static_cast<const uint8_t*>(instance.raw());
   snap->image_.assign(storage, storage + abi.instance_size);
 
@@ -1280,7 +1288,12 @@ Result<std::unique_ptr<Instance>> Snapshot::instantiate(std::span<runtime::HostM
                         std::to_string(limit) + " pages)");
     }
     uint8_t* base = nullptr;
-    if (i == 0 && warm_) {
+    bool parked = false;
+    if (i == 0 && (base = parked_.exchange(nullptr)) != nullptr) {
+      parked = true;
+      --parked_slots();
+    }
+    if (i == 0 && !base && warm_) {
       std::lock_guard lock(warm_->mu);
       if (!warm_->slots.empty()) {
         base = warm_->slots.front();
@@ -1291,6 +1304,9 @@ Result<std::unique_ptr<Instance>> Snapshot::instantiate(std::span<runtime::HostM
     auto& pool = MemoryPool::instance();
     if (base) {
       pool.set_limit_pages(base, limit);
+      // A parked slot still maps what the instance read; the pages it wrote
+      // were dropped at standby (their content is in the image now): map those.
+      if (parked) populate_runs(base, m.resident_written, MADV_POPULATE_READ, kMaxPrefetchPages);
     } else {
       base = pool.acquire(m.bytes(), limit);
       if (base == nullptr) return make_error("no free linear-memory slot (pool exhausted)");
@@ -1330,6 +1346,51 @@ Result<std::unique_ptr<Instance>> Snapshot::instantiate(std::span<runtime::HostM
   wasm_rt_memory_t* memory = abi.memory ? abi.memory(storage) : nullptr;
   for (runtime::HostModule* host : hosts) host->attach_memory(memory);
   return inst;
+}
+
+// ---- Parked slots: a stateful instance's mapping kept across standby ----
+
+std::atomic<uint64_t>& Snapshot::parked_slots() {
+  static std::atomic<uint64_t> n{0};
+  return n;
+}
+
+bool Snapshot::park_slot(Instance& instance) {
+  if (captured_from_ != &instance || memories_.size() != 1 || !memories_[0]) return false;
+  const MemoryImage& m = *memories_[0];
+  auto* mem = reinterpret_cast<wasm_rt_memory_t*>(static_cast<uint8_t*>(instance.storage_) + m.field_offset);
+  uint8_t* base = mem->data;
+  if (base == nullptr || uint64_t{mem->pages} != m.pages) return false;
+  // A quarter of the pool at most: parked slots must never starve new instances.
+  const uint64_t limit = std::min<uint64_t>(kMaxParkedSlots, MemoryPool::instance().slots_total() / 4);
+  if (parked_slots().fetch_add(1) >= limit) {
+    --parked_slots();
+    return false;
+  }
+  // The pages the instance wrote are private copies whose content is in the
+  // image now: drop them (the next touch maps the image's page). A grown
+  // tail is anonymous memory: map the image over it.
+  const uint64_t mapped = uint64_t{m.previous_pages} * MemoryPool::kPageBytes;
+  for (auto [first, count] : m.changed) {
+    const uint64_t from = uint64_t{first} * kPage;
+    if (from >= mapped) break;
+    const uint64_t len = std::min<uint64_t>(uint64_t{count} * kPage, mapped - from);
+    if (::madvise(base + from, len, MADV_DONTNEED) != 0) {
+      --parked_slots();
+      return false;  // the instance releases its slot as usual
+    }
+  }
+  if (m.bytes() > mapped &&
+      ::mmap(base + mapped, m.bytes() - mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, m.memfd,
+             static_cast<off_t>(mapped)) == MAP_FAILED) {
+    // Half done: the tail is still the instance's private memory. Give the
+    // slot back whole (remapped to zeros) rather than keep a mixed mapping.
+    --parked_slots();
+    return false;
+  }
+  mem->data = nullptr;  // the instance no longer owns the slot; its destruction leaves it alone
+  parked_.store(base);
+  return true;
 }
 
 // ---- Warm slots and learned hot pages ----
@@ -1439,6 +1500,10 @@ void Snapshot::refill_warm_slots() {
 }
 
 Snapshot::~Snapshot() {
+  if (uint8_t* base = parked_.exchange(nullptr)) {
+    MemoryPool::instance().release(base);
+    --parked_slots();
+  }
   if (warm_) {
     {
       std::lock_guard lock(warm_->mu);

@@ -18,6 +18,7 @@
 // the pages they do not write. File format and trade-offs: docs/snapshots.md.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -131,6 +132,18 @@ class Snapshot : public std::enable_shared_from_this<Snapshot> {
   // Made by capture() or own_copy(): its images are not shared by design.
   bool exclusive() const { return exclusive_; }
 
+  // After capture_onto(instance, base) returned this snapshot with `base`
+  // being the snapshot the instance was restored from: keeps the instance's
+  // memory slot, still mapping this snapshot's image, for the next
+  // instantiate() instead of letting the instance return it to the pool.
+  // The pages the instance wrote (now in the image) are dropped, so the
+  // instance's private memory is freed; the pages it only read stay mapped,
+  // which makes the next restore cost nothing per page it reads again. False
+  // (nothing changed) for any other snapshot, or past kMaxParkedSlots.
+  // Call before destroying the instance.
+  bool park_slot(Instance& instance);
+  static constexpr uint64_t kMaxParkedSlots = 1024;  // process-wide, and at most a quarter of the pool's slots
+
   // Writes the snapshot file atomically.
   Result<void> write(const std::filesystem::path& file) const;
 
@@ -179,7 +192,10 @@ class Snapshot : public std::enable_shared_from_this<Snapshot> {
   std::vector<std::unique_ptr<GlobalImage>> globals_;  // funcref globals
   SnapshotStats stats_;
   std::unique_ptr<WarmPool> warm_;
+  static std::atomic<uint64_t>& parked_slots();
   bool exclusive_ = false;  // images written in place by capture_onto, never sealed
+  const Instance* captured_from_ = nullptr;  // capture_onto of the instance's own snapshot
+  mutable std::atomic<uint8_t*> parked_{nullptr};  // park_slot; taken by instantiate()
   bool consumed_ = false;   // a capture_onto took its images
 };
 

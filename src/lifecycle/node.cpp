@@ -421,7 +421,7 @@ void Node::standby(Inst& i, bool stop_after) {
   }
   std::shared_ptr<engine::Snapshot> saved;
   uint64_t saved_bytes = 0;
-  const engine::Snapshot* captured = nullptr;  // made by this standby
+  engine::Snapshot* captured = nullptr;  // made by this standby
   if (c.spec.policy.stateful && !stop_after && i.live && guest_failed) {
     saved = i.saved;  // before_standby trapped: its state is not trustworthy
     saved_bytes = i.saved_bytes;
@@ -477,6 +477,9 @@ void Node::standby(Inst& i, bool stop_after) {
       }
     }
   }
+  // The instance's own state updated in place: keep its slot mapping that
+  // state (only the pages it wrote are freed), so the next wake maps nothing.
+  if (captured && i.live) captured->park_slot(*i.live);
   // Release everything: memory slot, contexts (descriptors), buffers.
   i.live.reset();
   i.host.reset();

@@ -14,6 +14,7 @@
 #include "engine/snapshot_pages.h"
 #include "lifecycle/node.h"
 #include "lifecycle/reactor_abi.h"
+#include "runtime/memory_pool.h"
 #include "runtime/runtime.h"
 
 namespace wink::lifecycle {
@@ -196,6 +197,58 @@ TEST_F(StandbyTest, WakeMapsTheWorkingSetBeforeTheGuestRuns) {
   auto again = engine::Snapshot::capture_onto(*live->inst, *asleep);
   ASSERT_TRUE(again.ok()) << again.error().message;
   EXPECT_EQ((*again)->stats().written_bytes, 0u);
+}
+
+TEST_F(StandbyTest, AParkedSlotKeepsReadPagesMappedAndDropsWrittenOnes) {
+  auto live = restore(**init_);
+  ASSERT_TRUE(live->inst);
+  wasm_rt_memory_t* mem = live->inst->memory();
+  const uint64_t bytes = uint64_t{mem->pages} * 65536;
+  for (uint64_t i = 0; i < bytes; i += kPage) mem->data[i] = static_cast<uint8_t>(i / kPage % 200 + 1);
+  auto first = engine::Snapshot::capture(*live->inst);
+  ASSERT_TRUE(first.ok());
+  EXPECT_FALSE((*first)->park_slot(*live->inst)) << "a full capture's images are not what the instance maps";
+  live.reset();
+
+  live = restore(**first);
+  mem = live->inst->memory();
+  volatile uint8_t sink = 0;
+  for (uint64_t p = 300; p < 400; ++p) sink = sink + mem->data[p * kPage];
+  for (uint64_t p : {5u, 900u, 1800u}) mem->data[p * kPage + 1] = 0xee;
+  std::vector<uint8_t> expect(mem->data, mem->data + bytes);
+  auto next = engine::Snapshot::capture_onto(*live->inst, *first);
+  ASSERT_TRUE(next.ok()) << next.error().message;
+  ASSERT_TRUE((*next)->park_slot(*live->inst));
+  EXPECT_EQ(live->inst->memory()->data, nullptr) << "the slot left the instance";
+  live.reset();  // must not give the parked slot back
+
+  live = restore(**next);
+  mem = live->inst->memory();
+  const auto states = engine::page_states(mem->data, bytes / kPage);
+  ASSERT_FALSE(states.empty());
+  for (uint64_t p = 300; p < 400; ++p) EXPECT_TRUE(states[p] & engine::kPagePresent) << p;
+  for (uint64_t p : {5u, 900u, 1800u}) {
+    // Its private copy was freed at standby; mapped again from the image at wake.
+    EXPECT_TRUE(states[p] & engine::kPageFromFile) << p;
+  }
+  EXPECT_EQ(std::memcmp(mem->data, expect.data(), bytes), 0);
+  // Written again and captured again: still right, and the slot is parked again.
+  mem->data[900 * kPage + 2] = 0xab;
+  expect[900 * kPage + 2] = 0xab;
+  auto third = engine::Snapshot::capture_onto(*live->inst, *next);
+  ASSERT_TRUE(third.ok()) << third.error().message;
+  EXPECT_TRUE((*third)->park_slot(*live->inst));
+  live.reset();
+  live = restore(**third);
+  EXPECT_EQ(std::memcmp(live->inst->memory()->data, expect.data(), bytes), 0);
+  // A snapshot destroyed with its slot parked gives the slot back.
+  auto fourth = engine::Snapshot::capture_onto(*live->inst, *third);
+  ASSERT_TRUE(fourth.ok());
+  ASSERT_TRUE((*fourth)->park_slot(*live->inst));
+  live.reset();
+  const uint64_t in_use = runtime::MemoryPool::instance().slots_in_use();
+  (*fourth).reset();
+  EXPECT_EQ(runtime::MemoryPool::instance().slots_in_use(), in_use - 1);
 }
 
 // The same through a node: standbys after the first are incremental, the
