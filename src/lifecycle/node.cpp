@@ -142,6 +142,18 @@ Node::Node(NodeOptions options) : options_(std::move(options)) {
         ticker_cv_.wait_until(lock, real, [this] { return stopping_ || ticker_kick_; });
       }
     });
+    copier_ = std::thread([this] {
+      std::unique_lock lock(mu_);
+      for (;;) {
+        copier_cv_.wait(lock, [this] { return stopping_ || !copy_queue_.empty(); });
+        if (stopping_) break;
+        Work w = std::move(copy_queue_.front());
+        copy_queue_.erase(copy_queue_.begin());
+        lock.unlock();
+        run_spare(w);
+        lock.lock();
+      }
+    });
   }
 }
 
@@ -150,9 +162,11 @@ Node::~Node() {
     std::lock_guard lock(mu_);
     stopping_ = true;
     ticker_cv_.notify_all();
+    copier_cv_.notify_all();
     cv_.notify_all();
   }
   if (ticker_.joinable()) ticker_.join();
+  if (copier_.joinable()) copier_.join();
   // Instances free their slots through their destructors.
   std::lock_guard lock(mu_);
   for (auto& c : components_) c->instances.clear();
@@ -743,7 +757,13 @@ time_point Node::tick() {
       const ComponentPolicy& pol = c.spec.policy;
       if (c.spare_wanted && !c.spare && !c.spare_pending) {
         c.spare_pending = true;
-        work.push_back({Work::kSpare, nullptr, &c, c.spec.init});
+        Work w{Work::kSpare, nullptr, &c, c.spec.init};
+        if (options_.background) {
+          copy_queue_.push_back(std::move(w));
+          copier_cv_.notify_one();
+        } else {
+          work.push_back(std::move(w));  // tests without threads: in tick(), first
+        }
       }
       c.spare_wanted = false;
       if (c.spare && c.active() == 0) {  // nothing left to take it: give the memory back
@@ -851,19 +871,23 @@ void Node::want_spare(Component& c, const Inst& i) {
   notify_ticker(clock_->now());
 }
 
+void Node::run_spare(const Work& w) {
+  auto copy = w.origin->own_copy();  // outside the lock: copies the whole image
+  std::lock_guard lock(mu_);
+  auto alive = std::find_if(components_.begin(), components_.end(),
+                            [&](const auto& c) { return c.get() == w.comp; });
+  if (alive == components_.end()) return;  // undeployed meanwhile
+  w.comp->spare_pending = false;
+  if (copy.ok() && w.comp->spec.init.get() == w.origin.get() && !w.comp->spare && w.comp->active() > 0) {
+    w.comp->spare = std::move(*copy);
+    w.comp->spare_origin = w.origin;
+  }
+}
+
 void Node::run_work(std::vector<Work>& work) {
   for (const Work& w : work) {
     if (w.kind == Work::kSpare) {
-      auto copy = w.origin->own_copy();  // outside the lock: copies the whole image
-      std::lock_guard lock(mu_);
-      auto alive = std::find_if(components_.begin(), components_.end(),
-                                [&](const auto& c) { return c.get() == w.comp; });
-      if (alive == components_.end()) continue;  // undeployed meanwhile
-      w.comp->spare_pending = false;
-      if (copy.ok() && w.comp->spec.init.get() == w.origin.get() && !w.comp->spare && w.comp->active() > 0) {
-        w.comp->spare = std::move(*copy);
-        w.comp->spare_origin = w.origin;
-      }
+      run_spare(w);
       continue;
     }
     if (w.kind == Work::kStart) {

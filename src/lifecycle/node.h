@@ -230,6 +230,12 @@ class Node {
   Usage node_used_;
   uint64_t next_id_ = 1;
   std::thread ticker_;
+  // Copies of start snapshots for first standbys (Work::kSpare) are made on
+  // their own thread, so a large copy never holds up the timers.
+  std::condition_variable copier_cv_;
+  std::vector<Work> copy_queue_;
+  std::thread copier_;
+  void run_spare(const Work& w);
 };
 
 }  // namespace wink::lifecycle
