@@ -39,13 +39,13 @@ double timing(const std::string& header, const char* name) {
 }
 
 struct Burst {
-  std::vector<double> total, ready;  // ms
+  std::vector<double> total, ready, exec;  // ms
   int failed = 0, woke = 0;
 };
 
 void burst(uint16_t port, int n, int hold_ms, Burst& out) {
   std::vector<std::thread> threads;
-  std::vector<double> total(n), ready(n);
+  std::vector<double> total(n), ready(n), exec(n);
   std::vector<int> ok(n), woke(n);
   std::atomic<bool> go{false};
   for (int k = 0; k < n; ++k) {
@@ -56,6 +56,7 @@ void burst(uint16_t port, int n, int hold_ms, Burst& out) {
       total[k] = std::chrono::duration<double, std::milli>(Clock::now() - t).count();
       const std::string st = r.header("Server-Timing");
       ready[k] = timing(st, "queue") + timing(st, "wake");
+      exec[k] = timing(st, "exec");
       ok[k] = r.status == 200;
       woke[k] = timing(st, "wake") > 0;
     });
@@ -69,6 +70,7 @@ void burst(uint16_t port, int n, int hold_ms, Burst& out) {
     }
     out.total.push_back(total[k]);
     out.ready.push_back(ready[k]);
+    out.exec.push_back(exec[k]);
     out.woke += woke[k];
   }
 }
@@ -121,12 +123,13 @@ int main(int argc, char** argv) {
   up.stop();
   std::printf("burst of %d concurrent requests (new connection each, each holds its instance %d ms), %d rounds:\n\n", n,
               hold_ms, rounds);
-  std::printf("| burst onto | whole request p50 / p99 (ms) | arrival -> own instance serving (queue + wake) p50 / p99 / max (ms) | woke | failed |\n");
-  std::printf("|---|---|---|---|---|\n");
+  std::printf("| burst onto | whole request p50 / p99 (ms) | arrival -> own instance serving (queue + wake) p50 / p99 / max (ms) | guest call (exec) p50 / p99 (ms) | woke | failed |\n");
+  std::printf("|---|---|---|---|---|---|\n");
   for (auto [name, b] : {std::pair<const char*, Burst*>{"0 instances (all in standby)", &cold},
                          {"running instances (control)", &warm}}) {
-    std::printf("| %s | %.2f / %.2f | %.2f / %.2f / %.2f | %d/%zu | %d |\n", name, pct(b->total, 0.5),
-                pct(b->total, 0.99), pct(b->ready, 0.5), pct(b->ready, 0.99), pct(b->ready, 1.0), b->woke,
+    std::printf("| %s | %.2f / %.2f | %.2f / %.2f / %.2f | %.2f / %.2f | %d/%zu | %d |\n", name, pct(b->total, 0.5),
+                pct(b->total, 0.99), pct(b->ready, 0.5), pct(b->ready, 0.99), pct(b->ready, 1.0), pct(b->exec, 0.5),
+                pct(b->exec, 0.99), b->woke,
                 b->total.size(), b->failed);
   }
   std::printf("\np99 ratio (0 instances / running): %.2fx\n", pct(cold.total, 0.99) / std::max(pct(warm.total, 0.99), 1e-9));
