@@ -127,6 +127,13 @@ SpillConfig& spill() {
   return *c;
 }
 
+// New images go to files now (set_image_spill's budget is used up)?
+bool spill_due() {
+  SpillConfig& c = spill();
+  const uint64_t budget = c.budget.load();
+  return budget && c.memory_bytes.load() >= budget;
+}
+
 // A descriptor for a new memory image; *spilled tells a file from a memfd.
 int make_image_fd(const char* name, bool* spilled) {
   *spilled = false;
@@ -723,6 +730,13 @@ Result<std::shared_ptr<Snapshot>> Snapshot::capture_onto(const Instance& instanc
   if (!base || !base->exclusive_) return make_error("internal error: capture_onto needs an exclusive base snapshot");
   if (base->consumed_) return make_error("internal error: the base snapshot was already consumed");
   if (base->module_ != instance.module_) return make_error("internal error: the base snapshot is another module's");
+  // Over the spill budget, a state still in memory moves to a file: a full
+  // capture into new images (which spill), not an update of the memfd.
+  if (spill_due()) {
+    for (const auto& m : base->memories_) {
+      if (m && !m->spilled) return capture(instance);
+    }
+  }
   base->consumed_ = true;  // from here on its images belong to the result (or are half-written)
   return capture_state(instance, base->spec_key_, base->init_args_, base->init_env_,
                        /*for_standby=*/true, base.get());
