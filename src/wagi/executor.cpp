@@ -228,7 +228,6 @@ Result<std::unique_ptr<App>> App::load(manifest::Manifest manifest, engine::Engi
       spec.preopens = s.wasi_base.preopens;
       spec.deadline = c.init->deadline;
       spec.max_memory_pages = s.limits.max_memory_pages;
-      spec.warmup = c.init->warmup;
       const auto file = engine::snapshot_path_for(*s.module, spec, engine.data_dir());
       bool rebuilt = false;
       std::string why;
