@@ -75,13 +75,18 @@ TEST(ReactorImports, EveryPointerAndLengthPastMemoryIsAFault) {
     SCOPED_TRACE(bad);
     // The name or the buffer starts past the end, or its length runs past it
     // (including sums that wrap a 32-bit address).
-    EXPECT_EQ(p.request_var(bad, kNameLen, 100, 16), bad + kNameLen > kPage ? -2 : -1);
+    EXPECT_EQ(p.request_var(bad, kNameLen, 100, 16), -2);
     EXPECT_EQ(p.request_var(0, bad, 100, 16), -2);
-    EXPECT_EQ(p.request_var(0, kNameLen, bad, 16), bad + 16ull > kPage ? -2 : 3);
+    EXPECT_EQ(p.request_var(0, kNameLen, bad, 16), -2);
     EXPECT_EQ(p.request_var(0, kNameLen, 100, bad), -2);
     EXPECT_EQ(p.request_var(bad, bad, bad, bad), -2);
     EXPECT_EQ(p.request_var(0xffffffffu, 1, 0xffffffffu, 1), -2);
   }
+  // One byte short of the end is still inside; one byte over is not.
+  EXPECT_EQ(p.request_var(kPage - kNameLen, kNameLen, 100, 16), -1);  // zero bytes: no such name
+  EXPECT_EQ(p.request_var(kPage - kNameLen + 1, kNameLen, 100, 16), -2);
+  EXPECT_EQ(p.request_var(0, kNameLen, kPage - 16, 16), 3);
+  EXPECT_EQ(p.request_var(0, kNameLen, kPage - 15, 16), -2);
   // A value longer than the buffer: the length comes back, only cap bytes move.
   std::memset(p.instance->memory()->data + 200, 0, 64);
   std::memcpy(p.instance->memory()->data + 100, "X_LONG", 6);

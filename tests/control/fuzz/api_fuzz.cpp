@@ -22,7 +22,7 @@ using wink::control::Reply;
 class CountingReply final : public Reply {
  public:
   void json(int status, const nlohmann::json& body) override {
-    if (status < 200 || status > 599 || !body.is_object() && !body.is_array()) std::abort();
+    if (status < 200 || status > 599 || (!body.is_object() && !body.is_array())) std::abort();
     (void)body.dump();
     ++answers;
   }
