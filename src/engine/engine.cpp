@@ -4,7 +4,7 @@
 
 #include "common/files.h"
 #include "host/host.h"
-#include "lifecycle/reactor_abi.h"
+#include "host/reactor.h"
 #include "wasi/wasi.h"
 
 namespace wink::engine {
@@ -18,7 +18,7 @@ std::vector<runtime::HostImport> Engine::host_imports() {
   std::vector<runtime::HostImport> all;
   for (const auto& h : wasi::host_imports()) all.push_back(h);
   for (const auto& h : host::host_imports()) all.push_back(h);
-  for (const auto& h : lifecycle::reactor_imports()) all.push_back(h);  // long-lived guests
+  for (const auto& h : host::reactor_imports()) all.push_back(h);  // long-lived guests
   return all;
 }
 

@@ -19,7 +19,7 @@
 #include "common/hash.h"
 #include "common/version.h"
 #include "engine/snapshot_pages.h"
-#include "lifecycle/reactor_abi.h"
+#include "host/reactor.h"
 #include "runtime/memory_pool.h"
 #include "wasi/state.h"
 
@@ -648,7 +648,7 @@ Result<std::shared_ptr<Snapshot>> Snapshot::create(std::shared_ptr<Module> modul
   config.stderr_ = out;
   WINK_ASSIGN_OR_RETURN(auto prepared, wasi::Prepared::create(config));
   wasi::Context ctx(prepared);
-  lifecycle::ReactorContext reactor;  // long-lived guests import it; init gets no request
+  host::ReactorContext reactor;  // long-lived guests import it; init gets no request
   std::vector<runtime::HostModule*> hosts = {&ctx, &reactor};
   for (runtime::HostModule* h : spec.hosts) hosts.push_back(h);
   InstanceLimits limits;

@@ -12,7 +12,7 @@
 #include "common/bytes_text.h"
 #include "http/access_log.h"
 #include "lifecycle/planner.h"
-#include "lifecycle/reactor_abi.h"
+#include "host/reactor.h"
 #include "wasi/state.h"
 
 namespace wink::lifecycle {
@@ -48,7 +48,7 @@ struct Node::Inst {
   // Live resources (running only).
   std::unique_ptr<engine::Instance> live;
   std::unique_ptr<wasi::Context> wasi;
-  std::unique_ptr<ReactorContext> reactor;
+  std::unique_ptr<host::ReactorContext> reactor;
   std::unique_ptr<host::Context> host;
   wasi::Stdio in{.kind = wasi::Stdio::Kind::kBuffer};
   wasi::Stdio out_stdio, err_stdio;
@@ -391,7 +391,7 @@ Result<void> Node::start(Inst& i) {
   ov.stdout_ = &i.out_stdio;
   ov.stderr_ = &i.err_stdio;
   i.wasi = std::make_unique<wasi::Context>(c.spec.wasi, ov);
-  i.reactor = std::make_unique<ReactorContext>();
+  i.reactor = std::make_unique<host::ReactorContext>();
   if (c.spec.host) i.host = std::make_unique<host::Context>(c.spec.host, i.name);
   runtime::HostModule* hosts[3] = {i.wasi.get(), i.reactor.get(), i.host.get()};
   std::span<runtime::HostModule* const> hs(hosts, i.host ? 3 : 2);

@@ -13,7 +13,7 @@
 #include "engine/snapshot.h"
 #include "engine/snapshot_pages.h"
 #include "lifecycle/node.h"
-#include "lifecycle/reactor_abi.h"
+#include "host/reactor.h"
 #include "runtime/memory_pool.h"
 #include "runtime/runtime.h"
 
@@ -52,7 +52,7 @@ class StandbyTest : public ::testing::Test {
     std::string out;
     wasi::Stdio so{.kind = wasi::Stdio::Kind::kBuffer, .output = &out};
     std::unique_ptr<wasi::Context> ctx;
-    ReactorContext rc;
+    host::ReactorContext rc;
     std::unique_ptr<engine::Instance> inst;
   };
   static std::unique_ptr<Live> restore(const engine::Snapshot& snap, uint32_t max_pages = 1024) {
