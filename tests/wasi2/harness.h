@@ -7,6 +7,9 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -122,6 +125,20 @@ class Host {
   std::unique_ptr<Provider> provider;
   std::unique_ptr<State> state;
   component::InstanceState abi;
+};
+
+// A fresh directory under the system temp dir, removed by the destructor.
+struct ScratchDir {
+  explicit ScratchDir(const std::string& name)
+      : path(std::filesystem::temp_directory_path() / ("wink-wasi2-" + name + "-" + std::to_string(::getpid()))) {
+    std::filesystem::remove_all(path);
+    std::filesystem::create_directories(path);
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  std::filesystem::path path;
 };
 
 inline Value h(uint32_t rep) { return Value::handle(rep); }
