@@ -33,8 +33,18 @@ Result<std::shared_ptr<Module>> Engine::load_file(const std::filesystem::path& p
   return module;
 }
 
+Result<std::shared_ptr<Module>> Engine::load_linked(std::span<const uint8_t> wasm) {
+  compiler::Options linked = config_.compile;
+  linked.link_imports = true;
+  linked.host_imports.clear();  // imports are bound by the linker, not by name
+  return load_with(wasm, linked);
+}
+
 Result<std::shared_ptr<Module>> Engine::load_bytes(std::span<const uint8_t> wasm) {
-  const compiler::Options& wanted = config_.compile;
+  return load_with(wasm, config_.compile);
+}
+
+Result<std::shared_ptr<Module>> Engine::load_with(std::span<const uint8_t> wasm, const compiler::Options& wanted) {
   if (config_.quick_tier_threshold && wanted.opt_level > 0 &&
       compiler::code_bytes(wasm) >= config_.quick_tier_threshold && !cache_.contains(wasm, wanted)) {
     compiler::Options quick = wanted;

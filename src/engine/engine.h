@@ -17,7 +17,7 @@
 
 #include "common/result.h"
 #include "compiler/compiler.h"
-#include "engine/artifact_abi.h"
+#include "runtime/artifact_abi.h"
 #include "runtime/host_module.h"
 #include "runtime/runtime.h"
 
@@ -67,6 +67,16 @@ class Instance {
   static Result<std::unique_ptr<Instance>> create(std::shared_ptr<Module> module,
                                                   std::span<runtime::HostModule* const> hosts,
                                                   const InstanceLimits& limits = {});
+  // Instantiates with `imports[i]` as the instance pointer of import module i.
+  static Result<std::unique_ptr<Instance>> create_raw(std::shared_ptr<Module> module, void* const* imports,
+                                                      const InstanceLimits& limits);
+  // Instantiates a module compiled for linking (abi().linked): `links` has
+  // a header slot (filled here) and then one slot per import (abi().imports,
+  // in order) filled by the caller; it must stay alive and unchanged as long
+  // as the instance.
+  static Result<std::unique_ptr<Instance>> create_linked(std::shared_ptr<Module> module,
+                                                         std::span<wink_link_slot_t> links,
+                                                         const InstanceLimits& limits = {});
   ~Instance();
   Instance(const Instance&) = delete;
   Instance& operator=(const Instance&) = delete;
@@ -115,6 +125,9 @@ class Engine {
   // object made by `wink compile`) is loaded as is.
   Result<std::shared_ptr<Module>> load_file(const std::filesystem::path& path);
   Result<std::shared_ptr<Module>> load_bytes(std::span<const uint8_t> wasm);
+  // A component's core module, compiled for linking (every import bound per
+  // instance, see Instance::create_linked); cached like any module.
+  Result<std::shared_ptr<Module>> load_linked(std::span<const uint8_t> wasm);
   // All host imports wink provides (WASI and wink's own host API).
   static std::vector<runtime::HostImport> host_imports();
   const std::filesystem::path& data_dir() const { return config_.data_dir; }
@@ -125,6 +138,7 @@ class Engine {
   uint64_t compile_count() const { return cache_.compile_count(); }
 
  private:
+  Result<std::shared_ptr<Module>> load_with(std::span<const uint8_t> wasm, const compiler::Options& wanted);
   EngineConfig config_;
   compiler::ArtifactCache cache_;
   bool loaded_quick_tier_ = false;

@@ -1,5 +1,6 @@
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 #include "engine/engine.h"
 #include "engine/snapshot.h"
@@ -63,6 +64,30 @@ Result<std::unique_ptr<Instance>> Instance::create(std::shared_ptr<Module> modul
     }
   }
 
+  if (abi.linked) return make_error("module was compiled for linking into a component");
+  WINK_ASSIGN_OR_RETURN(auto inst, create_raw(std::move(module), imports, limits));
+  wasm_rt_memory_t* memory = inst->memory();
+  for (runtime::HostModule* host : hosts) host->attach_memory(memory);
+  return inst;
+}
+
+Result<std::unique_ptr<Instance>> Instance::create_linked(std::shared_ptr<Module> module,
+                                                          std::span<wink_link_slot_t> links,
+                                                          const InstanceLimits& limits) {
+  const wink_artifact_t& abi = module->abi();
+  if (!abi.linked) return make_error("module was not compiled for linking");
+  if (links.size() != uint64_t{abi.num_imports} + 1)
+    return make_error("internal error: " + std::to_string(links.size()) + " link slots for " +
+                      std::to_string(abi.num_imports) + " imports");
+  links[0] = {links.data(), nullptr, nullptr};
+  // Every import module's instance pointer is the link table.
+  std::vector<void*> imports(std::max<uint32_t>(abi.num_import_modules, 1), links.data());
+  return create_raw(std::move(module), imports.data(), limits);
+}
+
+Result<std::unique_ptr<Instance>> Instance::create_raw(std::shared_ptr<Module> module, void* const* imports,
+                                                       const InstanceLimits& limits) {
+  const wink_artifact_t& abi = module->abi();
   auto inst = std::unique_ptr<Instance>(new Instance());
   inst->module_ = std::move(module);
   inst->limits_ = limits;
@@ -83,8 +108,6 @@ Result<std::unique_ptr<Instance>> Instance::create(std::shared_ptr<Module> modul
     if (!out.detail.empty()) why += ": " + out.detail;
     return make_error("instantiation failed: " + why);
   }
-  wasm_rt_memory_t* memory = abi.memory ? abi.memory(inst->storage_) : nullptr;
-  for (runtime::HostModule* host : hosts) host->attach_memory(memory);
   return inst;
 }
 
