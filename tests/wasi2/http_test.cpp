@@ -267,6 +267,41 @@ TEST(Wasi2Http, RequestBodySourceErrorReachesTheGuest) {
   EXPECT_EQ(host.ok(kStreams, "[method]input-stream.read", {h(in), Value::u(10)}), Value::err(Value::variant(1)));
 }
 
+TEST(Wasi2Http, RepsKeptPastTheirRequestFailInsteadOfReachingIt) {
+  WASI2_NEED_WIT();
+  Host host;  // one long-lived instance, two requests
+  auto first = std::make_unique<HttpExchange>();
+  first->path_with_query = "/first";
+  first->body = [](char*, size_t) -> Result<size_t> { return size_t{0}; };
+  std::string sunk;
+  first->body_sink = [&](std::string_view c) -> Result<void> {
+    sunk.append(c);
+    return {};
+  };
+  auto reps = *host.state->begin_exchange(*first);
+  uint32_t body = rep(unwrap(host.ok(kTypes, "[method]incoming-request.consume", {h(reps.request)})));
+  uint32_t in = rep(unwrap(host.ok(kTypes, "[method]incoming-body.stream", {h(body)})));
+  uint32_t resp = rep(host.ok(kTypes, "[constructor]outgoing-response", {h(new_fields(host, {}))}));
+  uint32_t ob = rep(unwrap(host.ok(kTypes, "[method]outgoing-response.body", {h(resp)})));
+  ASSERT_TRUE(host.call(kTypes, "[static]response-outparam.set", {h(reps.response_out), Value::ok(h(resp))}).ok());
+  uint32_t out = rep(unwrap(host.ok(kTypes, "[method]outgoing-body.write", {h(ob)})));
+  EXPECT_EQ(host.ok(kStreams, "[method]output-stream.write", {h(out), Value::string("in time")}).bits, 0u);
+  host.state->end_exchange(*first);
+  first.reset();  // the embedder's exchange is gone
+  HttpExchange second;
+  auto reps2 = *host.state->begin_exchange(second);
+  EXPECT_NE(host.trap(kTypes, "[method]incoming-request.path-with-query", {h(reps.request)}).find("has ended"),
+            std::string::npos);
+  Value r = host.ok(kStreams, "[method]input-stream.read", {h(in), Value::u(10)});
+  EXPECT_EQ(r.bits, 1u);
+  EXPECT_EQ(r.items[0].bits, 0u);  // last-operation-failed
+  Value w = host.ok(kStreams, "[method]output-stream.write", {h(out), Value::string("too late")});
+  EXPECT_EQ(w.bits, 1u);
+  EXPECT_EQ(sunk, "in time");
+  // The new request is unaffected.
+  EXPECT_EQ(host.ok(kTypes, "[method]incoming-request.path-with-query", {h(reps2.request)}).items[0].str, "/");
+}
+
 // Outgoing requests against a real HTTP server on loopback.
 class Wasi2Outgoing : public ::testing::Test {
  protected:

@@ -36,6 +36,7 @@ class Wasi2KeyValue : public ::testing::Test {
     ASSERT_TRUE(prepared.ok()) << prepared.error().message;
     Config config;
     config.host = *prepared;
+    config.log = [this](std::string_view, std::string_view line) { log_ += std::string(line) + "\n"; };
     config.limits.max_keys_page = 2;
     config.limits.max_batch = 4;
     host_ = std::make_unique<Host>(std::move(config));
@@ -45,6 +46,7 @@ class Wasi2KeyValue : public ::testing::Test {
 
   testing::ScratchDir dir_{"kv"};
   std::unique_ptr<Host> host_;
+  std::string log_;
 };
 
 
@@ -134,6 +136,11 @@ TEST_F(Wasi2KeyValue, ConfigReadsVariablesAndSecrets) {
   std::map<std::string, std::string> got;
   for (const Value& t : all.items) got[t.items[0].str] = t.items[1].str;
   EXPECT_EQ(got, (std::map<std::string, std::string>{{"api_token", "s3cret"}, {"greeting", "hello"}}));
+  // A guest printing the secret: the log gets it redacted.
+  uint32_t err = rep(host.ok("wasi:cli/stderr", "get-stderr"));
+  host.ok("wasi:io/streams", "[method]output-stream.write", {h(err), Value::string("token=s3cret hello\n")});
+  EXPECT_EQ(log_.find("s3cret"), std::string::npos) << log_;
+  EXPECT_NE(log_.find("token=[redacted] hello"), std::string::npos) << log_;
 }
 
 }  // namespace
