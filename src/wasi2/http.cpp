@@ -420,6 +420,9 @@ void perform_send(PendingSend& p) {
   host::OutboundRequest req{p.method, p.url, p.headers, body};
   std::string message;
   host::OutboundError e = host::send_outbound(prepared->spec().outbound, options, timeout, req, p.response, message);
+  if (host::Metrics* m = prepared->node().metrics.get()) {
+    m->outbound(prepared->spec().app, prepared->spec().component, host::outbound_error_name(e));
+  }
   if (p.pipe) {
     p.pipe->buffer.clear();
     p.pipe->buffer.shrink_to_fit();
@@ -439,7 +442,7 @@ void perform_send(PendingSend& p) {
 
 Ret outgoing_handle(HostCall& c, Args& a) {
   State& s = state_of(c);
-  WINK_ASSIGN_OR_RETURN(std::unique_ptr<OutgoingRequest> req, s.resources().take<OutgoingRequest>(rep_of(a[0])));
+  WINK_ASSIGN_OR_RETURN(std::unique_ptr<OutgoingRequest> req, s.resources().transfer<OutgoingRequest>(rep_of(a[0])));
   auto send = std::make_shared<PendingSend>();
   send->state = &s;
   if (a[1].bits == 1) {
@@ -502,7 +505,7 @@ Ret outparam_set(HostCall& c, Args& a) {
   const Value& r = a[1];
   if (r.bits == 0) {
     WINK_ASSIGN_OR_RETURN(std::unique_ptr<OutgoingResponse> resp,
-                          s.resources().take<OutgoingResponse>(rep_of(r.items[0])));
+                          s.resources().transfer<OutgoingResponse>(rep_of(r.items[0])));
     x->status = resp->status;
     x->response_headers.clear();
     for (const auto& [k, v] : resp->headers->entries) {

@@ -80,6 +80,16 @@ class Resources {
     WINK_ASSIGN_OR_RETURN(std::unique_ptr<Resource> r, take(rep, T::kKind));
     return std::unique_ptr<T>(static_cast<T*>(r.release()));
   }
+  // Like take, for an own<> handed on by a call the WIT lets transfer a
+  // parent with live children (outgoing-handler.handle, response-outparam.set
+  // take a request or response whose headers child lives): the children
+  // stay usable and no longer count against a parent.
+  Result<std::unique_ptr<Resource>> transfer(uint32_t rep, Kind kind);
+  template <typename T>
+  Result<std::unique_ptr<T>> transfer(uint32_t rep) {
+    WINK_ASSIGN_OR_RETURN(std::unique_ptr<Resource> r, transfer(rep, T::kKind));
+    return std::unique_ptr<T>(static_cast<T*>(r.release()));
+  }
   Resource* find(uint32_t rep) const;
   size_t live() const { return live_; }
 

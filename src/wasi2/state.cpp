@@ -46,8 +46,8 @@ Shared::~Shared() {
 // ---- Resources ----
 
 Resources::~Resources() {
-  // Children first (reverse creation order is not guaranteed by reuse, so
-  // drop in passes: nothing here touches another resource anyway).
+  // No destructor here reaches another resource through the table, so the
+  // order does not matter; newest first keeps children before parents mostly.
   for (auto it = slots_.rbegin(); it != slots_.rend(); ++it) it->reset();
 }
 
@@ -100,6 +100,17 @@ Result<std::unique_ptr<Resource>> Resources::take(uint32_t rep, Kind kind) {
   free_.push_back(rep);
   live_ -= 1;
   return out;
+}
+
+Result<std::unique_ptr<Resource>> Resources::transfer(uint32_t rep, Kind kind) {
+  WINK_ASSIGN_OR_RETURN(Resource * r, get(rep, kind));
+  if (r->children > 0) {
+    for (auto& slot : slots_) {
+      if (slot && slot->parent == rep) slot->parent = 0;
+    }
+    r->children = 0;
+  }
+  return take(rep, kind);
 }
 
 // ---- State ----

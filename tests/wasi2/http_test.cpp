@@ -107,7 +107,13 @@ TEST(Wasi2Http, IncomingRequestStreamsInAndResponseStreamsOut) {
   EXPECT_EQ(host.ok(kTypes, "[method]outgoing-response.set-status-code", {h(resp), Value::u(99)}).bits, 1u);
   EXPECT_EQ(host.ok(kTypes, "[method]outgoing-response.set-status-code", {h(resp), Value::u(201)}).bits, 0u);
   uint32_t ob = rep(unwrap(host.ok(kTypes, "[method]outgoing-response.body", {h(resp)})));
+  // Its headers child still lives: set may take the response anyway (the WIT
+  // lets ownership transfer), and the child stays usable, then droppable.
+  uint32_t resp_headers = rep(host.ok(kTypes, "[method]outgoing-response.headers", {h(resp)}));
+  EXPECT_FALSE(host.drop(kTypes, "outgoing-response", resp).ok());  // a plain drop still may not
   ASSERT_TRUE(host.call(kTypes, "[static]response-outparam.set", {h(reps->response_out), Value::ok(h(resp))}).ok());
+  EXPECT_EQ(host.ok(kTypes, "[method]fields.entries", {h(resp_headers)}).items.size(), 2u);
+  ASSERT_TRUE(host.drop(kTypes, "fields", resp_headers).ok());
   EXPECT_EQ(heads, 1);
   EXPECT_EQ(bytes_at_head, 0u);
   EXPECT_TRUE(x.responded);
