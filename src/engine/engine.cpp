@@ -34,6 +34,21 @@ Result<std::shared_ptr<Module>> Engine::load_file(const std::filesystem::path& p
 }
 
 Result<std::shared_ptr<Module>> Engine::load_bytes(std::span<const uint8_t> wasm) {
+  if (auto split = compiler::split_data(wasm)) {
+    auto module = load_artifact_for(split->code);
+    if (module.ok()) {
+      (*module)->data_ = std::move(split->data);
+      return module;
+    }
+    // The code alone can be invalid where the whole module is not
+    // (memory.init and data.drop need the data count section): then compile
+    // the module whole. Any other failure is the module's own.
+    if (compiler::check_module(split->code, config_.compile).ok()) return module;
+  }
+  return load_artifact_for(wasm);
+}
+
+Result<std::shared_ptr<Module>> Engine::load_artifact_for(std::span<const uint8_t> wasm) {
   const compiler::Options& wanted = config_.compile;
   if (config_.quick_tier_threshold && wanted.opt_level > 0 &&
       compiler::code_bytes(wasm) >= config_.quick_tier_threshold && !cache_.contains(wasm, wanted)) {

@@ -17,6 +17,7 @@
 
 #include "common/result.h"
 #include "compiler/compiler.h"
+#include "compiler/data_split.h"
 #include "engine/artifact_abi.h"
 #include "runtime/host_module.h"
 #include "runtime/runtime.h"
@@ -35,12 +36,18 @@ class Module {
   const wink_artifact_t& abi() const { return *abi_; }
   const wink_export_t* find_export(std::string_view name) const;
   const std::filesystem::path& path() const { return path_; }
+  // The data segments every instance gets written at instantiation, when the
+  // artifact was compiled from the module's code alone (shared by modules
+  // that differ only in data: compiler/data_split.h); nullptr otherwise.
+  const compiler::DataImage* data() const { return data_.get(); }
 
  private:
+  friend class Engine;
   Module() = default;
   void* handle_ = nullptr;
   const wink_artifact_t* abi_ = nullptr;
   std::filesystem::path path_;
+  std::shared_ptr<const compiler::DataImage> data_;
 };
 
 struct InstanceLimits {
@@ -114,6 +121,7 @@ class Engine {
   // A .wasm file is compiled through the cache; an artifact file (ELF shared
   // object made by `wink compile`) is loaded as is.
   Result<std::shared_ptr<Module>> load_file(const std::filesystem::path& path);
+  // Modules that differ only in data share one artifact: see compiler/data_split.h.
   Result<std::shared_ptr<Module>> load_bytes(std::span<const uint8_t> wasm);
   // All host imports wink provides (WASI and wink's own host API).
   static std::vector<runtime::HostImport> host_imports();
@@ -125,6 +133,7 @@ class Engine {
   uint64_t compile_count() const { return cache_.compile_count(); }
 
  private:
+  Result<std::shared_ptr<Module>> load_artifact_for(std::span<const uint8_t> wasm);
   EngineConfig config_;
   compiler::ArtifactCache cache_;
   bool loaded_quick_tier_ = false;

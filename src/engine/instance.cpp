@@ -84,6 +84,14 @@ Result<std::unique_ptr<Instance>> Instance::create(std::shared_ptr<Module> modul
     return make_error("instantiation failed: " + why);
   }
   wasm_rt_memory_t* memory = abi.memory ? abi.memory(inst->storage_) : nullptr;
+  if (const compiler::DataImage* data = inst->module_->data()) {
+    // Compiled without its data (shared code): write it now, as the
+    // module's own instantiation would have (no start function runs first).
+    if (memory == nullptr) return make_error("instantiation failed: the module has data but no memory");
+    if (auto written = compiler::apply_data(*data, memory->data, uint64_t(memory->pages) * 65536); !written.ok()) {
+      return make_error("instantiation failed: " + written.error().message);
+    }
+  }
   for (runtime::HostModule* host : hosts) host->attach_memory(memory);
   return inst;
 }
