@@ -26,7 +26,7 @@
 
 #include "common/version.h"
 #include "compiler/artifact_abi_text.h"
-#include "engine/artifact_abi.h"
+#include "runtime/artifact_abi.h"
 
 namespace wink::compiler {
 
@@ -471,6 +471,111 @@ std::string result_expr(char c, const std::string& v) {
   }
 }
 
+// The C symbol wasm2c gives an import (and the instance field holding an
+// imported memory/table/global).
+std::string import_symbol(const std::string& module, const std::string& name) {
+  return "Z_" + wasm2c_mangle(module) + "Z_" + wasm2c_mangle(name);
+}
+
+// C type of a value in wasm2c's signatures, and its letter in multi-value
+// result structs (wasm2c's MangleType).
+const char* c_type(char t) {
+  switch (t) {
+    case 'i': return "u32";
+    case 'I': return "u64";
+    case 'f': return "f32";
+    case 'F': return "f64";
+    case 'r': return "wasm_rt_funcref_t";
+    default: return "wasm_rt_externref_t";
+  }
+}
+char mangled_type(char t) {
+  switch (t) {
+    case 'i': return 'i';
+    case 'I': return 'j';
+    case 'f': return 'f';
+    case 'F': return 'd';
+    case 'r': return 'r';
+    default: return 'e';
+  }
+}
+
+// Linked modules: the definition of every import symbol, reading the
+// instance's link table (every import module's instance pointer is that
+// table). A function import calls the slot's native target directly, or the
+// slot's generic host trampoline with 64-bit slots (numeric signatures with
+// at most one result: the only ones the linker binds to the host).
+std::string link_bridges(const ParsedModule& module) {
+  std::string g = "\n/* Link bridges: imports bound per instance (artifact_abi.h, wink_link_slot_t). */\n";
+  g += "#define WINK_SLOT(link, k) (&((const wink_link_slot_t*)(const void*)(link))[k])\n";
+  for (size_t k = 0; k < module.imports.size(); ++k) {
+    const ImportInfo& imp = module.imports[k];
+    std::string sym = import_symbol(imp.module, imp.name);
+    std::string link = "struct Z_" + wasm2c_mangle(imp.module) + "_instance_t* link";
+    std::string slot = "WINK_SLOT(link, " + std::to_string(k) + ")";
+    switch (imp.kind) {
+      case WINK_EXTERN_MEMORY:
+        g += "wasm_rt_memory_t* " + sym + "(" + link + ") { return (wasm_rt_memory_t*)" + slot + "->target; }\n";
+        continue;
+      case WINK_EXTERN_TABLE: {
+        std::string t = imp.params == "r" ? "wasm_rt_funcref_table_t" : "wasm_rt_externref_table_t";
+        g += t + "* " + sym + "(" + link + ") { return (" + t + "*)" + slot + "->target; }\n";
+        continue;
+      }
+      case WINK_EXTERN_GLOBAL: {
+        std::string t = c_type(imp.params[0]);
+        g += t + "* " + sym + "(" + link + ") { return (" + t + "*)" + slot + "->target; }\n";
+        continue;
+      }
+      default: break;
+    }
+    std::string ret = "void";
+    if (imp.results.size() == 1) ret = c_type(imp.results[0]);
+    if (imp.results.size() > 1) {
+      ret = "struct wasm_multi_";
+      for (char c : imp.results) ret += mangled_type(c);
+    }
+    std::string params, args, fn_type = ret + " (*)(void*";
+    for (size_t i = 0; i < imp.params.size(); ++i) {
+      params += ", " + std::string(c_type(imp.params[i])) + " a" + std::to_string(i);
+      args += ", a" + std::to_string(i);
+      fn_type += std::string(", ") + c_type(imp.params[i]);
+    }
+    fn_type += ")";
+    g += ret + " " + sym + "(" + link + params + ") {\n";
+    g += "  const wink_link_slot_t* s = " + slot + ";\n";
+    g += "  if (s->target) " + std::string(ret == "void" ? "{ " : "return ") + "((" + fn_type + ")s->target)(s->instance" +
+         args + ");" + (ret == "void" ? " return; }" : "") + "\n";
+    bool numeric = imp.params.find_first_of("re") == std::string::npos &&
+                   imp.results.find_first_of("re") == std::string::npos && imp.results.size() <= 1;
+    if (!numeric) {
+      g += "  wasm_rt_trap(WASM_RT_TRAP_CALL_INDIRECT);\n}\n";
+      continue;
+    }
+    g += "  uint64_t a[" + std::to_string(std::max<size_t>(imp.params.size(), 1)) + "] = {0};\n  uint64_t r[1] = {0};\n";
+    for (size_t i = 0; i < imp.params.size(); ++i) {
+      std::string v = "a" + std::to_string(i);
+      g += "  a[" + std::to_string(i) + "] = " + result_expr(imp.params[i], v) + ";\n";
+    }
+    g += "  s->host(s->instance, a, r);\n";
+    if (imp.results.size() == 1) {
+      std::string v = arg_expr(imp.results[0], 0);
+      size_t pos = v.find("a[0]");
+      v.replace(pos, 4, "r[0]");
+      g += "  return " + v + ";\n";
+    }
+    g += "}\n";
+  }
+  std::string table;
+  for (const ImportInfo& imp : module.imports) {
+    auto num = [](uint64_t v) { return v == UINT64_MAX ? std::string("UINT64_MAX") : std::to_string(v) + "ull"; };
+    table += "  {" + c_string(imp.module) + ", " + c_string(imp.name) + ", " + std::to_string(imp.kind) + ", " +
+             c_string(imp.params) + ", " + c_string(imp.results) + ", " + num(imp.min) + ", " + num(imp.max) + "},\n";
+  }
+  if (!table.empty()) g += "static const wink_import_t wink_imports[] = {\n" + table + "};\n";
+  return g;
+}
+
 Result<std::string> write_glue(const ParsedModule& module, const HeaderFacts& facts,
                                const CodegenOptions& options) {
   if (facts.export_symbols.size() != module.exports.size())
@@ -510,8 +615,9 @@ Result<std::string> write_glue(const ParsedModule& module, const HeaderFacts& fa
       g += "static void* " + get + "(void* instance) { return (void*)" + sym +
            "((Z_guest_instance_t*)instance); }\n";
     }
+    std::string native = e.kind == WINK_EXTERN_FUNC ? "(void*)&" + sym : "NULL";
     table += "  {" + c_string(e.name) + ", " + std::to_string(e.kind) + ", " + c_string(e.params) +
-             ", " + c_string(e.results) + ", " + call + ", " + get + "},\n";
+             ", " + c_string(e.results) + ", " + call + ", " + get + ", " + native + "},\n";
   }
   // Import modules in the order Z_guest_instantiate takes them.
   std::vector<std::string> modules;
@@ -530,8 +636,14 @@ Result<std::string> write_glue(const ParsedModule& module, const HeaderFacts& fa
     g += ", (struct Z_" + wasm2c_mangle(modules[i]) + "_instance_t*)imports[" + std::to_string(i) + "]";
   g += ");\n}\n";
   g += "static void wink_free(void* instance) { Z_guest_free((Z_guest_instance_t*)instance); }\n";
+  if (module.linked) g += link_bridges(module);
   g += "static wasm_rt_memory_t* wink_memory(void* instance) {\n";
-  if (module.has_memory) {
+  const wabt::Import* memory_import = nullptr;
+  for (const wabt::Import* import : module.ir->imports)
+    if (!memory_import && import->kind() == wabt::ExternalKind::Memory) memory_import = import;
+  if (memory_import) {  // linked modules only: memory 0 is the first imported memory
+    g += "  return ((Z_guest_instance_t*)instance)->" + import_symbol(memory_import->module_name, memory_import->field_name) + ";\n}\n";
+  } else if (module.has_memory) {
     if (facts.memory_field.empty()) return make_error("internal error: memory 0 not found in instance");
     g += "  return &((Z_guest_instance_t*)instance)->" + facts.memory_field + ";\n}\n";
   } else {
@@ -576,7 +688,7 @@ Result<std::string> write_glue(const ParsedModule& module, const HeaderFacts& fa
   size_t num_import_funcs = 0;
   for (const wabt::Import* import : module.ir->imports) {
     if (import->kind() != wabt::ExternalKind::Func) continue;
-    std::string sym = "Z_" + wasm2c_mangle(import->module_name) + "Z_" + wasm2c_mangle(import->field_name);
+    std::string sym = import_symbol(import->module_name, import->field_name);
     import_funcs += "  {" + c_string(import->module_name) + ", " + c_string(import->field_name) +
                     ", (wasm_rt_function_ptr_t)&" + sym + "},\n";
     ++num_import_funcs;
@@ -619,7 +731,9 @@ Result<std::string> write_glue(const ParsedModule& module, const HeaderFacts& fa
   g += "  " + std::to_string(facts.fields.size()) + ", " + (fields.empty() ? "NULL" : "wink_instance_fields") + ",\n";
   g += "  " + std::to_string(num_types) + ", wink_func_type_ids,\n";
   g += "  " + std::to_string(num_import_funcs) + ", " + (import_funcs.empty() ? "NULL" : "wink_import_funcs") +
-       ",\n};\n";
+       ",\n";
+  g += "  " + std::string(module.linked ? "1" : "0") + ", " + std::to_string(module.imports.size()) + ", " +
+       (module.imports.empty() ? "NULL" : "wink_imports") + ",\n};\n";
   return g;
 }
 

@@ -16,7 +16,7 @@
 #include "compiler/codegen.h"
 #include "compiler/frontend.h"
 #include "compiler/toolchain.h"
-#include "engine/artifact_abi.h"
+#include "runtime/artifact_abi.h"
 
 namespace wink::compiler {
 namespace {
@@ -98,7 +98,8 @@ Result<void> write_build_file(const fs::path& path, std::string_view text) {
 
 std::string artifact_key_flags(const Options& options) {
   return "-O" + std::to_string(options.opt_level) + " " + generated_code_safety_flags_text() +
-         " abi=" + std::to_string(WINK_ARTIFACT_ABI) + " cc=" + c_compiler_identity();
+         " abi=" + std::to_string(WINK_ARTIFACT_ABI) + " cc=" + c_compiler_identity() +
+         (options.link_imports ? " linked" : "");
 }
 
 Result<void> compile_module(std::span<const uint8_t> wasm, const Options& options,
@@ -111,7 +112,7 @@ Result<void> compile_module(std::span<const uint8_t> wasm, const Options& option
   auto start = Clock::now();
   CompileReport local;
   CompileReport& r = report ? *report : local;
-  WINK_ASSIGN_OR_RETURN(ParsedModule module, parse_module(wasm, options.host_imports));
+  WINK_ASSIGN_OR_RETURN(ParsedModule module, parse_module(wasm, options.host_imports, options.link_imports));
   r.code_bytes = module.code_bytes;
   r.data_bytes = module.data_bytes;
   r.functions = module.num_functions;
@@ -192,7 +193,7 @@ Result<void> compile_module(std::span<const uint8_t> wasm, const Options& option
 
 namespace wink::compiler {
 Result<void> check_module(std::span<const uint8_t> wasm, const Options& options) {
-  WINK_ASSIGN_OR_RETURN(ParsedModule module, parse_module(wasm, options.host_imports));
+  WINK_ASSIGN_OR_RETURN(ParsedModule module, parse_module(wasm, options.host_imports, options.link_imports));
   (void)module;
   return {};
 }

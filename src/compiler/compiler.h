@@ -1,6 +1,6 @@
 // Module -> native artifact: validate with libwabt, translate with wasm2c's C
 // writer, compile with the system C compiler into a shared object whose
-// `wink_artifact` descriptor (engine/artifact_abi.h) the engine loads.
+// `wink_artifact` descriptor (runtime/artifact_abi.h) the engine loads.
 // Pipeline, cache layout and tiering: docs/compile.md.
 #pragma once
 
@@ -26,6 +26,9 @@ struct Options {
   unsigned jobs = 0;       // parallel C compiler processes; 0 = number of cores
   bool progress = false;   // show progress on stderr for compiles over a second
   int nice = 0;            // > 0: run the C compilers at lower priority (background builds)
+  // A component's core module: every import is bound per instance through a
+  // link table (artifact_abi.h, wink_link_slot_t); host_imports is unused.
+  bool link_imports = false;
 };
 
 // Figures of one compile, for progress reports and benchmarks.

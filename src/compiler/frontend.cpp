@@ -15,7 +15,7 @@
 #include <optional>
 #include <set>
 
-#include "engine/artifact_abi.h"
+#include "runtime/artifact_abi.h"
 
 namespace wink::compiler {
 
@@ -218,6 +218,55 @@ Error wabt_error(const wabt::Errors& errors, const SectionMap& map, const char* 
   return make_error(std::string(stage) + ": unknown error");
 }
 
+uint64_t limit_max(const wabt::Limits& l) { return l.has_max ? l.max : UINT64_MAX; }
+
+// An import of a module compiled for linking, described for the linker.
+Result<ImportInfo> linked_import(const wabt::Import& imp, const std::string& qualified) {
+  ImportInfo info;
+  info.module = imp.module_name;
+  info.name = imp.field_name;
+  switch (imp.kind()) {
+    case wabt::ExternalKind::Func: {
+      const auto* fi = wabt::cast<wabt::FuncImport>(&imp);
+      WINK_ASSIGN_OR_RETURN(info.params, types_string(fi->func.decl.sig.param_types, "import " + qualified));
+      WINK_ASSIGN_OR_RETURN(info.results, types_string(fi->func.decl.sig.result_types, "import " + qualified));
+      info.kind = WINK_EXTERN_FUNC;
+      return info;
+    }
+    case wabt::ExternalKind::Memory: {
+      const auto* mi = wabt::cast<wabt::MemoryImport>(&imp);
+      if (mi->memory.page_limits.is_64 || mi->memory.page_limits.is_shared)
+        return make_error("module imports memory " + qualified + " as 64-bit or shared, which wink does not support");
+      info.kind = WINK_EXTERN_MEMORY;
+      info.min = mi->memory.page_limits.initial;
+      info.max = limit_max(mi->memory.page_limits);
+      return info;
+    }
+    case wabt::ExternalKind::Table: {
+      const auto* ti = wabt::cast<wabt::TableImport>(&imp);
+      auto c = type_char(ti->table.elem_type);
+      if (!c || (*c != 'r' && *c != 'e'))
+        return make_error("module imports table " + qualified + " of an unsupported element type");
+      info.kind = WINK_EXTERN_TABLE;
+      info.params = std::string(1, *c);
+      info.min = ti->table.elem_limits.initial;
+      info.max = limit_max(ti->table.elem_limits);
+      return info;
+    }
+    case wabt::ExternalKind::Global: {
+      const auto* gi = wabt::cast<wabt::GlobalImport>(&imp);
+      auto c = type_char(gi->global.type);
+      if (!c) return make_error("module imports global " + qualified + " of an unsupported type");
+      info.kind = WINK_EXTERN_GLOBAL;
+      info.params = std::string(1, *c);
+      if (gi->global.mutable_) info.results = "m";
+      return info;
+    }
+    case wabt::ExternalKind::Tag: break;
+  }
+  return make_error("module imports tag " + qualified + ", which wink does not support");
+}
+
 }  // namespace
 
 uint64_t code_section_size(std::span<const uint8_t> wasm) {
@@ -231,7 +280,7 @@ std::string describe_signature(const std::string& params, const std::string& res
 }
 
 Result<ParsedModule> parse_module(std::span<const uint8_t> wasm,
-                                  std::span<const runtime::HostImport> host_imports) {
+                                  std::span<const runtime::HostImport> host_imports, bool linked) {
   static const uint8_t kMagic[4] = {0x00, 0x61, 0x73, 0x6d};
   if (wasm.size() >= 4 && !std::equal(kMagic, kMagic + 4, wasm.begin())) {
     char got[64];
@@ -270,8 +319,19 @@ Result<ParsedModule> parse_module(std::span<const uint8_t> wasm,
 
   wabt::Module& m = *out.ir;
   std::set<std::string> seen_modules;
+  out.linked = linked;
+  std::set<std::pair<std::string, std::string>> seen_imports;
   for (const wabt::Import* imp : m.imports) {
     std::string qualified = imp->module_name + "." + imp->field_name;
+    if (linked) {
+      WINK_ASSIGN_OR_RETURN(ImportInfo info, linked_import(*imp, qualified));
+      // wasm2c names an import by (module, name): one symbol per pair.
+      if (!seen_imports.insert({imp->module_name, imp->field_name}).second)
+        return make_error("module imports " + qualified + " twice, which wink cannot link");
+      out.imports.push_back(std::move(info));
+      if (seen_modules.insert(imp->module_name).second) out.import_modules.push_back(imp->module_name);
+      continue;
+    }
     if (imp->kind() != wabt::ExternalKind::Func)
       return make_error("module imports " + std::string(kind_name(imp->kind())) + " " + qualified +
                         ", but wink only provides function imports (a module must define its "
@@ -314,7 +374,12 @@ Result<ParsedModule> parse_module(std::span<const uint8_t> wasm,
         break;
       }
       case wabt::ExternalKind::Memory: info.kind = WINK_EXTERN_MEMORY; break;
-      case wabt::ExternalKind::Table: info.kind = WINK_EXTERN_TABLE; break;
+      case wabt::ExternalKind::Table: {
+        info.kind = WINK_EXTERN_TABLE;
+        const wabt::Table* t = m.GetTable(exp->var);
+        if (auto c = t ? type_char(t->elem_type) : std::nullopt) info.params = std::string(1, *c);
+        break;
+      }
       case wabt::ExternalKind::Global: {
         const wabt::Global* g = m.GetGlobal(exp->var);
         if (!g) return make_error("export " + exp->name + " names a missing global");
@@ -322,6 +387,7 @@ Result<ParsedModule> parse_module(std::span<const uint8_t> wasm,
         if (!c) return make_error("exported global " + exp->name + " has an unsupported type");
         info.kind = WINK_EXTERN_GLOBAL;
         info.params = std::string(1, *c);
+        if (g->mutable_) info.results = "m";
         break;
       }
       case wabt::ExternalKind::Tag:

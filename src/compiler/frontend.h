@@ -26,6 +26,15 @@ struct ExportInfo {
   std::string results;  // functions only
 };
 
+// One import of a module compiled for linking (see wink_import_t).
+struct ImportInfo {
+  std::string module, name;
+  uint32_t kind = 0;    // wink_extern_kind_t
+  std::string params;   // functions: parameter types; globals: value type; tables: 'r'/'e'
+  std::string results;  // functions: result types; globals: "m" when mutable
+  uint64_t min = 0, max = UINT64_MAX;  // memories (pages), tables (elements)
+};
+
 // A parsed and validated module. Owns the wabt IR (needed by the C writer).
 struct ParsedModule {
   ParsedModule();
@@ -36,7 +45,9 @@ struct ParsedModule {
   std::unique_ptr<wabt::Module> ir;
   std::vector<ExportInfo> exports;
   std::vector<std::string> import_modules;  // distinct, as in the import section
-  bool has_memory = false;                  // defines memory 0
+  bool has_memory = false;                  // has memory 0 (defined or imported)
+  std::vector<ImportInfo> imports;          // every import, in order (linked modules)
+  bool linked = false;                      // parsed for linking (parse_module's `linked`)
   uint64_t code_bytes = 0;                  // size of the code section payload
   uint64_t data_bytes = 0;                  // sum of data segment sizes
   uint32_t num_functions = 0;               // defined (not imported) functions
@@ -44,8 +55,11 @@ struct ParsedModule {
 
 // Reads, validates and checks `wasm` against `host_imports`. Errors name what
 // is wrong and where: section, function index and byte offset when known.
+// `linked`: the module is a component's core module, whose imports (functions,
+// memories, tables, globals) are bound per instance by the linker, not by
+// name against the host: `host_imports` is not consulted.
 Result<ParsedModule> parse_module(std::span<const uint8_t> wasm,
-                                  std::span<const runtime::HostImport> host_imports);
+                                  std::span<const runtime::HostImport> host_imports, bool linked = false);
 
 // Size of the code section of `wasm` (0 if none or unreadable); cheap.
 uint64_t code_section_size(std::span<const uint8_t> wasm);

@@ -33,9 +33,20 @@ Result<std::shared_ptr<Module>> Engine::load_file(const std::filesystem::path& p
   return module;
 }
 
+Result<std::shared_ptr<Module>> Engine::load_linked(std::span<const uint8_t> wasm) {
+  compiler::Options linked = config_.compile;
+  linked.link_imports = true;
+  linked.host_imports.clear();  // imports are bound by the linker, not by name
+  return load_shared(wasm, linked);
+}
+
 Result<std::shared_ptr<Module>> Engine::load_bytes(std::span<const uint8_t> wasm) {
+  return load_shared(wasm, config_.compile);
+}
+
+Result<std::shared_ptr<Module>> Engine::load_shared(std::span<const uint8_t> wasm, const compiler::Options& wanted) {
   if (auto split = compiler::split_data(wasm)) {
-    auto module = load_artifact_for(split->code);
+    auto module = load_with(split->code, wanted);
     if (module.ok()) {
       (*module)->data_ = std::move(split->data);
       return module;
@@ -43,13 +54,12 @@ Result<std::shared_ptr<Module>> Engine::load_bytes(std::span<const uint8_t> wasm
     // The code alone can be invalid where the whole module is not
     // (memory.init and data.drop need the data count section): then compile
     // the module whole. Any other failure is the module's own.
-    if (compiler::check_module(split->code, config_.compile).ok()) return module;
+    if (compiler::check_module(split->code, wanted).ok()) return module;
   }
-  return load_artifact_for(wasm);
+  return load_with(wasm, wanted);
 }
 
-Result<std::shared_ptr<Module>> Engine::load_artifact_for(std::span<const uint8_t> wasm) {
-  const compiler::Options& wanted = config_.compile;
+Result<std::shared_ptr<Module>> Engine::load_with(std::span<const uint8_t> wasm, const compiler::Options& wanted) {
   if (config_.quick_tier_threshold && wanted.opt_level > 0 &&
       compiler::code_bytes(wasm) >= config_.quick_tier_threshold && !cache_.contains(wasm, wanted)) {
     compiler::Options quick = wanted;

@@ -18,7 +18,7 @@
 #include "common/result.h"
 #include "compiler/compiler.h"
 #include "compiler/data_split.h"
-#include "engine/artifact_abi.h"
+#include "runtime/artifact_abi.h"
 #include "runtime/host_module.h"
 #include "runtime/runtime.h"
 
@@ -74,6 +74,15 @@ class Instance {
   static Result<std::unique_ptr<Instance>> create(std::shared_ptr<Module> module,
                                                   std::span<runtime::HostModule* const> hosts,
                                                   const InstanceLimits& limits = {});
+  // Instantiates with `imports[i]` as the instance pointer of import module i.
+  static Result<std::unique_ptr<Instance>> create_raw(std::shared_ptr<Module> module, void* const* imports,
+                                                      const InstanceLimits& limits);
+  // Instantiates a module compiled for linking (abi().linked): `links` has
+  // one slot per import (abi().imports, in order), filled by the caller, and
+  // must stay alive and unchanged as long as the instance.
+  static Result<std::unique_ptr<Instance>> create_linked(std::shared_ptr<Module> module,
+                                                         std::span<const wink_link_slot_t> links,
+                                                         const InstanceLimits& limits = {});
   ~Instance();
   Instance(const Instance&) = delete;
   Instance& operator=(const Instance&) = delete;
@@ -123,6 +132,11 @@ class Engine {
   Result<std::shared_ptr<Module>> load_file(const std::filesystem::path& path);
   // Modules that differ only in data share one artifact: see compiler/data_split.h.
   Result<std::shared_ptr<Module>> load_bytes(std::span<const uint8_t> wasm);
+  // A component's core module, compiled for linking (every import bound per
+  // instance, see Instance::create_linked); cached like any module, and
+  // shared like load_bytes (every componentize-js app of one world is the
+  // same engine code).
+  Result<std::shared_ptr<Module>> load_linked(std::span<const uint8_t> wasm);
   // All host imports wink provides (WASI and wink's own host API).
   static std::vector<runtime::HostImport> host_imports();
   const std::filesystem::path& data_dir() const { return config_.data_dir; }
@@ -133,7 +147,9 @@ class Engine {
   uint64_t compile_count() const { return cache_.compile_count(); }
 
  private:
-  Result<std::shared_ptr<Module>> load_artifact_for(std::span<const uint8_t> wasm);
+  // Compiles the code module alone when the data splits off (data_split.h).
+  Result<std::shared_ptr<Module>> load_shared(std::span<const uint8_t> wasm, const compiler::Options& wanted);
+  Result<std::shared_ptr<Module>> load_with(std::span<const uint8_t> wasm, const compiler::Options& wanted);
   EngineConfig config_;
   compiler::ArtifactCache cache_;
   bool loaded_quick_tier_ = false;

@@ -1,5 +1,6 @@
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 #include "engine/engine.h"
 #include "engine/snapshot.h"
@@ -63,6 +64,30 @@ Result<std::unique_ptr<Instance>> Instance::create(std::shared_ptr<Module> modul
     }
   }
 
+  if (abi.linked) return make_error("module was compiled for linking into a component");
+  WINK_ASSIGN_OR_RETURN(auto inst, create_raw(std::move(module), imports, limits));
+  wasm_rt_memory_t* memory = inst->memory();
+  for (runtime::HostModule* host : hosts) host->attach_memory(memory);
+  return inst;
+}
+
+Result<std::unique_ptr<Instance>> Instance::create_linked(std::shared_ptr<Module> module,
+                                                          std::span<const wink_link_slot_t> links,
+                                                          const InstanceLimits& limits) {
+  const wink_artifact_t& abi = module->abi();
+  if (!abi.linked) return make_error("module was not compiled for linking");
+  if (links.size() != abi.num_imports)
+    return make_error("internal error: " + std::to_string(links.size()) + " link slots for " +
+                      std::to_string(abi.num_imports) + " imports");
+  // Every import module's instance pointer is the link table.
+  std::vector<void*> imports(std::max<uint32_t>(abi.num_import_modules, 1),
+                             const_cast<wink_link_slot_t*>(links.data()));
+  return create_raw(std::move(module), imports.data(), limits);
+}
+
+Result<std::unique_ptr<Instance>> Instance::create_raw(std::shared_ptr<Module> module, void* const* imports,
+                                                       const InstanceLimits& limits) {
+  const wink_artifact_t& abi = module->abi();
   auto inst = std::unique_ptr<Instance>(new Instance());
   inst->module_ = std::move(module);
   inst->limits_ = limits;
@@ -83,16 +108,15 @@ Result<std::unique_ptr<Instance>> Instance::create(std::shared_ptr<Module> modul
     if (!out.detail.empty()) why += ": " + out.detail;
     return make_error("instantiation failed: " + why);
   }
-  wasm_rt_memory_t* memory = abi.memory ? abi.memory(inst->storage_) : nullptr;
   if (const compiler::DataImage* data = inst->module_->data()) {
     // Compiled without its data (shared code): write it now, as the
     // module's own instantiation would have (no start function runs first).
+    wasm_rt_memory_t* memory = inst->memory();
     if (memory == nullptr) return make_error("instantiation failed: the module has data but no memory");
     if (auto written = compiler::apply_data(*data, memory->data, uint64_t(memory->pages) * 65536); !written.ok()) {
       return make_error("instantiation failed: " + written.error().message);
     }
   }
-  for (runtime::HostModule* host : hosts) host->attach_memory(memory);
   return inst;
 }
 

@@ -19,7 +19,7 @@
 #include "common/version.h"
 #include "compiler/compiler.h"
 #include "compiler/wat.h"
-#include "engine/artifact_abi.h"
+#include "runtime/artifact_abi.h"
 #include "runtime/runtime.h"
 
 // Artifacts take the address of every function they import (the
@@ -518,7 +518,7 @@ TEST(Cache, FingerprintIsTheHashOfTheGeneratorSources) {
   ASSERT_FALSE(fp.wabt_version.empty());
   std::set<std::string> names(fp.sources.begin(), fp.sources.end());
   for (const char* required : {"src/compiler/codegen.cpp", "src/compiler/frontend.cpp",
-                               "src/compiler/toolchain.cpp", "src/engine/artifact_abi.h"}) {
+                               "src/compiler/toolchain.cpp", "src/runtime/artifact_abi.h"}) {
     EXPECT_TRUE(names.count(required)) << required << " is not part of the fingerprint";
   }
   std::string lines;

@@ -48,7 +48,7 @@ __attribute__((visibility("default"))) const wink_artifact_t wink_artifact = {
   fs::path src = dir / ("fields" + std::to_string(kind) + ".c");
   fs::path out = dir / ("fields" + std::to_string(kind) + ".so");
   std::ofstream(src) << c;
-  std::string abi_dir = (fs::path(WINK_TEST_DATA_DIR).parent_path().parent_path() / "src/engine").string();
+  std::string abi_dir = (fs::path(WINK_TEST_DATA_DIR).parent_path().parent_path() / "src/runtime").string();
   std::string cmd = "cc -shared -fPIC -fvisibility=hidden -I'" + abi_dir + "' '" + src.string() + "' -o '" +
                     out.string() + "' 2>&1";
   EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;

@@ -5,8 +5,8 @@
  * The glue defines one symbol, `wink_artifact`, describing the module with
  * module-independent entry points, so the engine never needs the module's
  * generated names. Bump WINK_ARTIFACT_ABI when this struct changes. */
-#ifndef WINK_ENGINE_ARTIFACT_ABI_H_
-#define WINK_ENGINE_ARTIFACT_ABI_H_
+#ifndef WINK_RUNTIME_ARTIFACT_ABI_H_
+#define WINK_RUNTIME_ARTIFACT_ABI_H_
 
 #include <stdint.h>
 
@@ -16,7 +16,7 @@
 extern "C" {
 #endif
 
-#define WINK_ARTIFACT_ABI 3
+#define WINK_ARTIFACT_ABI 4
 
 /* Value types in signature strings: one char per value.
  * 'i' i32, 'I' i64, 'f' f32, 'F' f64, 'r' funcref, 'e' externref. */
@@ -39,7 +39,41 @@ typedef struct {
   const char* results;
   wink_trampoline_t call;    /* functions only */
   void* (*get)(void* instance); /* memory/table/global: pointer to the runtime object */
+  /* ABI 4. Functions: the generated C function itself, wasm2c's calling
+   * convention `R f(void* instance, args...)`, for direct calls from another
+   * instance through a link slot (see wink_link_slot_t). */
+  void* native;
 } wink_export_t;
+
+/* ABI 4: modules compiled for linking (components). Each import, of any
+ * kind, is bound per instance through one slot of a link table the engine
+ * fills before instantiation; the glue defines every import symbol itself
+ * (hidden), so nothing binds against the executable by name.
+ *
+ * Globals: params is the value type, results "m" when mutable. Memories and
+ * tables: min/max in pages/elements (max UINT64_MAX: none); tables have
+ * params "r" (funcref) or "e" (externref). */
+typedef struct {
+  const char* module;
+  const char* name;
+  uint32_t kind;             /* wink_extern_kind_t */
+  const char* params;
+  const char* results;
+  uint64_t min, max;
+} wink_import_t;
+
+/* One import of one instance. Functions: `target` is a native function with
+ * the import's exact signature (wasm2c convention), called with `instance`
+ * as its first argument; when `target` is NULL, `host` is called instead
+ * with the arguments and results in 64-bit slots (as wink_trampoline_t) and
+ * `instance` as its first argument. Memories, tables, globals: `target`
+ * points to the runtime object (wasm_rt_memory_t, wasm_rt_funcref_table_t,
+ * wasm_rt_externref_table_t, or the global's value). */
+typedef struct {
+  void* target;
+  void* instance;
+  wink_trampoline_t host;
+} wink_link_slot_t;
 
 /* Every field of the generated instance struct has one of these kinds (the
  * compiler classifies each field by an explicit list, see codegen.cpp). Plain
@@ -104,10 +138,16 @@ typedef struct {
   /* ABI 3. Every imported function, in import-section order. */
   uint32_t num_import_funcs;
   const wink_import_func_t* import_funcs;
+  /* ABI 4. Non-zero when compiled for linking: instantiate then takes, for
+   * every import module, the same pointer: the instance's link table, one
+   * wink_link_slot_t per import in import-section order. */
+  uint32_t linked;
+  uint32_t num_imports;
+  const wink_import_t* imports;
 } wink_artifact_t;
 
 #ifdef __cplusplus
 }
 #endif
 
-#endif /* WINK_ENGINE_ARTIFACT_ABI_H_ */
+#endif /* WINK_RUNTIME_ARTIFACT_ABI_H_ */

@@ -1,0 +1,383 @@
+// A running component: its core instances, linked through per-instance link
+// tables (artifact_abi.h, wink_link_slot_t), the trampoline every lowered
+// host import and resource built-in enters through, and calls of lifted
+// exports through the Canonical ABI.
+//
+// Guest code only ever runs inside runtime::guarded_call: the export itself,
+// realloc, post-return and destructors each get their own guarded call, so a
+// trap never jumps over a C++ frame of the linker or the ABI. A host import
+// runs inside runtime::host_call; a failure there requests a trap, taken
+// after the host frames are gone.
+#include <chrono>
+#include <cstring>
+
+#include "component/abi.h"
+#include "linker/linker.h"
+#include "linker/plan.h"
+#include "runtime/host_call.h"
+
+namespace wink::linker {
+
+using namespace component;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+CoreValType core_type(char c) {
+  switch (c) {
+    case 'I': return CoreValType::I64;
+    case 'f': return CoreValType::F32;
+    case 'F': return CoreValType::F64;
+    default: return CoreValType::I32;
+  }
+}
+
+struct GuestCall {
+  wink_trampoline_t fn;
+  void* storage;
+  const uint64_t* args;
+  uint64_t* results;
+};
+
+void run_guest(void* p) {
+  auto* a = static_cast<GuestCall*>(p);
+  a->fn(a->storage, a->args, a->results);
+}
+
+std::string trap_text(const runtime::Outcome& out) {
+  std::string why = std::string("trap: ") + runtime::trap_message(out.trap);
+  if (!out.detail.empty()) why += ": " + out.detail;
+  return why;
+}
+
+}  // namespace
+
+// The context of one link slot that enters the host: a lowered import or a
+// resource built-in of one component instance.
+struct HostEntry {
+  ComponentInstance::Impl* owner = nullptr;
+  bool builtin = false;
+  uint32_t index = 0;
+};
+
+struct ComponentInstance::Impl {
+  std::shared_ptr<const LoadedComponent> loaded;
+  const Plan* plan = nullptr;
+  InstanceLimits limits;
+  std::unique_ptr<HostState> host_state;
+  InstanceState abi;
+  std::vector<std::vector<wink_link_slot_t>> links;  // per core instance; stable once built
+  std::vector<HostEntry> lowered_entries, builtin_entries;
+  std::vector<std::unique_ptr<engine::Instance>> core;  // per core instance (null: inline exports)
+  bool poisoned = false;
+  bool in_call = false;
+  int host_depth = 0;               // > 0 while a host import runs (guest code below us)
+  Clock::time_point call_end = Clock::time_point::max();
+  runtime::Outcome last_trap;       // the guest trap behind the last error
+
+  const wink_export_t& export_of(const Source& s) const {
+    return plan->modules[plan->core_instances[s.instance].module]->abi().exports[s.export_index];
+  }
+
+  // Time the next guest entry may run: what is left of the host's call, or
+  // of the guest call a host import runs in.
+  Result<std::chrono::nanoseconds> time_left() const {
+    if (host_depth > 0) {
+      auto left = runtime::call_time_left();
+      if (left == std::chrono::nanoseconds::max()) return std::chrono::nanoseconds(0);
+      if (left.count() <= 0) return make_error("trap: the call ran past its deadline");
+      return left;
+    }
+    if (call_end == Clock::time_point::max()) return std::chrono::nanoseconds(0);
+    auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(call_end - Clock::now());
+    if (left.count() <= 0) return make_error("trap: the call ran past its deadline");
+    return left;
+  }
+
+  // Runs a guest function (an export of a core instance) with core values.
+  Result<std::vector<CoreValue>> call_guest(const Source& s, const std::vector<CoreValue>& args) {
+    const wink_export_t& x = export_of(s);
+    size_t np = std::strlen(x.params), nr = std::strlen(x.results);
+    if (args.size() != np) return make_error("internal error: wrong number of core arguments");
+    std::vector<uint64_t> in(np + 1), out(nr + 1);
+    for (size_t i = 0; i < np; ++i) {
+      if (args[i].type != core_type(x.params[i])) return make_error("internal error: core argument type");
+      in[i] = args[i].bits;
+    }
+    auto left = time_left();
+    if (!left.ok()) {
+      last_trap.trap = runtime::Trap::kDeadline;
+      return std::move(left).error();
+    }
+    GuestCall call{x.call, core[s.instance]->raw(), in.data(), out.data()};
+    runtime::Outcome o;
+    {
+      runtime::MemoryPolicyScope policy({limits.max_memory_pages});
+      o = runtime::guarded_call(run_guest, &call, {*left});
+    }
+    if (!o.ok()) {
+      last_trap = o;
+      return make_error(trap_text(o));
+    }
+    std::vector<CoreValue> results;
+    for (size_t i = 0; i < nr; ++i) {
+      CoreValType t = core_type(x.results[i]);
+      uint64_t bits = out[i];
+      if (t == CoreValType::I32 || t == CoreValType::F32) bits &= 0xffffffffu;
+      results.push_back({t, bits});
+    }
+    return results;
+  }
+
+  wasm_rt_memory_t* memory_of(const Source& s) {
+    const wink_export_t& x = export_of(s);
+    return static_cast<wasm_rt_memory_t*>(x.get(core[s.instance]->raw()));
+  }
+
+  static void refresh(GuestMemory& g, const wasm_rt_memory_t* m) {
+    g.base = m->data;
+    g.size = uint64_t{m->pages} * 65536;
+  }
+
+  // AbiOptions for a lift or lower with `memory`/`realloc`; `g` backs opts.memory.
+  AbiOptions options(const CanonOptions& o, const std::optional<Source>& memory, const std::optional<Source>& realloc,
+                     GuestMemory& g) {
+    AbiOptions opts;
+    opts.string_encoding = o.string_encoding;
+    if (memory) {
+      wasm_rt_memory_t* m = memory_of(*memory);
+      refresh(g, m);
+      opts.memory = &g;
+      if (realloc) {
+        Source r = *realloc;
+        opts.realloc = [this, r, m, &g](uint32_t old_ptr, uint32_t old_size, uint32_t align,
+                                       uint32_t new_size) -> Result<uint32_t> {
+          WINK_ASSIGN_OR_RETURN(auto out, call_guest(r, {CoreValue::i32(old_ptr), CoreValue::i32(old_size),
+                                                         CoreValue::i32(align), CoreValue::i32(new_size)}));
+          refresh(g, m);  // realloc may have grown the memory
+          return out.at(0).as_i32();
+        };
+      }
+    }
+    return opts;
+  }
+
+  // A lowered import or resource built-in, called by the guest.
+  Result<void> enter(const HostEntry& e, const uint64_t* args, uint64_t* results) {
+    if (e.builtin) return run_builtin(plan->builtins[e.index], args, results);
+    const Lowered& l = plan->lowered[e.index];
+    GuestMemory g;
+    AbiOptions opts = options(l.options, l.memory, l.realloc, g);
+    std::vector<CoreValue> flat;
+    for (size_t i = 0; i < l.sig.params.size(); ++i) {
+      CoreValType t = l.sig.params[i];
+      uint64_t bits = args[i];
+      if (t == CoreValType::I32 || t == CoreValType::F32) bits &= 0xffffffffu;
+      flat.push_back({t, bits});
+    }
+    HostCall hc{*host_state, abi};
+    auto out = call_lowered(*l.type, opts, abi,
+                            [&](const std::vector<Value>& a) -> Result<std::vector<Value>> {
+                              std::vector<Value> copy = a;
+                              return l.fn(hc, copy);
+                            },
+                            flat);
+    if (!out.ok()) return std::move(out).error().with_context(l.name);
+    if (out->size() != l.sig.results.size()) return make_error("internal error: lowered result count");
+    if (!out->empty()) results[0] = (*out)[0].bits;
+    return {};
+  }
+
+  Result<void> run_builtin(const Builtin& b, const uint64_t* args, uint64_t* results) {
+    uint32_t a = static_cast<uint32_t>(args[0]);
+    switch (b.kind) {
+      case CoreItemDef::Kind::ResourceNew: {
+        WINK_ASSIGN_OR_RETURN(uint32_t h, resource_new(abi, b.resource, a));
+        results[0] = h;
+        return {};
+      }
+      case CoreItemDef::Kind::ResourceRep: {
+        WINK_ASSIGN_OR_RETURN(uint32_t rep, resource_rep(abi, b.resource, a));
+        results[0] = rep;
+        return {};
+      }
+      default: break;
+    }
+    std::function<Result<void>(uint32_t)> dtor;
+    if (b.dtor) {
+      dtor = [this, &b](uint32_t rep) -> Result<void> {
+        WINK_TRY(call_guest(*b.dtor, {CoreValue::i32(rep)}));
+        return {};
+      };
+    } else if (b.host_drop) {
+      dtor = [this, &b](uint32_t rep) -> Result<void> {
+        b.host_drop(*host_state, rep);
+        return {};
+      };
+    }
+    return resource_drop(abi, b.resource, a, dtor);
+  }
+};
+
+namespace {
+
+// The one entry from generated code into the host (wink_link_slot_t::host).
+void host_entry(void* context, const uint64_t* args, uint64_t* results) {
+  auto* e = static_cast<HostEntry*>(context);
+  runtime::host_call(
+      [&] {
+        ComponentInstance::Impl& self = *e->owner;
+        struct Depth {
+          int& d;
+          explicit Depth(int& x) : d(x) { ++d; }
+          ~Depth() { --d; }
+        } depth(self.host_depth);
+        self.last_trap = {};
+        auto r = self.enter(*e, args, results);
+        if (!r.ok()) {
+          runtime::Trap kind = self.last_trap.ok() ? runtime::Trap::kHost : self.last_trap.trap;
+          runtime::request_trap(kind, r.error().message.c_str());
+        }
+      },
+      [](runtime::HostFailure, const char*) {});
+}
+
+}  // namespace
+
+ComponentInstance::ComponentInstance() : impl_(std::make_unique<Impl>()) {}
+
+ComponentInstance::~ComponentInstance() {
+  if (!impl_) return;
+  // Core instances go in reverse order: later ones may point into earlier ones.
+  while (!impl_->core.empty()) impl_->core.pop_back();
+}
+
+Result<std::unique_ptr<ComponentInstance>> instantiate(std::shared_ptr<const LoadedComponent> component,
+                                                       const InstanceLimits& limits) {
+  if (!component) return make_error("no component");
+  auto inst = std::unique_ptr<ComponentInstance>(new ComponentInstance());
+  ComponentInstance::Impl& self = *inst->impl_;
+  self.loaded = component;
+  self.plan = &component->impl();
+  self.limits = limits;
+  const Plan& plan = *self.plan;
+  self.host_state = plan.host->create_state();
+  if (!self.host_state) return make_error("the host gave no state for the instance");
+  self.abi.implemented = plan.implemented;
+  self.lowered_entries.resize(plan.lowered.size());
+  for (uint32_t i = 0; i < plan.lowered.size(); ++i) self.lowered_entries[i] = {&self, false, i};
+  self.builtin_entries.resize(plan.builtins.size());
+  for (uint32_t i = 0; i < plan.builtins.size(); ++i) self.builtin_entries[i] = {&self, true, i};
+  self.links.resize(plan.core_instances.size());
+  self.core.resize(plan.core_instances.size());
+
+  for (uint32_t i = 0; i < plan.core_instances.size(); ++i) {
+    const CoreInstancePlan& ip = plan.core_instances[i];
+    if (!ip.instantiate) continue;
+    const std::shared_ptr<engine::Module>& module = plan.modules[ip.module];
+    const wink_artifact_t& abi = module->abi();
+    std::vector<wink_link_slot_t>& slots = self.links[i];
+    slots.resize(ip.links.size());
+    for (size_t k = 0; k < ip.links.size(); ++k) {
+      const Source& s = ip.links[k];
+      const wink_import_t& imp = abi.imports[k];
+      wink_link_slot_t& slot = slots[k];
+      if (s.kind == Source::Kind::Lowered || s.kind == Source::Kind::Builtin) {
+        HostEntry& e = s.kind == Source::Kind::Lowered ? self.lowered_entries[s.index] : self.builtin_entries[s.index];
+        slot = {nullptr, &e, host_entry};
+        continue;
+      }
+      const wink_export_t& x = self.export_of(s);
+      void* callee = self.core[s.instance]->raw();
+      if (imp.kind == WINK_EXTERN_FUNC) {
+        if (!x.native) return make_error("internal error: export without a native entry");
+        slot = {x.native, callee, nullptr};
+        continue;
+      }
+      void* object = x.get(callee);
+      std::string what = "core instance " + std::to_string(i) + " import \"" + imp.module + "\" \"" + imp.name + "\"";
+      if (imp.kind == WINK_EXTERN_MEMORY) {
+        auto* m = static_cast<wasm_rt_memory_t*>(object);
+        uint64_t max = m->max_pages;
+        if (m->pages < imp.min || (imp.max != UINT64_MAX && max > imp.max))
+          return make_error(what + ": memory of " + std::to_string(m->pages) + " pages (max " + std::to_string(max) +
+                            ") does not fit the import's limits (min " + std::to_string(imp.min) +
+                            (imp.max == UINT64_MAX ? "" : ", max " + std::to_string(imp.max)) + ")");
+      } else if (imp.kind == WINK_EXTERN_TABLE) {
+        // funcref and externref tables share the size/max layout.
+        auto* t = static_cast<wasm_rt_funcref_table_t*>(object);
+        uint64_t max = t->max_size;
+        if (t->size < imp.min || (imp.max != UINT64_MAX && max > imp.max))
+          return make_error(what + ": table of " + std::to_string(t->size) + " elements does not fit the import's limits");
+      }
+      slot = {object, nullptr, nullptr};
+    }
+    auto core = engine::Instance::create_linked(module, slots, limits);
+    if (!core.ok())
+      return std::move(core).error().with_context("core instance " + std::to_string(i) + " (core module " +
+                                                  std::to_string(ip.module) + ")");
+    self.core[i] = std::move(*core);
+  }
+  return inst;
+}
+
+Result<std::vector<Value>> ComponentInstance::call(std::string_view instance, std::string_view func,
+                                                   const std::vector<Value>& args, runtime::Outcome* outcome) {
+  Impl& self = *impl_;
+  if (outcome) *outcome = {};
+  std::string name = instance.empty() ? std::string(func) : std::string(instance) + " \"" + std::string(func) + "\"";
+  if (self.poisoned) return make_error("the instance trapped earlier; call a fresh instance (calling " + name + ")");
+  if (self.in_call) return make_error("the instance is already in a call (calling " + name + ")");
+  const Plan& plan = *self.plan;
+  const Lifted* lifted = nullptr;
+  for (size_t i = 0; i < plan.exports.size(); ++i)
+    if (plan.exports[i].instance == instance && plan.exports[i].name == func) lifted = &plan.lifted[i];
+  if (!lifted) return make_error("the component exports no function " + name);
+  if (args.size() != lifted->type->params.size())
+    return make_error(name + " takes " + std::to_string(lifted->type->params.size()) + " argument(s), got " +
+                      std::to_string(args.size()));
+
+  self.in_call = true;
+  self.last_trap = {};
+  self.call_end = self.limits.deadline.count() > 0 ? Clock::now() + self.limits.deadline : Clock::time_point::max();
+  GuestMemory g;
+  AbiOptions opts = self.options(lifted->options, lifted->memory, lifted->realloc, g);
+  auto callee = [&](const std::vector<CoreValue>& flat) { return self.call_guest(lifted->core, flat); };
+  PostReturn post;
+  if (lifted->post_return) {
+    post = [&](const std::vector<CoreValue>& results) -> Result<void> {
+      WINK_TRY(self.call_guest(*lifted->post_return, results));
+      return {};
+    };
+  }
+  auto out = call_lifted(*lifted->type, opts, self.abi, callee, args, post);
+  self.in_call = false;
+  self.call_end = Clock::time_point::max();
+  if (out.ok()) return out;
+  // A trap (the guest's, or the ABI's on the guest's values) ends the instance.
+  bool guest_trap = !self.last_trap.ok();
+  bool abi_trap = out.error().message.rfind("trap:", 0) == 0 || out.error().message.find("trap:") != std::string::npos;
+  if (guest_trap || abi_trap) {
+    self.poisoned = true;
+    if (outcome) {
+      *outcome = guest_trap ? self.last_trap : runtime::Outcome{runtime::Trap::kHost, 0, out.error().message};
+    }
+    std::string msg = out.error().message;
+    if (msg.rfind("trap:", 0) != 0) msg = "trap: " + msg;
+    return make_error(msg + " (in " + name + ")");
+  }
+  return std::move(out).error().with_context(name);
+}
+
+const FuncType* ComponentInstance::export_type(std::string_view instance, std::string_view func) const {
+  const ExportedFunc* e = impl_->loaded->find_export(instance, func);
+  return e ? e->type.get() : nullptr;
+}
+
+HostState& ComponentInstance::host_state() { return *impl_->host_state; }
+InstanceState& ComponentInstance::abi_state() { return impl_->abi; }
+const LoadedComponent& ComponentInstance::component() const { return *impl_->loaded; }
+bool ComponentInstance::poisoned() const { return impl_->poisoned; }
+
+}  // namespace wink::linker

@@ -1,0 +1,138 @@
+// Components as running instances: load a component binary (parse, compile
+// each core module through the engine's pipeline and artifact cache, resolve
+// every import against a HostProvider, check every link), instantiate it
+// (core instances in the component's definition order, each linked to the
+// others and to the host through per-instance link tables), call its
+// exports through the Canonical ABI.
+//
+//   auto loaded = linker::load_component(engine, bytes, provider);
+//   auto inst = linker::instantiate(*loaded, {.deadline = 1s});
+//   auto out = (*inst)->call("wasi:http/incoming-handler@0.2.3", "handle", args);
+//
+// What is supported and what is refused: docs/components.md ("Linker").
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "component/handles.h"
+#include "component/host.h"
+#include "component/model.h"
+#include "component/parser.h"
+#include "component/types.h"
+#include "component/value.h"
+#include "engine/engine.h"
+#include "runtime/runtime.h"
+
+namespace wink::linker {
+
+struct LoadOptions {
+  component::ParseLimits parse;
+  // Most core instances a component may create per instantiation.
+  uint32_t max_core_instances = 10'000;
+};
+
+// Figures of one load (benchmarks, `wink run -v`).
+struct LoadReport {
+  double parse_seconds = 0;
+  double compile_seconds = 0;  // compile or cache lookup of every core module
+  double link_seconds = 0;     // import resolution and link checks
+  uint32_t core_modules = 0;
+  uint64_t compiles = 0;       // core modules compiled (not found in the cache)
+};
+
+class LoadedComponent;
+class ComponentInstance;
+
+// Parses `bytes` (a component binary), compiles or finds in the cache every
+// core module (each its own artifact, keyed by its bytes), resolves every
+// import through `host` (which must outlive the result) and checks every
+// link between core instances. Refusals name the item and the reason (and
+// the byte offset for binary errors).
+Result<std::shared_ptr<const LoadedComponent>> load_component(engine::Engine& engine,
+                                                              std::span<const uint8_t> bytes,
+                                                              component::HostProvider& host,
+                                                              const LoadOptions& options = {},
+                                                              LoadReport* report = nullptr);
+
+// An export function of a loaded component: `instance` is the exported
+// instance's name ("wasi:http/incoming-handler@0.2.3"), empty for a
+// function exported at the top level.
+struct ExportedFunc {
+  std::string instance;
+  std::string name;
+  component::FuncTypePtr type;
+};
+
+class LoadedComponent {
+ public:
+  ~LoadedComponent();
+  const component::Component& model() const;
+  // Every function the component exports (at the top level or in exported instances).
+  const std::vector<ExportedFunc>& exported_funcs() const;
+  // nullptr when there is no such export.
+  const ExportedFunc* find_export(std::string_view instance, std::string_view func) const;
+  // Finds an exported instance by its unversioned name ("wasi:http/incoming-handler")
+  // whatever 0.2.x minor the component exports; returns the full name or "".
+  std::string find_instance(std::string_view unversioned) const;
+
+  struct Impl;
+  const Impl& impl() const { return *impl_; }
+
+ private:
+  friend Result<std::shared_ptr<const LoadedComponent>> load_component(engine::Engine&, std::span<const uint8_t>,
+                                                                       component::HostProvider&,
+                                                                       const LoadOptions&, LoadReport*);
+  LoadedComponent();
+  std::unique_ptr<Impl> impl_;
+};
+
+// Limits of one component instance: per-memory page limit and per-call
+// deadline (each call() from the host, including realloc and post-return).
+using InstanceLimits = engine::InstanceLimits;
+
+// Instantiates every core instance in definition order, with a fresh
+// HostState from the provider. A trap during instantiation is an error.
+Result<std::unique_ptr<ComponentInstance>> instantiate(std::shared_ptr<const LoadedComponent> component,
+                                                       const InstanceLimits& limits = {});
+
+class ComponentInstance {
+ public:
+  ~ComponentInstance();
+  ComponentInstance(const ComponentInstance&) = delete;
+  ComponentInstance& operator=(const ComponentInstance&) = delete;
+
+  // Calls an exported function with lifted arguments (per its FuncType) and
+  // returns the lifted results: lowers arguments (realloc), calls the core
+  // function under the deadline, lifts results, runs post-return. A trap
+  // (guest or host) is an error starting with "trap: "; `outcome` then says
+  // which (deadline, out of bounds, ...). After a trap the instance is
+  // poisoned: every later call is refused (start a fresh instance).
+  Result<std::vector<component::Value>> call(std::string_view instance, std::string_view func,
+                                             const std::vector<component::Value>& args,
+                                             runtime::Outcome* outcome = nullptr);
+  // The export's type, or nullptr.
+  const component::FuncType* export_type(std::string_view instance, std::string_view func) const;
+
+  component::HostState& host_state();
+  // Handle tables (own/borrow handles the host holds for this instance).
+  component::InstanceState& abi_state();
+  const LoadedComponent& component() const;
+  bool poisoned() const;
+
+  struct Impl;
+
+ private:
+  friend Result<std::unique_ptr<ComponentInstance>> instantiate(std::shared_ptr<const LoadedComponent>,
+                                                                const InstanceLimits&);
+  ComponentInstance();
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace wink::linker
