@@ -93,8 +93,8 @@ void run_http_component(const HttpComponent& component, const http::Request& req
   if (!reps.ok()) {
     run.instantiate_error = reps.error().message;
   } else {
-    std::vector<component::Value> args = {component::Value::handle(reps->request),
-                                          component::Value::handle(reps->response_out)};
+    std::vector<wink::component::Value> args = {wink::component::Value::handle(reps->request),
+                                                wink::component::Value::handle(reps->response_out)};
     runtime::Outcome outcome;
     auto called = (*instance)->call(component.handler, "handle", args, &outcome);
     if (auto code = state.exit_code()) {
