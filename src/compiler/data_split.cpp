@@ -3,6 +3,8 @@
 #include <cstring>
 #include <string>
 
+#include "common/hash.h"
+
 namespace wink::compiler {
 namespace {
 
@@ -160,6 +162,13 @@ std::optional<SplitModule> split_data(std::span<const uint8_t> wasm) {
   }
   if (!has_memory || !image || image->segments.empty()) return std::nullopt;
   if (data_count && *data_count != image->segments.size()) return std::nullopt;
+  Sha256 h;
+  for (const DataImage::Segment& s : image->segments) {
+    uint32_t fields[2] = {s.offset, s.size};
+    h.update(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(fields), sizeof fields));
+  }
+  h.update(image->bytes);
+  image->hash = h.hex();
   out.data = std::make_shared<const DataImage>(std::move(*image));
   return out;
 }

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <span>
 #include <vector>
 
@@ -29,6 +30,9 @@ struct DataImage {
   };
   std::vector<uint8_t> bytes;  // every segment's payload, concatenated
   std::vector<Segment> segments;
+  // sha256 (hex) of the segment table and bytes: with the artifact's
+  // module_hash it names what an instance starts from (snapshots key on it).
+  std::string hash;
 };
 
 struct SplitModule {

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "common/files.h"
+#include "common/hash.h"
 #include "host/host.h"
 #include "lifecycle/reactor_abi.h"
 #include "wasi/wasi.h"
@@ -48,6 +49,7 @@ Result<std::shared_ptr<Module>> Engine::load_shared(std::span<const uint8_t> was
   if (auto split = compiler::split_data(wasm)) {
     auto module = load_with(split->code, wanted);
     if (module.ok()) {
+      (*module)->identity_ = Sha256().update((*module)->identity_).update(split->data->hash).hex();
       (*module)->data_ = std::move(split->data);
       return module;
     }

@@ -40,6 +40,10 @@ class Module {
   // artifact was compiled from the module's code alone (shared by modules
   // that differ only in data: compiler/data_split.h); nullptr otherwise.
   const compiler::DataImage* data() const { return data_.get(); }
+  // What an instance of this module starts from, for snapshot keys: the
+  // artifact's module_hash, combined with the data's hash when the data is
+  // written at instantiation (two modules sharing code never share a snapshot).
+  const std::string& identity() const { return identity_; }
 
  private:
   friend class Engine;
@@ -48,6 +52,7 @@ class Module {
   const wink_artifact_t* abi_ = nullptr;
   std::filesystem::path path_;
   std::shared_ptr<const compiler::DataImage> data_;
+  std::string identity_;
 };
 
 struct InstanceLimits {

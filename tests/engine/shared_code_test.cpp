@@ -12,6 +12,7 @@
 #include "compiler/data_split.h"
 #include "compiler/wat.h"
 #include "engine/engine.h"
+#include "engine/snapshot.h"
 
 namespace wink::engine {
 namespace {
@@ -161,6 +162,44 @@ TEST_F(SharedCode, PassiveSegmentsAndMemoryInitCompileWhole) {
   ASSERT_TRUE(d.ok()) << d.error().message;
   EXPECT_EQ((*d)->data(), nullptr);
   EXPECT_EQ(call_i32(*d, "byte", 0), 'D');
+}
+
+// Snapshots name what the instance started from, data included: two apps
+// sharing code never restore each other's memory.
+TEST_F(SharedCode, SnapshotsOfModulesSharingCodeAreTheirOwn) {
+  auto with_init = [](const char* text) {
+    return test::wat(std::string(R"((module (memory 1)
+      (func (export "init") (i32.store8 (i32.const 17) (i32.add (i32.load8_u (i32.const 16)) (i32.const 1))))
+      (func (export "byte") (param i32) (result i32) (i32.load8_u (local.get 0)))
+      (data (i32.const 16) ")") + text + "\"))");
+  };
+  auto e = engine();
+  auto ma = e->load_bytes(with_init("A"));
+  auto mb = e->load_bytes(with_init("B"));
+  ASSERT_TRUE(ma.ok() && mb.ok());
+  ASSERT_EQ(e->compile_count(), 1u);
+  EXPECT_NE((*ma)->identity(), (*mb)->identity());
+  InitSpec spec;
+  spec.init_export = "init";
+  const fs::path file_a = snapshot_path_for(**ma, spec, dir_);
+  const fs::path file_b = snapshot_path_for(**mb, spec, dir_);
+  EXPECT_NE(file_a, file_b);
+  fs::create_directories(file_a.parent_path());
+  auto sa = Snapshot::load_or_create(file_a, *ma, spec);
+  ASSERT_TRUE(sa.ok()) << sa.error().message;
+  // B never accepts A's snapshot, even handed the file.
+  EXPECT_FALSE(Snapshot::load(file_a, *mb, spec).ok());
+  auto sb = Snapshot::load_or_create(file_b, *mb, spec);
+  ASSERT_TRUE(sb.ok()) << sb.error().message;
+  for (auto [snap, expect] : {std::pair{*sa, 'A'}, std::pair{*sb, 'B'}}) {
+    auto inst = snap->instantiate({}, InstanceLimits{});
+    ASSERT_TRUE(inst.ok()) << inst.error().message;
+    auto r16 = (*inst)->invoke("byte", std::vector<Value>{{'i', 16}});
+    auto r17 = (*inst)->invoke("byte", std::vector<Value>{{'i', 17}});
+    ASSERT_TRUE(r16.ok() && r17.ok());
+    EXPECT_EQ(static_cast<char>((*r16)[0].bits), expect);
+    EXPECT_EQ(static_cast<char>((*r17)[0].bits), expect + 1);  // init ran on this app's data
+  }
 }
 
 TEST(DataSplit, KeepsWhatDecidesTheCodeAndDropsOnlyDataAndCustomSections) {
