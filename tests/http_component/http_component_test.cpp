@@ -204,6 +204,15 @@ TEST_F(CHttpComponent, EndlessLoopIs504AtTheDeadline) {
   up.stop();
 }
 
+TEST_F(CHttpComponent, MemoryLimitBelowWhatTheComponentNeedsIs500) {
+  // wasi-libc's initial memory (stack and data) is more than one 64 KiB page.
+  WinkUp up;
+  ASSERT_TRUE(up.start(dir_, manifest_for("c-http.wasm", "memory_limit = \"64KiB\"\n"))) << up.output();
+  EXPECT_EQ(up.get("/").status, 500);
+  EXPECT_TRUE(up.wait_for_output("\"cause\":\"instantiate\"", 5s)) << up.output();
+  up.stop();
+}
+
 TEST_F(CHttpComponent, MalformedComponentIsRefusedWithAPosition) {
   // A module of other bytes with a component header is refused at load, with the position.
   std::string bad = std::string("\0asm\x0d\0\x01\0", 8) + "\x01\xff";
