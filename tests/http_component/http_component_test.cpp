@@ -1,8 +1,9 @@
 // wasi:http components served by `wink up` over real HTTP, compared with
 // what `jco serve` (the reference host, pinned jco) answers to the same
 // request: examples/c-http (a C handler) always; the JavaScript examples
-// (js-hello, js-kv) when WINK_TEST_JS_COMPONENTS=1, because their first load
-// compiles the 9 MB StarlingMonkey engine (minutes; cached afterwards in
+// (js-hello, js-kv) when WINK_TEST_JS_COMPONENTS=1 and `ninja
+// component_examples` has built them, because their first load compiles the
+// 9 MB StarlingMonkey engine (minutes; cached afterwards in
 // build/js-component-data, see docs/components.md).
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -236,6 +237,7 @@ std::vector<std::string> js_data_dir() {
 TEST(JsComponents, HelloAnswersLikeJcoServeThrowIs500LoopIs504) {
   REQUIRE_EXAMPLES();
   if (!js_enabled()) GTEST_SKIP() << "set WINK_TEST_JS_COMPONENTS=1 (compiles the JS engine once)";
+  if (!fs::exists(fs::path(kExamples) / "js-hello.wasm")) GTEST_SKIP() << "build `component_examples` first";
   auto dir = scratch_dir("js-hello");
   fs::copy_file(fs::path(kExamples) / "js-hello.wasm", dir / "js-hello.wasm");
   WinkUp up;
@@ -263,6 +265,7 @@ TEST(JsComponents, HelloAnswersLikeJcoServeThrowIs500LoopIs504) {
 TEST(JsComponents, KeyValueAndConfig) {
   REQUIRE_EXAMPLES();
   if (!js_enabled()) GTEST_SKIP() << "set WINK_TEST_JS_COMPONENTS=1 (compiles the JS engine once)";
+  if (!fs::exists(fs::path(kExamples) / "js-kv.wasm")) GTEST_SKIP() << "build `component_examples` first";
   auto dir = scratch_dir("js-kv");
   fs::copy_file(fs::path(kExamples) / "js-kv.wasm", dir / "js-kv.wasm");
   auto data = js_data_dir();
