@@ -507,7 +507,8 @@ char mangled_type(char t) {
 // at most one result: the only ones the linker binds to the host).
 std::string link_bridges(const ParsedModule& module) {
   std::string g = "\n/* Link bridges: imports bound per instance (artifact_abi.h, wink_link_slot_t). */\n";
-  g += "#define WINK_SLOT(link, k) (&((const wink_link_slot_t*)(const void*)(link))[k])\n";
+  // Slot 0 points to the table itself: see wink_artifact_t::linked.
+  g += "#define WINK_SLOT(link, k) (&(*(const wink_link_slot_t* const*)(const void*)(link))[(k) + 1])\n";
   for (size_t k = 0; k < module.imports.size(); ++k) {
     const ImportInfo& imp = module.imports[k];
     std::string sym = import_symbol(imp.module, imp.name);

@@ -83,10 +83,11 @@ class Instance {
   static Result<std::unique_ptr<Instance>> create_raw(std::shared_ptr<Module> module, void* const* imports,
                                                       const InstanceLimits& limits);
   // Instantiates a module compiled for linking (abi().linked): `links` has
-  // one slot per import (abi().imports, in order), filled by the caller, and
-  // must stay alive and unchanged as long as the instance.
+  // a header slot (filled here) and then one slot per import (abi().imports,
+  // in order) filled by the caller; it must stay alive and unchanged as long
+  // as the instance.
   static Result<std::unique_ptr<Instance>> create_linked(std::shared_ptr<Module> module,
-                                                         std::span<const wink_link_slot_t> links,
+                                                         std::span<wink_link_slot_t> links,
                                                          const InstanceLimits& limits = {});
   ~Instance();
   Instance(const Instance&) = delete;

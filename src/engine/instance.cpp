@@ -72,16 +72,16 @@ Result<std::unique_ptr<Instance>> Instance::create(std::shared_ptr<Module> modul
 }
 
 Result<std::unique_ptr<Instance>> Instance::create_linked(std::shared_ptr<Module> module,
-                                                          std::span<const wink_link_slot_t> links,
+                                                          std::span<wink_link_slot_t> links,
                                                           const InstanceLimits& limits) {
   const wink_artifact_t& abi = module->abi();
   if (!abi.linked) return make_error("module was not compiled for linking");
-  if (links.size() != abi.num_imports)
+  if (links.size() != uint64_t{abi.num_imports} + 1)
     return make_error("internal error: " + std::to_string(links.size()) + " link slots for " +
                       std::to_string(abi.num_imports) + " imports");
+  links[0] = {links.data(), nullptr, nullptr};
   // Every import module's instance pointer is the link table.
-  std::vector<void*> imports(std::max<uint32_t>(abi.num_import_modules, 1),
-                             const_cast<wink_link_slot_t*>(links.data()));
+  std::vector<void*> imports(std::max<uint32_t>(abi.num_import_modules, 1), links.data());
   return create_raw(std::move(module), imports.data(), limits);
 }
 

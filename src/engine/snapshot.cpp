@@ -481,6 +481,9 @@ Result<void> check_layout(const wink_artifact_t& abi) {
     return make_error("artifact ABI " + std::to_string(abi.abi) + " is not this wink's (" +
                       std::to_string(WINK_ARTIFACT_ABI) + "): recompile it");
   }
+  // A component's core module points into other instances through its link
+  // table: its state is not its own to capture.
+  if (abi.linked) return make_error("snapshots of component core modules are not supported yet");
   for (uint32_t i = 0; i < abi.num_instance_fields; ++i) {
     const wink_instance_field_t& f = abi.instance_fields[i];
     const std::string decl = f.decl ? std::string(" (`") + f.decl + "`)" : std::string();

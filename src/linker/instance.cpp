@@ -278,11 +278,11 @@ Result<std::unique_ptr<ComponentInstance>> instantiate(std::shared_ptr<const Loa
     const std::shared_ptr<engine::Module>& module = plan.modules[ip.module];
     const wink_artifact_t& abi = module->abi();
     std::vector<wink_link_slot_t>& slots = self.links[i];
-    slots.resize(ip.links.size());
+    slots.resize(ip.links.size() + 1);  // slot 0: the header create_linked fills
     for (size_t k = 0; k < ip.links.size(); ++k) {
       const Source& s = ip.links[k];
       const wink_import_t& imp = abi.imports[k];
-      wink_link_slot_t& slot = slots[k];
+      wink_link_slot_t& slot = slots[k + 1];
       if (s.kind == Source::Kind::Lowered || s.kind == Source::Kind::Builtin) {
         HostEntry& e = s.kind == Source::Kind::Lowered ? self.lowered_entries[s.index] : self.builtin_entries[s.index];
         slot = {nullptr, &e, host_entry};
@@ -338,7 +338,14 @@ Result<std::vector<Value>> ComponentInstance::call(std::string_view instance, st
     return make_error(name + " takes " + std::to_string(lifted->type->params.size()) + " argument(s), got " +
                       std::to_string(args.size()));
 
-  self.in_call = true;
+  struct InCall {  // cleared however the call ends (an exception from the host included)
+    ComponentInstance::Impl& s;
+    explicit InCall(ComponentInstance::Impl& x) : s(x) { s.in_call = true; }
+    ~InCall() {
+      s.in_call = false;
+      s.call_end = Clock::time_point::max();
+    }
+  } in_call(self);
   self.last_trap = {};
   self.call_end = self.limits.deadline.count() > 0 ? Clock::now() + self.limits.deadline : Clock::time_point::max();
   GuestMemory g;
@@ -352,8 +359,6 @@ Result<std::vector<Value>> ComponentInstance::call(std::string_view instance, st
     };
   }
   auto out = call_lifted(*lifted->type, opts, self.abi, callee, args, post);
-  self.in_call = false;
-  self.call_end = Clock::time_point::max();
   if (out.ok()) return out;
   // A trap (the guest's, or the ABI's on the guest's values) ends the instance.
   bool guest_trap = !self.last_trap.ok();

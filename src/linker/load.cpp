@@ -74,6 +74,13 @@ std::string describe(const std::string& params, const std::string& results) {
   return "(" + list(params) + ") -> (" + list(results) + ")";
 }
 
+// "(mut i32)", "(f64)".
+std::string global_type(std::string_view type, std::string_view mut) {
+  std::string t = describe(std::string(type), "");
+  t = t.substr(1, t.find(')') - 1);
+  return "(" + std::string(mut == "m" ? "mut " : "") + t + ")";
+}
+
 class Loader {
  public:
   Loader(engine::Engine& engine, std::span<const uint8_t> bytes, HostProvider& host, Plan& plan)
@@ -271,9 +278,8 @@ class Loader {
         return {};
       case WINK_EXTERN_GLOBAL:
         if (src.params != imp.params || src.results != imp.results)
-          return make_error(what + ": expects a " + std::string(std::string_view(imp.results) == "m" ? "mutable " : "immutable ") +
-                            describe(imp.params, "") + " global, is given a " +
-                            (src.results == "m" ? "mutable " : "immutable ") + describe(src.params, "") + " one");
+          return make_error(what + ": expects a global " + global_type(imp.params, imp.results) + ", is given a global " +
+                            global_type(src.params, src.results));
         return {};
       case WINK_EXTERN_TABLE:
         if (src.params != imp.params)

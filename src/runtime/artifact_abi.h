@@ -139,8 +139,14 @@ typedef struct {
   uint32_t num_import_funcs;
   const wink_import_func_t* import_funcs;
   /* ABI 4. Non-zero when compiled for linking: instantiate then takes, for
-   * every import module, the same pointer: the instance's link table, one
-   * wink_link_slot_t per import in import-section order. */
+   * every import module, the same pointer: the instance's link table, whose
+   * slot 0 is a header whose `target` points to the table itself, then one
+   * wink_link_slot_t per import in import-section order (import k: slot
+   * k + 1). wasm2c 1.0.32 gives an imported function either the import
+   * module's instance pointer (calls, ref.func) or the address of the
+   * instance field holding it (functions put in a table by an element
+   * segment); the bridge reads one pointer through what it gets and lands on
+   * the table either way. */
   uint32_t linked;
   uint32_t num_imports;
   const wink_import_t* imports;

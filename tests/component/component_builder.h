@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -95,5 +97,93 @@ inline std::vector<size_t> accepted_prefixes(const std::vector<uint8_t>& full, s
   }
   return accepted;
 }
+
+// Writes a component section by section, for linker tests: each helper
+// appends one section with one entry (sections may repeat, so definitions
+// appear exactly in the order a test lists them).
+struct ComponentWriter {
+  Bytes c = preamble();
+
+  // Sort bytes (Binary.md): core sorts after 0x00, component sorts.
+  static constexpr uint8_t kCoreFunc = 0x00, kCoreTable = 0x01, kCoreMemory = 0x02, kCoreGlobal = 0x03;
+  static constexpr uint8_t kFunc = 0x01, kType = 0x03, kInstance = 0x05;
+
+  ComponentWriter& core_module(const std::vector<uint8_t>& module) { c.section(1, Bytes().raw(module)); return *this; }
+  // (core instance (instantiate module (with name instance)*))
+  ComponentWriter& core_instantiate(uint32_t module, const std::vector<std::pair<std::string, uint32_t>>& args = {}) {
+    Bytes b = Bytes().u32(1).u8(0x00).u32(module).u32(args.size());
+    for (const auto& [name, inst] : args) b.name(name).u8(0x12).u32(inst);
+    c.section(2, b);
+    return *this;
+  }
+  // (core instance (export name (sort index))*): {name, core sort byte, index}
+  struct Inline {
+    std::string name;
+    uint8_t sort;
+    uint32_t index;
+  };
+  ComponentWriter& core_exports(const std::vector<Inline>& exports) {
+    Bytes b = Bytes().u32(1).u8(0x01).u32(exports.size());
+    for (const Inline& e : exports) b.name(e.name).u8(e.sort).u32(e.index);
+    c.section(2, b);
+    return *this;
+  }
+  // (alias core export instance "name" (core sort))
+  ComponentWriter& alias_core(uint8_t core_sort, uint32_t instance, const std::string& name) {
+    c.section(6, Bytes().u32(1).u8(0x00).u8(core_sort).u8(0x01).u32(instance).name(name));
+    return *this;
+  }
+  // (alias export instance "name" (sort))
+  ComponentWriter& alias_export(uint8_t sort, uint32_t instance, const std::string& name) {
+    c.section(6, Bytes().u32(1).u8(sort).u8(0x00).u32(instance).name(name));
+    return *this;
+  }
+  ComponentWriter& type(const Bytes& deftype) { c.section(7, Bytes().u32(1).raw(deftype)); return *this; }
+  ComponentWriter& lift(uint32_t core_func, const Bytes& opts, uint32_t type) {
+    c.section(8, Bytes().u32(1).u8(0x00).u8(0x00).u32(core_func).raw(opts).u32(type));
+    return *this;
+  }
+  ComponentWriter& lower(uint32_t func, const Bytes& opts) {
+    c.section(8, Bytes().u32(1).u8(0x01).u8(0x00).u32(func).raw(opts));
+    return *this;
+  }
+  // canon resource.new (0x02) / resource.drop (0x03) / resource.rep (0x04)
+  ComponentWriter& resource_builtin(uint8_t op, uint32_t type) { c.section(8, Bytes().u32(1).u8(op).u32(type)); return *this; }
+  // (import "name" externdesc): desc e.g. Bytes().u8(0x01).u32(type) for a func
+  ComponentWriter& import(const std::string& name, const Bytes& desc) {
+    c.section(10, Bytes().u32(1).u8(0x00).name(name).raw(desc));
+    return *this;
+  }
+  ComponentWriter& export_item(const std::string& name, uint8_t sort, uint32_t index) {
+    c.section(11, Bytes().u32(1).u8(0x00).name(name).u8(sort).u32(index).u8(0x00));
+    return *this;
+  }
+};
+
+// Type encodings for ComponentWriter::type.
+inline Bytes func_type(const std::vector<std::pair<std::string, Bytes>>& params, const Bytes* result = nullptr) {
+  Bytes b = Bytes().u8(0x40).u32(params.size());
+  for (const auto& [name, t] : params) b.name(name).raw(t);
+  if (result) b.u8(0x00).raw(*result);
+  else b.u8(0x01).u8(0x00);
+  return b;
+}
+// Canonical options: string encodings 0x00 utf8, 0x01 utf16, 0x02 latin1+utf16;
+// 0x03 memory, 0x04 realloc, 0x05 post-return.
+struct CanonOpts {
+  std::vector<std::pair<uint8_t, std::optional<uint32_t>>> opts;
+  CanonOpts& encoding(uint8_t e) { opts.push_back({e, std::nullopt}); return *this; }
+  CanonOpts& memory(uint32_t m) { opts.push_back({0x03, m}); return *this; }
+  CanonOpts& realloc(uint32_t f) { opts.push_back({0x04, f}); return *this; }
+  CanonOpts& post_return(uint32_t f) { opts.push_back({0x05, f}); return *this; }
+  Bytes bytes() const {
+    Bytes b = Bytes().u32(opts.size());
+    for (const auto& [op, idx] : opts) {
+      b.u8(op);
+      if (idx) b.u32(*idx);
+    }
+    return b;
+  }
+};
 
 }  // namespace wink::component::testing
