@@ -156,10 +156,15 @@ std::shared_ptr<FieldsData> parse_header_lines(std::string_view text) {
 
 // ---- bodies ----
 
+Result<HttpExchange*> exchange_of(const std::shared_ptr<ExchangeLink>& link) {
+  if (!link || link->x == nullptr) return guest_trap("the request this resource belongs to has ended");
+  return link->x;
+}
+
 // Where an outgoing body goes: the exchange's sink once the response is set
 // (before: a capped buffer), or a capped buffer for an outbound request.
 struct BodyPipe {
-  HttpExchange* x = nullptr;
+  std::shared_ptr<ExchangeLink> link;  // set by response-outparam.set
   bool is_request = false;
   uint64_t cap = 0;
   std::string buffer;
@@ -168,7 +173,9 @@ struct BodyPipe {
   std::function<void()> on_end;  // request: send (finished or abandoned)
 
   Result<void> write(std::string_view b) {
-    if (x != nullptr) {
+    if (link) {
+      HttpExchange* x = link->x;
+      if (x == nullptr) return make_error("the request this response belongs to has ended");
       if (x->body_sink) WINK_TRY(x->body_sink(b));
       x->body_bytes += b.size();
       return {};
@@ -181,13 +188,13 @@ struct BodyPipe {
     buffer.append(b);
     return {};
   }
-  uint64_t room() const { return x != nullptr ? UINT64_MAX : cap - std::min<uint64_t>(cap, buffer.size()); }
-  Result<void> attach(HttpExchange* exchange) {
-    x = exchange;
+  uint64_t room() const { return link ? UINT64_MAX : cap - std::min<uint64_t>(cap, buffer.size()); }
+  Result<void> attach(std::shared_ptr<ExchangeLink> l) {
+    link = std::move(l);
     std::string pending = std::move(buffer);
     buffer.clear();
     if (!pending.empty()) WINK_TRY(write(pending));
-    if (finished) x->body_finished = true;
+    if (finished && link->x) link->x->body_finished = true;
     return {};
   }
 };
@@ -213,25 +220,30 @@ struct OutgoingBody : Resource {
 };
 
 struct SourceInput : InputStream {
-  explicit SourceInput(HttpExchange* e) : x(e) {}
+  explicit SourceInput(std::shared_ptr<ExchangeLink> l) : link(std::move(l)) {}
   ReadResult read(uint64_t max) override {
     ReadResult r;
+    HttpExchange* x = link->x;
+    if (x == nullptr) {
+      r.error = "the request this body belongs to has ended";
+      return r;
+    }
     if (!x->body) {
       r.closed = true;
       return r;
     }
-    r.data.resize(max);
-    auto n = x->body(r.data.data(), max);
+    if (scratch.size() < max) scratch.resize(max);
+    auto n = x->body(scratch.data(), max);
     if (!n) {
-      r.data.clear();
       r.error = n.error().message;
       return r;
     }
-    r.data.resize(std::min<size_t>(*n, max));
+    r.data.assign(scratch.data(), std::min<size_t>(*n, max));
     if (*n == 0) r.closed = true;
     return r;
   }
-  HttpExchange* x;
+  std::shared_ptr<ExchangeLink> link;
+  std::string scratch;  // reused: a read does not zero-fill a fresh buffer
 };
 
 struct BufferInput : InputStream {
@@ -264,16 +276,17 @@ struct FutureTrailers : Resource {
 
 struct IncomingRequest : Resource {
   static constexpr Kind kKind = Kind::IncomingRequest;
-  IncomingRequest(HttpExchange* e, std::shared_ptr<FieldsData> h) : Resource(kKind), x(e), headers(std::move(h)) {}
-  HttpExchange* x;
+  IncomingRequest(std::shared_ptr<ExchangeLink> l, std::shared_ptr<FieldsData> h)
+      : Resource(kKind), link(std::move(l)), headers(std::move(h)) {}
+  std::shared_ptr<ExchangeLink> link;
   std::shared_ptr<FieldsData> headers;
   bool consumed = false;
 };
 
 struct ResponseOutparam : Resource {
   static constexpr Kind kKind = Kind::ResponseOutparam;
-  explicit ResponseOutparam(HttpExchange* e) : Resource(kKind), x(e) {}
-  HttpExchange* x;
+  explicit ResponseOutparam(std::shared_ptr<ExchangeLink> l) : Resource(kKind), link(std::move(l)) {}
+  std::shared_ptr<ExchangeLink> link;
 };
 
 struct OutgoingResponse : Resource {
@@ -485,7 +498,7 @@ Ret future_response_get(HostCall& c, Args& a) {
 Ret outparam_set(HostCall& c, Args& a) {
   State& s = state_of(c);
   WINK_ASSIGN_OR_RETURN(std::unique_ptr<ResponseOutparam> out, s.resources().take<ResponseOutparam>(rep_of(a[0])));
-  HttpExchange* x = out->x;
+  WINK_ASSIGN_OR_RETURN(HttpExchange * x, exchange_of(out->link));
   const Value& r = a[1];
   if (r.bits == 0) {
     WINK_ASSIGN_OR_RETURN(std::unique_ptr<OutgoingResponse> resp,
@@ -498,7 +511,7 @@ Ret outparam_set(HostCall& c, Args& a) {
     x->responded = true;
     if (x->on_response) WINK_TRY(x->on_response(*x));
     // The body (taken before or after this) now streams to the sink.
-    if (auto att = resp->pipe->attach(x); !att) {
+    if (auto att = resp->pipe->attach(out->link); !att) {
       resp->pipe->abandoned = true;
       return std::move(att).error().with_context("response body");
     }
@@ -524,9 +537,9 @@ Ret outgoing_body_finish(HostCall& c, Args& a) {
   }
   BodyPipe& pipe = *body->pipe;
   pipe.finished = true;
-  if (pipe.x != nullptr) {
-    pipe.x->body_finished = true;
-    pipe.x->trailers = std::move(trailers);
+  if (pipe.link && pipe.link->x != nullptr) {
+    pipe.link->x->body_finished = true;
+    pipe.link->x->trailers = std::move(trailers);
   }
   if (pipe.on_end) pipe.on_end();
   return one(Value::ok());
@@ -567,15 +580,25 @@ void erase_name(FieldsData& d, std::string_view name) {
 }  // namespace
 
 Result<ExchangeReps> State::begin_exchange(HttpExchange& x) {
+  std::erase_if(exchanges_, [](const auto& l) { return l->x == nullptr; });
+  auto link = std::make_shared<ExchangeLink>(ExchangeLink{&x});
   auto headers = std::make_shared<FieldsData>();
   for (const auto& [k, v] : x.headers) {
     headers->entries.emplace_back(lower(k), v);
     headers->bytes += k.size() + v.size();
   }
   ExchangeReps reps;
-  WINK_ASSIGN_OR_RETURN(reps.request, resources().add(std::make_unique<IncomingRequest>(&x, std::move(headers))));
-  WINK_ASSIGN_OR_RETURN(reps.response_out, resources().add(std::make_unique<ResponseOutparam>(&x)));
+  WINK_ASSIGN_OR_RETURN(reps.request, resources().add(std::make_unique<IncomingRequest>(link, std::move(headers))));
+  WINK_ASSIGN_OR_RETURN(reps.response_out, resources().add(std::make_unique<ResponseOutparam>(link)));
+  exchanges_.push_back(std::move(link));
   return reps;
+}
+
+void State::end_exchange(HttpExchange& x) {
+  for (auto& l : exchanges_) {
+    if (l->x == &x) l->x = nullptr;
+  }
+  std::erase_if(exchanges_, [](const auto& l) { return l->x == nullptr; });
 }
 
 void add_http(Registry& r) {
@@ -663,23 +686,27 @@ void add_http(Registry& r) {
   // incoming-request
   r.push_back({T, "[method]incoming-request.method", "(borrow) -> " + kMethod, [](HostCall& c, Args& a) -> Ret {
                  WINK_ASSIGN_OR_RETURN(IncomingRequest * q, self<IncomingRequest>(c, a));
-                 return one(method_value(q->x->method));
+                 WINK_ASSIGN_OR_RETURN(HttpExchange * x, exchange_of(q->link));
+                 return one(method_value(x->method));
                }});
   r.push_back({T, "[method]incoming-request.path-with-query", "(borrow) -> option<string>",
                [](HostCall& c, Args& a) -> Ret {
                  WINK_ASSIGN_OR_RETURN(IncomingRequest * q, self<IncomingRequest>(c, a));
-                 return one(Value::some(Value::string(q->x->path_with_query)));
+                 WINK_ASSIGN_OR_RETURN(HttpExchange * x, exchange_of(q->link));
+                 return one(Value::some(Value::string(x->path_with_query)));
                }});
   r.push_back({T, "[method]incoming-request.scheme", "(borrow) -> option<" + kScheme + ">",
                [](HostCall& c, Args& a) -> Ret {
                  WINK_ASSIGN_OR_RETURN(IncomingRequest * q, self<IncomingRequest>(c, a));
-                 return one(Value::some(scheme_value(q->x->scheme)));
+                 WINK_ASSIGN_OR_RETURN(HttpExchange * x, exchange_of(q->link));
+                 return one(Value::some(scheme_value(x->scheme)));
                }});
   r.push_back({T, "[method]incoming-request.authority", "(borrow) -> option<string>",
                [](HostCall& c, Args& a) -> Ret {
                  WINK_ASSIGN_OR_RETURN(IncomingRequest * q, self<IncomingRequest>(c, a));
-                 if (q->x->authority.empty()) return one(Value::none());
-                 return one(Value::some(Value::string(q->x->authority)));
+                 WINK_ASSIGN_OR_RETURN(HttpExchange * x, exchange_of(q->link));
+                 if (x->authority.empty()) return one(Value::none());
+                 return one(Value::some(Value::string(x->authority)));
                }});
   r.push_back({T, "[method]incoming-request.headers", "(borrow) -> own", [](HostCall& c, Args& a) -> Ret {
                  WINK_ASSIGN_OR_RETURN(IncomingRequest * q, self<IncomingRequest>(c, a));
@@ -691,7 +718,7 @@ void add_http(Registry& r) {
                  if (q->consumed) return one(Value::err());
                  q->consumed = true;
                  WINK_ASSIGN_OR_RETURN(uint32_t rep, state_of(c).resources().add(std::make_unique<IncomingBody>(
-                                                         std::make_unique<SourceInput>(q->x))));
+                                                         std::make_unique<SourceInput>(q->link))));
                  return one(Value::ok(Value::handle(rep)));
                }});
 

@@ -30,6 +30,14 @@ struct Shared {
   ~Shared();
 };
 
+// The embedder's HttpExchange while its request lasts: resources of that
+// request hold the link, and State::end_exchange cuts it, so a guest that
+// keeps a rep past its request (a long-lived instance) gets an error, never
+// a dangling pointer.
+struct ExchangeLink {
+  HttpExchange* x = nullptr;
+};
+
 enum class Kind : uint8_t {
   Error, Pollable, InputStream, OutputStream,
   Fields, IncomingRequest, OutgoingRequest, RequestOptions, ResponseOutparam, IncomingResponse,

@@ -67,31 +67,26 @@ Result<HostFunction> refusal(const ExternName& iface, const std::string& item, c
   });
 }
 
-Kind resource_kind(const std::string& unversioned, const std::string& name, bool* known) {
-  struct Entry { const char* iface; const char* name; Kind kind; };
+// By name: a resource keeps its name when other interfaces `use` it
+// (wasi:http/types re-exports input-stream, pollable, ...), and WASI's
+// resource names are unique; `headers`/`trailers` and `io-error` are the
+// aliases wasi:http gives fields and error.
+Kind resource_kind(const std::string& name, bool* known) {
+  struct Entry { const char* name; Kind kind; };
   static constexpr Entry kResources[] = {
-      {"wasi:io/error", "error", Kind::Error},
-      {"wasi:io/poll", "pollable", Kind::Pollable},
-      {"wasi:io/streams", "input-stream", Kind::InputStream},
-      {"wasi:io/streams", "output-stream", Kind::OutputStream},
-      {"wasi:http/types", "fields", Kind::Fields},
-      {"wasi:http/types", "incoming-request", Kind::IncomingRequest},
-      {"wasi:http/types", "outgoing-request", Kind::OutgoingRequest},
-      {"wasi:http/types", "request-options", Kind::RequestOptions},
-      {"wasi:http/types", "response-outparam", Kind::ResponseOutparam},
-      {"wasi:http/types", "incoming-response", Kind::IncomingResponse},
-      {"wasi:http/types", "incoming-body", Kind::IncomingBody},
-      {"wasi:http/types", "future-trailers", Kind::FutureTrailers},
-      {"wasi:http/types", "outgoing-response", Kind::OutgoingResponse},
-      {"wasi:http/types", "outgoing-body", Kind::OutgoingBody},
-      {"wasi:http/types", "future-incoming-response", Kind::FutureIncomingResponse},
-      {"wasi:filesystem/types", "descriptor", Kind::Descriptor},
-      {"wasi:filesystem/types", "directory-entry-stream", Kind::DirectoryEntryStream},
-      {"wasi:keyvalue/store", "bucket", Kind::Bucket},
-      {"wasi:sockets/network", "network", Kind::Network},
+      {"error", Kind::Error}, {"io-error", Kind::Error}, {"pollable", Kind::Pollable},
+      {"input-stream", Kind::InputStream}, {"output-stream", Kind::OutputStream},
+      {"fields", Kind::Fields}, {"headers", Kind::Fields}, {"trailers", Kind::Fields},
+      {"incoming-request", Kind::IncomingRequest}, {"outgoing-request", Kind::OutgoingRequest},
+      {"request-options", Kind::RequestOptions}, {"response-outparam", Kind::ResponseOutparam},
+      {"incoming-response", Kind::IncomingResponse}, {"incoming-body", Kind::IncomingBody},
+      {"future-trailers", Kind::FutureTrailers}, {"outgoing-response", Kind::OutgoingResponse},
+      {"outgoing-body", Kind::OutgoingBody}, {"future-incoming-response", Kind::FutureIncomingResponse},
+      {"descriptor", Kind::Descriptor}, {"directory-entry-stream", Kind::DirectoryEntryStream},
+      {"bucket", Kind::Bucket}, {"network", Kind::Network},
   };
   for (const Entry& e : kResources) {
-    if (unversioned == e.iface && name == e.name) {
+    if (name == e.name) {
       *known = true;
       return e.kind;
     }
@@ -144,8 +139,9 @@ Result<component::HostResourceDrop> Provider::resource(const ExternName& iface, 
     return make_error("resource " + iface.text + "#" + name + " is not provided by wink's WASI 0.2 host");
   }
   bool known = false;
-  Kind kind = resource_kind(iface.unversioned(), name, &known);
   std::string unversioned = iface.unversioned();
+  Kind kind = resource_kind(name, &known);
+  if (iface.ns != "wasi") known = false;
   if (!known) {
     // Resources of refused interfaces: no instance of them is ever made.
     bool refused = unversioned.rfind("wasi:sockets/", 0) == 0 || unversioned.rfind("wasi:cli/terminal-", 0) == 0;

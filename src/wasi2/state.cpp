@@ -128,7 +128,7 @@ void State::log_write(std::string_view stream, std::string_view bytes) {
   pending.append(bytes);
   size_t start = 0;
   for (size_t nl; (nl = pending.find('\n', start)) != std::string::npos; start = nl + 1) {
-    if (log_) log_(stream, std::string_view(pending).substr(start, nl - start));
+    emit(stream, std::string_view(pending).substr(start, nl - start));
   }
   pending.erase(0, start);
   if (over) {
@@ -138,10 +138,23 @@ void State::log_write(std::string_view stream, std::string_view bytes) {
   }
 }
 
+// Secret values (wink variables marked secret) never reach the log.
+void State::emit(std::string_view stream, std::string_view line) {
+  if (!log_) return;
+  const host::Prepared* host = shared_->config.host.get();
+  if (host == nullptr) {
+    log_(stream, line);
+    return;
+  }
+  std::string text(line);
+  host->redact(text);
+  log_(stream, text);
+}
+
 void State::log_flush() {
   const char* names[2] = {"stdout", "stderr"};
   for (int i = 0; i < 2; ++i) {
-    if (!pending_[i].empty() && log_) log_(names[i], pending_[i]);
+    if (!pending_[i].empty()) emit(names[i], pending_[i]);
     pending_[i].clear();
   }
 }

@@ -56,8 +56,9 @@ struct Limits {
   uint32_t max_open_files = 64;           // host descriptors (files, directories, file streams) per instance
 };
 
-// A line the guest wrote to stdout or stderr (without its '\n'), or the
-// host's own note ("[truncated]") once the per-instance cap is hit.
+// A line the guest wrote to stdout or stderr (without its '\n', secret
+// values replaced by "[redacted]"), or the host's own note ("[truncated]")
+// once the per-instance cap is hit.
 using LogSink = std::function<void(std::string_view stream, std::string_view line)>;
 
 // The configuration of one app, shared by all its instances.
@@ -111,7 +112,8 @@ struct HttpExchange {
   uint64_t body_bytes = 0;           // response body bytes passed to body_sink
 };
 
-struct Shared;  // per-app data (internal)
+struct Shared;        // per-app data (internal)
+struct ExchangeLink;  // internal
 
 struct ExchangeReps {
   uint32_t request = 0;       // rep of own<incoming-request>
@@ -128,9 +130,14 @@ class State final : public component::HostState {
   State(const State&) = delete;
   State& operator=(const State&) = delete;
 
-  // Makes the incoming-request and response-outparam resources for `x`
-  // (which must outlive this state or the guest's use of them).
+  // Makes the incoming-request and response-outparam resources for `x`.
+  // `x` must stay valid until end_exchange(x) or the state's end.
   Result<ExchangeReps> begin_exchange(HttpExchange& x);
+  // The request is over (call it after the handle call returns, before `x`
+  // goes away, on long-lived instances): every resource of this exchange
+  // the guest still holds fails from now on (a trap, or a stream error for
+  // body streams) instead of reaching `x`.
+  void end_exchange(HttpExchange& x);
   // Replaces the app's log sink for this instance (per-request log lines).
   void set_log(LogSink log);
   // wasi:cli/exit was called: its status (0 success). The call that exited
@@ -148,6 +155,8 @@ class State final : public component::HostState {
   uint32_t open_files = 0;  // wasi:filesystem descriptors held (Limits::max_open_files)
 
  private:
+  void emit(std::string_view stream, std::string_view line);
+
   std::shared_ptr<const Shared> shared_;
   std::unique_ptr<Resources> resources_;
   LogSink log_;
@@ -155,6 +164,7 @@ class State final : public component::HostState {
   uint64_t logged_ = 0;
   bool truncated_ = false;
   std::optional<int> exit_code_;
+  std::vector<std::shared_ptr<ExchangeLink>> exchanges_;
 };
 
 // The provider for one app: resolves imports (HostProvider) and makes states.

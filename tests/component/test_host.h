@@ -74,7 +74,10 @@ class TestHost : public HostProvider {
   }
 
   Result<HostResourceDrop> resource(const ExternName& iface, const std::string& name) override {
-    return HostResourceDrop([](HostState& s, uint32_t rep) { static_cast<TestState&>(s).dropped.push_back(rep); });
+    return HostResourceDrop([](HostState& s, uint32_t rep) -> Result<void> {
+      static_cast<TestState&>(s).dropped.push_back(rep);
+      return {};
+    });
   }
 
   std::unique_ptr<HostState> create_state() override { return std::make_unique<TestState>(); }
