@@ -108,6 +108,7 @@ void run_http_component(const HttpComponent& component, const http::Request& req
     run.outcome = std::move(outcome);
   }
   const auto t2 = Clock::now();
+  state.end_exchange(x);
   instance->reset();  // free the instance (and its memory slots) before answering
   if (x.responded) {
     answer.status = x.status;
