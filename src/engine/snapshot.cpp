@@ -450,7 +450,7 @@ fs::path snapshot_path_for(const Module& module, const InitSpec& spec, const fs:
   bool in_cache = artifact.parent_path() == fs::absolute(cache) || artifact.parent_path() == cache;
   if (!in_cache) return fs::path(artifact.string() + ".snap");
   return data_dir / "snapshots" /
-         (std::string(module.abi().module_hash).substr(0, 32) + "-" + spec.key().substr(0, 32) + ".snap");
+         (module.identity().substr(0, 32) + "-" + spec.key().substr(0, 32) + ".snap");
 }
 
 // ---- Capturing memory ----
@@ -1004,7 +1004,7 @@ Result<void> Snapshot::write(const fs::path& file) const {
   h.format_version = kFormatVersion;
   h.header_bytes = kHeaderBytes;
   copy_str(h.engine_version, sizeof h.engine_version, kEngineVersion);
-  copy_str(h.module_hash, sizeof h.module_hash, module_->abi().module_hash);
+  copy_str(h.module_hash, sizeof h.module_hash, module_->identity().c_str());
   copy_str(h.spec_key, sizeof h.spec_key, spec_key_);
   h.meta_offset = kHeaderBytes;
   h.meta_bytes = meta.out.size();
@@ -1100,7 +1100,7 @@ Result<std::shared_ptr<Snapshot>> Snapshot::load(const fs::path& file, std::shar
     return make_error(std::string("stale snapshot: made by engine ") + h.engine_version + ", this is " +
                       kEngineVersion);
   }
-  if (std::string_view(h.module_hash) != abi.module_hash) {
+  if (std::string_view(h.module_hash) != module->identity()) {
     return make_error("stale snapshot: made for another module (hash " + std::string(h.module_hash).substr(0, 12) + ")");
   }
   std::string key = spec.key();
