@@ -40,12 +40,6 @@ class Wasi2Component : public ::testing::Test {
     auto bytes = app_bytes();
     ASSERT_FALSE(bytes.empty());
     auto c = linker::load_component(*engine_, bytes, *provider_);
-    // wit-component wraps an exported interface that uses imported resource
-    // types in a nested component; until the linker instantiates those,
-    // this end-to-end test cannot run.
-    if (!c.ok() && c.error().message.find("nested components are not supported") != std::string::npos) {
-      GTEST_SKIP() << c.error().message;
-    }
     ASSERT_TRUE(c.ok()) << c.error().message;
     component_ = *c;
     handler_ = component_->find_instance("wasi:http/incoming-handler");
