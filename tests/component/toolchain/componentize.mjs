@@ -5,11 +5,18 @@
 // reads the WIT through preview2-shim's filesystem, whose 0.26 release starts
 // with no preopens: give it the host root before componentize-js loads.
 import { writeFileSync, renameSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { _setPreopens } from '@bytecodealliance/preview2-shim/filesystem';
+import { join, resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 
+// Packages resolve from the working directory's node_modules (this script
+// lives in the source tree, the pinned packages in the build tree).
+const pinned = createRequire(join(process.cwd(), 'package.json'));
+const shim = pinned.resolve('@bytecodealliance/preview2-shim/filesystem');
+const { _setPreopens } = await import(pathToFileURL(shim));
 _setPreopens({ '/': '/' });
-const { componentize } = await import('@bytecodealliance/componentize-js');
+const { componentize } = await import(
+  pathToFileURL(join(process.cwd(), 'node_modules/@bytecodealliance/componentize-js/src/componentize.js')));
 
 const [source, wit, world, out] = process.argv.slice(2);
 if (!out) {

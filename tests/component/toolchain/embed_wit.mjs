@@ -5,8 +5,14 @@
 // the WIT through preview2-shim's filesystem, which starts with no preopens.
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { _setPreopens } from '@bytecodealliance/preview2-shim/filesystem';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 
+// Packages resolve from the working directory's node_modules (this script
+// lives in the source tree, the pinned packages in the build tree).
+const pinned = createRequire(join(process.cwd(), 'package.json'));
+const shim = pinned.resolve('@bytecodealliance/preview2-shim/filesystem');
+const { _setPreopens } = await import(pathToFileURL(shim));
 _setPreopens({ '/': '/' });
 const vendor = join(process.cwd(), 'node_modules/@bytecodealliance/jco-transpile/vendor/wasm-tools.js');
 const { $init, tools } = await import(vendor);
