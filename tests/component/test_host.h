@@ -52,6 +52,8 @@ class TestHost : public HostProvider {
       if (item == "[method]output-stream.blocking-write-and-flush" || item == "[method]output-stream.write") {
         return HostFunction([](HostCall& call, std::vector<Value>& args) -> Result<std::vector<Value>> {
           std::string& out = state(call).streams[static_cast<uint32_t>(args.at(0).bits)];
+          // list<u8> lifts to `str` (raw bytes); older values carried one item per byte.
+          out += args.at(1).str;
           for (const Value& b : args.at(1).items) out.push_back(static_cast<char>(b.bits));
           return std::vector<Value>{Value::ok()};
         });
