@@ -49,6 +49,8 @@ Result<std::unique_ptr<Instance>> Instance::create(std::shared_ptr<Module> modul
                                                    std::span<runtime::HostModule* const> hosts,
                                                    const InstanceLimits& limits) {
   const wink_artifact_t& abi = module->abi();
+  // Before the import check: a linked module's imports are not host modules.
+  if (abi.linked) return make_error("module was compiled for linking into a component");
   if (abi.num_import_modules > kMaxImportModules) {
     return make_error("module imports from too many modules");
   }
@@ -64,7 +66,6 @@ Result<std::unique_ptr<Instance>> Instance::create(std::shared_ptr<Module> modul
     }
   }
 
-  if (abi.linked) return make_error("module was compiled for linking into a component");
   WINK_ASSIGN_OR_RETURN(auto inst, create_raw(std::move(module), imports, limits));
   wasm_rt_memory_t* memory = inst->memory();
   for (runtime::HostModule* host : hosts) host->attach_memory(memory);

@@ -6,6 +6,7 @@
 // component could get wrong is refused here, by name, before any code runs.
 #include <chrono>
 #include <cstring>
+#include <deque>
 
 #include "component/abi.h"
 #include "linker/linker.h"
@@ -87,14 +88,12 @@ class Loader {
       : engine_(engine), bytes_(bytes), host_(host), p_(plan), c_(*plan.model) {}
 
   Result<void> check_supported() {
-    if (!c_.components.empty())
-      return make_error("nested components are not supported by the linker yet (component defines " +
-                        std::to_string(c_.components.size()) + ")");
-    for (size_t i = 0; i < c_.instances.size(); ++i) {
-      const InstanceDef& d = c_.instances[i];
-      if (d.kind == InstanceDef::Kind::Instantiate)
-        return make_error("instance " + std::to_string(i) + ": instantiating a nested component is not supported yet");
-    }
+    // Nested components are linked statically (see "Nested components"
+    // below): each must be a shell of imports, types, aliases, instances and
+    // exports that binds the outer component's functions and types to its
+    // own export names, as wit-component emits for exports using imported
+    // resources. Core code inside a nested component is refused.
+    WINK_TRY(check_nested(c_, "component", 0));
     if (c_.start) return make_error("the component start function is not supported yet");
     for (const Import& imp : c_.imports) {
       if (imp.type.sort == Sort::Core || imp.type.sort == Sort::Component || imp.type.sort == Sort::Value)
@@ -175,21 +174,172 @@ class Loader {
   }
 
   Result<void> resolve_exports() {
+    frames_.push_back(Frame{&c_, {}});
+    const Frame* root = &frames_.front();
     for (const Export& e : c_.exports) {
+      std::string what = "export " + in_quotes(e.name.text);
       if (e.item.sort == Sort::Func) {
-        WINK_TRY(add_lifted("", e.name.text, e.item.index));
+        WINK_ASSIGN_OR_RETURN(uint32_t lift, root_lift(Ref{root, e.item}, 0, what));
+        WINK_TRY(add_lifted("", e.name.text, lift));
       } else if (e.item.sort == Sort::Instance) {
-        const InstanceDef& inst = c_.instances[e.item.index];
-        if (inst.kind != InstanceDef::Kind::Exports)
-          return make_error("export " + in_quotes(e.name.text) + ": only instances the component builds from its own functions can be exported");
-        for (const auto& [name, si] : inst.exports) {
-          if (si.sort == Sort::Func) WINK_TRY(add_lifted(e.name.text, name.text, si.index));
+        WINK_ASSIGN_OR_RETURN(auto members, instance_members(Ref{root, e.item}, 0, what));
+        for (const auto& [name, ref] : members) {
+          if (ref.item.sort != Sort::Func) continue;  // types carry no code; nested instances are not exported funcs
+          WINK_ASSIGN_OR_RETURN(uint32_t lift, root_lift(ref, 0, what + " " + in_quotes(name)));
+          WINK_TRY(add_lifted(e.name.text, name, lift));
         }
       }
       // Types and other sorts carry no code.
     }
     return {};
   }
+
+ private:
+  // ---- Nested components ----
+  // A nested component instance is resolved statically: every function the
+  // outer component exports is followed through instantiations (`with`
+  // arguments), instance exports and aliases to the `canon lift` of the
+  // outermost component that defines it. Types were bound when parsing, so a
+  // resource the outer component imports and passes in keeps its
+  // ResourceId, and the export's type is the lift's own type.
+  struct Frame;
+  struct Ref {
+    const Frame* frame = nullptr;
+    SortIdx item;
+  };
+  struct Frame {
+    const Component* c = nullptr;
+    std::vector<std::pair<std::string, Ref>> args;  // import name -> what the instantiation gave
+  };
+  static constexpr uint32_t kMaxResolveDepth = 100;
+  static constexpr uint32_t kMaxFrames = 10'000;
+
+  Result<void> check_nested(const Component& c, const std::string& where, uint32_t depth) {
+    if (depth > 16) return make_error(where + ": nested components exceed the depth limit of 16");
+    for (size_t i = 0; i < c.components.size(); ++i) {
+      const ComponentDef& d = c.components[i];
+      if (d.kind != ComponentDef::Kind::Nested || !d.nested) continue;  // aliases are checked where defined
+      const Component& n = *d.nested;
+      std::string here = where + " > nested component " + std::to_string(i) + " (byte offset " +
+                         std::to_string(n.offset) + ")";
+      if (!n.core_modules.empty() || !n.core_instances.empty() || !n.core_funcs.empty())
+        return make_error(here + ": defines core modules, core instances or core functions, which the linker "
+                                 "does not support inside nested components yet");
+      if (n.start) return make_error(here + ": has a start function, which is not supported yet");
+      for (const FuncDef& f : n.funcs)
+        if (f.kind == FuncDef::Kind::CanonLift)
+          return make_error(here + ": lifts a core function, which is not supported inside nested components yet");
+      WINK_TRY(check_nested(n, here, depth + 1));
+    }
+    return {};
+  }
+
+  Result<Ref> arg_of(const Frame* f, uint32_t import, Sort want, uint32_t depth, const std::string& what) {
+    if (f == &frames_.front())
+      return make_error(what + ": re-exports the import " +
+                        (import < c_.imports.size() ? in_quotes(c_.imports[import].name.text) : std::string("?")) +
+                        ", which is not supported");
+    if (import >= f->c->imports.size()) return make_error(what + ": import index out of range in a nested component");
+    const std::string& name = f->c->imports[import].name.text;
+    auto a = std::find_if(f->args.begin(), f->args.end(), [&](auto& x) { return x.first == name; });
+    if (a == f->args.end()) return make_error(what + ": nested instantiation gives no argument for " + in_quotes(name));
+    if (a->second.item.sort != want)
+      return make_error(what + ": nested instantiation argument " + in_quotes(name) + " is a " +
+                        sort_name(a->second.item.sort, a->second.item.core_sort) + ", the import wants a " +
+                        sort_name(want, CoreSort::Func));
+    (void)depth;
+    return a->second;
+  }
+
+  // The frame of instance `index` of `f` (an instantiation), made once.
+  Result<const Frame*> instantiate_frame(const Frame* f, uint32_t index, const InstanceDef& d, const std::string& what) {
+    auto key = std::make_pair(f, index);
+    if (auto it = instantiated_.find(key); it != instantiated_.end()) return it->second;
+    if (d.component >= f->c->components.size()) return make_error(what + ": component index out of range");
+    const ComponentDef& cd = f->c->components[d.component];
+    if (!cd.nested) return make_error(what + ": instantiates an imported component, which the linker cannot supply");
+    if (frames_.size() >= kMaxFrames)
+      return make_error(what + ": more than " + std::to_string(kMaxFrames) + " nested component instances");
+    Frame n{cd.nested.get(), {}};
+    for (const auto& [name, si] : d.args) n.args.push_back({name, Ref{f, si}});
+    frames_.push_back(std::move(n));
+    const Frame* made = &frames_.back();
+    instantiated_.emplace(key, made);
+    return made;
+  }
+
+  // The named members of a component instance.
+  Result<std::vector<std::pair<std::string, Ref>>> instance_members(Ref inst, uint32_t depth, const std::string& what) {
+    if (depth > kMaxResolveDepth)
+      return make_error(what + ": instance aliases nest deeper than " + std::to_string(kMaxResolveDepth));
+    const Frame* f = inst.frame;
+    if (inst.item.sort != Sort::Instance || inst.item.index >= f->c->instances.size())
+      return make_error(what + ": instance index " + std::to_string(inst.item.index) + " out of range");
+    const InstanceDef& d = f->c->instances[inst.item.index];
+    std::vector<std::pair<std::string, Ref>> out;
+    switch (d.kind) {
+      case InstanceDef::Kind::Exports:
+        for (const auto& [name, si] : d.exports) out.push_back({name.text, Ref{f, si}});
+        return out;
+      case InstanceDef::Kind::Instantiate: {
+        WINK_ASSIGN_OR_RETURN(const Frame* n, instantiate_frame(f, inst.item.index, d, what));
+        for (const Export& e : n->c->exports) out.push_back({e.name.text, Ref{n, e.item}});
+        return out;
+      }
+      case InstanceDef::Kind::AliasExport: {
+        WINK_ASSIGN_OR_RETURN(Ref outer, instance_member(Ref{f, {Sort::Instance, CoreSort::Func, d.instance}}, d.name,
+                                                         depth + 1, what));
+        if (outer.item.sort != Sort::Instance)
+          return make_error(what + ": " + in_quotes(d.name) + " is not an instance");
+        return instance_members(outer, depth + 1, what);
+      }
+      case InstanceDef::Kind::Import: {
+        WINK_ASSIGN_OR_RETURN(Ref given, arg_of(f, d.import, Sort::Instance, depth, what));
+        return instance_members(given, depth + 1, what);
+      }
+    }
+    return make_error(what + ": unsupported instance");
+  }
+
+  Result<Ref> instance_member(Ref inst, const std::string& name, uint32_t depth, const std::string& what) {
+    WINK_ASSIGN_OR_RETURN(auto members, instance_members(inst, depth, what));
+    for (auto& [n, ref] : members)
+      if (n == name) return ref;
+    return make_error(what + ": the instance has no export " + in_quotes(name));
+  }
+
+  // The outermost component's func index of the `canon lift` that `func` is.
+  Result<uint32_t> root_lift(Ref func, uint32_t depth, const std::string& what) {
+    if (depth > kMaxResolveDepth)
+      return make_error(what + ": function aliases nest deeper than " + std::to_string(kMaxResolveDepth));
+    const Frame* f = func.frame;
+    if (func.item.sort != Sort::Func || func.item.index >= f->c->funcs.size())
+      return make_error(what + ": func index " + std::to_string(func.item.index) + " out of range");
+    const FuncDef& fd = f->c->funcs[func.item.index];
+    switch (fd.kind) {
+      case FuncDef::Kind::CanonLift:
+        if (f != &frames_.front())
+          return make_error(what + ": lifted inside a nested component, which is not supported yet");
+        return func.item.index;
+      case FuncDef::Kind::Import: {
+        WINK_ASSIGN_OR_RETURN(Ref given, arg_of(f, fd.import, Sort::Func, depth, what));
+        return root_lift(given, depth + 1, what);
+      }
+      case FuncDef::Kind::AliasExport: {
+        if (f == &frames_.front() && fd.instance < c_.instances.size() &&
+            c_.instances[fd.instance].kind == InstanceDef::Kind::Import)
+          return make_error(what + ": re-exports a function of the imported instance " +
+                            in_quotes(c_.imports[c_.instances[fd.instance].import].name.text) + ", which is not supported");
+        WINK_ASSIGN_OR_RETURN(Ref m, instance_member(Ref{f, {Sort::Instance, CoreSort::Func, fd.instance}}, fd.name,
+                                                     depth + 1, what));
+        return root_lift(m, depth + 1, what);
+      }
+    }
+    return make_error(what + ": unsupported function");
+  }
+
+  std::deque<Frame> frames_;  // deque: frames keep their address
+  std::map<std::pair<const Frame*, uint32_t>, const Frame*> instantiated_;
 
  private:
   Result<Source> func_source(uint32_t core_func, const std::string& what) {
@@ -368,8 +518,7 @@ class Loader {
   Result<void> add_lifted(const std::string& instance, const std::string& name, uint32_t func) {
     std::string what = "export " + (instance.empty() ? in_quotes(name) : instance + " " + in_quotes(name));
     const FuncDef& fd = c_.funcs[func];
-    if (fd.kind != FuncDef::Kind::CanonLift)
-      return make_error(what + ": only functions the component lifts itself can be exported (re-exporting an import is not supported)");
+    if (fd.kind != FuncDef::Kind::CanonLift) return make_error(what + ": internal error: not a lifted function");
     if (!fd.type) return make_error(what + ": unknown type");
     if (fd.type->async || fd.options.async) return make_error(what + ": async functions are not supported");
     Lifted l;

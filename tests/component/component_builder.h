@@ -154,6 +154,20 @@ struct ComponentWriter {
     c.section(10, Bytes().u32(1).u8(0x00).name(name).raw(desc));
     return *this;
   }
+  // (component ...): a nested component, written by another ComponentWriter.
+  ComponentWriter& nested(const ComponentWriter& inner) { c.section(4, inner.c); return *this; }
+  // (instance (instantiate component (with name (sort index))*)): {name, sort byte, index}
+  struct Arg {
+    std::string name;
+    uint8_t sort;
+    uint32_t index;
+  };
+  ComponentWriter& instantiate(uint32_t component, const std::vector<Arg>& args) {
+    Bytes b = Bytes().u32(1).u8(0x00).u32(component).u32(args.size());
+    for (const Arg& a : args) b.name(a.name).u8(a.sort).u32(a.index);
+    c.section(5, b);
+    return *this;
+  }
   ComponentWriter& export_item(const std::string& name, uint8_t sort, uint32_t index) {
     c.section(11, Bytes().u32(1).u8(0x00).name(name).u8(sort).u32(index).u8(0x00));
     return *this;

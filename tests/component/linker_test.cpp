@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 
 #include "component/component_builder.h"
@@ -551,6 +552,95 @@ TEST_F(LinkerTest, LinkedAndPlainArtifactsAreKeptApart) {
   EXPECT_EQ((*simple)->abi().linked, 0u);
   std::vector<wink_link_slot_t> one(1);
   EXPECT_FALSE(engine::Instance::create_linked(*simple, one).ok());
+}
+
+// ---- Nested components (the shell wit-component wraps exports in) ----
+
+// Inner: (type func (x s32) -> s32) (import "inner-f" (func (type 0)))
+// (export "double" (func 0)); `extra` appends sections (hostile variants).
+ComponentWriter inner_shell(const std::function<void(W&)>& extra = {}) {
+  W inner;
+  Bytes s32 = prim(kS32);
+  inner.type(component::testing::func_type({{"x", s32}}, &s32));
+  inner.import("inner-f", Bytes().u8(W::kFunc).u32(0));
+  if (extra) extra(inner);
+  inner.export_item("double", W::kFunc, 0);
+  return inner;
+}
+
+// Outer: lifts the main module's "double" (func 0), instantiates the inner
+// shell with it (instance 0), exports that instance as "my:pkg/api@1.0.0"
+// and, through an alias of its export (func 1), as "top-double"; a second
+// level of nesting (component 1 instantiates an outer-aliased copy of
+// component 0) exports the same function as "my:pkg/deep@1.0.0".
+std::vector<uint8_t> nested_component(const ComponentWriter& inner) {
+  W w;
+  w.core_module(wat(kMainModule)).core_instantiate(0);
+  w.alias_core(W::kCoreFunc, 0, "double");
+  Bytes s32 = prim(kS32);
+  w.type(component::testing::func_type({{"x", s32}}, &s32));
+  w.lift(0, CanonOpts().bytes(), 0);                                  // func 0
+  w.nested(inner);                                                     // component 0
+  w.instantiate(0, {{"inner-f", W::kFunc, 0}});                        // instance 0
+  w.alias_export(W::kFunc, 0, "double");                               // func 1
+  // component 1: (import "g" (func)) (alias outer 1 component 0) (instance (instantiate 0 (with "inner-f" g)))
+  //              (export "api" (instance 0))
+  W mid;
+  Bytes t = Bytes().u8(0x40).u32(1).name("x").raw(s32).u8(0x00).raw(s32);
+  mid.type(t);
+  mid.import("g", Bytes().u8(W::kFunc).u32(0));
+  mid.c.section(6, Bytes().u32(1).u8(0x04).u8(0x02).u32(1).u32(0));  // alias outer 1 component 0
+  mid.instantiate(0, {{"inner-f", W::kFunc, 0}});
+  mid.export_item("api", W::kInstance, 0);
+  w.nested(mid);                                                       // component 1
+  w.instantiate(1, {{"g", W::kFunc, 1}});                              // instance 1
+  w.alias_export(W::kInstance, 1, "api");                              // instance 2
+  w.export_item("my:pkg/api@1.0.0", W::kInstance, 0);
+  w.export_item("top-double", W::kFunc, 1);
+  w.export_item("my:pkg/deep@1.0.0", W::kInstance, 2);
+  return w.c.b;
+}
+
+TEST_F(LinkerTest, NestedComponentExportsReachTheOuterLift) {
+  auto c = load(nested_component(inner_shell()));
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->find_instance("my:pkg/api"), "my:pkg/api@1.0.0");
+  EXPECT_EQ(c->find_instance("my:pkg/deep"), "my:pkg/deep@1.0.0");
+  auto inst = start(c);
+  ASSERT_TRUE(inst);
+  for (auto [iface, fn] : {std::pair{"my:pkg/api@1.0.0", "double"}, {"", "top-double"}, {"my:pkg/deep@1.0.0", "double"}}) {
+    auto r = inst->call(iface, fn, {Value::s(21)});
+    ASSERT_TRUE(r.ok()) << iface << " " << fn << ": " << r.error().message;
+    EXPECT_EQ(r->at(0).as_signed(), 42) << iface << " " << fn;
+  }
+}
+
+TEST_F(LinkerTest, NestedComponentsWithCodeOrBadLinksAreRefusedByPosition) {
+  // Core code inside a nested component: refused with its position.
+  std::string why = refusal(nested_component(inner_shell([](W& inner) { inner.core_module(wat("(module)")); })));
+  EXPECT_NE(why.find("nested component 0 (byte offset"), std::string::npos) << why;
+  EXPECT_NE(why.find("core modules"), std::string::npos) << why;
+  // The inner component re-exports the outer's import (nothing lifts it).
+  W w;
+  Bytes s32 = prim(kS32);
+  w.type(component::testing::func_type({{"x", s32}}, &s32));
+  w.import("host-f", Bytes().u8(W::kFunc).u32(0));
+  w.nested(inner_shell());
+  w.instantiate(0, {{"inner-f", W::kFunc, 0}});
+  w.export_item("my:pkg/api@1.0.0", W::kInstance, 0);
+  why = refusal(w.c.b);
+  EXPECT_NE(why.find("export \"my:pkg/api@1.0.0\" \"double\": re-exports the import \"host-f\""), std::string::npos)
+      << why;
+  // An argument of the wrong sort for the inner import.
+  W bad;
+  bad.core_module(wat(kMainModule)).core_instantiate(0).alias_core(W::kCoreFunc, 0, "double");
+  bad.type(component::testing::func_type({{"x", s32}}, &s32)).lift(0, CanonOpts().bytes(), 0);
+  bad.nested(inner_shell()).instantiate(0, {{"inner-f", W::kFunc, 0}});  // instance 0
+  bad.nested(inner_shell()).instantiate(1, {{"inner-f", W::kInstance, 0}});
+  bad.export_item("my:pkg/api@1.0.0", W::kInstance, 1);
+  why = refusal(bad.c.b);
+  EXPECT_NE(why.find("my:pkg/api@1.0.0"), std::string::npos) << why;
+  EXPECT_NE(why.find("inner-f"), std::string::npos) << why;
 }
 
 // ---- The real-toolchain reactor (clang + WASI preview1 adapter via jco) ----

@@ -41,18 +41,10 @@ constexpr const char* kNode = "";
 #define REQUIRE_EXAMPLES() \
   if (!*kExamples) GTEST_SKIP() << "built without the component toolchain (npm/node missing)"
 
-// Starts `wink up`; skips the test while the linker refuses the nested
-// component that wit-component wraps an exported interface in (every jco
-// and componentize-js component has one): the wiring is tested as soon as
-// the linker supports it.
-#define START_OR_SKIP(up, ...)                                                                  \
-  do {                                                                                          \
-    if (!(up).start(__VA_ARGS__)) {                                                             \
-      if ((up).output().find("nested components are not supported by the linker yet") !=       \
-          std::string::npos)                                                                    \
-        GTEST_SKIP() << "the linker does not support nested components yet";                   \
-      FAIL() << (up).output();                                                                  \
-    }                                                                                           \
+// Starts `wink up` or fails with its output.
+#define START_OR_SKIP(up, ...)                  \
+  do {                                          \
+    if (!(up).start(__VA_ARGS__)) FAIL() << (up).output(); \
   } while (0)
 
 // The manifest of one component routed at every path.
