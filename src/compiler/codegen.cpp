@@ -14,6 +14,7 @@
 #include "compiler/codegen.h"
 
 #include <wabt/c-writer.h>
+#include <wabt/cast.h>
 #include <wabt/ir.h>
 #include <wabt/stream.h>
 
@@ -342,6 +343,7 @@ struct HeaderFacts {
   std::vector<std::string> export_symbols;   // in export order
   std::vector<InstanceField> fields;          // struct order
   std::string memory_field;                  // instance field of memory 0
+  bool memory_is_imported = false;           // memory_field points to it
   std::vector<std::string> instantiate_modules;  // mangled, in parameter order
   uint32_t funcref_globals = 0, externref_globals = 0;
 };
@@ -427,6 +429,11 @@ Result<HeaderFacts> read_header(std::string_view h) {
   if (m != std::string_view::npos) {
     size_t b = m + std::strlen("  wasm_rt_memory_t ");
     f.memory_field = std::string(body.substr(b, body.find(';', b) - b));
+  } else if ((m = body.find("  wasm_rt_memory_t *")) != std::string_view::npos) {
+    // An imported memory 0 (Options::link_imports): the field is a pointer.
+    size_t b = m + std::strlen("  wasm_rt_memory_t *");
+    f.memory_field = std::string(body.substr(b, body.find(';', b) - b));
+    f.memory_is_imported = true;
   }
   size_t inst = h.find("void Z_guest_instantiate(");
   if (inst == std::string_view::npos) return make_error("internal error: no instantiate in header");
@@ -450,8 +457,8 @@ std::string multi_letter(char c) {
   }
 }
 
-std::string arg_expr(char c, size_t k) {
-  std::string a = "a[" + std::to_string(k) + "]";
+// A value of type `c` from the 64-bit slot expression `a`.
+std::string from_slot(char c, const std::string& a) {
   switch (c) {
     case 'i': return "(u32)" + a;
     case 'I': return "(u64)" + a;
@@ -461,6 +468,8 @@ std::string arg_expr(char c, size_t k) {
   }
 }
 
+std::string arg_expr(char c, size_t k) { return from_slot(c, "a[" + std::to_string(k) + "]"); }
+
 std::string result_expr(char c, const std::string& v) {
   switch (c) {
     case 'i': return "(uint64_t)" + v;
@@ -469,6 +478,87 @@ std::string result_expr(char c, const std::string& v) {
     case 'F': return "wink_from_f64(" + v + ")";
     default: return "(uint64_t)(uintptr_t)" + v;
   }
+}
+
+const char* c_value_type(char c) {
+  switch (c) {
+    case 'i': return "u32";
+    case 'I': return "u64";
+    case 'f': return "f32";
+    case 'F': return "f64";
+    case 'r': return "wasm_rt_funcref_t";
+    default: return "wasm_rt_externref_t";
+  }
+}
+
+char value_char(wabt::Type t) {
+  switch (t) {
+    case wabt::Type::I32: return 'i';
+    case wabt::Type::I64: return 'I';
+    case wabt::Type::F32: return 'f';
+    case wabt::Type::F64: return 'F';
+    case wabt::Type::FuncRef: return 'r';
+    default: return 'e';
+  }
+}
+
+// Options::link_imports: every import becomes a function of the artifact
+// that reads its wink_link_slot_t (the import instance of its module is the
+// slot array). The front end refused what a slot cannot carry.
+std::string write_link_shims(const wabt::Module& ir) {
+  std::string g = "\n/* Imports bound at instantiation (wink_link_slot_t). */\n";
+  std::unordered_map<std::string, size_t> next_slot;  // per import module
+  for (const wabt::Import* import : ir.imports) {
+    std::string mod = wasm2c_mangle(import->module_name);
+    std::string sym = "Z_" + mod + "Z_" + wasm2c_mangle(import->field_name);
+    std::string inst = "struct Z_" + mod + "_instance_t* inst";
+    std::string slot = "((wink_link_slot_t*)inst)[" + std::to_string(next_slot[import->module_name]++) + "]";
+    switch (import->kind()) {
+      case wabt::ExternalKind::Func: {
+        const auto& sig = wabt::cast<wabt::FuncImport>(import)->func.decl.sig;
+        std::string ret = "void", letters;
+        for (wabt::Type t : sig.result_types) letters += multi_letter(value_char(t));
+        if (sig.result_types.size() == 1) ret = c_value_type(value_char(sig.result_types[0]));
+        if (sig.result_types.size() > 1) ret = "struct wasm_multi_" + letters;
+        g += ret + " " + sym + "(" + inst;
+        for (size_t k = 0; k < sig.param_types.size(); ++k)
+          g += std::string(", ") + c_value_type(value_char(sig.param_types[k])) + " p" + std::to_string(k);
+        g += ") {\n  uint64_t a[" + std::to_string(sig.param_types.size() + 1) + "], r[" +
+             std::to_string(sig.result_types.size() + 1) + "];\n";
+        for (size_t k = 0; k < sig.param_types.size(); ++k)
+          g += "  a[" + std::to_string(k) + "] = " +
+               result_expr(value_char(sig.param_types[k]), "p" + std::to_string(k)) + ";\n";
+        g += "  " + slot + ".call(" + slot + ".instance, a, r);\n  (void)a; (void)r;\n";
+        if (sig.result_types.size() == 1) {
+          g += "  return " + from_slot(value_char(sig.result_types[0]), "r[0]") + ";\n";
+        } else if (sig.result_types.size() > 1) {
+          g += "  " + ret + " v;\n";
+          for (size_t k = 0; k < sig.result_types.size(); ++k)
+            g += "  v." + multi_letter(value_char(sig.result_types[k])) + std::to_string(k) + " = " +
+                 from_slot(value_char(sig.result_types[k]), "r[" + std::to_string(k) + "]") + ";\n";
+          g += "  return v;\n";
+        }
+        g += "}\n";
+        break;
+      }
+      case wabt::ExternalKind::Global: {
+        char c = value_char(wabt::cast<wabt::GlobalImport>(import)->global.type);
+        g += std::string(c_value_type(c)) + "* " + sym + "(" + inst + ") { return " + slot + ".object; }\n";
+        break;
+      }
+      case wabt::ExternalKind::Memory:
+        g += "wasm_rt_memory_t* " + sym + "(" + inst + ") { return " + slot + ".object; }\n";
+        break;
+      case wabt::ExternalKind::Table: {
+        bool funcref = wabt::cast<wabt::TableImport>(import)->table.elem_type == wabt::Type::FuncRef;
+        g += std::string(funcref ? "wasm_rt_funcref_table_t* " : "wasm_rt_externref_table_t* ") + sym + "(" +
+             inst + ") { return " + slot + ".object; }\n";
+        break;
+      }
+      default: break;
+    }
+  }
+  return g;
 }
 
 Result<std::string> write_glue(const ParsedModule& module, const HeaderFacts& facts,
@@ -483,6 +573,7 @@ Result<std::string> write_glue(const ParsedModule& module, const HeaderFacts& fa
   g += "static inline f64 wink_to_f64(uint64_t s) { f64 v; memcpy(&v, &s, 8); return v; }\n";
   g += "static inline uint64_t wink_from_f32(f32 v) { uint32_t b; memcpy(&b, &v, 4); return b; }\n";
   g += "static inline uint64_t wink_from_f64(f64 v) { uint64_t b; memcpy(&b, &v, 8); return b; }\n\n";
+  if (options.link_imports) g += write_link_shims(*module.ir);
   std::string table;
   for (size_t i = 0; i < module.exports.size(); ++i) {
     const ExportInfo& e = module.exports[i];
@@ -533,7 +624,8 @@ Result<std::string> write_glue(const ParsedModule& module, const HeaderFacts& fa
   g += "static wasm_rt_memory_t* wink_memory(void* instance) {\n";
   if (module.has_memory) {
     if (facts.memory_field.empty()) return make_error("internal error: memory 0 not found in instance");
-    g += "  return &((Z_guest_instance_t*)instance)->" + facts.memory_field + ";\n}\n";
+    g += std::string("  return ") + (facts.memory_is_imported ? "" : "&") + "((Z_guest_instance_t*)instance)->" +
+         facts.memory_field + ";\n}\n";
   } else {
     g += "  (void)instance;\n  return NULL;\n}\n";
   }

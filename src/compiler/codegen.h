@@ -33,6 +33,7 @@ struct CodegenOptions {
   unsigned target_parts = 1;     // upper bound on function parts
   std::string module_hash;       // sha256 of the module bytes
   std::string compile_flags;     // informational, stored in the descriptor
+  bool link_imports = false;     // define every import as a slot shim (Options::link_imports)
 };
 
 // The module name wasm2c sees; every generated symbol carries it.

@@ -98,7 +98,8 @@ Result<void> write_build_file(const fs::path& path, std::string_view text) {
 
 std::string artifact_key_flags(const Options& options) {
   return "-O" + std::to_string(options.opt_level) + " " + generated_code_safety_flags_text() +
-         " abi=" + std::to_string(WINK_ARTIFACT_ABI) + " cc=" + c_compiler_identity();
+         " abi=" + std::to_string(WINK_ARTIFACT_ABI) + " cc=" + c_compiler_identity() +
+         (options.link_imports ? " link-imports" : "");
 }
 
 Result<void> compile_module(std::span<const uint8_t> wasm, const Options& options,
@@ -111,7 +112,7 @@ Result<void> compile_module(std::span<const uint8_t> wasm, const Options& option
   auto start = Clock::now();
   CompileReport local;
   CompileReport& r = report ? *report : local;
-  WINK_ASSIGN_OR_RETURN(ParsedModule module, parse_module(wasm, options.host_imports));
+  WINK_ASSIGN_OR_RETURN(ParsedModule module, parse_module(wasm, options.host_imports, options.link_imports));
   r.code_bytes = module.code_bytes;
   r.data_bytes = module.data_bytes;
   r.functions = module.num_functions;
@@ -124,6 +125,7 @@ Result<void> compile_module(std::span<const uint8_t> wasm, const Options& option
   cg.target_parts = static_cast<unsigned>(std::clamp<uint64_t>(want, 1, 4ull * jobs));
   cg.module_hash = Sha256().update(wasm).hex();
   cg.compile_flags = "-O" + std::to_string(options.opt_level) + " " + generated_code_safety_flags_text();
+  cg.link_imports = options.link_imports;
   WINK_ASSIGN_OR_RETURN(GeneratedCode code, generate_code(module, cg));
   r.wasm2c_bytes = code.wasm2c_bytes;
   r.c_bytes = code.c_bytes;
@@ -192,7 +194,7 @@ Result<void> compile_module(std::span<const uint8_t> wasm, const Options& option
 
 namespace wink::compiler {
 Result<void> check_module(std::span<const uint8_t> wasm, const Options& options) {
-  WINK_ASSIGN_OR_RETURN(ParsedModule module, parse_module(wasm, options.host_imports));
+  WINK_ASSIGN_OR_RETURN(ParsedModule module, parse_module(wasm, options.host_imports, options.link_imports));
   (void)module;
   return {};
 }

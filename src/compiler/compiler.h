@@ -26,6 +26,11 @@ struct Options {
   unsigned jobs = 0;       // parallel C compiler processes; 0 = number of cores
   bool progress = false;   // show progress on stderr for compiles over a second
   int nice = 0;            // > 0: run the C compilers at lower priority (background builds)
+  // Every import (of any module and kind) is bound when instantiating, through
+  // slots the engine fills in (wink_link_slot_t in engine/artifact_abi.h)
+  // instead of against wink's exported host functions: modules linked to
+  // other instances (`wink wast`). host_imports is then not consulted.
+  bool link_imports = false;
 };
 
 // Figures of one compile, for progress reports and benchmarks.

@@ -225,13 +225,39 @@ uint64_t code_section_size(std::span<const uint8_t> wasm) {
   return SectionMap(wasm).code_bytes();
 }
 
+namespace {
+// An import bound at instantiation goes through a slot of 64-bit values
+// (engine/artifact_abi.h, wink_link_slot_t): funcref arguments do not fit.
+Result<void> check_linked_import(const wabt::Import& imp, const std::string& qualified) {
+  switch (imp.kind()) {
+    case wabt::ExternalKind::Func: {
+      const auto& sig = wabt::cast<wabt::FuncImport>(&imp)->func.decl.sig;
+      WINK_ASSIGN_OR_RETURN(std::string params, types_string(sig.param_types, "import " + qualified));
+      WINK_ASSIGN_OR_RETURN(std::string results, types_string(sig.result_types, "import " + qualified));
+      if ((params + results).find('r') != std::string::npos)
+        return make_error("import " + qualified + " takes or returns a funcref, which wink cannot link");
+      return {};
+    }
+    case wabt::ExternalKind::Global: {
+      auto c = type_char(wabt::cast<wabt::GlobalImport>(&imp)->global.type);
+      if (!c) return make_error("imported global " + qualified + " has an unsupported type");
+      return {};
+    }
+    case wabt::ExternalKind::Memory:
+    case wabt::ExternalKind::Table: return {};
+    default: return make_error("module imports " + std::string(kind_name(imp.kind())) + " " + qualified +
+                               ", which wink does not support");
+  }
+}
+}  // namespace
+
 std::string describe_signature(const std::string& params, const std::string& results) {
   return "(" + wasm_type_list(params) + ")->" +
          (results.size() == 1 ? wasm_type_list(results) : "(" + wasm_type_list(results) + ")");
 }
 
 Result<ParsedModule> parse_module(std::span<const uint8_t> wasm,
-                                  std::span<const runtime::HostImport> host_imports) {
+                                  std::span<const runtime::HostImport> host_imports, bool link_imports) {
   static const uint8_t kMagic[4] = {0x00, 0x61, 0x73, 0x6d};
   if (wasm.size() >= 4 && !std::equal(kMagic, kMagic + 4, wasm.begin())) {
     char got[64];
@@ -272,6 +298,11 @@ Result<ParsedModule> parse_module(std::span<const uint8_t> wasm,
   std::set<std::string> seen_modules;
   for (const wabt::Import* imp : m.imports) {
     std::string qualified = imp->module_name + "." + imp->field_name;
+    if (link_imports) {  // bound at instantiation (Options::link_imports): any kind, any module
+      WINK_TRY(check_linked_import(*imp, qualified));
+      if (seen_modules.insert(imp->module_name).second) out.import_modules.push_back(imp->module_name);
+      continue;
+    }
     if (imp->kind() != wabt::ExternalKind::Func)
       return make_error("module imports " + std::string(kind_name(imp->kind())) + " " + qualified +
                         ", but wink only provides function imports (a module must define its "

@@ -42,10 +42,12 @@ struct ParsedModule {
   uint32_t num_functions = 0;               // defined (not imported) functions
 };
 
-// Reads, validates and checks `wasm` against `host_imports`. Errors name what
-// is wrong and where: section, function index and byte offset when known.
+// Reads, validates and checks `wasm` against `host_imports` (with
+// `link_imports`, see Options::link_imports: any import is accepted). Errors
+// name what is wrong and where: section, function index and byte offset when known.
 Result<ParsedModule> parse_module(std::span<const uint8_t> wasm,
-                                  std::span<const runtime::HostImport> host_imports);
+                                  std::span<const runtime::HostImport> host_imports,
+                                  bool link_imports = false);
 
 // Size of the code section of `wasm` (0 if none or unreadable); cheap.
 uint64_t code_section_size(std::span<const uint8_t> wasm);

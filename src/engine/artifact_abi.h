@@ -74,6 +74,18 @@ typedef struct {
   wasm_rt_function_ptr_t func;
 } wink_import_func_t;
 
+/* Artifacts compiled with compiler::Options::link_imports bind every import
+ * at instantiation: the import instance handed to instantiate for module M is
+ * an array of slots, one per import of M in import-section order. A function
+ * import calls `call(instance, args, results)` (an export's trampoline, or a
+ * host function with the same convention); a memory, table or global import
+ * uses `object` (what wink_export_t.get returns for such an export). */
+typedef struct {
+  wink_trampoline_t call;
+  void* instance;
+  void* object;
+} wink_link_slot_t;
+
 typedef struct {
   uint32_t abi;                  /* WINK_ARTIFACT_ABI */
   const char* engine_version;    /* wink::kEngineVersion at compile time */
