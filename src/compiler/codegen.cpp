@@ -508,11 +508,14 @@ char value_char(wabt::Type t) {
 std::string write_link_shims(const wabt::Module& ir) {
   std::string g = "\n/* Imports bound at instantiation (wink_link_slot_t). */\n";
   std::unordered_map<std::string, size_t> next_slot;  // per import module
+  std::unordered_set<std::string> defined;
   for (const wabt::Import* import : ir.imports) {
     std::string mod = wasm2c_mangle(import->module_name);
     std::string sym = "Z_" + mod + "Z_" + wasm2c_mangle(import->field_name);
     std::string inst = "struct Z_" + mod + "_instance_t* inst";
     std::string slot = "((wink_link_slot_t*)inst)[" + std::to_string(next_slot[import->module_name]++) + "]";
+    // wasm2c gives a repeated (module, name) one symbol: the first import's slot serves both.
+    if (!defined.insert(sym).second) continue;
     switch (import->kind()) {
       case wabt::ExternalKind::Func: {
         const auto& sig = wabt::cast<wabt::FuncImport>(import)->func.decl.sig;

@@ -1,5 +1,6 @@
 // Parsing, validation and interface extraction with libwabt.
 #include "compiler/frontend.h"
+#include "compiler/spec_gaps.h"
 
 #include <wabt/apply-names.h>
 #include <wabt/binary-reader-ir.h>
@@ -13,6 +14,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <optional>
+#include <map>
 #include <set>
 
 #include "engine/artifact_abi.h"
@@ -249,6 +251,29 @@ Result<void> check_linked_import(const wabt::Import& imp, const std::string& qua
                                ", which wink does not support");
   }
 }
+// An import's kind and type as one comparable string.
+std::string import_type(const wabt::Import& imp) {
+  std::string out(kind_name(imp.kind()));
+  switch (imp.kind()) {
+    case wabt::ExternalKind::Func: {
+      const auto& sig = wabt::cast<wabt::FuncImport>(&imp)->func.decl.sig;
+      for (wabt::Type t : sig.param_types) out += " " + std::string(t.GetName());
+      out += " ->";
+      for (wabt::Type t : sig.result_types) out += " " + std::string(t.GetName());
+      break;
+    }
+    case wabt::ExternalKind::Global: {
+      const wabt::Global& g = wabt::cast<wabt::GlobalImport>(&imp)->global;
+      out += " " + std::string(g.type.GetName()) + (g.mutable_ ? " mut" : "");
+      break;
+    }
+    case wabt::ExternalKind::Table:
+      out += " " + std::string(wabt::cast<wabt::TableImport>(&imp)->table.elem_type.GetName());
+      break;
+    default: break;
+  }
+  return out;
+}
 }  // namespace
 
 std::string describe_signature(const std::string& params, const std::string& results) {
@@ -289,6 +314,8 @@ Result<ParsedModule> parse_module(std::span<const uint8_t> wasm,
   wabt::ValidateOptions validate_options(features);
   if (wabt::Failed(wabt::ValidateModule(out.ir.get(), &errors, validate_options)))
     return wabt_error(errors, map, "invalid module");
+  if (auto gaps = check_spec_gaps(wasm, *out.ir); !gaps.ok())
+    return make_error("invalid module: " + gaps.error().message);
   // As wasm2c does: give every item a name, then use names in place of indices.
   if (wabt::Failed(wabt::GenerateNames(out.ir.get())))
     return make_error("internal error: cannot name the module's items");
@@ -296,10 +323,17 @@ Result<ParsedModule> parse_module(std::span<const uint8_t> wasm,
 
   wabt::Module& m = *out.ir;
   std::set<std::string> seen_modules;
+  std::map<std::string, std::string> linked_types;
   for (const wabt::Import* imp : m.imports) {
     std::string qualified = imp->module_name + "." + imp->field_name;
     if (link_imports) {  // bound at instantiation (Options::link_imports): any kind, any module
       WINK_TRY(check_linked_import(*imp, qualified));
+      // wasm2c gives one symbol per (module, name) and aborts when two imports of it differ.
+      std::string type = import_type(*imp);
+      auto [seen, fresh] = linked_types.emplace(imp->module_name + '\0' + imp->field_name, type);
+      if (!fresh && seen->second != type)
+        return make_error("module imports " + qualified + " twice with different types, which wasm2c "
+                          "1.0.32 cannot translate");
       if (seen_modules.insert(imp->module_name).second) out.import_modules.push_back(imp->module_name);
       continue;
     }
