@@ -222,7 +222,7 @@ Result<std::vector<std::unique_ptr<LinkTable>>> link_imports(const wabt::Module&
     for (auto& t : tables)
       if (t->module_name() == imp->module_name) table = t.get();
     if (table == nullptr) table = tables.emplace_back(std::make_unique<LinkTable>(imp->module_name)).get();
-    table->slots().push_back(have->slot);
+    table->add(have->slot);
   }
   return tables;
 }

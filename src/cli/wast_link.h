@@ -5,6 +5,7 @@
 // handed to the engine as the slot tables of compiler::Options::link_imports.
 #pragma once
 
+#include <cstring>
 #include <map>
 #include <memory>
 #include <optional>
@@ -66,18 +67,23 @@ class InstanceExports : public Provider {
   const wabt::Module& ir_;
 };
 
-// The slot table of one import module; must outlive the instance using it.
+// The slot table of one import module (WINK_LINK_MAGIC, then the slots);
+// must outlive the instance using it.
 class LinkTable : public runtime::HostModule {
  public:
-  explicit LinkTable(std::string module) : module_(std::move(module)) {}
+  explicit LinkTable(std::string module) : module_(std::move(module)), words_{WINK_LINK_MAGIC} {}
   std::string_view module_name() const override { return module_; }
-  void* import_instance() override { return slots_.data(); }
+  void* import_instance() override { return words_.data(); }
   void attach_memory(wasm_rt_memory_t*) override {}
-  std::vector<wink_link_slot_t>& slots() { return slots_; }
+  void add(const wink_link_slot_t& slot) {
+    static_assert(sizeof slot == 3 * sizeof(uint64_t));
+    words_.resize(words_.size() + 3);
+    std::memcpy(&words_[words_.size() - 3], &slot, sizeof slot);
+  }
 
  private:
   std::string module_;
-  std::vector<wink_link_slot_t> slots_;
+  std::vector<uint64_t> words_;
 };
 
 using Registry = std::map<std::string, const Provider*, std::less<>>;

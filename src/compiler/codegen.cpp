@@ -506,14 +506,17 @@ char value_char(wabt::Type t) {
 // that reads its wink_link_slot_t (the import instance of its module is the
 // slot array). The front end refused what a slot cannot carry.
 std::string write_link_shims(const wabt::Module& ir) {
-  std::string g = "\n/* Imports bound at instantiation (wink_link_slot_t). */\n";
+  std::string g = "\n/* Imports bound at instantiation (wink_link_slot_t). */\n"
+                  "static wink_link_slot_t* wink_link_slots(void* inst) {\n"
+                  "  if (*(const uint64_t*)inst != WINK_LINK_MAGIC) inst = *(void* const*)inst;\n"
+                  "  return (wink_link_slot_t*)((uint64_t*)inst + 1);\n}\n";
   std::unordered_map<std::string, size_t> next_slot;  // per import module
   std::unordered_set<std::string> defined;
   for (const wabt::Import* import : ir.imports) {
     std::string mod = wasm2c_mangle(import->module_name);
     std::string sym = "Z_" + mod + "Z_" + wasm2c_mangle(import->field_name);
     std::string inst = "struct Z_" + mod + "_instance_t* inst";
-    std::string slot = "((wink_link_slot_t*)inst)[" + std::to_string(next_slot[import->module_name]++) + "]";
+    std::string slot = "wink_link_slots(inst)[" + std::to_string(next_slot[import->module_name]++) + "]";
     // wasm2c gives a repeated (module, name) one symbol: the first import's slot serves both.
     if (!defined.insert(sym).second) continue;
     switch (import->kind()) {
@@ -531,7 +534,7 @@ std::string write_link_shims(const wabt::Module& ir) {
         for (size_t k = 0; k < sig.param_types.size(); ++k)
           g += "  a[" + std::to_string(k) + "] = " +
                result_expr(value_char(sig.param_types[k]), "p" + std::to_string(k)) + ";\n";
-        g += "  " + slot + ".call(" + slot + ".instance, a, r);\n  (void)a; (void)r;\n";
+        g += "  wink_link_slot_t* s = &" + slot + ";\n  s->call(s->instance, a, r);\n  (void)a; (void)r;\n";
         if (sig.result_types.size() == 1) {
           g += "  return " + from_slot(value_char(sig.result_types[0]), "r[0]") + ";\n";
         } else if (sig.result_types.size() > 1) {

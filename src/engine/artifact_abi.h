@@ -75,11 +75,16 @@ typedef struct {
 } wink_import_func_t;
 
 /* Artifacts compiled with compiler::Options::link_imports bind every import
- * at instantiation: the import instance handed to instantiate for module M is
- * an array of slots, one per import of M in import-section order. A function
- * import calls `call(instance, args, results)` (an export's trampoline, or a
- * host function with the same convention); a memory, table or global import
- * uses `object` (what wink_export_t.get returns for such an export). */
+ * at instantiation: the import instance handed to instantiate for module M
+ * points to the word WINK_LINK_MAGIC followed by slots, one per import of M
+ * in import-section order. A function import calls `call(instance, args,
+ * results)` (an export's trampoline, or a host function with the same
+ * convention); a memory, table or global import uses `object` (what
+ * wink_export_t.get returns for such an export). wasm2c 1.0.32 hands an
+ * imported function stored into a table by an element segment a pointer to
+ * the importer's field holding the import instance instead; the first word
+ * tells the two apart (a user-space pointer is never this non-canonical value). */
+#define WINK_LINK_MAGIC 0xfee1deadc0de0001ull
 typedef struct {
   wink_trampoline_t call;
   void* instance;

@@ -39,7 +39,13 @@
   (import "math" "mem" (memory $m 1))
   (import "math" "tab" (table 2 funcref))
   (import "math" "counter" (global $counter (mut i32)))
+  (import "math" "add" (func $add_again (param i32 i32) (result i32)))
   (type $r (func (result i32)))
+  (type $bin (func (param i32 i32) (result i32)))
+  ;; An imported function stored into a table by an element segment.
+  (elem (i32.const 1) $add)
+  (func (export "add_via_table") (result i32)
+    (call_indirect (type $bin) (i32.const 20) (call $add_again (i32.const 1) (i32.const 1)) (i32.const 1)))
   (func (export "use") (result i32)
     (call $print (i32.const 1))
     (i32.store (i32.const 8) (i32.const 5))
@@ -48,6 +54,7 @@
   (func (export "counter") (result i32) (global.get $counter))
 )
 (assert_return (invoke "use") (i32.const 673))
+(assert_return (invoke "add_via_table") (i32.const 22))
 (assert_return (get $Math "counter") (i32.const 100))
 (assert_trap (invoke $Math "div_s" (i32.const 7) (i32.const 0)) "integer divide by zero")
 (module
