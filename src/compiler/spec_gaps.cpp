@@ -44,6 +44,11 @@ Result<void> check_sections(std::span<const uint8_t> b) {
       auto name_len = read_u32(b.first(end), q, "custom section name");
       if (!name_len.ok()) return make_error(name_len.error().message + at);
       if (q + *name_len > end) return make_error("custom section name: unexpected end" + at);
+    } else if (id == 6) {  // the last global's initializer ends with `end` inside the section
+      size_t q = p;
+      WINK_ASSIGN_OR_RETURN(uint32_t count, read_u32(b.first(end), q, "global section count"));
+      if (count > 0 && b[end - 1] != 0x0b)
+        return make_error("global initializer does not end with `end` (illegal opcode)" + at);
     } else if (id == 12) {
       size_t q = p;
       WINK_ASSIGN_OR_RETURN(uint32_t n, read_u32(b.first(end), q, "data count"));

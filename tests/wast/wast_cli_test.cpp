@@ -71,6 +71,13 @@ TEST(WastCli, EveryCommandKindPasses) {
   EXPECT_EQ(r.err.find("FAIL"), std::string::npos) << r.err;
 }
 
+// Each of these was accepted before wink's checks on top of wabt 1.0.32.
+TEST(WastCli, SpecRulesWabtMissesAreEnforced) {
+  Proc r = wast({script("spec_gaps.wast")});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("spec_gaps.wast: 11 passed / 0 failed / 0 skipped\n"), std::string::npos) << r.out << r.err;
+}
+
 TEST(WastCli, FailingAssertionIsCountedAndNamed) {
   Proc r = wast({script("one_failure.wast")});
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
