@@ -274,6 +274,10 @@ bool split_c(std::string_view c, Split& s) {
       std::string name(name_before_paren(head));
       if (is_static && starts_with(name, "w2c_")) {
         s.body_storage.emplace_back(hoist_memory_base(std::string(item.text.substr(7))));  // drop "static "
+      } else if (is_static && s.decls.count(name)) {
+        // A guest function wasm2c named without the w2c_ prefix (a name
+        // section entry like "_"): its prototype was made non-static above.
+        s.main_text += std::string(item.text.substr(7)) + "\n";
       } else {
         s.main_text += item.text;
         s.main_text += "\n";
