@@ -86,9 +86,36 @@ bool offset_is_i32(const wabt::Module& m, const wabt::ExprList& offset) {
   return false;
 }
 
-Result<void> check_call_indirect(const wabt::Module& m, const wabt::ExprList& exprs, const std::string& func) {
+// wabt 1.0.32 reads some SIMD instructions (v128.load8x8_s, ...) with SIMD
+// disabled, and its C writer then aborts: refuse every SIMD instruction.
+Result<void> refuse_simd(const std::string& func) {
+  return make_error("SIMD instruction (v128) in function " + func + ", which wasm2c 1.0.32 cannot translate");
+}
+
+template <typename T>
+bool simd_opcode(const wabt::Expr& e) {
+  return wabt::cast<T>(&e)->opcode.GetPrefix() == 0xfd;
+}
+
+Result<void> check_exprs(const wabt::Module& m, const wabt::ExprList& exprs, const std::string& func) {
   for (const wabt::Expr& e : exprs) {
     switch (e.type()) {
+      case wabt::ExprType::SimdLaneOp:
+      case wabt::ExprType::SimdLoadLane:
+      case wabt::ExprType::SimdStoreLane:
+      case wabt::ExprType::SimdShuffleOp:
+      case wabt::ExprType::LoadSplat:
+      case wabt::ExprType::LoadZero: return refuse_simd(func);
+      case wabt::ExprType::Load: if (simd_opcode<wabt::LoadExpr>(e)) return refuse_simd(func); break;
+      case wabt::ExprType::Store: if (simd_opcode<wabt::StoreExpr>(e)) return refuse_simd(func); break;
+      case wabt::ExprType::Unary: if (simd_opcode<wabt::UnaryExpr>(e)) return refuse_simd(func); break;
+      case wabt::ExprType::Binary: if (simd_opcode<wabt::BinaryExpr>(e)) return refuse_simd(func); break;
+      case wabt::ExprType::Compare: if (simd_opcode<wabt::CompareExpr>(e)) return refuse_simd(func); break;
+      case wabt::ExprType::Convert: if (simd_opcode<wabt::ConvertExpr>(e)) return refuse_simd(func); break;
+      case wabt::ExprType::Ternary: if (simd_opcode<wabt::TernaryExpr>(e)) return refuse_simd(func); break;
+      case wabt::ExprType::Const:
+        if (wabt::cast<wabt::ConstExpr>(&e)->const_.type() == wabt::Type::V128) return refuse_simd(func);
+        break;
       case wabt::ExprType::CallIndirect:
       case wabt::ExprType::ReturnCallIndirect: {
         const wabt::Var& var = e.type() == wabt::ExprType::CallIndirect
@@ -101,15 +128,15 @@ Result<void> check_call_indirect(const wabt::Module& m, const wabt::ExprList& ex
         break;
       }
       case wabt::ExprType::Block:
-        WINK_TRY(check_call_indirect(m, wabt::cast<wabt::BlockExpr>(&e)->block.exprs, func));
+        WINK_TRY(check_exprs(m, wabt::cast<wabt::BlockExpr>(&e)->block.exprs, func));
         break;
       case wabt::ExprType::Loop:
-        WINK_TRY(check_call_indirect(m, wabt::cast<wabt::LoopExpr>(&e)->block.exprs, func));
+        WINK_TRY(check_exprs(m, wabt::cast<wabt::LoopExpr>(&e)->block.exprs, func));
         break;
       case wabt::ExprType::If: {
         const auto* i = wabt::cast<wabt::IfExpr>(&e);
-        WINK_TRY(check_call_indirect(m, i->true_.exprs, func));
-        WINK_TRY(check_call_indirect(m, i->false_, func));
+        WINK_TRY(check_exprs(m, i->true_.exprs, func));
+        WINK_TRY(check_exprs(m, i->false_, func));
         break;
       }
       default: break;
@@ -129,7 +156,7 @@ Result<void> check_spec_gaps(std::span<const uint8_t> wasm, const wabt::Module& 
     if (s->kind == wabt::SegmentKind::Active && !offset_is_i32(m, s->offset))
       return make_error("type mismatch: the offset of element segment " + s->name + " is not an i32 constant");
   for (size_t i = m.num_func_imports; i < m.funcs.size(); ++i)
-    WINK_TRY(check_call_indirect(m, m.funcs[i]->exprs, m.funcs[i]->name));
+    WINK_TRY(check_exprs(m, m.funcs[i]->exprs, m.funcs[i]->name));
   return {};
 }
 

@@ -75,7 +75,9 @@ TEST(WastCli, EveryCommandKindPasses) {
 TEST(WastCli, SpecRulesWabtMissesAreEnforced) {
   Proc r = wast({script("spec_gaps.wast")});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
-  EXPECT_NE(r.out.find("spec_gaps.wast: 11 passed / 0 failed / 0 skipped\n"), std::string::npos) << r.out << r.err;
+  EXPECT_NE(r.out.find("spec_gaps.wast: 11 passed / 0 failed / 1 skipped\n"
+                       "  skipped 1: SIMD (wasm2c 1.0.32 cannot translate v128)\n"),
+            std::string::npos) << r.out << r.err;
 }
 
 TEST(WastCli, FailingAssertionIsCountedAndNamed) {

@@ -40,3 +40,6 @@
 (module binary "\00asm" "\01\00\00\00" "\06\01\00" "\0c\01\00")
 (module (import "spectest" "global_i32" (global i32)) (memory 1) (data (global.get 0) "x")
   (table 1 funcref) (elem (i32.const 0)) (func (call_indirect (i32.const 0))))
+;; wabt 1.0.32 reads this SIMD load with SIMD disabled and its C writer
+;; aborted: now refused before translation, counted as a SIMD skip.
+(module (memory 1) (func (drop (v128.load8x8_s align=2 (i32.const 0)))))
