@@ -322,6 +322,22 @@ Result<ParsedModule> parse_module(std::span<const uint8_t> wasm,
   (void)wabt::ApplyNames(out.ir.get());
 
   wabt::Module& m = *out.ir;
+  // wasm2c 1.0.32 copies import and export names unescaped into C comments
+  // (`/* export: 'NAME' */`): a name holding "*/" would close the comment and
+  // put its rest into the compiled C (code run inside wink), a line break
+  // would break the header's shape. Refuse both.
+  auto unsafe_name = [](const std::string& n) {
+    return n.find("*/") != std::string::npos || n.find('\n') != std::string::npos ||
+           n.find('\r') != std::string::npos;
+  };
+  for (const wabt::Import* imp : m.imports)
+    if (unsafe_name(imp->module_name) || unsafe_name(imp->field_name))
+      return make_error("import names holding \"*/\" or a line break are not supported (wasm2c 1.0.32 "
+                        "writes them into C comments unescaped)");
+  for (const wabt::Export* exp : m.exports)
+    if (unsafe_name(exp->name))
+      return make_error("export names holding \"*/\" or a line break are not supported (wasm2c 1.0.32 "
+                        "writes them into C comments unescaped)");
   std::set<std::string> seen_modules;
   std::map<std::string, std::string> linked_types;
   for (const wabt::Import* imp : m.imports) {

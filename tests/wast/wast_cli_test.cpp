@@ -75,8 +75,10 @@ TEST(WastCli, EveryCommandKindPasses) {
 TEST(WastCli, SpecRulesWabtMissesAreEnforced) {
   Proc r = wast({script("spec_gaps.wast")});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
-  EXPECT_NE(r.out.find("spec_gaps.wast: 11 passed / 0 failed / 1 skipped\n"
-                       "  skipped 1: SIMD (wasm2c 1.0.32 cannot translate v128)\n"),
+  EXPECT_NE(r.out.find("spec_gaps.wast: 11 passed / 0 failed / 2 skipped\n"
+                       "  skipped 1: SIMD (wasm2c 1.0.32 cannot translate v128)\n"
+                       "  skipped 1: names holding \"*/\" or a line break (wasm2c 1.0.32 copies names into C "
+                       "comments)\n"),
             std::string::npos) << r.out << r.err;
 }
 
