@@ -17,10 +17,17 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev redis-server
   # benchmarks
   wrk nginx-light gnuplot-nox hyperfine
-  # benchmarks' helpers (node and npm come with the machine: nodesource's
-  # Node.js 20; Debian's npm package would replace it with Node.js 18)
+  # benchmarks' helpers
   python3
 )
+# node and npm: the pinned component toolchain (tests/component/toolchain,
+# `npm ci` in the test build: jco, componentize-js) and the benchmark peers
+# (bench/components: workerd). Debian's nodejs and npm, unless a node with
+# npm is already installed (nodesource's nodejs bundles npm, and Debian's npm
+# package would replace it with Debian's Node.js 18).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  PACKAGES+=(nodejs npm)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

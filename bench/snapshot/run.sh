@@ -66,3 +66,9 @@ mkdir -p "$(dirname "$out")"
   echo "$restore_rows"
 } >"$out"
 cat "$out"
+
+# Warm-up requests (Instaboot) over HTTP: first request with no init
+# snapshot, with `init`, with `init` + `warmup` (needs the wink build).
+if [ -x "$BUILD/bench/snapshot/warmup_http_bench" ]; then
+  "$BUILD/bench/snapshot/warmup_http_bench" --rounds 3
+fi

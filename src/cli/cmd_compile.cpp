@@ -92,14 +92,18 @@ int compile_into_cache(const CompileArgs& args, std::span<const uint8_t> wasm) {
   options.opt_level = args.opt_level;
   options.jobs = args.jobs;
   options.progress = !args.quiet && stderr_is_terminal();
-  options.host_imports = engine::Engine::host_imports();
-  compiler::ArtifactCache cache(data_dir_or_default(args.data_dir) / "artifacts");
-  auto r = cache.get(wasm, options);
+  // Through the engine, so the cache gets the artifact `wink run` will look
+  // for (the module's code alone when its data can be split off).
+  engine::EngineConfig config;
+  config.data_dir = data_dir_or_default(args.data_dir);
+  config.compile = options;
+  engine::Engine engine(std::move(config));
+  auto r = engine.load_bytes(wasm);
   if (!r.ok()) {
     std::fprintf(stderr, "Error: %s: %s\n", args.input.c_str(), r.error().message.c_str());
     return 1;
   }
-  if (!args.quiet) std::fprintf(stderr, "wink: cached %s\n", r->c_str());
+  if (!args.quiet) std::fprintf(stderr, "wink: cached %s\n", (*r)->path().c_str());
   return 0;
 }
 

@@ -11,6 +11,8 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "component/parser.h"
+#include "common/files.h"
 #include "engine/engine.h"
 #include "wasi/wasi.h"
 
@@ -91,6 +93,13 @@ int run(const RunOptions& opt, const std::vector<std::string>& rest) {
   // in the background ($WINK_QUICK_TIER=0 waits for the optimized build).
   const char* quick = std::getenv("WINK_QUICK_TIER");
   config.quick_tier_threshold = quick && std::string(quick) == "0" ? 0 : kQuickTierCodeBytes;
+  if (auto head = read_file(module_path); head.ok() &&
+      component::detect_layer(*head) == component::BinaryLayer::Component) {
+    // wasi:http components are servers, not commands: `wink up` runs them.
+    return fail(module_path + " is a WebAssembly component: serve it with `wink up` (a wink.toml whose "
+                "[component.<name>] source is this file; see docs/components.md). `wink run` runs core "
+                "modules (WASI preview1 commands and reactors).");
+  }
   engine::Engine engine(config);
   auto module = engine.load_file(module_path);
   if (!module.ok()) return fail(module.error().message);

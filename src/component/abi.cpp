@@ -174,6 +174,12 @@ Result<Value> load_list_from_range(AbiContext& cx, uint64_t ptr, uint64_t length
     return trap("list [" + std::to_string(ptr) + ", +" + std::to_string(bytes) + ") is out of bounds of memory of " +
                 std::to_string(mem->size) + " bytes");
   }
+  if (elem.kind == ValKind::U8) {  // bytes fast path: raw bytes in `str`, no Value per element
+    WINK_TRY(cx.charge(length));
+    Value out;
+    out.str.assign(reinterpret_cast<const char*>(mem->base + ptr), length);
+    return out;
+  }
   WINK_TRY(cx.charge(length * sizeof(Value)));
   Value out;
   out.items.reserve(length);
@@ -185,6 +191,15 @@ Result<Value> load_list_from_range(AbiContext& cx, uint64_t ptr, uint64_t length
 }
 
 Result<std::pair<uint32_t, uint32_t>> store_list_into_range(AbiContext& cx, const Value& v, const ValType& elem) {
+  if (elem.kind == ValKind::U8 && v.items.empty()) {  // bytes fast path: a list<u8> given as raw bytes in `str`
+    if (v.str.size() > kMaxListByteLength) {
+      return make_error("list of " + std::to_string(v.str.size()) + " bytes is past 2^28-1");
+    }
+    WINK_ASSIGN_OR_RETURN(uint32_t ptr, cx.reallocate(0, 0, 1, v.str.size()));
+    WINK_ASSIGN_OR_RETURN(GuestMemory * mem, cx.memory());
+    if (!v.str.empty()) std::memcpy(mem->base + ptr, v.str.data(), v.str.size());
+    return std::pair<uint32_t, uint32_t>(ptr, static_cast<uint32_t>(v.str.size()));
+  }
   uint64_t bytes = uint64_t{v.items.size()} * elem.size;
   if (bytes > 0xFFFFFFFFull) return make_error("list of " + std::to_string(bytes) + " bytes does not fit a 32-bit memory");
   WINK_ASSIGN_OR_RETURN(uint32_t ptr, cx.reallocate(0, 0, elem.alignment, bytes));

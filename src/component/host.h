@@ -42,8 +42,10 @@ struct HostCall {
 using HostFunction = std::function<Result<std::vector<Value>>(HostCall& call, std::vector<Value>& args)>;
 
 // Runs when the guest drops an owned handle of a host resource (canon
-// resource.drop of an imported resource type), with the rep.
-using HostResourceDrop = std::function<void(HostState& state, uint32_t rep)>;
+// resource.drop of an imported resource type), with the rep. An error traps
+// the guest (the WIT makes some drops traps, e.g. a parent resource dropped
+// while a child of it lives).
+using HostResourceDrop = std::function<Result<void>(HostState& state, uint32_t rep)>;
 
 class HostProvider {
  public:

@@ -5,6 +5,8 @@
 //     (signed integers sign-extended to 64 bits)
 //   f32, f64: `f`
 //   string: `str`, always UTF-8 on the host side
+//   list<u8>: `str` as raw bytes (the fast path for bodies); lowering also
+//     accepts one Value per element in `items`
 //   list elements, record/tuple fields, flags (one bool Value per label),
 //     variant payload (zero or one): `items`
 #pragma once

@@ -147,6 +147,8 @@ void Api::handle(const http::Request& req, Reply& reply, const std::atomic<bool>
     error(reply, 405, "method " + std::string(m) + " not allowed here (use " + allowed + ")");
   };
   if (seg.empty() || seg[0] != "v1") return error(reply, 404, "no such endpoint (the API lives under /v1, see docs/api.md)");
+  // "/v1" alone names no endpoint (and every branch below reads seg[1]).
+  if (seg.size() < 2) return error(reply, 404, "no such endpoint (see docs/api.md)");
   for (size_t i = 2; i < seg.size(); ++i) {
     if (!plain_name(seg[i])) return error(reply, 404, "bad name in path: \"" + std::string(seg[i].substr(0, 64)) + "\"");
   }

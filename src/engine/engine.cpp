@@ -3,8 +3,9 @@
 #include <cstring>
 
 #include "common/files.h"
+#include "common/hash.h"
 #include "host/host.h"
-#include "lifecycle/reactor_abi.h"
+#include "host/reactor.h"
 #include "wasi/wasi.h"
 
 namespace wink::engine {
@@ -18,7 +19,7 @@ std::vector<runtime::HostImport> Engine::host_imports() {
   std::vector<runtime::HostImport> all;
   for (const auto& h : wasi::host_imports()) all.push_back(h);
   for (const auto& h : host::host_imports()) all.push_back(h);
-  for (const auto& h : lifecycle::reactor_imports()) all.push_back(h);  // long-lived guests
+  for (const auto& h : host::reactor_imports()) all.push_back(h);  // long-lived guests
   return all;
 }
 
@@ -37,11 +38,29 @@ Result<std::shared_ptr<Module>> Engine::load_linked(std::span<const uint8_t> was
   compiler::Options linked = config_.compile;
   linked.link_imports = true;
   linked.host_imports.clear();  // imports are bound by the linker, not by name
+  // Whole, not split (load_bytes splits): sharing the JS engine through the
+  // linker is switched on once the linker's tests pass with it.
   return load_with(wasm, linked);
 }
 
 Result<std::shared_ptr<Module>> Engine::load_bytes(std::span<const uint8_t> wasm) {
-  return load_with(wasm, config_.compile);
+  return load_shared(wasm, config_.compile);
+}
+
+Result<std::shared_ptr<Module>> Engine::load_shared(std::span<const uint8_t> wasm, const compiler::Options& wanted) {
+  if (auto split = compiler::split_data(wasm)) {
+    auto module = load_with(split->code, wanted);
+    if (module.ok()) {
+      (*module)->identity_ = Sha256().update((*module)->identity_).update(split->data->hash).hex();
+      (*module)->data_ = std::move(split->data);
+      return module;
+    }
+    // The code alone can be invalid where the whole module is not
+    // (memory.init and data.drop need the data count section): then compile
+    // the module whole. Any other failure is the module's own.
+    if (compiler::check_module(split->code, wanted).ok()) return module;
+  }
+  return load_with(wasm, wanted);
 }
 
 Result<std::shared_ptr<Module>> Engine::load_with(std::span<const uint8_t> wasm, const compiler::Options& wanted) {

@@ -17,6 +17,7 @@
 
 #include "common/result.h"
 #include "compiler/compiler.h"
+#include "compiler/data_split.h"
 #include "runtime/artifact_abi.h"
 #include "runtime/host_module.h"
 #include "runtime/runtime.h"
@@ -35,12 +36,23 @@ class Module {
   const wink_artifact_t& abi() const { return *abi_; }
   const wink_export_t* find_export(std::string_view name) const;
   const std::filesystem::path& path() const { return path_; }
+  // The data segments every instance gets written at instantiation, when the
+  // artifact was compiled from the module's code alone (shared by modules
+  // that differ only in data: compiler/data_split.h); nullptr otherwise.
+  const compiler::DataImage* data() const { return data_.get(); }
+  // What an instance of this module starts from, for snapshot keys: the
+  // artifact's module_hash, combined with the data's hash when the data is
+  // written at instantiation (two modules sharing code never share a snapshot).
+  const std::string& identity() const { return identity_; }
 
  private:
+  friend class Engine;
   Module() = default;
   void* handle_ = nullptr;
   const wink_artifact_t* abi_ = nullptr;
   std::filesystem::path path_;
+  std::shared_ptr<const compiler::DataImage> data_;
+  std::string identity_;
 };
 
 struct InstanceLimits {
@@ -124,9 +136,11 @@ class Engine {
   // A .wasm file is compiled through the cache; an artifact file (ELF shared
   // object made by `wink compile`) is loaded as is.
   Result<std::shared_ptr<Module>> load_file(const std::filesystem::path& path);
+  // Modules that differ only in data share one artifact: see compiler/data_split.h.
   Result<std::shared_ptr<Module>> load_bytes(std::span<const uint8_t> wasm);
   // A component's core module, compiled for linking (every import bound per
-  // instance, see Instance::create_linked); cached like any module.
+  // instance, see Instance::create_linked); cached like any module (whole:
+  // not yet split like load_bytes, see engine.cpp).
   Result<std::shared_ptr<Module>> load_linked(std::span<const uint8_t> wasm);
   // All host imports wink provides (WASI and wink's own host API).
   static std::vector<runtime::HostImport> host_imports();
@@ -138,6 +152,8 @@ class Engine {
   uint64_t compile_count() const { return cache_.compile_count(); }
 
  private:
+  // Compiles the code module alone when the data splits off (data_split.h).
+  Result<std::shared_ptr<Module>> load_shared(std::span<const uint8_t> wasm, const compiler::Options& wanted);
   Result<std::shared_ptr<Module>> load_with(std::span<const uint8_t> wasm, const compiler::Options& wanted);
   EngineConfig config_;
   compiler::ArtifactCache cache_;

@@ -108,6 +108,15 @@ Result<std::unique_ptr<Instance>> Instance::create_raw(std::shared_ptr<Module> m
     if (!out.detail.empty()) why += ": " + out.detail;
     return make_error("instantiation failed: " + why);
   }
+  if (const compiler::DataImage* data = inst->module_->data()) {
+    // Compiled without its data (shared code): write it now, as the
+    // module's own instantiation would have (no start function runs first).
+    wasm_rt_memory_t* memory = inst->memory();
+    if (memory == nullptr) return make_error("instantiation failed: the module has data but no memory");
+    if (auto written = compiler::apply_data(*data, memory->data, uint64_t(memory->pages) * 65536); !written.ok()) {
+      return make_error("instantiation failed: " + written.error().message);
+    }
+  }
   return inst;
 }
 

@@ -35,6 +35,7 @@ Result<std::shared_ptr<Module>> Module::load(const std::filesystem::path& artifa
   module->handle_ = handle;
   module->abi_ = abi;
   module->path_ = artifact;
+  module->identity_ = abi->module_hash ? abi->module_hash : "";
   return module;
 }
 

@@ -18,9 +18,15 @@
 #include "common/files.h"
 #include "common/hash.h"
 #include "common/version.h"
-#include "lifecycle/reactor_abi.h"
+#include "engine/snapshot_pages.h"
+#include "host/reactor.h"
 #include "runtime/memory_pool.h"
 #include "wasi/state.h"
+
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#define MADV_POPULATE_WRITE 23
+#endif
 
 namespace wink::engine {
 
@@ -121,6 +127,13 @@ SpillConfig& spill() {
   return *c;
 }
 
+// New images go to files now (set_image_spill's budget is used up)?
+bool spill_due() {
+  SpillConfig& c = spill();
+  const uint64_t budget = c.budget.load();
+  return budget && c.memory_bytes.load() >= budget;
+}
+
 // A descriptor for a new memory image; *spilled tells a file from a memfd.
 int make_image_fd(const char* name, bool* spilled) {
   *spilled = false;
@@ -172,6 +185,15 @@ struct Snapshot::MemoryImage {
   int memfd = -1;  // dense image of pages * 64 KiB; zero pages are holes
   bool spilled = false;  // memfd is an unlinked file under the spill dir
   uint64_t charged = 0;  // stored bytes counted in image_backing()
+  // The working set of the instance it was captured from (standby): pages it
+  // had written (private copies) and pages it had only read. A restore maps
+  // them at once (MADV_POPULATE_*), so the next request does not take one
+  // page fault per page it touches again. Empty for init snapshots.
+  PageRuns resident_written, resident_read;
+  // Set by an in-place update (capture_onto): the pages it wrote and the
+  // size the instance's mapping of this image had; Snapshot::park_slot uses them.
+  PageRuns changed;
+  uint32_t previous_pages = 0;
   uint64_t bytes() const { return uint64_t{pages} * MemoryPool::kPageBytes; }
   void charge() {
     charged = stored_bytes();
@@ -184,6 +206,14 @@ struct Snapshot::MemoryImage {
     if (spilled) --spill().spilled_images;
     charged = 0;
     spilled = false;
+  }
+  // After the runs changed (an in-place update): count the new size.
+  void recharge() {
+    const uint64_t now = stored_bytes();
+    auto& counter = spilled ? spill().spilled_bytes : spill().memory_bytes;
+    counter += now;
+    counter -= charged;
+    charged = now;
   }
   uint64_t stored_bytes() const {
     uint64_t n = 0;
@@ -199,7 +229,8 @@ struct Snapshot::MemoryImage {
   MemoryImage(MemoryImage&& o) noexcept
       : field_offset(o.field_offset), pages(o.pages), max_pages(o.max_pages),
         runs(std::move(o.runs)), memfd(std::exchange(o.memfd, -1)), spilled(std::exchange(o.spilled, false)),
-        charged(std::exchange(o.charged, 0)) {}
+        charged(std::exchange(o.charged, 0)), resident_written(std::move(o.resident_written)),
+        resident_read(std::move(o.resident_read)) {}
   MemoryImage& operator=(MemoryImage&& o) noexcept {
     if (this != &o) {
       if (memfd >= 0) ::close(memfd);
@@ -211,6 +242,8 @@ struct Snapshot::MemoryImage {
       memfd = std::exchange(o.memfd, -1);
       spilled = std::exchange(o.spilled, false);
       charged = std::exchange(o.charged, 0);
+      resident_written = std::move(o.resident_written);
+      resident_read = std::move(o.resident_read);
     }
     return *this;
   }
@@ -403,6 +436,11 @@ std::string InitSpec::key() const {
   for (const auto& p : preopens) {
     h.update("\ndir ").update(p.host_path.string()).update(" ").update(p.guest_path);
   }
+  if (!warmup.empty()) h.update("\nwarmup-handler ").update(warmup_handler);
+  for (const auto& w : warmup) {
+    h.update("\nwarmup ").update(w.target);
+    for (const auto& v : w.vars) h.update("\n var ").update(v);
+  }
   return h.hex();
 }
 
@@ -412,58 +450,120 @@ fs::path snapshot_path_for(const Module& module, const InitSpec& spec, const fs:
   bool in_cache = artifact.parent_path() == fs::absolute(cache) || artifact.parent_path() == cache;
   if (!in_cache) return fs::path(artifact.string() + ".snap");
   return data_dir / "snapshots" /
-         (std::string(module.abi().module_hash).substr(0, 32) + "-" + spec.key().substr(0, 32) + ".snap");
+         (module.identity().substr(0, 32) + "-" + spec.key().substr(0, 32) + ".snap");
 }
 
-// ---- Capture ----
+// ---- Capturing memory ----
 
 namespace {
 
-// Per 4 KiB page of a memory at `data` (npages): 1 where the page may be
-// non-zero. Empty when unknown (every page must be read). Uses
-// /proc/self/pagemap (present or swapped pages) plus the runs of the snapshot
-// image the instance was restored from (pages still mapped from the image
-// need not be present to hold data).
-std::vector<uint8_t> candidate_pages_impl(const uint8_t* data, uint64_t npages,
-                                          const std::vector<std::pair<uint32_t, uint32_t>>* base_runs) {
-  std::vector<uint8_t> out;
-  int fd = ::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return out;
-  out.assign(npages, 0);
-  std::vector<uint64_t> entries(std::min<uint64_t>(npages ? npages : 1, 1 << 16));
+Result<void> pwrite_all(int fd, const uint8_t* src, uint64_t len, uint64_t offset) {
+  for (uint64_t done = 0; done < len;) {
+    ssize_t w = ::pwrite(fd, src + done, len - done, static_cast<off_t>(offset + done));
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return errno_error("writing the snapshot memory image");
+    }
+    done += static_cast<uint64_t>(w);
+  }
+  return {};
+}
+
+// A new image of `mem`: its non-zero pages. Pages that may be non-zero: every
+// page, or (when the kernel tells us, `states`) only pages present or swapped
+// plus those of the image the instance was restored from (`origin`; pages
+// still mapped from it need not be present to hold data); an absent page of
+// anonymous memory reads as zero.
+Result<std::unique_ptr<Snapshot::MemoryImage>> capture_memory(const wasm_rt_memory_t& mem, uint64_t field_offset,
+                                                              const std::vector<uint8_t>& states,
+                                                              const PageRuns* origin) {
+  auto img = std::make_unique<Snapshot::MemoryImage>();
+  img->field_offset = field_offset;
+  img->pages = static_cast<uint32_t>(mem.pages);
+  img->max_pages = static_cast<uint32_t>(mem.max_pages);
+  img->memfd = make_image_fd("wink-snapshot", &img->spilled);
+  if (img->memfd < 0) return errno_error("memfd_create");
+  if (::ftruncate(img->memfd, static_cast<off_t>(img->bytes())) != 0) return errno_error("ftruncate");
+  const uint64_t npages = img->bytes() / kPage;
+  std::vector<uint8_t> candidate;
+  if (!states.empty()) {
+    candidate.resize(npages);
+    for (uint64_t p = 0; p < npages; ++p) candidate[p] = (states[p] & (kPagePresent | kPageSwapped)) != 0;
+    if (origin) {
+      for (auto [first, count] : *origin) {
+        for (uint64_t p = first; p < uint64_t{first} + count && p < npages; ++p) candidate[p] = 1;
+      }
+    }
+  }
+  auto nonzero = [&](uint64_t p) { return (candidate.empty() || candidate[p]) && !page_is_zero(mem.data + p * kPage); };
   for (uint64_t p = 0; p < npages;) {
-    uint64_t n = std::min<uint64_t>(npages - p, entries.size());
-    off_t off = static_cast<off_t>((reinterpret_cast<uintptr_t>(data) / kPage + p) * 8);
-    if (::pread(fd, entries.data(), n * 8, off) != static_cast<ssize_t>(n * 8)) {
-      ::close(fd);
-      return {};
+    if (!nonzero(p)) {
+      ++p;
+      continue;
     }
-    for (uint64_t k = 0; k < n; ++k) {
-      if ((entries[k] >> 63 & 1) || (entries[k] >> 62 & 1)) out[p + k] = 1;
-    }
-    p += n;
+    uint64_t q = p;
+    while (q < npages && nonzero(q)) ++q;
+    img->runs.emplace_back(static_cast<uint32_t>(p), static_cast<uint32_t>(q - p));
+    WINK_TRY(pwrite_all(img->memfd, mem.data + p * kPage, (q - p) * kPage, p * kPage));
+    p = q;
   }
-  ::close(fd);
-  if (base_runs) {
-    for (auto [first, count] : *base_runs) {
-      for (uint64_t p = first; p < uint64_t{first} + count && p < npages; ++p) out[p] = 1;
-    }
+  return img;
+}
+
+// Brings `img`, the image the instance was restored from (or an own copy of
+// it), up to the instance's memory by writing only the pages the instance
+// changed since: under a MAP_PRIVATE mapping those are exactly its private
+// pages (present and not the file's, or swapped). Every other page is still
+// the image's. Pages it zeroed become holes again. Cost: the pagemap scan and
+// the changed pages, not the memory size.
+Result<void> update_in_place(Snapshot::MemoryImage& img, const wasm_rt_memory_t& mem,
+                             const std::vector<uint8_t>& states, uint64_t& written) {
+  if (states.empty()) return make_error("cannot read /proc/self/pagemap: no incremental capture");
+  const uint64_t new_pages = mem.pages;
+  if (new_pages < img.pages) return make_error("internal error: memory smaller than its image");
+  const uint64_t npages = new_pages * MemoryPool::kPageBytes / kPage;
+  if (new_pages > img.pages && ::ftruncate(img.memfd, static_cast<off_t>(new_pages * MemoryPool::kPageBytes)) != 0) {
+    return errno_error("growing the snapshot memory image");
   }
-  return out;
+  std::vector<uint8_t> stored(npages, 0);
+  for (auto [first, count] : img.runs) std::fill_n(stored.begin() + first, count, 1);
+  auto changed = [&](uint64_t p) {
+    const uint8_t st = states[p];
+    return (st & kPageSwapped) || ((st & kPagePresent) && !(st & kPageFromFile));
+  };
+  for (uint64_t p = 0; p < npages;) {
+    if (!changed(p)) {
+      ++p;
+      continue;
+    }
+    // A run of changed pages of the same kind (all non-zero, or all zero).
+    const bool zero = page_is_zero(mem.data + p * kPage);
+    uint64_t q = p + 1;
+    while (q < npages && changed(q) && page_is_zero(mem.data + q * kPage) == zero) ++q;
+    if (zero) {
+      if (::fallocate(img.memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(p * kPage),
+                      static_cast<off_t>((q - p) * kPage)) != 0) {
+        WINK_TRY(pwrite_all(img.memfd, mem.data + p * kPage, (q - p) * kPage, p * kPage));  // zeros, then
+      }
+    } else {
+      WINK_TRY(pwrite_all(img.memfd, mem.data + p * kPage, (q - p) * kPage, p * kPage));
+    }
+    std::fill(stored.begin() + p, stored.begin() + q, zero ? 0 : 1);
+    written += (q - p) * kPage;
+    p = q;
+  }
+  img.changed = page_runs(states, [](uint8_t st) { return (st & kPageSwapped) || ((st & kPagePresent) && !(st & kPageFromFile)); });
+  img.previous_pages = img.pages;
+  img.pages = static_cast<uint32_t>(new_pages);
+  img.max_pages = static_cast<uint32_t>(mem.max_pages);
+  img.runs = page_runs(stored, [](uint8_t v) { return v != 0; });
+  img.recharge();
+  return {};
 }
 
 }  // namespace
 
-std::vector<uint8_t> Snapshot::candidate_pages(const Instance& instance, uint64_t field_offset,
-                                               const uint8_t* data, uint64_t npages) {
-  const std::vector<std::pair<uint32_t, uint32_t>>* base_runs = nullptr;
-  if (const Snapshot* from = instance.snapshot()) {
-    for (const auto& m : from->memories_) {
-      if (m->field_offset == field_offset) base_runs = &m->runs;
-    }
-  }
-  return candidate_pages_impl(data, npages, base_runs);
-}
+// ---- Capture ----
 
 namespace {
 
@@ -516,10 +616,14 @@ Result<std::shared_ptr<Snapshot>> Snapshot::create(std::shared_ptr<Module> modul
                                                    std::string* init_output) {
   const wink_artifact_t& abi = module->abi();
   WINK_TRY(check_layout(abi));
+  const wink_export_t* warmup_handler = nullptr;
   if (!spec.warmup.empty()) {
-    return make_error(
-        "warm-up requests need long-lived instances, which wink does not have yet; remove "
-        "`warmup` (init runs once per snapshot, each request gets a fresh copy of it)");
+    warmup_handler = module->find_export(spec.warmup_handler);
+    if (warmup_handler == nullptr || warmup_handler->kind != WINK_EXTERN_FUNC || warmup_handler->params[0] ||
+        warmup_handler->results[0]) {
+      return make_error("warm-up handler `" + spec.warmup_handler +
+                        "` is not an exported function without parameters and results");
+    }
   }
   const wink_export_t* init = module->find_export(spec.init_export);
   if (init == nullptr || init->kind != WINK_EXTERN_FUNC || init->params[0] || init->results[0]) {
@@ -544,7 +648,7 @@ Result<std::shared_ptr<Snapshot>> Snapshot::create(std::shared_ptr<Module> modul
   config.stderr_ = out;
   WINK_ASSIGN_OR_RETURN(auto prepared, wasi::Prepared::create(config));
   wasi::Context ctx(prepared);
-  lifecycle::ReactorContext reactor;  // long-lived guests import it; init gets no request
+  host::ReactorContext reactor;  // long-lived guests import it; init gets no request
   std::vector<runtime::HostModule*> hosts = {&ctx, &reactor};
   for (runtime::HostModule* h : spec.hosts) hosts.push_back(h);
   InstanceLimits limits;
@@ -576,8 +680,26 @@ Result<std::shared_ptr<Snapshot>> Snapshot::create(std::shared_ptr<Module> modul
   }
   runtime::Outcome o = inst->call(*init, nullptr, nullptr);
   if (!o.ok()) return fail_with("init `" + spec.init_export + "`", o);
-  double init_ms = ms_since(t0);
   if (init_output) *init_output = out_text;
+  // Warm-up requests on the same instance, as a long-lived instance would
+  // serve them: what they build lazily (caches, tables) is in the capture.
+  for (size_t k = 0; k < spec.warmup.size(); ++k) {
+    const InitSpec::WarmupRequest& w = spec.warmup[k];
+    out_text.clear();  // one request's output at a time (the error quotes it)
+    reactor.state().vars = &w.vars;
+    reactor.state().keep_awake_ms = -1;
+    runtime::Outcome wo = inst->call(*warmup_handler, nullptr, nullptr);
+    reactor.state().vars = nullptr;
+    if (!wo.ok() && !(wo.exited() && wo.exit_code == 0)) {
+      return fail_with("warm-up request " + std::to_string(k + 1) + " `" + w.target + "`", wo);
+    }
+    if (wo.exited()) {
+      return make_error("warm-up request " + std::to_string(k + 1) + " `" + w.target +
+                        "` called proc_exit(0): a long-lived instance must return from its handler");
+    }
+  }
+  out_text.clear();
+  double init_ms = ms_since(t0);
 
   // WASI state that cannot be carried over: descriptors init opened.
   auto* wasi_state = static_cast<Z_wasi_snapshot_preview1_instance_t*>(ctx.import_instance());
@@ -590,7 +712,8 @@ Result<std::shared_ptr<Snapshot>> Snapshot::create(std::shared_ptr<Module> modul
     }
   }
 
-  WINK_ASSIGN_OR_RETURN(auto snap, capture_state(*inst, spec.key(), config.args, config.env));
+  WINK_ASSIGN_OR_RETURN(auto snap, capture_state(*inst, spec.key(), config.args, config.env,
+                                                /*for_standby=*/false, nullptr));
   snap->stats_.init_ms = init_ms;
   return snap;
 }
@@ -598,14 +721,87 @@ Result<std::shared_ptr<Snapshot>> Snapshot::create(std::shared_ptr<Module> modul
 Result<std::shared_ptr<Snapshot>> Snapshot::capture(const Instance& instance) {
   WINK_TRY(check_layout(instance.module().abi()));
   const Snapshot* from = instance.snapshot();
-  return capture_state(instance, from ? from->spec_key_ : std::string("running"),
-                       from ? from->init_args_ : std::vector<std::string>{},
-                       from ? from->init_env_ : std::vector<std::string>{});
+  WINK_ASSIGN_OR_RETURN(auto snap, capture_state(instance, from ? from->spec_key_ : std::string("running"),
+                                                from ? from->init_args_ : std::vector<std::string>{},
+                                                from ? from->init_env_ : std::vector<std::string>{},
+                                                /*for_standby=*/true, nullptr));
+  return snap;
+}
+
+Result<std::shared_ptr<Snapshot>> Snapshot::capture_onto(const Instance& instance, std::shared_ptr<Snapshot> base) {
+  WINK_TRY(check_layout(instance.module().abi()));
+  if (!base || !base->exclusive_) return make_error("internal error: capture_onto needs an exclusive base snapshot");
+  if (base->consumed_) return make_error("internal error: the base snapshot was already consumed");
+  if (base->module_ != instance.module_) return make_error("internal error: the base snapshot is another module's");
+  // Over the spill budget, a state still in memory moves to a file: a full
+  // capture into new images (which spill), not an update of the memfd.
+  if (spill_due()) {
+    for (const auto& m : base->memories_) {
+      if (m && !m->spilled) return capture(instance);
+    }
+  }
+  base->consumed_ = true;  // from here on its images belong to the result (or are half-written)
+  return capture_state(instance, base->spec_key_, base->init_args_, base->init_env_,
+                       /*for_standby=*/true, base.get());
+}
+
+Result<std::shared_ptr<Snapshot>> Snapshot::own_copy() const {
+  const auto t0 = std::chrono::steady_clock::now();
+  auto snap = std::shared_ptr<Snapshot>(new Snapshot());
+  snap->module_ = module_;
+  snap->spec_key_ = spec_key_;
+  snap->init_args_ = init_args_;
+  snap->init_env_ = init_env_;
+  snap->image_ = image_;
+  snap->exclusive_ = true;
+  for (const auto& t : tables_) snap->tables_.push_back(std::make_unique<TableImage>(*t));
+  for (const auto& g : globals_) snap->globals_.push_back(std::make_unique<GlobalImage>(*g));
+  for (const auto& m : memories_) {
+    auto img = std::make_unique<MemoryImage>();
+    img->field_offset = m->field_offset;
+    img->pages = m->pages;
+    img->max_pages = m->max_pages;
+    img->runs = m->runs;
+    img->resident_written = m->resident_written;
+    img->resident_read = m->resident_read;
+    img->memfd = make_image_fd("wink-snapshot", &img->spilled);
+    if (img->memfd < 0) return errno_error("memfd_create");
+    if (::ftruncate(img->memfd, static_cast<off_t>(img->bytes())) != 0) return errno_error("ftruncate");
+    // In the kernel, page cache to page cache: no mapping, no faults.
+    for (auto [first, count] : m->runs) {
+      loff_t in = static_cast<loff_t>(uint64_t{first} * kPage), out = in;
+      uint64_t left = uint64_t{count} * kPage;
+      while (left) {
+        ssize_t n = ::copy_file_range(m->memfd, &in, img->memfd, &out, left, 0);
+        if (n <= 0) {
+          if (n < 0 && errno == EINTR) continue;
+          // No copy_file_range between these files: through a buffer.
+          std::vector<uint8_t> buf(std::min<uint64_t>(left, 1 << 20));
+          while (left) {
+            size_t chunk = static_cast<size_t>(std::min<uint64_t>(left, buf.size()));
+            if (::pread(m->memfd, buf.data(), chunk, in) != static_cast<ssize_t>(chunk)) {
+              return errno_error("reading a snapshot memory image");
+            }
+            WINK_TRY(pwrite_all(img->memfd, buf.data(), chunk, static_cast<uint64_t>(out)));
+            in += static_cast<loff_t>(chunk), out += static_cast<loff_t>(chunk), left -= chunk;
+          }
+          break;
+        }
+        left -= static_cast<uint64_t>(n);
+      }
+    }
+    snap->memories_.push_back(std::move(img));
+  }
+  WINK_TRY(snap->prepare_process_state());
+  snap->stats_ = stats_;
+  snap->stats_.capture_ms = ms_since(t0);
+  return snap;
 }
 
 Result<std::shared_ptr<Snapshot>> Snapshot::capture_state(const Instance& instance, std::string spec_key,
                                                           std::vector<std::string> args,
-                                                          std::vector<std::string> env) {
+                                                          std::vector<std::string> env,
+                                                          bool for_standby, Snapshot* onto) {
   const auto t_capture = std::chrono::steady_clock::now();
   const std::shared_ptr<Module>& module = instance.module_;
   const wink_artifact_t& abi = module->abi();
@@ -614,6 +810,9 @@ Result<std::shared_ptr<Snapshot>> Snapshot::capture_state(const Instance& instan
   snap->spec_key_ = std::move(spec_key);
   snap->init_args_ = std::move(args);
   snap->init_env_ = std::move(env);
+  snap->exclusive_ = for_standby;  // one instance's state: updated in place at its next standby
+  // The instance maps the very images this capture updates: its slot can be kept (park_slot).
+  if (onto && onto == instance.snapshot()) snap->captured_from_ = &instance;
   const uint8_t* storage = static_cast<const uint8_t*>(instance.raw());
   snap->image_.assign(storage, storage + abi.instance_size);
 
@@ -653,39 +852,36 @@ Result<std::shared_ptr<Snapshot>> Snapshot::capture_state(const Instance& instan
       std::memset(field, 0, sizeof ref);
     } else if (f.kind == WINK_FIELD_MEMORY) {
       const auto* mem = reinterpret_cast<const wasm_rt_memory_t*>(storage + f.offset);
-      auto img = std::make_unique<MemoryImage>();
-      img->field_offset = f.offset;
-      img->pages = mem->pages;
-      img->max_pages = mem->max_pages;
-      img->memfd = make_image_fd("wink-snapshot", &img->spilled);
-      if (img->memfd < 0) return errno_error("memfd_create");
-      if (::ftruncate(img->memfd, static_cast<off_t>(img->bytes())) != 0) return errno_error("ftruncate");
-      uint64_t npages = img->bytes() / kPage;
-      // Pages that may be non-zero: every page, or (when the kernel tells us)
-      // only pages present in memory plus those of the image the instance was
-      // restored from; an absent page of anonymous memory reads as zero.
-      // Scanning only these keeps a standby capture proportional to the pages
-      // the instance touched, not to its memory size.
-      std::vector<uint8_t> candidate = candidate_pages(instance, f.offset, mem->data, npages);
-      auto nonzero = [&](uint64_t p) {
-        return (candidate.empty() || candidate[p]) && !page_is_zero(mem->data + p * kPage);
-      };
-      for (uint64_t p = 0; p < npages;) {
-        if (!nonzero(p)) { ++p; continue; }
-        uint64_t q = p;
-        while (q < npages && nonzero(q)) ++q;
-        img->runs.emplace_back(static_cast<uint32_t>(p), static_cast<uint32_t>(q - p));
-        const uint8_t* src = mem->data + p * kPage;
-        uint64_t len = (q - p) * kPage, done = 0;
-        while (done < len) {
-          ssize_t w = ::pwrite(img->memfd, src + done, len - done, static_cast<off_t>(p * kPage + done));
-          if (w < 0) {
-            if (errno == EINTR) continue;
-            return errno_error("writing the snapshot memfd");
+      const uint64_t npages = uint64_t{mem->pages} * MemoryPool::kPageBytes / kPage;
+      const std::vector<uint8_t> states = page_states(mem->data, npages);
+      std::unique_ptr<MemoryImage> img;
+      if (onto) {
+        auto it = std::find_if(onto->memories_.begin(), onto->memories_.end(),
+                               [&](const auto& m) { return m && m->field_offset == f.offset; });
+        if (it == onto->memories_.end()) return make_error("internal error: the base snapshot lacks a memory");
+        img = std::move(*it);
+        WINK_TRY(update_in_place(*img, *mem, states, snap->stats_.written_bytes));
+        snap->stats_.incremental = true;
+      } else {
+        const PageRuns* origin = nullptr;
+        bool origin_known = true;
+        if (const Snapshot* from = instance.snapshot()) {
+          origin_known = false;
+          for (const auto& m : from->memories_) {
+            if (m && m->field_offset == f.offset) origin = &m->runs, origin_known = true;
           }
-          done += static_cast<uint64_t>(w);
         }
-        p = q;
+        // Origin images gone (a capture_onto that failed took them): read every page.
+        static const std::vector<uint8_t> kEveryPage;
+        WINK_ASSIGN_OR_RETURN(img, capture_memory(*mem, f.offset, origin_known ? states : kEveryPage, origin));
+        snap->stats_.written_bytes += img->stored_bytes();
+      }
+      img->resident_written.clear();
+      img->resident_read.clear();
+      if (for_standby && !states.empty()) {
+        img->resident_written =
+            page_runs(states, [](uint8_t st) { return (st & kPagePresent) && !(st & kPageFromFile); });
+        img->resident_read = page_runs(states, [](uint8_t st) { return (st & kPageFromFile) != 0; });
       }
       auto* m = reinterpret_cast<wasm_rt_memory_t*>(field);
       m->data = nullptr;
@@ -755,7 +951,7 @@ Result<void> Snapshot::prepare_process_state() {
     // Instances map it copy-on-write on the promise that it never changes;
     // without the seals that promise is not kept, so refuse. A spilled image
     // is an unlinked file only this process can reach: no seals there.
-    if (!m->spilled &&
+    if (!m->spilled && !exclusive_ &&
         ::fcntl(m->memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
       return errno_error("cannot seal the snapshot memory image (F_ADD_SEALS)");
     }
@@ -808,7 +1004,7 @@ Result<void> Snapshot::write(const fs::path& file) const {
   h.format_version = kFormatVersion;
   h.header_bytes = kHeaderBytes;
   copy_str(h.engine_version, sizeof h.engine_version, kEngineVersion);
-  copy_str(h.module_hash, sizeof h.module_hash, module_->abi().module_hash);
+  copy_str(h.module_hash, sizeof h.module_hash, module_->identity().c_str());
   copy_str(h.spec_key, sizeof h.spec_key, spec_key_);
   h.meta_offset = kHeaderBytes;
   h.meta_bytes = meta.out.size();
@@ -904,7 +1100,7 @@ Result<std::shared_ptr<Snapshot>> Snapshot::load(const fs::path& file, std::shar
     return make_error(std::string("stale snapshot: made by engine ") + h.engine_version + ", this is " +
                       kEngineVersion);
   }
-  if (std::string_view(h.module_hash) != abi.module_hash) {
+  if (std::string_view(h.module_hash) != module->identity()) {
     return make_error("stale snapshot: made for another module (hash " + std::string(h.module_hash).substr(0, 12) + ")");
   }
   std::string key = spec.key();
@@ -1042,8 +1238,31 @@ Result<std::shared_ptr<Snapshot>> Snapshot::load_or_create(const fs::path& file,
 
 // ---- Restore ----
 
+namespace {
+
+// Pages a restore maps ahead at most (the rest fault in when touched): keeps
+// a wake bounded when the instance had touched most of a large memory.
+constexpr uint64_t kMaxPrefetchPages = 16384;  // 64 MiB
+
+// Maps the working set the instance had when it was captured (standby): one
+// madvise per run instead of one page fault per page on the next request (a
+// fault costs 10-50 us on these VMs; the kernel maps the same page from
+// inside the madvise for a small fraction of that, 16 per step). Pages it had
+// written come first. All are mapped shared from the image (POPULATE_READ),
+// not copied: a page is private only once the guest writes it again, so the
+// next incremental standby still sees exactly the pages the guest changed.
+void prefetch_working_set(uint8_t* base, const Snapshot::MemoryImage& m) {
+  if (m.resident_written.empty() && m.resident_read.empty()) return;
+  const uint64_t written = std::min(run_pages(m.resident_written), kMaxPrefetchPages);
+  populate_runs(base, m.resident_written, MADV_POPULATE_READ, written);
+  populate_runs(base, m.resident_read, MADV_POPULATE_READ, kMaxPrefetchPages - written);
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Instance>> Snapshot::instantiate(std::span<runtime::HostModule* const> hosts,
                                                         const InstanceLimits& limits) const {
+  if (consumed_) return make_error("internal error: restoring a snapshot consumed by capture_onto");
   const wink_artifact_t& abi = module_->abi();
   constexpr size_t kMaxImports = 16;
   void* imports[kMaxImports] = {};
@@ -1086,7 +1305,12 @@ Result<std::unique_ptr<Instance>> Snapshot::instantiate(std::span<runtime::HostM
                         std::to_string(limit) + " pages)");
     }
     uint8_t* base = nullptr;
-    if (i == 0 && warm_) {
+    bool parked = false;
+    if (i == 0 && (base = parked_.exchange(nullptr)) != nullptr) {
+      parked = true;
+      --parked_slots();
+    }
+    if (i == 0 && !base && warm_) {
       std::lock_guard lock(warm_->mu);
       if (!warm_->slots.empty()) {
         base = warm_->slots.front();
@@ -1097,6 +1321,9 @@ Result<std::unique_ptr<Instance>> Snapshot::instantiate(std::span<runtime::HostM
     auto& pool = MemoryPool::instance();
     if (base) {
       pool.set_limit_pages(base, limit);
+      // A parked slot still maps what the instance read; the pages it wrote
+      // were dropped at standby (their content is in the image now): map those.
+      if (parked) populate_runs(base, m.resident_written, MADV_POPULATE_READ, kMaxPrefetchPages);
     } else {
       base = pool.acquire(m.bytes(), limit);
       if (base == nullptr) return make_error("no free linear-memory slot (pool exhausted)");
@@ -1104,6 +1331,7 @@ Result<std::unique_ptr<Instance>> Snapshot::instantiate(std::span<runtime::HostM
         pool.release(base);
         return errno_error("mapping the snapshot memory");
       }
+      prefetch_working_set(base, m);
     }
     auto* mem = reinterpret_cast<wasm_rt_memory_t*>(storage + m.field_offset);
     mem->data = base;
@@ -1137,6 +1365,51 @@ Result<std::unique_ptr<Instance>> Snapshot::instantiate(std::span<runtime::HostM
   return inst;
 }
 
+// ---- Parked slots: a stateful instance's mapping kept across standby ----
+
+std::atomic<uint64_t>& Snapshot::parked_slots() {
+  static std::atomic<uint64_t> n{0};
+  return n;
+}
+
+bool Snapshot::park_slot(Instance& instance) {
+  if (captured_from_ != &instance || memories_.size() != 1 || !memories_[0]) return false;
+  const MemoryImage& m = *memories_[0];
+  auto* mem = reinterpret_cast<wasm_rt_memory_t*>(static_cast<uint8_t*>(instance.storage_) + m.field_offset);
+  uint8_t* base = mem->data;
+  if (base == nullptr || uint64_t{mem->pages} != m.pages) return false;
+  // A quarter of the pool at most: parked slots must never starve new instances.
+  const uint64_t limit = std::min<uint64_t>(kMaxParkedSlots, MemoryPool::instance().slots_total() / 4);
+  if (parked_slots().fetch_add(1) >= limit) {
+    --parked_slots();
+    return false;
+  }
+  // The pages the instance wrote are private copies whose content is in the
+  // image now: drop them (the next touch maps the image's page). A grown
+  // tail is anonymous memory: map the image over it.
+  const uint64_t mapped = uint64_t{m.previous_pages} * MemoryPool::kPageBytes;
+  for (auto [first, count] : m.changed) {
+    const uint64_t from = uint64_t{first} * kPage;
+    if (from >= mapped) break;
+    const uint64_t len = std::min<uint64_t>(uint64_t{count} * kPage, mapped - from);
+    if (::madvise(base + from, len, MADV_DONTNEED) != 0) {
+      --parked_slots();
+      return false;  // the instance releases its slot as usual
+    }
+  }
+  if (m.bytes() > mapped &&
+      ::mmap(base + mapped, m.bytes() - mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, m.memfd,
+             static_cast<off_t>(mapped)) == MAP_FAILED) {
+    // Half done: the tail is still the instance's private memory. Give the
+    // slot back whole (remapped to zeros) rather than keep a mixed mapping.
+    --parked_slots();
+    return false;
+  }
+  mem->data = nullptr;  // the instance no longer owns the slot; its destruction leaves it alone
+  parked_.store(base);
+  return true;
+}
+
 // ---- Warm slots and learned hot pages ----
 
 namespace {
@@ -1145,23 +1418,11 @@ namespace {
 // and those mapped from the image (read), from /proc/self/pagemap.
 void sample_pages(const uint8_t* base, uint64_t bytes, std::vector<uint32_t>& written,
                   std::vector<uint32_t>& read) {
-  int fd = ::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return;
-  uint64_t npages = bytes / kPage;
-  std::vector<uint64_t> entries(std::min<uint64_t>(npages, 1 << 16));
-  for (uint64_t p = 0; p < npages;) {
-    uint64_t n = std::min<uint64_t>(npages - p, entries.size());
-    off_t off = static_cast<off_t>((reinterpret_cast<uintptr_t>(base) / kPage + p) * 8);
-    if (::pread(fd, entries.data(), n * 8, off) != static_cast<ssize_t>(n * 8)) break;
-    for (uint64_t k = 0; k < n; ++k) {
-      uint64_t e = entries[k];
-      if (!(e >> 63 & 1)) continue;  // not present
-      bool file_or_shared = e >> 61 & 1;
-      (file_or_shared ? read : written).push_back(static_cast<uint32_t>(p + k));
-    }
-    p += n;
+  const std::vector<uint8_t> states = page_states(base, bytes / kPage);
+  for (uint64_t p = 0; p < states.size(); ++p) {
+    if (!(states[p] & kPagePresent)) continue;
+    ((states[p] & kPageFromFile) ? read : written).push_back(static_cast<uint32_t>(p));
   }
-  ::close(fd);
 }
 
 void populate(uint8_t* base, const std::vector<uint32_t>& pages, int advice) {
@@ -1172,11 +1433,6 @@ void populate(uint8_t* base, const std::vector<uint32_t>& pages, int advice) {
     i = j;
   }
 }
-
-#ifndef MADV_POPULATE_READ
-#define MADV_POPULATE_READ 22
-#define MADV_POPULATE_WRITE 23
-#endif
 
 }  // namespace
 
@@ -1261,6 +1517,10 @@ void Snapshot::refill_warm_slots() {
 }
 
 Snapshot::~Snapshot() {
+  if (uint8_t* base = parked_.exchange(nullptr)) {
+    MemoryPool::instance().release(base);
+    --parked_slots();
+  }
   if (warm_) {
     {
       std::lock_guard lock(warm_->mu);

@@ -18,6 +18,7 @@
 // the pages they do not write. File format and trade-offs: docs/snapshots.md.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -45,9 +46,17 @@ struct InitSpec {
   std::vector<wasi::Preopen> preopens;  // directories init may read
   std::chrono::nanoseconds deadline = std::chrono::seconds(60);
   uint32_t max_memory_pages = 65535;  // during init; not part of the key (checked at restore)
-  // Warm-up requests (Instaboot): parsed by the manifest, refused here until
-  // long-lived instances exist (a per-request instance cannot replay them).
-  std::vector<std::string> warmup;
+  // Warm-up requests (Instaboot): served, in order, to the instance after
+  // init and before the capture, by calling `warmup_handler` (a long-lived
+  // guest's per-request export) with each request's CGI variables through
+  // the `wink_reactor` module; their output is discarded, a trap or exit
+  // fails the snapshot. Part of the key.
+  struct WarmupRequest {
+    std::string target;              // "/search?q=x", for messages
+    std::vector<std::string> vars;   // "KEY=VALUE", as a real request would have them
+  };
+  std::vector<WarmupRequest> warmup;
+  std::string warmup_handler = "wink_handle";
   // Further import modules offered to init besides WASI (e.g. wink_v1);
   // not part of the key. A `wink_reactor` module is always offered.
   std::vector<runtime::HostModule*> hosts;
@@ -63,6 +72,10 @@ struct SnapshotStats {
   double init_ms = 0;           // running init (create only)
   double load_ms = 0;           // reading + verifying + building the memfd (load only)
   double capture_ms = 0;        // capturing the instance (create and capture)
+  // Bytes of memory pages this capture wrote or punched out of its images: all
+  // stored pages for a full capture, only the changed ones for capture_onto.
+  uint64_t written_bytes = 0;
+  bool incremental = false;     // made by capture_onto
 };
 
 class Snapshot : public std::enable_shared_from_this<Snapshot> {
@@ -102,6 +115,35 @@ class Snapshot : public std::enable_shared_from_this<Snapshot> {
   // restore. The instance stays usable.
   static Result<std::shared_ptr<Snapshot>> capture(const Instance& instance);
 
+  // Standby of a long-lived instance, incrementally: writes only the pages
+  // the instance changed since it was restored into `base`'s memory images,
+  // and returns the result (instance struct, tables and globals captured
+  // afresh). `base` must be exclusive (made by capture() or own_copy(), and
+  // mapped by no instance but this one) and hold what the instance was
+  // restored from: the snapshot itself, or an own_copy() of it. `base` is
+  // consumed: its images move to the result, or are half-written on failure
+  // (then use neither; the instance is untouched). Cost: a pagemap scan and
+  // the changed pages, not the memory size.
+  static Result<std::shared_ptr<Snapshot>> capture_onto(const Instance& instance, std::shared_ptr<Snapshot> base);
+
+  // A copy whose memory images are its own (unsealed, copied in the kernel),
+  // for a later capture_onto() of an instance restored from this snapshot.
+  Result<std::shared_ptr<Snapshot>> own_copy() const;
+  // Made by capture() or own_copy(): its images are not shared by design.
+  bool exclusive() const { return exclusive_; }
+
+  // After capture_onto(instance, base) returned this snapshot with `base`
+  // being the snapshot the instance was restored from: keeps the instance's
+  // memory slot, still mapping this snapshot's image, for the next
+  // instantiate() instead of letting the instance return it to the pool.
+  // The pages the instance wrote (now in the image) are dropped, so the
+  // instance's private memory is freed; the pages it only read stay mapped,
+  // which makes the next restore cost nothing per page it reads again. False
+  // (nothing changed) for any other snapshot, or past kMaxParkedSlots.
+  // Call before destroying the instance.
+  bool park_slot(Instance& instance);
+  static constexpr uint64_t kMaxParkedSlots = 1024;  // process-wide, and at most a quarter of the pool's slots
+
   // Writes the snapshot file atomically.
   Result<void> write(const std::filesystem::path& file) const;
 
@@ -133,11 +175,13 @@ class Snapshot : public std::enable_shared_from_this<Snapshot> {
   friend class Instance;
   Snapshot() = default;
   Result<void> prepare_process_state();  // tables in this process's terms, memfds
+  // for_standby: keep the pages the instance had mapped, so a restore maps
+  // them ahead (not for init snapshots, whose working set is init's, not a
+  // request's), and make the result exclusive. onto: capture_onto's base.
   static Result<std::shared_ptr<Snapshot>> capture_state(const Instance& instance, std::string spec_key,
                                                          std::vector<std::string> args,
-                                                         std::vector<std::string> env);
-  static std::vector<uint8_t> candidate_pages(const Instance& instance, uint64_t field_offset,
-                                              const uint8_t* data, uint64_t npages);
+                                                         std::vector<std::string> env,
+                                                         bool for_standby, Snapshot* onto);
 
   std::shared_ptr<Module> module_;
   std::string spec_key_;
@@ -148,6 +192,11 @@ class Snapshot : public std::enable_shared_from_this<Snapshot> {
   std::vector<std::unique_ptr<GlobalImage>> globals_;  // funcref globals
   SnapshotStats stats_;
   std::unique_ptr<WarmPool> warm_;
+  static std::atomic<uint64_t>& parked_slots();
+  bool exclusive_ = false;  // images written in place by capture_onto, never sealed
+  const Instance* captured_from_ = nullptr;  // capture_onto of the instance's own snapshot
+  mutable std::atomic<uint8_t*> parked_{nullptr};  // park_slot; taken by instantiate()
+  bool consumed_ = false;   // a capture_onto took its images
 };
 
 // Where the snapshot for `module` under `spec` lives: next to an artifact made

@@ -36,6 +36,39 @@ ComponentPolicy policy_from(const manifest::Lifecycle& l) {
   return p;
 }
 
+namespace {
+
+// The manifest's warm-up targets as the requests the handler will see: the
+// same CGI variables a GET of that target over HTTP would have (no headers
+// but Host), so guest code cannot tell a warm-up from a real first request.
+Result<std::vector<engine::InitSpec::WarmupRequest>> warmup_requests(const manifest::Manifest& manifest,
+                                                                     const manifest::Router& router,
+                                                                     const manifest::Component& c) {
+  std::vector<engine::InitSpec::WarmupRequest> out;
+  for (const manifest::Located& w : c.init->warmup) {
+    const std::string raw = w.value;
+    const size_t q = raw.find('?');
+    http::Request req;
+    req.method = "GET";
+    req.target = raw;
+    req.path = std::string_view(raw).substr(0, q);
+    req.query = q == std::string::npos ? std::string_view() : std::string_view(raw).substr(q + 1);
+    req.version = "HTTP/1.1";
+    req.remote_address = "127.0.0.1";
+    req.headers.push_back({"Host", "localhost"});
+    const manifest::Route* route = router.match(req.path);
+    if (!route || manifest.components[route->component].id != c.id) {
+      // The manifest checks this; a manifest built in code may not have been.
+      return make_error(manifest.where(w.line, w.column) + ": component \"" + c.id + "\" warmup \"" + raw +
+                        "\" does not route to this component");
+    }
+    out.push_back({raw, wagi::build_env(req, *route, c)});
+  }
+  return out;
+}
+
+}  // namespace
+
 App::~App() {
   for (Node::Component* c : reactors_) {
     if (c) node_->undeploy(c);
@@ -99,6 +132,10 @@ Result<std::unique_ptr<App>> App::load(manifest::Manifest manifest, engine::Engi
     if (c.init) for (const auto& [key, value] : c.init->environment) is.env.push_back(key + "=" + value);
     is.preopens = wc.preopens;
     is.max_memory_pages = spec.limits.max_memory_pages;
+    if (c.init) {
+      WINK_ASSIGN_OR_RETURN(is.warmup, warmup_requests(manifest, *app->router_, c));
+      is.warmup_handler = c.entrypoint;
+    }
     host::Context init_host(spec.host, "init");  // wink_v1 for init, if the module imports it
     is.hosts = {&init_host};
     const auto file = engine::snapshot_path_for(*module, is, engine.data_dir());

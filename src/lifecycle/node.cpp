@@ -10,8 +10,9 @@
 #include <cstdio>
 
 #include "common/bytes_text.h"
+#include "http/access_log.h"
 #include "lifecycle/planner.h"
-#include "lifecycle/reactor_abi.h"
+#include "host/reactor.h"
 #include "wasi/state.h"
 
 namespace wink::lifecycle {
@@ -47,7 +48,7 @@ struct Node::Inst {
   // Live resources (running only).
   std::unique_ptr<engine::Instance> live;
   std::unique_ptr<wasi::Context> wasi;
-  std::unique_ptr<ReactorContext> reactor;
+  std::unique_ptr<host::ReactorContext> reactor;
   std::unique_ptr<host::Context> host;
   wasi::Stdio in{.kind = wasi::Stdio::Kind::kBuffer};
   wasi::Stdio out_stdio, err_stdio;
@@ -83,6 +84,15 @@ struct Node::Component {
   uint32_t bucket_requests[kBuckets] = {};
   double bucket_cpu_ms[kBuckets] = {};
   uint64_t requests = 0, rejected = 0, wakes = 0, scale_outs = 0, scale_ins = 0;
+  // Stateful: an own copy of the start snapshot's images, made ahead by the
+  // timer thread while an instance restored from the start snapshot runs, so
+  // that instance's first standby writes only the pages it changed
+  // (Snapshot::capture_onto) instead of copying its whole memory then.
+  // spare_origin keeps what it was copied from (and so its address) alive.
+  std::shared_ptr<engine::Snapshot> spare;
+  std::shared_ptr<const engine::Snapshot> spare_origin;
+  bool spare_wanted = false;   // an instance started from the start snapshot
+  bool spare_pending = false;  // the timer thread is making one
 
   uint32_t count(State s) const {
     uint32_t n = 0;
@@ -105,8 +115,11 @@ struct Node::Component {
 
 // Deferred work the timer thread does outside the lock.
 struct Node::Work {
-  enum Kind { kStandby, kStop, kStart } kind;
+  enum Kind { kStandby, kStop, kStart, kSpare } kind;
   Inst* inst;
+  // kSpare: the component and the start snapshot to copy.
+  Component* comp = nullptr;
+  std::shared_ptr<const engine::Snapshot> origin;
 };
 
 Node::Node(NodeOptions options) : options_(std::move(options)) {
@@ -129,6 +142,18 @@ Node::Node(NodeOptions options) : options_(std::move(options)) {
         ticker_cv_.wait_until(lock, real, [this] { return stopping_ || ticker_kick_; });
       }
     });
+    copier_ = std::thread([this] {
+      std::unique_lock lock(mu_);
+      for (;;) {
+        copier_cv_.wait(lock, [this] { return stopping_ || !copy_queue_.empty(); });
+        if (stopping_) break;
+        Work w = std::move(copy_queue_.front());
+        copy_queue_.erase(copy_queue_.begin());
+        lock.unlock();
+        run_spare(w);
+        lock.lock();
+      }
+    });
   }
 }
 
@@ -137,9 +162,11 @@ Node::~Node() {
     std::lock_guard lock(mu_);
     stopping_ = true;
     ticker_cv_.notify_all();
+    copier_cv_.notify_all();
     cv_.notify_all();
   }
   if (ticker_.joinable()) ticker_.join();
+  if (copier_.joinable()) copier_.join();
   // Instances free their slots through their destructors.
   std::lock_guard lock(mu_);
   for (auto& c : components_) c->instances.clear();
@@ -293,6 +320,7 @@ Result<Node::Component*> Node::deploy(ComponentSpec spec) {
     i->state = started.ok() ? State::kRunning : State::kStopped;
     i->last_used = clock_->now();
     account(*i, +1);
+    if (started.ok()) want_spare(*i->comp, *i);
     if (!started.ok()) return std::move(started).error().with_context("starting min_instances");
   }
   return result;
@@ -363,7 +391,7 @@ Result<void> Node::start(Inst& i) {
   ov.stdout_ = &i.out_stdio;
   ov.stderr_ = &i.err_stdio;
   i.wasi = std::make_unique<wasi::Context>(c.spec.wasi, ov);
-  i.reactor = std::make_unique<ReactorContext>();
+  i.reactor = std::make_unique<host::ReactorContext>();
   if (c.spec.host) i.host = std::make_unique<host::Context>(c.spec.host, i.name);
   runtime::HostModule* hosts[3] = {i.wasi.get(), i.reactor.get(), i.host.get()};
   std::span<runtime::HostModule* const> hs(hosts, i.host ? 3 : 2);
@@ -407,21 +435,65 @@ void Node::standby(Inst& i, bool stop_after) {
   }
   std::shared_ptr<engine::Snapshot> saved;
   uint64_t saved_bytes = 0;
+  engine::Snapshot* captured = nullptr;  // made by this standby
   if (c.spec.policy.stateful && !stop_after && i.live && guest_failed) {
     saved = i.saved;  // before_standby trapped: its state is not trustworthy
     saved_bytes = i.saved_bytes;
   } else if (c.spec.policy.stateful && !stop_after && i.live) {
-    auto snap = engine::Snapshot::capture(*i.live);
+    // Incremental when the instance was restored from its own saved state:
+    // only the pages it changed since are written into that state's images.
+    // Otherwise (restored from the shared start snapshot) a full capture.
+    const bool onto_saved = i.saved && i.saved->exclusive() && i.live->snapshot() == i.saved.get();
+    std::shared_ptr<engine::Snapshot> spare;
+    if (!onto_saved) {
+      std::lock_guard lock(mu_);
+      if (c.spare && c.spare_origin.get() == i.live->snapshot()) {
+        spare = std::move(c.spare);
+        c.spare_origin.reset();
+        if (c.active() > 1) c.spare_wanted = true;  // others may need one too
+      }
+    }
+    const bool onto_spare = spare != nullptr;
+    auto snap = onto_saved ? engine::Snapshot::capture_onto(*i.live, i.saved)
+                : onto_spare ? engine::Snapshot::capture_onto(*i.live, spare)
+                             : engine::Snapshot::capture(*i.live);
+    spare.reset();
+    if (!snap.ok() && onto_spare) snap = engine::Snapshot::capture(*i.live);
+    if (!snap.ok() && onto_saved) snap = engine::Snapshot::capture(*i.live);  // into fresh images
+    if (!snap.ok() && onto_saved) {
+      // The saved state was half-updated and the instance is the only good
+      // copy left: it stays awake rather than lose its state.
+      std::lock_guard lock(mu_);
+      account(i, -1);
+      i.state = State::kRunning;
+      account(i, +1);
+      i.claimed = false;
+      i.saved.reset();
+      i.saved_bytes = 0;
+      std::string detail = ",\"detail\":";
+      http::append_json_string(detail, snap.error().message);
+      log_event("standby capture failed; the instance stays awake", i, detail);
+      cv_.notify_all();
+      return;
+    }
     if (snap.ok()) {
       saved = std::move(*snap);
       saved_bytes = saved->stats().nonzero_bytes;
+      captured = saved.get();
     } else {
       // Keep the last saved state; say why the newer one is lost.
       saved = i.saved;
       saved_bytes = i.saved_bytes;
-      if (options_.log) log_event("standby capture failed", i, ",\"detail\":\"" + snap.error().message + "\"");
+      if (options_.log) {
+        std::string detail = ",\"detail\":";
+        http::append_json_string(detail, snap.error().message);
+        log_event("standby capture failed", i, detail);
+      }
     }
   }
+  // The instance's own state updated in place: keep its slot mapping that
+  // state (only the pages it wrote are freed), so the next wake maps nothing.
+  if (captured && i.live) captured->park_slot(*i.live);
   // Release everything: memory slot, contexts (descriptors), buffers.
   i.live.reset();
   i.host.reset();
@@ -438,8 +510,13 @@ void Node::standby(Inst& i, bool stop_after) {
   i.keep_awake_until = {};
   account(i, +1);
   i.claimed = false;
-  log_event(stop_after ? "instance stopped" : "instance standby", i,
-            ",\"saved_bytes\":" + std::to_string(saved_bytes) + ",\"ms\":" + std::to_string(i.last_standby_ms));
+  std::string extra = ",\"saved_bytes\":" + std::to_string(saved_bytes) + ",\"ms\":" + std::to_string(i.last_standby_ms);
+  if (captured) {
+    // What this standby wrote: with an incremental capture, only the pages changed since the last wake.
+    extra += ",\"written_bytes\":" + std::to_string(captured->stats().written_bytes) +
+             ",\"incremental\":" + (captured->stats().incremental ? "true" : "false");
+  }
+  log_event(stop_after ? "instance stopped" : "instance standby", i, extra);
   if (stop_after) {
     auto& v = c.instances;
     v.erase(std::remove_if(v.begin(), v.end(), [&](const auto& p) { return p.get() == &i; }), v.end());
@@ -531,6 +608,7 @@ CallResult Node::call(Component& c, const std::vector<std::string>& vars, std::s
         }
         inst->state = State::kRunning;
         account(*inst, +1);
+        want_spare(c, *inst);
         r.woke = true;
         r.wake_ms = inst->last_wake_ms;
         log_event("instance wake", *inst, ",\"ms\":" + std::to_string(inst->last_wake_ms));
@@ -677,6 +755,21 @@ time_point Node::tick() {
     for (auto& cp : components_) {
       Component& c = *cp;
       const ComponentPolicy& pol = c.spec.policy;
+      if (c.spare_wanted && !c.spare && !c.spare_pending) {
+        c.spare_pending = true;
+        Work w{Work::kSpare, nullptr, &c, c.spec.init};
+        if (options_.background) {
+          copy_queue_.push_back(std::move(w));
+          copier_cv_.notify_one();
+        } else {
+          work.push_back(std::move(w));  // tests without threads: in tick(), first
+        }
+      }
+      c.spare_wanted = false;
+      if (c.spare && c.active() == 0) {  // nothing left to take it: give the memory back
+        c.spare.reset();
+        c.spare_origin.reset();
+      }
       uint32_t running = c.count(State::kRunning) + c.count(State::kStarting);
       uint32_t leaving = 0;
       // Autoscaler (step policies): plan_scale decides, this carries it out.
@@ -771,8 +864,32 @@ time_point Node::tick() {
   return next;
 }
 
+void Node::want_spare(Component& c, const Inst& i) {
+  // Under mu_, after i started: from the start snapshot (no saved state of its own)?
+  if (!c.spec.policy.stateful || i.saved || c.spare || c.spare_pending) return;
+  c.spare_wanted = true;
+  notify_ticker(clock_->now());
+}
+
+void Node::run_spare(const Work& w) {
+  auto copy = w.origin->own_copy();  // outside the lock: copies the whole image
+  std::lock_guard lock(mu_);
+  auto alive = std::find_if(components_.begin(), components_.end(),
+                            [&](const auto& c) { return c.get() == w.comp; });
+  if (alive == components_.end()) return;  // undeployed meanwhile
+  w.comp->spare_pending = false;
+  if (copy.ok() && w.comp->spec.init.get() == w.origin.get() && !w.comp->spare && w.comp->active() > 0) {
+    w.comp->spare = std::move(*copy);
+    w.comp->spare_origin = w.origin;
+  }
+}
+
 void Node::run_work(std::vector<Work>& work) {
   for (const Work& w : work) {
+    if (w.kind == Work::kSpare) {
+      run_spare(w);
+      continue;
+    }
     if (w.kind == Work::kStart) {
       auto started = start(*w.inst);
       std::lock_guard lock(mu_);
@@ -781,6 +898,7 @@ void Node::run_work(std::vector<Work>& work) {
       w.inst->state = started.ok() ? State::kRunning : (w.inst->saved ? State::kStandby : State::kStopped);
       w.inst->last_used = clock_->now();
       account(*w.inst, +1);
+      if (started.ok()) want_spare(*w.inst->comp, *w.inst);
       if (started.ok()) log_event("instance started by the autoscaler", *w.inst);
       cv_.notify_all();
     } else {

@@ -211,6 +211,7 @@ class Node {
   void finish_standby(Inst& i, bool stop_after);
   Inst* evict_for(Component& c);
   void run_work(std::vector<Work>& work);
+  void want_spare(Component& c, const Inst& i);
   void notify_ticker(Clock::time_point when);
   void log_event(std::string_view msg, const Inst& i, std::string_view extra = {});
   void record(Component& c, Clock::time_point now);
@@ -229,6 +230,12 @@ class Node {
   Usage node_used_;
   uint64_t next_id_ = 1;
   std::thread ticker_;
+  // Copies of start snapshots for first standbys (Work::kSpare) are made on
+  // their own thread, so a large copy never holds up the timers.
+  std::condition_variable copier_cv_;
+  std::vector<Work> copy_queue_;
+  std::thread copier_;
+  void run_spare(const Work& w);
 };
 
 }  // namespace wink::lifecycle

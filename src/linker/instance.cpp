@@ -212,10 +212,7 @@ struct ComponentInstance::Impl {
         return {};
       };
     } else if (b.host_drop) {
-      dtor = [this, &b](uint32_t rep) -> Result<void> {
-        b.host_drop(*host_state, rep);
-        return {};
-      };
+      dtor = [this, &b](uint32_t rep) -> Result<void> { return b.host_drop(*host_state, rep); };
     }
     return resource_drop(abi, b.resource, a, dtor);
   }

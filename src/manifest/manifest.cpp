@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "common/files.h"
+#include "manifest/router.h"
 
 namespace wink::manifest {
 namespace fs = std::filesystem;
@@ -147,6 +148,64 @@ fs::path resolve(const fs::path& base, const std::string& p) {
   return (path.is_absolute() ? path : base / path).lexically_normal();
 }
 
+// Why a warm-up target is unusable ("" when fine): an origin-form GET target,
+// "/path" or "/path?query", of visible ASCII without a fragment.
+std::string check_warmup_target(const std::string& target) {
+  constexpr size_t kMaxTarget = 2048;
+  if (target.empty() || target[0] != '/') return "must start with '/' (a path, optionally with ?query)";
+  if (target.size() > kMaxTarget) return "is longer than " + std::to_string(kMaxTarget) + " bytes";
+  for (unsigned char ch : target) {
+    if (ch <= 0x20 || ch >= 0x7f) return "must be visible ASCII without spaces (percent-encode the rest)";
+    if (ch == '#') return "must not contain '#' (a fragment is never sent to a server)";
+  }
+  return "";
+}
+
+// `warmup = ["/", "/search?q=x"]`: requests served to the instance after
+// init and before the snapshot. Only long-lived (reactor) instances: a WAGI
+// handler reads its request from the environment, which wasi-libc caches in
+// guest memory on first use, so a warmed WAGI snapshot would hand every later
+// request the warm-up's variables. Whether each target routes to this
+// component is checked once the routes are read (end of parse()).
+void parse_warmup(Checker& ck, const std::string& what, const toml::table& t, const Component& c,
+                  ComponentInit& ci) {
+  constexpr size_t kMaxWarmup = 32;  // each runs at every deploy, before the app serves
+  const toml::node* n = t.get("warmup");
+  if (!n) return;
+  const toml::array* arr = n->as_array();
+  if (!arr) {
+    ck.error(*n, what + ".warmup: expected an array of request targets like [\"/\", \"/search?q=x\"], got " +
+                     type_name(n->type()));
+    return;
+  }
+  if (c.executor != Executor::kReactor && !arr->empty()) {
+    ck.error(*n, what + ".warmup: warm-up requests need a long-lived instance (executor = \"reactor\"); a WAGI "
+                        "handler reads its request from the environment, which wasi-libc keeps after the first "
+                        "getenv, so a warmed snapshot would give every later request the warm-up's variables "
+                        "(do the warm-up work inside `init` instead)");
+    return;
+  }
+  if (arr->size() > kMaxWarmup) {
+    ck.error(*n, what + ".warmup: at most " + std::to_string(kMaxWarmup) + " requests, got " +
+                     std::to_string(arr->size()));
+    return;
+  }
+  for (const toml::node& item : *arr) {
+    const auto* v = item.as_string();
+    if (!v) {
+      ck.error(item, what + ".warmup: expected a request target string, got " + type_name(item.type()));
+      continue;
+    }
+    const std::string target = v->get();
+    if (std::string why = check_warmup_target(target); !why.empty()) {
+      ck.error(item, what + ".warmup: \"" + target.substr(0, 80) + "\" " + why);
+      continue;
+    }
+    ci.warmup.push_back(Located{target, static_cast<uint32_t>(item.source().begin.line),
+                                static_cast<uint32_t>(item.source().begin.column)});
+  }
+}
+
 // Snapshot fields: init, init_args, init_environment, init_deadline, warmup.
 void parse_init(Checker& ck, const std::string& what, const toml::table& t, Component& c) {
   const toml::node* init = t.get("init");
@@ -211,14 +270,7 @@ void parse_init(Checker& ck, const std::string& what, const toml::table& t, Comp
       }
     }
   }
-  string_array("warmup", ci.warmup);
-  if (const toml::node* n = t.get("warmup"); n && !ci.warmup.empty()) {
-    // Replaying requests before the snapshot only makes sense where an
-    // instance outlives a request; WAGI instances do not (yet).
-    ck.error(*n, what + ".warmup: warm-up requests need long-lived instances, which wink does not "
-                        "have yet; a WAGI component gets a fresh copy of the `init` snapshot per "
-                        "request (remove `warmup`, or do the warm-up work inside `init`)");
-  }
+  parse_warmup(ck, what, t, c, ci);
   c.init = std::move(ci);
 }
 
@@ -891,6 +943,27 @@ Result<Manifest> parse(std::string_view text, const fs::path& file) {
         where.begin.column = v.column;
         ck.error(where, "component." + c.id + ".variables: \"" + v.value +
                             "\" is not declared in [variables]");
+      }
+    }
+  }
+
+  // Each warm-up request must reach the component it warms.
+  if (ck.ok()) {
+    Router router(m.routes);
+    for (const Component& c : m.components) {
+      if (!c.init) continue;
+      for (const Located& w : c.init->warmup) {
+        toml::source_region where;
+        where.begin.line = w.line;
+        where.begin.column = w.column;
+        const std::string path = w.value.substr(0, w.value.find('?'));
+        const Route* r = router.match(path);
+        if (!r) {
+          ck.error(where, "component." + c.id + ".warmup: \"" + w.value + "\" matches no route");
+        } else if (m.components[r->component].id != c.id) {
+          ck.error(where, "component." + c.id + ".warmup: \"" + w.value + "\" is routed to component \"" +
+                              m.components[r->component].id + "\", not to \"" + c.id + "\"");
+        }
       }
     }
   }

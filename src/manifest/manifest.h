@@ -53,6 +53,14 @@ struct FileMount {
   std::string guest_dir;           // absolute guest path, e.g. "/static"
 };
 
+// A manifest value with the place it was written, so a check made later (at
+// app load, against the node's configuration) can still say "file:line:col".
+struct Located {
+  std::string value;
+  uint32_t line = 0;
+  uint32_t column = 0;
+};
+
 // Pre-initialization: run `export_name` once, snapshot the instance, and start
 // every request's instance from that snapshot (docs/snapshots.md).
 struct ComponentInit {
@@ -61,17 +69,11 @@ struct ComponentInit {
   // Added to the component's environment during init (these win).
   std::vector<std::pair<std::string, std::string>> environment;
   std::chrono::nanoseconds deadline = std::chrono::seconds(60);
-  // Instaboot-style warm-up requests (paths) replayed before the snapshot.
-  // Parsed and refused for now: they need long-lived instances.
-  std::vector<std::string> warmup;
-};
-
-// A manifest value with the place it was written, so a check made later (at
-// app load, against the node's configuration) can still say "file:line:col".
-struct Located {
-  std::string value;
-  uint32_t line = 0;
-  uint32_t column = 0;
+  // Instaboot-style warm-up requests: GET targets ("/search?q=x") served to
+  // the instance after `export_name` and before the snapshot, so every later
+  // instance starts with what they built. Reactor components only; each one
+  // routes to its component (checked with its manifest position).
+  std::vector<Located> warmup;
 };
 
 // A [variables] entry: `name = { default = "...", required = true, secret = true }`.

@@ -75,6 +75,12 @@ struct sigaction g_prev_segv, g_prev_bus;
 
 [[noreturn]] void jump_out(ThreadState& ts, Trap trap) {
   ts.trap = trap;
+  // From here to the landing in guarded_call (which restores in_guest) a
+  // second signal (the watchdog repeats the deadline signal; the handlers are
+  // SA_NODEFER) must find nothing to do: under ASan the jump first runs
+  // __asan_handle_no_return, which is not async-signal-safe, and re-entering
+  // it overflowed the alternate signal stack (docs/testing.md).
+  ts.in_guest = 0;
   siglongjmp(*ts.trap_target, 1);
 }
 

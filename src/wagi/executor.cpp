@@ -10,9 +10,12 @@
 #include <chrono>
 #include <cstdio>
 
+#include "common/files.h"
+#include "component/parser.h"
 #include "http/access_log.h"
 #include "runtime/runtime.h"
 #include "wagi/cgi.h"
+#include "wagi/http_component.h"
 
 namespace wink::wagi {
 
@@ -25,6 +28,7 @@ struct App::ComponentState {
   std::shared_ptr<engine::Snapshot> snapshot;  // set when the component has `init`
   std::shared_ptr<const host::Prepared> host;  // wink_v1: stores, hosts, variables it may use
   host::Metrics::Component* metrics = nullptr;  // its per-request series; null: no metrics
+  std::shared_ptr<const HttpComponent> http;   // set when the source is a wasi:http component
 };
 
 App::~App() = default;
@@ -184,7 +188,43 @@ Result<std::unique_ptr<App>> App::load(manifest::Manifest manifest, engine::Engi
     // routes to them before this App sees the request.
     if (c.executor != manifest::Executor::kWagi) continue;
     const std::string context = "component \"" + c.id + "\" (" + c.source.string() + ")";
-    auto module = engine.load_file(c.source);
+    s.limits.max_memory_pages =
+        static_cast<uint32_t>(std::min<uint64_t>(c.memory_limit_bytes / (64 * 1024), 65536));
+    s.limits.deadline = c.deadline;
+    {
+      auto spec = host_spec_for(app->manifest_, c, *app->options_.host, c.deadline);
+      if (!spec.ok()) return std::move(spec).error();
+      auto prepared_host = host::Prepared::create(app->options_.host, std::move(*spec));
+      if (!prepared_host.ok()) return std::move(prepared_host).error().with_context(context);
+      s.host = std::move(*prepared_host);
+    }
+    if (app->options_.host->metrics) {
+      s.metrics = &app->options_.host->metrics->component(app->manifest_.app_name, c.id);
+    }
+    auto bytes = read_file(c.source);
+    if (!bytes.ok()) return std::move(bytes).error().with_context(context);
+    if (component::detect_layer(*bytes) == component::BinaryLayer::Component) {
+      // A wasi:http component: a fresh component instance per request.
+      if (c.init) return make_error(context + ": `init` is not supported for components yet");
+      if (c.entrypoint != "_start") {
+        return make_error(context + ": `entrypoint` does not apply to a component (wink calls its "
+                                    "wasi:http/incoming-handler export)");
+      }
+      wasi2::Config config;
+      config.args = {c.id};
+      for (const auto& [k, v] : c.environment) config.env.emplace_back(k, v);
+      for (const auto& f : c.files) config.preopens.push_back(wasi::Preopen{f.host_dir, f.guest_dir, true});
+      config.host = s.host;
+      HttpComponentLimits limits;
+      limits.instance = s.limits;
+      limits.max_body_bytes = app->options_.max_stdout_bytes;
+      limits.max_stderr_bytes = app->options_.max_stderr_bytes;
+      auto http = load_http_component(engine, *bytes, std::move(config), limits);
+      if (!http.ok()) return std::move(http).error().with_context(context);
+      s.http = std::move(*http);
+      continue;
+    }
+    auto module = engine.load_bytes(*bytes);
     if (!module.ok()) return std::move(module).error().with_context(context);
     s.module = std::move(*module);
     if (c.entrypoint != "_start") {
@@ -204,19 +244,6 @@ Result<std::unique_ptr<App>> App::load(manifest::Manifest manifest, engine::Engi
     auto prepared = wasi::Prepared::create(s.wasi_base);
     if (!prepared.ok()) return std::move(prepared).error().with_context(context);
     s.prepared = std::move(*prepared);
-    s.limits.max_memory_pages =
-        static_cast<uint32_t>(std::min<uint64_t>(c.memory_limit_bytes / (64 * 1024), 65536));
-    s.limits.deadline = c.deadline;
-    if (app->options_.host->metrics) {
-      s.metrics = &app->options_.host->metrics->component(app->manifest_.app_name, c.id);
-    }
-    {
-      auto spec = host_spec_for(app->manifest_, c, *app->options_.host, c.deadline);
-      if (!spec.ok()) return std::move(spec).error();
-      auto prepared_host = host::Prepared::create(app->options_.host, std::move(*spec));
-      if (!prepared_host.ok()) return std::move(prepared_host).error().with_context(context);
-      s.host = std::move(*prepared_host);
-    }
     if (c.init) {
       // Pre-initialize once: run `init`, snapshot, and restore every request's
       // instance from it (a shipped or cached snapshot file is reused when valid).
@@ -228,7 +255,6 @@ Result<std::unique_ptr<App>> App::load(manifest::Manifest manifest, engine::Engi
       spec.preopens = s.wasi_base.preopens;
       spec.deadline = c.init->deadline;
       spec.max_memory_pages = s.limits.max_memory_pages;
-      spec.warmup = c.init->warmup;
       const auto file = engine::snapshot_path_for(*s.module, spec, engine.data_dir());
       bool rebuilt = false;
       std::string why;
@@ -279,10 +305,35 @@ void App::handle(const http::Request& request, http::Response& response) const {
   const std::string request_id = next_request_id();
   const RunSource source{&options_.log, manifest_.app_name, component.id, state.host.get(), request_id};
 
-  // Guest I/O: body on stdin, stdout and stderr into buffers.
   GuestRun run;
   run.deadline = component.deadline;
   run.stdout_limit = options_.max_stdout_bytes;
+  // Metrics: a request finding no running instance of its component woke it from zero.
+  if (series && metrics->instances_add(*series, +1) == 0) metrics->cold_start(*series);
+  if (state.http) {
+    run.component = true;
+    run_http_component(*state.http, request, run);
+  } else {
+    run_wagi(state, *route, component, request, request_id, run);
+  }
+  const runtime::Outcome& outcome = run.outcome;
+  if (series) {
+    metrics->instances_add(*series, -1);
+    if (outcome.trap == runtime::Trap::kDeadline) {
+      metrics->deadline_overrun(manifest_.app_name, component.id);
+    }
+    if (!outcome.ok() && !outcome.exited()) {
+      metrics->trap(manifest_.app_name, component.id, runtime::trap_name(outcome.trap));
+    }
+  }
+  write_response(source, request, run, response);
+  if (series) metrics->request(*series, response.status, run.phases[0].ms / 1000, run.phases[1].ms / 1000);
+}
+
+void App::run_wagi(const ComponentState& state, const manifest::Route& route,
+                   const manifest::Component& component, const http::Request& request,
+                   const std::string& request_id, GuestRun& run) const {
+  // Guest I/O: body on stdin, stdout and stderr into buffers.
   wasi::Stdio in_stdio{.kind = wasi::Stdio::Kind::kBuffer, .input = request.body};
   wasi::Stdio out_stdio{.kind = wasi::Stdio::Kind::kBuffer, .output = &run.out,
                         .output_limit = options_.max_stdout_bytes};
@@ -294,7 +345,7 @@ void App::handle(const http::Request& request, http::Response& response) const {
   // preopen directories) is shared through the component's Prepared. argv
   // and environ are built when the guest first asks for them.
   RequestArgs args(request, component);
-  RequestEnv env(request, *route, component);
+  RequestEnv env(request, route, component);
   wasi::Overrides overrides;
   overrides.stdin_ = &in_stdio;
   overrides.stdout_ = &out_stdio;
@@ -304,8 +355,6 @@ void App::handle(const http::Request& request, http::Response& response) const {
   wasi::Context wasi_ctx(state.prepared, overrides);
   host::Context host_ctx(state.host, request_id);
   runtime::HostModule* hosts[] = {&wasi_ctx, &host_ctx};
-  // Metrics: a request finding no running instance of its component woke it from zero.
-  if (series && metrics->instances_add(*series, +1) == 0) metrics->cold_start(*series);
   auto instance = state.snapshot ? state.snapshot->instantiate(hosts, state.limits)
                                  : engine::Instance::create(state.module, hosts, state.limits);
   const auto t1 = Clock::now();
@@ -320,23 +369,7 @@ void App::handle(const http::Request& request, http::Response& response) const {
   } else {
     instance->reset();  // free the instance (and its memory slot) before parsing
   }
-  const runtime::Outcome& outcome = run.outcome;
-  if (series) {
-    metrics->instances_add(*series, -1);
-    if (outcome.trap == runtime::Trap::kDeadline) {
-      metrics->deadline_overrun(manifest_.app_name, component.id);
-    }
-    if (!outcome.ok() && !outcome.exited()) {
-      metrics->trap(manifest_.app_name, component.id, runtime::trap_name(outcome.trap));
-    }
-  }
   run.phases = {{"inst", "instantiate", ms_between(t0, t1)}, {"exec", "execute", ms_between(t1, t2)}};
-  write_response(source, request, run, response);
-  if (series) {
-    metrics->request(*series, response.status,
-                     std::chrono::duration<double>(t1 - t0).count(),
-                     std::chrono::duration<double>(t2 - t1).count());
-  }
 }
 
 }  // namespace wink::wagi

@@ -6,7 +6,9 @@
 //
 // Per request: route match, one WASI Context + one Instance, `_start` (or the
 // component's entrypoint) under the component's deadline and memory limit,
-// stdout parsed as a CGI response. Guest failures become 500/502/504 with a
+// stdout parsed as a CGI response. A source that is a wasi:http component
+// (detected by its header) runs through http_component.h instead: a fresh
+// component instance, incoming-handler.handle, the same response path. Guest failures become 500/502/504 with a
 // JSON error log line; they never affect other requests.
 #pragma once
 
@@ -71,6 +73,9 @@ class App {
 
  private:
   App() = default;
+  // One WAGI run: a WASI command (or entrypoint) with the request on stdin.
+  void run_wagi(const ComponentState& state, const manifest::Route& route, const manifest::Component& component,
+                const http::Request& request, const std::string& request_id, GuestRun& run) const;
 
   manifest::Manifest manifest_;
   std::unique_ptr<manifest::Router> router_;

@@ -137,6 +137,20 @@ void write_response(const RunSource& source, const http::Request& request, Guest
     if (!outcome.detail.empty()) detail += ": " + outcome.detail;
     return fail(500, std::string("trap:") + runtime::trap_name(outcome.trap), detail);
   }
+  if (run.component) {
+    if (!run.http) return fail(500, "no_response", "the handler returned without setting a response");
+    if (!run.http->error.empty()) {
+      return fail(500, "guest_error", "the handler answered with error-code " + run.http->error);
+    }
+    if (run.http->too_large) {
+      return fail(500, "response_too_large",
+                  "the body reached the limit of " + std::to_string(run.stdout_limit) + " bytes");
+    }
+    response.status = run.http->status;
+    for (auto& [name, value] : run.http->headers) response.add_header(std::move(name), std::move(value));
+    response.body = std::move(run.http->body);
+    return;
+  }
   if (run.stdout_limit && run.out.size() >= run.stdout_limit) {
     return fail(500, "response_too_large",
                 "stdout reached the limit of " + std::to_string(run.stdout_limit) + " bytes");

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,6 +33,15 @@ struct Phase {
   double ms = 0;
 };
 
+// What a wasi:http component answered (instead of CGI stdout).
+struct HttpAnswer {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::string error;       // the guest answered err(error-code): its case name
+  bool too_large = false;  // the body reached the cap
+};
+
 // What one guest run produced, whichever executor ran it.
 struct GuestRun {
   // Not run at all: 429/503 (queue full / waited too long, with Retry-After)
@@ -45,6 +55,10 @@ struct GuestRun {
   std::string out, err;     // guest stdout (CGI response) and stderr
   size_t stdout_limit = 0;  // the cap `out` was written under; reaching it is a 500
   std::vector<Phase> phases;
+  // A wasi:http component's run (http_component.h): `http` is its answer
+  // when it set one; stdout is not parsed as CGI.
+  bool component = false;
+  std::optional<HttpAnswer> http;
 };
 
 // Who produced the run, for log lines and redaction.
@@ -59,7 +73,8 @@ struct RunSource {
 // access-log fields, guest stderr as "guest stderr" log lines (secrets
 // redacted), failures as one "request failed" line (refused: 429/503/500;
 // deadline: 504; trap, non-zero exit, stdout over the cap: 500), else the
-// CGI-parsed stdout (bad output: 500/502). Consumes run.out and run.err.
+// CGI-parsed stdout (bad output: 500/502), or a component's answer (none,
+// an error-code or a body over the cap: 500). Consumes run.out and run.err.
 void write_response(const RunSource& source, const http::Request& request, GuestRun& run,
                     http::Response& response);
 

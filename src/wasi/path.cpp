@@ -18,6 +18,7 @@
 
 #include "runtime/runtime.h"
 #include "wasi/imports.h"
+#include "wasi/sandbox.h"
 #include "wasi/state.h"
 
 using Instance = Z_wasi_snapshot_preview1_instance_t;
@@ -26,6 +27,7 @@ using wink::wasi::detail::FdEntry;
 using wink::wasi::detail::FdKind;
 using wink::wasi::detail::last_errno;
 using wink::wasi::detail::Mem;
+using wink::wasi::open_beneath;
 
 namespace {
 
@@ -54,21 +56,6 @@ uint32_t dir_entry(Instance* w, uint32_t fd, uint64_t right, FdEntry** out) {
   if (!(e->rights_base & right)) return abi::kNotCapable;
   *out = e;
   return abi::kSuccess;
-}
-
-// openat2 confined beneath `dirfd`; -1 with errno on failure.
-int open_beneath(int dirfd, const char* path, uint64_t flags, uint64_t mode = 0) {
-  open_how how{};
-  how.flags = flags;
-  how.mode = mode;
-  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-  for (int attempt = 0;; ++attempt) {
-    long fd = ::syscall(SYS_openat2, dirfd, path, &how, sizeof how);
-    if (fd >= 0) return static_cast<int>(fd);
-    // EAGAIN: a concurrent rename raced the beneath check; the kernel asks to retry.
-    if ((errno == EAGAIN && attempt < 32) || errno == EINTR) continue;
-    return -1;
-  }
 }
 
 // errno of a failed open_beneath: leaving the base is EXDEV from the kernel.

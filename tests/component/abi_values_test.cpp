@@ -272,6 +272,38 @@ TEST(AbiValues, ListsRoundTripThroughRealloc) {
   EXPECT_EQ(store_load(f, *nested, n, 680), n);
 }
 
+TEST(AbiValues, ByteListsLiftIntoRawBytesAndLowerFromThem) {
+  Fixture f;
+  auto bytes = ok(make_list(T(ValKind::U8)));
+  std::string payload("a\0b\xff", 4);
+  f.heap.put(2000, payload);
+  std::vector<CoreValue> in{CoreValue::i32(2000), CoreValue::i32(4)};
+  FlatIter it(in);
+  Value v = *lift_flat(f.cx, it, *bytes);
+  EXPECT_EQ(v.str, payload);  // raw bytes, NUL and 0xff included
+  EXPECT_TRUE(v.items.empty());
+  // Lowering from raw bytes: one realloc of exactly the byte count, alignment 1.
+  std::vector<CoreValue> flat;
+  ASSERT_TRUE(lower_flat(f.cx, v, *bytes, flat).ok());
+  ASSERT_EQ(f.heap.calls.size(), 1u);
+  EXPECT_EQ(f.heap.calls[0], (testing::ReallocCall{0, 0, 1, 4}));
+  EXPECT_EQ(flat[1].as_i32(), 4u);
+  EXPECT_EQ(f.heap.bytes(flat[0].as_i32(), 4), std::vector<uint8_t>(payload.begin(), payload.end()));
+  // Per-element Values are still accepted when lowering.
+  Value per_element = Value::list({Value::u(7), Value::u(8)});
+  EXPECT_EQ(store_load(f, *bytes, per_element, 3000).str, std::string("\x07\x08"));
+  // In memory (a list<u8> inside a record) and bounded like any list.
+  auto rec = ok(make_record({{"body", bytes}}));
+  EXPECT_EQ(store_load(f, *rec, Value::record({Value::string("xyz")}), 3100).items[0].str, "xyz");
+  std::vector<CoreValue> oob{CoreValue::i32(65536 - 2), CoreValue::i32(3)};
+  FlatIter it2(oob);
+  EXPECT_NE(trap_of(lift_flat(f.cx, it2, *bytes)).find("out of bounds"), std::string::npos);
+  f.heap.options.max_lifted_bytes = 100;
+  std::vector<CoreValue> big{CoreValue::i32(0), CoreValue::i32(101)};
+  FlatIter it3(big);
+  EXPECT_NE(trap_of(lift_flat(f.cx, it3, *bytes)).find("host limit"), std::string::npos);
+}
+
 TEST(AbiValues, ListPointersAreCheckedForAlignmentAndBounds) {
   Fixture f;
   auto lt = ok(make_list(T(ValKind::U32)));

@@ -52,7 +52,7 @@ class TestHost : public HostProvider {
       if (item == "[method]output-stream.blocking-write-and-flush" || item == "[method]output-stream.write") {
         return HostFunction([](HostCall& call, std::vector<Value>& args) -> Result<std::vector<Value>> {
           std::string& out = state(call).streams[static_cast<uint32_t>(args.at(0).bits)];
-          for (const Value& b : args.at(1).items) out.push_back(static_cast<char>(b.bits));
+          out += args.at(1).str;  // list<u8> arrives as raw bytes (abi.h fast path)
           return std::vector<Value>{Value::ok()};
         });
       }
@@ -74,7 +74,10 @@ class TestHost : public HostProvider {
   }
 
   Result<HostResourceDrop> resource(const ExternName& iface, const std::string& name) override {
-    return HostResourceDrop([](HostState& s, uint32_t rep) { static_cast<TestState&>(s).dropped.push_back(rep); });
+    return HostResourceDrop([](HostState& s, uint32_t rep) -> Result<void> {
+      static_cast<TestState&>(s).dropped.push_back(rep);
+      return {};
+    });
   }
 
   std::unique_ptr<HostState> create_state() override { return std::make_unique<TestState>(); }

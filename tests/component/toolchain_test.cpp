@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "common/files.h"
+#include "compiler/data_split.h"
 #include "component/abi.h"
 #include "component/parser.h"
 #include "component_builder.h"
@@ -203,6 +204,71 @@ TEST(ToolchainComponents, CorruptedRealComponentNeverCrashes) {
       }
     }
   }
+}
+
+}  // namespace
+}  // namespace wink::component
+
+// The example components (examples/js-hello, js-kv, c-http) and a second
+// JavaScript app of the same world (toolchain/second_app.js), built by the
+// test build with the pinned componentize-js and jco.
+namespace wink::component {
+namespace {
+
+#ifdef WINK_COMPONENT_EXAMPLES
+constexpr const char* kExamples = WINK_COMPONENT_EXAMPLES;
+#else
+constexpr const char* kExamples = "";
+#endif
+
+std::vector<uint8_t> example(const std::string& name) {
+  auto bytes = read_file(std::filesystem::path(kExamples) / name);
+  EXPECT_TRUE(bytes.ok()) << (bytes.ok() ? "" : bytes.error().message);
+  return bytes.ok() ? *bytes : std::vector<uint8_t>{};
+}
+
+std::span<const uint8_t> largest_core_module(const Component& c, const std::vector<uint8_t>& bytes) {
+  const CoreModuleDef* best = nullptr;
+  for (const CoreModuleDef& m : c.core_modules)
+    if (m.kind == CoreModuleDef::Kind::Defined && (!best || m.size > best->size)) best = &m;
+  if (!best) return {};
+  return std::span<const uint8_t>(bytes).subspan(best->offset, best->size);
+}
+
+TEST(ExampleComponents, ExportTheHttpHandlerAndImportWhatTheirWorldSays) {
+  if (!*kExamples) GTEST_SKIP() << "built without the component toolchain";
+  for (const char* name : {"js-hello.wasm", "js-kv.wasm", "c-http.wasm"}) {
+    auto bytes = example(name);
+    auto c = parse_component(bytes);
+    ASSERT_TRUE(c.ok()) << name << ": " << c.error().message;
+    EXPECT_NE(c->find_export("wasi:http/incoming-handler@0.2.10"), nullptr) << name;
+    bool keyvalue = false, config = false;
+    for (const Import& i : c->imports) {
+      keyvalue |= i.name.text == "wasi:keyvalue/store@0.2.0-draft";
+      config |= i.name.text == "wasi:config/store@0.2.0-draft";
+    }
+    bool is_kv = std::string(name) == "js-kv.wasm";
+    EXPECT_EQ(keyvalue, is_kv) << name;
+    EXPECT_EQ(config, is_kv) << name;
+  }
+}
+
+// Every componentize-js app of one world is the same engine code with its
+// own data: split off the data, the core modules are byte for byte equal, so
+// they share one artifact (compiler/data_split.h).
+TEST(ExampleComponents, JavaScriptAppsOfOneWorldShareTheirEngineCode) {
+  if (!*kExamples) GTEST_SKIP() << "built without the component toolchain";
+  auto hello_bytes = example("js-hello.wasm");
+  auto second_bytes = example("js-second.wasm");
+  auto hello = parse_component(hello_bytes);
+  auto second = parse_component(second_bytes);
+  ASSERT_TRUE(hello.ok() && second.ok());
+  auto a = compiler::split_data(largest_core_module(*hello, hello_bytes));
+  auto b = compiler::split_data(largest_core_module(*second, second_bytes));
+  ASSERT_TRUE(a.has_value() && b.has_value()) << "the engine module should split into code and data";
+  EXPECT_GT(a->code.size(), 5u << 20);
+  EXPECT_TRUE(a->code == b->code) << "code modules differ: " << a->code.size() << " vs " << b->code.size() << " bytes";
+  EXPECT_FALSE(a->data->bytes == b->data->bytes) << "two different apps should differ in data";
 }
 
 }  // namespace

@@ -234,6 +234,20 @@ TEST_F(ControlEndToEnd, ScaleSettingsSurviveARestartAndARedeploy) {
   Cli huge = run_cli("scale set counter/counter --max 4294967295" + node);
   EXPECT_EQ(huge.status, 1);
   EXPECT_NE(huge.out.find("4294967295 is out of range (1..10000)"), std::string::npos) << huge.out;
+  // Neither a negative minimum nor a maximum past 32 bits is ignored or
+  // truncated (4294967297 would wrap to 1): both are refused, saying why,
+  // and the settings stay as they were.
+  Cli negative_min = run_cli("scale set counter/counter --min -1" + node);
+  EXPECT_EQ(negative_min.status, 1) << negative_min.out;
+  EXPECT_NE(negative_min.out.find("min_instances: -1 is out of range (0..10000)"), std::string::npos)
+      << negative_min.out;
+  Cli wrapping_max = run_cli("scale set counter/counter --max 4294967297" + node);
+  EXPECT_EQ(wrapping_max.status, 1) << wrapping_max.out;
+  EXPECT_NE(wrapping_max.out.find("max_instances: 4294967297 is out of range (1..10000)"), std::string::npos)
+      << wrapping_max.out;
+  Cli unchanged = run_cli("scale" + node);
+  EXPECT_NE(unchanged.out.find("min size:      0"), std::string::npos) << unchanged.out;
+  EXPECT_NE(unchanged.out.find("max size:      3"), std::string::npos) << unchanged.out;
   EXPECT_EQ(serve->stop(), 0);
 
   serve = start_serve(data);

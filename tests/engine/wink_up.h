@@ -119,6 +119,7 @@ class WinkUp {
     }
   }
   uint16_t port() const { return port_; }
+  pid_t pid() const { return pid_; }
 
   ~WinkUp() {
     if (pid_ > 0) {

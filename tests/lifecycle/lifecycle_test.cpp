@@ -9,7 +9,7 @@
 
 #include "engine/snapshot.h"
 #include "lifecycle/node.h"
-#include "lifecycle/reactor_abi.h"
+#include "host/reactor.h"
 #include "runtime/runtime.h"
 
 namespace wink::lifecycle {
@@ -463,7 +463,7 @@ TEST_F(LifecycleTest, CaptureOfARunningInstanceRestoresItsMemory) {
   std::string out;
   wasi::Stdio so{.kind = wasi::Stdio::Kind::kBuffer, .output = &out};
   wasi::Context ctx(*prepared, nullptr, &so, nullptr);
-  ReactorContext rc;
+  host::ReactorContext rc;
   runtime::HostModule* hosts[] = {&ctx, &rc};
   auto inst = (*init_)->instantiate(hosts, {});
   ASSERT_TRUE(inst.ok());
@@ -476,7 +476,7 @@ TEST_F(LifecycleTest, CaptureOfARunningInstanceRestoresItsMemory) {
   EXPECT_GT((*snap)->stats().nonzero_bytes, 0u);
   inst->reset();
   wasi::Context ctx2(*prepared, nullptr, &so, nullptr);
-  ReactorContext rc2;
+  host::ReactorContext rc2;
   runtime::HostModule* hosts2[] = {&ctx2, &rc2};
   auto back = (*snap)->instantiate(hosts2, {});
   ASSERT_TRUE(back.ok());

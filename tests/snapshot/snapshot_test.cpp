@@ -265,7 +265,7 @@ init_environment = { SNAP_MODE = "trap" }
   EXPECT_NE(running.load_error.find("trapped"), std::string::npos) << running.load_error;
 }
 
-TEST_F(SnapshotTest, ManifestWarmupIsRefusedClearly) {
+TEST_F(SnapshotTest, ManifestWarmupOnAWagiComponentIsRefusedClearly) {
   auto m = manifest::parse(R"([app]
 name = "w"
 [[route]]
@@ -277,7 +277,7 @@ init = "wizer.initialize"
 warmup = ["/"]
 )", *dir_ / "w.toml");
   ASSERT_FALSE(m.ok());
-  EXPECT_NE(m.error().message.find("warm-up requests need long-lived instances"), std::string::npos)
+  EXPECT_NE(m.error().message.find("warm-up requests need a long-lived instance (executor = \"reactor\")"), std::string::npos)
       << m.error().message;
   auto orphan = manifest::parse(R"([app]
 name = "w"

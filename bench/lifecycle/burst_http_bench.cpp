@@ -1,0 +1,138 @@
+// A burst over real HTTP to `wink up`: 64 concurrent requests (a new
+// connection each) to a reactor component with no instance running, against
+// the same burst to the same component while its instances are all running
+// (the control), interleaved. Each request holds its instance for --hold-ms,
+// so the burst needs one instance per request. Per request: whole latency,
+// and queue + wake from Server-Timing (arrival to its own instance serving).
+//
+//   burst_http_bench [--burst 64] [--rounds 5] [--hold-ms 20]
+#include <sched.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/wink_up.h"
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double pct(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
+}
+
+double timing(const std::string& header, const char* name) {
+  std::string key = std::string(name) + ";dur=";
+  size_t p = header.find(key);
+  return p == std::string::npos ? 0 : std::atof(header.c_str() + p + key.size());
+}
+
+struct Burst {
+  std::vector<double> total, ready, exec;  // ms
+  int failed = 0, woke = 0;
+};
+
+void burst(uint16_t port, int n, int hold_ms, Burst& out) {
+  std::vector<std::thread> threads;
+  std::vector<double> total(n), ready(n), exec(n);
+  std::vector<int> ok(n), woke(n);
+  std::atomic<bool> go{false};
+  for (int k = 0; k < n; ++k) {
+    threads.emplace_back([&, k] {
+      while (!go.load()) std::this_thread::yield();
+      auto t = Clock::now();
+      auto r = wink::test::http_request(port, "GET", "/?sleep=" + std::to_string(hold_ms));
+      total[k] = std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+      const std::string st = r.header("Server-Timing");
+      ready[k] = timing(st, "queue") + timing(st, "wake");
+      exec[k] = timing(st, "exec");
+      ok[k] = r.status == 200;
+      woke[k] = timing(st, "wake") > 0;
+    });
+  }
+  go = true;
+  for (auto& t : threads) t.join();
+  for (int k = 0; k < n; ++k) {
+    if (!ok[k]) {
+      ++out.failed;
+      continue;
+    }
+    out.total.push_back(total[k]);
+    out.ready.push_back(ready[k]);
+    out.exec.push_back(exec[k]);
+    out.woke += woke[k];
+  }
+}
+
+// benchmarking.md: the server on core 0 (every thread of `wink up`), the
+// client on core 1, when the machine has two cores or more.
+void pin(pid_t server) {
+  if (sysconf(_SC_NPROCESSORS_ONLN) < 2) return;
+  std::string cmd = "taskset -a -p -c 0 " + std::to_string(server) + " >/dev/null 2>&1";
+  if (std::system(cmd.c_str()) != 0) std::fprintf(stderr, "taskset failed: server not pinned\n");
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(1, &set);
+  sched_setaffinity(0, sizeof set, &set);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int n = 64, rounds = 5, hold_ms = 20;
+  for (int i = 1; i + 1 < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--burst") n = std::atoi(argv[++i]);
+    else if (a == "--rounds") rounds = std::atoi(argv[++i]);
+    else if (a == "--hold-ms") hold_ms = std::atoi(argv[++i]);
+  }
+  const fs::path root = fs::temp_directory_path() / ("wink-burst-http-" + std::to_string(::getpid()));
+  fs::create_directories(root / "data");
+  fs::copy_file(fs::path(WINK_GUEST_DIR) / "life_bench_guest.wasm", root / "guest.wasm");
+  const std::string manifest = "[app]\nname = \"burst\"\n\n[[route]]\npath = \"/...\"\ncomponent = \"b\"\n\n"
+                               "[component.b]\nsource = \"" + (root / "guest.wasm").string() +
+                               "\"\nexecutor = \"reactor\"\ninit = \"bench.init\"\nstateful = false\n"
+                               "min_instances = 0\nmax_instances = " + std::to_string(n) +
+                               "\nidle_timeout = \"300ms\"\nqueue = " + std::to_string(n * 2) +
+                               "\nmemory_limit = \"8MiB\"\n";
+  wink::test::WinkUp up;
+  if (!up.start(root / "app", manifest,
+                {"--data-dir", (root / "data").string(), "--access-log", "off", "--executors", std::to_string(n),
+                 "--executors-per-component", std::to_string(n)})) {
+    std::fprintf(stderr, "wink up failed:\n%s\n", up.output().c_str());
+    return 1;
+  }
+  pin(up.pid());
+  Burst cold, warm;
+  for (int r = 0; r < rounds; ++r) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(900));  // idle: every instance in standby
+    burst(up.port(), n, hold_ms, cold);
+    burst(up.port(), n, hold_ms, warm);  // right after: the instances are running
+  }
+  up.stop();
+  std::printf("burst of %d concurrent requests (new connection each, each holds its instance %d ms), %d rounds:\n\n", n,
+              hold_ms, rounds);
+  std::printf("| burst onto | whole request p50 / p99 (ms) | arrival -> own instance serving (queue + wake) p50 / p99 / max (ms) | guest call (exec) p50 / p99 (ms) | woke | failed |\n");
+  std::printf("|---|---|---|---|---|---|\n");
+  for (auto [name, b] : {std::pair<const char*, Burst*>{"0 instances (all in standby)", &cold},
+                         {"running instances (control)", &warm}}) {
+    std::printf("| %s | %.2f / %.2f | %.2f / %.2f / %.2f | %.2f / %.2f | %d/%zu | %d |\n", name, pct(b->total, 0.5),
+                pct(b->total, 0.99), pct(b->ready, 0.5), pct(b->ready, 0.99), pct(b->ready, 1.0), pct(b->exec, 0.5),
+                pct(b->exec, 0.99), b->woke,
+                b->total.size(), b->failed);
+  }
+  std::printf("\np99 ratio (0 instances / running): %.2fx\n", pct(cold.total, 0.99) / std::max(pct(warm.total, 0.99), 1e-9));
+  fs::remove_all(root);
+  return 0;
+}

@@ -1,0 +1,370 @@
+// Standby and wake of stateful long-lived instances, at the engine and the
+// node: incremental standby (only the pages changed since the last wake are
+// written, into the instance's own image, byte-for-byte right across many
+// cycles of random writes, zeroed pages and memory growth, with no chain of
+// images growing), and the working set mapped at wake before guest code runs.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <mutex>
+#include <random>
+#include <set>
+
+#include "engine/snapshot.h"
+#include "engine/snapshot_pages.h"
+#include "lifecycle/node.h"
+#include "host/reactor.h"
+#include "runtime/memory_pool.h"
+#include "runtime/runtime.h"
+
+namespace wink::lifecycle {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+constexpr uint64_t kPage = 4096;
+
+fs::path guest(const std::string& name) { return fs::path(WINK_GUEST_DIR) / (name + ".wasm"); }
+
+class StandbyTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    engine::EngineConfig config;
+    config.data_dir = fs::path(WINK_GUEST_DIR).parent_path() / "wagi-test-data";
+    engine_ = new engine::Engine(config);
+    auto module = engine_->load_file(guest("life_pages"));
+    ASSERT_TRUE(module.ok()) << module.error().message;
+    engine::InitSpec is;
+    is.init_export = "_initialize";
+    auto snap = engine::Snapshot::create(*module, is);
+    ASSERT_TRUE(snap.ok()) << snap.error().message;
+    init_ = new std::shared_ptr<engine::Snapshot>(*snap);
+    wasi_ = new std::shared_ptr<const wasi::Prepared>(*wasi::Prepared::create({}));
+  }
+  static void TearDownTestSuite() {
+    delete init_;
+    delete wasi_;
+    delete engine_;
+  }
+
+  // An instance restored from `snap` with fresh host contexts.
+  struct Live {
+    std::string out;
+    wasi::Stdio so{.kind = wasi::Stdio::Kind::kBuffer, .output = &out};
+    std::unique_ptr<wasi::Context> ctx;
+    host::ReactorContext rc;
+    std::unique_ptr<engine::Instance> inst;
+  };
+  static std::unique_ptr<Live> restore(const engine::Snapshot& snap, uint32_t max_pages = 1024) {
+    auto l = std::make_unique<Live>();
+    l->ctx = std::make_unique<wasi::Context>(*wasi_, nullptr, &l->so, nullptr);
+    runtime::HostModule* hosts[] = {l->ctx.get(), &l->rc};
+    engine::InstanceLimits limits;
+    limits.max_memory_pages = max_pages;
+    auto inst = snap.instantiate(hosts, limits);
+    EXPECT_TRUE(inst.ok()) << inst.error().message;
+    if (inst.ok()) l->inst = std::move(*inst);
+    return l;
+  }
+
+  static engine::Engine* engine_;
+  static std::shared_ptr<engine::Snapshot>* init_;
+  static std::shared_ptr<const wasi::Prepared>* wasi_;
+};
+
+engine::Engine* StandbyTest::engine_ = nullptr;
+std::shared_ptr<engine::Snapshot>* StandbyTest::init_ = nullptr;
+std::shared_ptr<const wasi::Prepared>* StandbyTest::wasi_ = nullptr;
+
+// Writes from the host land in the instance's memory exactly like guest
+// stores (copy-on-write of the mapped image), so the test drives them
+// directly and keeps its own copy to compare with, byte for byte.
+TEST_F(StandbyTest, IncrementalCaptureIsByteForByteAcrossManyCyclesOfRandomWrites) {
+  auto live = restore(**init_);
+  ASSERT_TRUE(live->inst);
+  wasm_rt_memory_t* mem = live->inst->memory();
+  const uint64_t bytes = uint64_t{mem->pages} * 65536;
+  const uint64_t npages = bytes / kPage;
+  // A whole non-zero memory first (the worst case for a full capture).
+  for (uint64_t i = 0; i < bytes; i += 8) std::memcpy(mem->data + i, &i, 8), mem->data[i] |= 1;
+  std::vector<uint8_t> expect(mem->data, mem->data + bytes);
+  auto first = engine::Snapshot::capture(*live->inst);
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_FALSE((*first)->stats().incremental);
+  std::shared_ptr<engine::Snapshot> saved = *first;
+  live.reset();
+  const uint64_t backing_after_first = engine::image_backing().memory_bytes;
+
+  std::mt19937_64 rng(1234);
+  for (int cycle = 0; cycle < 200; ++cycle) {
+    SCOPED_TRACE("cycle " + std::to_string(cycle));
+    live = restore(*saved);
+    ASSERT_TRUE(live->inst);
+    mem = live->inst->memory();
+    ASSERT_EQ(std::memcmp(mem->data, expect.data(), bytes), 0) << "restored memory differs";
+    // 0-8 random changes: whole pages (some zeroed: they become holes
+    // again), single bytes, and a byte set to the value it already had.
+    std::set<uint64_t> touched;
+    const int changes = static_cast<int>(rng() % 9);
+    for (int k = 0; k < changes; ++k) {
+      const uint64_t page = rng() % npages;
+      touched.insert(page);
+      uint8_t* p = mem->data + page * kPage;
+      switch (rng() % 4) {
+        case 0: std::memset(p, 0, kPage); break;
+        case 1: std::memset(p, static_cast<int>(rng() % 255 + 1), kPage); break;
+        case 2: p[rng() % kPage] = static_cast<uint8_t>(rng()); break;
+        default: *reinterpret_cast<volatile uint8_t*>(p) = p[0]; break;  // same value: still a copied page
+      }
+      std::memcpy(expect.data() + page * kPage, p, kPage);
+    }
+    auto next = engine::Snapshot::capture_onto(*live->inst, saved);
+    ASSERT_TRUE(next.ok()) << next.error().message;
+    const auto& st = (*next)->stats();
+    EXPECT_TRUE(st.incremental);
+    // Exactly the pages written since this wake (the restore maps the
+    // previous working set shared, it copies nothing).
+    EXPECT_EQ(st.written_bytes, touched.size() * kPage);
+    saved = *next;
+    live.reset();
+    // The chain never grows: one image, updated in place.
+    EXPECT_LE(engine::image_backing().memory_bytes, backing_after_first + bytes);
+  }
+  live = restore(*saved);
+  ASSERT_TRUE(live->inst);
+  EXPECT_EQ(std::memcmp(live->inst->memory()->data, expect.data(), bytes), 0);
+  // A zeroed page is a hole again, not a stored page.
+  EXPECT_LT(saved->stats().nonzero_bytes, bytes);
+}
+
+TEST_F(StandbyTest, CaptureOntoAnOwnCopyOfTheStartSnapshotKeepsTheStartSnapshotIntact) {
+  auto copy = (*init_)->own_copy();
+  ASSERT_TRUE(copy.ok()) << copy.error().message;
+  EXPECT_TRUE((*copy)->exclusive());
+  EXPECT_FALSE((*init_)->exclusive());
+  auto live = restore(**init_);
+  ASSERT_TRUE(live->inst);
+  const uint32_t at = live->inst->memory()->size - 3 * kPage;
+  live->inst->memory()->data[at] = 0x77;
+  auto mine = engine::Snapshot::capture_onto(*live->inst, *copy);
+  ASSERT_TRUE(mine.ok()) << mine.error().message;
+  EXPECT_EQ((*mine)->stats().written_bytes, kPage);
+  live.reset();
+  auto back = restore(**mine);
+  EXPECT_EQ(back->inst->memory()->data[at], 0x77);
+  auto fresh = restore(**init_);
+  EXPECT_EQ(fresh->inst->memory()->data[at], 0) << "the shared start snapshot was written";
+  // A consumed base cannot be restored or used again.
+  EXPECT_FALSE((*copy)->instantiate({}, {}).ok());
+  auto again = engine::Snapshot::capture_onto(*back->inst, *copy);
+  EXPECT_FALSE(again.ok());
+  // Shared (sealed) snapshots are never written in place.
+  EXPECT_FALSE(engine::Snapshot::capture_onto(*fresh->inst, *init_).ok());
+}
+
+TEST_F(StandbyTest, WakeMapsTheWorkingSetBeforeTheGuestRuns) {
+  // Awake: writes 3 pages and reads 40, far apart; the rest stays untouched.
+  auto live = restore(**init_);
+  ASSERT_TRUE(live->inst);
+  wasm_rt_memory_t* mem = live->inst->memory();
+  const uint64_t bytes = uint64_t{mem->pages} * 65536;
+  const std::vector<uint64_t> written = {10, 700, 1500};
+  std::vector<uint64_t> read;
+  for (uint64_t k = 0; k < 40; ++k) read.push_back(200 + k * 32);
+  for (uint64_t p : written) mem->data[p * kPage + 5] = 9;
+  volatile uint8_t sink = 0;
+  for (uint64_t p : read) sink = sink + mem->data[p * kPage];
+  auto asleep = engine::Snapshot::capture(*live->inst);
+  ASSERT_TRUE(asleep.ok()) << asleep.error().message;
+  live.reset();
+
+  live = restore(**asleep);
+  mem = live->inst->memory();
+  const auto states = engine::page_states(mem->data, bytes / kPage);
+  ASSERT_FALSE(states.empty()) << "no /proc/self/pagemap";
+  for (uint64_t p : written) {
+    EXPECT_TRUE(states[p] & engine::kPagePresent) << "written page " << p << " not mapped at wake";
+    // Mapped, not copied: the next standby must see only what the guest writes again.
+    EXPECT_TRUE(states[p] & engine::kPageFromFile) << "page " << p << " was copied ahead";
+  }
+  for (uint64_t p : read) EXPECT_TRUE(states[p] & engine::kPagePresent) << "read page " << p << " not mapped at wake";
+  // Pages far from anything touched stay unmapped: the restore is not a copy of the memory.
+  uint64_t present = 0;
+  for (uint8_t s : states) present += (s & engine::kPagePresent) != 0;
+  EXPECT_LT(present, bytes / kPage / 2);
+  EXPECT_EQ(mem->data[700 * kPage + 5], 9);
+  // Untouched since the wake: an incremental standby writes nothing.
+  auto again = engine::Snapshot::capture_onto(*live->inst, *asleep);
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ((*again)->stats().written_bytes, 0u);
+}
+
+TEST_F(StandbyTest, AParkedSlotKeepsReadPagesMappedAndDropsWrittenOnes) {
+  auto live = restore(**init_);
+  ASSERT_TRUE(live->inst);
+  wasm_rt_memory_t* mem = live->inst->memory();
+  const uint64_t bytes = uint64_t{mem->pages} * 65536;
+  for (uint64_t i = 0; i < bytes; i += kPage) mem->data[i] = static_cast<uint8_t>(i / kPage % 200 + 1);
+  auto first = engine::Snapshot::capture(*live->inst);
+  ASSERT_TRUE(first.ok());
+  EXPECT_FALSE((*first)->park_slot(*live->inst)) << "a full capture's images are not what the instance maps";
+  live.reset();
+
+  live = restore(**first);
+  mem = live->inst->memory();
+  volatile uint8_t sink = 0;
+  for (uint64_t p = 300; p < 400; ++p) sink = sink + mem->data[p * kPage];
+  for (uint64_t p : {5u, 900u, 1800u}) mem->data[p * kPage + 1] = 0xee;
+  std::vector<uint8_t> expect(mem->data, mem->data + bytes);
+  auto next = engine::Snapshot::capture_onto(*live->inst, *first);
+  ASSERT_TRUE(next.ok()) << next.error().message;
+  ASSERT_TRUE((*next)->park_slot(*live->inst));
+  EXPECT_EQ(live->inst->memory()->data, nullptr) << "the slot left the instance";
+  live.reset();  // must not give the parked slot back
+
+  live = restore(**next);
+  mem = live->inst->memory();
+  const auto states = engine::page_states(mem->data, bytes / kPage);
+  ASSERT_FALSE(states.empty());
+  for (uint64_t p = 300; p < 400; ++p) EXPECT_TRUE(states[p] & engine::kPagePresent) << p;
+  for (uint64_t p : {5u, 900u, 1800u}) {
+    // Its private copy was freed at standby; mapped again from the image at wake.
+    EXPECT_TRUE(states[p] & engine::kPageFromFile) << p;
+  }
+  EXPECT_EQ(std::memcmp(mem->data, expect.data(), bytes), 0);
+  // Written again and captured again: still right, and the slot is parked again.
+  mem->data[900 * kPage + 2] = 0xab;
+  expect[900 * kPage + 2] = 0xab;
+  auto third = engine::Snapshot::capture_onto(*live->inst, *next);
+  ASSERT_TRUE(third.ok()) << third.error().message;
+  EXPECT_TRUE((*third)->park_slot(*live->inst));
+  live.reset();
+  live = restore(**third);
+  EXPECT_EQ(std::memcmp(live->inst->memory()->data, expect.data(), bytes), 0);
+  // A snapshot destroyed with its slot parked gives the slot back.
+  auto fourth = engine::Snapshot::capture_onto(*live->inst, *third);
+  ASSERT_TRUE(fourth.ok());
+  ASSERT_TRUE((*fourth)->park_slot(*live->inst));
+  live.reset();
+  const uint64_t in_use = runtime::MemoryPool::instance().slots_in_use();
+  (*fourth).reset();
+  EXPECT_EQ(runtime::MemoryPool::instance().slots_in_use(), in_use - 1);
+}
+
+// The same through a node: standbys after the first are incremental, the
+// guest's heap (8 MiB, all non-zero) stays right across cycles of random
+// writes, zeroed pages and memory growth, and the saved state does not grow.
+TEST_F(StandbyTest, NodeStandbyWritesOnlyChangedPagesAndKeepsTheHeapRight) {
+  auto clock = std::make_shared<ManualClock>();
+  std::vector<std::string> log;
+  std::mutex log_mu;
+  NodeOptions o;
+  o.clock = clock;
+  o.background = false;
+  o.log = [&](std::string_view line) {
+    std::lock_guard lock(log_mu);
+    log.emplace_back(line);
+  };
+  Node node(o);
+  ComponentSpec s;
+  s.app = "app";
+  s.component = "pages";
+  s.init = *init_;
+  s.wasi = *wasi_;
+  s.memory_limit_bytes = 64 << 20;
+  s.limits.max_memory_pages = 1024;
+  s.limits.deadline = std::chrono::seconds(10);
+  s.policy.stateful = true;
+  s.policy.idle_timeout = milliseconds(100);
+  s.policy.scale.max_instances = 1;
+  auto c = node.deploy(s);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+
+  // The test's own copy of the guest's heap and grown memory, hashed as the guest does.
+  std::vector<uint8_t> heap(8u << 20, 0), grown;
+  auto fnv = [](uint64_t h, const std::vector<uint8_t>& v) {
+    for (uint8_t b : v) h = (h ^ b) * 0x100000001b3ull;
+    return h;
+  };
+  auto expected = [&] {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "hash=%016llx", static_cast<unsigned long long>(fnv(fnv(0xcbf29ce484222325ull, heap), grown)));
+    return std::string(buf);
+  };
+  auto request = [&](const std::string& q) {
+    std::vector<std::string> vars = {"REQUEST_METHOD=GET", "QUERY_STRING=" + q};
+    CallResult r = node.call(**c, vars, {});
+    EXPECT_EQ(r.rejected, 0) << r.reason;
+    EXPECT_TRUE(r.outcome.ok()) << r.err;
+    return r;
+  };
+  auto standby = [&] {
+    clock->advance(milliseconds(150));
+    node.tick();
+    EXPECT_EQ(node.instances().at(0).state, State::kStandby);
+    std::lock_guard lock(log_mu);
+    for (auto it = log.rbegin(); it != log.rend(); ++it) {
+      if (it->find("\"instance standby\"") != std::string::npos) return *it;
+    }
+    return std::string();
+  };
+  auto field = [](const std::string& line, const std::string& key) {
+    size_t p = line.find("\"" + key + "\":");
+    return p == std::string::npos ? std::string() : line.substr(p + key.size() + 3, line.find_first_of(",}", p) - p - key.size() - 3);
+  };
+
+  std::fill(heap.begin(), heap.end(), 7);
+  EXPECT_NE(request("fill=7").out.find(expected()), std::string::npos);
+  std::string line = standby();
+  // The timer thread is off here: tick() made the spare copy of the start
+  // snapshot first, so even the first standby writes only changed pages.
+  EXPECT_EQ(field(line, "incremental"), "true") << line;
+
+  std::mt19937 rng(99);
+  for (int cycle = 0; cycle < 40; ++cycle) {
+    SCOPED_TRACE("cycle " + std::to_string(cycle));
+    std::string q;
+    const unsigned page = rng() % 2048;
+    switch (rng() % 5) {
+      case 0:
+        q = "set=" + std::to_string(page) + ":0";
+        std::fill_n(heap.begin() + page * kPage, kPage, 0);
+        break;
+      case 1: {
+        const unsigned v = rng() % 255 + 1;
+        q = "set=" + std::to_string(page) + ":" + std::to_string(v);
+        std::fill_n(heap.begin() + page * kPage, kPage, static_cast<uint8_t>(v));
+        break;
+      }
+      case 2: {
+        const unsigned off = rng() % kPage, v = rng() % 256;
+        q = "poke=" + std::to_string(page) + ":" + std::to_string(off) + ":" + std::to_string(v);
+        heap[page * kPage + off] = static_cast<uint8_t>(v);
+        break;
+      }
+      case 3: {
+        if (grown.size() >= (2u << 20)) continue;
+        const size_t old = grown.size();
+        grown.resize(old + 65536, 0);
+        for (size_t i = 0; i < 65536; i += kPage) grown[old + i] = static_cast<uint8_t>(1 + ((old + i) / kPage) % 251);
+        q = "grow=1";
+        break;
+      }
+      default:
+        q = "hash";
+    }
+    CallResult r = request(q);
+    EXPECT_TRUE(r.woke) << "the request woke the instance";
+    EXPECT_NE(r.out.find(expected()), std::string::npos) << q << ": " << r.out;
+    line = standby();
+    EXPECT_EQ(field(line, "incremental"), "true") << line;
+    // One request changed one heap page (or a grown block) plus the guest's
+    // stack and stdio pages: far below the 8 MiB heap a full capture writes.
+    EXPECT_LE(std::stoull(field(line, "written_bytes")), 64u * kPage) << line;
+  }
+  CallResult r = request("hash");
+  EXPECT_NE(r.out.find(expected()), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace wink::lifecycle
