@@ -22,5 +22,6 @@ void add_instance_command(CLI::App& app, Dispatch& dispatch); // cmd_instance.cp
 void add_deploy_command(CLI::App& app, Dispatch& dispatch);   // cmd_deploy.cpp (control API client)
 void add_apps_command(CLI::App& app, Dispatch& dispatch);     // cmd_apps.cpp (control API client)
 void add_logs_command(CLI::App& app, Dispatch& dispatch);     // cmd_logs.cpp (control API client)
+void add_wast_command(CLI::App& app, Dispatch& dispatch);     // cmd_wast.cpp (spec test scripts)
 
 }  // namespace wink::cli

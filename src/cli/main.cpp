@@ -37,6 +37,9 @@ int main(int argc, char** argv) {
 #ifdef WINK_HAVE_LOGS
   wink::cli::add_logs_command(app, dispatch);
 #endif
+#ifdef WINK_HAVE_WAST
+  wink::cli::add_wast_command(app, dispatch);
+#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -273,6 +273,10 @@ bool split_c(std::string_view c, Split& s) {
       std::string name(name_before_paren(head));
       if (is_static && starts_with(name, "w2c_")) {
         s.body_storage.emplace_back(hoist_memory_base(std::string(item.text.substr(7))));  // drop "static "
+      } else if (is_static && s.decls.count(name)) {
+        // A guest function wasm2c named without the w2c_ prefix (a name
+        // section entry like "_"): its prototype was made non-static above.
+        s.main_text += std::string(item.text.substr(7)) + "\n";
       } else {
         s.main_text += item.text;
         s.main_text += "\n";
@@ -450,8 +454,8 @@ std::string multi_letter(char c) {
   }
 }
 
-std::string arg_expr(char c, size_t k) {
-  std::string a = "a[" + std::to_string(k) + "]";
+// A value of type `c` from the 64-bit slot expression `a`.
+std::string from_slot(char c, const std::string& a) {
   switch (c) {
     case 'i': return "(u32)" + a;
     case 'I': return "(u64)" + a;
@@ -460,6 +464,8 @@ std::string arg_expr(char c, size_t k) {
     default: return "(wasm_rt_externref_t)(uintptr_t)" + a;
   }
 }
+
+std::string arg_expr(char c, size_t k) { return from_slot(c, "a[" + std::to_string(k) + "]"); }
 
 std::string result_expr(char c, const std::string& v) {
   switch (c) {
@@ -509,9 +515,13 @@ std::string link_bridges(const ParsedModule& module) {
   std::string g = "\n/* Link bridges: imports bound per instance (artifact_abi.h, wink_link_slot_t). */\n";
   // Slot 0 points to the table itself: see wink_artifact_t::linked.
   g += "#define WINK_SLOT(link, k) (&(*(const wink_link_slot_t* const*)(const void*)(link))[(k) + 1])\n";
+  std::unordered_set<std::string> defined;
   for (size_t k = 0; k < module.imports.size(); ++k) {
     const ImportInfo& imp = module.imports[k];
     std::string sym = import_symbol(imp.module, imp.name);
+    // A (module, name) imported again (same type, see parse_module) is the
+    // same wasm2c symbol: the first import's slot serves both.
+    if (!defined.insert(sym).second) continue;
     std::string link = "struct Z_" + wasm2c_mangle(imp.module) + "_instance_t* link";
     std::string slot = "WINK_SLOT(link, " + std::to_string(k) + ")";
     switch (imp.kind) {
@@ -559,12 +569,7 @@ std::string link_bridges(const ParsedModule& module) {
       g += "  a[" + std::to_string(i) + "] = " + result_expr(imp.params[i], v) + ";\n";
     }
     g += "  s->host(s->instance, a, r);\n";
-    if (imp.results.size() == 1) {
-      std::string v = arg_expr(imp.results[0], 0);
-      size_t pos = v.find("a[0]");
-      v.replace(pos, 4, "r[0]");
-      g += "  return " + v + ";\n";
-    }
+    if (imp.results.size() == 1) g += "  return " + from_slot(imp.results[0], "r[0]") + ";\n";
     g += "}\n";
   }
   std::string table;

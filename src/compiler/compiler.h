@@ -26,8 +26,9 @@ struct Options {
   unsigned jobs = 0;       // parallel C compiler processes; 0 = number of cores
   bool progress = false;   // show progress on stderr for compiles over a second
   int nice = 0;            // > 0: run the C compilers at lower priority (background builds)
-  // A component's core module: every import is bound per instance through a
-  // link table (artifact_abi.h, wink_link_slot_t); host_imports is unused.
+  // A component's core module or a spec test module (`wink wast`): every import is
+  // bound per instance through a link table (artifact_abi.h, wink_link_slot_t;
+  // linker/core_link.h fills it); host_imports is unused.
   bool link_imports = false;
 };
 

@@ -1,5 +1,6 @@
 // Parsing, validation and interface extraction with libwabt.
 #include "compiler/frontend.h"
+#include "compiler/spec_gaps.h"
 
 #include <wabt/apply-names.h>
 #include <wabt/binary-reader-ir.h>
@@ -12,6 +13,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 #include <optional>
 #include <set>
 
@@ -312,22 +314,48 @@ Result<ParsedModule> parse_module(std::span<const uint8_t> wasm,
   wabt::ValidateOptions validate_options(features);
   if (wabt::Failed(wabt::ValidateModule(out.ir.get(), &errors, validate_options)))
     return wabt_error(errors, map, "invalid module");
+  if (auto gaps = check_spec_gaps(wasm, *out.ir); !gaps.ok())
+    return make_error("invalid module: " + gaps.error().message);
   // As wasm2c does: give every item a name, then use names in place of indices.
   if (wabt::Failed(wabt::GenerateNames(out.ir.get())))
     return make_error("internal error: cannot name the module's items");
   (void)wabt::ApplyNames(out.ir.get());
 
   wabt::Module& m = *out.ir;
+  // wasm2c 1.0.32 copies import and export names unescaped into C comments
+  // (`/* export: 'NAME' */`): a name holding "*/" would close the comment and
+  // put its rest into the compiled C (code run inside wink), a line break
+  // would break the header's shape. Refuse both.
+  auto unsafe_name = [](const std::string& n) {
+    return n.find("*/") != std::string::npos || n.find('\n') != std::string::npos ||
+           n.find('\r') != std::string::npos;
+  };
+  for (const wabt::Import* imp : m.imports)
+    if (unsafe_name(imp->module_name) || unsafe_name(imp->field_name))
+      return make_error("import names holding \"*/\" or a line break are not supported (wasm2c 1.0.32 "
+                        "writes them into C comments unescaped)");
+  for (const wabt::Export* exp : m.exports)
+    if (unsafe_name(exp->name))
+      return make_error("export names holding \"*/\" or a line break are not supported (wasm2c 1.0.32 "
+                        "writes them into C comments unescaped)");
   std::set<std::string> seen_modules;
   out.linked = linked;
-  std::set<std::pair<std::string, std::string>> seen_imports;
+  std::map<std::pair<std::string, std::string>, size_t> seen_imports;  // -> index in out.imports
   for (const wabt::Import* imp : m.imports) {
     std::string qualified = imp->module_name + "." + imp->field_name;
     if (linked) {
       WINK_ASSIGN_OR_RETURN(ImportInfo info, linked_import(*imp, qualified));
-      // wasm2c names an import by (module, name): one symbol per pair.
-      if (!seen_imports.insert({imp->module_name, imp->field_name}).second)
-        return make_error("module imports " + qualified + " twice, which wink cannot link");
+      // wasm2c names an import by (module, name): one symbol per pair, whose
+      // definition reads the first such import's slot (codegen.cpp). Two
+      // imports of one name with different types would need two symbols
+      // (wasm2c 1.0.32 aborts on them).
+      auto [first, fresh] = seen_imports.emplace(std::pair(imp->module_name, imp->field_name), out.imports.size());
+      if (!fresh) {
+        const ImportInfo& was = out.imports[first->second];
+        if (was.kind != info.kind || was.params != info.params || was.results != info.results)
+          return make_error("module imports " + qualified + " twice with different types, which wasm2c "
+                            "1.0.32 cannot translate");
+      }
       out.imports.push_back(std::move(info));
       if (seen_modules.insert(imp->module_name).second) out.import_modules.push_back(imp->module_name);
       continue;

@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "component/abi.h"
+#include "linker/core_link.h"
 #include "linker/linker.h"
 #include "linker/plan.h"
 #include "runtime/host_call.h"
@@ -286,29 +287,13 @@ Result<std::unique_ptr<ComponentInstance>> instantiate(std::shared_ptr<const Loa
         continue;
       }
       const wink_export_t& x = self.export_of(s);
-      void* callee = self.core[s.instance]->raw();
-      if (imp.kind == WINK_EXTERN_FUNC) {
-        if (!x.native) return make_error("internal error: export without a native entry");
-        slot = {x.native, callee, nullptr};
-        continue;
-      }
-      void* object = x.get(callee);
-      std::string what = "core instance " + std::to_string(i) + " import \"" + imp.module + "\" \"" + imp.name + "\"";
-      if (imp.kind == WINK_EXTERN_MEMORY) {
-        auto* m = static_cast<wasm_rt_memory_t*>(object);
-        uint64_t max = m->max_pages;
-        if (m->pages < imp.min || (imp.max != UINT64_MAX && max > imp.max))
-          return make_error(what + ": memory of " + std::to_string(m->pages) + " pages (max " + std::to_string(max) +
-                            ") does not fit the import's limits (min " + std::to_string(imp.min) +
-                            (imp.max == UINT64_MAX ? "" : ", max " + std::to_string(imp.max)) + ")");
-      } else if (imp.kind == WINK_EXTERN_TABLE) {
-        // funcref and externref tables share the size/max layout.
-        auto* t = static_cast<wasm_rt_funcref_table_t*>(object);
-        uint64_t max = t->max_size;
-        if (t->size < imp.min || (imp.max != UINT64_MAX && max > imp.max))
-          return make_error(what + ": table of " + std::to_string(t->size) + " elements does not fit the import's limits");
-      }
-      slot = {object, nullptr, nullptr};
+      if (imp.kind == WINK_EXTERN_FUNC && !x.native) return make_error("internal error: export without a native entry");
+      slot = export_slot(x, self.core[s.instance]->raw());
+      // Limits of memories and tables are checked against the live object.
+      std::string mismatch = limits_mismatch(imp, slot.target);
+      if (!mismatch.empty())
+        return make_error("core instance " + std::to_string(i) + " import \"" + imp.module + "\" \"" + imp.name +
+                          "\": " + mismatch);
     }
     auto core = engine::Instance::create_linked(module, slots, limits);
     if (!core.ok())

@@ -9,6 +9,7 @@
 #include <deque>
 
 #include "component/abi.h"
+#include "linker/core_link.h"
 #include "linker/linker.h"
 #include "linker/plan.h"
 
@@ -34,16 +35,6 @@ std::string sig_string(const std::vector<CoreValType>& types) {
   return s;
 }
 
-const char* extern_kind_name(uint32_t kind) {
-  switch (kind) {
-    case WINK_EXTERN_FUNC: return "function";
-    case WINK_EXTERN_MEMORY: return "memory";
-    case WINK_EXTERN_TABLE: return "table";
-    case WINK_EXTERN_GLOBAL: return "global";
-  }
-  return "?";
-}
-
 uint32_t extern_kind(CoreSort s) {
   switch (s) {
     case CoreSort::Table: return WINK_EXTERN_TABLE;
@@ -54,33 +45,6 @@ uint32_t extern_kind(CoreSort s) {
 }
 
 std::string in_quotes(std::string_view s) { return "\"" + std::string(s) + "\""; }
-
-std::string describe(const std::string& params, const std::string& results) {
-  auto list = [](const std::string& s) {
-    std::string out;
-    for (char c : s) {
-      if (!out.empty()) out += ", ";
-      switch (c) {
-        case 'i': out += "i32"; break;
-        case 'I': out += "i64"; break;
-        case 'f': out += "f32"; break;
-        case 'F': out += "f64"; break;
-        case 'r': out += "funcref"; break;
-        case 'e': out += "externref"; break;
-        default: out += "?";
-      }
-    }
-    return out;
-  };
-  return "(" + list(params) + ") -> (" + list(results) + ")";
-}
-
-// "(mut i32)", "(f64)".
-std::string global_type(std::string_view type, std::string_view mut) {
-  std::string t = describe(std::string(type), "");
-  t = t.substr(1, t.find(')') - 1);
-  return "(" + std::string(mut == "m" ? "mut " : "") + t + ")";
-}
 
 class Loader {
  public:
@@ -420,25 +384,9 @@ class Loader {
   }
 
   Result<void> check_link(const Source& src, const wink_import_t& imp, const std::string& what) {
-    switch (imp.kind) {
-      case WINK_EXTERN_FUNC:
-        if (src.params != imp.params || src.results != imp.results)
-          return make_error(what + ": expects a function " + describe(imp.params, imp.results) + ", is given " +
-                            describe(src.params, src.results));
-        return {};
-      case WINK_EXTERN_GLOBAL:
-        if (src.params != imp.params || src.results != imp.results)
-          return make_error(what + ": expects a global " + global_type(imp.params, imp.results) + ", is given a global " +
-                            global_type(src.params, src.results));
-        return {};
-      case WINK_EXTERN_TABLE:
-        if (src.params != imp.params)
-          return make_error(what + ": expects a table of " + (std::string_view(imp.params) == "r" ? "funcref" : "externref") +
-                            ", is given one of " + (src.params == "r" ? "funcref" : src.params == "e" ? "externref" : "?"));
-        return {};
-      default:
-        return {};
-    }
+    std::string mismatch = type_mismatch(imp, imp.kind, src.params, src.results);
+    if (!mismatch.empty()) return make_error(what + ": " + mismatch);
+    return {};
   }
 
   Result<Lowered> lower(const CoreItemDef& f, const std::string& what) {

@@ -160,6 +160,38 @@ TEST_F(LinkerTest, CoreInstancesShareMemoryTableGlobalAndFunctions) {
   EXPECT_EQ(to_string(*inst->export_type("", "run")), "func(x: s32) -> s32");
 }
 
+// wasm2c names an import by (module, name): a core module importing one name
+// twice with one type gets one symbol, bound through the first import's
+// slot; with two types it cannot be translated and is refused by name.
+TEST_F(LinkerTest, OneNameImportedTwiceIsOneLink) {
+  auto component_with = [](const std::string& user) {
+    W w;
+    w.core_module(wat(kMainModule)).core_module(wat(user));
+    w.core_instantiate(0).core_instantiate(1, {{"m", 0}});
+    w.alias_core(W::kCoreFunc, 1, "run");
+    Bytes s32 = prim(kS32);
+    w.type(component::testing::func_type({{"x", s32}}, &s32));
+    w.lift(0, CanonOpts().bytes(), 0);
+    w.export_item("run", W::kFunc, 0);
+    return w.c.b;
+  };
+  auto c = load(component_with(R"((module
+    (import "m" "double" (func $d1 (param i32) (result i32)))
+    (import "m" "double" (func $d2 (param i32) (result i32)))
+    (func (export "run") (param i32) (result i32) (call $d2 (call $d1 (local.get 0))))))"));
+  ASSERT_TRUE(c);
+  auto inst = start(c);
+  ASSERT_TRUE(inst);
+  auto r = inst->call("", "run", {Value::s(5)});
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->at(0).as_signed(), 20);
+  std::string why = refusal(component_with(R"((module
+    (import "m" "double" (func $d1 (param i32) (result i32)))
+    (import "m" "double" (func $d2 (param i32) (result i64)))
+    (func (export "run") (param i32) (result i32) (call $d1 (local.get 0)))))"));
+  EXPECT_NE(why.find("m.double twice with different types"), std::string::npos) << why;
+}
+
 TEST_F(LinkerTest, LinksOfTheWrongTypeAreRefusedWithNames) {
   struct Case {
     std::string imports, expect;
@@ -182,6 +214,13 @@ TEST_F(LinkerTest, LinksOfTheWrongTypeAreRefusedWithNames) {
       {R"((import "m" "mem" (memory 2)) (import "m" "g" (global $g (mut i32))) (import "m" "t" (table 2 funcref))
           (import "m" "double" (func $double (param i32) (result i32))))",
        "memory of 1 pages (max"},
+      // mem has no maximum: an import with one (even 4 GiB) does not match it.
+      {R"((import "m" "mem" (memory 1 65536)) (import "m" "g" (global $g (mut i32))) (import "m" "t" (table 2 funcref))
+          (import "m" "double" (func $double (param i32) (result i32))))",
+       "memory of 1 pages (max none) does not fit the import's limits (min 1, max 65536)"},
+      {R"((import "m" "mem" (memory 1)) (import "m" "g" (global $g (mut i32))) (import "m" "t" (table 2 4 funcref))
+          (import "m" "double" (func $double (param i32) (result i32))))",
+       "table of 2 elements (max none) does not fit the import's limits (min 2, max 4)"},
   };
   for (const Case& k : cases) {
     SCOPED_TRACE(k.expect);

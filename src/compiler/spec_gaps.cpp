@@ -1,0 +1,163 @@
+// Rules of the WebAssembly 2.0 spec that libwabt 1.0.32's reader and
+// validator do not enforce, found by the spec testsuite (`wink wast`,
+// docs/conformance.md). A module breaking one is refused like any invalid
+// module: wasm2c would translate it into C whose behaviour nobody checked
+// (e.g. call_indirect through an externref table).
+#include "compiler/spec_gaps.h"
+
+#include <wabt/cast.h>
+#include <wabt/ir.h>
+
+#include <optional>
+
+namespace wink::compiler {
+namespace {
+
+// A u32 LEB128 at `p`: at most 5 bytes, the unused bits of the 5th zero.
+// Returns the value, or an error naming the rule broken.
+Result<uint32_t> read_u32(std::span<const uint8_t> b, size_t& p, const char* what) {
+  uint64_t v = 0;
+  for (int i = 0; i < 5; ++i) {
+    if (p >= b.size()) return make_error(std::string(what) + ": unexpected end at byte offset " + std::to_string(p));
+    uint8_t byte = b[p++];
+    if (i == 4 && (byte & 0x80)) return make_error(std::string(what) + ": integer representation too long");
+    if (i == 4 && (byte & 0x70)) return make_error(std::string(what) + ": integer too large");
+    v |= uint64_t(byte & 0x7f) << (7 * i);
+    if (!(byte & 0x80)) return static_cast<uint32_t>(v);
+  }
+  return make_error(std::string(what) + ": integer representation too long");
+}
+
+Result<void> check_sections(std::span<const uint8_t> b) {
+  size_t p = 8;
+  std::optional<uint32_t> data_count;
+  bool has_data = false;
+  while (p < b.size()) {
+    uint8_t id = b[p++];
+    size_t header = p - 1;
+    WINK_ASSIGN_OR_RETURN(uint32_t size, read_u32(b, p, "section size"));
+    if (p + size > b.size()) return {};  // wabt reports it
+    size_t end = p + size;
+    std::string at = " in the section at byte offset " + std::to_string(header);
+    if (id == 0) {  // custom: a name that fits in the section
+      size_t q = p;
+      auto name_len = read_u32(b.first(end), q, "custom section name");
+      if (!name_len.ok()) return make_error(name_len.error().message + at);
+      if (q + *name_len > end) return make_error("custom section name: unexpected end" + at);
+    } else if (id == 6) {  // the last global's initializer ends with `end` inside the section
+      size_t q = p;
+      WINK_ASSIGN_OR_RETURN(uint32_t count, read_u32(b.first(end), q, "global section count"));
+      if (count > 0 && b[end - 1] != 0x0b)
+        return make_error("global initializer does not end with `end` (illegal opcode)" + at);
+    } else if (id == 12) {
+      size_t q = p;
+      WINK_ASSIGN_OR_RETURN(uint32_t n, read_u32(b.first(end), q, "data count"));
+      data_count = n;
+    } else if (id == 11) {
+      has_data = true;
+    } else if (id == 10) {  // every function body ends with `end`
+      size_t q = p;
+      WINK_ASSIGN_OR_RETURN(uint32_t count, read_u32(b.first(end), q, "code section count"));
+      for (uint32_t i = 0; i < count && q < end; ++i) {
+        WINK_ASSIGN_OR_RETURN(uint32_t body, read_u32(b.first(end), q, "function body size"));
+        if (body == 0 || q + body > end) break;  // wabt reports it
+        if (b[q + body - 1] != 0x0b)
+          return make_error("function body " + std::to_string(i) + " does not end with `end` (illegal opcode)" + at);
+        q += body;
+      }
+    }
+    p = end;
+  }
+  if (data_count && *data_count != 0 && !has_data)
+    return make_error("data count and data section have inconsistent lengths (data count " +
+                      std::to_string(*data_count) + ", no data section)");
+  return {};
+}
+
+// An active segment's offset: one i32 constant expression.
+bool offset_is_i32(const wabt::Module& m, const wabt::ExprList& offset) {
+  if (offset.size() != 1) return false;
+  const wabt::Expr& e = offset.front();
+  if (e.type() == wabt::ExprType::Const) return wabt::cast<wabt::ConstExpr>(&e)->const_.type() == wabt::Type::I32;
+  if (e.type() == wabt::ExprType::GlobalGet) {
+    const wabt::Global* g = m.GetGlobal(wabt::cast<wabt::GlobalGetExpr>(&e)->var);
+    return g && g->type == wabt::Type::I32;
+  }
+  return false;
+}
+
+// wabt 1.0.32 reads some SIMD instructions (v128.load8x8_s, ...) with SIMD
+// disabled, and its C writer then aborts: refuse every SIMD instruction.
+Result<void> refuse_simd(const std::string& func) {
+  return make_error("SIMD instruction (v128) in function " + func + ", which wasm2c 1.0.32 cannot translate");
+}
+
+template <typename T>
+bool simd_opcode(const wabt::Expr& e) {
+  return wabt::cast<T>(&e)->opcode.GetPrefix() == 0xfd;
+}
+
+Result<void> check_exprs(const wabt::Module& m, const wabt::ExprList& exprs, const std::string& func) {
+  for (const wabt::Expr& e : exprs) {
+    switch (e.type()) {
+      case wabt::ExprType::SimdLaneOp:
+      case wabt::ExprType::SimdLoadLane:
+      case wabt::ExprType::SimdStoreLane:
+      case wabt::ExprType::SimdShuffleOp:
+      case wabt::ExprType::LoadSplat:
+      case wabt::ExprType::LoadZero: return refuse_simd(func);
+      case wabt::ExprType::Load: if (simd_opcode<wabt::LoadExpr>(e)) return refuse_simd(func); break;
+      case wabt::ExprType::Store: if (simd_opcode<wabt::StoreExpr>(e)) return refuse_simd(func); break;
+      case wabt::ExprType::Unary: if (simd_opcode<wabt::UnaryExpr>(e)) return refuse_simd(func); break;
+      case wabt::ExprType::Binary: if (simd_opcode<wabt::BinaryExpr>(e)) return refuse_simd(func); break;
+      case wabt::ExprType::Compare: if (simd_opcode<wabt::CompareExpr>(e)) return refuse_simd(func); break;
+      case wabt::ExprType::Convert: if (simd_opcode<wabt::ConvertExpr>(e)) return refuse_simd(func); break;
+      case wabt::ExprType::Ternary: if (simd_opcode<wabt::TernaryExpr>(e)) return refuse_simd(func); break;
+      case wabt::ExprType::Const:
+        if (wabt::cast<wabt::ConstExpr>(&e)->const_.type() == wabt::Type::V128) return refuse_simd(func);
+        break;
+      case wabt::ExprType::CallIndirect:
+      case wabt::ExprType::ReturnCallIndirect: {
+        const wabt::Var& var = e.type() == wabt::ExprType::CallIndirect
+                                   ? wabt::cast<wabt::CallIndirectExpr>(&e)->table
+                                   : wabt::cast<wabt::ReturnCallIndirectExpr>(&e)->table;
+        const wabt::Table* t = m.GetTable(var);
+        if (t && t->elem_type != wabt::Type::FuncRef)
+          return make_error("type mismatch: call_indirect through a table of " +
+                            std::string(t->elem_type.GetName()) + " in function " + func);
+        break;
+      }
+      case wabt::ExprType::Block:
+        WINK_TRY(check_exprs(m, wabt::cast<wabt::BlockExpr>(&e)->block.exprs, func));
+        break;
+      case wabt::ExprType::Loop:
+        WINK_TRY(check_exprs(m, wabt::cast<wabt::LoopExpr>(&e)->block.exprs, func));
+        break;
+      case wabt::ExprType::If: {
+        const auto* i = wabt::cast<wabt::IfExpr>(&e);
+        WINK_TRY(check_exprs(m, i->true_.exprs, func));
+        WINK_TRY(check_exprs(m, i->false_, func));
+        break;
+      }
+      default: break;
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<void> check_spec_gaps(std::span<const uint8_t> wasm, const wabt::Module& m) {
+  WINK_TRY(check_sections(wasm));
+  for (const wabt::DataSegment* d : m.data_segments)
+    if (d->kind == wabt::SegmentKind::Active && !offset_is_i32(m, d->offset))
+      return make_error("type mismatch: the offset of data segment " + d->name + " is not an i32 constant");
+  for (const wabt::ElemSegment* s : m.elem_segments)
+    if (s->kind == wabt::SegmentKind::Active && !offset_is_i32(m, s->offset))
+      return make_error("type mismatch: the offset of element segment " + s->name + " is not an i32 constant");
+  for (size_t i = m.num_func_imports; i < m.funcs.size(); ++i)
+    WINK_TRY(check_exprs(m, m.funcs[i]->exprs, m.funcs[i]->name));
+  return {};
+}
+
+}  // namespace wink::compiler
