@@ -1,4 +1,5 @@
-// `wink run`: run a WASI command module (or call one export), like `wasmtime run`.
+// `wink run`: run a WASI command module (or call one export), or a command
+// component (run_component.h), like `wasmtime run`.
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/run_component.h"
 #include "component/parser.h"
 #include "common/files.h"
 #include "engine/engine.h"
@@ -75,6 +77,47 @@ constexpr uint64_t kQuickTierCodeBytes = 512 * 1024;
 // wasmtime exits with 128+SIGABRT on a trap; scripts written for it check that.
 constexpr int kTrapExitCode = 134;
 
+// --env NAME=VALUE, or NAME alone for the host's value (skipped when unset).
+std::vector<std::pair<std::string, std::string>> guest_env(const RunOptions& opt) {
+  std::vector<std::pair<std::string, std::string>> env;
+  for (const auto& e : opt.envs) {
+    if (auto eq = e.find('='); eq != std::string::npos) {
+      env.emplace_back(e.substr(0, eq), e.substr(eq + 1));
+    } else if (const char* v = std::getenv(e.c_str())) {
+      env.emplace_back(e, v);
+    }
+  }
+  return env;
+}
+
+engine::InstanceLimits instance_limits(const RunOptions& opt) {
+  engine::InstanceLimits limits;
+  limits.max_memory_pages = static_cast<uint32_t>(opt.max_memory_mib * 16);
+  limits.deadline = std::chrono::nanoseconds(static_cast<int64_t>(opt.deadline_seconds * 1e9));
+  return limits;
+}
+
+// A component: a command (wasi:cli/run). Its directories are read-only
+// (wasi:filesystem in wink is), so read-write ones are refused, not quietly
+// downgraded.
+int run_component(const RunOptions& opt, const std::vector<std::string>& rest, const engine::EngineConfig& config) {
+  if (!opt.invoke.empty()) {
+    return fail("--invoke calls a core module's export; " + rest[0] +
+                " is a component: `wink run` calls its wasi:cli/run export");
+  }
+  if (!opt.dirs.empty() || !opt.mapdirs.empty()) {
+    return fail("components get read-only directories: use --dir-ro " +
+                (opt.dirs.empty() ? opt.mapdirs[0] : opt.dirs[0]) + " (wasi:filesystem in wink is read-only)");
+  }
+  CommandComponentRun run;
+  run.path = rest[0];
+  run.args.assign(rest.begin(), rest.end());
+  run.env = guest_env(opt);
+  for (const auto& d : opt.ro_dirs) run.preopens.push_back(parse_dir(d, true));
+  run.limits = instance_limits(opt);
+  return run_command_component(config, run);
+}
+
 int run(const RunOptions& opt, const std::vector<std::string>& rest) {
   if (rest.empty()) return fail("no module given: wink run [OPTIONS] MODULE [ARGS...]");
   // 1 MiB to 4 GiB (65536 pages, all a 32-bit memory can address), checked
@@ -95,10 +138,7 @@ int run(const RunOptions& opt, const std::vector<std::string>& rest) {
   config.quick_tier_threshold = quick && std::string(quick) == "0" ? 0 : kQuickTierCodeBytes;
   if (auto head = read_file(module_path); head.ok() &&
       component::detect_layer(*head) == component::BinaryLayer::Component) {
-    // wasi:http components are servers, not commands: `wink up` runs them.
-    return fail(module_path + " is a WebAssembly component: serve it with `wink up` (a wink.toml whose "
-                "[component.<name>] source is this file; see docs/components.md). `wink run` runs core "
-                "modules (WASI preview1 commands and reactors).");
+    return run_component(opt, rest, config);
   }
   engine::Engine engine(config);
   auto module = engine.load_file(module_path);
@@ -113,13 +153,7 @@ int run(const RunOptions& opt, const std::vector<std::string>& rest) {
   } else {
     wc.args.push_back(module_path);
   }
-  for (const auto& e : opt.envs) {
-    if (e.find('=') != std::string::npos) {
-      wc.env.push_back(e);
-    } else if (const char* v = std::getenv(e.c_str())) {
-      wc.env.push_back(e + "=" + v);  // `--env NAME` passes the host's value through
-    }
-  }
+  for (const auto& [name, value] : guest_env(opt)) wc.env.push_back(name + "=" + value);
   for (const auto& d : opt.dirs) wc.preopens.push_back(parse_dir(d, false));
   for (const auto& d : opt.ro_dirs) wc.preopens.push_back(parse_dir(d, true));
   for (const auto& m : opt.mapdirs) {  // older wasmtime syntax: GUEST::HOST
@@ -132,10 +166,7 @@ int run(const RunOptions& opt, const std::vector<std::string>& rest) {
 
   wasi::Context ctx(*prepared);
   runtime::HostModule* hosts[] = {&ctx};
-  engine::InstanceLimits limits;
-  limits.max_memory_pages = static_cast<uint32_t>(opt.max_memory_mib * 16);
-  limits.deadline = std::chrono::nanoseconds(static_cast<int64_t>(opt.deadline_seconds * 1e9));
-  auto instance = engine::Instance::create(*module, hosts, limits);
+  auto instance = engine::Instance::create(*module, hosts, instance_limits(opt));
   if (!instance.ok()) return fail(instance.error().message);
 
   // A reactor initializes itself in `_initialize` before any export is
@@ -193,7 +224,7 @@ int run(const RunOptions& opt, const std::vector<std::string>& rest) {
 
 void add_run_command(CLI::App& app, Dispatch& dispatch) {
   auto opt = std::make_shared<RunOptions>();
-  CLI::App* cmd = app.add_subcommand("run", "Run a WASI module (like `wasmtime run`)");
+  CLI::App* cmd = app.add_subcommand("run", "Run a WASI module or command component (like `wasmtime run`)");
   cmd->add_option("--dir", opt->dirs, "Preopen HOST[::GUEST] read-write")->allow_extra_args(false);
   cmd->add_option("--dir-ro", opt->ro_dirs, "Preopen HOST[::GUEST] read-only")->allow_extra_args(false);
   cmd->add_option("--mapdir", opt->mapdirs, "Preopen GUEST::HOST read-write (older wasmtime syntax)")

@@ -1,8 +1,10 @@
 // wasi:clocks, wasi:random and wasi:cli: environment and arguments from the
 // app's configuration, stdin empty, stdout/stderr to the log sink (line by
-// line, capped per instance), no terminals, exit recorded on the state.
+// line, capped per instance), or all three on the descriptors of
+// Config::stdio for a command; no terminals, exit recorded on the state.
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -30,6 +32,48 @@ struct LogOutput : OutputStream {
   State& state;
   const char* name;
 };
+
+// Reads the command's stdin descriptor: blocks like a native read. EINTR is
+// the call's deadline signal (as in poll): the guest's read fails.
+struct FdInput : InputStream {
+  FdInput(State& s, int descriptor) : state(s), fd(descriptor) {}
+  ReadResult read(uint64_t max) override {
+    std::string buf(std::min<uint64_t>(max, state.shared().config.limits.max_read_bytes), '\0');
+    ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0) return {{}, false, std::string("stdin: ") + (errno == EINTR ? "interrupted" : std::strerror(errno))};
+    if (n == 0) return {{}, true, std::nullopt};
+    buf.resize(static_cast<size_t>(n));
+    return {std::move(buf), false, std::nullopt};
+  }
+  State& state;
+  int fd;
+};
+
+// Writes the command's stdout or stderr descriptor, every byte before
+// returning (a pipe's reader sets the pace).
+struct FdOutput : OutputStream {
+  FdOutput(State& s, int descriptor, const char* stream) : state(s), fd(descriptor), name(stream) {}
+  uint64_t budget() const override { return state.shared().config.limits.max_write_bytes; }
+  Result<void> write(std::string_view bytes) override {
+    while (!bytes.empty()) {
+      ssize_t n = ::write(fd, bytes.data(), bytes.size());
+      if (n < 0) {
+        if (errno == EINTR) return make_error(std::string(name) + ": interrupted");
+        return make_error(std::string(name) + ": " + std::strerror(errno));
+      }
+      bytes.remove_prefix(static_cast<size_t>(n));
+    }
+    return {};
+  }
+  State& state;
+  int fd;
+  const char* name;
+};
+
+std::unique_ptr<OutputStream> std_output(State& s, int fd, const char* name) {
+  if (fd >= 0) return std::make_unique<FdOutput>(s, fd, name);
+  return std::make_unique<LogOutput>(s, name);
+}
 
 Result<std::string> random_bytes(State& s, uint64_t len) {
   uint64_t cap = s.shared().config.limits.max_read_bytes;
@@ -141,17 +185,25 @@ void add_cli(Registry& r) {
   r.push_back({"wasi:cli/exit", "exit-with-code", "(u8)",
                [](HostCall& c, Args& a) -> Ret { return exit_with(state_of(c), static_cast<int>(a[0].bits & 0xff)); }});
   r.push_back({"wasi:cli/stdin", "get-stdin", "() -> own", [](HostCall& c, Args&) -> Ret {
-                 WINK_ASSIGN_OR_RETURN(uint32_t rep, add_input(state_of(c), std::make_unique<EmptyInput>(), 0));
+                 State& s = state_of(c);
+                 const int fd = s.shared().config.stdio.in;
+                 std::unique_ptr<InputStream> in;
+                 if (fd >= 0) {
+                   in = std::make_unique<FdInput>(s, fd);
+                 } else {
+                   in = std::make_unique<EmptyInput>();
+                 }
+                 WINK_ASSIGN_OR_RETURN(uint32_t rep, add_input(s, std::move(in), 0));
                  return one(Value::handle(rep));
                }});
   r.push_back({"wasi:cli/stdout", "get-stdout", "() -> own", [](HostCall& c, Args&) -> Ret {
                  State& s = state_of(c);
-                 WINK_ASSIGN_OR_RETURN(uint32_t rep, add_output(s, std::make_unique<LogOutput>(s, "stdout"), 0));
+                 WINK_ASSIGN_OR_RETURN(uint32_t rep, add_output(s, std_output(s, s.shared().config.stdio.out, "stdout"), 0));
                  return one(Value::handle(rep));
                }});
   r.push_back({"wasi:cli/stderr", "get-stderr", "() -> own", [](HostCall& c, Args&) -> Ret {
                  State& s = state_of(c);
-                 WINK_ASSIGN_OR_RETURN(uint32_t rep, add_output(s, std::make_unique<LogOutput>(s, "stderr"), 0));
+                 WINK_ASSIGN_OR_RETURN(uint32_t rep, add_output(s, std_output(s, s.shared().config.stdio.err, "stderr"), 0));
                  return one(Value::handle(rep));
                }});
   for (const char* which : {"stdin", "stdout", "stderr"}) {

@@ -74,6 +74,13 @@ struct Config {
   // outbound request denied.
   std::shared_ptr<const host::Prepared> host;
   LogSink log;  // may be empty (output dropped); State::set_log overrides it per instance
+  // A command's standard streams (`wink run`): descriptors the guest's
+  // stdin, stdout and stderr read and write directly, unbuffered. -1 (what
+  // served apps get): stdin is empty, stdout and stderr go to `log`. The
+  // descriptors stay the embedder's (never closed here).
+  struct Stdio {
+    int in = -1, out = -1, err = -1;
+  } stdio;
   Limits limits;
 };
 
