@@ -23,7 +23,7 @@
 #include <thread>
 #include <vector>
 
-#include "../../tests/wagi/http_client.h"
+#include "../../tests/support/http_client.h"
 #include "control/bundle.h"
 #include "control/client.h"
 

@@ -31,7 +31,7 @@
 #include <thread>
 #include <vector>
 
-#include "../../tests/wagi/http_client.h"
+#include "../../tests/support/http_client.h"
 #include "api_mode.h"
 #include "common/files.h"
 #include "http/server.h"

@@ -16,6 +16,7 @@
 #include "control/client.h"
 #include "control/server.h"
 #include "control/token.h"
+#include "support/wink_process.h"
 #include "test_apps.h"
 
 namespace wink::control {
@@ -84,15 +85,10 @@ std::string req(const std::string& method, const std::string& target, const std:
   return r + "\r\n" + body;
 }
 
+// The CLI with `args` (plain words): what it printed on stdout and stderr.
 std::string run_cli(const std::string& args) {
-  std::string cmd = std::string(WINK_BIN) + " " + args + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  ::pclose(p);
-  return out;
+  return wink::test::run_wink(wink::test::words(args), {.stderr_to = wink::test::SpawnOptions::Stderr::kIntoStdout})
+      .out;
 }
 
 class ControlServer : public ::testing::Test {
