@@ -16,6 +16,7 @@
 #include "control/client.h"
 #include "control/server.h"
 #include "control/token.h"
+#include "support/http_client.h"
 #include "support/wink_process.h"
 #include "test_apps.h"
 
@@ -38,18 +39,7 @@ int connect_unix(const fs::path& path) {
   return fd;
 }
 
-int connect_tcp(uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(port);
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
+int connect_tcp(uint16_t port) { return wink::test::connect_loopback(port); }
 
 struct Answer {
   int status = 0;

@@ -94,15 +94,8 @@ TEST(WinkUp, SigtermFinishesRequestInFlight) {
 
 // Opens a connection and sends `raw` without reading the answer; the caller closes it.
 int send_only(uint16_t port, const std::string& raw) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
+  int fd = connect_loopback(port);
+  if (fd < 0) return -1;
   [[maybe_unused]] ssize_t n = ::send(fd, raw.data(), raw.size(), MSG_NOSIGNAL);
   return fd;
 }
