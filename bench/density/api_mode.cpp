@@ -23,9 +23,10 @@
 #include <thread>
 #include <vector>
 
-#include "../../tests/wagi/http_client.h"
+#include "../../tests/support/http_client.h"
 #include "control/bundle.h"
 #include "control/client.h"
+#include "measure.h"
 
 namespace wink::bench {
 namespace {
@@ -33,26 +34,6 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 using nlohmann::json;
-
-double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
-
-struct Stats {
-  double p50 = 0, p99 = 0, max = 0;
-};
-Stats stats(std::vector<double> v) {
-  if (v.empty()) return {};
-  std::sort(v.begin(), v.end());
-  return {v[v.size() / 2], v[std::min(v.size() - 1, v.size() * 99 / 100)], v.back()};
-}
-
-long status_kib(pid_t pid, const char* key) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(key, 0) == 0) return std::atol(line.c_str() + std::strlen(key));
-  }
-  return 0;
-}
 
 // The node under test; the alarm handler kills it so a stuck run never
 // leaves it behind.

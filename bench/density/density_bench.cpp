@@ -31,10 +31,12 @@
 #include <thread>
 #include <vector>
 
-#include "../../tests/wagi/http_client.h"
+#include "../../tests/support/http_client.h"
+#include "../../tests/support/wink_process.h"
 #include "api_mode.h"
 #include "common/files.h"
 #include "http/server.h"
+#include "measure.h"
 #include "node/registry.h"
 
 using namespace wink;
@@ -43,25 +45,10 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
-
-struct Stats {
-  double p50 = 0, p99 = 0, max = 0;
-};
-Stats stats(std::vector<double> v) {
-  if (v.empty()) return {};
-  std::sort(v.begin(), v.end());
-  return {v[v.size() / 2], v[std::min(v.size() - 1, v.size() * 99 / 100)], v.back()};
-}
-
-long status_kib(pid_t pid, const char* key) {
-  std::ifstream in("/proc/" + (pid ? std::to_string(pid) : std::string("self")) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(key, 0) == 0) return std::atol(line.c_str() + std::strlen(key));
-  }
-  return 0;
-}
+using bench::ms_since;
+using bench::stats;
+using bench::Stats;
+using bench::status_kib;
 
 std::string bytes_of(const fs::path& p) {
   auto b = read_file(p);
@@ -128,26 +115,8 @@ int one_process(int k, const fs::path& artifacts) {
   return 0;
 }
 
-long run_capture_kib(const std::vector<std::string>& args) {
-  int out[2];
-  if (::pipe(out) != 0) return -1;
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(out[1], STDOUT_FILENO);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  ::close(out[1]);
-  std::string text;
-  char buf[256];
-  for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;) text.append(buf, static_cast<size_t>(n));
-  ::close(out[0]);
-  ::waitpid(pid, nullptr, 0);
-  return std::atol(text.c_str());
-}
+// Runs `args` (this binary --one-process K) and reads the KiB it prints.
+long run_capture_kib(const std::vector<std::string>& args) { return std::atol(test::run(args).out.c_str()); }
 
 // 100 `wink up` processes of the hello app: the sum of their RSS once all answer.
 long wink_up_processes_kib(int k, const fs::path& artifacts) {
@@ -157,44 +126,20 @@ long wink_up_processes_kib(int k, const fs::path& artifacts) {
   std::ofstream(app / "wink.toml") << "[app]\nname = \"hello\"\n[[route]]\npath = \"/\"\ncomponent = \"hello\"\n"
                                       "[component.hello]\nsource = \""
                                    << (fs::path(WINK_GUEST_DIR) / "example_hello.wasm").string() << "\"\n";
-  std::vector<pid_t> pids;
-  std::vector<int> fds;
+  std::vector<std::unique_ptr<test::Process>> nodes;
   for (int i = 0; i < k; ++i) {
-    int out[2];
-    if (::pipe(out) != 0) break;
-    pid_t pid = ::fork();
-    if (pid == 0) {
-      ::dup2(out[1], STDOUT_FILENO);
-      int devnull = ::open("/dev/null", O_WRONLY);
-      ::dup2(devnull, STDERR_FILENO);
-      ::execl(WINK_BIN, "wink", "up", app.c_str(), "--listen", "127.0.0.1:0", "--data-dir", data.c_str(),
-              "--access-log", "off", "--workers", "2", nullptr);
-      ::_exit(127);
-    }
-    ::close(out[1]);
-    pids.push_back(pid);
-    fds.push_back(out[0]);
+    auto p = test::Process::spawn({WINK_BIN, "up", app.string(), "--listen", "127.0.0.1:0", "--data-dir", data.string(),
+                                   "--access-log", "off", "--workers", "2"},
+                                  {.stderr_to = test::SpawnOptions::Stderr::kDiscard});
+    if (!p) break;
+    nodes.push_back(std::move(p));
   }
   long total = 0;
-  for (size_t i = 0; i < pids.size(); ++i) {
-    std::string text;
-    char buf[512];
-    uint16_t port = 0;
-    for (ssize_t n; !port && (n = ::read(fds[i], buf, sizeof buf)) > 0;) {
-      text.append(buf, static_cast<size_t>(n));
-      size_t pos = text.find("listening on http://127.0.0.1:");
-      if (pos != std::string::npos && text.find('\n', pos) != std::string::npos) {
-        port = static_cast<uint16_t>(std::atoi(text.c_str() + pos + 30));
-      }
-    }
-    if (port) test::http_request(port, "GET", "/");
+  for (auto& p : nodes) {
+    if (uint16_t port = p->wait_listening(std::chrono::minutes(5))) test::http_request(port, "GET", "/");
   }
-  for (pid_t pid : pids) total += status_kib(pid, "VmRSS:");
-  for (size_t i = 0; i < pids.size(); ++i) {
-    ::kill(pids[i], SIGTERM);
-    ::waitpid(pids[i], nullptr, 0);
-    ::close(fds[i]);
-  }
+  for (auto& p : nodes) total += status_kib(p->pid(), "VmRSS:");
+  for (auto& p : nodes) p->stop();
   fs::remove_all(data);
   return total;
 }

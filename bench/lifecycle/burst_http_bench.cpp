@@ -19,24 +19,16 @@
 #include <thread>
 #include <vector>
 
-#include "engine/wink_up.h"
+#include "bench/support/http_bench.h"
+#include "support/wink_up.h"
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 namespace {
 
-double pct(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
-}
-
-double timing(const std::string& header, const char* name) {
-  std::string key = std::string(name) + ";dur=";
-  size_t p = header.find(key);
-  return p == std::string::npos ? 0 : std::atof(header.c_str() + p + key.size());
-}
+using wink::bench::pct;
+using wink::bench::server_timing;
 
 struct Burst {
   std::vector<double> total, ready, exec;  // ms
@@ -55,10 +47,10 @@ void burst(uint16_t port, int n, int hold_ms, Burst& out) {
       auto r = wink::test::http_request(port, "GET", "/?sleep=" + std::to_string(hold_ms));
       total[k] = std::chrono::duration<double, std::milli>(Clock::now() - t).count();
       const std::string st = r.header("Server-Timing");
-      ready[k] = timing(st, "queue") + timing(st, "wake");
-      exec[k] = timing(st, "exec");
+      ready[k] = server_timing(st, "queue") + server_timing(st, "wake");
+      exec[k] = server_timing(st, "exec");
       ok[k] = r.status == 200;
-      woke[k] = timing(st, "wake") > 0;
+      woke[k] = server_timing(st, "wake") > 0;
     });
   }
   go = true;
@@ -73,18 +65,6 @@ void burst(uint16_t port, int n, int hold_ms, Burst& out) {
     out.exec.push_back(exec[k]);
     out.woke += woke[k];
   }
-}
-
-// benchmarking.md: the server on core 0 (every thread of `wink up`), the
-// client on core 1, when the machine has two cores or more.
-void pin(pid_t server) {
-  if (sysconf(_SC_NPROCESSORS_ONLN) < 2) return;
-  std::string cmd = "taskset -a -p -c 0 " + std::to_string(server) + " >/dev/null 2>&1";
-  if (std::system(cmd.c_str()) != 0) std::fprintf(stderr, "taskset failed: server not pinned\n");
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(1, &set);
-  sched_setaffinity(0, sizeof set, &set);
 }
 
 }  // namespace
@@ -113,7 +93,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "wink up failed:\n%s\n", up.output().c_str());
     return 1;
   }
-  pin(up.pid());
+  wink::bench::pin_server_and_client(up.pid());
   Burst cold, warm;
   for (int r = 0; r < rounds; ++r) {
     std::this_thread::sleep_for(std::chrono::milliseconds(900));  // idle: every instance in standby

@@ -22,24 +22,18 @@
 #include <thread>
 #include <vector>
 
-// The binary under test: this build's by default, --wink for another (a
-// before/after against main's build). wink_up.h starts whatever WINK_BIN names.
-static std::string g_wink = WINK_BIN_DEFAULT;
-#define WINK_BIN g_wink.c_str()
-#include "engine/wink_up.h"
+#include "bench/support/http_bench.h"
+#include "support/wink_up.h"
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 namespace {
 
-double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+using wink::bench::pct;
+using wink::bench::server_timing;
 
-double pct(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
-}
+double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
 std::vector<uint32_t> list(const char* s) {
   std::vector<uint32_t> out;
@@ -78,13 +72,6 @@ FaultCost fault_cost() {
   return c;
 }
 
-// "wake;dur=0.123" -> 0.123 (0 when absent).
-double timing(const std::string& header, const char* name) {
-  std::string key = std::string(name) + ";dur=";
-  size_t p = header.find(key);
-  return p == std::string::npos ? 0 : std::atof(header.c_str() + p + key.size());
-}
-
 struct Series {
   std::vector<double> total, wake, exec, faults;
   int woke = 0, failed = 0;
@@ -107,22 +94,12 @@ double minor_faults(pid_t pid) {
   return static_cast<double>(minflt);
 }
 
-// benchmarking.md: the server on core 0 (every thread of `wink up`), the
-// client on core 1, when the machine has two cores or more.
-void pin(pid_t server) {
-  if (sysconf(_SC_NPROCESSORS_ONLN) < 2) return;
-  std::string cmd = "taskset -a -p -c 0 " + std::to_string(server) + " >/dev/null 2>&1";
-  if (std::system(cmd.c_str()) != 0) std::fprintf(stderr, "taskset failed: server not pinned\n");
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(1, &set);
-  sched_setaffinity(0, sizeof set, &set);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string& wink = g_wink;
+  // The binary under test: this build's by default, --wink for another (a
+  // before/after against main's build).
+  std::string wink = wink::test::wink_binary();
   std::vector<uint32_t> sizes = {1, 64, 256, 512}, touches = {1, 64, 1024};
   int rounds = 15;
   int pause_ms = 0;
@@ -165,13 +142,13 @@ int main(int argc, char** argv) {
       manifest += std::string(id) == "asleep" ? "scale_to_zero = \"on\"\nidle_timeout = \"10ms\"\n\n"
                                               : "scale_to_zero = \"off\"\n\n";
     }
-    wink::test::WinkUp up;
+    wink::test::WinkUp up(wink);
     std::vector<std::string> args = {"--data-dir", (root / "data").string(), "--access-log", "off"};
     if (!up.start(root / ("app" + std::to_string(mb)), manifest, args)) {
       std::fprintf(stderr, "wink up failed:\n%s\n", up.output().c_str());
       return 1;
     }
-    pin(up.pid());
+    wink::bench::pin_server_and_client(up.pid());
     for (uint32_t touch : touches) {
       const std::string q = "?touch=" + std::to_string(touch);
       Series asleep, awake;
@@ -192,10 +169,10 @@ int main(int argc, char** argv) {
           }
           const std::string st = resp.header("Server-Timing");
           s.total.push_back(ms);
-          s.wake.push_back(timing(st, "wake"));
-          s.exec.push_back(timing(st, "exec"));
+          s.wake.push_back(server_timing(st, "wake"));
+          s.exec.push_back(server_timing(st, "exec"));
           s.faults.push_back(faults);
-          s.woke += timing(st, "wake") > 0;
+          s.woke += server_timing(st, "wake") > 0;
         }
       }
       const double a50 = pct(asleep.total, 0.5), w50 = pct(awake.total, 0.5);

@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/wink_up.h"
+#include "support/wink_up.h"
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;

@@ -18,6 +18,7 @@
 #include <set>
 
 #include "runtime/artifact_abi.h"
+#include "runtime/signature.h"
 
 namespace wink::compiler {
 
@@ -172,23 +173,6 @@ Result<std::string> types_string(const wabt::TypeVector& types, const std::strin
   return out;
 }
 
-std::string wasm_type_list(const std::string& sig) {
-  std::string out;
-  for (char c : sig) {
-    if (!out.empty()) out += ",";
-    switch (c) {
-      case 'i': out += "i32"; break;
-      case 'I': out += "i64"; break;
-      case 'f': out += "f32"; break;
-      case 'F': out += "f64"; break;
-      case 'r': out += "funcref"; break;
-      case 'e': out += "externref"; break;
-      default: out += "?";
-    }
-  }
-  return out;
-}
-
 const char* kind_name(wabt::ExternalKind k) {
   switch (k) {
     case wabt::ExternalKind::Func: return "function";
@@ -277,8 +261,9 @@ uint64_t code_section_size(std::span<const uint8_t> wasm) {
 }
 
 std::string describe_signature(const std::string& params, const std::string& results) {
-  return "(" + wasm_type_list(params) + ")->" +
-         (results.size() == 1 ? wasm_type_list(results) : "(" + wasm_type_list(results) + ")");
+  const std::string result_names = runtime::signature_type_names(results, ",");
+  return "(" + runtime::signature_type_names(params, ",") + ")->" +
+         (results.size() == 1 ? result_names : "(" + result_names + ")");
 }
 
 Result<ParsedModule> parse_module(std::span<const uint8_t> wasm,

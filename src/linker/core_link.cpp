@@ -1,4 +1,5 @@
 #include "linker/core_link.h"
+#include "runtime/signature.h"
 
 namespace wink::linker {
 namespace {
@@ -35,23 +36,8 @@ const char* extern_kind_name(uint32_t kind) {
 }
 
 std::string describe(std::string_view params, std::string_view results) {
-  auto list = [](std::string_view s) {
-    std::string out;
-    for (char c : s) {
-      if (!out.empty()) out += ", ";
-      switch (c) {
-        case 'i': out += "i32"; break;
-        case 'I': out += "i64"; break;
-        case 'f': out += "f32"; break;
-        case 'F': out += "f64"; break;
-        case 'r': out += "funcref"; break;
-        case 'e': out += "externref"; break;
-        default: out += "?";
-      }
-    }
-    return out;
-  };
-  return "(" + list(params) + ") -> (" + list(results) + ")";
+  return "(" + runtime::signature_type_names(params, ", ") + ") -> (" + runtime::signature_type_names(results, ", ") +
+         ")";
 }
 
 wink_link_slot_t export_slot(const wink_export_t& x, void* instance) {

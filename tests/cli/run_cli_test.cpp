@@ -1,7 +1,5 @@
 // `wink run` and `wink compile` as a user sees them: exit codes, stdio,
 // --invoke, trap reports, mapped directories and bad input.
-#include <fcntl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -11,46 +9,24 @@
 #include <string>
 #include <vector>
 
+#include "support/wink_process.h"
+
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Proc {
-  int exit_code = -1;
-  std::string out, err;
-};
+using Proc = wink::test::RunResult;
+
+// Runs wink with `args` and `env` ("NAME=value", on top of this process's),
+// with the tests' artifact cache as its data directory.
+Proc wink(std::vector<std::string> args, std::vector<std::string> env = {}) {
+  env.insert(env.begin(), std::string("WINK_DATA_DIR=") + WINK_TEST_CACHE_DIR);
+  return wink::test::run_wink(std::move(args), {.env = std::move(env)});
+}
 
 std::string slurp(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-// Runs wink with `args`, stdout/stderr captured through files.
-Proc wink(std::vector<std::string> args, std::vector<std::string> env = {}) {
-  fs::path dir = fs::temp_directory_path() / ("wink-cli-" + std::to_string(getpid()));
-  fs::create_directories(dir);
-  fs::path out = dir / "out", err = dir / "err";
-  pid_t pid = fork();
-  if (pid == 0) {
-    int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(o, 1);
-    dup2(e, 2);
-    setenv("WINK_DATA_DIR", WINK_TEST_CACHE_DIR, 1);
-    for (auto& kv : env) putenv(strdup(kv.c_str()));
-    std::vector<char*> argv{const_cast<char*>(WINK_BIN)};
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(WINK_BIN, argv.data());
-    _exit(127);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  Proc r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = slurp(out);
-  r.err = slurp(err);
-  return r;
 }
 
 std::string guest(const char* name) { return std::string(WINK_GUEST_DIR) + "/" + name + ".wasm"; }

@@ -2,18 +2,15 @@
 // node) and the CLI over its control API: deploy, update, failed update,
 // apps ls, logs, scale/quota changes that survive a restart, TCP with and
 // without the token, remove.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 
-#include "../wagi/http_client.h"
+#include "support/http_client.h"
+#include "support/wink_process.h"
 #include "common/files.h"
 
 namespace wink::control {
@@ -21,61 +18,30 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// `wink serve` (stderr discarded) and the ports it reported.
 struct Serve {
-  pid_t pid = -1;
-  int out_fd = -1;
-  std::string out;
+  std::unique_ptr<wink::test::Process> process;
   uint16_t port = 0, control_port = 0;
-  ~Serve() {
-    if (pid > 0) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, nullptr, 0);
-    }
-    if (out_fd >= 0) ::close(out_fd);
-  }
-  int stop() {
-    ::kill(pid, SIGTERM);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    pid = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
+  const std::string& out() { return process->out(); }
+  int stop() { return process->stop(); }
 };
 
 // Starts `wink serve` and reads its stdout until the ingress and control lines.
 std::unique_ptr<Serve> start_serve(const fs::path& data) {
-  int out[2];
-  if (::pipe2(out, O_CLOEXEC) != 0) return nullptr;
+  using wink::test::port_after;
   auto s = std::make_unique<Serve>();
-  std::vector<std::string> args = {WINK_BIN, "serve", "--listen", "127.0.0.1:0", "--data-dir", data.string(),
-                                   "--control-listen", "127.0.0.1:0", "--access-log", "off"};
-  s->pid = ::fork();
-  if (s->pid == 0) {
-    ::dup2(out[1], STDOUT_FILENO);
-    int devnull = ::open("/dev/null", O_WRONLY);
-    ::dup2(devnull, STDERR_FILENO);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  ::close(out[1]);
-  s->out_fd = out[0];
-  auto end = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (std::chrono::steady_clock::now() < end) {
-    char buf[4096];
-    ssize_t n = ::read(s->out_fd, buf, sizeof buf);
-    if (n <= 0) break;
-    s->out.append(buf, static_cast<size_t>(n));
-    size_t a = s->out.find("listening on http://127.0.0.1:");
-    size_t b = s->out.find("http://127.0.0.1:", s->out.find("control API:"));
-    if (a != std::string::npos && b != std::string::npos && s->out.find('\n', b) != std::string::npos) {
-      s->port = static_cast<uint16_t>(std::atoi(s->out.c_str() + a + 30));
-      s->control_port = static_cast<uint16_t>(std::atoi(s->out.c_str() + b + 17));
-      break;
-    }
-  }
+  s->process = wink::test::Process::spawn(
+      {WINK_BIN, "serve", "--listen", "127.0.0.1:0", "--data-dir", data.string(), "--control-listen", "127.0.0.1:0",
+       "--access-log", "off"},
+      {.stderr_to = wink::test::SpawnOptions::Stderr::kDiscard});
+  if (!s->process) return nullptr;
+  s->process->wait_until(
+      [&](const std::string& out) {
+        s->port = port_after(out, wink::test::kListeningPrefix);
+        s->control_port = port_after(out, "http://127.0.0.1:", out.find("control API:"));
+        return s->port != 0 && s->control_port != 0;
+      },
+      std::chrono::seconds(60));
   return s;
 }
 
@@ -83,16 +49,10 @@ struct Cli {
   int status = -1;
   std::string out;
 };
+// The CLI with `args` (plain words), stdout and stderr together.
 Cli run_cli(const std::string& args) {
-  std::string cmd = std::string(WINK_BIN) + " " + args + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  Cli r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  int st = ::pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
+  auto r = wink::test::run_wink(wink::test::words(args), {.stderr_to = wink::test::SpawnOptions::Stderr::kIntoStdout});
+  return {r.signal ? -1 : r.exit_code, r.out};
 }
 
 void write_app(const fs::path& dir, const std::string& version, const std::string& extra = "") {
@@ -131,7 +91,7 @@ class ControlEndToEnd : public ::testing::Test {
 
 TEST_F(ControlEndToEnd, DeployUpdateFailLogsRemoveThroughTheCli) {
   serve = start_serve(data);
-  ASSERT_TRUE(serve && serve->port && serve->control_port) << (serve ? serve->out : "");
+  ASSERT_TRUE(serve && serve->port && serve->control_port) << (serve ? serve->out() : "");
 
   Cli d = run_cli("deploy " + app.string() + node);
   ASSERT_EQ(d.status, 0) << d.out;
@@ -202,7 +162,7 @@ TEST_F(ControlEndToEnd, DeployUpdateFailLogsRemoveThroughTheCli) {
 
 TEST_F(ControlEndToEnd, QuotaChangesSurviveARestart) {
   serve = start_serve(data);
-  ASSERT_TRUE(serve && serve->port) << (serve ? serve->out : "");
+  ASSERT_TRUE(serve && serve->port) << (serve ? serve->out() : "");
   Cli set = run_cli("quotas set --active-instances 5 --memory-total 1GiB" + node);
   ASSERT_EQ(set.status, 0) << set.out;
   Cli neg = run_cli("quotas set --active-instances -1" + node);
@@ -211,7 +171,7 @@ TEST_F(ControlEndToEnd, QuotaChangesSurviveARestart) {
   EXPECT_EQ(serve->stop(), 0);
 
   serve = start_serve(data);
-  ASSERT_TRUE(serve && serve->port) << (serve ? serve->out : "");
+  ASSERT_TRUE(serve && serve->port) << (serve ? serve->out() : "");
   Cli q = run_cli("quotas" + node);
   ASSERT_EQ(q.status, 0) << q.out;
   EXPECT_NE(q.out.find(" / 5"), std::string::npos) << q.out;
@@ -225,7 +185,7 @@ TEST_F(ControlEndToEnd, ScaleSettingsSurviveARestartAndARedeploy) {
   fs::copy_file(fs::path(WINK_GUEST_DIR) / "example_counter.wasm", counter / "counter.wasm");
   fs::copy_file(fs::path(WINK_EXAMPLES_DIR) / "counter" / "wink.toml", counter / "wink.toml");
   serve = start_serve(data);
-  ASSERT_TRUE(serve && serve->port) << (serve ? serve->out : "");
+  ASSERT_TRUE(serve && serve->port) << (serve ? serve->out() : "");
   Cli d = run_cli("deploy " + counter.string() + node);
   ASSERT_EQ(d.status, 0) << d.out;
   Cli set = run_cli("scale set counter/counter --max 3 --cooldown 2000" + node);
@@ -251,7 +211,7 @@ TEST_F(ControlEndToEnd, ScaleSettingsSurviveARestartAndARedeploy) {
   EXPECT_EQ(serve->stop(), 0);
 
   serve = start_serve(data);
-  ASSERT_TRUE(serve && serve->port) << (serve ? serve->out : "");
+  ASSERT_TRUE(serve && serve->port) << (serve ? serve->out() : "");
   Cli after_restart = run_cli("scale" + node);
   EXPECT_NE(after_restart.out.find("max size:      3"), std::string::npos) << after_restart.out;
   EXPECT_NE(after_restart.out.find("cooldown:      2s"), std::string::npos) << after_restart.out;

@@ -16,6 +16,8 @@
 #include "control/client.h"
 #include "control/server.h"
 #include "control/token.h"
+#include "support/http_client.h"
+#include "support/wink_process.h"
 #include "test_apps.h"
 
 namespace wink::control {
@@ -37,18 +39,7 @@ int connect_unix(const fs::path& path) {
   return fd;
 }
 
-int connect_tcp(uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(port);
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
+int connect_tcp(uint16_t port) { return wink::test::connect_loopback(port); }
 
 struct Answer {
   int status = 0;
@@ -84,15 +75,10 @@ std::string req(const std::string& method, const std::string& target, const std:
   return r + "\r\n" + body;
 }
 
+// The CLI with `args` (plain words): what it printed on stdout and stderr.
 std::string run_cli(const std::string& args) {
-  std::string cmd = std::string(WINK_BIN) + " " + args + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  ::pclose(p);
-  return out;
+  return wink::test::run_wink(wink::test::words(args), {.stderr_to = wink::test::SpawnOptions::Stderr::kIntoStdout})
+      .out;
 }
 
 class ControlServer : public ::testing::Test {

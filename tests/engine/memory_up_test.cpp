@@ -4,7 +4,7 @@
 // taking a slot from the same memory pool must read zeros.
 #include <gtest/gtest.h>
 
-#include "wink_up.h"
+#include "support/wink_up.h"
 
 namespace wink::test {
 namespace {

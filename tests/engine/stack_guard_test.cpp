@@ -7,21 +7,16 @@
 // (no guard of its own), and end to end through `wink run` and `wink up` with
 // a guest whose native frames are ~5 KiB (600 live locals), more than the one
 // guard page glibc puts below a thread stack.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <pthread.h>
-#include <spawn.h>
 #include <sys/mman.h>
-#include <sys/wait.h>
 
 #include <cstring>
 #include <fstream>
 
 #include "compiler/wat.h"
 #include "runtime/runtime.h"
-#include "wink_up.h"
-
-extern char** environ;
+#include "support/wink_up.h"
 
 namespace wink::test {
 namespace {
@@ -97,34 +92,13 @@ fs::path big_frame_guest(const fs::path& dir, int locals) {
   return out;
 }
 
-// Runs `wink args...`; the wait status and stderr.
-std::pair<int, std::string> run_wink(const std::vector<std::string>& args, const fs::path& err_file) {
-  std::vector<std::string> argv_s = {WINK_BIN};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_s) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 2, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  pid_t pid = -1;
-  int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) return {-1, "spawn failed"};
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  std::ifstream in(err_file);
-  return {status, std::string(std::istreambuf_iterator<char>(in), {})};
-}
-
 TEST(StackGuard, WinkRunReportsExhaustionForHugeFrames) {
   auto dir = scratch_dir("stack-run");
   fs::path guest = big_frame_guest(dir, 600);
-  const std::string data_dir = (fs::path(WINK_GUEST_DIR).parent_path() / "wagi-test-data").string();
-  auto [status, err] = run_wink({"run", "--data-dir", data_dir, guest.string()}, dir / "stderr");
-  ASSERT_FALSE(WIFSIGNALED(status)) << "wink died of signal " << WTERMSIG(status) << ": " << err;
-  EXPECT_EQ(WEXITSTATUS(status), 134) << err;  // 128 + SIGABRT, as wasmtime on a trap
-  EXPECT_NE(err.find("call stack exhausted"), std::string::npos) << err;
+  RunResult r = run_wink({"run", "--data-dir", shared_data_dir().string(), guest.string()});
+  ASSERT_EQ(r.signal, 0) << "wink died of signal " << r.signal << ": " << r.err;
+  EXPECT_EQ(r.exit_code, 134) << r.err;  // 128 + SIGABRT, as wasmtime on a trap
+  EXPECT_NE(r.err.find("call stack exhausted"), std::string::npos) << r.err;
   fs::remove_all(dir);
 }
 

@@ -10,7 +10,7 @@
 
 #include "host/host.h"
 #include "host/redis_server.h"
-#include "wagi/http_client.h"
+#include "support/http_client.h"
 #include "wagi/test_app.h"
 
 namespace fs = std::filesystem;

@@ -14,6 +14,7 @@
 
 #include "host/outbound.h"
 #include "http/server.h"
+#include "support/http_client.h"
 
 using namespace wink;
 using namespace wink::host;
@@ -64,17 +65,7 @@ TEST(AllowPattern, Refusals) {
 struct Tripwire {
   int fd = -1;
   uint16_t port = 0;
-  Tripwire() {
-    fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    ::listen(fd, 16);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    port = ntohs(a.sin_port);
-  }
+  Tripwire() { fd = test::listen_loopback(&port, SOCK_NONBLOCK); }
   int accepted() {
     int n = 0;
     for (int c; (c = ::accept(fd, nullptr, nullptr)) >= 0; ++n) ::close(c);

@@ -5,52 +5,35 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <signal.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <thread>
-#include <vector>
+
+#include "support/http_client.h"
+#include "support/wink_process.h"
 
 namespace wink::test {
 
-// A port free right now on 127.0.0.1 (bound to 0 and released).
-inline uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 inline bool redis_ping(uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int fd = connect_loopback(port);
+  if (fd < 0) return false;
   bool ok = false;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-    const char ping[] = "PING\r\n";
-    if (::send(fd, ping, sizeof ping - 1, MSG_NOSIGNAL) == sizeof ping - 1) {
-      char buf[16] = {};
-      ok = ::recv(fd, buf, sizeof buf - 1, 0) > 0 && std::string(buf).rfind("+PONG", 0) == 0;
-    }
+  const char ping[] = "PING\r\n";
+  if (::send(fd, ping, sizeof ping - 1, MSG_NOSIGNAL) == sizeof ping - 1) {
+    char buf[16] = {};
+    ok = ::recv(fd, buf, sizeof buf - 1, 0) > 0 && std::string(buf).rfind("+PONG", 0) == 0;
   }
   ::close(fd);
   return ok;
 }
 
 struct RedisServer {
-  pid_t pid = -1;
   uint16_t port = 0;
   std::filesystem::path dir;
 
@@ -59,28 +42,15 @@ struct RedisServer {
   bool start(const std::filesystem::path& scratch) {
     dir = scratch;
     std::filesystem::create_directories(dir);
-    for (int attempt = 0; attempt < 5; ++attempt) {
+    for (int attempt = 0; attempt < 5; ++attempt) {  // the free port may be taken before redis binds it
       port = free_port();
-      std::vector<std::string> args = {"redis-server", "--port", std::to_string(port),
-                                       "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes",
-                                       "--appendfsync", "always", "--dir", dir.string(),
-                                       "--daemonize", "no", "--loglevel", "warning",
-                                       "--logfile", (dir / "redis.log").string()};
-      pid = ::fork();
-      if (pid == 0) {
-        std::vector<char*> argv;
-        for (auto& a : args) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        ::execvp("redis-server", argv.data());
-        ::_exit(127);
-      }
-      for (int i = 0; i < 100; ++i) {
+      process_ = Process::spawn({"redis-server", "--port", std::to_string(port), "--bind", "127.0.0.1", "--save", "",
+                                 "--appendonly", "yes", "--appendfsync", "always", "--dir", dir.string(),
+                                 "--daemonize", "no", "--loglevel", "warning", "--logfile",
+                                 (dir / "redis.log").string()});
+      for (int i = 0; process_ && i < 100; ++i) {
         if (redis_ping(port)) return true;
-        int status;
-        if (::waitpid(pid, &status, WNOHANG) == pid) {
-          pid = -1;
-          break;
-        }
+        if (process_->exited()) break;
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
       }
       stop();
@@ -89,13 +59,13 @@ struct RedisServer {
   }
   std::string url() const { return "redis://127.0.0.1:" + std::to_string(port) + "/0"; }
   void stop() {
-    if (pid > 0) {
-      ::kill(pid, SIGTERM);
-      ::waitpid(pid, nullptr, 0);
-      pid = -1;
-    }
+    if (process_) process_->stop();
+    process_.reset();
   }
   ~RedisServer() { stop(); }
+
+ private:
+  std::unique_ptr<Process> process_;
 };
 
 }  // namespace wink::test

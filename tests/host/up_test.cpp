@@ -2,12 +2,10 @@
 // key-value writes survive SIGKILL of wink (SQLite and Redis), /metrics serves
 // Prometheus text, and node configuration errors refuse the app at start.
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -20,103 +18,29 @@
 #include <thread>
 
 #include "host/redis_server.h"
-#include "wagi/http_client.h"
+#include "support/http_client.h"
+#include "support/wink_process.h"
 
 namespace fs = std::filesystem;
 
 namespace wink::test {
 namespace {
 
-fs::path guest(const std::string& name) { return fs::path(WINK_GUEST_DIR) / (name + ".wasm"); }
-// Shared with the WAGI tests: the guest's artifact is compiled once.
-fs::path data_dir() { return fs::path(WINK_GUEST_DIR).parent_path() / "wagi-test-data"; }
-
-fs::path scratch(const std::string& name) {
-  auto dir = fs::temp_directory_path() / ("wink-hostup-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
-struct Child {
-  pid_t pid = -1;
-  int out_fd = -1, err_fd = -1;
-  std::string out, err;
-  uint16_t port = 0;
-
-  bool wait_listening(std::chrono::seconds timeout) {
-    auto end = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < end) {
-      char buf[4096];
-      ssize_t n = ::read(out_fd, buf, sizeof buf);
-      if (n > 0) {
-        out.append(buf, static_cast<size_t>(n));
-        size_t pos = out.find("listening on http://127.0.0.1:");
-        if (pos != std::string::npos && out.find('\n', pos) != std::string::npos) {
-          port = static_cast<uint16_t>(std::atoi(out.c_str() + pos + 30));
-          return true;
-        }
-      } else if (n == 0) {
-        return false;
-      } else {
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      }
-    }
-    return false;
-  }
-  int wait() {
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    pid = -1;
-    char buf[4096];
-    fcntl(err_fd, F_SETFL, fcntl(err_fd, F_GETFL) & ~O_NONBLOCK);
-    for (ssize_t n; (n = ::read(err_fd, buf, sizeof buf)) > 0;) err.append(buf, static_cast<size_t>(n));
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-  }
-  ~Child() {
-    if (pid > 0) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, nullptr, 0);
-    }
-    if (out_fd >= 0) ::close(out_fd);
-    if (err_fd >= 0) ::close(err_fd);
-  }
-};
-
-std::unique_ptr<Child> spawn(std::vector<std::string> args) {
-  int out[2], err[2];
-  if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) return nullptr;
-  auto child = std::make_unique<Child>();
-  child->pid = ::fork();
-  if (child->pid == 0) {
-    ::dup2(out[1], STDOUT_FILENO);
-    ::dup2(err[1], STDERR_FILENO);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  ::close(out[1]);
-  ::close(err[1]);
-  child->out_fd = out[0];
-  child->err_fd = err[0];
-  fcntl(child->out_fd, F_SETFL, fcntl(child->out_fd, F_GETFL) | O_NONBLOCK);
-  return child;
-}
+fs::path scratch(const std::string& name) { return scratch_dir("hostup-" + name); }
 
 void write_app(const fs::path& dir, const std::string& component_extra) {
   std::ofstream(dir / "wink.toml") << "[app]\nname = \"kvapp\"\n\n[component.main]\nsource = \""
-                                   << guest("host_app").string() << "\"\n"
+                                   << guest_wasm("host_app").string() << "\"\n"
                                    << component_extra
                                    << "\n[[route]]\npath = \"/...\"\ncomponent = \"main\"\n";
 }
 
-std::unique_ptr<Child> up(const fs::path& app, std::vector<std::string> extra) {
-  std::vector<std::string> args = {WINK_BIN, "up", app.string(), "--listen", "127.0.0.1:0",
-                                   "--data-dir", data_dir().string(), "--access-log", "off"};
+// `wink up` on the app in `app` (the tests' shared data directory).
+std::unique_ptr<Process> up(const fs::path& app, std::vector<std::string> extra) {
+  std::vector<std::string> args = {wink_binary(), "up", app.string(), "--listen", "127.0.0.1:0",
+                                   "--data-dir", shared_data_dir().string(), "--access-log", "off"};
   args.insert(args.end(), extra.begin(), extra.end());
-  return spawn(args);
+  return Process::spawn(args);
 }
 
 // Acknowledged writes, SIGKILL right after the last response, restart, read back.
@@ -125,20 +49,20 @@ void kill9_durability(const fs::path& dir, const std::string& store_spec) {
   const int kWrites = 100;
   {
     auto wink = up(dir, {"--kv-store", "default=" + store_spec});
-    ASSERT_TRUE(wink && wink->wait_listening(std::chrono::seconds(120))) << wink->err;
+    ASSERT_TRUE(wink && wink->wait_listening(std::chrono::seconds(120))) << wink->err();
     for (int i = 0; i < kWrites; ++i) {
-      auto r = http_request(wink->port, "POST", "/kv/set?key=k" + std::to_string(i), {},
+      auto r = http_request(wink->port(), "POST", "/kv/set?key=k" + std::to_string(i), {},
                             "value-" + std::to_string(i));
       ASSERT_EQ(r.status, 200);
       ASSERT_EQ(r.body, "ok\n");
     }
-    ::kill(wink->pid, SIGKILL);  // no shutdown, no checkpoint, no close
+    ::kill(wink->pid(), SIGKILL);  // no shutdown, no checkpoint, no close
     EXPECT_EQ(wink->wait(), -SIGKILL);
   }
   auto wink = up(dir, {"--kv-store", "default=" + store_spec});
-  ASSERT_TRUE(wink && wink->wait_listening(std::chrono::seconds(60))) << wink->err;
+  ASSERT_TRUE(wink && wink->wait_listening(std::chrono::seconds(60))) << wink->err();
   for (int i = 0; i < kWrites; ++i) {
-    auto r = http_request(wink->port, "GET", "/kv/get?key=k" + std::to_string(i));
+    auto r = http_request(wink->port(), "GET", "/kv/get?key=k" + std::to_string(i));
     EXPECT_EQ(r.body, "value-" + std::to_string(i)) << "acknowledged write k" << i << " lost";
   }
 }
@@ -162,10 +86,10 @@ TEST(UpMetrics, PrometheusEndpoint) {
   auto dir = scratch("metrics");
   write_app(dir, "key_value_stores = [\"default\"]\n");
   auto wink = up(dir, {"--kv-store", "default=sqlite:" + (dir / "kv.sqlite").string()});
-  ASSERT_TRUE(wink && wink->wait_listening(std::chrono::seconds(120))) << wink->err;
-  EXPECT_EQ(http_request(wink->port, "GET", "/kv/get?key=absent").body, "error=not_found\n");
-  EXPECT_EQ(http_request(wink->port, "GET", "/trap").status, 500);
-  auto r = http_request(wink->port, "GET", "/metrics");
+  ASSERT_TRUE(wink && wink->wait_listening(std::chrono::seconds(120))) << wink->err();
+  EXPECT_EQ(http_request(wink->port(), "GET", "/kv/get?key=absent").body, "error=not_found\n");
+  EXPECT_EQ(http_request(wink->port(), "GET", "/trap").status, 500);
+  auto r = http_request(wink->port(), "GET", "/metrics");
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(r.header("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
   std::regex sample(R"(^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*",?)*\})? ([-+]?[0-9.]+([eE][-+]?[0-9]+)?|[-+]?Inf|NaN)$)");
@@ -184,7 +108,7 @@ TEST(UpMetrics, PrometheusEndpoint) {
         "# TYPE wink_request_duration_seconds histogram", "wink_memory_slots{state=\"in_use\"}"}) {
     EXPECT_NE(r.body.find(want), std::string::npos) << want << "\n" << r.body;
   }
-  ::kill(wink->pid, SIGTERM);
+  ::kill(wink->pid(), SIGTERM);
   EXPECT_EQ(wink->wait(), 0);
   fs::remove_all(dir);
 }
@@ -195,19 +119,19 @@ TEST(UpKv, NodeConfigurationRefusals) {
   {
     auto wink = up(dir, {});
     EXPECT_EQ(wink->wait(), 1);
-    EXPECT_NE(wink->err.find("wink.toml:6:32: component.main.key_value_stores: store \"cache\" is not "
+    EXPECT_NE(wink->err().find("wink.toml:6:32: component.main.key_value_stores: store \"cache\" is not "
                              "configured on this node"),
-              std::string::npos) << wink->err;
+              std::string::npos) << wink->err();
   }
   {
     auto wink = up(dir, {"--kv-store", "cache"});
     EXPECT_EQ(wink->wait(), 1);
-    EXPECT_NE(wink->err.find("--kv-store: expected NAME=SPEC"), std::string::npos) << wink->err;
+    EXPECT_NE(wink->err().find("--kv-store: expected NAME=SPEC"), std::string::npos) << wink->err();
   }
   {
     auto wink = up(dir, {"--kv-store", "cache=redis://127.0.0.1:" + std::to_string(free_port())});
     EXPECT_EQ(wink->wait(), 1);
-    EXPECT_NE(wink->err.find("key-value store \"cache\""), std::string::npos) << wink->err;
+    EXPECT_NE(wink->err().find("key-value store \"cache\""), std::string::npos) << wink->err();
   }
   fs::remove_all(dir);
 }
@@ -220,15 +144,7 @@ struct Upstream {
   std::atomic<bool> stop{false};
   std::thread thread;
   Upstream() {
-    fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    ::listen(fd, 16);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    port = ntohs(a.sin_port);
+    fd = listen_loopback(&port);
     thread = std::thread([this] {
       while (!stop) {
         int c = ::accept(fd, nullptr, nullptr);
@@ -262,21 +178,21 @@ TEST(UpOutbound, ReactorOlderThanItsDeadlineStillCallsOut) {
   Upstream upstream;
   const std::string allowed = "http://127.0.0.1:" + std::to_string(upstream.port);
   std::ofstream(dir / "wink.toml") << "[app]\nname = \"reactorout\"\n\n[component.main]\nsource = \""
-                                   << guest("host_reactor").string() << "\"\n"
+                                   << guest_wasm("host_reactor").string() << "\"\n"
                                    << "executor = \"reactor\"\ndeadline = \"300ms\"\n"
                                    << "scale_to_zero = \"off\"\nmin_instances = 1\nmax_instances = 1\n"
                                    << "allowed_outbound_hosts = [\"" << allowed << "\"]\n"
                                    << "\n[[route]]\npath = \"/...\"\ncomponent = \"main\"\n";
   auto wink = up(dir, {});
-  ASSERT_TRUE(wink && wink->wait_listening(std::chrono::seconds(120))) << wink->err;
-  EXPECT_EQ(http_request(wink->port, "GET", "/?url=" + allowed + "/a").body, "status=200 calls=1\n");
+  ASSERT_TRUE(wink && wink->wait_listening(std::chrono::seconds(120))) << wink->err();
+  EXPECT_EQ(http_request(wink->port(), "GET", "/?url=" + allowed + "/a").body, "status=200 calls=1\n");
   std::this_thread::sleep_for(std::chrono::milliseconds(450));  // the instance is now older than 300 ms
   for (int i = 2; i <= 3; ++i) {
-    auto r = http_request(wink->port, "GET", "/?url=" + allowed + "/b");
+    auto r = http_request(wink->port(), "GET", "/?url=" + allowed + "/b");
     EXPECT_EQ(r.body, "status=200 calls=" + std::to_string(i) + "\n") << r.body;
   }
   EXPECT_EQ(upstream.requests.load(), 3);
-  ::kill(wink->pid, SIGTERM);
+  ::kill(wink->pid(), SIGTERM);
   EXPECT_EQ(wink->wait(), 0);
   fs::remove_all(dir);
 }
@@ -287,24 +203,24 @@ TEST(UpOutbound, OutboundAllowCeilingRefusesWiderManifestsAtStart) {
   {
     auto wink = up(dir, {"--outbound-allow", "https://*.example.com", "--outbound-allow", "http://127.0.0.1:9000"});
     EXPECT_EQ(wink->wait(), 1);
-    EXPECT_NE(wink->err.find("wink.toml:6:27: component.main.allowed_outbound_hosts: \"*://*:*\": outside what "
+    EXPECT_NE(wink->err().find("wink.toml:6:27: component.main.allowed_outbound_hosts: \"*://*:*\": outside what "
                              "this node allows (wink up --outbound-allow: https://*.example.com, "
                              "http://127.0.0.1:9000)"),
               std::string::npos)
-        << wink->err;
+        << wink->err();
   }
   {
     auto wink = up(dir, {"--outbound-allow", "ftp://x"});
     EXPECT_EQ(wink->wait(), 1);
-    EXPECT_NE(wink->err.find("--outbound-allow: allowed_outbound_hosts: \"ftp://x\": scheme must be"),
+    EXPECT_NE(wink->err().find("--outbound-allow: allowed_outbound_hosts: \"ftp://x\": scheme must be"),
               std::string::npos)
-        << wink->err;
+        << wink->err();
   }
   write_app(dir, "allowed_outbound_hosts = [\"https://api.example.com\"]\n");
   {
     auto wink = up(dir, {"--outbound-allow", "https://*.example.com"});
-    ASSERT_TRUE(wink && wink->wait_listening(std::chrono::seconds(120))) << wink->err;
-    ::kill(wink->pid, SIGTERM);
+    ASSERT_TRUE(wink && wink->wait_listening(std::chrono::seconds(120))) << wink->err();
+    ::kill(wink->pid(), SIGTERM);
     EXPECT_EQ(wink->wait(), 0);
   }
   fs::remove_all(dir);

@@ -6,9 +6,6 @@
 // 9 MB StarlingMonkey engine (minutes; cached afterwards in
 // build/js-component-data, see docs/components.md).
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -19,8 +16,8 @@
 #include <string>
 #include <thread>
 
-#include "engine/wink_up.h"
-#include "wagi/http_client.h"
+#include "support/wink_up.h"
+#include "support/http_client.h"
 
 namespace wink::test {
 namespace {
@@ -59,55 +56,16 @@ class JcoServe {
  public:
   bool start(const fs::path& component, std::chrono::seconds timeout = 120s) {
     port_ = free_port();
-    int out[2];
-    if (::pipe(out) != 0) return false;
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(out[1], STDOUT_FILENO);
-      ::dup2(out[1], STDERR_FILENO);
-      ::close(out[0]);
-      std::string jco = std::string(kToolchain) + "/node_modules/@bytecodealliance/jco/dist/jco.js";
-      std::string port = std::to_string(port_);
-      ::execl(kNode, kNode, jco.c_str(), "serve", "--port", port.c_str(), component.c_str(), nullptr);
-      ::_exit(127);
-    }
-    ::close(out[1]);
-    fd_ = out[0];
-    auto end = std::chrono::steady_clock::now() + timeout;
-    char buf[4096];
-    while (std::chrono::steady_clock::now() < end) {
-      ssize_t n = ::read(fd_, buf, sizeof buf);
-      if (n <= 0) return false;
-      output_.append(buf, static_cast<size_t>(n));
-      if (output_.find("listening") != std::string::npos) return true;
-    }
-    return false;
+    std::string jco = std::string(kToolchain) + "/node_modules/@bytecodealliance/jco/dist/jco.js";
+    process_ = Process::spawn({kNode, jco, "serve", "--port", std::to_string(port_), component.string()},
+                              {.stderr_to = SpawnOptions::Stderr::kIntoStdout});
+    return process_ && process_->wait_for_output("listening", timeout);
   }
   uint16_t port() const { return port_; }
-  ~JcoServe() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    if (fd_ >= 0) ::close(fd_);
-  }
 
  private:
-  static uint16_t free_port() {
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    socklen_t len = sizeof addr;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    ::close(fd);
-    return ntohs(addr.sin_port);
-  }
-  pid_t pid_ = -1;
-  int fd_ = -1;
+  std::unique_ptr<Process> process_;  // killed with the JcoServe
   uint16_t port_ = 0;
-  std::string output_;
 };
 
 // Node frames a body without a length as chunked; wink gives Content-Length.

@@ -9,6 +9,7 @@
 
 #include "engine/snapshot.h"
 #include "lifecycle/node.h"
+#include "lifecycle/reactor_guest_fixture.h"
 #include "host/reactor.h"
 #include "runtime/runtime.h"
 
@@ -18,29 +19,11 @@ namespace {
 namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 
-fs::path guest(const std::string& name) { return fs::path(WINK_GUEST_DIR) / (name + ".wasm"); }
+class LifecycleTest : public ReactorGuestFixture<LifecycleTest> {
+ public:
+  static constexpr const char* kGuest = "life_state";
 
-class LifecycleTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    engine::EngineConfig config;
-    config.data_dir = fs::path(WINK_GUEST_DIR).parent_path() / "wagi-test-data";
-    engine_ = new engine::Engine(config);
-    auto module = engine_->load_file(guest("life_state"));
-    ASSERT_TRUE(module.ok()) << module.error().message;
-    engine::InitSpec is;
-    is.init_export = "_initialize";
-    auto snap = engine::Snapshot::create(*module, is);
-    ASSERT_TRUE(snap.ok()) << snap.error().message;
-    init_ = new std::shared_ptr<engine::Snapshot>(*snap);
-    wasi_ = new std::shared_ptr<const wasi::Prepared>(*wasi::Prepared::create({}));
-  }
-  static void TearDownTestSuite() {
-    delete init_;
-    delete wasi_;
-    delete engine_;
-  }
-
   void SetUp() override {
     clock_ = std::make_shared<ManualClock>();
   }
@@ -85,15 +68,8 @@ class LifecycleTest : public ::testing::Test {
 
   void advance(milliseconds d) { clock_->advance(d); }
 
-  static engine::Engine* engine_;
-  static std::shared_ptr<engine::Snapshot>* init_;
-  static std::shared_ptr<const wasi::Prepared>* wasi_;
   std::shared_ptr<ManualClock> clock_;
 };
-
-engine::Engine* LifecycleTest::engine_ = nullptr;
-std::shared_ptr<engine::Snapshot>* LifecycleTest::init_ = nullptr;
-std::shared_ptr<const wasi::Prepared>* LifecycleTest::wasi_ = nullptr;
 
 TEST_F(LifecycleTest, RequestReadsVariablesBodyAndWritesCgiResponse) {
   auto node = make_node();

@@ -7,7 +7,7 @@
 #include <future>
 #include <thread>
 
-#include "engine/wink_up.h"
+#include "support/wink_up.h"
 
 namespace wink::lifecycle {
 namespace {

@@ -6,7 +6,7 @@
 
 #include <mutex>
 
-#include "../wagi/http_client.h"
+#include "support/http_client.h"
 #include "../wagi/test_app.h"
 #include "http/server.h"
 #include "lifecycle/app.h"

@@ -13,6 +13,7 @@
 #include "engine/snapshot.h"
 #include "engine/snapshot_pages.h"
 #include "lifecycle/node.h"
+#include "lifecycle/reactor_guest_fixture.h"
 #include "host/reactor.h"
 #include "runtime/memory_pool.h"
 #include "runtime/runtime.h"
@@ -24,29 +25,11 @@ namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 constexpr uint64_t kPage = 4096;
 
-fs::path guest(const std::string& name) { return fs::path(WINK_GUEST_DIR) / (name + ".wasm"); }
+class StandbyTest : public ReactorGuestFixture<StandbyTest> {
+ public:
+  static constexpr const char* kGuest = "life_pages";
 
-class StandbyTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    engine::EngineConfig config;
-    config.data_dir = fs::path(WINK_GUEST_DIR).parent_path() / "wagi-test-data";
-    engine_ = new engine::Engine(config);
-    auto module = engine_->load_file(guest("life_pages"));
-    ASSERT_TRUE(module.ok()) << module.error().message;
-    engine::InitSpec is;
-    is.init_export = "_initialize";
-    auto snap = engine::Snapshot::create(*module, is);
-    ASSERT_TRUE(snap.ok()) << snap.error().message;
-    init_ = new std::shared_ptr<engine::Snapshot>(*snap);
-    wasi_ = new std::shared_ptr<const wasi::Prepared>(*wasi::Prepared::create({}));
-  }
-  static void TearDownTestSuite() {
-    delete init_;
-    delete wasi_;
-    delete engine_;
-  }
-
   // An instance restored from `snap` with fresh host contexts.
   struct Live {
     std::string out;
@@ -66,15 +49,7 @@ class StandbyTest : public ::testing::Test {
     if (inst.ok()) l->inst = std::move(*inst);
     return l;
   }
-
-  static engine::Engine* engine_;
-  static std::shared_ptr<engine::Snapshot>* init_;
-  static std::shared_ptr<const wasi::Prepared>* wasi_;
 };
-
-engine::Engine* StandbyTest::engine_ = nullptr;
-std::shared_ptr<engine::Snapshot>* StandbyTest::init_ = nullptr;
-std::shared_ptr<const wasi::Prepared>* StandbyTest::wasi_ = nullptr;
 
 // Writes from the host land in the instance's memory exactly like guest
 // stores (copy-on-write of the mapped image), so the test drives them

@@ -9,7 +9,7 @@
 #include <fstream>
 #include <thread>
 
-#include "../wagi/http_client.h"
+#include "support/http_client.h"
 #include "http/server.h"
 #include "lifecycle/app.h"
 

@@ -4,13 +4,13 @@
 // the two versions serves, complete, and nothing half-written is left.
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <thread>
 
 #include "node_test_util.h"
+#include "support/wink_process.h"
 
 namespace wink::node::test {
 namespace {
@@ -39,29 +39,14 @@ TEST(NodeCrash, KillNineDuringDeployLeavesOldOrNewServing) {
   uint64_t last_version = 1;
   int switched = 0;
   for (int round = 0; round < 16; ++round) {
-    int out[2];
-    ASSERT_EQ(::pipe(out), 0);
-    pid_t pid = ::fork();
-    if (pid == 0) {
-      ::dup2(out[1], STDOUT_FILENO);
-      ::setenv(kChildEnv, data.c_str(), 1);
-      ::execl("/proc/self/exe", "node_crash_test", "--gtest_filter=NodeCrash.ChildDeployLoop", nullptr);
-      ::_exit(127);
-    }
-    ::close(out[1]);
-    std::string said;
-    char buf[256];
-    for (ssize_t n; said.find("ready\n") == std::string::npos && (n = ::read(out[0], buf, sizeof buf)) > 0;) {
-      said.append(buf, static_cast<size_t>(n));
-    }
-    ::close(out[0]);
-    ASSERT_NE(said.find("ready\n"), std::string::npos) << "child did not start: " << said;
+    auto child = wink::test::Process::spawn({"/proc/self/exe", "--gtest_filter=NodeCrash.ChildDeployLoop"},
+                                            {.env = {std::string(kChildEnv) + "=" + data.string()}});
+    ASSERT_TRUE(child);
+    ASSERT_TRUE(child->wait_for_output("ready\n", std::chrono::seconds(60))) << "child did not start: " << child->out();
     // Kill at a different moment of the deploy loop each round (a deploy takes ~10 ms).
     std::this_thread::sleep_for(std::chrono::microseconds(2300 * round + 137 * (round % 5)));
-    ::kill(pid, SIGKILL);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    ASSERT_TRUE(WIFSIGNALED(status)) << "round " << round;
+    ::kill(child->pid(), SIGKILL);
+    ASSERT_LT(child->wait(), 0) << "round " << round << ": not killed by the signal";
 
     auto reg = Registry::open(quiet_config(data));
     ASSERT_TRUE(reg.ok()) << reg.error().message;

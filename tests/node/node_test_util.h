@@ -10,7 +10,7 @@
 #include <memory>
 #include <string>
 
-#include "../wagi/http_client.h"
+#include "support/http_client.h"
 #include "common/files.h"
 #include "http/server.h"
 #include "node/registry.h"

@@ -1,11 +1,7 @@
 // `wink serve` as an operator runs it: a node over a data dir that already
 // holds apps serves each at its host after a restart, unknown hosts get 404,
 // /metrics labels by app, SIGTERM stops it cleanly.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <fstream>
@@ -13,63 +9,19 @@
 #include <vector>
 
 #include "node_test_util.h"
+#include "support/wink_process.h"
 
 namespace wink::node::test {
 namespace {
 
-struct Process {
-  pid_t pid = -1;
-  int out_fd = -1;
-  std::string out;
-  uint16_t port = 0;
-  ~Process() {
-    if (pid > 0) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, nullptr, 0);
-    }
-    if (out_fd >= 0) ::close(out_fd);
-  }
-};
+using wink::test::Process;
 
+// Starts wink with `args` (stderr discarded) and waits for its listening line.
 std::unique_ptr<Process> start_wink(std::vector<std::string> args) {
-  int out[2];
-  if (::pipe2(out, O_CLOEXEC) != 0) return nullptr;
-  auto p = std::make_unique<Process>();
   args.insert(args.begin(), WINK_BIN);
-  p->pid = ::fork();
-  if (p->pid == 0) {
-    ::dup2(out[1], STDOUT_FILENO);
-    int devnull = ::open("/dev/null", O_WRONLY);
-    ::dup2(devnull, STDERR_FILENO);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  ::close(out[1]);
-  p->out_fd = out[0];
-  auto end = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (std::chrono::steady_clock::now() < end) {
-    char buf[4096];
-    ssize_t n = ::read(p->out_fd, buf, sizeof buf);
-    if (n <= 0) break;
-    p->out.append(buf, static_cast<size_t>(n));
-    size_t pos = p->out.find("listening on http://127.0.0.1:");
-    if (pos != std::string::npos && p->out.find('\n', pos) != std::string::npos) {
-      p->port = static_cast<uint16_t>(std::atoi(p->out.c_str() + pos + 30));
-      break;
-    }
-  }
+  auto p = Process::spawn(std::move(args), {.stderr_to = wink::test::SpawnOptions::Stderr::kDiscard});
+  if (p) p->wait_listening(std::chrono::seconds(60));
   return p;
-}
-
-int stop(Process& p) {
-  ::kill(p.pid, SIGTERM);
-  int status = 0;
-  ::waitpid(p.pid, &status, 0);
-  p.pid = -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 TEST(NodeServe, ServesTheAppsOfItsDataDirByHost) {
@@ -83,10 +35,10 @@ TEST(NodeServe, ServesTheAppsOfItsDataDirByHost) {
   const fs::path access_log = data / "access.log";
   auto wink = start_wink({"serve", "--listen", "127.0.0.1:0", "--data-dir", data.string(),
                           "--domain", "node.test", "--access-log", access_log.string()});
-  ASSERT_TRUE(wink && wink->port) << (wink ? wink->out : "");
-  EXPECT_NE(wink->out.find("apps at http://<app>.node.test:"), std::string::npos) << wink->out;
+  ASSERT_TRUE(wink && wink->port()) << (wink ? wink->out() : "");
+  EXPECT_NE(wink->out().find("apps at http://<app>.node.test:"), std::string::npos) << wink->out();
   auto get = [&](const std::string& host, const std::string& target = "/") {
-    return wink::test::http_request(wink->port, "GET", target, {"Host: " + host});
+    return wink::test::http_request(wink->port(), "GET", target, {"Host: " + host});
   };
   EXPECT_EQ(get("alpha.node.test").body, "version=1\n");
   EXPECT_EQ(get("beta.node.test:80").body, "version=2\n");
@@ -102,7 +54,7 @@ TEST(NodeServe, ServesTheAppsOfItsDataDirByHost) {
   auto traced = get("alpha.node.test");
   const std::string request_id = traced.header("X-Request-Id");
   EXPECT_FALSE(request_id.empty());
-  EXPECT_EQ(stop(*wink), 0);
+  EXPECT_EQ(wink->stop(), 0);
   // Each access log line says which app, version and request it was.
   std::ifstream in(access_log);
   std::string line, found;
@@ -115,11 +67,8 @@ TEST(NodeServe, ServesTheAppsOfItsDataDirByHost) {
 
   auto bad = start_wink({"serve", "--listen", "127.0.0.1:0", "--data-dir", data.string(), "--domain", "Bad_Domain"});
   ASSERT_TRUE(bad);
-  EXPECT_EQ(bad->port, 0);
-  int status = 0;
-  ::waitpid(bad->pid, &status, 0);
-  bad->pid = -1;
-  EXPECT_EQ(WEXITSTATUS(status), 1);
+  EXPECT_EQ(bad->port(), 0);
+  EXPECT_EQ(bad->wait(), 1);
   fs::remove_all(data);
 }
 
@@ -136,8 +85,8 @@ TEST(NodeServe, ABusyAppStallsNeitherHealthzNorAnotherApp) {
   }
   auto wink = start_wink({"serve", "--listen", "127.0.0.1:0", "--data-dir", data.string(), "--access-log", "off",
                           "--workers", "1", "--executors", "4", "--executors-per-app", "3", "--executor-queue", "1"});
-  ASSERT_TRUE(wink && wink->port) << (wink ? wink->out : "");
-  const uint16_t port = wink->port;
+  ASSERT_TRUE(wink && wink->port()) << (wink ? wink->out() : "");
+  const uint16_t port = wink->port();
   using clock = std::chrono::steady_clock;
   const auto hog_start = clock::now();
   std::vector<std::thread> hogs;
@@ -168,7 +117,7 @@ TEST(NodeServe, ABusyAppStallsNeitherHealthzNorAnotherApp) {
   EXPECT_LT(clock::now() - hog_start, std::chrono::milliseconds(2700)) << "the checks above ran while hog was busy";
   for (auto& t : hogs) t.join();
   for (int st : hog_status) EXPECT_EQ(st, 200);
-  EXPECT_EQ(stop(*wink), 0);
+  EXPECT_EQ(wink->stop(), 0);
   fs::remove_all(data);
 }
 
@@ -180,13 +129,13 @@ TEST(NodeServe, WinkUpAnswersForAnyHostAndAtItsAppHost) {
   auto data = data_dir_with_shared_cache("up-data");
   auto wink = start_wink({"up", dir.string(), "--listen", "127.0.0.1:0", "--data-dir", data.string(),
                           "--access-log", "off"});
-  ASSERT_TRUE(wink && wink->port) << (wink ? wink->out : "");
+  ASSERT_TRUE(wink && wink->port()) << (wink ? wink->out() : "");
   for (std::string host : {"127.0.0.1", "hello.localhost", "whatever.example"}) {
-    auto r = wink::test::http_request(wink->port, "GET", "/", {"Host: " + host});
+    auto r = wink::test::http_request(wink->port(), "GET", "/", {"Host: " + host});
     EXPECT_EQ(r.status, 200) << host;
     EXPECT_EQ(r.body, "Hello, world!\n") << host;
   }
-  EXPECT_EQ(stop(*wink), 0);
+  EXPECT_EQ(wink->stop(), 0);
   EXPECT_FALSE(fs::exists(data / "node.db")) << "wink up persists nothing";
   EXPECT_FALSE(fs::exists(data / "apps" / "hello"));
   fs::remove_all(dir);

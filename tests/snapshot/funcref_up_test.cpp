@@ -9,7 +9,7 @@
 
 #include <thread>
 
-#include "engine/wink_up.h"
+#include "support/wink_up.h"
 
 namespace wink::test {
 namespace {

@@ -7,7 +7,7 @@
 #include <thread>
 
 #include "engine/snapshot.h"
-#include "http_client.h"
+#include "support/http_client.h"
 #include "runtime/runtime.h"
 #include "test_app.h"
 

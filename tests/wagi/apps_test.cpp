@@ -15,7 +15,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "http_client.h"
+#include "support/http_client.h"
 #include "test_app.h"
 
 namespace fs = std::filesystem;

@@ -7,7 +7,7 @@
 #include <regex>
 #include <thread>
 
-#include "http_client.h"
+#include "support/http_client.h"
 #include "test_app.h"
 #include "wagi/cgi.h"
 

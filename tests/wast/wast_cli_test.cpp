@@ -1,10 +1,6 @@
 // `wink wast` as a user runs it: hand-written spec scripts in scripts/ cover
 // every command kind (passing), a failing assertion (counted, exit 1, the
 // line named) and a script wast2json cannot read (its position reported).
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -12,52 +8,20 @@
 #include <string>
 #include <vector>
 
+#include "support/wink_process.h"
+
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Proc {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-Proc wink(std::vector<std::string> args) {
-  fs::path dir = fs::temp_directory_path() / ("wink-wast-test-" + std::to_string(getpid()));
-  fs::create_directories(dir);
-  fs::path out = dir / "out", err = dir / "err";
-  pid_t pid = fork();
-  if (pid == 0) {
-    int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(o, 1);
-    dup2(e, 2);
-    std::vector<char*> argv{const_cast<char*>(WINK_BIN)};
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(WINK_BIN, argv.data());
-    _exit(127);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  Proc r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = slurp(out);
-  r.err = slurp(err);
-  fs::remove_all(dir);
-  return r;
-}
+using Proc = wink::test::RunResult;
 
 std::string script(const char* name) { return std::string(WINK_WAST_SCRIPTS) + "/" + name; }
 
 Proc wast(std::vector<std::string> files) {
   std::vector<std::string> args{"wast", "--data-dir", WINK_TEST_CACHE_DIR, "-j", "2"};
   args.insert(args.end(), files.begin(), files.end());
-  return wink(args);
+  return wink::test::run_wink(args);
 }
 
 TEST(WastCli, EveryCommandKindPasses) {

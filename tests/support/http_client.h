@@ -1,6 +1,10 @@
 // A minimal blocking HTTP/1.1 client for tests: one request per connection
 // (Connection: close), response read to EOF and split into status, headers
-// and body.
+// and body. Also the loopback sockets tests build on: connect_loopback(port)
+// and listen_loopback(&port).
+//
+//   HttpResponse r = http_request(port, "GET", "/path", {"Host: a.localhost"});
+//   EXPECT_EQ(r.status, 200); r.header("content-type"); r.body;
 #pragma once
 
 #include <arpa/inet.h>
@@ -51,18 +55,43 @@ struct HttpResponse {
   }
 };
 
-// Sends `raw` (a complete request) to 127.0.0.1:port and reads until EOF.
-inline std::string http_exchange(uint16_t port, const std::string& raw) {
+// A TCP connection to 127.0.0.1:port (blocking), or -1.
+inline int connect_loopback(uint16_t port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return "";
+  if (fd < 0) return -1;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     ::close(fd);
-    return "";
+    return -1;
   }
+  return fd;
+}
+
+// A socket listening on 127.0.0.1 at a port of the kernel's choice, stored in
+// `*port`; `extra_type` adds socket type flags (SOCK_NONBLOCK). -1 on failure.
+inline int listen_loopback(uint16_t* port, int extra_type = 0, int backlog = 16) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | extra_type, 0);
+  if (fd < 0) return -1;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd, backlog) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  *port = ntohs(a.sin_port);
+  return fd;
+}
+
+// Sends `raw` (a complete request) to 127.0.0.1:port and reads until EOF.
+inline std::string http_exchange(uint16_t port, const std::string& raw) {
+  int fd = connect_loopback(port);
+  if (fd < 0) return "";
   size_t sent = 0;
   while (sent < raw.size()) {
     ssize_t n = ::send(fd, raw.data() + sent, raw.size() - sent, MSG_NOSIGNAL);

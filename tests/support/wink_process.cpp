@@ -1,0 +1,278 @@
+// Child processes for tests (see wink_process.h).
+#include "support/wink_process.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+
+namespace wink::test {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+using Clock = std::chrono::steady_clock;
+
+std::string wink_binary() { return WINK_BIN; }
+
+fs::path guest_wasm(const std::string& name) { return fs::path(WINK_GUEST_DIR) / (name + ".wasm"); }
+
+fs::path shared_data_dir() { return fs::path(WINK_GUEST_DIR).parent_path() / "wagi-test-data"; }
+
+fs::path scratch_dir(const std::string& name) {
+  auto dir = fs::temp_directory_path() / ("wink-" + name + "-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return 0;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+            ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
+  ::close(fd);
+  return ok ? ntohs(addr.sin_port) : 0;
+}
+
+uint16_t port_after(std::string_view text, std::string_view prefix, size_t from) {
+  if (from >= text.size()) return 0;
+  size_t pos = text.find(prefix, from);
+  if (pos == std::string_view::npos) return 0;
+  pos += prefix.size();
+  size_t eol = text.find('\n', pos);
+  if (eol == std::string_view::npos) return 0;  // the line may still be arriving
+  unsigned long port = 0;
+  for (size_t i = pos; i < eol && text[i] >= '0' && text[i] <= '9' && port <= 65535; ++i) {
+    port = port * 10 + static_cast<unsigned long>(text[i] - '0');
+  }
+  return port <= 65535 ? static_cast<uint16_t>(port) : 0;
+}
+
+std::vector<std::string> words(std::string_view line) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < line.size()) {
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t' || line[i] == '\n')) ++i;
+    size_t start = i;
+    while (i < line.size() && line[i] != ' ' && line[i] != '\t' && line[i] != '\n') ++i;
+    if (i > start) out.emplace_back(line.substr(start, i - start));
+  }
+  return out;
+}
+
+std::unique_ptr<Process> Process::spawn(std::vector<std::string> argv, SpawnOptions options) {
+  if (argv.empty()) return nullptr;
+  using Stderr = SpawnOptions::Stderr;
+  int out[2], err[2] = {-1, -1};
+  if (::pipe2(out, O_CLOEXEC) != 0) return nullptr;
+  if (options.stderr_to == Stderr::kCapture && ::pipe2(err, O_CLOEXEC) != 0) {
+    ::close(out[0]);
+    ::close(out[1]);
+    return nullptr;
+  }
+  // Everything the child needs is built before fork: it only calls
+  // async-signal-safe functions afterwards (the test may have threads).
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  std::vector<std::string> env_storage;
+  for (char** e = environ; *e; ++e) env_storage.emplace_back(*e);
+  for (const auto& kv : options.env) {
+    size_t eq = kv.find('=');
+    if (eq == std::string::npos) continue;  // "NAME": inherited as it is
+    std::string prefix = kv.substr(0, eq + 1);
+    std::erase_if(env_storage, [&](const std::string& e) { return e.rfind(prefix, 0) == 0; });
+    env_storage.push_back(kv);
+  }
+  std::vector<char*> envp;
+  for (auto& e : env_storage) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    for (int fd : {out[0], out[1], err[0], err[1]}) {
+      if (fd >= 0) ::close(fd);
+    }
+    return nullptr;
+  }
+  if (pid == 0) {
+    ::dup2(out[1], STDOUT_FILENO);
+    if (options.stderr_to == Stderr::kCapture) {
+      ::dup2(err[1], STDERR_FILENO);
+    } else if (options.stderr_to == Stderr::kIntoStdout) {
+      ::dup2(out[1], STDERR_FILENO);
+    } else {
+      int devnull = ::open("/dev/null", O_WRONLY);
+      ::dup2(devnull, STDERR_FILENO);
+    }
+    ::execvpe(args[0], args.data(), envp.data());
+    ::_exit(127);
+  }
+  std::unique_ptr<Process> p(new Process());
+  p->pid_ = pid;
+  ::close(out[1]);
+  p->out_fd_ = out[0];
+  if (err[1] >= 0) ::close(err[1]);
+  p->err_fd_ = err[0];
+  for (int fd : {p->out_fd_, p->err_fd_}) {
+    if (fd >= 0) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+  }
+  return p;
+}
+
+Process::~Process() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+  }
+  if (out_fd_ >= 0) ::close(out_fd_);
+  if (err_fd_ >= 0) ::close(err_fd_);
+}
+
+void Process::pump(milliseconds timeout) {
+  pollfd fds[2];
+  std::string* sinks[2];
+  int* owners[2];
+  nfds_t n = 0;
+  for (auto [fd, sink] : {std::pair{&out_fd_, &out_}, std::pair{&err_fd_, &err_}}) {
+    if (*fd < 0) continue;
+    fds[n] = {*fd, POLLIN, 0};
+    sinks[n] = sink;
+    owners[n] = fd;
+    ++n;
+  }
+  if (n == 0) {
+    if (timeout.count() > 0) std::this_thread::sleep_for(timeout);
+    return;
+  }
+  if (::poll(fds, n, static_cast<int>(timeout.count())) <= 0) return;
+  for (nfds_t i = 0; i < n; ++i) {
+    if (fds[i].revents == 0) continue;
+    char buf[65536];
+    for (;;) {
+      ssize_t got = ::read(*owners[i], buf, sizeof buf);
+      if (got > 0) {
+        sinks[i]->append(buf, static_cast<size_t>(got));
+        continue;
+      }
+      if (got == 0) {  // EOF: every writer closed it
+        ::close(*owners[i]);
+        *owners[i] = -1;
+      }
+      break;
+    }
+  }
+}
+
+void Process::drain() {
+  // The child is gone; a grandchild that inherited a pipe may still hold it,
+  // so stop at a quiet spell instead of waiting for EOF.
+  for (int quiet = 0; (out_fd_ >= 0 || err_fd_ >= 0) && quiet < 10;) {
+    size_t before = out_.size() + err_.size();
+    pump(milliseconds(20));
+    quiet = out_.size() + err_.size() == before ? quiet + 1 : 0;
+  }
+}
+
+const std::string& Process::out() {
+  pump(milliseconds(0));
+  return out_;
+}
+
+const std::string& Process::err() {
+  pump(milliseconds(0));
+  return err_;
+}
+
+bool Process::wait_until(const std::function<bool(const std::string&)>& done, milliseconds timeout) {
+  auto end = Clock::now() + timeout;
+  for (;;) {
+    pump(milliseconds(0));
+    if (done(out_)) return true;
+    if (exited()) {
+      drain();
+      return done(out_);
+    }
+    if (Clock::now() >= end) return false;
+    pump(milliseconds(20));
+  }
+}
+
+bool Process::wait_for_output(std::string_view needle, milliseconds timeout) {
+  return wait_until([&](const std::string& out) { return out.find(needle) != std::string::npos; }, timeout);
+}
+
+uint16_t Process::wait_listening(milliseconds timeout) {
+  wait_until([&](const std::string& out) { return (port_ = port_after(out, kListeningPrefix)) != 0; }, timeout);
+  return port_;
+}
+
+bool Process::exited() {
+  if (pid_ <= 0) return true;
+  int status = 0;
+  if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+    pid_ = -1;
+    status_ = status;
+    return true;
+  }
+  return false;
+}
+
+std::string Process::status() const {
+  if (pid_ > 0) return "running";
+  if (WIFSIGNALED(status_)) return "signal " + std::to_string(WTERMSIG(status_));
+  return "exit " + std::to_string(WEXITSTATUS(status_));
+}
+
+int Process::exit_value() const { return WIFEXITED(status_) ? WEXITSTATUS(status_) : -WTERMSIG(status_); }
+
+int Process::wait(milliseconds timeout) {
+  auto end = Clock::now() + timeout;
+  while (!exited()) {
+    if (Clock::now() >= end) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, &status_, 0);
+      pid_ = -1;
+      break;
+    }
+    pump(milliseconds(10));  // keeps the pipes from filling while it finishes
+  }
+  drain();
+  return exit_value();
+}
+
+int Process::stop(milliseconds grace) {
+  if (pid_ > 0) ::kill(pid_, SIGTERM);
+  return wait(grace);
+}
+
+RunResult run(std::vector<std::string> argv, SpawnOptions options, milliseconds timeout) {
+  RunResult r;
+  auto p = Process::spawn(std::move(argv), std::move(options));
+  if (!p) return r;
+  const int how = p->wait(timeout);  // exit code, or -signal
+  r.out = p->out();
+  r.err = p->err();
+  r.signal = how < 0 ? -how : 0;
+  r.exit_code = how < 0 ? 128 - how : how;
+  return r;
+}
+
+RunResult run_wink(std::vector<std::string> args, SpawnOptions options, milliseconds timeout) {
+  args.insert(args.begin(), wink_binary());
+  return run(std::move(args), std::move(options), timeout);
+}
+
+}  // namespace wink::test
