@@ -2,85 +2,44 @@
 // program made a component by `jco new --wasi-command` (the test build),
 // with arguments, environment, stdin, stdout, stderr, read-only
 // directories, exit codes, traps, deadlines, memory limits and bad input.
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
-#include <thread>
 #include <vector>
+
+#include "support/wink_process.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Proc {
-  int exit_code = -1;
-  std::string out, err;
-  double seconds = 0;
-};
+using wink::test::run_wink;
+using wink::test::RunResult;
+using wink::test::scratch_dir;
 
 std::string slurp(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-fs::path scratch() {
-  fs::path dir = fs::temp_directory_path() / ("wink-component-cli-" + std::to_string(getpid()));
-  fs::create_directories(dir);
-  return dir;
-}
-
-// Runs wink with `args` and `stdin_text` on its stdin; stdout and stderr
-// captured through files; killed after 120 s (a hang is a failure, not a
-// stuck suite).
-Proc wink(std::vector<std::string> args, const std::string& stdin_text = "") {
-  fs::path dir = scratch();
-  fs::path in = dir / "in", out = dir / "out", err = dir / "err";
-  std::ofstream(in, std::ios::binary) << stdin_text;
-  const auto start = std::chrono::steady_clock::now();
-  pid_t pid = fork();
-  if (pid == 0) {
-    int i = open(in.c_str(), O_RDONLY);
-    int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(i, 0);
-    dup2(o, 1);
-    dup2(e, 2);
-    setenv("WINK_DATA_DIR", WINK_TEST_CACHE_DIR, 1);
-    std::vector<char*> argv{const_cast<char*>(WINK_BIN)};
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(WINK_BIN, argv.data());
-    _exit(127);
-  }
-  int status = 0;
-  while (waitpid(pid, &status, WNOHANG) == 0) {
-    if (std::chrono::steady_clock::now() - start > std::chrono::seconds(120)) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  Proc r;
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = slurp(out);
-  r.err = slurp(err);
-  return r;
+// Runs wink with `args` and `stdin_text` on its stdin (a hang is killed
+// after 2 minutes: a failure, not a stuck suite).
+RunResult wink(std::vector<std::string> args, const std::string& stdin_text = "") {
+  wink::test::SpawnOptions options;
+  options.env = {std::string("WINK_DATA_DIR=") + WINK_TEST_CACHE_DIR};
+  options.stdin_path = scratch_dir("component-cli-stdin") / "in";
+  std::ofstream(options.stdin_path, std::ios::binary) << stdin_text;
+  return run_wink(std::move(args), options, std::chrono::minutes(2));
 }
 
 const std::string kCommand = std::string(WINK_COMPONENT_FIXTURES) + "/command.wasm";
 
 TEST(RunComponent, PassesArgsEnvStdinAndStderr) {
-  Proc r = wink({"run", "--env", "GREETING=hi there", kCommand, "echo", "two words"}, "first line\nsecond\n");
+  RunResult r = wink({"run", "--env", "GREETING=hi there", kCommand, "echo", "two words"}, "first line\nsecond\n");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "arg[0]=" + kCommand + "\narg[1]=echo\narg[2]=two words\nGREETING=hi there\n"
                    "stdin: first line\nstdin: second\n");
@@ -89,7 +48,7 @@ TEST(RunComponent, PassesArgsEnvStdinAndStderr) {
 
 TEST(RunComponent, EnvNameAloneTakesTheHostValueAndUnsetStaysUnset) {
   setenv("GREETING", "from-host", 1);
-  Proc r = wink({"run", "--env", "GREETING", kCommand, "echo"});
+  RunResult r = wink({"run", "--env", "GREETING", kCommand, "echo"});
   unsetenv("GREETING");
   EXPECT_NE(r.out.find("GREETING=from-host\n"), std::string::npos) << r.out;
   r = wink({"run", kCommand, "echo"});
@@ -99,16 +58,16 @@ TEST(RunComponent, EnvNameAloneTakesTheHostValueAndUnsetStaysUnset) {
 TEST(RunComponent, ExitStatusReachesTheShell) {
   EXPECT_EQ(wink({"run", kCommand, "exit", "0"}).exit_code, 0);
   // The preview1 adapter turns a non-zero exit into wasi:cli/exit's err.
-  Proc r = wink({"run", kCommand, "exit", "7"});
+  RunResult r = wink({"run", kCommand, "exit", "7"});
   EXPECT_NE(r.exit_code, 0) << r.err;
   EXPECT_LT(r.exit_code, 128) << r.err;  // an exit, not a trap or a signal
 }
 
 TEST(RunComponent, ReadOnlyDirectoryIsReadableAndNotWritable) {
-  fs::path dir = scratch() / "ro";
+  fs::path dir = scratch_dir("component-cli-ro");
   fs::create_directories(dir);
   std::ofstream(dir / "x.txt") << "file contents\n";
-  Proc r = wink({"run", "--dir-ro", dir.string() + "::/data", kCommand, "cat", "/data/x.txt"});
+  RunResult r = wink({"run", "--dir-ro", dir.string() + "::/data", kCommand, "cat", "/data/x.txt"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "file contents\nwrite refused\n");
   EXPECT_EQ(slurp(dir / "x.txt"), "file contents\n");
@@ -120,8 +79,8 @@ TEST(RunComponent, ReadOnlyDirectoryIsReadableAndNotWritable) {
 }
 
 TEST(RunComponent, ReadWriteDirectoriesAndInvokeAreRefusedBeforeTheGuestRuns) {
-  fs::path dir = scratch();
-  Proc r = wink({"run", "--dir", dir.string(), kCommand, "echo"});
+  fs::path dir = scratch_dir("component-cli-rw");
+  RunResult r = wink({"run", "--dir", dir.string(), kCommand, "echo"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("read-only directories: use --dir-ro"), std::string::npos) << r.err;
   EXPECT_EQ(r.out, "");
@@ -131,26 +90,26 @@ TEST(RunComponent, ReadWriteDirectoriesAndInvokeAreRefusedBeforeTheGuestRuns) {
 }
 
 TEST(RunComponent, ManyMiBThroughStdoutArriveWhole) {
-  Proc r = wink({"run", kCommand, "big", "64"});
+  RunResult r = wink({"run", kCommand, "big", "64"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ASSERT_EQ(r.out.size(), 64u << 20);
   for (size_t i = 0; i < r.out.size(); i += 4099) ASSERT_EQ(r.out[i], static_cast<char>('a' + (i % 65536) % 26)) << i;
 }
 
 TEST(RunComponent, TrapIs134WithTheReason) {
-  Proc r = wink({"run", kCommand, "trap"});
+  RunResult r = wink({"run", kCommand, "trap"});
   EXPECT_EQ(r.exit_code, 134);
   EXPECT_NE(r.err.find("wasm trap"), std::string::npos) << r.err;
 }
 
 TEST(RunComponent, EndlessLoopStopsAtTheDeadline) {
-  Proc r = wink({"run", "--deadline", "0.5", kCommand, "loop"});
+  RunResult r = wink({"run", "--deadline", "0.5", kCommand, "loop"});
   EXPECT_EQ(r.exit_code, 134) << r.err;
   EXPECT_NE(r.err.find("deadline"), std::string::npos) << r.err;
 }
 
 TEST(RunComponent, MemoryLimitStopsGrowth) {
-  Proc r = wink({"run", "--max-memory", "16", kCommand, "grow"});
+  RunResult r = wink({"run", "--max-memory", "16", kCommand, "grow"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   int mib = -1;
   ASSERT_EQ(std::sscanf(r.out.c_str(), "allocated %d MiB", &mib), 1) << r.out;
@@ -159,7 +118,7 @@ TEST(RunComponent, MemoryLimitStopsGrowth) {
 }
 
 TEST(RunComponent, AServerComponentIsNotACommand) {
-  Proc r = wink({"run", std::string(WINK_COMPONENT_EXAMPLES) + "/c-http.wasm"});
+  RunResult r = wink({"run", std::string(WINK_COMPONENT_EXAMPLES) + "/c-http.wasm"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("does not export wasi:cli/run"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("wasi:http/incoming-handler"), std::string::npos) << r.err;
@@ -169,9 +128,9 @@ TEST(RunComponent, AServerComponentIsNotACommand) {
 TEST(RunComponent, TruncatedComponentIsRefusedWithAPosition) {
   std::string bytes = slurp(kCommand);
   ASSERT_GT(bytes.size(), 1000u);
-  fs::path cut = scratch() / "cut.wasm";
+  fs::path cut = scratch_dir("component-cli-cut") / "cut.wasm";
   std::ofstream(cut, std::ios::binary) << bytes.substr(0, bytes.size() / 2);
-  Proc r = wink({"run", cut.string()});
+  RunResult r = wink({"run", cut.string()});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("offset"), std::string::npos) << r.err;
 }

@@ -108,6 +108,11 @@ std::unique_ptr<Process> Process::spawn(std::vector<std::string> argv, SpawnOpti
     return nullptr;
   }
   if (pid == 0) {
+    if (!options.stdin_path.empty()) {
+      int in = ::open(options.stdin_path.c_str(), O_RDONLY);
+      if (in < 0) ::_exit(126);
+      ::dup2(in, STDIN_FILENO);
+    }
     ::dup2(out[1], STDOUT_FILENO);
     if (options.stderr_to == Stderr::kCapture) {
       ::dup2(err[1], STDERR_FILENO);

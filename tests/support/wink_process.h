@@ -65,12 +65,14 @@ struct SpawnOptions {
   // (one stream in order, out()), or /dev/null.
   enum class Stderr { kCapture, kIntoStdout, kDiscard };
   Stderr stderr_to = Stderr::kCapture;
+  // A file the child reads as its stdin; empty: stdin is inherited.
+  std::filesystem::path stdin_path;
 };
 
 class Process {
  public:
   // Starts argv[0] (a path, or a name looked up in PATH) with `argv`. stdin
-  // is inherited. nullptr when the pipes cannot be made or fork fails; a
+  // is inherited unless options.stdin_path names a file. nullptr when the pipes cannot be made or fork fails; a
   // program that cannot be executed exits 127.
   static std::unique_ptr<Process> spawn(std::vector<std::string> argv, SpawnOptions options = {});
   ~Process();
