@@ -88,7 +88,10 @@ bool BodyStream::started() const {
 
 size_t BodyStream::room() const {
   std::lock_guard lock(mu_);
-  if (gone_ || !started_ || finished_) return 0;
+  // The client gone: room, so that the next write is attempted and fails
+  // (a stream error), rather than a wait for room that never comes.
+  if (gone_) return kWindow;
+  if (!started_ || finished_) return 0;
   return out_.size() >= kWindow ? 0 : kWindow - out_.size();
 }
 
