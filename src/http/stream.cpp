@@ -103,11 +103,6 @@ bool BodyStream::write(std::string_view bytes) {
   return true;
 }
 
-bool BodyStream::drained() const {
-  std::lock_guard lock(mu_);
-  return out_.empty() || gone_;
-}
-
 void BodyStream::finish() {
   std::lock_guard lock(mu_);
   finished_ = true;

@@ -75,8 +75,6 @@ class BodyStream : public std::enable_shared_from_this<BodyStream> {
   size_t room() const;
   // Queues `bytes` (at most room()) for the client. False when the client is gone.
   bool write(std::string_view bytes);
-  // Everything written so far has left the buffer for the socket's queue.
-  bool drained() const;
   // The body is complete: the response ends cleanly when the Completion completes.
   void finish();
   // The client is gone (disconnected, or cut by write_timeout): writes fail.
