@@ -279,6 +279,22 @@ TEST_F(StreamingComponent, EchoAnswersWhileTheBodyIsStillArriving) {
   EXPECT_TRUE(body.complete);
 }
 
+TEST_F(StreamingComponent, StalledBodyEndsAtTheDeadline) {
+  ASSERT_TRUE(start({}, "deadline = \"1s\"\n")) << up_.output();
+  // The guest reads before it answers; the client sends 10 of 100 bytes and stalls.
+  Client c(up_.port());
+  ASSERT_TRUE(c.send_all(head("POST", "/sink", "Content-Length: 100\r\n") + "0123456789"));
+  auto t0 = Clock::now();
+  std::string buf;
+  ASSERT_TRUE(c.recv_until(buf, "\r\n\r\n", 10s)) << buf;
+  auto took = Clock::now() - t0;
+  EXPECT_EQ(buf.rfind("HTTP/1.1 504", 0), 0u) << buf;
+  EXPECT_GE(took, 900ms);
+  EXPECT_LT(took, 5s);
+  up_.output();
+  EXPECT_EQ(http_request(up_.port(), "GET", "/length").status, 200);
+}
+
 TEST_F(StreamingComponent, ClientLeavingMidResponseFreesTheInstance) {
   ASSERT_TRUE(start()) << up_.output();
   {
