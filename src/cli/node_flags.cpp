@@ -53,6 +53,9 @@ void add_node_flags(CLI::App* cmd, NodeFlags& opt, const std::string& per_key) {
   cmd->add_option("--standby-memory", opt.standby_memory,
                   "Saved standby state kept in memory; beyond it, new saved state goes to files under "
                   "<data-dir>/standby (e.g. 256MiB; 0 = always in memory)");
+  cmd->add_option("--max-streamed-body", opt.max_streamed_body,
+                  "Largest request body streamed to a wasi:http component (default 1GiB; a Content-Length "
+                  "over it is 413, a chunked body going over it fails the guest's read)");
 }
 
 Result<node::RegistryConfig> registry_config(const NodeFlags& opt) {
@@ -90,6 +93,10 @@ Result<node::RegistryConfig> registry_config(const NodeFlags& opt) {
   if (!total.ok()) return make_error("--quota-memory-total: " + total.error().message);
   config.lifecycle.quotas.memory_per_instance = *per;
   config.lifecycle.quotas.memory_total = *total;
+  auto streamed = manifest::parse_size(opt.max_streamed_body);
+  if (!streamed.ok() || *streamed == 0) {
+    return make_error("--max-streamed-body: " + (streamed.ok() ? std::string("must be above 0") : streamed.error().message));
+  }
   auto standby = manifest::parse_size(opt.standby_memory);
   if (!standby.ok()) return make_error("--standby-memory: " + standby.error().message);
   if (*standby) engine::set_image_spill(config.data_dir / "standby", *standby);
@@ -102,6 +109,9 @@ http::ServerConfig server_config(const NodeFlags& opt, const std::pair<std::stri
   sc.address = listen.first;
   sc.port = listen.second;
   sc.workers = opt.workers;
+  if (auto streamed = manifest::parse_size(opt.max_streamed_body); streamed.ok() && *streamed > 0) {
+    sc.max_streamed_body_bytes = *streamed;  // (checked by registry_config)
+  }
   if (opt.access_log == "off") {
     sc.access_log.sink = http::AccessLogConfig::Sink::kOff;
   } else if (opt.access_log != "-") {

@@ -35,6 +35,7 @@ struct NodeFlags {
   uint64_t quota_active = 0, quota_total = 0;
   std::string quota_memory_per_instance = "0", quota_memory_total = "0";
   std::string standby_memory = "0";  // saved state kept in RAM before spilling to files
+  std::string max_streamed_body = "1GiB";  // request body streamed to a wasi:http component
 };
 
 // `per_key` names what shares an executor limit: "app" (wink serve) or

@@ -3,6 +3,8 @@
 // fields a sender other than the connection's owner must never set.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string_view>
 
 namespace wink::http_fields {
@@ -19,10 +21,28 @@ inline bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
-// RFC 9110 tchar.
-inline bool is_token_char(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+// RFC 9110 tchar: ALPHA, DIGIT and !#$%&'*+-.^_`|~ (a table: the request
+// parser checks every header name byte with it).
+inline bool is_token_char(char ch) {
+  static constexpr bool kTable[128] = {
+      // 0x00-0x1f: none
+      0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+      0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+      // ' ' ! " # $ % & ' ( ) * + , - . /
+      0, 1, 0, 1, 1, 1, 1, 1, 0, 0, 1, 1, 0, 1, 1, 0,
+      // 0-9 : ; < = > ?
+      1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0,
+      // @ A-O
+      0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+      // P-Z [ \ ] ^ _
+      1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1,
+      // ` a-o
+      1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+      // p-z { | } ~ DEL
+      1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1, 0,
+  };
+  unsigned char c = static_cast<unsigned char>(ch);
+  return c < 128 && kTable[c];
 }
 
 // A field name: a non-empty token.
@@ -34,12 +54,27 @@ inline bool valid_name(std::string_view name) {
   return true;
 }
 
-// A field value: no control characters but HTAB (so no CR, LF, NUL).
+// A field value: no control characters but HTAB (so no CR, LF, NUL); bytes
+// from 0x80 (obs-text) are allowed.
 inline bool valid_value(std::string_view value) {
   for (unsigned char c : value) {
     if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
   }
   return true;
+}
+
+// A Content-Length value: 1*DIGIT (surrounding whitespace allowed), at most
+// 2^63 - 1; nullopt otherwise.
+inline std::optional<uint64_t> parse_content_length(std::string_view v) {
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  if (v.empty() || v.size() > 18) return std::nullopt;
+  uint64_t n = 0;
+  for (char c : v) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return n;
 }
 
 // Fields that describe the connection or the message framing rather than the

@@ -1,19 +1,11 @@
 // Request/Response helpers and the status reason phrase table.
 #include "http/message.h"
 
+#include "common/http_fields.h"
+
 namespace wink::http {
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    unsigned char x = static_cast<unsigned char>(a[i]);
-    unsigned char y = static_cast<unsigned char>(b[i]);
-    if (x >= 'A' && x <= 'Z') x += 32;
-    if (y >= 'A' && y <= 'Z') y += 32;
-    if (x != y) return false;
-  }
-  return true;
-}
+bool iequals(std::string_view a, std::string_view b) { return http_fields::iequals(a, b); }
 
 std::optional<std::string_view> Request::header(std::string_view name) const {
   for (const Header& h : headers) {
@@ -28,6 +20,7 @@ void Request::clear() {
   headers.clear();
   trailers.clear();
   body.clear();
+  stream.reset();
   keep_alive = true;
   expect_continue = false;
   chunked = false;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,6 +12,8 @@
 #include <vector>
 
 namespace wink::http {
+
+class BodyStream;
 
 // ASCII case-insensitive comparison for header names and tokens.
 bool iequals(std::string_view a, std::string_view b);
@@ -36,7 +39,10 @@ class Request {
 
   std::vector<Header> headers;   // in order received, duplicates kept
   std::vector<Header> trailers;  // chunked trailer fields, if any
-  std::string body;              // decoded body (de-chunked)
+  std::string body;              // decoded body (de-chunked); empty while it streams (below)
+  // An asynchronous handler's request: streams the response out, and the
+  // body in when stream->body_streams() (stream.h). Null otherwise.
+  std::shared_ptr<BodyStream> stream;
 
   bool keep_alive = true;        // connection stays open after the response
   bool expect_continue = false;  // "Expect: 100-continue" was sent

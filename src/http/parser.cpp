@@ -6,37 +6,12 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/http_fields.h"
+
 namespace wink::http {
 namespace {
 
-bool is_tchar(unsigned char c) {
-  static constexpr bool kTable[256] = {
-      // 0x00-0x1f: none
-      0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-      0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-      // ' ' ! " # $ % & ' ( ) * + , - . /
-      0, 1, 0, 1, 1, 1, 1, 1, 0, 0, 1, 1, 0, 1, 1, 0,
-      // 0-9 : ; < = > ?
-      1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0,
-      // @ A-O
-      0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-      // P-Z [ \ ] ^ _
-      1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1,
-      // ` a-o
-      1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-      // p-z { | } ~ DEL
-      1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1, 0,
-  };
-  return kTable[c];
-}
-
-bool is_token(std::string_view s) {
-  if (s.empty()) return false;
-  for (unsigned char c : s) {
-    if (!is_tchar(c)) return false;
-  }
-  return true;
-}
+bool is_token(std::string_view s) { return http_fields::valid_name(s); }
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -105,6 +80,8 @@ void RequestParser::reset() {
   body_mode_ = BodyMode::kNone;
   chunk_state_ = ChunkState::kSize;
   remaining_ = 0;
+  body_seen_ = 0;
+  body_limit_ = limits_.max_body_bytes;
   line_.clear();
   error_status_ = 0;
   error_reason_ = "";
@@ -194,11 +171,9 @@ bool RequestParser::parse_fields(std::string_view block, std::vector<Header>& ou
       return false;
     }
     std::string_view value = trim(line.substr(colon + 1));
-    for (unsigned char c : value) {
-      if ((c < 0x20 && c != '\t') || c == 0x7f) {
-        fail(400, "control character in header value");
-        return false;
-      }
+    if (!http_fields::valid_value(value)) {
+      fail(400, "control character in header value");
+      return false;
     }
     out.push_back(Header{name, value});
   }
@@ -350,9 +325,19 @@ void RequestParser::parse_head() {
   state_ = State::kComplete;
 }
 
+bool RequestParser::limit_body(uint64_t max) {
+  body_limit_ = std::min(body_limit_, max);
+  if (state_ == State::kBody && body_mode_ == BodyMode::kLength && req_->content_length > body_limit_) {
+    fail(413, "Content-Length over limit");
+    return false;
+  }
+  return true;
+}
+
 size_t RequestParser::feed_body(std::string_view data) {
   size_t take = static_cast<size_t>(std::min<uint64_t>(remaining_, data.size()));
   req_->body.append(data.data(), take);
+  body_seen_ += take;
   remaining_ -= take;
   if (remaining_ == 0) state_ = State::kComplete;
   return take;
@@ -408,7 +393,7 @@ size_t RequestParser::feed_chunked(std::string_view data) {
           line_start_ = 0;
           req_->raw_trailers_.clear();
         } else {
-          if (req_->body.size() + size > limits_.max_body_bytes) {
+          if (size > body_limit_ || body_seen_ > body_limit_ - size) {
             fail(413, "chunked body over limit");
             return pos;
           }
@@ -420,6 +405,7 @@ size_t RequestParser::feed_chunked(std::string_view data) {
       case ChunkState::kData: {
         size_t take = static_cast<size_t>(std::min<uint64_t>(remaining_, data.size() - pos));
         req_->body.append(data.data() + pos, take);
+        body_seen_ += take;
         pos += take;
         remaining_ -= take;
         if (remaining_ == 0) chunk_state_ = ChunkState::kDataEnd;

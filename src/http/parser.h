@@ -54,6 +54,14 @@ class RequestParser {
   // Call reset() before feeding the next request.
   std::unique_ptr<Request> take_request(std::unique_ptr<Request> replacement = nullptr);
 
+  // Lowers the body limit of the current request (after its head, when the
+  // caller knows where the body goes): a Content-Length over it fails now
+  // (413, returns false), a chunked body when it goes over. Reset by reset().
+  bool limit_body(uint64_t max);
+  // Decoded body bytes of the current request so far (also those taken
+  // out of request().body by a caller streaming it).
+  uint64_t body_seen() const { return body_seen_; }
+
   // Prepares for the next request on the same connection (keeps capacity and
   // the connection fields of request()).
   void reset();
@@ -78,6 +86,8 @@ class RequestParser {
   BodyMode body_mode_ = BodyMode::kNone;
   ChunkState chunk_state_ = ChunkState::kSize;
   uint64_t remaining_ = 0;  // body bytes left (Content-Length or current chunk)
+  uint64_t body_seen_ = 0;  // decoded body bytes of this request
+  uint64_t body_limit_ = limits_.max_body_bytes;
   std::string line_;        // chunk-size line or chunk-data CRLF being read
   int error_status_ = 0;
   const char* error_reason_ = "";

@@ -34,38 +34,15 @@
 #include <thread>
 #include <vector>
 
+#include "common/http_fields.h"
 #include "http/access_log.h"
+#include "http/mailbox.h"
 #include "http/parser.h"
+#include "http/stream.h"
 
 namespace wink::http {
 
 using Clock = std::chrono::steady_clock;
-
-// Completed exchanges travel back to their worker through this; shared with
-// every Exchange out, so a handler completing after the worker exited is safe.
-// The eventfd is written only when the worker sleeps (or is about to) in
-// epoll_wait: an awake worker looks at `posted` before it sleeps again, so a
-// burst of completions costs at most one write and one wake-up.
-struct Mailbox {
-  int fd = -1;  // eventfd: readable when a sleeping worker was woken
-  std::mutex mu;
-  std::vector<std::unique_ptr<detail::Exchange>> done;
-  bool closed = false;  // the worker is gone: drop what arrives
-  // `done` is not empty. Set under mu, cleared under mu by the worker.
-  std::atomic<bool> posted{false};
-  // The worker is in epoll_wait or about to enter it; the first completer to
-  // see it set clears it and writes the eventfd. Both flags are seq_cst: the
-  // worker stores `asleep` then loads `posted`, a completer stores `posted`
-  // then loads `asleep`, so at least one of them sees the other's store.
-  std::atomic<bool> asleep{false};
-  ~Mailbox() {
-    if (fd >= 0) ::close(fd);
-  }
-  void wake() {
-    uint64_t one = 1;
-    [[maybe_unused]] ssize_t n = ::write(fd, &one, sizeof one);
-  }
-};
 
 namespace detail {
 struct Exchange {
@@ -76,8 +53,18 @@ struct Exchange {
   uint32_t gen = 0;
   std::chrono::steady_clock::time_point started;
   std::chrono::steady_clock::time_point finished;
+  std::shared_ptr<BodyStream> stream;
 };
 }  // namespace detail
+
+Mailbox::~Mailbox() {
+  if (fd >= 0) ::close(fd);
+}
+
+void Mailbox::wake() {
+  uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = ::write(fd, &one, sizeof one);
+}
 
 namespace {
 
@@ -102,25 +89,6 @@ char g_wake_tag;
 
 double ms_between(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
-}
-
-bool valid_header_name(std::string_view s) {
-  if (s.empty()) return false;
-  for (unsigned char c : s) {
-    if (c <= 0x20 || c >= 0x7f || c == ':' || c == '(' || c == ')' || c == ',' || c == '/' ||
-        c == ';' || c == '<' || c == '=' || c == '>' || c == '?' || c == '@' || c == '[' ||
-        c == '\\' || c == ']' || c == '{' || c == '}' || c == '"') {
-      return false;
-    }
-  }
-  return true;
-}
-
-bool valid_header_value(std::string_view s) {
-  for (unsigned char c : s) {
-    if (c == '\r' || c == '\n' || c == 0) return false;
-  }
-  return true;
 }
 
 void append_number(std::string& out, uint64_t v) {
@@ -159,6 +127,24 @@ struct Conn {
   bool in_handler = false;  // a request is out with the (async) handler
   std::unique_ptr<Request> spare;  // a finished Request, reused for the next one
   uint32_t requests = 0;
+  // The request out with the handler (stream.h), while it is.
+  std::shared_ptr<BodyStream> stream;
+  bool body_in = false;       // its body is still being parsed into the stream
+  bool body_blocked = false;  // the stream's body buffer is full: reading stopped
+  uint64_t body_streamed = 0; // body bytes passed to the stream
+  bool req_head = false;      // the request was HEAD
+  int req_minor = 1;          // its HTTP minor version
+  bool req_keep_alive = true;
+  // Its streamed response, once the head is sent.
+  bool out_streaming = false;
+  bool out_chunked = false;
+  bool out_discard = false;   // HEAD, 1xx/204/304: no body bytes go out
+  bool out_length = false;    // framed by Content-Length: out_left bytes to go
+  bool out_keep = false;      // the head said keep-alive
+  bool out_broken = false;    // more bytes than the Content-Length: cut
+  uint64_t out_left = 0;
+  uint64_t out_sent = 0;      // body bytes queued
+  int out_status = 0;
   Clock::time_point accepted, req_start, head_done, last_activity, write_progress, linger_until;
   Clock::time_point armed = kNever;  // deadline of this conn's live heap entry
 
@@ -196,6 +182,11 @@ struct Server::Impl {
     limits.max_header_bytes = config.max_header_bytes;
     limits.max_uri_bytes = config.max_uri_bytes;
     limits.max_body_bytes = config.max_body_bytes;
+    // The head's check takes the larger limit; the one that applies is set
+    // once the body's destination is known (Worker::process).
+    if (async_handler.streams_body) {
+      limits.max_body_bytes = std::max(config.max_body_bytes, config.max_streamed_body_bytes);
+    }
   }
 };
 
@@ -241,6 +232,16 @@ class Worker {
   void on_readable(Conn* c);
   void process(Conn* c, std::string_view data);
   void handle_request(Conn* c);
+  void hand_over(Conn* c, bool body_streams);
+  bool feed_stream_body(Conn* c, std::string_view& data);
+  void pump(Conn* c);
+  size_t pull_output(Conn* c, bool all);
+  void start_streamed(Conn* c, BodyStream::Head& head);
+  void finish_buffered(Conn* c, const Request& req, Response& resp, Clock::time_point started,
+                       Clock::time_point finished);
+  void finish_streamed(Conn* c, const Request& req, Response& resp, Clock::time_point started,
+                       Clock::time_point finished);
+  void append_head(std::string& out, int status, const std::vector<std::pair<std::string, std::string>>& headers);
   void finish_exchange(Conn* c, std::unique_ptr<detail::Exchange> ex);
   void close_mailbox();
   void send_error(Conn* c, int status, std::string_view reason);
@@ -281,6 +282,7 @@ class Worker {
   Clock::time_point now_;
   bool draining_ = false;
   Response resp_;
+  std::string chunk_buf_;  // streamed response bytes on their way into a Conn's queue
   std::string log_buf_;
   time_t date_sec_ = 0;
   char date_buf_[64] = {};
@@ -381,9 +383,11 @@ void Worker::on_wake() {
 
 void Worker::drain_mailbox() {
   std::vector<std::unique_ptr<detail::Exchange>>& done = drained_;  // keeps its capacity
+  std::vector<std::shared_ptr<BodyStream>> streams;
   {
     std::lock_guard lock(mailbox_->mu);
     done.swap(mailbox_->done);
+    streams.swap(mailbox_->streams);
     mailbox_->posted.store(false, std::memory_order_relaxed);
   }
   for (auto& ex : done) {
@@ -394,14 +398,23 @@ void Worker::drain_mailbox() {
     if (c->fd >= 0) after_io(c);
   }
   done.clear();
+  for (auto& st : streams) {
+    const int fd = st->fd();
+    Conn* c = fd >= 0 && static_cast<size_t>(fd) < conns_.size() ? conns_[fd].get() : nullptr;
+    if (!c || c->fd < 0 || c->gen != st->gen() || c->stream != st) continue;  // answered or gone
+    pump(c);
+    if (c->fd >= 0) after_io(c);
+  }
 }
 
 void Worker::close_mailbox() {
   if (!mailbox_) return;
   std::vector<std::unique_ptr<detail::Exchange>> dropped;
+  std::vector<std::shared_ptr<BodyStream>> dropped_streams;
   std::lock_guard lock(mailbox_->mu);
   mailbox_->closed = true;
   dropped.swap(mailbox_->done);
+  dropped_streams.swap(mailbox_->streams);
 }
 
 void Worker::begin_drain() {
@@ -549,6 +562,10 @@ void Worker::on_readable(Conn* c) {
   // EOF: the client will send nothing more. Answer what was complete (it was
   // processed already); an incomplete request is abandoned.
   c->reading = false;
+  if (c->body_in) {
+    c->stream->fail_body("the client closed the connection before the end of the body");
+    c->body_in = false;
+  }
   if (c->out_bytes == 0 && !c->in_handler) {
     close_conn(c);
   } else {
@@ -563,6 +580,10 @@ void Worker::process(Conn* c, std::string_view data) {
     // Nothing more read: keep watching the socket as it is (pausing here for a
     // request out with the handler would cost two epoll_ctl calls per request).
     if (data.empty()) return;
+    if (c->in_handler && c->body_in && !c->body_blocked) {
+      if (!feed_stream_body(c, data)) return;
+      continue;
+    }
     if (c->in_handler) {
       // Hold what follows until the handler completes (responses stay in order).
       c->pending_in.append(data);
@@ -588,9 +609,26 @@ void Worker::process(Conn* c, std::string_view data) {
         if (!c->head_seen) {
           c->head_seen = true;
           c->head_done = now_;
+          bool streams = false;
+          if (srv_.async_handler && srv_.async_handler.streams_body &&
+              p.request().path != kHealthPath) {
+            try {
+              streams = srv_.async_handler.streams_body(p.request());
+            } catch (...) {
+            }
+          }
+          if (!p.limit_body(streams ? srv_.config.max_streamed_body_bytes : srv_.config.max_body_bytes)) {
+            send_error(c, p.error_status(), p.error_reason());
+            return;
+          }
           // 100-continue unless the client already started sending the body.
           if (p.request().expect_continue && data.empty()) {
             queue(c, "HTTP/1.1 100 Continue\r\n\r\n");
+          }
+          if (streams) {
+            c->body_in = true;  // (before: the handler may answer at once)
+            c->body_streamed = 0;
+            hand_over(c, true);  // the body follows into the stream
           }
         }
         break;
@@ -609,25 +647,7 @@ void Worker::process(Conn* c, std::string_view data) {
 
 void Worker::handle_request(Conn* c) {
   if (srv_.async_handler && c->parser.request().path != kHealthPath) {
-    auto ex = std::make_unique<detail::Exchange>();
-    ex->request = c->parser.take_request(std::move(c->spare));
-    ex->mailbox = mailbox_;
-    ex->fd = c->fd;
-    ex->gen = c->gen;
-    ex->started = Clock::now();
-    c->in_handler = true;
-    srv_.in_handler.fetch_add(1, std::memory_order_relaxed);
-    std::unique_ptr<detail::Exchange> done_inline;
-    t_inline_mailbox = mailbox_.get();
-    t_inline_done = &done_inline;
-    try {
-      srv_.async_handler(Completion(std::move(ex)));
-    } catch (...) {
-      // The Completion was destroyed while unwinding: it answered 500.
-    }
-    t_inline_mailbox = nullptr;
-    t_inline_done = nullptr;
-    if (done_inline) finish_exchange(c, std::move(done_inline));
+    hand_over(c, false);
     return;
   }
   const Request& req = c->parser.request();
@@ -663,11 +683,202 @@ void Worker::handle_request(Conn* c) {
   if (!keep) c->close_after_write = true;
 }
 
+// Gives the parser's request to the asynchronous handler (its body whole,
+// or, with `body_streams`, still to come through its stream).
+void Worker::hand_over(Conn* c, bool body_streams) {
+  auto ex = std::make_unique<detail::Exchange>();
+  const Request& head = c->parser.request();
+  c->req_head = head.method == "HEAD";
+  c->req_minor = head.version_minor;
+  c->req_keep_alive = head.keep_alive;
+  ex->request = c->parser.take_request(std::move(c->spare));
+  ex->stream = std::make_shared<BodyStream>(mailbox_, c->fd, c->gen, body_streams);
+  ex->request->stream = ex->stream;
+  c->stream = ex->stream;
+  ex->mailbox = mailbox_;
+  ex->fd = c->fd;
+  ex->gen = c->gen;
+  ex->started = Clock::now();
+  c->in_handler = true;
+  srv_.in_handler.fetch_add(1, std::memory_order_relaxed);
+  std::unique_ptr<detail::Exchange> done_inline;
+  t_inline_mailbox = mailbox_.get();
+  t_inline_done = &done_inline;
+  try {
+    srv_.async_handler(Completion(std::move(ex)));
+  } catch (...) {
+    // The Completion was destroyed while unwinding: it answered 500.
+  }
+  t_inline_mailbox = nullptr;
+  t_inline_done = nullptr;
+  if (done_inline) finish_exchange(c, std::move(done_inline));
+}
+
+// Parses body bytes of the request out with the handler into its stream.
+// False when the caller must stop feeding (buffer full, error).
+bool Worker::feed_stream_body(Conn* c, std::string_view& data) {
+  RequestParser& p = c->parser;
+  size_t used = p.feed(data);
+  data.remove_prefix(used);
+  std::string& decoded = p.request().body;
+  c->body_streamed += decoded.size();
+  bool room = c->stream->push_body(decoded);
+  decoded.clear();
+  switch (p.state()) {
+    case RequestParser::State::kComplete:
+      c->stream->end_body();
+      c->body_in = false;
+      p.reset();
+      c->head_seen = false;
+      return true;  // what follows is the next request: held until this one is answered
+    case RequestParser::State::kError:
+      // Over the limit or broken framing: the handler's read fails; the
+      // response is still the handler's, then the connection closes.
+      c->stream->fail_body(std::string(p.error_reason()));
+      c->body_in = false;
+      c->close_after_write = true;
+      c->reading = false;
+      return false;
+    default:
+      if (!room) {
+        c->body_blocked = true;  // resumed by pump() when the handler took some
+        c->pending_in.append(data);
+        c->reading = false;
+        return false;
+      }
+      return true;
+  }
+}
+
+// Something changed in the stream of the request out with the handler.
+void Worker::pump(Conn* c) {
+  BodyStream& s = *c->stream;
+  if (auto head = s.take_head()) start_streamed(c, *head);
+  if (c->out_streaming) pull_output(c, false);
+  if (c->body_blocked && s.body_room()) {
+    c->body_blocked = false;
+    c->reading = true;
+    std::string held;
+    held.swap(c->pending_in);
+    process(c, held);
+  }
+}
+
+// Moves streamed response bytes into the connection's queue, framed; at
+// most up to the window unless `all` (the handler is done).
+size_t Worker::pull_output(Conn* c, bool all) {
+  size_t total = 0;
+  while (all || c->out_bytes < BodyStream::kWindow) {
+    chunk_buf_.clear();
+    size_t max = all ? SIZE_MAX : BodyStream::kWindow - c->out_bytes;
+    size_t n = c->stream->take_output(chunk_buf_, max);
+    if (n == 0) break;
+    total += n;
+    std::string_view bytes = chunk_buf_;
+    if (c->out_discard || c->out_broken) continue;
+    if (c->out_length) {
+      if (bytes.size() > c->out_left) {
+        bytes = bytes.substr(0, c->out_left);
+        c->out_broken = true;  // more than announced: the rest is not sent, the connection closes
+      }
+      c->out_left -= bytes.size();
+    }
+    if (bytes.empty()) continue;
+    c->out_sent += bytes.size();
+    if (c->out_chunked) {
+      char size[24];
+      int len = snprintf(size, sizeof size, "%zx\r\n", bytes.size());
+      queue(c, std::string_view(size, static_cast<size_t>(len)));
+      queue(c, bytes);
+      queue(c, "\r\n");
+    } else {
+      queue(c, bytes);
+    }
+  }
+  return total;
+}
+
+// The handler started its response: the status line and headers go out now.
+void Worker::start_streamed(Conn* c, BodyStream::Head& head) {
+  int status = head.status < 200 || head.status > 599 ? 500 : head.status;
+  c->out_streaming = true;
+  c->out_status = status;
+  c->out_sent = 0;
+  c->out_broken = false;
+  c->out_discard = c->req_head || status == 204 || status == 304;
+  c->out_length = head.content_length.has_value();
+  c->out_left = head.content_length.value_or(0);
+  c->out_chunked = !c->out_length && c->req_minor >= 1;
+  // HTTP/1.0 without a length: the end of the body is the end of the connection.
+  bool close_delimited = !c->out_length && !c->out_chunked && !c->out_discard;
+  c->out_keep = c->req_keep_alive && !close_delimited && !draining_ &&
+                !srv_.stopping.load(std::memory_order_relaxed);
+  if (c->out.empty() || c->out.back().size() >= kCoalesceLimit) c->out.emplace_back();
+  std::string& out = c->out.back();
+  size_t before = out.size();
+  append_head(out, status, head.headers);
+  if (c->out_length && status != 204 && status != 304) {
+    out.append("Content-Length: ");
+    append_number(out, *head.content_length);
+    out.append("\r\n");
+  } else if (c->out_chunked && status != 204 && status != 304) {
+    out.append("Transfer-Encoding: chunked\r\n");
+  }
+  if (!c->out_keep) {
+    out.append("Connection: close\r\n");
+  } else if (c->req_minor == 0) {
+    out.append("Connection: keep-alive\r\n");
+  }
+  out.append("\r\n");
+  c->out_bytes += out.size() - before;
+}
+
+// The handler completed a request whose response streamed: the rest of the
+// body, its end (or, unfinished, the end of the connection), the log line.
+void Worker::finish_streamed(Conn* c, const Request& req, Response& resp, Clock::time_point started,
+                             Clock::time_point finished) {
+  if (auto head = c->stream->take_head()) start_streamed(c, *head);
+  pull_output(c, true);
+  bool complete = c->stream->finished() && !c->out_broken && (!c->out_length || c->out_left == 0);
+  if (complete && c->out_chunked && !c->out_discard) queue(c, "0\r\n\r\n");
+  bool keep = complete && c->out_keep && !resp.close && !c->body_in;
+  c->requests++;
+  srv_.requests.fetch_add(1, std::memory_order_relaxed);
+  if (srv_.log.enabled()) {
+    log_request(c, req, c->out_status, c->out_sent, &resp.log, ms_between(started, finished),
+                complete ? std::string_view() : std::string_view("response body incomplete"));
+  }
+  if (!keep) c->close_after_write = true;
+  c->out_streaming = false;
+}
+
 // The handler completed `ex`: write its response (the conn is waiting for it).
 void Worker::finish_exchange(Conn* c, std::unique_ptr<detail::Exchange> ex) {
   const Request& req = *ex->request;
   Response& resp = ex->response;
   now_ = Clock::now();
+  if (ex->stream && ex->stream->started()) {
+    finish_streamed(c, req, resp, ex->started, ex->finished);
+  } else {
+    if (c->body_in) resp.close = true;  // answered before its body arrived: the rest is not read
+    finish_buffered(c, req, resp, ex->started, ex->finished);
+  }
+  c->in_handler = false;
+  srv_.in_handler.fetch_sub(1, std::memory_order_relaxed);
+  if (c->body_in) {
+    c->body_in = false;
+    c->close_after_write = true;
+  }
+  c->body_blocked = false;
+  c->stream.reset();
+  c->body_streamed = 0;
+  c->last_activity = now_;
+  ex->request->stream.reset();
+  c->spare = std::move(ex->request);
+}
+
+void Worker::finish_buffered(Conn* c, const Request& req, Response& resp, Clock::time_point started,
+                             Clock::time_point finished) {
   if (resp.status < 200 || resp.status > 599) {
     resp.clear();
     resp.status = 500;
@@ -678,14 +889,10 @@ void Worker::finish_exchange(Conn* c, std::unique_ptr<detail::Exchange> ex) {
   c->requests++;
   srv_.requests.fetch_add(1, std::memory_order_relaxed);
   if (srv_.log.enabled()) {
-    log_request(c, req, resp.status, body_bytes, &resp.log, ms_between(ex->started, ex->finished), {});
+    log_request(c, req, resp.status, body_bytes, &resp.log, ms_between(started, finished), {});
   }
-  c->in_handler = false;
-  srv_.in_handler.fetch_sub(1, std::memory_order_relaxed);
   serialize(c, req, resp, keep);
   if (!keep) c->close_after_write = true;
-  c->last_activity = now_;
-  c->spare = std::move(ex->request);
 }
 
 void Worker::send_error(Conn* c, int status, std::string_view reason) {
@@ -710,19 +917,19 @@ void Worker::send_error(Conn* c, int status, std::string_view reason) {
   if (srv_.log.enabled()) log_request(c, req, status, phrase.size() + 1, nullptr, 0, reason);
 }
 
-void Worker::serialize(Conn* c, const Request& req, Response& resp, bool keep_alive) {
-  if (c->out.empty() || c->out.back().size() >= kCoalesceLimit) c->out.emplace_back();
-  std::string& out = c->out.back();
-  size_t before = out.size();
+// The status line, Date and the handler's headers (checked; framing and
+// connection fields are the server's own), without the blank line.
+void Worker::append_head(std::string& out, int status,
+                         const std::vector<std::pair<std::string, std::string>>& headers) {
   out.append("HTTP/1.1 ");
-  append_number(out, static_cast<uint64_t>(resp.status));
+  append_number(out, static_cast<uint64_t>(status));
   out.push_back(' ');
-  out.append(reason_phrase(resp.status));
+  out.append(reason_phrase(status));
   out.append("\r\nDate: ");
   out.append(date());
   out.append("\r\n");
-  for (const auto& [name, value] : resp.headers) {
-    if (!valid_header_name(name) || !valid_header_value(value)) continue;
+  for (const auto& [name, value] : headers) {
+    if (!http_fields::valid_name(name) || !http_fields::valid_value(value)) continue;
     if (iequals(name, "content-length") || iequals(name, "transfer-encoding") ||
         iequals(name, "connection") || iequals(name, "date") || iequals(name, "keep-alive")) {
       continue;
@@ -732,6 +939,13 @@ void Worker::serialize(Conn* c, const Request& req, Response& resp, bool keep_al
     out.append(value);
     out.append("\r\n");
   }
+}
+
+void Worker::serialize(Conn* c, const Request& req, Response& resp, bool keep_alive) {
+  if (c->out.empty() || c->out.back().size() >= kCoalesceLimit) c->out.emplace_back();
+  std::string& out = c->out.back();
+  size_t before = out.size();
+  append_head(out, resp.status, resp.headers);
   bool bodyless_status = resp.status == 204 || resp.status == 304;
   if (!bodyless_status) {
     out.append("Content-Length: ");
@@ -827,6 +1041,12 @@ void Worker::flush(Conn* c) {
 void Worker::after_io(Conn* c) {
   if (c->out_bytes > 0) flush(c);
   if (c->fd < 0) return;
+  // A streamed response: refill from the handler's buffer while the socket takes it.
+  while (c->in_handler && c->out_streaming && !c->write_blocked && c->out_bytes < BodyStream::kWindow &&
+         pull_output(c, false) > 0) {
+    flush(c);
+    if (c->fd < 0) return;
+  }
   if (c->out_bytes == 0) {
     if (c->close_after_write) {
       // (A request still out with the handler is answered first: the client
@@ -904,6 +1124,11 @@ void Worker::close_conn(Conn* c) {
   ::close(fd);
   c->fd = -1;
   --live_;
+  if (c->stream) {  // a handler streaming to or from it: its next read or write fails
+    c->stream->disconnect(c->out_streaming ? "the connection to the client closed before the response was sent"
+                                           : "the connection to the client closed");
+    c->stream.reset();
+  }
   if (c->in_handler) {  // its completion will find the connection gone
     c->in_handler = false;
     srv_.in_handler.fetch_sub(1, std::memory_order_relaxed);
@@ -918,7 +1143,12 @@ void Worker::close_conn(Conn* c) {
 
 Clock::time_point Worker::deadline_of(const Conn* c) const {
   const auto& cfg = srv_.config;
-  if (c->in_handler) return kNever;  // the handler's own deadline applies
+  if (c->in_handler) {
+    // The handler's own deadline applies, but a streamed response the
+    // client does not take is cut like any other.
+    if (c->out_bytes > 0 && c->write_blocked) return c->write_progress + cfg.write_timeout;
+    return kNever;
+  }
   if (c->lingering) return c->linger_until;
   if (c->out_bytes > 0 && c->write_blocked) return c->write_progress + cfg.write_timeout;
   if (!c->reading) return kNever;  // waiting for output to drain (not blocked): transient
@@ -989,7 +1219,7 @@ void Worker::log_request(const Conn* c, const Request& req, int status, uint64_t
   e.version_minor = req.version_minor;
   e.status = status;
   e.bytes = bytes;
-  e.request_bytes = req.body.size();
+  e.request_bytes = c->body_streamed ? c->body_streamed : req.body.size();
   e.duration_ms = c->parser.started() || c->head_seen || c->in_handler
                       ? ms_between(c->req_start, now_)
                       : 0;

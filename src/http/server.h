@@ -87,6 +87,13 @@ class AsyncHandler {
   void operator()(Completion done) const { fn_->call(std::move(done)); }
   explicit operator bool() const { return fn_ != nullptr; }
 
+  // Asked on the I/O thread when a request's head is complete and a body
+  // follows: true hands the request to the handler at once, its body
+  // streaming in through Request::stream (under
+  // ServerConfig::max_streamed_body_bytes) instead of being buffered whole
+  // first. Must be quick and thread-safe. Unset: every body is buffered.
+  std::function<bool(const Request& head)> streams_body;
+
  private:
   struct Base {
     virtual ~Base() = default;
@@ -130,6 +137,10 @@ struct ServerConfig {
   size_t max_header_bytes = 16 * 1024;         // request line + headers -> 431
   size_t max_uri_bytes = 8 * 1024;             // request-target -> 414
   uint64_t max_body_bytes = 16 * 1024 * 1024;  // decoded request body -> 413
+  // A body the handler streams (AsyncHandler::streams_body): a Content-Length
+  // over it is 413 before any of the body is read; a chunked body going over
+  // it fails the handler's read, and the connection closes after the response.
+  uint64_t max_streamed_body_bytes = uint64_t{1} << 30;
   size_t max_connections = 10000;              // open client connections, all workers -> 503 + close
 
   // A request's head must arrive within header_timeout of its first byte (and
@@ -139,7 +150,8 @@ struct ServerConfig {
   std::chrono::milliseconds body_timeout{60'000};
   // A kept-alive connection with no request in progress is closed silently after this.
   std::chrono::milliseconds idle_timeout{60'000};
-  // A response that makes no write progress for this long is abandoned (close).
+  // A response that makes no write progress for this long is abandoned
+  // (close; a streamed response's handler sees its writes fail).
   std::chrono::milliseconds write_timeout{30'000};
   // After an error response or Connection: close, unread input is drained for
   // up to this long before closing, so the client reads the response instead of a reset.

@@ -152,6 +152,12 @@ Result<std::unique_ptr<App>> App::load(manifest::Manifest manifest, engine::Engi
   return app;
 }
 
+bool App::streams_body(const http::Request& head) const {
+  const manifest::Route* route = router_->match(head.path);
+  if (!route || reactors_[route->component]) return false;
+  return wagi_->streams_body(head);
+}
+
 std::string App::dispatch_key(const http::Request& request) const {
   const manifest::Route* route = router_->match(request.path);
   if (!route) return {};

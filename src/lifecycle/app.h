@@ -43,6 +43,9 @@ class App {
   // The executor pool key of a request: "app/component" of the route it
   // matches; "" when none matches (handle() answers 404 at once).
   std::string dispatch_key(const http::Request& request) const;
+  // The request's body streams to its guest (a per-request wasi:http
+  // component; reactors and WAGI take it whole).
+  bool streams_body(const http::Request& head) const;
   const manifest::Manifest& manifest() const { return manifest_; }
 
  private:

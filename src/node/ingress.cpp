@@ -11,7 +11,13 @@ Ingress::Ingress(std::shared_ptr<const Registry> registry, IngressConfig config)
 Ingress::~Ingress() { stop(); }
 
 http::AsyncHandler Ingress::handler() {
-  return http::AsyncHandler([this](http::Completion done) { serve(std::move(done)); });
+  http::AsyncHandler h([this](http::Completion done) { serve(std::move(done)); });
+  // Bodies for wasi:http components stream in; everything else is buffered first.
+  h.streams_body = [this](const http::Request& head) {
+    std::shared_ptr<const Version> version = registry_->route(head.header("Host").value_or(std::string_view()));
+    return version && version->handler().streams_body(head);
+  };
+  return h;
 }
 
 void Ingress::stop() { pool_.stop(); }

@@ -4,18 +4,12 @@
 #include <cctype>
 #include <charconv>
 
+#include "common/http_fields.h"
+
 namespace wink::wagi {
 namespace {
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequal(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
+using http_fields::iequals;
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -30,25 +24,6 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-// RFC 9110 token characters.
-bool valid_header_name(std::string_view name) {
-  if (name.empty()) return false;
-  for (unsigned char c : name) {
-    bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) !=
-                  std::string_view::npos;
-    if (!ok) return false;
-  }
-  return true;
-}
-
-bool valid_header_value(std::string_view value) {
-  for (unsigned char c : value) {
-    if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
-  }
-  return true;
-}
-
 // Request headers a guest never sees: credentials and hop-by-hop fields,
 // `Proxy` (HTTP_PROXY would set the guest's outbound proxy: "httpoxy"), and
 // any name with '_': `X_Forwarded_For` and `X-Forwarded-For` would both
@@ -56,7 +31,7 @@ bool valid_header_value(std::string_view value) {
 // (dropped as nginx does by default).
 bool passed_to_guest(std::string_view name) {
   if (name.find('_') != std::string_view::npos) return false;
-  return !iequal(name, "authorization") && !iequal(name, "connection") && !iequal(name, "proxy");
+  return !iequals(name, "authorization") && !iequals(name, "connection") && !iequals(name, "proxy");
 }
 
 // "HTTP_" + name upper-cased with '-' -> '_'.
@@ -132,7 +107,7 @@ std::vector<std::string> build_env(const http::Request& req, const manifest::Rou
   std::string_view host;
   bool have_host = false;
   for (const auto& h : req.headers) {
-    if (iequal(h.name, "host")) {
+    if (iequals(h.name, "host")) {
       host = h.value;
       have_host = true;
       break;
@@ -142,7 +117,7 @@ std::vector<std::string> build_env(const http::Request& req, const manifest::Rou
 
   std::string_view content_type;
   for (const auto& h : req.headers) {
-    if (iequal(h.name, "content-type")) content_type = h.value;  // last wins
+    if (iequals(h.name, "content-type")) content_type = h.value;  // last wins
   }
 
   std::string path_info = url_decode(raw_path_info);
@@ -192,14 +167,14 @@ std::vector<std::string> build_env(const http::Request& req, const manifest::Rou
     const auto& h = req.headers[i];
     if (!passed_to_guest(h.name)) continue;
     bool seen = false;
-    for (size_t j = 0; j < i && !seen; ++j) seen = iequal(req.headers[j].name, h.name);
+    for (size_t j = 0; j < i && !seen; ++j) seen = iequals(req.headers[j].name, h.name);
     if (seen) continue;
     std::string kv = cgi_header_name(h.name);
     if (taken(kv)) continue;
     kv.push_back('=');
     kv.append(h.value);
     for (size_t j = i + 1; j < req.headers.size(); ++j) {
-      if (iequal(req.headers[j].name, h.name)) kv.append(", ").append(req.headers[j].value);
+      if (iequals(req.headers[j].name, h.name)) kv.append(", ").append(req.headers[j].value);
     }
     env.push_back(std::move(kv));
   }
@@ -289,11 +264,11 @@ CgiResponse parse_cgi_output(std::string_view out) {
     }
     std::string_view name = trim(line.substr(0, colon));
     std::string_view value = trim(line.substr(colon + 1));
-    if (!valid_header_name(name) || !valid_header_value(value)) {
+    if (!http_fields::valid_name(name) || !http_fields::valid_value(value)) {
       ++r.dropped_lines;
       continue;
     }
-    if (iequal(name, "status")) {
+    if (iequals(name, "status")) {
       have_status = true;
       r.status = -1;
       // Only the number before the first space counts ("404 Not Found").
@@ -305,12 +280,12 @@ CgiResponse parse_cgi_output(std::string_view out) {
       }
       continue;
     }
-    if (iequal(name, "location")) have_location = true;
-    if (iequal(name, "content-type")) have_content_type = true;
+    if (iequals(name, "location")) have_location = true;
+    if (iequals(name, "content-type")) have_content_type = true;
     // Last wins for a repeated name (as WAGI's map), except Set-Cookie.
-    if (!iequal(name, "set-cookie")) {
+    if (!iequals(name, "set-cookie")) {
       for (auto it = r.headers.begin(); it != r.headers.end();) {
-        it = iequal(it->first, name) ? r.headers.erase(it) : it + 1;
+        it = iequals(it->first, name) ? r.headers.erase(it) : it + 1;
       }
     }
     r.headers.emplace_back(std::string(name), std::string(value));

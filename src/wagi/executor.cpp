@@ -282,6 +282,11 @@ Result<std::unique_ptr<App>> App::load(manifest::Manifest manifest, engine::Engi
   return app;
 }
 
+bool App::streams_body(const http::Request& head) const {
+  const manifest::Route* route = router_->match(head.path);
+  return route != nullptr && components_[route->component].http != nullptr;
+}
+
 void App::handle(const http::Request& request, http::Response& response) const {
   const manifest::Route* route = router_->match(request.path);
   if (!route) {
@@ -312,7 +317,7 @@ void App::handle(const http::Request& request, http::Response& response) const {
   if (series && metrics->instances_add(*series, +1) == 0) metrics->cold_start(*series);
   if (state.http) {
     run.component = true;
-    run_http_component(*state.http, request, run);
+    run_http_component(*state.http, request, run, request_id);
   } else {
     run_wagi(state, *route, component, request, request_id, run);
   }

@@ -65,6 +65,9 @@ class App {
   // Answers one request; thread-safe. 404 when no route matches. Runs the
   // guest on the calling thread (an executor, never an I/O thread).
   void handle(const http::Request& request, http::Response& response) const;
+  // Whether the route of `head` reads its body as a stream (a wasi:http
+  // component): the ingress then hands it over before the body arrived.
+  bool streams_body(const http::Request& head) const;
 
   const manifest::Manifest& manifest() const { return manifest_; }
 

@@ -5,7 +5,9 @@
 #include <chrono>
 #include <cstring>
 
+#include "http/stream.h"
 #include "linker/linker.h"
+#include "runtime/runtime.h"
 
 namespace wink::wagi {
 
@@ -22,6 +24,56 @@ using Clock = std::chrono::steady_clock;
 
 double ms_between(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+// How long a host wait on the ingress may last: until `until_ns`
+// (CLOCK_MONOTONIC, UINT64_MAX: none) and the guest call's deadline; at
+// most a second at a time (the caller loops).
+std::chrono::nanoseconds wait_budget(uint64_t until_ns) {
+  std::chrono::nanoseconds left = std::chrono::seconds(1);
+  if (until_ns != UINT64_MAX) {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t now = static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
+    left = std::min(left, std::chrono::nanoseconds(until_ns > now ? until_ns - now : 0));
+  }
+  return std::min(left, runtime::call_time_left());
+}
+
+// Waits on the ingress stream; false once the guest call's deadline passed.
+bool wait_on(const http::BodyStream& stream, uint64_t until_ns) {
+  if (runtime::deadline_pending()) return false;
+  if (!stream.wait(wait_budget(until_ns))) return !runtime::deadline_pending();
+  return !runtime::deadline_pending();
+}
+
+// The request body as the guest reads it: from the ingress stream as it
+// arrives (blocking until a byte, the end, or the deadline), or from the
+// request's whole body.
+void connect_body(const http::Request& request, wasi2::HttpExchange& x, size_t& body_read) {
+  http::BodyStream* stream = request.stream.get();
+  if (stream != nullptr && stream->body_streams()) {
+    x.body = [stream](char* buf, size_t max) -> Result<size_t> {
+      for (;;) {
+        size_t n = 0;
+        switch (stream->read(buf, max, n)) {
+          case http::BodyStream::ReadStatus::kData: return n;
+          case http::BodyStream::ReadStatus::kEnd: return size_t{0};
+          case http::BodyStream::ReadStatus::kError: return make_error("request body: " + stream->error());
+          case http::BodyStream::ReadStatus::kWouldBlock: break;
+        }
+        if (!wait_on(*stream, UINT64_MAX)) return make_error("the request's deadline passed while its body was read");
+      }
+    };
+    x.body_ready = [stream] { return stream->readable(); };
+    return;
+  }
+  x.body = [&request, &body_read](char* buf, size_t max) -> Result<size_t> {
+    size_t n = std::min(max, request.body.size() - body_read);
+    std::memcpy(buf, request.body.data() + body_read, n);
+    body_read += n;
+    return n;
+  };
 }
 
 }  // namespace
@@ -47,7 +99,8 @@ Result<std::shared_ptr<const HttpComponent>> load_http_component(engine::Engine&
   return std::shared_ptr<const HttpComponent>(std::move(c));
 }
 
-void run_http_component(const HttpComponent& component, const http::Request& request, GuestRun& run) {
+void run_http_component(const HttpComponent& component, const http::Request& request, GuestRun& run,
+                        std::string_view request_id) {
   const auto t0 = Clock::now();
   auto instance = linker::instantiate(component.loaded, component.limits.instance);
   const auto t1 = Clock::now();
@@ -63,8 +116,7 @@ void run_http_component(const HttpComponent& component, const http::Request& req
     run.err.append(line.substr(0, log_cap - run.err.size())).append("\n");
   });
 
-  // The request, as the guest sees it (the body is already whole: src/http
-  // buffers it; the guest still reads it as a stream).
+  // The request, as the guest sees it.
   wasi2::HttpExchange x;
   x.method = std::string(request.method);
   x.path_with_query = std::string(request.path);
@@ -72,22 +124,39 @@ void run_http_component(const HttpComponent& component, const http::Request& req
   if (auto host = request.header("host")) x.authority = std::string(*host);
   for (const http::Header& h : request.headers) x.headers.emplace_back(std::string(h.name), std::string(h.value));
   size_t body_read = 0;
-  x.body = [&request, &body_read](char* buf, size_t max) -> Result<size_t> {
-    size_t n = std::min(max, request.body.size() - body_read);
-    std::memcpy(buf, request.body.data() + body_read, n);
-    body_read += n;
-    return n;
-  };
+  connect_body(request, x, body_read);
   HttpAnswer answer;
-  const size_t body_cap = component.limits.max_body_bytes;
-  x.body_sink = [&answer, body_cap](std::string_view chunk) -> Result<void> {
-    if (chunk.size() > body_cap - answer.body.size()) {
-      answer.too_large = true;
-      return make_error("the response body reached wink's limit of " + std::to_string(body_cap) + " bytes");
-    }
-    answer.body.append(chunk);
-    return {};
-  };
+  http::BodyStream* stream = request.stream.get();
+  bool streamed = false;
+  if (stream != nullptr) {
+    // Through the ingress: the head goes out when the guest sets the
+    // response, the body as it writes it, within the stream's window
+    // (check-write says 0 and its pollable waits while the client is slow).
+    x.on_response = [&](wasi2::HttpExchange& ex) -> Result<void> {
+      if (ex.error) return {};  // an error-code: answered 500 after the run
+      std::vector<std::pair<std::string, std::string>> headers = ex.response_headers;
+      add_run_headers(headers, request_id, {{"inst", "instantiate", ms_between(t0, t1)}});
+      streamed = true;
+      stream->start(ex.status, std::move(headers), ex.content_length);  // false: the client left (writes fail)
+      return {};
+    };
+    x.sink_room = [stream] { return static_cast<uint64_t>(stream->room()); };
+    x.body_sink = [stream](std::string_view chunk) -> Result<void> {
+      if (!stream->write(chunk)) return make_error("the client is gone: " + stream->error());
+      return {};
+    };
+    x.wait = [stream](uint64_t until_ns) { return wait_on(*stream, until_ns); };
+  } else {
+    const size_t body_cap = component.limits.max_body_bytes;
+    x.body_sink = [&answer, body_cap](std::string_view chunk) -> Result<void> {
+      if (chunk.size() > body_cap - answer.body.size()) {
+        answer.too_large = true;
+        return make_error("the response body reached wink's limit of " + std::to_string(body_cap) + " bytes");
+      }
+      answer.body.append(chunk);
+      return {};
+    };
+  }
 
   auto reps = state.begin_exchange(x);
   if (!reps.ok()) {
@@ -108,6 +177,14 @@ void run_http_component(const HttpComponent& component, const http::Request& req
     run.outcome = std::move(outcome);
   }
   const auto t2 = Clock::now();
+  if (streamed) {
+    // A clean end sends the body's end; anything else (a trap, an exit, a
+    // body taken and not finished) cuts the connection when the request completes.
+    bool complete = !x.body_taken || x.body_finished;
+    if (run.outcome.ok() && !state.exit_code() && complete) stream->finish();
+    answer.incomplete = !complete;
+    run.streamed = true;
+  }
   state.end_exchange(x);
   instance->reset();  // free the instance (and its memory slots) before answering
   if (x.responded) {

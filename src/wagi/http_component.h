@@ -25,7 +25,7 @@ struct HttpComponent;
 
 struct HttpComponentLimits {
   engine::InstanceLimits instance;        // memory pages and the per-request deadline
-  size_t max_body_bytes = 64u << 20;      // response body; reaching it is a 500
+  size_t max_body_bytes = 64u << 20;      // response body when not streamed; reaching it is a 500
   size_t max_stderr_bytes = 1u << 20;     // guest stdout+stderr kept per request
 };
 
@@ -39,7 +39,13 @@ Result<std::shared_ptr<const HttpComponent>> load_http_component(engine::Engine&
 
 // Runs one request on a fresh instance and fills `run`: outcome, phases
 // (inst, exec), the guest's log lines in run.err, and run.http when the
-// guest answered. Thread-safe.
-void run_http_component(const HttpComponent& component, const http::Request& request, GuestRun& run);
+// guest answered. Thread-safe. A request from the ingress (request.stream)
+// streams: its body is read from the socket as the guest reads it, and the
+// response's status and headers (with X-Request-Id `request_id` and
+// Server-Timing of the instantiation) go out when the guest sets the
+// response, its body as the guest writes it (run.streamed). Otherwise the
+// body is whole in the request and the answer is collected in run.http.
+void run_http_component(const HttpComponent& component, const http::Request& request, GuestRun& run,
+                        std::string_view request_id = {});
 
 }  // namespace wink::wagi

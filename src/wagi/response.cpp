@@ -86,23 +86,28 @@ void log_failure(const RunSource& source, const http::Request& request, int stat
   (*source.log)(line);
 }
 
+void add_run_headers(std::vector<std::pair<std::string, std::string>>& headers, std::string_view request_id,
+                     const std::vector<Phase>& phases) {
+  if (!request_id.empty()) headers.emplace_back("X-Request-Id", std::string(request_id));
+  std::string timing;
+  for (const Phase& p : phases) {
+    if (!timing.empty()) timing += ", ";
+    timing.append(p.header_name).append(";dur=");
+    append_ms(timing, p.ms);
+  }
+  if (!timing.empty()) headers.emplace_back("Server-Timing", std::move(timing));
+}
+
 void write_response(const RunSource& source, const http::Request& request, GuestRun& run,
                     http::Response& response) {
   response.log.app = std::string(source.app);
   response.log.component = std::string(source.component);
   response.log.request_id = std::string(source.request_id);
   response.headers.reserve(response.headers.size() + 4);  // ids, timing, a CGI header or two
-  if (!source.request_id.empty()) response.add_header("X-Request-Id", std::string(source.request_id));
-  std::string timing;
+  add_run_headers(response.headers, source.request_id, run.phases);
   response.log.timings_ms.clear();
   response.log.timings_ms.reserve(run.phases.size());
-  for (const Phase& p : run.phases) {
-    if (!timing.empty()) timing += ", ";
-    timing.append(p.header_name).append(";dur=");
-    append_ms(timing, p.ms);
-    response.log.timings_ms.emplace_back(p.log_name, p.ms);
-  }
-  if (!timing.empty()) response.add_header("Server-Timing", timing);
+  for (const Phase& p : run.phases) response.log.timings_ms.emplace_back(p.log_name, p.ms);
 
   if (source.host) source.host->redact(run.err);  // a guest printing a secret does not leak it
   log_stderr(source, run.err);
@@ -111,6 +116,12 @@ void write_response(const RunSource& source, const http::Request& request, Guest
   auto fail = [&](int status, std::string_view cause, std::string_view detail) {
     response.status = status;
     response.body.clear();
+    if (run.streamed) {
+      // Too late for this status: the head went out, the connection was cut.
+      log_failure(source, request, run.http ? run.http->status : status, cause,
+                  std::string(detail) + " (after the response head was sent: the connection was closed)");
+      return;
+    }
     log_failure(source, request, status, cause, detail);
   };
   const runtime::Outcome& outcome = run.outcome;
@@ -141,6 +152,9 @@ void write_response(const RunSource& source, const http::Request& request, Guest
     if (!run.http) return fail(500, "no_response", "the handler returned without setting a response");
     if (!run.http->error.empty()) {
       return fail(500, "guest_error", "the handler answered with error-code " + run.http->error);
+    }
+    if (run.http->incomplete) {
+      return fail(500, "incomplete_body", "the handler returned without finishing the response body");
     }
     if (run.http->too_large) {
       return fail(500, "response_too_large",

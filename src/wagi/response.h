@@ -40,6 +40,9 @@ struct HttpAnswer {
   std::string body;
   std::string error;       // the guest answered err(error-code): its case name
   bool too_large = false;  // the body reached the cap
+  // Streamed: the handler returned without finishing the body it took (or
+  // its length was not the Content-Length it announced).
+  bool incomplete = false;
 };
 
 // What one guest run produced, whichever executor ran it.
@@ -59,6 +62,10 @@ struct GuestRun {
   // when it set one; stdout is not parsed as CGI.
   bool component = false;
   std::optional<HttpAnswer> http;
+  // The component's status and headers already went to the client (its body
+  // streamed): the response can no longer change; a failure after it ended
+  // the connection and is only logged.
+  bool streamed = false;
 };
 
 // Who produced the run, for log lines and redaction.
@@ -77,6 +84,11 @@ struct RunSource {
 // an error-code or a body over the cap: 500). Consumes run.out and run.err.
 void write_response(const RunSource& source, const http::Request& request, GuestRun& run,
                     http::Response& response);
+
+// The headers wink adds to every guest response: X-Request-Id (when there
+// is one) and Server-Timing with `phases`.
+void add_run_headers(std::vector<std::pair<std::string, std::string>>& headers, std::string_view request_id,
+                     const std::vector<Phase>& phases);
 
 // The "request failed" log line (also for failures found before a run).
 void log_failure(const RunSource& source, const http::Request& request, int status,

@@ -19,7 +19,7 @@ using Args = std::vector<Value>;
 using Ret = Result<std::vector<Value>>;
 
 struct EmptyInput : InputStream {
-  ReadResult read(uint64_t) override { return {{}, true, std::nullopt}; }
+  ReadResult read(uint64_t, bool) override { return {{}, true, std::nullopt}; }
 };
 
 struct LogOutput : OutputStream {

@@ -120,7 +120,7 @@ struct DirectoryEntryStream : Resource {
 struct FileInput : InputStream {
   FileInput(int f, uint64_t off, State& s) : fd(f), offset(off), count(s) {}
   ~FileInput() override { ::close(fd); }
-  ReadResult read(uint64_t max) override {
+  ReadResult read(uint64_t max, bool) override {
     ReadResult r;
     r.data.resize(max);
     ssize_t n;

@@ -176,6 +176,10 @@ struct BodyPipe {
     if (link) {
       HttpExchange* x = link->x;
       if (x == nullptr) return make_error("the request this response belongs to has ended");
+      if (x->content_length && b.size() > *x->content_length - std::min(*x->content_length, x->body_bytes)) {
+        return make_error("the body would be longer than its Content-Length of " +
+                          std::to_string(*x->content_length) + " bytes");
+      }
       if (x->body_sink) WINK_TRY(x->body_sink(b));
       x->body_bytes += b.size();
       return {};
@@ -188,7 +192,11 @@ struct BodyPipe {
     buffer.append(b);
     return {};
   }
-  uint64_t room() const { return link ? UINT64_MAX : cap - std::min<uint64_t>(cap, buffer.size()); }
+  uint64_t room() const {
+    if (!link) return cap - std::min<uint64_t>(cap, buffer.size());
+    HttpExchange* x = link->x;
+    return x == nullptr || !x->sink_room ? UINT64_MAX : x->sink_room();
+  }
   Result<void> attach(std::shared_ptr<ExchangeLink> l) {
     link = std::move(l);
     std::string pending = std::move(buffer);
@@ -202,6 +210,10 @@ struct BodyPipe {
 struct BodyOutput : OutputStream {
   explicit BodyOutput(std::shared_ptr<BodyPipe> p) : pipe(std::move(p)) {}
   uint64_t budget() const override { return pipe->room(); }
+  bool waits() const override { return pipe->link && pipe->link->x && pipe->link->x->wait; }
+  bool wait_until(uint64_t until_ns) override {
+    return !waits() || pipe->link->x->wait(until_ns);
+  }
   Result<void> write(std::string_view b) override { return pipe->write(b); }
   std::shared_ptr<BodyPipe> pipe;
 };
@@ -221,7 +233,13 @@ struct OutgoingBody : Resource {
 
 struct SourceInput : InputStream {
   explicit SourceInput(std::shared_ptr<ExchangeLink> l) : link(std::move(l)) {}
-  ReadResult read(uint64_t max) override {
+  bool ready() const override {
+    HttpExchange* x = link->x;
+    return x == nullptr || !x->body || !x->body_ready || x->body_ready();
+  }
+  bool waits() const override { return link->x != nullptr && link->x->wait != nullptr; }
+  bool wait_until(uint64_t until_ns) override { return link->x == nullptr || link->x->wait(until_ns); }
+  ReadResult read(uint64_t max, bool blocking) override {
     ReadResult r;
     HttpExchange* x = link->x;
     if (x == nullptr) {
@@ -232,6 +250,7 @@ struct SourceInput : InputStream {
       r.closed = true;
       return r;
     }
+    if (!blocking && !ready()) return r;  // nothing has arrived yet
     if (scratch.size() < max) scratch.resize(max);
     auto n = x->body(scratch.data(), max);
     if (!n) {
@@ -248,7 +267,7 @@ struct SourceInput : InputStream {
 
 struct BufferInput : InputStream {
   explicit BufferInput(std::shared_ptr<const std::string> b) : bytes(std::move(b)) {}
-  ReadResult read(uint64_t max) override {
+  ReadResult read(uint64_t max, bool) override {
     ReadResult r;
     size_t n = std::min<uint64_t>(max, bytes->size() - pos);
     r.data.assign(*bytes, pos, n);
@@ -508,9 +527,18 @@ Ret outparam_set(HostCall& c, Args& a) {
                           s.resources().transfer<OutgoingResponse>(rep_of(r.items[0])));
     x->status = resp->status;
     x->response_headers.clear();
+    x->content_length.reset();
+    int lengths = 0;
     for (const auto& [k, v] : resp->headers->entries) {
-      if (!host_framed(k)) x->response_headers.emplace_back(k, v);
+      if (!host_framed(k)) {
+        x->response_headers.emplace_back(k, v);
+      } else if (http_fields::iequals(k, "content-length")) {
+        ++lengths;
+        x->content_length = http_fields::parse_content_length(v);
+      }
     }
+    if (lengths != 1) x->content_length.reset();  // none, or not one valid value: the host frames it
+    x->body_taken = resp->body_taken;
     x->responded = true;
     if (x->on_response) WINK_TRY(x->on_response(*x));
     // The body (taken before or after this) now streams to the sink.
@@ -539,6 +567,13 @@ Ret outgoing_body_finish(HostCall& c, Args& a) {
     trailers = t->data->entries;
   }
   BodyPipe& pipe = *body->pipe;
+  if (pipe.link && pipe.link->x != nullptr && pipe.link->x->content_length &&
+      pipe.link->x->body_bytes != *pipe.link->x->content_length && pipe.link->x->method != "HEAD" &&
+      pipe.link->x->status != 204 && pipe.link->x->status != 304) {
+    // Shorter than announced: the response cannot be completed.
+    pipe.abandoned = true;
+    return one(Value::err(Value::variant(kEcResponseBodySize, Value::some(Value::u(pipe.link->x->body_bytes)))));
+  }
   pipe.finished = true;
   if (pipe.link && pipe.link->x != nullptr) {
     pipe.link->x->body_finished = true;

@@ -53,6 +53,12 @@ struct Resource {
   // whether waiting could ever make it ready (false: a wait would hang).
   virtual bool ready() const { return true; }
   virtual bool can_become_ready() const { return true; }
+  // For resources made ready by another thread: blocks until ready() may
+  // have changed or until `until_ns` (CLOCK_MONOTONIC); false when
+  // interrupted (the call's deadline). Unsupported (false from waits()):
+  // readiness only changes with time or the guest's own calls.
+  virtual bool waits() const { return false; }
+  virtual bool wait_until(uint64_t until_ns) { return true; }
 
   const Kind kind;
   uint32_t parent = 0;    // rep of the resource this one is a child of (0: none)
@@ -127,8 +133,9 @@ struct ReadResult {
 struct InputStream : Resource {
   static constexpr Kind kKind = Kind::InputStream;
   InputStream() : Resource(kKind) {}
-  // At most `max` bytes (max > 0); blocks until at least one byte or the end.
-  virtual ReadResult read(uint64_t max) = 0;
+  // At most `max` bytes (max > 0); blocks until at least one byte or the end
+  // (a stream that is not ready() returns nothing at once when !blocking).
+  virtual ReadResult read(uint64_t max, bool blocking) = 0;
   bool done = false;  // the end or a failure was reported: later reads say closed
 };
 
@@ -140,6 +147,7 @@ struct OutputStream : Resource {
   // An error fails the stream for good (last-operation-failed).
   virtual Result<void> write(std::string_view bytes) = 0;
   virtual Result<void> flush() { return {}; }
+  bool ready() const override { return failed || budget() > 0; }
   bool failed = false;
 };
 

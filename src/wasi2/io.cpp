@@ -1,6 +1,9 @@
-// wasi:io: error, poll, streams. Streams are synchronous underneath: a read
-// blocks on its source, a write goes to its sink within the check-write
-// budget, so every stream pollable is ready; only clock pollables wait.
+// wasi:io: error, poll, streams. Most streams are synchronous underneath: a
+// read blocks on its source, a write goes to its sink within the check-write
+// budget, so their pollables are ready. The HTTP body streams of an embedder
+// that feeds them from another thread (HttpExchange::wait) are not: a
+// non-blocking read returns what has arrived, check-write what the sink takes
+// now, and their pollables (and the blocking calls) wait on the embedder.
 #include <time.h>
 
 #include <algorithm>
@@ -65,6 +68,22 @@ Result<std::vector<uint32_t>> wait_any(State& s, const std::vector<uint32_t>& re
       }
     }
     if (!ready.empty()) return ready;
+    // A stream made ready by another thread: wait on it (any of them: the
+    // embedder's wait wakes on any change of its exchange), up to the
+    // earliest clock.
+    Resource* waiter = nullptr;
+    for (Pollable* p : ps) {
+      if (p->source != Pollable::Source::kParent) continue;
+      Resource* r = s.resources().find(p->parent);
+      if (r != nullptr && r->waits()) {
+        waiter = r;
+        break;
+      }
+    }
+    if (waiter != nullptr) {
+      if (!waiter->wait_until(earliest)) return guest_trap("poll interrupted (the call's deadline passed)");
+      continue;
+    }
     if (earliest == UINT64_MAX) {
       return guest_trap("poll would wait forever: no pollable can become ready (an outgoing request whose body "
                         "was never finished?)");
@@ -80,14 +99,15 @@ Result<T*> self(HostCall& c, const Args& a) {
   return state_of(c).resources().get<T>(rep_of(a[0]));
 }
 
-// input-stream read / blocking-read (the same here: reads block on their source).
-Ret read(HostCall& c, Args& a) {
+// input-stream read (nothing at once when a streamed source has nothing yet)
+// and blocking-read (waits for a byte or the end).
+Ret read_stream(HostCall& c, Args& a, bool blocking) {
   State& s = state_of(c);
   WINK_ASSIGN_OR_RETURN(InputStream * in, self<InputStream>(c, a));
   if (in->done) return one(Value::err(stream_closed()));
   uint64_t len = std::min<uint64_t>(a[1].bits, s.shared().config.limits.max_read_bytes);
   if (len == 0) return one(Value::ok(bytes_value({})));
-  ReadResult r = in->read(len);
+  ReadResult r = in->read(len, blocking);
   if (r.error) {
     in->done = true;
     WINK_ASSIGN_OR_RETURN(Value e, stream_failed(s, *r.error));
@@ -100,11 +120,17 @@ Ret read(HostCall& c, Args& a) {
   return one(Value::ok(bytes_value(std::move(r.data))));
 }
 
-Ret skip(HostCall& c, Args& a) {
-  WINK_ASSIGN_OR_RETURN(std::vector<Value> r, read(c, a));
+Ret read(HostCall& c, Args& a) { return read_stream(c, a, false); }
+Ret blocking_read(HostCall& c, Args& a) { return read_stream(c, a, true); }
+
+Ret skip_stream(HostCall& c, Args& a, bool blocking) {
+  WINK_ASSIGN_OR_RETURN(std::vector<Value> r, read_stream(c, a, blocking));
   if (r[0].bits != 0) return r;  // the error as is
   return one(Value::ok(Value::u(r[0].items[0].str.size())));
 }
+
+Ret skip(HostCall& c, Args& a) { return skip_stream(c, a, false); }
+Ret blocking_skip(HostCall& c, Args& a) { return skip_stream(c, a, true); }
 
 Ret subscribe_self(HostCall& c, Args& a) {
   WINK_ASSIGN_OR_RETURN(uint32_t rep, subscribe(state_of(c), rep_of(a[0])));
@@ -143,6 +169,35 @@ Ret write(HostCall& c, Args& a) {
   return one(std::move(r));
 }
 
+// blocking-write-and-flush: as much as the sink takes, waiting for room
+// between pieces (the client reads slowly), until all is written.
+Ret blocking_write(HostCall& c, Args& a) {
+  State& s = state_of(c);
+  WINK_ASSIGN_OR_RETURN(OutputStream * out, self<OutputStream>(c, a));
+  std::string_view bytes = a[1].str;
+  const uint64_t cap = s.shared().config.limits.max_write_bytes;
+  if (bytes.size() > cap) {
+    return guest_trap("blocking-write-and-flush of " + std::to_string(bytes.size()) + " bytes exceeds the " +
+                      std::to_string(cap) + " bytes check-write permits");
+  }
+  while (!bytes.empty()) {
+    if (out->failed) return one(Value::err(stream_closed()));
+    uint64_t room = std::min(out->budget(), cap);
+    if (room == 0) {
+      if (!out->waits()) break;  // nothing will change: the write below reports it
+      if (!out->wait_until(UINT64_MAX)) return guest_trap("write interrupted (the call's deadline passed)");
+      continue;
+    }
+    size_t n = static_cast<size_t>(std::min<uint64_t>(room, bytes.size()));
+    WINK_ASSIGN_OR_RETURN(Value r, write_bytes(s, *out, bytes.substr(0, n)));
+    if (r.bits != 0) return one(std::move(r));
+    bytes.remove_prefix(n);
+  }
+  if (bytes.empty()) return one(Value::ok());
+  WINK_ASSIGN_OR_RETURN(Value r, write_bytes(s, *out, bytes));
+  return one(std::move(r));
+}
+
 Ret write_zeroes(HostCall& c, Args& a) {
   WINK_ASSIGN_OR_RETURN(OutputStream * out, self<OutputStream>(c, a));
   State& s = state_of(c);
@@ -163,10 +218,13 @@ Ret flush(HostCall& c, Args& a) {
   return one(Value::ok());
 }
 
-Ret splice(HostCall& c, Args& a) {
+Ret splice_stream(HostCall& c, Args& a, bool blocking) {
   State& s = state_of(c);
   WINK_ASSIGN_OR_RETURN(OutputStream * out, self<OutputStream>(c, a));
   WINK_ASSIGN_OR_RETURN(InputStream * in, s.resources().get<InputStream>(rep_of(a[1])));
+  while (blocking && !out->failed && out->budget() == 0 && out->waits()) {
+    if (!out->wait_until(UINT64_MAX)) return guest_trap("splice interrupted (the call's deadline passed)");
+  }
   if (out->failed) return one(Value::err(stream_closed()));
   uint64_t len = std::min({a[2].bits, out->budget(), s.shared().config.limits.max_write_bytes,
                            s.shared().config.limits.max_read_bytes});
@@ -174,7 +232,7 @@ Ret splice(HostCall& c, Args& a) {
   Args read_args;
   read_args.push_back(a[1]);
   read_args.push_back(Value::u(len));
-  WINK_ASSIGN_OR_RETURN(std::vector<Value> r, read(c, read_args));
+  WINK_ASSIGN_OR_RETURN(std::vector<Value> r, read_stream(c, read_args, blocking));
   if (r[0].bits != 0) return r;  // the input's error
   std::string& bytes = r[0].items[0].str;
   WINK_ASSIGN_OR_RETURN(Value w, write_bytes(s, *out, bytes));
@@ -182,6 +240,8 @@ Ret splice(HostCall& c, Args& a) {
   (void)in;
   return one(Value::ok(Value::u(bytes.size())));
 }
+Ret splice(HostCall& c, Args& a) { return splice_stream(c, a, false); }
+Ret blocking_splice(HostCall& c, Args& a) { return splice_stream(c, a, true); }
 
 }  // namespace
 
@@ -220,14 +280,16 @@ void add_io(Registry& r) {
   const std::string u64_or_err = "result<u64, " + se + ">";
   const std::string unit_or_err = "result<_, " + se + ">";
   r.push_back({"wasi:io/streams", "[method]input-stream.read", "(borrow, u64) -> " + bytes_or_err, read});
-  r.push_back({"wasi:io/streams", "[method]input-stream.blocking-read", "(borrow, u64) -> " + bytes_or_err, read});
+  r.push_back({"wasi:io/streams", "[method]input-stream.blocking-read", "(borrow, u64) -> " + bytes_or_err,
+               blocking_read});
   r.push_back({"wasi:io/streams", "[method]input-stream.skip", "(borrow, u64) -> " + u64_or_err, skip});
-  r.push_back({"wasi:io/streams", "[method]input-stream.blocking-skip", "(borrow, u64) -> " + u64_or_err, skip});
+  r.push_back({"wasi:io/streams", "[method]input-stream.blocking-skip", "(borrow, u64) -> " + u64_or_err,
+               blocking_skip});
   r.push_back({"wasi:io/streams", "[method]input-stream.subscribe", "(borrow) -> own", subscribe_self});
   r.push_back({"wasi:io/streams", "[method]output-stream.check-write", "(borrow) -> " + u64_or_err, check_write});
   r.push_back({"wasi:io/streams", "[method]output-stream.write", "(borrow, list<u8>) -> " + unit_or_err, write});
   r.push_back({"wasi:io/streams", "[method]output-stream.blocking-write-and-flush",
-               "(borrow, list<u8>) -> " + unit_or_err, write});
+               "(borrow, list<u8>) -> " + unit_or_err, blocking_write});
   r.push_back({"wasi:io/streams", "[method]output-stream.flush", "(borrow) -> " + unit_or_err, flush});
   r.push_back({"wasi:io/streams", "[method]output-stream.blocking-flush", "(borrow) -> " + unit_or_err, flush});
   r.push_back({"wasi:io/streams", "[method]output-stream.subscribe", "(borrow) -> own", subscribe_self});
@@ -237,7 +299,7 @@ void add_io(Registry& r) {
                "(borrow, u64) -> " + unit_or_err, write_zeroes});
   r.push_back({"wasi:io/streams", "[method]output-stream.splice", "(borrow, borrow, u64) -> " + u64_or_err, splice});
   r.push_back({"wasi:io/streams", "[method]output-stream.blocking-splice", "(borrow, borrow, u64) -> " + u64_or_err,
-               splice});
+               blocking_splice});
 }
 
 }  // namespace wink::wasi2

@@ -21,7 +21,12 @@
 //
 // Everything runs on the calling thread: a host function blocks until it can
 // answer (a blocking read waits on the body source; poll sleeps until the
-// earliest clock), and the runtime's deadline interrupts those waits.
+// earliest clock), and the runtime's deadline interrupts those waits. An
+// embedder whose body source and sink are bounded and fed by another thread
+// (the ingress streaming a socket) also sets body_ready, sink_room and wait:
+// then a non-blocking read returns what has arrived, check-write says how
+// much the sink takes now (0 while the client is slow), and their pollables
+// wait for the other thread instead of being always ready.
 #pragma once
 
 #include <cstdint>
@@ -101,6 +106,13 @@ struct HttpExchange {
   std::string authority;                                        // Host
   std::vector<std::pair<std::string, std::string>> headers;    // names as received, values as bytes
   BodySource body;                                              // empty: no body
+  // Optional, for a source and sink fed by another thread (see above).
+  std::function<bool()> body_ready;      // `body` would not block now
+  std::function<uint64_t()> sink_room;   // bytes `body_sink` takes now without waiting
+  // Waits until body_ready or sink_room may have changed, or until
+  // `until_ns` (CLOCK_MONOTONIC; UINT64_MAX: no limit). False when
+  // interrupted (the call's deadline): the waiting host call gives up.
+  std::function<bool(uint64_t until_ns)> wait;
 
   // ---- The response, filled by the host as the guest acts. ----
   // Called once, when the guest calls response-outparam.set (with ok or
@@ -113,7 +125,12 @@ struct HttpExchange {
   // Without Content-Length (the embedder frames the body) and without
   // connection-owned fields (http_fields.h).
   std::vector<std::pair<std::string, std::string>> response_headers;
+  // The guest's Content-Length, when it set one valid value: the body is
+  // exactly that long (a longer write fails the stream, a shorter body fails
+  // outgoing-body.finish with HTTP-response-body-size).
+  std::optional<uint64_t> content_length;
   std::optional<std::string> error;  // the guest set err(error-code): its case name
+  bool body_taken = false;           // the response had its outgoing-body taken (else: no body)
   bool body_finished = false;        // outgoing-body.finish was called (the body is complete)
   std::vector<std::pair<std::string, std::string>> trailers;
   uint64_t body_bytes = 0;           // response body bytes passed to body_sink

@@ -2,6 +2,7 @@
 // timeouts, connection limit, graceful stop, health endpoint, access log.
 #include "http/dispatcher.h"
 #include "http/server.h"
+#include "http/stream.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -615,6 +616,54 @@ TEST(AsyncServerTest, PendingHandlerDoesNotBlockItsIoThread) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->body, "late /park");
   EXPECT_EQ(server.stats().in_handler, 0u);
+  server.stop(1s);
+}
+
+// A streamed response (stream.h) to a client that never reads: the handler
+// can write only the window ahead of the socket, so memory stays bounded, and
+// once no byte leaves for write_timeout the connection is cut and the
+// handler's next write fails (a guest would see a stream error and end).
+TEST(AsyncServerTest, StreamedResponseToAClientThatNeverReadsIsCutAtWriteTimeout) {
+  ServerConfig cfg = quiet_config();
+  cfg.write_timeout = 300ms;
+  std::atomic<uint64_t> written{0};
+  std::atomic<bool> failed{false};
+  std::thread worker;
+  Server server(cfg, AsyncHandler([&](Completion done) {
+    worker = std::thread([&, done = std::move(done)]() mutable {
+      BodyStream& s = *done.request().stream;
+      EXPECT_FALSE(s.body_streams());
+      ASSERT_TRUE(s.start(200, {{"Content-Type", "application/octet-stream"}}, std::nullopt));
+      const std::string block(64 * 1024, 'b');
+      auto end = std::chrono::steady_clock::now() + 20s;
+      while (std::chrono::steady_clock::now() < end) {
+        size_t room = s.room();
+        if (room == 0) {
+          if (s.failed()) break;
+          s.wait(100ms);
+          continue;
+        }
+        if (!s.write(std::string_view(block).substr(0, std::min(room, block.size())))) break;
+        written += std::min(room, block.size());
+      }
+      failed = s.failed();
+      done.complete();
+    });
+  }));
+  ASSERT_TRUE(server.start().ok());
+  auto t0 = std::chrono::steady_clock::now();
+  {
+    Client c(server.port());
+    int small = 4096;
+    setsockopt(c.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    ASSERT_TRUE(c.send(get("/never-read")));
+    ASSERT_TRUE(wait_until([&] { return failed.load(); }, 15s));
+    worker.join();
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
+  // What the socket buffers took plus the stream's window, not the 20 s of writing.
+  EXPECT_LT(written.load(), 32u << 20) << written.load();
+  EXPECT_TRUE(wait_until([&] { return server.stats().in_handler == 0; }));
   server.stop(1s);
 }
 

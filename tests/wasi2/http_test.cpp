@@ -257,6 +257,69 @@ TEST(Wasi2Http, SinkFailureFailsTheGuestWriteAndErrorResponsesAreReported) {
             std::string::npos);
 }
 
+// An embedder whose sink and source are fed by another thread (the ingress):
+// check-write is the sink's room now, the stream's pollable waits on the
+// embedder until that changes, a non-blocking read returns what has arrived.
+TEST(Wasi2Http, StreamedSinkRoomDrivesCheckWriteAndItsPollableWaits) {
+  WASI2_NEED_WIT();
+  Host host;
+  HttpExchange x;
+  uint64_t room = 0;
+  int waits = 0;
+  bool arrived = false;
+  std::string sunk;
+  x.sink_room = [&] { return room; };
+  x.body_sink = [&](std::string_view c) -> Result<void> {
+    sunk.append(c);
+    room -= std::min<uint64_t>(room, c.size());
+    return {};
+  };
+  x.body = [&](char* buf, size_t max) -> Result<size_t> {
+    if (!arrived) return make_error("a blocking read before the data arrived");
+    buf[0] = 'q';
+    return size_t{1};
+  };
+  x.body_ready = [&] { return arrived; };
+  x.wait = [&](uint64_t) {
+    ++waits;
+    room = 10;  // the client took some: room again
+    arrived = true;
+    return true;
+  };
+  auto reps = *host.state->begin_exchange(x);
+  // Non-blocking read before anything arrived: nothing, at once.
+  uint32_t body = rep(unwrap(host.ok(kTypes, "[method]incoming-request.consume", {h(reps.request)})));
+  uint32_t in = rep(unwrap(host.ok(kTypes, "[method]incoming-body.stream", {h(body)})));
+  EXPECT_EQ(unwrap(host.ok(kStreams, "[method]input-stream.read", {h(in), Value::u(100)})).str, "");
+  EXPECT_EQ(waits, 0);
+
+  uint32_t resp = rep(host.ok(kTypes, "[constructor]outgoing-response", {h(new_fields(host, {{"content-length", "3"}}))}));
+  uint32_t ob = rep(unwrap(host.ok(kTypes, "[method]outgoing-response.body", {h(resp)})));
+  ASSERT_TRUE(host.call(kTypes, "[static]response-outparam.set", {h(reps.response_out), Value::ok(h(resp))}).ok());
+  EXPECT_EQ(x.content_length, std::optional<uint64_t>(3));
+  EXPECT_TRUE(x.body_taken);
+  uint32_t out = rep(unwrap(host.ok(kTypes, "[method]outgoing-body.write", {h(ob)})));
+  EXPECT_EQ(unwrap(host.ok(kStreams, "[method]output-stream.check-write", {h(out)})).bits, 0u);
+  uint32_t p = rep(host.ok(kStreams, "[method]output-stream.subscribe", {h(out)}));
+  EXPECT_EQ(host.ok("wasi:io/poll", "[method]pollable.ready", {h(p)}).bits, 0u);
+  EXPECT_TRUE(host.call("wasi:io/poll", "[method]pollable.block", {h(p)}).ok());  // waits on the embedder
+  EXPECT_EQ(waits, 1);
+  EXPECT_EQ(unwrap(host.ok(kStreams, "[method]output-stream.check-write", {h(out)})).bits, 10u);
+  ASSERT_TRUE(host.drop("wasi:io/poll", "pollable", p).ok());
+  EXPECT_EQ(unwrap(host.ok(kStreams, "[method]input-stream.read", {h(in), Value::u(100)})).str, "q");
+  // Content-Length 3: "ab" goes through, "cd" would pass it and fails the stream.
+  EXPECT_EQ(host.ok(kStreams, "[method]output-stream.write", {h(out), Value::string("ab")}).bits, 0u);
+  EXPECT_EQ(host.ok(kStreams, "[method]output-stream.write", {h(out), Value::string("cd")}).bits, 1u);
+  EXPECT_EQ(sunk, "ab");
+  ASSERT_TRUE(host.drop(kStreams, "output-stream", out).ok());
+  // Two of three bytes: finish reports HTTP-response-body-size, the body is not complete.
+  Value fin = host.ok(kTypes, "[static]outgoing-body.finish", {h(ob), Value::none()});
+  ASSERT_EQ(fin.bits, 1u);
+  EXPECT_EQ(fin.items[0].bits, 28u);
+  EXPECT_FALSE(x.body_finished);
+  EXPECT_EQ(sunk, "ab");
+}
+
 TEST(Wasi2Http, RequestBodySourceErrorReachesTheGuest) {
   WASI2_NEED_WIT();
   Host host;
