@@ -3,7 +3,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
+#include <string_view>
 
 #include "linker/linker.h"
 
@@ -14,6 +16,8 @@ struct HttpComponent {
   std::shared_ptr<const linker::LoadedComponent> loaded;
   std::string handler;  // "wasi:http/incoming-handler@0.2.x", as the component exports it
   HttpComponentLimits limits;
+  std::shared_ptr<const linker::InstanceImage> image;  // this load's own: never another app's
+  HttpComponentImage image_info;
 };
 
 namespace {
@@ -22,6 +26,27 @@ using Clock = std::chrono::steady_clock;
 
 double ms_between(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+// Instantiates once and captures the result (HttpComponentImage).
+void capture_instance_image(HttpComponent& c) {
+  if (const char* v = std::getenv("WINK_COMPONENT_RESTORE"); v && std::string_view(v) == "0") {
+    c.image_info.reason = "WINK_COMPONENT_RESTORE=0";
+    return;
+  }
+  auto fresh = linker::instantiate(c.loaded, c.limits.instance);
+  if (!fresh.ok()) {
+    c.image_info.reason = "instantiation failed: " + fresh.error().message;
+    return;
+  }
+  auto image = linker::capture_image(**fresh);
+  if (!image.ok()) {
+    c.image_info.reason = image.error().message;
+    return;
+  }
+  c.image = std::move(*image);
+  const auto st = linker::image_stats(*c.image);
+  c.image_info = {true, "", st.stored_bytes, st.capture_ms};
 }
 
 }  // namespace
@@ -44,12 +69,16 @@ Result<std::shared_ptr<const HttpComponent>> load_http_component(engine::Engine&
     return make_error("the component does not export wasi:http/incoming-handler@0.2.x#handle (it exports: " +
                       (exports.empty() ? std::string("nothing") : exports) + ")");
   }
+  capture_instance_image(*c);
   return std::shared_ptr<const HttpComponent>(std::move(c));
 }
 
+const HttpComponentImage& http_component_image(const HttpComponent& component) { return component.image_info; }
+
 void run_http_component(const HttpComponent& component, const http::Request& request, GuestRun& run) {
   const auto t0 = Clock::now();
-  auto instance = linker::instantiate(component.loaded, component.limits.instance);
+  auto instance = component.image ? linker::restore(component.loaded, component.image, component.limits.instance)
+                                  : linker::instantiate(component.loaded, component.limits.instance);
   const auto t1 = Clock::now();
   if (!instance.ok()) {
     run.instantiate_error = instance.error().message;

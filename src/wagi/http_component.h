@@ -37,6 +37,20 @@ Result<std::shared_ptr<const HttpComponent>> load_http_component(engine::Engine&
                                                                  wasi2::Config config,
                                                                  const HttpComponentLimits& limits);
 
+// Each request's instance is restored copy-on-write from an image of the
+// component's state right after instantiation (linker::capture_image, taken
+// once at load; no data segments or start functions run per request). When
+// the image is refused (host state alive after instantiation, ...) or
+// WINK_COMPONENT_RESTORE=0 is set, every request instantiates afresh; this
+// says which, and why.
+struct HttpComponentImage {
+  bool used = false;
+  std::string reason;  // why not, when !used
+  uint64_t stored_bytes = 0;
+  double capture_ms = 0;
+};
+const HttpComponentImage& http_component_image(const HttpComponent& component);
+
 // Runs one request on a fresh instance and fills `run`: outcome, phases
 // (inst, exec), the guest's log lines in run.err, and run.http when the
 // guest answered. Thread-safe.
