@@ -168,6 +168,13 @@ class Snapshot : public std::enable_shared_from_this<Snapshot> {
     const void* base = nullptr;
     uint64_t size = 0;
   };
+  // A pointer of a linked instance: image offset (or table entry) `at`
+  // gets bases[range] + offset at restore.
+  struct Reloc {
+    uint64_t at = 0;
+    uint32_t range = 0;
+    uint64_t offset = 0;
+  };
   static Result<std::shared_ptr<Snapshot>> capture_linked(const Instance& instance, std::span<const Range> ranges,
                                                           std::span<const void* const> artifacts);
   // An instance of a capture_linked snapshot with its struct allocated but
@@ -206,13 +213,6 @@ class Snapshot : public std::enable_shared_from_this<Snapshot> {
   Result<void> prepare_process_state();  // tables in this process's terms, memfds
   // Maps every memory image into a fresh pool slot of `storage`'s memories.
   Result<void> restore_memories(uint8_t* storage, const InstanceLimits& limits) const;
-  // A pointer of a linked instance: image offset (or table entry) `at`
-  // gets bases[range] + offset at restore.
-  struct Reloc {
-    uint64_t at = 0;
-    uint32_t range = 0;
-    uint64_t offset = 0;
-  };
   bool linked_ = false;
   std::vector<Reloc> image_relocs_;  // linked: pointer fields of the instance struct
   // for_standby: keep the pages the instance had mapped, so a restore maps
