@@ -228,12 +228,11 @@ Result<std::unique_ptr<App>> App::load(manifest::Manifest manifest, engine::Engi
         json_field(line, "msg", img.used ? "component image captured" : "component image not used");
         json_field(line, "app", app->manifest_.app_name);
         json_field(line, "component", c.id);
-        if (img.used) {
-          line.append(",\"stored_bytes\":").append(std::to_string(img.stored_bytes));
-          line.append(",\"capture_ms\":").append(format_ms(img.capture_ms));
-        } else {
-          json_field(line, "reason", img.reason);
-        }
+        if (!img.used) json_field(line, "reason", img.reason);
+        line.append(",\"stored_bytes\":").append(std::to_string(img.stored_bytes));
+        line.append(",\"capture_ms\":").append(format_ms(img.capture_ms));
+        line.append(",\"instantiate_ms\":").append(format_ms(img.instantiate_ms));
+        line.append(",\"restore_ms\":").append(format_ms(img.restore_ms));
         line.append("}\n");
         app->options_.log(line);
       }

@@ -11,8 +11,12 @@
 // holding a live handle at capture is refused with the reason.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <cstdint>
 #include <filesystem>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "compiler/wat.h"
