@@ -27,8 +27,10 @@ inline std::vector<uint8_t> wat(std::string_view text) {
   EXPECT_TRUE(wabt::Succeeded(wabt::ParseWatModule(lexer.get(), &m, &errors, &options)))
       << (errors.empty() ? "" : errors[0].message);
   // Names ($f, $g) become indices, as wat2wasm does.
-  if (m) EXPECT_TRUE(wabt::Succeeded(wabt::ResolveNamesModule(m.get(), &errors)))
-      << (errors.empty() ? "" : errors[0].message);
+  if (m) {
+    EXPECT_TRUE(wabt::Succeeded(wabt::ResolveNamesModule(m.get(), &errors)))
+        << (errors.empty() ? "" : errors[0].message);
+  }
   wabt::MemoryStream stream;
   EXPECT_TRUE(wabt::Succeeded(wabt::WriteBinaryModule(&stream, m.get(), wabt::WriteBinaryOptions())));
   return stream.output_buffer().data;

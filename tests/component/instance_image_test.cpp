@@ -110,7 +110,7 @@ std::vector<uint8_t> state_component() {
 // One module whose only difference between apps is its data segment.
 std::vector<uint8_t> data_component(const std::string& data) {
   W w;
-  w.core_module(wat(R"((module (memory 1) (data (i32.const 64) ")" + data + R"("))
+  w.core_module(wat(R"((module (memory 1) (data (i32.const 64) ")" + data + R"(")
     (func (export "peek") (param i32) (result i32) (i32.load (local.get 0)))
     (func (export "poke") (param i32 i32) (result i32) (i32.store (local.get 0) (local.get 1)) (local.get 1))))"));
   w.core_instantiate(0);
