@@ -69,7 +69,15 @@ void capture_instance_image(HttpComponent& c) {
   c.image_info.stored_bytes = st.stored_bytes;
   c.image_info.capture_ms = st.capture_ms;
   c.image_info.instantiate_ms = best_of_three([&] { (void)linker::instantiate(c.loaded, c.limits.instance); });
-  c.image_info.restore_ms = best_of_three([&] { (void)linker::restore(c.loaded, *image, c.limits.instance); });
+  std::string restore_error;
+  c.image_info.restore_ms = best_of_three([&] {
+    auto r = linker::restore(c.loaded, *image, c.limits.instance);
+    if (!r.ok()) restore_error = r.error().message;
+  });
+  if (!restore_error.empty()) {
+    c.image_info.reason = "restoring failed: " + restore_error;
+    return;
+  }
   if (mode != "1" && c.image_info.restore_ms * 2 > c.image_info.instantiate_ms) {
     c.image_info.reason = "instantiating is about as fast as restoring";
     return;
