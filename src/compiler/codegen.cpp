@@ -403,6 +403,9 @@ Result<HeaderFacts> read_header(std::string_view h) {
     std::string_view decl = trim_right(line);
     while (!decl.empty() && decl.front() == ' ') decl.remove_prefix(1);
     if (decl.empty()) continue;
+    // wasm2c's own comments (`/* import: 'shim' '$imports' */` before an
+    // imported object's field) are not fields.
+    if (decl.starts_with("/*") && decl.ends_with("*/") && decl.find("*/") == decl.size() - 2) continue;
     if (decl.back() != ';') {
       f.fields.push_back({WINK_FIELD_UNKNOWN, "", "", std::string(decl)});
       continue;

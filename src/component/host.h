@@ -24,6 +24,10 @@ namespace wink::component {
 class HostState {
  public:
   virtual ~HostState() = default;
+  // Host resources alive for this instance: a component instance image
+  // (linker::capture_image) is refused while any are, since guest memory
+  // would name reps that only this state knows.
+  virtual size_t live_resources() const { return 0; }
 };
 
 // What a host function sees of one call.

@@ -38,9 +38,11 @@ Result<std::shared_ptr<Module>> Engine::load_linked(std::span<const uint8_t> was
   compiler::Options linked = config_.compile;
   linked.link_imports = true;
   linked.host_imports.clear();  // imports are bound by the linker, not by name
-  // Whole, not split (load_bytes splits): sharing the JS engine through the
-  // linker is switched on once the linker's tests pass with it.
-  return load_with(wasm, linked);
+  // Split like load_bytes: every componentize-js app of one world is the
+  // same engine code with another Wizer heap, so they share one artifact.
+  // Instance::create_raw writes the data right after the core instance's
+  // generated instantiate (its own point in the component's order).
+  return load_shared(wasm, linked);
 }
 
 Result<std::shared_ptr<Module>> Engine::load_bytes(std::span<const uint8_t> wasm) {

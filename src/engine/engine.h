@@ -139,8 +139,8 @@ class Engine {
   // Modules that differ only in data share one artifact: see compiler/data_split.h.
   Result<std::shared_ptr<Module>> load_bytes(std::span<const uint8_t> wasm);
   // A component's core module, compiled for linking (every import bound per
-  // instance, see Instance::create_linked); cached like any module (whole:
-  // not yet split like load_bytes, see engine.cpp).
+  // instance, see Instance::create_linked); cached like any module and split
+  // like load_bytes (modules that differ only in data share one artifact).
   Result<std::shared_ptr<Module>> load_linked(std::span<const uint8_t> wasm);
   // All host imports wink provides (WASI and wink's own host API).
   static std::vector<runtime::HostImport> host_imports();

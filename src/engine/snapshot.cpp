@@ -9,9 +9,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <cstring>
 #include <thread>
 
@@ -404,6 +406,7 @@ struct Snapshot::TableImage {
   // This process's form: entries ready to copy; module_instance fixed per instance.
   std::vector<wasm_rt_funcref_t> resolved;
   std::vector<uint32_t> fixups;  // indices of entries with a kSelf/kImport instance
+  std::vector<Snapshot::Reloc> relocs;  // linked: module_instance of entry `at`
 };
 
 // A funcref global: fixed up exactly like a funcref table entry.
@@ -746,6 +749,7 @@ Result<std::shared_ptr<Snapshot>> Snapshot::capture_onto(const Instance& instanc
 }
 
 Result<std::shared_ptr<Snapshot>> Snapshot::own_copy() const {
+  if (linked_) return make_error("internal error: own_copy of a component instance image");
   const auto t0 = std::chrono::steady_clock::now();
   auto snap = std::shared_ptr<Snapshot>(new Snapshot());
   snap->module_ = module_;
@@ -931,6 +935,7 @@ Result<void> Snapshot::prepare_process_state() {
     return make_error("internal error: cannot find the artifact's load address");
   }
   for (auto& t : tables_) {
+    if (linked_) break;  // captured in this process's terms already
     if (!t->funcref) continue;
     t->resolved.assign(t->size, wasm_rt_funcref_null_value);
     t->fixups.clear();
@@ -942,6 +947,7 @@ Result<void> Snapshot::prepare_process_state() {
     }
   }
   for (auto& g : globals_) {
+    if (linked_) break;
     WINK_ASSIGN_OR_RETURN(g->resolved, resolve_funcref(g->entry, abi, self_info.dli_fbase,
                                                        "snapshot funcref global at offset " +
                                                            std::to_string(g->field_offset)));
@@ -963,6 +969,7 @@ Result<void> Snapshot::prepare_process_state() {
 // ---- File ----
 
 Result<void> Snapshot::write(const fs::path& file) const {
+  if (linked_) return make_error("internal error: a component instance image is not written to files");
   Writer meta;
   meta.u64(image_.size());
   meta.raw(image_.data(), image_.size());
@@ -1260,43 +1267,7 @@ void prefetch_working_set(uint8_t* base, const Snapshot::MemoryImage& m) {
 
 }  // namespace
 
-Result<std::unique_ptr<Instance>> Snapshot::instantiate(std::span<runtime::HostModule* const> hosts,
-                                                        const InstanceLimits& limits) const {
-  if (consumed_) return make_error("internal error: restoring a snapshot consumed by capture_onto");
-  const wink_artifact_t& abi = module_->abi();
-  constexpr size_t kMaxImports = 16;
-  void* imports[kMaxImports] = {};
-  if (abi.num_import_modules > kMaxImports) return make_error("module imports from too many modules");
-  for (uint32_t i = 0; i < abi.num_import_modules; ++i) {
-    std::string_view wanted = abi.import_modules[i];
-    for (runtime::HostModule* host : hosts) {
-      if (host->module_name() == wanted) imports[i] = host->import_instance();
-    }
-    if (imports[i] == nullptr) {
-      return make_error("module imports from \"" + std::string(wanted) + "\", which this instance was not given");
-    }
-  }
-  auto inst = std::unique_ptr<Instance>(new Instance());
-  inst->module_ = module_;
-  inst->limits_ = limits;
-  inst->storage_ = std::malloc(image_.size() ? image_.size() : 1);
-  if (inst->storage_ == nullptr) return make_error("out of memory for instance");
-  auto* storage = static_cast<uint8_t*>(inst->storage_);
-  std::memcpy(storage, image_.data(), image_.size());  // pointer fields are null here
-  inst->instantiated_ = true;  // free() copes with the null fields of a half-done restore
-
-  for (uint32_t i = 0; i < abi.num_instance_fields; ++i) {
-    const auto& f = abi.instance_fields[i];
-    if (f.kind == WINK_FIELD_IMPORT_INSTANCE) std::memcpy(storage + f.offset, &imports[f.index], sizeof(void*));
-    if (f.kind == WINK_FIELD_EXTERNREF_GLOBAL) {
-      std::memcpy(storage + f.offset, &wasm_rt_externref_null_value, sizeof(wasm_rt_externref_t));
-    }
-  }
-  for (const auto& g : globals_) {
-    wasm_rt_funcref_t ref = g->resolved;
-    if (g->entry.needs_instance()) bind_instance(ref, g->entry, storage, imports);
-    std::memcpy(storage + g->field_offset, &ref, sizeof ref);
-  }
+Result<void> Snapshot::restore_memories(uint8_t* storage, const InstanceLimits& limits) const {
   for (size_t i = 0; i < memories_.size(); ++i) {
     const MemoryImage& m = *memories_[i];
     uint32_t limit = std::min<uint32_t>(std::min<uint32_t>(m.max_pages, runtime::kMaxMemoryPages), limits.max_memory_pages);
@@ -1339,6 +1310,48 @@ Result<std::unique_ptr<Instance>> Snapshot::instantiate(std::span<runtime::HostM
     mem->max_pages = m.max_pages;
     mem->size = runtime::memory_size_field(m.bytes());
   }
+  return {};
+}
+
+Result<std::unique_ptr<Instance>> Snapshot::instantiate(std::span<runtime::HostModule* const> hosts,
+                                                        const InstanceLimits& limits) const {
+  if (consumed_) return make_error("internal error: restoring a snapshot consumed by capture_onto");
+  if (linked_) return make_error("internal error: a component core instance is restored with restore_linked");
+  const wink_artifact_t& abi = module_->abi();
+  constexpr size_t kMaxImports = 16;
+  void* imports[kMaxImports] = {};
+  if (abi.num_import_modules > kMaxImports) return make_error("module imports from too many modules");
+  for (uint32_t i = 0; i < abi.num_import_modules; ++i) {
+    std::string_view wanted = abi.import_modules[i];
+    for (runtime::HostModule* host : hosts) {
+      if (host->module_name() == wanted) imports[i] = host->import_instance();
+    }
+    if (imports[i] == nullptr) {
+      return make_error("module imports from \"" + std::string(wanted) + "\", which this instance was not given");
+    }
+  }
+  auto inst = std::unique_ptr<Instance>(new Instance());
+  inst->module_ = module_;
+  inst->limits_ = limits;
+  inst->storage_ = std::malloc(image_.size() ? image_.size() : 1);
+  if (inst->storage_ == nullptr) return make_error("out of memory for instance");
+  auto* storage = static_cast<uint8_t*>(inst->storage_);
+  std::memcpy(storage, image_.data(), image_.size());  // pointer fields are null here
+  inst->instantiated_ = true;  // free() copes with the null fields of a half-done restore
+
+  for (uint32_t i = 0; i < abi.num_instance_fields; ++i) {
+    const auto& f = abi.instance_fields[i];
+    if (f.kind == WINK_FIELD_IMPORT_INSTANCE) std::memcpy(storage + f.offset, &imports[f.index], sizeof(void*));
+    if (f.kind == WINK_FIELD_EXTERNREF_GLOBAL) {
+      std::memcpy(storage + f.offset, &wasm_rt_externref_null_value, sizeof(wasm_rt_externref_t));
+    }
+  }
+  for (const auto& g : globals_) {
+    wasm_rt_funcref_t ref = g->resolved;
+    if (g->entry.needs_instance()) bind_instance(ref, g->entry, storage, imports);
+    std::memcpy(storage + g->field_offset, &ref, sizeof ref);
+  }
+  WINK_TRY(restore_memories(storage, limits));
   for (const auto& t : tables_) {
     if (t->funcref) {
       auto* table = reinterpret_cast<wasm_rt_funcref_table_t*>(storage + t->field_offset);
@@ -1363,6 +1376,204 @@ Result<std::unique_ptr<Instance>> Snapshot::instantiate(std::span<runtime::HostM
   wasm_rt_memory_t* memory = abi.memory ? abi.memory(storage) : nullptr;
   for (runtime::HostModule* host : hosts) host->attach_memory(memory);
   return inst;
+}
+
+// ---- Component core instances (capture_linked / restore_linked) ----
+
+namespace {
+
+// Where a pointer of a linked instance lands: (range, offset), or why not.
+std::optional<std::pair<uint32_t, uint64_t>> find_range(const void* p, std::span<const Snapshot::Range> ranges) {
+  auto a = reinterpret_cast<uintptr_t>(p);
+  for (uint32_t r = 0; r < ranges.size(); ++r) {
+    auto b = reinterpret_cast<uintptr_t>(ranges[r].base);
+    if (b && a >= b && a < b + ranges[r].size) return std::make_pair(r, uint64_t{a - b});
+  }
+  return std::nullopt;
+}
+
+// A function reference of a linked instance: the function must be code of
+// one of the component's artifacts (kept loaded by the component), its
+// instance a place inside the component instance (a core instance struct or
+// a link table). Returns the reference with its instance cleared, and the
+// relocation of the instance into `relocs` (at = `at`).
+Result<wasm_rt_funcref_t> encode_linked_funcref(const wasm_rt_funcref_t& src, std::span<const Snapshot::Range> ranges,
+                                                std::span<const void* const> artifacts, uint64_t at,
+                                                std::vector<Snapshot::Reloc>& relocs, const std::string& where) {
+  wasm_rt_funcref_t out = src;
+  out.module_instance = nullptr;
+  if (src.func == nullptr) {
+    if (src.module_instance != nullptr) return make_error(where + " holds an instance without a function");
+    return out;
+  }
+  Dl_info fi{};
+  if (!dladdr(reinterpret_cast<void*>(src.func), &fi) ||
+      std::find(artifacts.begin(), artifacts.end(), fi.dli_fbase) == artifacts.end()) {
+    return make_error(where + " refers to a function outside the component's core modules");
+  }
+  if (src.module_instance == nullptr) return out;
+  auto where_to = find_range(src.module_instance, ranges);
+  if (!where_to) return make_error(where + " belongs to an instance outside the component instance");
+  relocs.push_back({at, where_to->first, where_to->second});
+  return out;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<Snapshot>> Snapshot::capture_linked(const Instance& instance, std::span<const Range> ranges,
+                                                           std::span<const void* const> artifacts) {
+  const auto t_capture = std::chrono::steady_clock::now();
+  const std::shared_ptr<Module>& module = instance.module_;
+  const wink_artifact_t& abi = module->abi();
+  if (abi.abi != WINK_ARTIFACT_ABI) return make_error("artifact ABI mismatch: recompile it");
+  if (!abi.linked) return make_error("internal error: capture_linked of a module not compiled for linking");
+  auto snap = std::shared_ptr<Snapshot>(new Snapshot());
+  snap->module_ = module;
+  snap->linked_ = true;
+  snap->spec_key_ = "component";
+  const uint8_t* storage = static_cast<const uint8_t*>(instance.raw());
+  snap->image_.assign(storage, storage + abi.instance_size);
+
+  for (uint32_t i = 0; i < abi.num_instance_fields; ++i) {
+    const auto& f = abi.instance_fields[i];
+    const std::string decl = f.decl ? std::string(" `") + f.decl + "`" : std::string();
+    if (f.kind != WINK_FIELD_UNKNOWN && f.offset >= abi.instance_size) {
+      return make_error("artifact field offset out of range" + decl);
+    }
+    uint8_t* field = snap->image_.data() + f.offset;
+    switch (f.kind) {
+      case WINK_FIELD_IMPORT_INSTANCE:  // the link table
+      case WINK_FIELD_IMPORTED_OBJECT: {  // another core instance's memory, table or global
+        void* p = nullptr;
+        std::memcpy(&p, storage + f.offset, sizeof p);
+        if (p != nullptr) {
+          auto where_to = find_range(p, ranges);
+          if (!where_to) return make_error("field" + decl + " points outside the component instance");
+          snap->image_relocs_.push_back({f.offset, where_to->first, where_to->second});
+        }
+        std::memset(field, 0, sizeof p);
+        break;
+      }
+      case WINK_FIELD_FUNCREF_GLOBAL: {
+        wasm_rt_funcref_t ref;
+        std::memcpy(&ref, storage + f.offset, sizeof ref);
+        WINK_ASSIGN_OR_RETURN(ref, encode_linked_funcref(ref, ranges, artifacts,
+                                                         f.offset + offsetof(wasm_rt_funcref_t, module_instance),
+                                                         snap->image_relocs_, "global" + decl));
+        std::memcpy(field, &ref, sizeof ref);
+        break;
+      }
+      case WINK_FIELD_EXTERNREF_GLOBAL: {
+        wasm_rt_externref_t ref;
+        std::memcpy(&ref, storage + f.offset, sizeof ref);
+        if (ref != wasm_rt_externref_null_value) {
+          return make_error("externref global" + decl + " holds a host reference; host references cannot be captured");
+        }
+        break;
+      }
+      case WINK_FIELD_MEMORY: {
+        const auto* mem = reinterpret_cast<const wasm_rt_memory_t*>(storage + f.offset);
+        const uint64_t npages = uint64_t{mem->pages} * MemoryPool::kPageBytes / kPage;
+        WINK_ASSIGN_OR_RETURN(auto img, capture_memory(*mem, f.offset, page_states(mem->data, npages), nullptr));
+        reinterpret_cast<wasm_rt_memory_t*>(field)->data = nullptr;
+        snap->stats_.memory_bytes += img->bytes();
+        snap->stats_.nonzero_bytes += img->stored_bytes();
+        snap->stats_.written_bytes += img->stored_bytes();
+        snap->memories_.push_back(std::move(img));
+        break;
+      }
+      case WINK_FIELD_FUNCREF_TABLE: {
+        const auto* t = reinterpret_cast<const wasm_rt_funcref_table_t*>(storage + f.offset);
+        auto img = std::make_unique<TableImage>();
+        img->field_offset = f.offset;
+        img->funcref = true;
+        img->size = t->size;
+        img->max_size = t->max_size;
+        img->resolved.resize(t->size);
+        for (uint32_t k = 0; k < t->size; ++k) {
+          WINK_ASSIGN_OR_RETURN(img->resolved[k], encode_linked_funcref(t->data[k], ranges, artifacts, k, img->relocs,
+                                                                        "table" + decl + " entry " + std::to_string(k)));
+        }
+        reinterpret_cast<wasm_rt_funcref_table_t*>(field)->data = nullptr;
+        snap->tables_.push_back(std::move(img));
+        break;
+      }
+      case WINK_FIELD_EXTERNREF_TABLE: {
+        const auto* t = reinterpret_cast<const wasm_rt_externref_table_t*>(storage + f.offset);
+        for (uint32_t k = 0; k < t->size; ++k) {
+          if (t->data[k] != nullptr) {
+            return make_error("externref table" + decl + " holds a host reference at " + std::to_string(k) +
+                              "; host references cannot be captured");
+          }
+        }
+        auto img = std::make_unique<TableImage>();
+        img->field_offset = f.offset;
+        img->funcref = false;
+        img->size = t->size;
+        img->max_size = t->max_size;
+        reinterpret_cast<wasm_rt_externref_table_t*>(field)->data = nullptr;
+        snap->tables_.push_back(std::move(img));
+        break;
+      }
+      case WINK_FIELD_UNKNOWN:
+        return make_error("the instance holds a field snapshots cannot capture" + decl);
+      default:
+        return make_error("the instance holds a field of kind " + std::to_string(f.kind) + ", unknown to this wink" +
+                          decl + "; snapshots cannot capture it");
+    }
+  }
+  WINK_TRY(snap->prepare_process_state());
+  snap->stats_.capture_ms = ms_since(t_capture);
+  return snap;
+}
+
+Result<std::unique_ptr<Instance>> Snapshot::allocate_linked() const {
+  if (!linked_) return make_error("internal error: allocate_linked of a snapshot not made by capture_linked");
+  auto inst = std::unique_ptr<Instance>(new Instance());
+  inst->module_ = module_;
+  inst->storage_ = std::calloc(1, image_.size() ? image_.size() : 1);
+  if (inst->storage_ == nullptr) return make_error("out of memory for instance");
+  return inst;
+}
+
+Result<void> Snapshot::restore_linked(Instance& inst, std::span<wink_link_slot_t> links,
+                                      std::span<uint8_t* const> bases, const InstanceLimits& limits) const {
+  if (!linked_ || inst.module_ != module_ || inst.instantiated_) {
+    return make_error("internal error: restore_linked of an instance not from allocate_linked");
+  }
+  const wink_artifact_t& abi = module_->abi();
+  if (links.size() != uint64_t{abi.num_imports} + 1) return make_error("internal error: link table size");
+  links[0] = {links.data(), nullptr, nullptr};
+  inst.limits_ = limits;
+  auto* storage = static_cast<uint8_t*>(inst.storage_);
+  std::memcpy(storage, image_.data(), image_.size());  // memories, tables: null here
+  inst.instantiated_ = true;  // free() copes with the null fields of a half-done restore
+  for (const Reloc& r : image_relocs_) {
+    if (r.range >= bases.size() || bases[r.range] == nullptr) return make_error("internal error: relocation range");
+    void* p = bases[r.range] + r.offset;
+    std::memcpy(storage + r.at, &p, sizeof p);
+  }
+  WINK_TRY(restore_memories(storage, limits));
+  for (const auto& t : tables_) {
+    if (t->funcref) {
+      auto* table = reinterpret_cast<wasm_rt_funcref_table_t*>(storage + t->field_offset);
+      if (!t->size) continue;
+      auto* data = static_cast<wasm_rt_funcref_t*>(std::malloc(t->size * sizeof(wasm_rt_funcref_t)));
+      if (data == nullptr) return make_error("out of memory for a table");
+      std::memcpy(data, t->resolved.data(), t->size * sizeof(wasm_rt_funcref_t));
+      table->data = data;
+      for (const Reloc& r : t->relocs) {
+        if (r.range >= bases.size() || bases[r.range] == nullptr) return make_error("internal error: relocation range");
+        data[r.at].module_instance = bases[r.range] + r.offset;
+      }
+    } else if (t->size) {
+      auto* table = reinterpret_cast<wasm_rt_externref_table_t*>(storage + t->field_offset);
+      table->data = static_cast<wasm_rt_externref_t*>(std::calloc(t->size, sizeof(wasm_rt_externref_t)));
+      if (table->data == nullptr) return make_error("out of memory for a table");
+    }
+  }
+  inst.snapshot_ = shared_from_this();
+  return {};
 }
 
 // ---- Parked slots: a stateful instance's mapping kept across standby ----

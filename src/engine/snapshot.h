@@ -152,6 +152,42 @@ class Snapshot : public std::enable_shared_from_this<Snapshot> {
   Result<std::unique_ptr<Instance>> instantiate(std::span<runtime::HostModule* const> hosts,
                                                 const InstanceLimits& limits) const;
 
+  // ---- Component core instances (the linker's per-request images) ----
+  //
+  // A core instance of a component points into the component's other core
+  // instances (imported memories, tables and globals; function references
+  // from element segments) and into its own link table. Such a snapshot is
+  // taken with the address ranges those pointers may land in, `ranges`: the
+  // linker passes, for every core instance i, its instance struct (2i) and
+  // its link table (2i + 1). Every pointer is stored as (range, offset) and
+  // rebound to the same range of the new component instance at restore; a
+  // pointer into no range, a function outside `artifacts` (the load bases of
+  // the component's artifacts), an externref: refused with the reason. Kept
+  // in memory only (function pointers are this process's), never written.
+  struct Range {
+    const void* base = nullptr;
+    uint64_t size = 0;
+  };
+  // A pointer of a linked instance: image offset (or table entry) `at`
+  // gets bases[range] + offset at restore.
+  struct Reloc {
+    uint64_t at = 0;
+    uint32_t range = 0;
+    uint64_t offset = 0;
+  };
+  static Result<std::shared_ptr<Snapshot>> capture_linked(const Instance& instance, std::span<const Range> ranges,
+                                                          std::span<const void* const> artifacts);
+  // An instance of a capture_linked snapshot with its struct allocated but
+  // not yet restored: its address is range 2i of the others' restore.
+  Result<std::unique_ptr<Instance>> allocate_linked() const;
+  // Restores `inst` (from allocate_linked) in place: `links` is its link
+  // table, filled by the caller except the header slot, which must stay
+  // alive and unchanged as long as the instance; `bases[r]` is the new base
+  // of range r (same order and sizes as at capture).
+  Result<void> restore_linked(Instance& inst, std::span<wink_link_slot_t> links, std::span<uint8_t* const> bases,
+                              const InstanceLimits& limits) const;
+  bool linked() const { return linked_; }
+
   // Keeps up to `count` memory slots mapped (and their hot pages faulted in)
   // ahead of demand; instantiate() takes one when available. 0 turns it off.
   // `prefault` selects the pages touched ahead: none, the pages dirtied by
@@ -175,6 +211,10 @@ class Snapshot : public std::enable_shared_from_this<Snapshot> {
   friend class Instance;
   Snapshot() = default;
   Result<void> prepare_process_state();  // tables in this process's terms, memfds
+  // Maps every memory image into a fresh pool slot of `storage`'s memories.
+  Result<void> restore_memories(uint8_t* storage, const InstanceLimits& limits) const;
+  bool linked_ = false;
+  std::vector<Reloc> image_relocs_;  // linked: pointer fields of the instance struct
   // for_standby: keep the pages the instance had mapped, so a restore maps
   // them ahead (not for init snapshots, whose working set is init's, not a
   // request's), and make the result exclusive. onto: capture_onto's base.

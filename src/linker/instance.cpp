@@ -8,6 +8,8 @@
 // trap never jumps over a C++ frame of the linker or the ABI. A host import
 // runs inside runtime::host_call; a failure there requests a trap, taken
 // after the host frames are gone.
+#include <dlfcn.h>
+
 #include <chrono>
 #include <cstring>
 
@@ -15,6 +17,7 @@
 #include "linker/core_link.h"
 #include "linker/linker.h"
 #include "linker/plan.h"
+#include "engine/snapshot.h"
 #include "runtime/host_call.h"
 
 namespace wink::linker {
@@ -251,11 +254,13 @@ ComponentInstance::~ComponentInstance() {
   while (!impl_->core.empty()) impl_->core.pop_back();
 }
 
-Result<std::unique_ptr<ComponentInstance>> instantiate(std::shared_ptr<const LoadedComponent> component,
-                                                       const InstanceLimits& limits) {
+namespace {
+
+// What every instance of `component` starts with: its host state, the host
+// entries its link tables point to, one (empty) link table per core instance.
+Result<void> begin_instance(ComponentInstance::Impl& self, std::shared_ptr<const LoadedComponent> component,
+                            const InstanceLimits& limits) {
   if (!component) return make_error("no component");
-  auto inst = std::unique_ptr<ComponentInstance>(new ComponentInstance());
-  ComponentInstance::Impl& self = *inst->impl_;
   self.loaded = component;
   self.plan = &component->impl();
   self.limits = limits;
@@ -269,37 +274,158 @@ Result<std::unique_ptr<ComponentInstance>> instantiate(std::shared_ptr<const Loa
   for (uint32_t i = 0; i < plan.builtins.size(); ++i) self.builtin_entries[i] = {&self, true, i};
   self.links.resize(plan.core_instances.size());
   self.core.resize(plan.core_instances.size());
+  for (uint32_t i = 0; i < plan.core_instances.size(); ++i) {
+    const CoreInstancePlan& ip = plan.core_instances[i];
+    if (ip.instantiate) self.links[i].resize(ip.links.size() + 1);  // slot 0: the header
+  }
+  return {};
+}
 
+// Fills core instance i's link table: every source is an earlier core
+// instance (alive by now) or this instance's host entries.
+Result<void> fill_links(ComponentInstance::Impl& self, uint32_t i) {
+  const Plan& plan = *self.plan;
+  const CoreInstancePlan& ip = plan.core_instances[i];
+  const wink_artifact_t& abi = plan.modules[ip.module]->abi();
+  std::vector<wink_link_slot_t>& slots = self.links[i];
+  for (size_t k = 0; k < ip.links.size(); ++k) {
+    const Source& s = ip.links[k];
+    const wink_import_t& imp = abi.imports[k];
+    wink_link_slot_t& slot = slots[k + 1];
+    if (s.kind == Source::Kind::Lowered || s.kind == Source::Kind::Builtin) {
+      HostEntry& e = s.kind == Source::Kind::Lowered ? self.lowered_entries[s.index] : self.builtin_entries[s.index];
+      slot = {nullptr, &e, host_entry};
+      continue;
+    }
+    const wink_export_t& x = self.export_of(s);
+    if (imp.kind == WINK_EXTERN_FUNC && !x.native) return make_error("internal error: export without a native entry");
+    slot = export_slot(x, self.core[s.instance]->raw());
+    // Limits of memories and tables are checked against the live object.
+    std::string mismatch = limits_mismatch(imp, slot.target);
+    if (!mismatch.empty())
+      return make_error("core instance " + std::to_string(i) + " import \"" + imp.module + "\" \"" + imp.name +
+                        "\": " + mismatch);
+  }
+  return {};
+}
+
+std::string core_instance_name(const Plan& plan, uint32_t i) {
+  return "core instance " + std::to_string(i) + " (core module " + std::to_string(plan.core_instances[i].module) + ")";
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ComponentInstance>> instantiate(std::shared_ptr<const LoadedComponent> component,
+                                                       const InstanceLimits& limits) {
+  auto inst = std::unique_ptr<ComponentInstance>(new ComponentInstance());
+  ComponentInstance::Impl& self = *inst->impl_;
+  WINK_TRY(begin_instance(self, std::move(component), limits));
+  const Plan& plan = *self.plan;
   for (uint32_t i = 0; i < plan.core_instances.size(); ++i) {
     const CoreInstancePlan& ip = plan.core_instances[i];
     if (!ip.instantiate) continue;
-    const std::shared_ptr<engine::Module>& module = plan.modules[ip.module];
-    const wink_artifact_t& abi = module->abi();
-    std::vector<wink_link_slot_t>& slots = self.links[i];
-    slots.resize(ip.links.size() + 1);  // slot 0: the header create_linked fills
-    for (size_t k = 0; k < ip.links.size(); ++k) {
-      const Source& s = ip.links[k];
-      const wink_import_t& imp = abi.imports[k];
-      wink_link_slot_t& slot = slots[k + 1];
-      if (s.kind == Source::Kind::Lowered || s.kind == Source::Kind::Builtin) {
-        HostEntry& e = s.kind == Source::Kind::Lowered ? self.lowered_entries[s.index] : self.builtin_entries[s.index];
-        slot = {nullptr, &e, host_entry};
-        continue;
-      }
-      const wink_export_t& x = self.export_of(s);
-      if (imp.kind == WINK_EXTERN_FUNC && !x.native) return make_error("internal error: export without a native entry");
-      slot = export_slot(x, self.core[s.instance]->raw());
-      // Limits of memories and tables are checked against the live object.
-      std::string mismatch = limits_mismatch(imp, slot.target);
-      if (!mismatch.empty())
-        return make_error("core instance " + std::to_string(i) + " import \"" + imp.module + "\" \"" + imp.name +
-                          "\": " + mismatch);
-    }
-    auto core = engine::Instance::create_linked(module, slots, limits);
-    if (!core.ok())
-      return std::move(core).error().with_context("core instance " + std::to_string(i) + " (core module " +
-                                                  std::to_string(ip.module) + ")");
+    WINK_TRY(fill_links(self, i));
+    auto core = engine::Instance::create_linked(plan.modules[ip.module], self.links[i], limits);
+    if (!core.ok()) return std::move(core).error().with_context(core_instance_name(plan, i));
     self.core[i] = std::move(*core);
+  }
+  return inst;
+}
+
+// ---- Instance images: capture once, restore per instance ----
+
+class InstanceImage {
+ public:
+  const LoadedComponent* component = nullptr;  // the one it was captured from
+  std::vector<std::shared_ptr<engine::Snapshot>> core;  // per core instance; null: inline exports
+};
+
+namespace {
+
+// The address ranges a core instance's pointers may land in: for core
+// instance i, its struct (2i) and its link table (2i + 1). The same order
+// at capture and at restore (engine::Snapshot::capture_linked).
+std::vector<engine::Snapshot::Range> instance_ranges(const ComponentInstance::Impl& self) {
+  std::vector<engine::Snapshot::Range> ranges(self.core.size() * 2);
+  for (size_t i = 0; i < self.core.size(); ++i) {
+    if (!self.core[i]) continue;
+    ranges[2 * i] = {self.core[i]->raw(), self.core[i]->module().abi().instance_size};
+    ranges[2 * i + 1] = {self.links[i].data(), self.links[i].size() * sizeof(wink_link_slot_t)};
+  }
+  return ranges;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const InstanceImage>> capture_image(const ComponentInstance& fresh) {
+  const ComponentInstance::Impl& self = *fresh.impl_;
+  if (self.poisoned) return make_error("the instance trapped; an image needs a healthy instance");
+  if (size_t n = self.abi.handles.live())
+    return make_error(std::to_string(n) + " resource handle(s) are alive in the instance (its handle table must be "
+                      "empty: a handle belongs to one instance and cannot be restored into another)");
+  if (size_t n = self.host_state->live_resources())
+    return make_error(std::to_string(n) + " host resource(s) are alive in the instance (made while it started, "
+                      "e.g. a stream or a field list); host state cannot be restored into another instance");
+  const Plan& plan = *self.plan;
+  auto ranges = instance_ranges(self);
+  std::vector<const void*> artifacts;
+  for (const auto& m : plan.modules) {
+    Dl_info info{};
+    if (!dladdr(&m->abi(), &info) || info.dli_fbase == nullptr)
+      return make_error("internal error: cannot find an artifact's load address");
+    artifacts.push_back(info.dli_fbase);
+  }
+  auto image = std::make_shared<InstanceImage>();
+  image->component = self.loaded.get();
+  image->core.resize(self.core.size());
+  for (uint32_t i = 0; i < self.core.size(); ++i) {
+    if (!self.core[i]) continue;
+    auto snap = engine::Snapshot::capture_linked(*self.core[i], ranges, artifacts);
+    if (!snap.ok()) return std::move(snap).error().with_context(core_instance_name(plan, i));
+    image->core[i] = std::move(*snap);
+  }
+  return std::shared_ptr<const InstanceImage>(std::move(image));
+}
+
+InstanceImageStats image_stats(const InstanceImage& image) {
+  InstanceImageStats st;
+  for (const auto& snap : image.core) {
+    if (!snap) continue;
+    st.memory_bytes += snap->stats().memory_bytes;
+    st.stored_bytes += snap->stats().nonzero_bytes;
+    st.capture_ms += snap->stats().capture_ms;
+  }
+  return st;
+}
+
+Result<std::unique_ptr<ComponentInstance>> restore(std::shared_ptr<const LoadedComponent> component,
+                                                   std::shared_ptr<const InstanceImage> image,
+                                                   const InstanceLimits& limits) {
+  if (!image || image->component != component.get())
+    return make_error("internal error: the instance image is another component's");
+  auto inst = std::unique_ptr<ComponentInstance>(new ComponentInstance());
+  ComponentInstance::Impl& self = *inst->impl_;
+  WINK_TRY(begin_instance(self, std::move(component), limits));
+  const Plan& plan = *self.plan;
+  if (image->core.size() != self.core.size()) return make_error("internal error: instance image size");
+  // Every struct first: a function reference may point into a later core
+  // instance (a table filled by a later instance's element segment).
+  for (uint32_t i = 0; i < self.core.size(); ++i) {
+    if (!plan.core_instances[i].instantiate) continue;
+    if (!image->core[i]) return make_error("internal error: instance image lacks " + core_instance_name(plan, i));
+    WINK_ASSIGN_OR_RETURN(self.core[i], image->core[i]->allocate_linked());
+  }
+  std::vector<uint8_t*> bases(self.core.size() * 2, nullptr);
+  for (size_t i = 0; i < self.core.size(); ++i) {
+    if (!self.core[i]) continue;
+    bases[2 * i] = static_cast<uint8_t*>(self.core[i]->raw());
+    bases[2 * i + 1] = reinterpret_cast<uint8_t*>(self.links[i].data());
+  }
+  for (uint32_t i = 0; i < self.core.size(); ++i) {
+    if (!self.core[i]) continue;
+    WINK_TRY(fill_links(self, i));
+    auto restored = image->core[i]->restore_linked(*self.core[i], self.links[i], bases, limits);
+    if (!restored.ok()) return std::move(restored).error().with_context(core_instance_name(plan, i));
   }
   return inst;
 }

@@ -102,6 +102,34 @@ using InstanceLimits = engine::InstanceLimits;
 Result<std::unique_ptr<ComponentInstance>> instantiate(std::shared_ptr<const LoadedComponent> component,
                                                        const InstanceLimits& limits = {});
 
+// A component instance's state right after instantiation (every core
+// instance: memories, globals, tables, function references across core
+// instances), captured once so later instances are restored from it
+// copy-on-write instead of re-running data segments and start functions
+// (engine::Snapshot::capture_linked). Belongs to one LoadedComponent: never
+// shared between components (each load captures its own).
+class InstanceImage;
+
+// Captures `fresh` (an instance no call has run on). Refused, with the
+// reason, when its state cannot be rebound to another instance: host
+// resources or handles alive (they belong to this instance's host state),
+// externrefs, pointers the linker does not know.
+Result<std::shared_ptr<const InstanceImage>> capture_image(const ComponentInstance& fresh);
+
+// What an image holds (log lines, benchmarks).
+struct InstanceImageStats {
+  uint64_t memory_bytes = 0;  // every defined memory's size
+  uint64_t stored_bytes = 0;  // its non-zero pages, shared by every restored instance
+  double capture_ms = 0;
+};
+InstanceImageStats image_stats(const InstanceImage& image);
+
+// A new instance of `component` in `image`'s state, with a fresh HostState;
+// no guest code runs. `image` must come from an instance of `component`.
+Result<std::unique_ptr<ComponentInstance>> restore(std::shared_ptr<const LoadedComponent> component,
+                                                   std::shared_ptr<const InstanceImage> image,
+                                                   const InstanceLimits& limits = {});
+
 class ComponentInstance {
  public:
   ~ComponentInstance();
@@ -131,6 +159,10 @@ class ComponentInstance {
  private:
   friend Result<std::unique_ptr<ComponentInstance>> instantiate(std::shared_ptr<const LoadedComponent>,
                                                                 const InstanceLimits&);
+  friend Result<std::shared_ptr<const InstanceImage>> capture_image(const ComponentInstance&);
+  friend Result<std::unique_ptr<ComponentInstance>> restore(std::shared_ptr<const LoadedComponent>,
+                                                            std::shared_ptr<const InstanceImage>,
+                                                            const InstanceLimits&);
   ComponentInstance();
   std::unique_ptr<Impl> impl_;
 };

@@ -222,6 +222,20 @@ Result<std::unique_ptr<App>> App::load(manifest::Manifest manifest, engine::Engi
       auto http = load_http_component(engine, *bytes, std::move(config), limits);
       if (!http.ok()) return std::move(http).error().with_context(context);
       s.http = std::move(*http);
+      if (app->options_.log) {  // whether requests restore an image, or instantiate afresh and why
+        const HttpComponentImage& img = http_component_image(*s.http);
+        std::string line = "{\"time\":\"" + now_iso8601() + "\",\"level\":\"" + (img.used ? "info" : "warn") + "\"";
+        json_field(line, "msg", img.used ? "component image captured" : "component image not used");
+        json_field(line, "app", app->manifest_.app_name);
+        json_field(line, "component", c.id);
+        if (!img.used) json_field(line, "reason", img.reason);
+        line.append(",\"stored_bytes\":").append(std::to_string(img.stored_bytes));
+        line.append(",\"capture_ms\":").append(format_ms(img.capture_ms));
+        line.append(",\"instantiate_ms\":").append(format_ms(img.instantiate_ms));
+        line.append(",\"restore_ms\":").append(format_ms(img.restore_ms));
+        line.append("}\n");
+        app->options_.log(line);
+      }
       continue;
     }
     auto module = engine.load_bytes(*bytes);

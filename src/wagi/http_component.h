@@ -37,6 +37,22 @@ Result<std::shared_ptr<const HttpComponent>> load_http_component(engine::Engine&
                                                                  wasi2::Config config,
                                                                  const HttpComponentLimits& limits);
 
+// Each request's instance is restored copy-on-write from an image of the
+// component's state right after instantiation (linker::capture_image, taken
+// once at load; no data segments or start functions run per request), when
+// restoring is clearly cheaper than instantiating (timed at load: best of
+// three of each; WINK_COMPONENT_RESTORE=1 always restores, =0 never). When
+// the image is refused (host state alive after instantiation, ...) or not
+// worth it, every request instantiates afresh; this says which, and why.
+struct HttpComponentImage {
+  bool used = false;
+  std::string reason;  // why not, when !used
+  uint64_t stored_bytes = 0;
+  double capture_ms = 0;
+  double instantiate_ms = 0, restore_ms = 0;  // timed at load (0: not timed)
+};
+const HttpComponentImage& http_component_image(const HttpComponent& component);
+
 // Runs one request on a fresh instance and fills `run`: outcome, phases
 // (inst, exec), the guest's log lines in run.err, and run.http when the
 // guest answered. Thread-safe. A request from the ingress (request.stream)

@@ -169,7 +169,7 @@ class State final : public component::HostState {
   std::optional<int> exit_code() const { return exit_code_; }
   void set_exit_code(int code) { exit_code_ = code; }
   // Live host resources of this instance (tests, metrics).
-  size_t live_resources() const;
+  size_t live_resources() const override;
 
   // ---- For the implementation (src/wasi2/*.cpp). ----
   const Shared& shared() const { return *shared_; }

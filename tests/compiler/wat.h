@@ -6,6 +6,7 @@
 
 #include <wabt/binary-writer.h>
 #include <wabt/ir.h>
+#include <wabt/resolve-names.h>
 #include <wabt/stream.h>
 #include <wabt/wast-lexer.h>
 #include <wabt/wast-parser.h>
@@ -25,6 +26,11 @@ inline std::vector<uint8_t> wat(std::string_view text) {
   wabt::WastParseOptions options(features);
   EXPECT_TRUE(wabt::Succeeded(wabt::ParseWatModule(lexer.get(), &m, &errors, &options)))
       << (errors.empty() ? "" : errors[0].message);
+  // Names ($f, $g) become indices, as wat2wasm does.
+  if (m) {
+    EXPECT_TRUE(wabt::Succeeded(wabt::ResolveNamesModule(m.get(), &errors)))
+        << (errors.empty() ? "" : errors[0].message);
+  }
   wabt::MemoryStream stream;
   EXPECT_TRUE(wabt::Succeeded(wabt::WriteBinaryModule(&stream, m.get(), wabt::WriteBinaryOptions())));
   return stream.output_buffer().data;

@@ -1,0 +1,297 @@
+// Component instance images (linker::capture_image / restore): a component
+// instance captured right after instantiation, and later instances
+// restored from it copy-on-write, with every pointer rebound to the new
+// instance. Attacker's view: what one restored instance writes (memory,
+// globals, table entries, memory.grow) never reaches another; function
+// references that point into *another* core instance (an element segment
+// of a later instance filling an earlier instance's table) call the
+// restored instance, not the captured one; start-function state is kept
+// and the start function does not run again; modules that differ only in
+// data share one artifact and still restore their own data; an instance
+// holding a live handle at capture is refused with the reason.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "compiler/wat.h"
+#include "component/component_builder.h"
+#include "component/test_host.h"
+#include "linker/linker.h"
+
+namespace wink::linker {
+namespace {
+
+using namespace component;
+using component::testing::Bytes;
+using component::testing::CanonOpts;
+using component::testing::ComponentWriter;
+using component::testing::TestHost;
+using W = ComponentWriter;
+namespace fs = std::filesystem;
+using wink::test::wat;
+
+constexpr uint8_t kS32 = 0x7a, kU32 = 0x79;
+
+// Instance 0: memory, global, table (entry 0 its own function), data, a
+// start function that counts its runs in a global and in memory.
+const char* kStateModule = R"((module
+  (type $fn (func (param i32) (result i32)))
+  (memory (export "mem") 1 8)
+  (global $g (export "g") (mut i32) (i32.const 7))
+  (global $started (mut i32) (i32.const 0))
+  (table $t (export "t") 4 funcref)
+  (elem (i32.const 0) $triple)
+  (elem declare func $evil)
+  (data (i32.const 100) "\2a\00\00\00")
+  (func $triple (param i32) (result i32) (i32.add (i32.mul (local.get 0) (i32.const 3)) (global.get $g)))
+  (func $evil (param i32) (result i32) (i32.const -1))
+  (func $start
+    (global.set $started (i32.add (global.get $started) (i32.const 1)))
+    (i32.store (i32.const 200) (i32.add (i32.load (i32.const 200)) (i32.const 99))))
+  (start $start)
+  (func (export "double") (param i32) (result i32) (i32.add (i32.mul (local.get 0) (i32.const 2)) (global.get $g)))
+  (func (export "get-g") (result i32) (global.get $g))
+  (func (export "set-g") (param i32) (result i32) (global.set $g (local.get 0)) (local.get 0))
+  (func (export "started") (result i32) (global.get $started))
+  (func (export "peek") (param i32) (result i32) (i32.load (local.get 0)))
+  (func (export "poke") (param i32 i32) (result i32) (i32.store (local.get 0) (local.get 1)) (local.get 1))
+  (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+  (func (export "pages") (result i32) (memory.size))
+  (func (export "set-entry") (param i32) (result i32) (table.set $t (local.get 0) (ref.func $evil)) (local.get 0))
+  (func (export "call-entry") (param i32 i32) (result i32)
+    (call_indirect (type $fn) (local.get 1) (local.get 0))))
+)";
+
+// Instance 1 (instantiated after 0): its element segment puts its imported
+// `double` (entry 1) and its own function reading its own global (entry 2)
+// into instance 0's table.
+const char* kUserModule = R"((module
+  (import "m" "t" (table 4 funcref))
+  (import "m" "double" (func $double (param i32) (result i32)))
+  (global $mine (mut i32) (i32.const 1000))
+  (elem (i32.const 1) $double $own)
+  (func $own (param i32) (result i32) (i32.add (global.get $mine) (local.get 0)))
+  (func (export "bump-mine") (param i32) (result i32)
+    (global.set $mine (i32.add (global.get $mine) (local.get 0))) (global.get $mine)))
+)";
+
+Bytes prim(uint8_t b) { return Bytes().u8(b); }
+
+// Lifts `fns` (core instance, export, parameter count; results: one s32)
+// and exports them under their names.
+void lift_all(W& w, const std::vector<std::tuple<uint32_t, std::string, int>>& fns) {
+  Bytes s32 = prim(kS32);
+  uint32_t core = 0, types = 0;
+  for (const auto& [inst, name, nparams] : fns) {
+    std::vector<std::pair<std::string, Bytes>> params;
+    for (int p = 0; p < nparams; ++p) params.emplace_back(std::string(1, char('a' + p)), s32);
+    w.alias_core(W::kCoreFunc, inst, name);
+    w.type(component::testing::func_type(params, &s32));
+    w.lift(core++, CanonOpts().bytes(), types++);
+  }
+  for (uint32_t i = 0; i < fns.size(); ++i) w.export_item(std::get<1>(fns[i]), W::kFunc, i);
+}
+
+std::vector<uint8_t> state_component() {
+  W w;
+  w.core_module(wat(kStateModule)).core_module(wat(kUserModule));
+  w.core_instantiate(0).core_instantiate(1, {{"m", 0}});
+  lift_all(w, {{0, "get-g", 0}, {0, "set-g", 1}, {0, "started", 0}, {0, "peek", 1}, {0, "poke", 2},
+               {0, "grow", 1}, {0, "pages", 0}, {0, "set-entry", 1}, {0, "call-entry", 2}, {1, "bump-mine", 1}});
+  return w.c.b;
+}
+
+// One module whose only difference between apps is its data segment.
+std::vector<uint8_t> data_component(const std::string& data) {
+  W w;
+  w.core_module(wat(R"((module (memory 1) (data (i32.const 64) ")" + data + R"(")
+    (func (export "peek") (param i32) (result i32) (i32.load (local.get 0)))
+    (func (export "poke") (param i32 i32) (result i32) (i32.store (local.get 0) (local.get 1)) (local.get 1))))"));
+  w.core_instantiate(0);
+  lift_all(w, {{0, "peek", 1}, {0, "poke", 2}});
+  return w.c.b;
+}
+
+class InstanceImageTest : public ::testing::Test {
+ protected:
+  engine::Engine engine{config(WINK_TEST_CACHE_DIR)};
+  TestHost host;
+
+  static engine::EngineConfig config(const fs::path& dir) {
+    engine::EngineConfig c;
+    c.data_dir = dir;
+    return c;
+  }
+  std::shared_ptr<const LoadedComponent> load(engine::Engine& e, const std::vector<uint8_t>& bytes) {
+    auto r = load_component(e, bytes, host);
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    return r.ok() ? *r : nullptr;
+  }
+  // The image of a fresh instance; the captured instance is gone afterwards,
+  // so any pointer left to it would be a use after free.
+  std::shared_ptr<const InstanceImage> image_of(std::shared_ptr<const LoadedComponent> c) {
+    auto fresh = instantiate(c);
+    EXPECT_TRUE(fresh.ok()) << fresh.error().message;
+    if (!fresh.ok()) return nullptr;
+    auto image = capture_image(**fresh);
+    EXPECT_TRUE(image.ok()) << image.error().message;
+    return image.ok() ? *image : nullptr;
+  }
+  std::unique_ptr<ComponentInstance> restored(std::shared_ptr<const LoadedComponent> c,
+                                              std::shared_ptr<const InstanceImage> image) {
+    auto r = restore(std::move(c), std::move(image));
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    return r.ok() ? std::move(*r) : nullptr;
+  }
+};
+
+int64_t call(ComponentInstance& inst, const std::string& f, std::vector<int64_t> args = {}) {
+  std::vector<Value> values;
+  for (int64_t a : args) values.push_back(Value::s(a));
+  auto r = inst.call("", f, values);
+  EXPECT_TRUE(r.ok()) << f << ": " << r.error().message;
+  return r.ok() && !r->empty() ? r->at(0).as_signed() : INT64_MIN;
+}
+
+TEST_F(InstanceImageTest, WritesOfOneRestoredInstanceNeverReachTheNext) {
+  auto c = load(engine, state_component());
+  ASSERT_TRUE(c);
+  auto image = image_of(c);
+  ASSERT_TRUE(image);
+  auto a = restored(c, image);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(call(*a, "peek", {100}), 42);  // the data segment
+  call(*a, "poke", {100, 5});
+  call(*a, "poke", {65536 - 4, 9});        // the last word of the captured memory
+  call(*a, "set-g", {1234});
+  call(*a, "set-entry", {3});
+  EXPECT_EQ(call(*a, "call-entry", {3, 0}), -1);
+  EXPECT_EQ(call(*a, "grow", {2}), 1);
+  EXPECT_EQ(call(*a, "pages"), 3);
+  call(*a, "poke", {3 * 65536 - 4, 11});
+  EXPECT_EQ(call(*a, "bump-mine", {5}), 1005);
+
+  auto b = restored(c, image);
+  ASSERT_TRUE(b);
+  EXPECT_EQ(call(*b, "peek", {100}), 42);
+  EXPECT_EQ(call(*b, "peek", {65536 - 4}), 0);
+  EXPECT_EQ(call(*b, "get-g"), 7);
+  EXPECT_EQ(call(*b, "pages"), 1);
+  EXPECT_EQ(call(*b, "bump-mine", {0}), 1000);
+  // The entry `a` set is null again here: calling it traps.
+  auto null_entry = b->call("", "call-entry", {Value::s(3), Value::s(0)});
+  ASSERT_FALSE(null_entry.ok());
+  EXPECT_NE(null_entry.error().message.find("trap"), std::string::npos) << null_entry.error().message;
+  // Past the captured size: `a`'s growth is not `b`'s.
+  auto c2 = restored(c, image);
+  ASSERT_TRUE(c2);
+  auto oob = c2->call("", "peek", {Value::s(3 * 65536 - 4)});
+  ASSERT_FALSE(oob.ok());
+  EXPECT_NE(oob.error().message.find("out of bounds"), std::string::npos) << oob.error().message;
+  // `a` still sees its own writes.
+  EXPECT_EQ(call(*a, "peek", {100}), 5);
+  EXPECT_EQ(call(*a, "get-g"), 1234);
+}
+
+TEST_F(InstanceImageTest, TableEntriesIntoAnotherCoreInstanceCallTheRestoredInstance) {
+  auto c = load(engine, state_component());
+  ASSERT_TRUE(c);
+  auto image = image_of(c);
+  ASSERT_TRUE(image);
+  auto a = restored(c, image);
+  auto b = restored(c, image);
+  ASSERT_TRUE(a && b);
+  call(*a, "set-g", {100});
+  call(*a, "bump-mine", {50});
+  // Entry 0: instance 0's own function (reads g). Entry 1: instance 1's
+  // import of instance 0's `double`, through instance 1's link table.
+  // Entry 2: instance 1's own function (reads instance 1's global).
+  EXPECT_EQ(call(*a, "call-entry", {0, 2}), 6 + 100);
+  EXPECT_EQ(call(*a, "call-entry", {1, 2}), 4 + 100);
+  EXPECT_EQ(call(*a, "call-entry", {2, 2}), 1050 + 2);
+  EXPECT_EQ(call(*b, "call-entry", {0, 2}), 6 + 7);
+  EXPECT_EQ(call(*b, "call-entry", {1, 2}), 4 + 7);
+  EXPECT_EQ(call(*b, "call-entry", {2, 2}), 1000 + 2);
+  // Destroying one leaves the other's references intact.
+  a.reset();
+  EXPECT_EQ(call(*b, "call-entry", {1, 3}), 6 + 7);
+}
+
+TEST_F(InstanceImageTest, StartFunctionStateIsKeptAndTheStartDoesNotRunAgain) {
+  auto c = load(engine, state_component());
+  ASSERT_TRUE(c);
+  auto image = image_of(c);
+  ASSERT_TRUE(image);
+  for (int i = 0; i < 3; ++i) {
+    auto r = restored(c, image);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(call(*r, "started"), 1);
+    EXPECT_EQ(call(*r, "peek", {200}), 99);
+  }
+}
+
+TEST_F(InstanceImageTest, ModulesDifferingOnlyInDataShareOneArtifactAndRestoreTheirOwnData) {
+  const fs::path dir = fs::temp_directory_path() / ("wink-image-data-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  {
+    engine::Engine fresh(config(dir));
+    auto one = load(fresh, data_component("one!"));
+    ASSERT_TRUE(one);
+    EXPECT_EQ(fresh.compile_count(), 1u);
+    auto two = load(fresh, data_component("two!"));
+    ASSERT_TRUE(two);
+    EXPECT_EQ(fresh.compile_count(), 1u) << "the second app's code module came from the cache";
+    auto image_one = image_of(one), image_two = image_of(two);
+    ASSERT_TRUE(image_one && image_two);
+    auto a = restored(one, image_one), b = restored(two, image_two);
+    ASSERT_TRUE(a && b);
+    EXPECT_EQ(call(*a, "peek", {64}), 0x21656e6f);  // "one!"
+    EXPECT_EQ(call(*b, "peek", {64}), 0x216f7774);  // "two!"
+    call(*a, "poke", {64, 1});
+    EXPECT_EQ(call(*b, "peek", {64}), 0x216f7774);
+    EXPECT_EQ(call(*restored(two, image_two), "peek", {64}), 0x216f7774);
+    // An image restores only the component it was captured from.
+    auto wrong = restore(one, image_two);
+    ASSERT_FALSE(wrong.ok());
+    EXPECT_NE(wrong.error().message.find("another component"), std::string::npos) << wrong.error().message;
+  }
+  fs::remove_all(dir);
+}
+
+TEST_F(InstanceImageTest, AnInstanceHoldingALiveHandleIsRefusedWithTheReason) {
+  W w;
+  w.core_module(wat(R"((module (func (export "dtor") (param i32))))"));
+  w.core_module(wat(R"((module
+    (import "r" "new" (func $new (param i32) (result i32)))
+    (global $h (mut i32) (i32.const 0))
+    (func $start (global.set $h (call $new (i32.const 5))))
+    (start $start)
+    (func (export "handle") (result i32) (global.get $h))))"));
+  w.core_instantiate(0);
+  w.alias_core(W::kCoreFunc, 0, "dtor");                            // core func 0
+  w.type(Bytes().u8(0x3f).u8(0x7f).u8(0x01).u32(0));                // type 0: resource
+  w.resource_builtin(0x02, 0);                                      // core func 1: resource.new
+  w.core_exports({{"new", W::kCoreFunc, 1}});                       // core instance 1
+  w.core_instantiate(1, {{"r", 1}});                                // core instance 2
+  w.alias_core(W::kCoreFunc, 2, "handle");                          // core func 2
+  Bytes u32 = prim(kU32);
+  w.type(component::testing::func_type({}, &u32));                  // type 1
+  w.lift(2, CanonOpts().bytes(), 1);
+  w.export_item("handle", W::kFunc, 0);
+  auto c = load(engine, w.c.b);
+  ASSERT_TRUE(c);
+  auto fresh = instantiate(c);
+  ASSERT_TRUE(fresh.ok()) << fresh.error().message;
+  auto image = capture_image(**fresh);
+  ASSERT_FALSE(image.ok());
+  EXPECT_NE(image.error().message.find("1 resource handle(s) are alive"), std::string::npos) << image.error().message;
+}
+
+}  // namespace
+}  // namespace wink::linker
