@@ -33,11 +33,12 @@ struct LogOutput : OutputStream {
   const char* name;
 };
 
-// Reads the command's stdin descriptor: blocks like a native read. EINTR is
-// the call's deadline signal (as in poll): the guest's read fails.
+// Reads the command's stdin descriptor: every read blocks like a native
+// read (so its pollable is always ready). EINTR is the call's deadline
+// signal (as in poll): the guest's read fails.
 struct FdInput : InputStream {
   FdInput(State& s, int descriptor) : state(s), fd(descriptor) {}
-  ReadResult read(uint64_t max) override {
+  ReadResult read(uint64_t max, bool) override {
     std::string buf(std::min<uint64_t>(max, state.shared().config.limits.max_read_bytes), '\0');
     ssize_t n = ::read(fd, buf.data(), buf.size());
     if (n < 0) return {{}, false, std::string("stdin: ") + (errno == EINTR ? "interrupted" : std::strerror(errno))};
