@@ -29,11 +29,14 @@ double ms_between(Clock::time_point a, Clock::time_point b) {
 Result<std::shared_ptr<const HttpComponent>> load_http_component(engine::Engine& engine,
                                                                  std::span<const uint8_t> bytes,
                                                                  wasi2::Config config,
-                                                                 const HttpComponentLimits& limits) {
+                                                                 const HttpComponentLimits& limits,
+                                                                 engine::Tiering tiering) {
   auto c = std::make_shared<HttpComponent>();
   c->limits = limits;
   WINK_ASSIGN_OR_RETURN(c->provider, wasi2::Provider::create(std::move(config)));
-  WINK_ASSIGN_OR_RETURN(c->loaded, linker::load_component(engine, bytes, *c->provider));
+  linker::LoadOptions options;
+  options.tiering = tiering;
+  WINK_ASSIGN_OR_RETURN(c->loaded, linker::load_component(engine, bytes, *c->provider, options));
   c->handler = c->loaded->find_instance("wasi:http/incoming-handler");
   if (c->handler.empty() || !c->loaded->find_export(c->handler, "handle")) {
     std::string exports;
@@ -45,6 +48,10 @@ Result<std::shared_ptr<const HttpComponent>> load_http_component(engine::Engine&
                       (exports.empty() ? std::string("nothing") : exports) + ")");
   }
   return std::shared_ptr<const HttpComponent>(std::move(c));
+}
+
+std::vector<std::shared_future<Result<std::filesystem::path>>> optimized_builds(const HttpComponent& component) {
+  return component.loaded->optimized_builds();
 }
 
 void run_http_component(const HttpComponent& component, const http::Request& request, GuestRun& run) {
