@@ -3,6 +3,8 @@
 // verification of entries before first use.
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -216,6 +218,9 @@ Result<TieredArtifact> ArtifactCache::get_tiered(std::span<const uint8_t> wasm,
   background.cancel = &state_->cancel;
   std::lock_guard lock(state_->mu);
   state_->background.emplace_back([this, bytes, promise, background] {
+    // The translation runs on this thread: at low priority too (Linux nices
+    // threads one by one), so requests served by the quick tier come first.
+    (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), background.nice);
     promise->set_value(get(*bytes, background));
   });
   return out;
