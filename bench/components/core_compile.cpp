@@ -60,15 +60,15 @@ static int second_app(const char* first_path, const char* second_path) {
   wink::engine::EngineConfig config;
   config.data_dir = dir;
   config.compile.opt_level = 2;
-  config.quick_tier_threshold = 512 * 1024;  // as wink up: quick -O0 first
+  config.quick_tier_threshold = wink::engine::kQuickTierCodeBytes;  // as wink up: quick -O0 first
   wink::engine::Engine engine(config);
   auto t = Clock::now();
-  auto m1 = engine.load_linked(engine_module(*first, *c1));
+  auto m1 = engine.load_linked(engine_module(*first, *c1), wink::engine::Tiering::kQuick);
   if (!m1.ok()) { std::fprintf(stderr, "%s\n", m1.error().message.c_str()); return 1; }
   double first_s = since(t);
   uint64_t compiles = engine.compile_count();
   t = Clock::now();
-  auto m2 = engine.load_linked(engine_module(*second, *c2));
+  auto m2 = engine.load_linked(engine_module(*second, *c2), wink::engine::Tiering::kQuick);
   if (!m2.ok()) { std::fprintf(stderr, "%s\n", m2.error().message.c_str()); return 1; }
   double load_s = since(t);
   // Every import of the engine module is a function: zeroed link slots are

@@ -9,6 +9,9 @@
 # test: it asserts nothing. Also prints the JS engine's compile figures
 # (core_compile) unless --no-compile.
 #
+# `--cold` instead measures a JS app servable from cold (cold.sh: first 200
+# on the quick tier, optimized tier swapped in, latency on each).
+#
 # Usage: bench/components/run.sh [--build DIR] [--duration 5] [--rounds 2]
 #                                [--concurrency "1 16 128"] [--wink-cmd 'CMD {port} {dir}'] [--no-compile]
 # Needs: the test build's component toolchain (build/tests/component/toolchain),
@@ -23,6 +26,7 @@ ROUNDS=2
 CONCURRENCY="1 16 128"
 WINK_CMD=""
 COMPILE=1
+[ "${1:-}" = "--cold" ] && { shift; exec "$HERE/cold.sh" "$@"; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --build) BUILD="$2"; shift 2 ;;

@@ -70,9 +70,7 @@ int fail(const std::string& message) {
   return 1;
 }
 
-// Modules with this much code or more start from the quick tier.
 constexpr uint64_t kMaxMemoryMib = 4096;  // 65536 Wasm pages
-constexpr uint64_t kQuickTierCodeBytes = 512 * 1024;
 
 // wasmtime exits with 128+SIGABRT on a trap; scripts written for it check that.
 constexpr int kTrapExitCode = 134;
@@ -135,13 +133,13 @@ int run(const RunOptions& opt, const std::vector<std::string>& rest) {
   // Large modules run from a quick -O0 build while the optimized one is made
   // in the background ($WINK_QUICK_TIER=0 waits for the optimized build).
   const char* quick = std::getenv("WINK_QUICK_TIER");
-  config.quick_tier_threshold = quick && std::string(quick) == "0" ? 0 : kQuickTierCodeBytes;
+  config.quick_tier_threshold = quick && std::string(quick) == "0" ? 0 : engine::kQuickTierCodeBytes;
   if (auto head = read_file(module_path); head.ok() &&
       component::detect_layer(*head) == component::BinaryLayer::Component) {
     return run_component(opt, rest, config);
   }
   engine::Engine engine(config);
-  auto module = engine.load_file(module_path);
+  auto module = engine.load_file(module_path, engine::Tiering::kQuick);
   if (!module.ok()) return fail(module.error().message);
   if (engine.loaded_quick_tier()) {
     optimize_in_background(module_path, config.data_dir, opt.opt_level);

@@ -28,6 +28,10 @@ void add_node_flags(CLI::App* cmd, NodeFlags& opt, const std::string& per_key) {
                   "Access log: - (stderr, default), off, or a file to append to");
   cmd->add_option("-O", opt.opt_level, "C optimization level for compiled modules (default 2)")
       ->check(CLI::Range(0, 3));
+  cmd->add_option("--quick-tier-threshold", opt.quick_tier_threshold,
+                  "Modules (and a component's core modules) with this much code or more are served from a "
+                  "quick -O0 build until their optimized build, made in the background, is swapped in "
+                  "(e.g. 512KiB, the default; 0 = off: wait for the optimized build)");
   cmd->add_option("--kv-store", opt.kv_stores,
                   "Key-value store NAME=SPEC, repeatable: NAME=sqlite[:PATH], "
                   "NAME=redis://HOST:PORT/DB (default: default=sqlite under the data dir)");
@@ -62,6 +66,11 @@ Result<node::RegistryConfig> registry_config(const NodeFlags& opt) {
   node::RegistryConfig config;
   config.data_dir = data_dir_or_default(opt.data_dir);
   config.opt_level = opt.opt_level;
+  {
+    auto threshold = manifest::parse_size(opt.quick_tier_threshold);
+    if (!threshold.ok()) return make_error("--quick-tier-threshold: " + threshold.error().message);
+    config.quick_tier_threshold = *threshold;
+  }
   config.compile_progress = stderr_is_terminal();
   for (const auto& item : opt.kv_stores) {
     size_t eq = item.find('=');

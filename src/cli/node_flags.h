@@ -26,6 +26,7 @@ struct NodeFlags {
   unsigned executors_per_key = 0;
   size_t executor_queue = 256;
   int opt_level = 2;
+  std::string quick_tier_threshold = "512KiB";  // code size served from -O0 first; 0 = off
   std::vector<std::string> kv_stores;  // NAME=SPEC
   std::string vars_file;
   uint64_t outbound_timeout_ms = 10'000;

@@ -3,6 +3,8 @@
 // verification of entries before first use.
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -31,6 +33,7 @@ struct ArtifactCache::State {
   std::set<std::string> verified;  // keys whose file was checked in this process
   std::atomic<uint64_t> compiles{0};
   std::vector<std::thread> background;
+  std::atomic<bool> cancel{false};  // set by the destructor: background builds stop
 };
 
 namespace {
@@ -87,6 +90,10 @@ class FileLock {
 ArtifactCache::ArtifactCache(fs::path dir) : dir_(std::move(dir)), state_(std::make_shared<State>()) {}
 
 ArtifactCache::~ArtifactCache() {
+  // Background builds are cancelled, not awaited: an optimized build of a
+  // large module takes minutes, and shutdown must not. Their compilers are
+  // killed; nothing half-built is published (temp + rename under the lock).
+  state_->cancel = true;
   std::vector<std::thread> threads;
   {
     std::lock_guard lock(state_->mu);
@@ -143,7 +150,11 @@ Result<fs::path> ArtifactCache::get(std::span<const uint8_t> wasm, const Options
     // only after its sidecar is written, so a reader never sees one without.
     fs::remove(so, ec);
     fs::path tmp = dir_ / (k + ".so.tmp.build");
-    fs::remove(tmp, ec);
+    // Leftovers of a process killed while building this key (we hold its lock).
+    for (fs::directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec)) {
+      std::error_code rm;
+      if (it->path().filename().string().starts_with(k + ".so.tmp.")) fs::remove(it->path(), rm);
+    }
     state_->compiles.fetch_add(1);
     auto compiled = compile_module(wasm, options, tmp);
     if (!compiled.ok()) {
@@ -204,8 +215,12 @@ Result<TieredArtifact> ArtifactCache::get_tiered(std::span<const uint8_t> wasm,
   Options background = options;
   background.progress = false;
   background.nice = std::max(options.nice, 10);
+  background.cancel = &state_->cancel;
   std::lock_guard lock(state_->mu);
   state_->background.emplace_back([this, bytes, promise, background] {
+    // The translation runs on this thread: at low priority too (Linux nices
+    // threads one by one), so requests served by the quick tier come first.
+    (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), background.nice);
     promise->set_value(get(*bytes, background));
   });
   return out;

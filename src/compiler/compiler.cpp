@@ -131,6 +131,7 @@ Result<void> compile_module(std::span<const uint8_t> wasm, const Options& option
   r.wasm2c_seconds = code.wasm2c_seconds;
   r.split_seconds = code.split_seconds;
   r.translate_seconds = seconds_since(start);
+  if (options.cancel && options.cancel->load()) return make_error("cancelled (wink is stopping)");
 
   WINK_ASSIGN_OR_RETURN(BuildDir dir, BuildDir::create());
   for (const SourceFile& f : code.headers) WINK_TRY(write_build_file(dir.path() / f.name, f.text));
@@ -162,7 +163,7 @@ Result<void> compile_module(std::span<const uint8_t> wasm, const Options& option
   Progress progress(options.progress, start);
   auto cc_start = Clock::now();
   WINK_TRY(run_jobs(compile_jobs, dir.path(), jobs, options.nice,
-                    [&](size_t done, size_t total) { progress.update(done, total); }));
+                    [&](size_t done, size_t total) { progress.update(done, total); }, options.cancel));
 
   fs::path out_abs = fs::absolute(out);
   fs::path tmp = out_abs;
@@ -173,7 +174,7 @@ Result<void> compile_module(std::span<const uint8_t> wasm, const Options& option
   link.argv.insert(link.argv.end(), {"-shared", "-o", tmp.string()});
   link.argv.insert(link.argv.end(), objects.begin(), objects.end());
   link.argv.insert(link.argv.end(), {"-Wl,-Bsymbolic", "-Wl,-z,noexecstack", "-lm"});
-  auto linked = run_jobs({link}, dir.path(), 1, options.nice, nullptr);
+  auto linked = run_jobs({link}, dir.path(), 1, options.nice, nullptr, options.cancel);
   if (!linked.ok()) {
     ::unlink(tmp.c_str());
     return std::move(linked).error();

@@ -4,6 +4,7 @@
 // Pipeline, cache layout and tiering: docs/compile.md.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -30,6 +31,9 @@ struct Options {
   // bound per instance through a link table (artifact_abi.h, wink_link_slot_t;
   // linker/core_link.h fills it); host_imports is unused.
   bool link_imports = false;
+  // Set (by the cache, at shutdown) to stop a build: running C compilers are
+  // killed and the compile fails with "cancelled". Not part of the key.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 // Figures of one compile, for progress reports and benchmarks.
@@ -106,7 +110,8 @@ class ArtifactCache {
   // builds a quick one (-O0) now and the optimized one in the background
   // (at lower priority); small modules (under `quick_threshold` bytes of
   // code) are simply compiled at the requested level. The background build
-  // keeps running if the result is dropped; the destructor waits for it.
+  // keeps running if the result is dropped; the destructor cancels it (its
+  // C compilers are killed, nothing is published) and waits for it.
   Result<TieredArtifact> get_tiered(std::span<const uint8_t> wasm, const Options& options,
                                     uint64_t quick_threshold = 512 * 1024);
 

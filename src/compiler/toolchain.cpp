@@ -38,8 +38,10 @@ struct Running {
   size_t index;
 };
 
+// `own_group`: the job leads its own process group, so a cancel reaches the
+// compiler driver's children too (gcc's cc1, as).
 Result<pid_t> spawn(const Job& job, const std::filesystem::path& dir, const std::string& log,
-                    int nice) {
+                    int nice, bool own_group) {
   std::vector<std::string> args;
   if (nice > 0) args = {"nice", "-n", std::to_string(nice)};
   args.insert(args.end(), job.argv.begin(), job.argv.end());
@@ -52,8 +54,15 @@ Result<pid_t> spawn(const Job& job, const std::filesystem::path& dir, const std:
   posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_adddup2(&fa, 1, 2);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  if (own_group) {
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup(&attr, 0);
+  }
   pid_t pid = -1;
-  int rc = posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), environ);
+  int rc = posix_spawnp(&pid, argv[0], &fa, &attr, argv.data(), environ);
+  posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&fa);
   if (rc != 0) return make_error("cannot run " + args[0] + ": " + std::strerror(rc));
   return pid;
@@ -108,7 +117,8 @@ const std::string& generated_code_safety_flags_text() {
 
 Result<void> run_jobs(const std::vector<Job>& jobs, const std::filesystem::path& dir,
                       unsigned parallel, int nice,
-                      const std::function<void(size_t, size_t)>& on_done) {
+                      const std::function<void(size_t, size_t)>& on_done,
+                      const std::atomic<bool>* cancel) {
   if (parallel == 0) parallel = 1;
   std::vector<Running> running;
   size_t next = 0, done = 0;
@@ -116,8 +126,12 @@ Result<void> run_jobs(const std::vector<Job>& jobs, const std::filesystem::path&
   auto last_tick = std::chrono::steady_clock::now();
   auto log_of = [&](size_t i) { return (dir / (jobs[i].label + ".log")).string(); };
   while ((next < jobs.size() && !failure) || !running.empty()) {
+    if (cancel && cancel->load() && !failure) {
+      failure = make_error("cancelled (wink is stopping)");
+      for (const Running& r : running) ::kill(-r.pid, SIGKILL);  // the group: driver and its children
+    }
     while (!failure && next < jobs.size() && running.size() < parallel) {
-      auto pid = spawn(jobs[next], dir, log_of(next), nice);
+      auto pid = spawn(jobs[next], dir, log_of(next), nice, cancel != nullptr);
       if (!pid.ok()) { failure = std::move(pid).error(); break; }
       running.push_back({*pid, next++});
     }
@@ -139,7 +153,7 @@ Result<void> run_jobs(const std::vector<Job>& jobs, const std::filesystem::path&
                                               : "was killed by signal " + std::to_string(WTERMSIG(status));
         failure = make_error("C compiler failed on " + jobs[i].label + " (" + how + ")" +
                              (output.empty() ? "" : ":\n" + output));
-        for (const Running& other : running) ::kill(other.pid, SIGTERM);
+        for (const Running& other : running) ::kill(cancel ? -other.pid : other.pid, SIGTERM);
       } else if (ok) {
         ++done;
         if (on_done) on_done(done, jobs.size());

@@ -2,6 +2,7 @@
 // running several compiler processes at once in a build directory.
 #pragma once
 
+#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -33,9 +34,11 @@ struct Job {
 // Runs `jobs` with at most `parallel` at a time; `on_done(done, total)` after
 // each finished job and about once a second in between. The first failure
 // stops the rest and returns the compiler's output. `nice` > 0 lowers the
-// jobs' priority (background builds).
+// jobs' priority (background builds). When `cancel` becomes true the
+// running jobs are killed and the result is an error saying "cancelled".
 Result<void> run_jobs(const std::vector<Job>& jobs, const std::filesystem::path& dir,
                       unsigned parallel, int nice,
-                      const std::function<void(size_t, size_t)>& on_done);
+                      const std::function<void(size_t, size_t)>& on_done,
+                      const std::atomic<bool>* cancel = nullptr);
 
 }  // namespace wink::compiler

@@ -7,7 +7,10 @@
 //   runtime::Outcome out = inst->run_start();          // _start; trap/exit as values
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
+#include <future>
 #include <filesystem>
 #include <memory>
 #include <span>
@@ -44,6 +47,13 @@ class Module {
   // artifact's module_hash, combined with the data's hash when the data is
   // written at instantiation (two modules sharing code never share a snapshot).
   const std::string& identity() const { return identity_; }
+  // True when this is the quick (-O0) artifact of a large module whose
+  // optimized artifact was not cached when it was loaded (see Tiering).
+  bool quick_tier() const { return quick_tier_; }
+  // Loaded with Tiering::kQuickThenOptimized from the quick tier: the
+  // background build of the optimized artifact (its path, or the compiler's
+  // error). Not valid() otherwise. Load the module again once it is ready.
+  const std::shared_future<Result<std::filesystem::path>>& optimized() const { return optimized_; }
 
  private:
   friend class Engine;
@@ -53,6 +63,8 @@ class Module {
   std::filesystem::path path_;
   std::shared_ptr<const compiler::DataImage> data_;
   std::string identity_;
+  bool quick_tier_ = false;
+  std::shared_future<Result<std::filesystem::path>> optimized_;
 };
 
 struct InstanceLimits {
@@ -119,12 +131,30 @@ class Instance {
   bool instantiated_ = false;
 };
 
+// Modules with at least this much code are worth a quick tier (`wink run`'s
+// and the node's default threshold; docs/compile.md, "Tiering").
+constexpr uint64_t kQuickTierCodeBytes = 512 * 1024;
+
+// May a load serve a large module from its quick (-O0) artifact while the
+// optimized one is not cached? (Modules under EngineConfig::quick_tier_threshold
+// bytes of code, or with the threshold 0, always get the optimized one.)
+enum class Tiering {
+  kOptimized,           // no: wait for the optimized artifact
+  kQuick,               // yes, the optimized one is someone else's business (`wink run`)
+  // yes, and the optimized one is built in the background at low priority
+  // (Module::optimized()); the caller swaps it in. Only for callers whose
+  // instances hold nothing artifact-specific beyond a request (a snapshot
+  // holds function offsets into the artifact it was taken from).
+  kQuickThenOptimized,
+};
+
 struct EngineConfig {
   std::filesystem::path data_dir;   // artifact cache lives in data_dir/artifacts
   compiler::Options compile;        // host_imports filled in by the engine
   // Modules with at least this much code (bytes) whose optimized artifact is
-  // not cached yet are loaded from a quick -O0 build instead (seconds rather
-  // than minutes for multi-MB modules); 0 = always wait for the optimized one.
+  // not cached yet may be loaded from a quick -O0 build instead (seconds
+  // rather than minutes for multi-MB modules), when the load's Tiering
+  // allows it; 0 = always wait for the optimized one.
   uint64_t quick_tier_threshold = 0;
 };
 
@@ -135,13 +165,14 @@ class Engine {
   explicit Engine(EngineConfig config);
   // A .wasm file is compiled through the cache; an artifact file (ELF shared
   // object made by `wink compile`) is loaded as is.
-  Result<std::shared_ptr<Module>> load_file(const std::filesystem::path& path);
+  Result<std::shared_ptr<Module>> load_file(const std::filesystem::path& path,
+                                            Tiering tiering = Tiering::kOptimized);
   // Modules that differ only in data share one artifact: see compiler/data_split.h.
-  Result<std::shared_ptr<Module>> load_bytes(std::span<const uint8_t> wasm);
+  Result<std::shared_ptr<Module>> load_bytes(std::span<const uint8_t> wasm, Tiering tiering = Tiering::kOptimized);
   // A component's core module, compiled for linking (every import bound per
   // instance, see Instance::create_linked); cached like any module and split
   // like load_bytes (modules that differ only in data share one artifact).
-  Result<std::shared_ptr<Module>> load_linked(std::span<const uint8_t> wasm);
+  Result<std::shared_ptr<Module>> load_linked(std::span<const uint8_t> wasm, Tiering tiering = Tiering::kOptimized);
   // All host imports wink provides (WASI and wink's own host API).
   static std::vector<runtime::HostImport> host_imports();
   const std::filesystem::path& data_dir() const { return config_.data_dir; }
@@ -153,11 +184,13 @@ class Engine {
 
  private:
   // Compiles the code module alone when the data splits off (data_split.h).
-  Result<std::shared_ptr<Module>> load_shared(std::span<const uint8_t> wasm, const compiler::Options& wanted);
-  Result<std::shared_ptr<Module>> load_with(std::span<const uint8_t> wasm, const compiler::Options& wanted);
+  Result<std::shared_ptr<Module>> load_shared(std::span<const uint8_t> wasm, const compiler::Options& wanted,
+                                              Tiering tiering);
+  Result<std::shared_ptr<Module>> load_with(std::span<const uint8_t> wasm, const compiler::Options& wanted,
+                                            Tiering tiering = Tiering::kOptimized);
   EngineConfig config_;
   compiler::ArtifactCache cache_;
-  bool loaded_quick_tier_ = false;
+  std::atomic<bool> loaded_quick_tier_{false};
 };
 
 }  // namespace wink::engine

@@ -150,6 +150,12 @@ void Metrics::outbound(std::string_view app, std::string_view component, std::st
   ++outbound_[l];
 }
 
+void Metrics::set_tier(std::string_view app, std::string_view component, std::string_view tier) {
+  std::string l = labels2(app, component);
+  std::lock_guard lock(mu_);
+  tiers_[l] = std::string(tier);
+}
+
 std::string Metrics::render() const {
   std::string out;
   std::lock_guard lock(mu_);
@@ -232,6 +238,13 @@ std::string Metrics::render() const {
   header(out, "wink_outbound_requests_total", "counter",
          "Outbound HTTP calls by result (ok, denied, invalid, timeout, too_large, connection).");
   series(out, "wink_outbound_requests_total", outbound_);
+  header(out, "wink_component_tier", "gauge",
+         "Compiled code serving a component's new instances: quick (-O0, optimized build running) or optimized.");
+  for (const auto& [labels, tier] : tiers_) {
+    std::string l = labels;
+    label(l, "tier", tier);
+    out.append("wink_component_tier{").append(l).append("} 1\n");
+  }
   runtime::PoolStats pool = runtime::pool_stats();
   header(out, "wink_memory_slots", "gauge", "Linear-memory slots of the runtime's pool, by state.");
   out.append("wink_memory_slots{state=\"in_use\"} ").append(std::to_string(pool.slots_in_use)).append("\n");

@@ -75,6 +75,9 @@ class Metrics {
   int64_t instances_add(std::string_view app, std::string_view component, int64_t delta);
   void kv(std::string_view store, std::string_view op, std::string_view result);
   void outbound(std::string_view app, std::string_view component, std::string_view result);
+  // Which compiled code serves the component's new instances: "quick" (-O0,
+  // while its optimized artifact is built) or "optimized".
+  void set_tier(std::string_view app, std::string_view component, std::string_view tier);
 
   // The whole registry as Prometheus text, plus the runtime's memory pool.
   std::string render() const;
@@ -89,6 +92,7 @@ class Metrics {
   // Keyed by the rendered label set, e.g. app="a",component="c",status="200".
   // requests_: only statuses a component's shards had no slot for.
   std::map<std::string, uint64_t> requests_, traps_, deadlines_, kv_, outbound_;
+  std::map<std::string, std::string> tiers_;  // app="a",component="c" -> tier
   std::map<std::string, std::unique_ptr<Component>, std::less<>> components_;  // by labels
 };
 

@@ -36,6 +36,9 @@ struct LoadOptions {
   component::ParseLimits parse;
   // Most core instances a component may create per instantiation.
   uint32_t max_core_instances = 10'000;
+  // Whether large core modules may be served from the quick tier while their
+  // optimized artifacts are built (engine::Tiering; docs/compile.md).
+  engine::Tiering tiering = engine::Tiering::kOptimized;
 };
 
 // Figures of one load (benchmarks, `wink run -v`).
@@ -81,6 +84,10 @@ class LoadedComponent {
   // Finds an exported instance by its unversioned name ("wasi:http/incoming-handler")
   // whatever 0.2.x minor the component exports; returns the full name or "".
   std::string find_instance(std::string_view unversioned) const;
+  // The background builds of the optimized artifacts of its core modules
+  // loaded from the quick tier (LoadOptions::tiering); empty when every core
+  // module runs optimized code. Load the component again once all are ready.
+  std::vector<std::shared_future<Result<std::filesystem::path>>> optimized_builds() const;
 
   struct Impl;
   const Impl& impl() const { return *impl_; }

@@ -70,7 +70,7 @@ class Loader {
     return {};
   }
 
-  Result<void> compile(LoadReport& report) {
+  Result<void> compile(LoadReport& report, engine::Tiering tiering) {
     auto t = Clock::now();
     uint64_t before = engine_.compile_count();
     p_.modules.resize(c_.core_modules.size());
@@ -80,7 +80,7 @@ class Loader {
         return make_error("core module " + std::to_string(i) + " is imported or aliased from outside, which the linker cannot supply");
       if (m.offset > bytes_.size() || m.size > bytes_.size() - m.offset)
         return make_error("internal error: core module " + std::to_string(i) + " lies outside the file");
-      auto module = engine_.load_linked(bytes_.subspan(m.offset, m.size));
+      auto module = engine_.load_linked(bytes_.subspan(m.offset, m.size), tiering);
       if (!module.ok())
         return std::move(module).error().with_context("core module " + std::to_string(i) + " at byte offset " +
                                                        std::to_string(m.offset));
@@ -510,6 +510,14 @@ const ExportedFunc* LoadedComponent::find_export(std::string_view instance, std:
   return nullptr;
 }
 
+std::vector<std::shared_future<Result<std::filesystem::path>>> LoadedComponent::optimized_builds() const {
+  std::vector<std::shared_future<Result<std::filesystem::path>>> out;
+  for (const auto& m : impl_->modules) {
+    if (m && m->quick_tier() && m->optimized().valid()) out.push_back(m->optimized());
+  }
+  return out;
+}
+
 std::string LoadedComponent::find_instance(std::string_view unversioned) const {
   for (const ExportedFunc& e : impl_->exports) {
     if (e.instance.empty()) continue;
@@ -540,7 +548,7 @@ Result<std::shared_ptr<const LoadedComponent>> load_component(engine::Engine& en
   plan.max_core_instances = options.max_core_instances;
   Loader loader(engine, bytes, host, plan);
   WINK_TRY(loader.check_supported());
-  WINK_TRY(loader.compile(r));
+  WINK_TRY(loader.compile(r, options.tiering));
   auto tl = Clock::now();
   loader.collect_imported_resources();
   WINK_TRY(loader.resolve_instances());

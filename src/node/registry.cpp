@@ -208,6 +208,7 @@ Result<void> Registry::start() {
   ec.data_dir = config_.data_dir;
   ec.compile.opt_level = config_.opt_level;
   ec.compile.progress = config_.compile_progress;
+  ec.quick_tier_threshold = config_.quick_tier_threshold;
   engine_ = std::make_unique<engine::Engine>(ec);
   lifecycle::NodeOptions lo = config_.lifecycle;
   lo.log = [this](std::string_view lines) {

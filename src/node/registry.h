@@ -48,6 +48,9 @@ struct RegistryConfig {
   TenancyConfig tenancy;             // stores, variables, outbound, metrics (data_dir filled in)
   lifecycle::NodeOptions lifecycle;  // quotas, clock; `log` is replaced (lines go to the app's ring)
   int opt_level = 2;
+  // Code size from which modules are served from the quick tier while their
+  // optimized artifact is built (engine::Tiering; docs/compile.md); 0 = off.
+  uint64_t quick_tier_threshold = engine::kQuickTierCodeBytes;
   bool compile_progress = false;
   // Every app's log lines too (stderr for `wink serve`); may be empty.
   std::function<void(std::string_view lines)> log;

@@ -9,6 +9,7 @@
 #include <cctype>
 #include <chrono>
 #include <cstdio>
+#include <optional>
 
 #include "common/files.h"
 #include "component/parser.h"
@@ -19,19 +20,41 @@
 
 namespace wink::wagi {
 
-struct App::ComponentState {
+// What serves a component's new requests: swapped whole (under
+// App::served_mu_) when its optimized tier is ready; a request holds the one
+// it started with until it finishes.
+struct App::Served {
   std::shared_ptr<engine::Module> module;
+  const wink_export_t* entry = nullptr;       // nullptr: run_start()
+  std::shared_ptr<const HttpComponent> http;  // set when the source is a wasi:http component
+  bool quick = false;                         // quick tier: the optimized build is running
+};
+
+struct App::ComponentState {
+  std::shared_ptr<const Served> served;  // under App::served_mu_
   wasi::Config wasi_base;  // preopens (read-only); args/env/stdio are set per request
   std::shared_ptr<const wasi::Prepared> prepared;
   engine::InstanceLimits limits;
-  const wink_export_t* entry = nullptr;  // nullptr: run_start()
   std::shared_ptr<engine::Snapshot> snapshot;  // set when the component has `init`
   std::shared_ptr<const host::Prepared> host;  // wink_v1: stores, hosts, variables it may use
   host::Metrics::Component* metrics = nullptr;  // its per-request series; null: no metrics
-  std::shared_ptr<const HttpComponent> http;   // set when the source is a wasi:http component
+  // For loading it again once its optimized tier is ready (quick tier only;
+  // read by the upgrader thread alone after load).
+  std::vector<uint8_t> source;
+  std::optional<wasi2::Config> http_config;
+  HttpComponentLimits http_limits;
+  std::chrono::steady_clock::time_point loaded_at;
 };
 
-App::~App() = default;
+App::~App() {
+  stopping_ = true;
+  if (upgrader_.joinable()) upgrader_.join();
+}
+
+std::shared_ptr<const App::Served> App::served(size_t i) const {
+  std::lock_guard lock(served_mu_);
+  return components_[i].served;
+}
 
 void log_to_stderr(std::string_view line) {
   const char* p = line.data();
@@ -110,6 +133,24 @@ void json_field(std::string& out, std::string_view key, std::string_view value) 
   http::append_json_string(out, key);
   out.append(":");
   http::append_json_string(out, value);
+}
+
+// The component's entrypoint in `module`: nullptr for `_start` (run_start()).
+Result<const wink_export_t*> entry_of(const engine::Module& module, const manifest::Component& c,
+                                      const std::string& context) {
+  if (c.entrypoint != "_start") {
+    const wink_export_t* entry = module.find_export(c.entrypoint);
+    if (!entry || entry->kind != WINK_EXTERN_FUNC || std::string_view(entry->params) != "" ||
+        std::string_view(entry->results) != "") {
+      return make_error(context + ": entrypoint \"" + c.entrypoint +
+                        "\" is not an exported function without parameters and results");
+    }
+    return entry;
+  }
+  if (!module.find_export("_start")) {
+    return make_error(context + ": the module has no _start export (is it a WASI command?)");
+  }
+  return static_cast<const wink_export_t*>(nullptr);
 }
 
 }  // namespace
@@ -219,38 +260,44 @@ Result<std::unique_ptr<App>> App::load(manifest::Manifest manifest, engine::Engi
       limits.instance = s.limits;
       limits.max_body_bytes = app->options_.max_stdout_bytes;
       limits.max_stderr_bytes = app->options_.max_stderr_bytes;
-      auto http = load_http_component(engine, *bytes, std::move(config), limits);
+      // Instances live for one request: the quick tier may serve meanwhile.
+      auto http = load_http_component(engine, *bytes, config, limits, engine::Tiering::kQuickThenOptimized);
       if (!http.ok()) return std::move(http).error().with_context(context);
-      s.http = std::move(*http);
-      if (app->options_.log) {  // whether requests restore an image, or instantiate afresh and why
-        const HttpComponentImage& img = http_component_image(*s.http);
-        std::string line = "{\"time\":\"" + now_iso8601() + "\",\"level\":\"" + (img.used ? "info" : "warn") + "\"";
-        json_field(line, "msg", img.used ? "component image captured" : "component image not used");
-        json_field(line, "app", app->manifest_.app_name);
-        json_field(line, "component", c.id);
-        if (!img.used) json_field(line, "reason", img.reason);
-        line.append(",\"stored_bytes\":").append(std::to_string(img.stored_bytes));
-        line.append(",\"capture_ms\":").append(format_ms(img.capture_ms));
-        line.append(",\"instantiate_ms\":").append(format_ms(img.instantiate_ms));
-        line.append(",\"restore_ms\":").append(format_ms(img.restore_ms));
-        line.append("}\n");
-        app->options_.log(line);
+      auto served = std::make_shared<Served>();
+      served->http = std::move(*http);
+      served->quick = !optimized_builds(*served->http).empty();
+      if (served->quick) {
+        s.source = std::move(*bytes);
+        s.http_config = std::move(config);
+        s.http_limits = limits;
       }
+      {  // whether requests restore an image, or instantiate afresh and why
+        const HttpComponentImage& img = http_component_image(*served->http);
+        std::vector<std::pair<std::string, std::string>> fields;
+        if (!img.used) fields.emplace_back("reason", img.reason);
+        fields.emplace_back("stored_bytes", std::to_string(img.stored_bytes));
+        fields.emplace_back("capture_ms", format_ms(img.capture_ms));
+        fields.emplace_back("instantiate_ms", format_ms(img.instantiate_ms));
+        fields.emplace_back("restore_ms", format_ms(img.restore_ms));
+        app->log_event(img.used ? "info" : "warn", img.used ? "component image captured" : "component image not used",
+                       c.id, fields);
+      }
+      s.served = std::move(served);
+      s.loaded_at = Clock::now();
       continue;
     }
-    auto module = engine.load_bytes(*bytes);
+    // A snapshot (`init`) holds function offsets into the artifact it was
+    // taken from: such components wait for the optimized artifact.
+    auto module = engine.load_bytes(*bytes, c.init ? engine::Tiering::kOptimized
+                                                   : engine::Tiering::kQuickThenOptimized);
     if (!module.ok()) return std::move(module).error().with_context(context);
-    s.module = std::move(*module);
-    if (c.entrypoint != "_start") {
-      s.entry = s.module->find_export(c.entrypoint);
-      if (!s.entry || s.entry->kind != WINK_EXTERN_FUNC || std::string_view(s.entry->params) != "" ||
-          std::string_view(s.entry->results) != "") {
-        return make_error(context + ": entrypoint \"" + c.entrypoint +
-                          "\" is not an exported function without parameters and results");
-      }
-    } else if (!s.module->find_export("_start")) {
-      return make_error(context + ": the module has no _start export (is it a WASI command?)");
-    }
+    auto served = std::make_shared<Served>();
+    served->module = std::move(*module);
+    WINK_ASSIGN_OR_RETURN(served->entry, entry_of(*served->module, c, context));
+    served->quick = served->module->quick_tier() && served->module->optimized().valid();
+    if (served->quick) s.source = std::move(*bytes);
+    s.served = served;
+    s.loaded_at = Clock::now();
     for (const auto& f : c.files) {
       s.wasi_base.preopens.push_back(wasi::Preopen{f.host_dir, f.guest_dir, /*read_only=*/true});
     }
@@ -269,10 +316,10 @@ Result<std::unique_ptr<App>> App::load(manifest::Manifest manifest, engine::Engi
       spec.preopens = s.wasi_base.preopens;
       spec.deadline = c.init->deadline;
       spec.max_memory_pages = s.limits.max_memory_pages;
-      const auto file = engine::snapshot_path_for(*s.module, spec, engine.data_dir());
+      const auto file = engine::snapshot_path_for(*served->module, spec, engine.data_dir());
       bool rebuilt = false;
       std::string why;
-      auto snap = engine::Snapshot::load_or_create(file, s.module, spec, &rebuilt, &why);
+      auto snap = engine::Snapshot::load_or_create(file, served->module, spec, &rebuilt, &why);
       if (!snap.ok()) return std::move(snap).error().with_context(context + ": snapshot");
       s.snapshot = std::move(*snap);
       if (app->options_.snapshot_warm_slots) s.snapshot->set_warm_slots(app->options_.snapshot_warm_slots);
@@ -293,12 +340,91 @@ Result<std::unique_ptr<App>> App::load(manifest::Manifest manifest, engine::Engi
       }
     }
   }
+  bool any_quick = false;
+  for (size_t i = 0; i < app->components_.size(); ++i) {
+    const auto& served = app->components_[i].served;
+    if (!served) continue;  // a reactor
+    const std::string& id = app->manifest_.components[i].id;
+    if (app->options_.host->metrics) {
+      app->options_.host->metrics->set_tier(app->manifest_.app_name, id, served->quick ? "quick" : "optimized");
+    }
+    if (served->quick) {
+      any_quick = true;
+      app->log_event("info", "serving the quick tier while the optimized artifact is built", id, {});
+    }
+  }
+  if (any_quick) app->upgrader_ = std::thread([a = app.get(), &engine] { a->upgrade_tiers(engine); });
   return app;
 }
 
 bool App::streams_body(const http::Request& head) const {
   const manifest::Route* route = router_->match(head.path);
-  return route != nullptr && components_[route->component].http != nullptr;
+  if (route == nullptr) return false;
+  const auto s = served(route->component);
+  return s && s->http != nullptr;
+}
+
+void App::log_event(std::string_view level, std::string_view msg, const std::string& component,
+                    const std::vector<std::pair<std::string, std::string>>& fields) const {
+  if (!options_.log) return;
+  std::string line = "{\"time\":\"" + now_iso8601() + "\"";
+  json_field(line, "level", level);
+  json_field(line, "msg", msg);
+  json_field(line, "app", manifest_.app_name);
+  json_field(line, "component", component);
+  for (const auto& [k, v] : fields) json_field(line, k, v);
+  line.append("}\n");
+  options_.log(line);
+}
+
+void App::upgrade_tiers(engine::Engine& engine) {
+  for (size_t i = 0; i < components_.size() && !stopping_; ++i) {
+    ComponentState& s = components_[i];
+    const auto current = served(i);
+    if (!current || !current->quick) continue;
+    const manifest::Component& c = manifest_.components[i];
+    const std::string context = "component \"" + c.id + "\" (" + c.source.string() + ")";
+    auto builds = current->http ? optimized_builds(*current->http)
+                                : std::vector{current->module->optimized()};
+    std::string failure;
+    for (const auto& build : builds) {
+      while (build.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready) {
+        if (stopping_) return;
+      }
+      if (!build.get().ok() && failure.empty()) failure = build.get().error().message;
+    }
+    if (stopping_) return;
+    // Loaded again now that every optimized artifact is cached.
+    auto next = std::make_shared<Served>();
+    if (failure.empty() && current->http) {
+      auto http = load_http_component(engine, s.source, *s.http_config, s.http_limits, engine::Tiering::kOptimized);
+      if (http.ok()) next->http = std::move(*http);
+      else failure = http.error().message;
+    } else if (failure.empty()) {
+      auto module = engine.load_bytes(s.source, engine::Tiering::kOptimized);
+      auto entry = module.ok() ? entry_of(**module, c, context) : Result<const wink_export_t*>(module.error());
+      if (entry.ok()) {
+        next->module = std::move(*module);
+        next->entry = *entry;
+      } else {
+        failure = entry.error().message;
+      }
+    }
+    if (!failure.empty()) {
+      // The C compiler's error (first 4 KB); the quick tier keeps serving.
+      log_event("error", "optimized build failed; the quick tier keeps serving", c.id, {{"error", failure}});
+      continue;
+    }
+    {
+      std::lock_guard lock(served_mu_);
+      s.served = std::move(next);
+    }
+    if (options_.host->metrics) options_.host->metrics->set_tier(manifest_.app_name, c.id, "optimized");
+    log_event("info", "optimized tier swapped in", c.id,
+              {{"after_s", format_ms(ms_between(s.loaded_at, Clock::now()) / 1000)}});
+    s.source = {};
+    s.http_config.reset();
+  }
 }
 
 void App::handle(const http::Request& request, http::Response& response) const {
@@ -329,11 +455,12 @@ void App::handle(const http::Request& request, http::Response& response) const {
   run.stdout_limit = options_.max_stdout_bytes;
   // Metrics: a request finding no running instance of its component woke it from zero.
   if (series && metrics->instances_add(*series, +1) == 0) metrics->cold_start(*series);
-  if (state.http) {
+  const std::shared_ptr<const Served> served = this->served(route->component);
+  if (served->http) {
     run.component = true;
-    run_http_component(*state.http, request, run, request_id);
+    run_http_component(*served->http, request, run, request_id);
   } else {
-    run_wagi(state, *route, component, request, request_id, run);
+    run_wagi(state, *served, *route, component, request, request_id, run);
   }
   const runtime::Outcome& outcome = run.outcome;
   if (series) {
@@ -349,7 +476,7 @@ void App::handle(const http::Request& request, http::Response& response) const {
   if (series) metrics->request(*series, response.status, run.phases[0].ms / 1000, run.phases[1].ms / 1000);
 }
 
-void App::run_wagi(const ComponentState& state, const manifest::Route& route,
+void App::run_wagi(const ComponentState& state, const Served& served, const manifest::Route& route,
                    const manifest::Component& component, const http::Request& request,
                    const std::string& request_id, GuestRun& run) const {
   // Guest I/O: body on stdin, stdout and stderr into buffers.
@@ -375,11 +502,11 @@ void App::run_wagi(const ComponentState& state, const manifest::Route& route,
   host::Context host_ctx(state.host, request_id);
   runtime::HostModule* hosts[] = {&wasi_ctx, &host_ctx};
   auto instance = state.snapshot ? state.snapshot->instantiate(hosts, state.limits)
-                                 : engine::Instance::create(state.module, hosts, state.limits);
+                                 : engine::Instance::create(served.module, hosts, state.limits);
   const auto t1 = Clock::now();
 
   if (instance.ok()) {
-    run.outcome = state.entry ? (*instance)->call(*state.entry, nullptr, nullptr)
+    run.outcome = served.entry ? (*instance)->call(*served.entry, nullptr, nullptr)
                               : (*instance)->run_start();
   }
   const auto t2 = Clock::now();

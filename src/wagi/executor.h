@@ -14,7 +14,10 @@
 
 #include <chrono>
 #include <cstddef>
+#include <atomic>
 #include <functional>
+#include <mutex>
+#include <thread>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -72,18 +75,31 @@ class App {
   const manifest::Manifest& manifest() const { return manifest_; }
 
   struct ComponentState;
+  struct Served;
+  // Stops waiting for optimized builds (the engine's cache cancels them).
   ~App();
 
  private:
   App() = default;
   // One WAGI run: a WASI command (or entrypoint) with the request on stdin.
-  void run_wagi(const ComponentState& state, const manifest::Route& route, const manifest::Component& component,
-                const http::Request& request, const std::string& request_id, GuestRun& run) const;
+  void run_wagi(const ComponentState& state, const Served& served, const manifest::Route& route,
+                const manifest::Component& component, const http::Request& request,
+                const std::string& request_id, GuestRun& run) const;
+  // What serves component `i` now (requests hold it until they finish).
+  std::shared_ptr<const Served> served(size_t i) const;
+  // Tiering (docs/compile.md): waits for the optimized builds of the
+  // components loaded from the quick tier, loads each again and swaps it in.
+  void upgrade_tiers(engine::Engine& engine);
+  void log_event(std::string_view level, std::string_view msg, const std::string& component,
+                 const std::vector<std::pair<std::string, std::string>>& fields) const;
 
   manifest::Manifest manifest_;
   std::unique_ptr<manifest::Router> router_;
   std::vector<ComponentState> components_;  // parallel to manifest_.components
   AppOptions options_;
+  mutable std::mutex served_mu_;            // guards each ComponentState::served
+  std::atomic<bool> stopping_{false};
+  std::thread upgrader_;                    // runs upgrade_tiers while any component is on the quick tier
 };
 
 }  // namespace wink::wagi

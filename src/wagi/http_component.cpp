@@ -143,11 +143,14 @@ void capture_instance_image(HttpComponent& c) {
 Result<std::shared_ptr<const HttpComponent>> load_http_component(engine::Engine& engine,
                                                                  std::span<const uint8_t> bytes,
                                                                  wasi2::Config config,
-                                                                 const HttpComponentLimits& limits) {
+                                                                 const HttpComponentLimits& limits,
+                                                                 engine::Tiering tiering) {
   auto c = std::make_shared<HttpComponent>();
   c->limits = limits;
   WINK_ASSIGN_OR_RETURN(c->provider, wasi2::Provider::create(std::move(config)));
-  WINK_ASSIGN_OR_RETURN(c->loaded, linker::load_component(engine, bytes, *c->provider));
+  linker::LoadOptions options;
+  options.tiering = tiering;
+  WINK_ASSIGN_OR_RETURN(c->loaded, linker::load_component(engine, bytes, *c->provider, options));
   c->handler = c->loaded->find_instance("wasi:http/incoming-handler");
   if (c->handler.empty() || !c->loaded->find_export(c->handler, "handle")) {
     std::string exports;
@@ -163,6 +166,10 @@ Result<std::shared_ptr<const HttpComponent>> load_http_component(engine::Engine&
 }
 
 const HttpComponentImage& http_component_image(const HttpComponent& component) { return component.image_info; }
+
+std::vector<std::shared_future<Result<std::filesystem::path>>> optimized_builds(const HttpComponent& component) {
+  return component.loaded->optimized_builds();
+}
 
 void run_http_component(const HttpComponent& component, const http::Request& request, GuestRun& run,
                         std::string_view request_id) {

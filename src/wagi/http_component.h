@@ -9,9 +9,12 @@
 #pragma once
 
 #include <cstddef>
+#include <filesystem>
+#include <future>
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 #include "engine/engine.h"
@@ -31,11 +34,15 @@ struct HttpComponentLimits {
 
 // Loads `bytes` (a component exporting wasi:http/incoming-handler@0.2.x)
 // with `config` (environment, preopens, stores and variables). Refusals name
-// what is missing or unsupported.
-Result<std::shared_ptr<const HttpComponent>> load_http_component(engine::Engine& engine,
-                                                                 std::span<const uint8_t> bytes,
-                                                                 wasi2::Config config,
-                                                                 const HttpComponentLimits& limits);
+// what is missing or unsupported. `tiering`: whether large core modules may
+// run from the quick tier meanwhile (optimized_builds() then lists their builds).
+Result<std::shared_ptr<const HttpComponent>> load_http_component(
+    engine::Engine& engine, std::span<const uint8_t> bytes, wasi2::Config config,
+    const HttpComponentLimits& limits, engine::Tiering tiering = engine::Tiering::kOptimized);
+
+// The background builds of the optimized artifacts of the component's core
+// modules served from the quick tier; empty when it runs optimized code.
+std::vector<std::shared_future<Result<std::filesystem::path>>> optimized_builds(const HttpComponent& component);
 
 // Each request's instance is restored copy-on-write from an image of the
 // component's state right after instantiation (linker::capture_image, taken
