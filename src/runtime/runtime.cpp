@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <random>
 #include <thread>
 #include <vector>
 
@@ -242,6 +243,7 @@ class Watchdog {
 };
 
 std::atomic<uint64_t> g_next_call_id{1};
+uint64_t g_funcref_key = 0;  // set once by initialize()
 
 struct FuncType {
   std::vector<wasm_rt_type_t> params, results;
@@ -255,6 +257,8 @@ void initialize() {
   std::call_once(g_init_once, [] {
     install_handlers();
     (void)MemoryPool::instance();
+    std::random_device rd;
+    g_funcref_key = (uint64_t{rd()} << 32) ^ rd();
   });
 }
 
@@ -336,6 +340,8 @@ void request_trap(Trap trap, const char* detail) {
 }
 
 bool deadline_pending() { return t_state.deadline_pending != 0; }
+
+uint64_t funcref_identity_key() { return g_funcref_key; }
 
 std::chrono::nanoseconds call_time_left() {
   auto at = t_state.call_deadline;
@@ -468,6 +474,28 @@ using wink::runtime::t_state;
 using wink::runtime::t_policy;
 
 extern "C" {
+
+// Funcrefs at the export boundary (artifact_abi.h): a keyed mix of the
+// function and instance addresses, so equal references give equal
+// identities without the value telling where anything is mapped. Pure
+// arithmetic: it runs in guest context, where a deadline may jump out.
+uint64_t wink_funcref_identity(const wasm_rt_funcref_t* ref) {
+  if (ref->func == nullptr) return 0;
+  auto mix = [](uint64_t x) {  // splitmix64's finalizer: a bijection
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+  };
+  const uint64_t key = wink::runtime::funcref_identity_key();
+  uint64_t id = mix(reinterpret_cast<uintptr_t>(ref->func) ^ key) ^
+                mix(reinterpret_cast<uintptr_t>(ref->module_instance) + key);
+  return id ? id : 1;
+}
+
+wasm_rt_funcref_t wink_funcref_argument(uint64_t slot) {
+  if (slot != 0) wasm_rt_trap(WASM_RT_TRAP_CALL_INDIRECT);
+  return wasm_rt_funcref_null_value;
+}
 
 void wasm_rt_init(void) { wink::runtime::initialize(); }
 bool wasm_rt_is_initialized(void) { return true; }
