@@ -205,6 +205,7 @@ def main():
         t0 = time.time()
         load.start()
         last_count = None
+        standbys = 0
         next_sample = t0
         print(f"{'t_s':>6} {'rss_kib':>9} {'fds':>5} {'threads':>7}", flush=True)
         while load.is_alive():
@@ -217,6 +218,9 @@ def main():
             try:
                 status, body = get(port, "/wake")
                 m = re.search(rb"count=(\d+)", body)
+                sb = re.search(rb"standbys=(\d+)", body)
+                if sb:
+                    standbys = int(sb.group(1))
                 if status != 200 or not m:
                     wake_errors.append(f"status {status}")
                 else:
@@ -233,7 +237,7 @@ def main():
         thread_slope = slope_per_minute([(s[0], s[3]) for s in samples])
         print(f"served: {result['requests']} requests ({result['requests'] / (args.minutes * 60):.0f} req/s), "
               f"p99 {result['p99_us'] / 1000:.1f} ms, 5xx {result['5xx']}, 4xx {result['4xx']}")
-        print(f"wake: {last_count or 0} standby/wake round trips, {len(wake_errors)} errors"
+        print(f"wake: {last_count or 0} calls, {standbys} standbys (each followed by a wake), {len(wake_errors)} errors"
               + (f" (first: {wake_errors[0]})" if wake_errors else ""))
         print(f"slopes per minute: rss {rss_slope:+.1f} KiB, fds {fd_slope:+.2f}, threads {thread_slope:+.2f}")
         if samples:

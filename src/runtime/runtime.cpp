@@ -69,6 +69,22 @@ struct StackGuard {
   }
 };
 thread_local StackGuard t_stack_guard;
+
+// The alternate signal stack of a thread that ran a guest, unmapped when the
+// thread exits: threads come and go (glibc reuses their stacks, not this), and
+// each kept mapping would cost 64 KiB and one of the process's limited
+// mappings (vm.max_map_count) for as long as the node runs.
+struct AltStack {
+  void* base = nullptr;
+  ~AltStack() {
+    if (base == nullptr) return;
+    stack_t off{};
+    off.ss_flags = SS_DISABLE;
+    sigaltstack(&off, nullptr);
+    ::munmap(base, kAltStackBytes);
+  }
+};
+thread_local AltStack t_alt_stack;
 thread_local MemoryPolicy t_policy;
 
 std::once_flag g_init_once;
@@ -134,15 +150,22 @@ void install_handlers() {
   sigaction(kDeadlineSignal, &dl, nullptr);
 }
 
-void prepare_thread(ThreadState& ts) {
-  if (ts.ready) return;
+// False when the thread cannot run guests (no memory for its signal stack).
+bool prepare_thread(ThreadState& ts) {
+  if (ts.ready) return true;
   // Per-thread alternate stack: the fault handler must run when the guest
-  // has used up the normal stack.
+  // has used up the normal stack. Without one, a guest's stack overflow
+  // would kill the process: no guest runs then.
   void* alt = mmap(nullptr, kAltStackBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (alt == MAP_FAILED) return false;
   stack_t ss{};
   ss.ss_sp = alt;
   ss.ss_size = kAltStackBytes;
-  sigaltstack(&ss, nullptr);
+  if (sigaltstack(&ss, nullptr) != 0) {
+    ::munmap(alt, kAltStackBytes);
+    return false;
+  }
+  t_alt_stack.base = alt;
   pthread_attr_t attr;
   if (pthread_getattr_np(pthread_self(), &attr) == 0) {
     void* lo = nullptr;
@@ -173,6 +196,7 @@ void prepare_thread(ThreadState& ts) {
   pthread_sigmask(SIG_UNBLOCK, &ours, nullptr);
   ts.thread = pthread_self();
   ts.ready = true;
+  return true;
 }
 
 // Watchdog: one thread, sleeping until the earliest registered deadline.
@@ -265,7 +289,12 @@ void initialize() {
 Outcome guarded_call(void (*fn)(void*), void* arg, const CallLimits& limits) {
   initialize();
   ThreadState& ts = t_state;
-  prepare_thread(ts);
+  if (!prepare_thread(ts)) {
+    Outcome refused;
+    refused.trap = Trap::kHost;
+    refused.detail = "no memory for the thread's signal stack";
+    return refused;
+  }
 
   // Save the outer call's state: host functions may call back into guests.
   sigjmp_buf* outer_target = ts.trap_target;
@@ -616,7 +645,10 @@ uint32_t wasm_rt_grow_memory(wasm_rt_memory_t* memory, uint32_t delta) {
   return old_pages;
 }
 
+// Releases take locks (the pool's, malloc's): a deadline must not jump out
+// of them when an instance is freed inside another guest's host call.
 void wasm_rt_free_memory(wasm_rt_memory_t* memory) {
+  wink::runtime::HostScope host;
   if (memory->data == nullptr) return;
   // The pool clears what it committed, whatever `size` says.
   MemoryPool::instance().release(memory->data);
@@ -630,6 +662,7 @@ void wasm_rt_allocate_funcref_table(wasm_rt_funcref_table_t* table, uint32_t ele
   wink::runtime::allocate_table(table, elements, max_elements, wasm_rt_funcref_null_value);
 }
 void wasm_rt_free_funcref_table(wasm_rt_funcref_table_t* table) {
+  wink::runtime::HostScope host;
   std::free(table->data);
   table->data = nullptr;
   table->size = 0;
@@ -639,6 +672,7 @@ void wasm_rt_allocate_externref_table(wasm_rt_externref_table_t* table, uint32_t
   wink::runtime::allocate_table(table, elements, max_elements, wasm_rt_externref_null_value);
 }
 void wasm_rt_free_externref_table(wasm_rt_externref_table_t* table) {
+  wink::runtime::HostScope host;
   std::free(table->data);
   table->data = nullptr;
   table->size = 0;

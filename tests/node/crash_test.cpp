@@ -119,7 +119,9 @@ std::string check_restart(const fs::path& data, const std::string& want, const s
   EXPECT_EQ(r.status, 200) << round;
   EXPECT_TRUE(r.body == "version=a\n" || r.body == "version=b\n") << round << ": " << r.body;
   const std::string serving = r.body == "version=a\n" ? "a" : "b";
-  if (!want.empty()) EXPECT_EQ(serving, want) << round;
+  if (!want.empty()) {
+    EXPECT_EQ(serving, want) << round;
+  }
   // The serving files are complete: the bundle it says, byte for byte.
   const Bundle& expect = serving == "a" ? a : b;
   EXPECT_EQ(info->digest, bundle_digest(expect)) << round;
@@ -127,7 +129,9 @@ std::string check_restart(const fs::path& data, const std::string& want, const s
   for (const auto& f : expect.files) {
     auto got = read_text_file(dir / f.path);
     EXPECT_TRUE(got.ok()) << round << ": " << f.path;
-    if (got.ok()) EXPECT_EQ(*got, f.bytes) << round << ": " << f.path;
+    if (got.ok()) {
+      EXPECT_EQ(*got, f.bytes) << round << ": " << f.path;
+    }
   }
   // Nothing else left: no staging, no other version.
   size_t dirs = 0;
