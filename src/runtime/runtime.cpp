@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <ucontext.h>
 #include <unistd.h>
 #include <wasm-rt.h>
 
@@ -93,10 +94,11 @@ struct sigaction g_prev_segv, g_prev_bus;
 [[noreturn]] void jump_out(ThreadState& ts, Trap trap) {
   ts.trap = trap;
   // From here to the landing in guarded_call (which restores in_guest) a
-  // second signal (the watchdog repeats the deadline signal; the handlers are
-  // SA_NODEFER) must find nothing to do: under ASan the jump first runs
-  // __asan_handle_no_return, which is not async-signal-safe, and re-entering
-  // it overflowed the alternate signal stack (docs/testing.md).
+  // deadline signal (the watchdog repeats it; the handlers are SA_NODEFER)
+  // must find nothing to do. The signal handlers clear in_guest themselves
+  // before any call that does not return: ASan puts its
+  // __asan_handle_no_return hook before each such call, and that hook is
+  // not async-signal-safe (docs/testing.md).
   ts.in_guest = 0;
   siglongjmp(*ts.trap_target, 1);
 }
@@ -114,18 +116,53 @@ void on_fault(int sig, siginfo_t* info, void*) {
   // destructors and leave locks held, so it is reported as what it is.
   if (ts.in_host) return restore_and_return(sig);
   auto addr = reinterpret_cast<uintptr_t>(info->si_addr);
+  Trap trap = Trap::kNone;
   if (MemoryPool::instance().contains(info->si_addr)) {
-    ts.in_host = 0;
-    jump_out(ts, Trap::kOutOfBounds);
+    trap = Trap::kOutOfBounds;
+  } else if (ts.stack_lo && addr + kStackGuardSlack >= ts.stack_lo && addr < ts.stack_hi) {
+    trap = Trap::kStackExhausted;
   }
-  if (ts.stack_lo && addr + kStackGuardSlack >= ts.stack_lo && addr < ts.stack_hi) {
+  if (trap != Trap::kNone) {
+    // Cleared before the call below (see jump_out).
+    ts.in_guest = 0;
     ts.in_host = 0;
-    jump_out(ts, Trap::kStackExhausted);
+    jump_out(ts, trap);
   }
   restore_and_return(sig);
 }
 
-void on_deadline(int, siginfo_t*, void*) {
+// Where a deadline sends the interrupted guest: runs on the thread's own
+// stack after the signal handler has returned, out of signal context.
+[[noreturn]] void deadline_landing() { siglongjmp(*t_state.trap_target, 1); }
+
+// Makes the interrupted context resume in deadline_landing, as if the guest
+// had called it, on the guest's stack below its red zone. False when the
+// architecture is not known or too little stack is left for the landing
+// (a guest deep in recursion): then the handler jumps itself.
+bool redirect_to_landing(const ThreadState& ts, void* context) {
+  constexpr uintptr_t kLandingStack = 64 * 1024;  // generous for siglongjmp (and a sanitizer's hook)
+  auto* uc = static_cast<ucontext_t*>(context);
+#if defined(__x86_64__)
+  uintptr_t sp = static_cast<uintptr_t>(uc->uc_mcontext.gregs[REG_RSP]);
+#elif defined(__aarch64__)
+  uintptr_t sp = static_cast<uintptr_t>(uc->uc_mcontext.sp);
+#else
+  return false;
+#endif
+  if (ts.stack_lo == 0 || sp < ts.stack_lo + kGuestStackGuardBytes + kLandingStack || sp > ts.stack_hi) return false;
+  sp = ((sp - 128) & ~uintptr_t{15});  // below the x86-64 red zone, 16-byte aligned
+#if defined(__x86_64__)
+  sp -= 8;  // as after a call: the return address slot
+  uc->uc_mcontext.gregs[REG_RSP] = static_cast<greg_t>(sp);
+  uc->uc_mcontext.gregs[REG_RIP] = reinterpret_cast<greg_t>(&deadline_landing);
+#elif defined(__aarch64__)
+  uc->uc_mcontext.sp = sp;
+  uc->uc_mcontext.pc = reinterpret_cast<uintptr_t>(&deadline_landing);
+#endif
+  return true;
+}
+
+void on_deadline(int, siginfo_t*, void* context) {
   ThreadState& ts = t_state;
   if (!ts.in_guest || ts.trap_target == nullptr) return;
   if (ts.kill_id.load(std::memory_order_acquire) != ts.call_id.load(std::memory_order_relaxed)) return;
@@ -133,7 +170,15 @@ void on_deadline(int, siginfo_t*, void*) {
     ts.deadline_pending = 1;  // taken when the host function returns to the guest
     return;
   }
-  jump_out(ts, Trap::kDeadline);
+  // The jump itself runs after this handler returns, on the guest's stack:
+  // nothing but flag stores happens in signal context on the alternate
+  // stack (a jump from there runs __asan_handle_no_return on it, which reads
+  // /proc/self/maps through malloc: not async-signal-safe). Later deliveries
+  // find in_guest cleared and return.
+  ts.trap = Trap::kDeadline;
+  ts.in_guest = 0;
+  if (redirect_to_landing(ts, context)) return;
+  siglongjmp(*ts.trap_target, 1);
 }
 
 void install_handlers() {
