@@ -26,6 +26,8 @@
 
 // Allocation counting for Wasi.ContextCreationIsCheap: the binary's own
 // operator new, counting while t_counting is set on the calling thread.
+// (new and delete are malloc and free here, a pair gcc cannot see.)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 namespace {
 thread_local long t_allocations = 0;
 thread_local bool t_counting = false;
