@@ -50,13 +50,37 @@ Result<std::string> read_text_file(const std::filesystem::path& path) {
   return std::string(bytes.begin(), bytes.end());
 }
 
-Result<void> publish_file(const std::filesystem::path& from, const std::filesystem::path& to) {
-  int fd = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return errno_error("cannot open", from);
-  ::fsync(fd);
+Result<void> sync_path(const std::filesystem::path& path) {
+  // O_RDONLY works for directories too; fsync of a directory makes its
+  // entries (creations, renames) durable.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno_error("cannot open", path);
+  if (::fsync(fd) != 0) {
+    Error e = errno_error("cannot flush", path);
+    ::close(fd);
+    return e;
+  }
   ::close(fd);
-  if (::rename(from.c_str(), to.c_str()) != 0) return errno_error("cannot rename to", to);
   return {};
+}
+
+Result<void> sync_tree(const std::filesystem::path& root) {
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(root, ec); !ec && it != std::filesystem::end(it);
+       it.increment(ec)) {
+    const auto type = it->symlink_status(ec).type();
+    if (ec) break;
+    if (type == std::filesystem::file_type::regular || type == std::filesystem::file_type::directory)
+      WINK_TRY(sync_path(it->path()));
+  }
+  if (ec) return make_error("cannot list " + root.string() + ": " + ec.message());
+  return sync_path(root);
+}
+
+Result<void> publish_file(const std::filesystem::path& from, const std::filesystem::path& to) {
+  WINK_TRY(sync_path(from));
+  if (::rename(from.c_str(), to.c_str()) != 0) return errno_error("cannot rename to", to);
+  return sync_path(to.parent_path().empty() ? std::filesystem::path(".") : to.parent_path());
 }
 
 Result<void> write_file_atomic(const std::filesystem::path& path, std::span<const uint8_t> data) {
@@ -86,7 +110,8 @@ Result<void> write_file_atomic(const std::filesystem::path& path, std::span<cons
     ::unlink(tmp.c_str());
     return e;
   }
-  return {};
+  // The rename itself is durable once the directory is.
+  return sync_path(path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path());
 }
 
 Result<void> write_file_atomic(const std::filesystem::path& path, std::string_view data) {

@@ -453,6 +453,7 @@ std::string multi_letter(char c) {
     case 'I': return "j";
     case 'f': return "f";
     case 'F': return "d";
+    case 'r': return "r";
     default: return "e";
   }
 }
@@ -464,6 +465,7 @@ std::string from_slot(char c, const std::string& a) {
     case 'I': return "(u64)" + a;
     case 'f': return "wink_to_f32(" + a + ")";
     case 'F': return "wink_to_f64(" + a + ")";
+    case 'r': return "wink_funcref_argument(" + a + ")";
     default: return "(wasm_rt_externref_t)(uintptr_t)" + a;
   }
 }
@@ -476,6 +478,7 @@ std::string result_expr(char c, const std::string& v) {
     case 'I': return "(uint64_t)" + v;
     case 'f': return "wink_from_f32(" + v + ")";
     case 'F': return "wink_from_f64(" + v + ")";
+    case 'r': return "wink_funcref_identity(&" + v + ")";
     default: return "(uint64_t)(uintptr_t)" + v;
   }
 }

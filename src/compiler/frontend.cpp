@@ -378,9 +378,8 @@ Result<ParsedModule> parse_module(std::span<const uint8_t> wasm,
         auto results = types_string(f->decl.sig.result_types, "exported function " + exp->name);
         if (!params.ok()) return std::move(params).error();
         if (!results.ok()) return std::move(results).error();
-        if (params->find('r') != std::string::npos || results->find('r') != std::string::npos)
-          return make_error("exported function " + exp->name +
-                            " takes or returns a funcref, which wink cannot pass to the host");
+        // Funcrefs cross the export boundary as opaque identities, and only
+        // null goes in (wink_funcref_identity/argument, artifact_abi.h).
         info.kind = WINK_EXTERN_FUNC;
         info.params = *params;
         info.results = *results;

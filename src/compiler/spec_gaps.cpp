@@ -5,10 +5,15 @@
 // (e.g. call_indirect through an externref table).
 #include "compiler/spec_gaps.h"
 
+#include <wabt/binary-reader-nop.h>
+#include <wabt/binary-reader.h>
 #include <wabt/cast.h>
 #include <wabt/ir.h>
 
 #include <optional>
+#include <string_view>
+
+#include "common/utf8.h"
 
 namespace wink::compiler {
 namespace {
@@ -44,6 +49,8 @@ Result<void> check_sections(std::span<const uint8_t> b) {
       auto name_len = read_u32(b.first(end), q, "custom section name");
       if (!name_len.ok()) return make_error(name_len.error().message + at);
       if (q + *name_len > end) return make_error("custom section name: unexpected end" + at);
+      std::string_view name(reinterpret_cast<const char*>(b.data() + q), *name_len);
+      if (!valid_utf8(name)) return make_error("custom section name: malformed UTF-8 encoding" + at);
     } else if (id == 6) {  // the last global's initializer ends with `end` inside the section
       size_t q = p;
       WINK_ASSIGN_OR_RETURN(uint32_t count, read_u32(b.first(end), q, "global section count"));
@@ -71,6 +78,62 @@ Result<void> check_sections(std::span<const uint8_t> b) {
   if (data_count && *data_count != 0 && !has_data)
     return make_error("data count and data section have inconsistent lengths (data count " +
                       std::to_string(*data_count) + ", no data section)");
+  return {};
+}
+
+// Every function body closes exactly the blocks it opens and then itself.
+// wabt 1.0.32 builds its IR from the `end`s it reads and never checks that
+// the body's last `end` is the function's: a body short of one `end` (the
+// spec's "unexpected end") reads as a valid function.
+class BlockBalance : public wabt::BinaryReaderNop {
+ public:
+  wabt::Result BeginFunctionBody(wabt::Index index, wabt::Offset) override {
+    func_ = index;
+    in_body_ = true;
+    open_ = 1;  // the function's own block
+    return wabt::Result::Ok;
+  }
+  wabt::Result OnBlockExpr(wabt::Type) override { return open(); }
+  wabt::Result OnLoopExpr(wabt::Type) override { return open(); }
+  wabt::Result OnIfExpr(wabt::Type) override { return open(); }
+  wabt::Result OnTryExpr(wabt::Type) override { return open(); }
+  wabt::Result OnEndExpr() override { return close(); }
+  wabt::Result OnDelegateExpr(wabt::Index) override { return close(); }
+  wabt::Result EndFunctionBody(wabt::Index) override {
+    if (open_ != 0 && !unbalanced_) unbalanced_ = func_;
+    in_body_ = false;
+    return wabt::Result::Ok;
+  }
+  std::optional<wabt::Index> unbalanced() const { return unbalanced_; }
+
+ private:
+  // Constant expressions (globals, segment offsets) end with `end` too.
+  wabt::Result open() {
+    if (in_body_) ++open_;
+    return wabt::Result::Ok;
+  }
+  wabt::Result close() {
+    if (!in_body_) return wabt::Result::Ok;
+    if (open_ == 0 && !unbalanced_) unbalanced_ = func_;
+    if (open_ > 0) --open_;
+    return wabt::Result::Ok;
+  }
+  wabt::Index func_ = 0;
+  bool in_body_ = false;
+  uint64_t open_ = 0;
+  std::optional<wabt::Index> unbalanced_;
+};
+
+Result<void> check_block_balance(std::span<const uint8_t> b) {
+  wabt::Features features;
+  features.disable_simd();
+  wabt::ReadBinaryOptions options(features, nullptr, /*read_debug_names=*/false,
+                                  /*stop_on_first_error=*/true, /*fail_on_custom_section_error=*/false);
+  options.skip_function_bodies = false;
+  BlockBalance balance;
+  if (wabt::Failed(wabt::ReadBinary(b.data(), b.size(), &balance, options))) return {};  // wabt reported it
+  if (auto f = balance.unbalanced())
+    return make_error("function " + std::to_string(*f) + ": unexpected end (its blocks and `end`s do not match)");
   return {};
 }
 
@@ -149,6 +212,7 @@ Result<void> check_exprs(const wabt::Module& m, const wabt::ExprList& exprs, con
 
 Result<void> check_spec_gaps(std::span<const uint8_t> wasm, const wabt::Module& m) {
   WINK_TRY(check_sections(wasm));
+  WINK_TRY(check_block_balance(wasm));
   for (const wabt::DataSegment* d : m.data_segments)
     if (d->kind == wabt::SegmentKind::Active && !offset_is_i32(m, d->offset))
       return make_error("type mismatch: the offset of data segment " + d->name + " is not an i32 constant");

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "common/result.h"
+#include "common/utf8.h"
 
 namespace wink::component {
 
@@ -50,6 +51,6 @@ class Reader {
 };
 
 std::string hex_byte(uint8_t b);  // "0x09"
-bool valid_utf8(std::string_view s);
+using ::wink::valid_utf8;  // common/utf8.h
 
 }  // namespace wink::component

@@ -113,6 +113,10 @@ Result<void> write_bundle(const Bundle& bundle, const fs::path& dir) {
     }
     ::close(fd);
   }
+  // On disk before the catalog says this version serves (adopt_dir syncs
+  // the rename): after a power cut the files are whole or the switch never
+  // happened (docs/operations.md, "Durability").
+  if (auto synced = sync_tree(dir); !synced.ok()) return make_error("bundle: " + synced.error().message);
   return {};
 }
 
@@ -153,6 +157,36 @@ std::string bundle_digest(const Bundle& bundle) {
     h.update(std::to_string(f->path.size()) + ":" + f->path + (f->executable ? ":x:" : ":-:") +
              std::to_string(f->bytes.size()) + ":");
     h.update(std::string_view(f->bytes));
+  }
+  return h.hex();
+}
+
+// bundle_digest of the files a version directory holds now, reading one
+// file at a time: at start, what a deploy wrote is checked against the
+// catalog (a power cut or a disk may have damaged it).
+static Result<std::string> directory_digest(const fs::path& dir) {
+  struct Entry {
+    std::string path;
+    bool executable;
+  };
+  std::vector<Entry> entries;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it); it.increment(ec)) {
+    auto st = it->symlink_status(ec);
+    if (ec) break;
+    if (st.type() == fs::file_type::directory) continue;
+    const std::string rel = fs::relative(it->path(), dir, ec).generic_string();
+    if (st.type() != fs::file_type::regular) return make_error("\"" + rel + "\" is not a regular file");
+    entries.push_back({rel, (st.permissions() & fs::perms::owner_exec) != fs::perms::none});
+  }
+  if (ec) return make_error("cannot list " + dir.string() + ": " + ec.message());
+  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.path < b.path; });
+  Sha256 h;
+  for (const Entry& e : entries) {
+    WINK_ASSIGN_OR_RETURN(auto bytes, read_file(dir / e.path));
+    h.update(std::to_string(e.path.size()) + ":" + e.path + (e.executable ? ":x:" : ":-:") +
+             std::to_string(bytes.size()) + ":");
+    h.update(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
   }
   return h.hex();
 }
@@ -274,7 +308,18 @@ Result<void> Registry::start() {
       std::lock_guard lock(dirs_mu_);
       dirs_[dir_path] = dir;
     }
-    auto v = load_version(*e, dir, row.version, row.digest);
+    // Files that no longer hash to the catalog's digest (a power cut before
+    // fsync on an older wink, a damaged disk) are never loaded.
+    Result<std::shared_ptr<Version>> v = make_error("");
+    auto on_disk = directory_digest(dir_path);
+    if (!on_disk.ok()) {
+      v = make_error("its files cannot be read: " + on_disk.error().message);
+    } else if (*on_disk != row.digest) {
+      v = make_error("its files on disk do not match the digest of what was deployed (damaged: " + dir_path.string() +
+                     "); deploy it again");
+    } else {
+      v = load_version(*e, dir, row.version, row.digest);
+    }
     std::unique_lock lock(table_mu_);
     e->deployed_ms = row.deployed_ms;
     e->last_error = row.last_error;
@@ -336,6 +381,13 @@ std::shared_ptr<Registry::VersionDir> Registry::adopt_dir(const fs::path& stagin
     *error = "cannot move the bundle into " + final_dir.string() + ": " + ec.message();
     fs::remove_all(staging, ec);
     return nullptr;
+  }
+  // The rename (and apps/<name>, when new) durable before the switch commits.
+  for (const fs::path& d : {final_dir.parent_path(), final_dir.parent_path().parent_path()}) {
+    if (auto synced = sync_path(d); !synced.ok()) {
+      *error = synced.error().message;
+      return nullptr;
+    }
   }
   auto dir = std::make_shared<VersionDir>();
   dir->path = final_dir;

@@ -25,6 +25,15 @@ extern "C" {
  * the value's bits (f32/f64 by bit pattern, i32 zero-extended). */
 typedef void (*wink_trampoline_t)(void* instance, const uint64_t* args, uint64_t* results);
 
+/* Funcref values in those slots (defined by the runtime, called by the
+ * glue). A result is an opaque identity: 0 for null, else the same non-zero
+ * value for the same function of the same instance, never an address. An
+ * argument must be null: any other slot value traps (a host holds no
+ * funcref it could give back safely, and a forged one would be a jump to
+ * an arbitrary address). */
+uint64_t wink_funcref_identity(const wasm_rt_funcref_t* ref);
+wasm_rt_funcref_t wink_funcref_argument(uint64_t slot);
+
 typedef enum {
   WINK_EXTERN_FUNC = 0,
   WINK_EXTERN_MEMORY = 1,

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <ucontext.h>
 #include <unistd.h>
 #include <wasm-rt.h>
 
@@ -18,6 +19,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <random>
 #include <thread>
 #include <vector>
 
@@ -68,6 +70,22 @@ struct StackGuard {
   }
 };
 thread_local StackGuard t_stack_guard;
+
+// The alternate signal stack of a thread that ran a guest, unmapped when the
+// thread exits: threads come and go (glibc reuses their stacks, not this), and
+// each kept mapping would cost 64 KiB and one of the process's limited
+// mappings (vm.max_map_count) for as long as the node runs.
+struct AltStack {
+  void* base = nullptr;
+  ~AltStack() {
+    if (base == nullptr) return;
+    stack_t off{};
+    off.ss_flags = SS_DISABLE;
+    sigaltstack(&off, nullptr);
+    ::munmap(base, kAltStackBytes);
+  }
+};
+thread_local AltStack t_alt_stack;
 thread_local MemoryPolicy t_policy;
 
 std::once_flag g_init_once;
@@ -76,10 +94,11 @@ struct sigaction g_prev_segv, g_prev_bus;
 [[noreturn]] void jump_out(ThreadState& ts, Trap trap) {
   ts.trap = trap;
   // From here to the landing in guarded_call (which restores in_guest) a
-  // second signal (the watchdog repeats the deadline signal; the handlers are
-  // SA_NODEFER) must find nothing to do: under ASan the jump first runs
-  // __asan_handle_no_return, which is not async-signal-safe, and re-entering
-  // it overflowed the alternate signal stack (docs/testing.md).
+  // deadline signal (the watchdog repeats it; the handlers are SA_NODEFER)
+  // must find nothing to do. The signal handlers clear in_guest themselves
+  // before any call that does not return: ASan puts its
+  // __asan_handle_no_return hook before each such call, and that hook is
+  // not async-signal-safe (docs/testing.md).
   ts.in_guest = 0;
   siglongjmp(*ts.trap_target, 1);
 }
@@ -97,18 +116,53 @@ void on_fault(int sig, siginfo_t* info, void*) {
   // destructors and leave locks held, so it is reported as what it is.
   if (ts.in_host) return restore_and_return(sig);
   auto addr = reinterpret_cast<uintptr_t>(info->si_addr);
+  Trap trap = Trap::kNone;
   if (MemoryPool::instance().contains(info->si_addr)) {
-    ts.in_host = 0;
-    jump_out(ts, Trap::kOutOfBounds);
+    trap = Trap::kOutOfBounds;
+  } else if (ts.stack_lo && addr + kStackGuardSlack >= ts.stack_lo && addr < ts.stack_hi) {
+    trap = Trap::kStackExhausted;
   }
-  if (ts.stack_lo && addr + kStackGuardSlack >= ts.stack_lo && addr < ts.stack_hi) {
+  if (trap != Trap::kNone) {
+    // Cleared before the call below (see jump_out).
+    ts.in_guest = 0;
     ts.in_host = 0;
-    jump_out(ts, Trap::kStackExhausted);
+    jump_out(ts, trap);
   }
   restore_and_return(sig);
 }
 
-void on_deadline(int, siginfo_t*, void*) {
+// Where a deadline sends the interrupted guest: runs on the thread's own
+// stack after the signal handler has returned, out of signal context.
+[[noreturn]] void deadline_landing() { siglongjmp(*t_state.trap_target, 1); }
+
+// Makes the interrupted context resume in deadline_landing, as if the guest
+// had called it, on the guest's stack below its red zone. False when the
+// architecture is not known or too little stack is left for the landing
+// (a guest deep in recursion): then the handler jumps itself.
+bool redirect_to_landing(const ThreadState& ts, void* context) {
+  constexpr uintptr_t kLandingStack = 64 * 1024;  // generous for siglongjmp (and a sanitizer's hook)
+  auto* uc = static_cast<ucontext_t*>(context);
+#if defined(__x86_64__)
+  uintptr_t sp = static_cast<uintptr_t>(uc->uc_mcontext.gregs[REG_RSP]);
+#elif defined(__aarch64__)
+  uintptr_t sp = static_cast<uintptr_t>(uc->uc_mcontext.sp);
+#else
+  return false;
+#endif
+  if (ts.stack_lo == 0 || sp < ts.stack_lo + kGuestStackGuardBytes + kLandingStack || sp > ts.stack_hi) return false;
+  sp = ((sp - 128) & ~uintptr_t{15});  // below the x86-64 red zone, 16-byte aligned
+#if defined(__x86_64__)
+  sp -= 8;  // as after a call: the return address slot
+  uc->uc_mcontext.gregs[REG_RSP] = static_cast<greg_t>(sp);
+  uc->uc_mcontext.gregs[REG_RIP] = reinterpret_cast<greg_t>(&deadline_landing);
+#elif defined(__aarch64__)
+  uc->uc_mcontext.sp = sp;
+  uc->uc_mcontext.pc = reinterpret_cast<uintptr_t>(&deadline_landing);
+#endif
+  return true;
+}
+
+void on_deadline(int, siginfo_t*, void* context) {
   ThreadState& ts = t_state;
   if (!ts.in_guest || ts.trap_target == nullptr) return;
   if (ts.kill_id.load(std::memory_order_acquire) != ts.call_id.load(std::memory_order_relaxed)) return;
@@ -116,7 +170,15 @@ void on_deadline(int, siginfo_t*, void*) {
     ts.deadline_pending = 1;  // taken when the host function returns to the guest
     return;
   }
-  jump_out(ts, Trap::kDeadline);
+  // The jump itself runs after this handler returns, on the guest's stack:
+  // nothing but flag stores happens in signal context on the alternate
+  // stack (a jump from there runs __asan_handle_no_return on it, which reads
+  // /proc/self/maps through malloc: not async-signal-safe). Later deliveries
+  // find in_guest cleared and return.
+  ts.trap = Trap::kDeadline;
+  ts.in_guest = 0;
+  if (redirect_to_landing(ts, context)) return;
+  siglongjmp(*ts.trap_target, 1);
 }
 
 void install_handlers() {
@@ -133,15 +195,22 @@ void install_handlers() {
   sigaction(kDeadlineSignal, &dl, nullptr);
 }
 
-void prepare_thread(ThreadState& ts) {
-  if (ts.ready) return;
+// False when the thread cannot run guests (no memory for its signal stack).
+bool prepare_thread(ThreadState& ts) {
+  if (ts.ready) return true;
   // Per-thread alternate stack: the fault handler must run when the guest
-  // has used up the normal stack.
+  // has used up the normal stack. Without one, a guest's stack overflow
+  // would kill the process: no guest runs then.
   void* alt = mmap(nullptr, kAltStackBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (alt == MAP_FAILED) return false;
   stack_t ss{};
   ss.ss_sp = alt;
   ss.ss_size = kAltStackBytes;
-  sigaltstack(&ss, nullptr);
+  if (sigaltstack(&ss, nullptr) != 0) {
+    ::munmap(alt, kAltStackBytes);
+    return false;
+  }
+  t_alt_stack.base = alt;
   pthread_attr_t attr;
   if (pthread_getattr_np(pthread_self(), &attr) == 0) {
     void* lo = nullptr;
@@ -172,6 +241,7 @@ void prepare_thread(ThreadState& ts) {
   pthread_sigmask(SIG_UNBLOCK, &ours, nullptr);
   ts.thread = pthread_self();
   ts.ready = true;
+  return true;
 }
 
 // Watchdog: one thread, sleeping until the earliest registered deadline.
@@ -242,6 +312,7 @@ class Watchdog {
 };
 
 std::atomic<uint64_t> g_next_call_id{1};
+uint64_t g_funcref_key = 0;  // set once by initialize()
 
 struct FuncType {
   std::vector<wasm_rt_type_t> params, results;
@@ -255,13 +326,20 @@ void initialize() {
   std::call_once(g_init_once, [] {
     install_handlers();
     (void)MemoryPool::instance();
+    std::random_device rd;
+    g_funcref_key = (uint64_t{rd()} << 32) ^ rd();
   });
 }
 
 Outcome guarded_call(void (*fn)(void*), void* arg, const CallLimits& limits) {
   initialize();
   ThreadState& ts = t_state;
-  prepare_thread(ts);
+  if (!prepare_thread(ts)) {
+    Outcome refused;
+    refused.trap = Trap::kHost;
+    refused.detail = "no memory for the thread's signal stack";
+    return refused;
+  }
 
   // Save the outer call's state: host functions may call back into guests.
   sigjmp_buf* outer_target = ts.trap_target;
@@ -336,6 +414,8 @@ void request_trap(Trap trap, const char* detail) {
 }
 
 bool deadline_pending() { return t_state.deadline_pending != 0; }
+
+uint64_t funcref_identity_key() { return g_funcref_key; }
 
 std::chrono::nanoseconds call_time_left() {
   auto at = t_state.call_deadline;
@@ -469,6 +549,28 @@ using wink::runtime::t_policy;
 
 extern "C" {
 
+// Funcrefs at the export boundary (artifact_abi.h): a keyed mix of the
+// function and instance addresses, so equal references give equal
+// identities without the value telling where anything is mapped. Pure
+// arithmetic: it runs in guest context, where a deadline may jump out.
+uint64_t wink_funcref_identity(const wasm_rt_funcref_t* ref) {
+  if (ref->func == nullptr) return 0;
+  auto mix = [](uint64_t x) {  // splitmix64's finalizer: a bijection
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+  };
+  const uint64_t key = wink::runtime::funcref_identity_key();
+  uint64_t id = mix(reinterpret_cast<uintptr_t>(ref->func) ^ key) ^
+                mix(reinterpret_cast<uintptr_t>(ref->module_instance) + key);
+  return id ? id : 1;
+}
+
+wasm_rt_funcref_t wink_funcref_argument(uint64_t slot) {
+  if (slot != 0) wasm_rt_trap(WASM_RT_TRAP_CALL_INDIRECT);
+  return wasm_rt_funcref_null_value;
+}
+
 void wasm_rt_init(void) { wink::runtime::initialize(); }
 bool wasm_rt_is_initialized(void) { return true; }
 void wasm_rt_free(void) {}
@@ -588,7 +690,10 @@ uint32_t wasm_rt_grow_memory(wasm_rt_memory_t* memory, uint32_t delta) {
   return old_pages;
 }
 
+// Releases take locks (the pool's, malloc's): a deadline must not jump out
+// of them when an instance is freed inside another guest's host call.
 void wasm_rt_free_memory(wasm_rt_memory_t* memory) {
+  wink::runtime::HostScope host;
   if (memory->data == nullptr) return;
   // The pool clears what it committed, whatever `size` says.
   MemoryPool::instance().release(memory->data);
@@ -602,6 +707,7 @@ void wasm_rt_allocate_funcref_table(wasm_rt_funcref_table_t* table, uint32_t ele
   wink::runtime::allocate_table(table, elements, max_elements, wasm_rt_funcref_null_value);
 }
 void wasm_rt_free_funcref_table(wasm_rt_funcref_table_t* table) {
+  wink::runtime::HostScope host;
   std::free(table->data);
   table->data = nullptr;
   table->size = 0;
@@ -611,6 +717,7 @@ void wasm_rt_allocate_externref_table(wasm_rt_externref_table_t* table, uint32_t
   wink::runtime::allocate_table(table, elements, max_elements, wasm_rt_externref_null_value);
 }
 void wasm_rt_free_externref_table(wasm_rt_externref_table_t* table) {
+  wink::runtime::HostScope host;
   std::free(table->data);
   table->data = nullptr;
   table->size = 0;

@@ -81,6 +81,8 @@ void request_trap(Trap trap, const char* detail);  // detail is copied (up to 25
 // True when a deadline fired while in host code: a waiting host function
 // stops waiting and returns (its result is discarded).
 bool deadline_pending();
+// The random key of wink_funcref_identity (artifact_abi.h), fixed per process.
+uint64_t funcref_identity_key();
 // Time left before the deadline of the guest call running on this thread
 // (nanoseconds::max() when it has none): host code bounds its waits by it.
 std::chrono::nanoseconds call_time_left();

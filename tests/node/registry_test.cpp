@@ -371,6 +371,56 @@ TEST(NodeRegistry, WhatACrashLeftBehindIsRemovedAtStart) {
   fs::remove_all(data);
 }
 
+// A deploy's files are fsynced before its switch commits; what a power cut
+// (or a disk) damaged anyway is found at start by the digest the catalog
+// holds: the app reports it and serves nothing, never the damaged files.
+TEST(NodeRegistry, DamagedBundleFilesAreRefusedAtStart) {
+  for (const std::string damage : {"manifest byte changed", "module truncated"}) {
+    SCOPED_TRACE(damage);
+    auto data = data_dir_with_shared_cache("damaged");
+    std::string digest;
+    {
+      auto reg = Registry::open(quiet_config(data));
+      ASSERT_TRUE(reg.ok());
+      auto d = (*reg)->deploy(app_bundle("alpha", "1"), {}, {});
+      ASSERT_TRUE(d.ok()) << d.error().message;
+      digest = d->digest;
+      ASSERT_TRUE((*reg)->deploy(app_bundle("beta", "2"), {}, {}).ok());
+    }
+    const fs::path dir = data / "apps" / "alpha" / digest;
+    if (damage == "manifest byte changed") {
+      // Still a valid manifest: only the digest can tell.
+      auto text = read_text_file(dir / "wink.toml");
+      ASSERT_TRUE(text.ok());
+      size_t at = text->find("VERSION = \"1\"");
+      ASSERT_NE(at, std::string::npos);
+      (*text)[at + 11] = '9';
+      std::ofstream(dir / "wink.toml", std::ios::binary | std::ios::trunc) << *text;
+    } else {
+      fs::resize_file(dir / "app.wasm", fs::file_size(dir / "app.wasm") / 2);
+    }
+    auto reg = Registry::open(quiet_config(data));
+    ASSERT_TRUE(reg.ok()) << reg.error().message;
+    EXPECT_EQ((*reg)->stats().apps_failed_at_start, 1u);
+    EXPECT_EQ((*reg)->stats().apps_loaded_at_start, 1u);
+    auto info = (*reg)->get("alpha");
+    ASSERT_TRUE(info.ok());
+    EXPECT_EQ(info->state, "failed");
+    EXPECT_NE(info->last_error.find("do not match the digest of what was deployed"), std::string::npos)
+        << info->last_error;
+    Ingress in(**reg);
+    auto r = in.get("alpha.localhost");
+    EXPECT_NE(r.status, 200) << r.body;
+    EXPECT_EQ(r.body.find("version=9"), std::string::npos) << "the damaged manifest was loaded";
+    EXPECT_EQ(in.get("beta.localhost").body, "version=2\n") << "other apps serve on";
+    // A new deploy of the app repairs it.
+    auto again = (*reg)->deploy(app_bundle("alpha", "3"), {}, {});
+    ASSERT_TRUE(again.ok()) << again.error().message;
+    EXPECT_EQ(in.get("alpha.localhost").body, "version=3\n");
+    fs::remove_all(data);
+  }
+}
+
 TEST(NodeRegistry, LogsHaveDeployStepsAndLongPollWakesOnNewLines) {
   auto data = data_dir_with_shared_cache("logs");
   auto reg = Registry::open(quiet_config(data));

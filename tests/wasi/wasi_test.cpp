@@ -11,16 +11,34 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <new>
 #include <set>
 #include <sstream>
 #include <thread>
 
 #include "engine/engine.h"
+
+// Allocation counting for Wasi.ContextCreationIsCheap: the binary's own
+// operator new, counting while t_counting is set on the calling thread.
+// (new and delete are malloc and free here, a pair gcc cannot see.)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+namespace {
+thread_local long t_allocations = 0;
+thread_local bool t_counting = false;
+}  // namespace
+void* operator new(std::size_t n) {
+  if (t_counting) ++t_allocations;
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace wink::wasi {
 namespace {
@@ -214,7 +232,9 @@ TEST(Wasi, PreparedRejectsAMissingPreopen) {
   EXPECT_NE(p.error().message.find("/nonexistent/wink-wasi"), std::string::npos);
 }
 
-// Per-request contexts must be cheap: no syscalls, one allocation.
+// Per-request contexts must be cheap: no descriptor opened or left behind,
+// at most one allocation (counted by the operator new of this binary, below).
+// How many nanoseconds that takes is a benchmark's figure, not a test's.
 TEST(Wasi, ContextCreationIsCheap) {
   TempDir tmp;
   Config config;
@@ -224,17 +244,28 @@ TEST(Wasi, ContextCreationIsCheap) {
   auto prepared = prepare(config);
   std::string out;
   Stdio sout{.kind = Stdio::Kind::kBuffer, .output = &out};
-  constexpr int kN = 100000;
-  auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < kN; ++i) {
-    Context ctx(prepared, nullptr, &sout, nullptr);
-    ASSERT_NE(ctx.import_instance(), nullptr);
+  { Context warm(prepared, nullptr, &sout, nullptr); }
+  auto open_fds = [] {
+    size_t n = 0;
+    for (auto& e : std::filesystem::directory_iterator("/proc/self/fd")) n += !e.path().empty();
+    return n;
+  };
+  const size_t fds_before = open_fds();
+  long most = 0;
+  bool all_have_imports = true;
+  for (int i = 0; i < 1000; ++i) {
+    t_allocations = 0;
+    t_counting = true;
+    {
+      Context ctx(prepared, nullptr, &sout, nullptr);
+      all_have_imports &= ctx.import_instance() != nullptr;
+    }
+    t_counting = false;
+    most = std::max(most, t_allocations);
   }
-  double ns =
-      std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count() /
-      kN;
-  std::printf("[ info ] Context create+destroy: %.0f ns\n", ns);
-  EXPECT_LT(ns, 5000);
+  EXPECT_TRUE(all_have_imports);
+  EXPECT_LE(most, 1) << "allocations per context (create + destroy)";
+  EXPECT_EQ(open_fds(), fds_before);
 }
 
 // ---- args, environ, clocks, random, exit ----
