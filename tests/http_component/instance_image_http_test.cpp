@@ -13,8 +13,8 @@
 #include <regex>
 #include <string>
 
-#include "engine/wink_up.h"
-#include "wagi/http_client.h"
+#include "support/wink_up.h"
+#include "support/http_client.h"
 
 namespace wink::test {
 namespace {

@@ -16,8 +16,8 @@
 #include <string>
 #include <thread>
 
-#include "engine/wink_up.h"
-#include "wagi/http_client.h"
+#include "support/wink_up.h"
+#include "support/http_client.h"
 
 namespace wink::test {
 namespace {
@@ -40,17 +40,7 @@ std::string manifest(const std::string& extra = "") {
 // A client socket to 127.0.0.1:port with a receive timeout.
 class Client {
  public:
-  explicit Client(uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-      ::close(fd_);
-      fd_ = -1;
-    }
-  }
+  explicit Client(uint16_t port) : fd_(wink::test::connect_loopback(port)) {}
   ~Client() { close(); }
   void close() {
     if (fd_ >= 0) ::close(fd_);

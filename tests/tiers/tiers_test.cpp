@@ -21,8 +21,8 @@
 #include <string>
 #include <thread>
 
-#include "engine/wink_up.h"
-#include "wagi/http_client.h"
+#include "support/wink_up.h"
+#include "support/http_client.h"
 
 namespace wink::test {
 namespace {
