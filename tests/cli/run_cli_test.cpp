@@ -185,12 +185,12 @@ TEST(RunCli, BadModulesAreRefusedClearly) {
   EXPECT_NE(missing.err.find("missing.wasm"), std::string::npos) << missing.err;
   Proc none = wink({"run"});
   EXPECT_NE(none.exit_code, 0);
-  // A component (detected by its header) is pointed to `wink up`.
+  // A component (detected by its header) that is no command is pointed to `wink up`.
   std::ofstream(dir / "component.wasm", std::ios::binary) << std::string("\0asm\x0d\0\x01\0", 8);
   Proc component = wink({"run", (dir / "component.wasm").string()});
   EXPECT_EQ(component.exit_code, 1);
-  EXPECT_NE(component.err.find("is a WebAssembly component: serve it with `wink up`"), std::string::npos)
-      << component.err;
+  EXPECT_NE(component.err.find("does not export wasi:cli/run"), std::string::npos) << component.err;
+  EXPECT_NE(component.err.find("run it with `wink up`"), std::string::npos) << component.err;
   fs::remove_all(dir);
 }
 

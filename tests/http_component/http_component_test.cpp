@@ -69,20 +69,7 @@ class JcoServe {
 };
 
 // Node and wink frame a body without a length as chunked (wink streams it).
-std::string dechunk(const HttpResponse& r) {
-  if (r.header("transfer-encoding") != "chunked") return r.body;
-  std::string out;
-  size_t pos = 0;
-  while (pos < r.body.size()) {
-    size_t eol = r.body.find("\r\n", pos);
-    if (eol == std::string::npos) break;
-    size_t n = std::strtoul(r.body.c_str() + pos, nullptr, 16);
-    if (n == 0) break;
-    out.append(r.body, eol + 2, n);
-    pos = eol + 2 + n + 2;
-  }
-  return out;
-}
+std::string dechunk(const HttpResponse& r) { return r.content(); }
 
 // The headers the guest set: what both hosts must agree on. Framing,
 // connection and date fields are each server's own, and wink adds its

@@ -64,18 +64,18 @@ TEST_F(RestoredInstances, NothingARequestWritesReachesTheNextOne) {
   EXPECT_TRUE(up.wait_for_output("\"msg\":\"component image captured\"", 5s)) << up.output();
   auto first = up.get("/one/");
   ASSERT_EQ(first.status, 200) << up.output();
-  EXPECT_EQ(first.body.rfind("greeting=one counter=1000 ", 0), 0u) << first.body;
-  EXPECT_NE(first.body.find("heap=fresh"), std::string::npos) << first.body;
-  const int pages = field(first.body, "pages");
+  EXPECT_EQ(first.content().rfind("greeting=one counter=1000 ", 0), 0u) << first.content();
+  EXPECT_NE(first.content().find("heap=fresh"), std::string::npos) << first.content();
+  const int pages = field(first.content(), "pages");
   ASSERT_GT(pages, 0);
   for (int i = 0; i < 5; ++i) {  // each one wrote the counter, the string and the heap
     auto again = up.get("/one/");
-    EXPECT_EQ(again.body, first.body) << "request " << i;
+    EXPECT_EQ(again.content(), first.content()) << "request " << i;
   }
   // memory.grow in one request: the next starts at the captured size.
   auto grown = up.get("/one/grow");
-  EXPECT_EQ(field(grown.body, "pages"), pages + 16) << grown.body;
-  EXPECT_EQ(up.get("/one/").body, first.body);
+  EXPECT_EQ(field(grown.content(), "pages"), pages + 16) << grown.content();
+  EXPECT_EQ(up.get("/one/").content(), first.content());
   up.stop();
 }
 
@@ -86,8 +86,8 @@ TEST_F(RestoredInstances, AppsThatDifferOnlyInDataSeeTheirOwnState) {
   for (int i = 0; i < 3; ++i) {
     auto one = up.get("/one/");
     auto two = up.get("/two/");
-    EXPECT_EQ(one.body.rfind("greeting=one counter=1000 ", 0), 0u) << one.body;
-    EXPECT_EQ(two.body.rfind("greeting=two counter=1000 ", 0), 0u) << two.body;
+    EXPECT_EQ(one.content().rfind("greeting=one counter=1000 ", 0), 0u) << one.content();
+    EXPECT_EQ(two.content().rfind("greeting=two counter=1000 ", 0), 0u) << two.content();
   }
   up.stop();
 }
@@ -98,11 +98,11 @@ TEST_F(RestoredInstances, TrapIs500AndDeadlineIs504AndTheNextRequestIsClean) {
   auto clean = up.get("/one/");
   ASSERT_EQ(clean.status, 200) << up.output();
   EXPECT_EQ(up.get("/one/trap").status, 500);
-  EXPECT_EQ(up.get("/one/").body, clean.body);
+  EXPECT_EQ(up.get("/one/").content(), clean.content());
   auto t0 = std::chrono::steady_clock::now();
   EXPECT_EQ(up.get("/one/loop").status, 504);
   EXPECT_GE(std::chrono::steady_clock::now() - t0, 1s);
-  EXPECT_EQ(up.get("/one/").body, clean.body);
+  EXPECT_EQ(up.get("/one/").content(), clean.content());
   up.stop();
 }
 
@@ -124,7 +124,7 @@ TEST_F(RestoredInstances, SwitchedOffEveryRequestInstantiatesAndAnswersTheSame) 
   bool started = off.start(dir_, manifest());
   ASSERT_TRUE(started) << off.output();
   EXPECT_TRUE(off.wait_for_output("\"reason\":\"WINK_COMPONENT_RESTORE=0\"", 5s)) << off.output();
-  EXPECT_EQ(off.get("/one/").body, restored.body);
+  EXPECT_EQ(off.get("/one/").content(), restored.content());
   off.stop();
 }
 

@@ -100,31 +100,7 @@ uint64_t proc_kb(pid_t pid, const std::string& field) {
   return 0;
 }
 
-// The guest's answer to a chunked body: the data, and whether the last chunk came.
-struct Dechunked {
-  std::string data;
-  bool complete = false;
-};
-Dechunked dechunk(std::string_view body) {
-  Dechunked d;
-  size_t pos = 0;
-  while (pos < body.size()) {
-    size_t eol = body.find("\r\n", pos);
-    if (eol == std::string_view::npos) break;
-    size_t n = std::strtoul(std::string(body.substr(pos, eol - pos)).c_str(), nullptr, 16);
-    if (n == 0) {
-      d.complete = body.substr(eol, 4) == "\r\n\r\n";
-      break;
-    }
-    if (eol + 2 + n > body.size()) {
-      d.data.append(body.substr(eol + 2));
-      break;
-    }
-    d.data.append(body.substr(eol + 2, n));
-    pos = eol + 2 + n + 2;
-  }
-  return d;
-}
+using wink::test::dechunk;
 
 class StreamingComponent : public ::testing::Test {
  protected:

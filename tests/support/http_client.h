@@ -23,6 +23,33 @@
 
 namespace wink::test {
 
+// A chunked body (Transfer-Encoding: chunked) decoded: the data, and whether
+// the last chunk came (a server that stopped mid-body leaves it false).
+struct Dechunked {
+  std::string data;
+  bool complete = false;
+};
+inline Dechunked dechunk(std::string_view body) {
+  Dechunked d;
+  size_t pos = 0;
+  while (pos < body.size()) {
+    size_t eol = body.find("\r\n", pos);
+    if (eol == std::string_view::npos) break;
+    size_t n = std::strtoul(std::string(body.substr(pos, eol - pos)).c_str(), nullptr, 16);
+    if (n == 0) {
+      d.complete = body.substr(eol, 4) == "\r\n\r\n";
+      break;
+    }
+    if (eol + 2 + n > body.size()) {
+      d.data.append(body.substr(eol + 2));
+      break;
+    }
+    d.data.append(body.substr(eol + 2, n));
+    pos = eol + 2 + n + 2;
+  }
+  return d;
+}
+
 struct HttpResponse {
   int status = 0;  // 0: connection failed or unparsable response
   std::vector<std::pair<std::string, std::string>> headers;
@@ -40,6 +67,10 @@ struct HttpResponse {
       if (same) return v;
     }
     return "";
+  }
+  // The body as the sender meant it: decoded when it came chunked.
+  std::string content() const {
+    return header("transfer-encoding") == "chunked" ? dechunk(body).data : body;
   }
   bool has_header(std::string_view name) const {
     for (const auto& [k, v] : headers) {
