@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wasi_http.h"
+#include "wasi_http_helpers.h"
 
 #define WASI_IO_POLL "wasi:io/poll@0.2.10"
 #define WASI_CLOCKS "wasi:clocks/monotonic-clock@0.2.10"
@@ -28,34 +28,11 @@ IMPORT(WASI_IO_POLL, "[method]pollable.block") void wasi_pollable_block(handle_t
 IMPORT(WASI_IO_POLL, "[resource-drop]pollable") void wasi_drop_pollable(handle_t self);
 IMPORT(WASI_CLOCKS, "subscribe-duration") handle_t wasi_subscribe_duration(int64_t ns);
 
-__attribute__((export_name("cabi_realloc")))
-void* cabi_realloc(void* old, size_t old_size, size_t align, size_t new_size) {
-  (void)old_size;
-  if (new_size == 0) return (void*)align;
-  void* p = realloc(old, new_size);
-  if (!p) abort();
-  return p;
-}
-
-static void add_header(handle_t fields, const char* name, const char* value) {
-  ret_area_t ret;
-  wasi_fields_append(fields, name, strlen(name), (const uint8_t*)value, strlen(value), &ret);
-}
-
 static handle_t respond(handle_t outparam, int status, const char* length, handle_t* body_out) {
   handle_t headers = wasi_fields_new();
-  add_header(headers, "content-type", "application/octet-stream");
-  if (length) add_header(headers, "content-length", length);
-  handle_t response = wasi_outgoing_response_new(headers);
-  wasi_outgoing_response_set_status_code(response, status);
-  ret_area_t ret;
-  wasi_outgoing_response_body(response, &ret);
-  handle_t body = (handle_t)ret_u32(&ret, 4);
-  wasi_outgoing_body_write(body, &ret);
-  handle_t stream = (handle_t)ret_u32(&ret, 4);
-  wasi_response_outparam_set(outparam, 0, response, 0, 0, 0, 0, 0, 0);
-  *body_out = body;
-  return stream;
+  wasi_http_add_header(headers, "content-type", "application/octet-stream");
+  if (length) wasi_http_add_header(headers, "content-length", length);
+  return wasi_http_respond(outparam, status, headers, body_out);
 }
 
 // Writes all of `data`, waiting on the stream's pollable while the client is
@@ -81,30 +58,15 @@ static int write_all(handle_t stream, const uint8_t* data, size_t len) {
   return 1;
 }
 
-static void finish(handle_t stream, handle_t body) {
-  ret_area_t ret;
-  wasi_drop_output_stream(stream);
-  wasi_outgoing_body_finish(body, 0, 0, &ret);
-}
-
 static void sleep_ms(int ms) {
   handle_t p = wasi_subscribe_duration((int64_t)ms * 1000000);
   wasi_pollable_block(p);
   wasi_drop_pollable(p);
 }
 
-// The request body's input stream (and its incoming-body, to drop after).
-static handle_t body_stream(handle_t request, handle_t* in_body) {
-  ret_area_t ret;
-  wasi_incoming_request_consume(request, &ret);
-  *in_body = (handle_t)ret_u32(&ret, 4);
-  wasi_incoming_body_stream(*in_body, &ret);
-  return (handle_t)ret_u32(&ret, 4);
-}
-
 static void echo(handle_t request, handle_t outparam) {
   handle_t in_body, out_body;
-  handle_t in = body_stream(request, &in_body);
+  handle_t in = wasi_http_body_stream(request, &in_body);
   handle_t out = respond(outparam, 200, 0, &out_body);
   ret_area_t ret;
   for (;;) {
@@ -118,12 +80,12 @@ static void echo(handle_t request, handle_t outparam) {
   }
   wasi_drop_input_stream(in);
   wasi_drop_incoming_body(in_body);
-  finish(out, out_body);
+  wasi_http_finish(out, out_body);
 }
 
 static void sink(handle_t request, handle_t outparam) {
   handle_t in_body, out_body;
-  handle_t in = body_stream(request, &in_body);
+  handle_t in = wasi_http_body_stream(request, &in_body);
   ret_area_t ret;
   unsigned long long total = 0;
   int failed = 0;
@@ -153,7 +115,7 @@ static void sink(handle_t request, handle_t outparam) {
   while (d) text[t++] = digits[--d];
   handle_t out = respond(outparam, failed ? 413 : 200, 0, &out_body);
   write_all(out, (const uint8_t*)text, (size_t)t);
-  finish(out, out_body);
+  wasi_http_finish(out, out_body);
 }
 
 static void big(const char* query, handle_t outparam) {
@@ -166,22 +128,13 @@ static void big(const char* query, handle_t outparam) {
   for (unsigned i = 0; i < mib * 16u; ++i) {
     if (!write_all(out, block, sizeof block)) break;
   }
-  finish(out, out_body);
+  wasi_http_finish(out, out_body);
 }
 
 __attribute__((export_name("wasi:http/incoming-handler@0.2.10#handle")))
 void handle(handle_t request, handle_t outparam) {
-  ret_area_t ret;
-  wasi_incoming_request_path_with_query(request, &ret);
-  char path[256] = "/";
-  if (ret_u8(&ret, 0) == 1) {
-    uint32_t len = ret_u32(&ret, 8);
-    char* text = (char*)(uintptr_t)ret_u32(&ret, 4);
-    if (len >= sizeof path) len = sizeof path - 1;
-    memcpy(path, text, len);
-    path[len] = 0;
-    free(text);
-  }
+  char path[256];
+  wasi_http_path(request, path, sizeof path);
   char* query = strchr(path, '?');
   if (query) *query++ = 0;
   handle_t body;
@@ -194,7 +147,7 @@ void handle(handle_t request, handle_t outparam) {
     write_all(out, (const uint8_t*)"first\n", 6);
     sleep_ms(300);
     write_all(out, (const uint8_t*)"second\n", 7);
-    finish(out, body);
+    wasi_http_finish(out, body);
   } else if (strcmp(path, "/big") == 0) {
     big(query, outparam);
   } else if (strcmp(path, "/trap-after-head") == 0) {
@@ -207,14 +160,14 @@ void handle(handle_t request, handle_t outparam) {
   } else if (strcmp(path, "/length") == 0) {
     handle_t out = respond(outparam, 200, "5", &body);
     write_all(out, (const uint8_t*)"12345", 5);
-    finish(out, body);
+    wasi_http_finish(out, body);
   } else if (strcmp(path, "/length-short") == 0) {
     handle_t out = respond(outparam, 200, "10", &body);
     write_all(out, (const uint8_t*)"12345", 5);
-    finish(out, body);
+    wasi_http_finish(out, body);
   } else {
     handle_t out = respond(outparam, 404, 0, &body);
-    finish(out, body);
+    wasi_http_finish(out, body);
   }
   wasi_drop_incoming_request(request);
 }
