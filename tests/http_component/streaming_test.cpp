@@ -4,7 +4,6 @@
 // client does. The guest is tests/http_component/stream_guest.c.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -37,58 +36,7 @@ std::string manifest(const std::string& extra = "") {
          extra + "[[route]]\npath = \"/...\"\ncomponent = \"app\"\n";
 }
 
-// A client socket to 127.0.0.1:port with a receive timeout.
-class Client {
- public:
-  explicit Client(uint16_t port) : fd_(wink::test::connect_loopback(port)) {}
-  ~Client() { close(); }
-  void close() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-  bool ok() const { return fd_ >= 0; }
-  int fd() const { return fd_; }
-  bool send_all(std::string_view bytes) {
-    while (!bytes.empty()) {
-      ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      bytes.remove_prefix(static_cast<size_t>(n));
-    }
-    return true;
-  }
-  // Appends what arrives within `timeout` to `out`; 0 at EOF, -1 on timeout.
-  ssize_t recv_some(std::string& out, std::chrono::milliseconds timeout) {
-    pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return -1;
-    char buf[65536];
-    ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-    if (n > 0) out.append(buf, static_cast<size_t>(n));
-    return n < 0 ? 0 : n;
-  }
-  // Reads until `needle` is in `out` (true), EOF or the timeout (false).
-  bool recv_until(std::string& out, std::string_view needle, std::chrono::milliseconds timeout) {
-    auto end = Clock::now() + timeout;
-    while (out.find(needle) == std::string::npos) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - Clock::now());
-      if (left <= 0ms || recv_some(out, left) <= 0) return false;
-    }
-    return true;
-  }
-  // Reads until EOF (true) or the timeout.
-  bool recv_to_eof(std::string& out, std::chrono::milliseconds timeout) {
-    auto end = Clock::now() + timeout;
-    for (;;) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - Clock::now());
-      if (left <= 0ms) return false;
-      ssize_t n = recv_some(out, left);
-      if (n == 0) return true;
-      if (n < 0) return false;
-    }
-  }
-
- private:
-  int fd_ = -1;
-};
+using Client = wink::test::LoopbackConnection;
 
 // kB of a /proc/<pid>/status line ("VmHWM", "VmRSS").
 uint64_t proc_kb(pid_t pid, const std::string& field) {

@@ -1,7 +1,7 @@
 // A minimal blocking HTTP/1.1 client for tests: one request per connection
 // (Connection: close), response read to EOF and split into status, headers
 // and body. Also the loopback sockets tests build on: connect_loopback(port)
-// and listen_loopback(&port).
+// and listen_loopback(&port), and LoopbackConnection for step-by-step exchanges.
 //
 //   HttpResponse r = http_request(port, "GET", "/path", {"Host: a.localhost"});
 //   EXPECT_EQ(r.status, 200); r.header("content-type"); r.body;
@@ -10,9 +10,11 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cctype>
 #include <cstdint>
 #include <cstdlib>
@@ -118,6 +120,64 @@ inline int listen_loopback(uint16_t* port, int extra_type = 0, int backlog = 16)
   *port = ntohs(a.sin_port);
   return fd;
 }
+
+// A connection to 127.0.0.1:port driven step by step (send part of a
+// request, read until a marker, read to EOF): for tests of streaming and of
+// clients that stall, where http_request's one-shot exchange cannot reach.
+class LoopbackConnection {
+ public:
+  explicit LoopbackConnection(uint16_t port) : fd_(connect_loopback(port)) {}
+  ~LoopbackConnection() { close(); }
+  void close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+  bool ok() const { return fd_ >= 0; }
+  int fd() const { return fd_; }
+  LoopbackConnection(const LoopbackConnection&) = delete;
+  LoopbackConnection& operator=(const LoopbackConnection&) = delete;
+  bool send_all(std::string_view bytes) {
+    while (!bytes.empty()) {
+      ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      bytes.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
+  }
+  // Appends what arrives within `timeout` to `out`; 0 at EOF, -1 on timeout.
+  ssize_t recv_some(std::string& out, std::chrono::milliseconds timeout) {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return -1;
+    char buf[65536];
+    ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n > 0) out.append(buf, static_cast<size_t>(n));
+    return n < 0 ? 0 : n;
+  }
+  // Reads until `needle` is in `out` (true), EOF or the timeout (false).
+  bool recv_until(std::string& out, std::string_view needle, std::chrono::milliseconds timeout) {
+    auto end = std::chrono::steady_clock::now() + timeout;
+    while (out.find(needle) == std::string::npos) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+      if (left <= std::chrono::milliseconds(0) || recv_some(out, left) <= 0) return false;
+    }
+    return true;
+  }
+  // Reads until EOF (true) or the timeout.
+  bool recv_to_eof(std::string& out, std::chrono::milliseconds timeout) {
+    auto end = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+      if (left <= std::chrono::milliseconds(0)) return false;
+      ssize_t n = recv_some(out, left);
+      if (n == 0) return true;
+      if (n < 0) return false;
+    }
+  }
+
+ private:
+  int fd_ = -1;
+};
+
 
 // Sends `raw` (a complete request) to 127.0.0.1:port and reads until EOF.
 inline std::string http_exchange(uint16_t port, const std::string& raw) {
