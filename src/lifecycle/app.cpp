@@ -5,6 +5,7 @@
 
 #include "common/files.h"
 #include "component/parser.h"
+#include "component/producers.h"
 #include "http/access_log.h"
 #include "wagi/cgi.h"
 #include "wagi/http_component.h"
@@ -83,6 +84,21 @@ Result<Node::Component*> deploy_http_component(const manifest::Manifest& manifes
   if (c.entrypoint != "wink_handle") {
     return make_error(context + ": `entrypoint` does not apply to a component (wink calls its "
                                 "wasi:http/incoming-handler export)");
+  }
+  // componentize-js output answers one request per instance: StarlingMonkey
+  // fails every later `handle` call on the same instance ("FetchEvent#
+  // respondWith can't be called twice on the same event", seen with 0.23.0
+  // under wink and under `jco serve`). Refused by name before compiling.
+  if (auto producers = component::read_producers(bytes); producers.ok()) {
+    for (const component::Producer& p : *producers) {
+      if (p.field == "processed-by" && p.name == "ComponentizeJS") {
+        return make_error(context + ": executor = \"reactor\" is not supported for componentize-js output (" +
+                          p.name + " " + p.version + "): its engine answers only the first request of an "
+                          "instance (\"FetchEvent#respondWith can't be called twice\"); serve it per request "
+                          "(executor = \"wagi\", the default: each request's instance is restored from the "
+                          "component's image)");
+      }
+    }
   }
   auto hs = wagi::host_spec_for(manifest, c, *options.host, c.deadline);
   if (!hs.ok()) return std::move(hs).error();

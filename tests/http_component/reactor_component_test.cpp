@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <regex>
 #include <string>
@@ -270,7 +271,43 @@ TEST_F(ReactorComponent, TwoComponentsOfTheSameBytesNeverShareState) {
   EXPECT_EQ(up.stop(), 0) << up.output();
 }
 
-TEST_F(ReactorComponent, InitAndEntrypointAreRefusedWithTheReason) {
+// The same component with a top-level producers section naming
+// componentize-js, as componentize-js 0.23 writes it: refused as a reactor
+// (its engine answers one request per instance), served per request.
+TEST_F(ReactorComponent, ComponentizeJsOutputIsRefusedAsAReactor) {
+  std::string section;
+  auto name = [&](const std::string& s) {
+    section += static_cast<char>(s.size());
+    section += s;
+  };
+  name("producers");
+  section += '\x01';
+  name("processed-by");
+  section += '\x01';
+  name("ComponentizeJS");
+  name("0.23.0");
+  {
+    std::ofstream out(dir_ / "counter.wasm", std::ios::app | std::ios::binary);
+    out << '\x00' << static_cast<char>(section.size()) << section;
+  }
+  WinkUp up;
+  EXPECT_FALSE(up.start(dir_, manifest(""), {}, 30s));
+  EXPECT_NE(up.output().find("executor = \"reactor\" is not supported for componentize-js output (ComponentizeJS "
+                             "0.23.0)"),
+            std::string::npos)
+      << up.output();
+  // Per request it is served (the section changes nothing else).
+  const std::string per_request = "manifest_version = 1\n[app]\nname = \"rc\"\n"
+                                  "[component.counter]\nsource = \"counter.wasm\"\n"
+                                  "[[route]]\npath = \"/...\"\ncomponent = \"counter\"\n";
+  WinkUp served;
+  ASSERT_TRUE(served.start(dir_, per_request)) << served.output();
+  EXPECT_EQ(count(served), 1);
+  EXPECT_EQ(count(served), 1) << "a fresh instance per request";
+  EXPECT_EQ(served.stop(), 0) << served.output();
+}
+
+TEST_F(ReactorComponent, EntrypointIsRefusedWithTheReason) {
   WinkUp up;
   EXPECT_FALSE(up.start(dir_, manifest("entrypoint = \"run\"\n"), {}, 30s));
   EXPECT_NE(up.output().find("`entrypoint` does not apply to a component"), std::string::npos) << up.output();
