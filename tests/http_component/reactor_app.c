@@ -5,6 +5,7 @@
 //   GET .../        -> "count=<n> pages=<p>"
 //   GET .../hold    -> keeps a wasi:http `fields` handle alive (standby cannot save it)
 //   GET .../release -> drops the handle kept by /hold
+//   GET .../log     -> writes a line to stderr (through the preview1 adapter)
 //   GET .../grow    -> grows the memory a page at a time until refused
 //   GET .../spin    -> busy for 300 ms, then answers (concurrent requests need instances)
 //   GET .../trap, .../loop -> a trap, an endless loop
@@ -89,6 +90,7 @@ void handle(handle_t request, handle_t outparam) {
     while (__builtin_wasm_memory_grow(0, 1) != (size_t)-1) {
     }
   }
+  if (ends_with(path, "/log")) fprintf(stderr, "logged at count %ld\n", count);
   if (ends_with(path, "/hold") && !held) held = wasi_fields_new();
   if (ends_with(path, "/release") && held) {
     wasi_drop_fields(held);

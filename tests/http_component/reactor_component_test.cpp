@@ -150,6 +150,20 @@ TEST_F(ReactorComponent, LiveHandleAtStandbyStopsTheInstanceAndSaysWhy) {
   EXPECT_EQ(up.stop(), 0) << up.output();
 }
 
+// The preview1 adapter keeps the stdio streams it opened for good: a guest
+// that wrote to stderr holds their handles, so its standby is refused the
+// same way (documented in docs/components.md), and its lines reach the log.
+TEST_F(ReactorComponent, GuestThatWroteToStderrIsStoppedAtStandby) {
+  WinkUp up;
+  ASSERT_TRUE(up.start(dir_, manifest("idle_timeout = \"100ms\"\n"))) << up.output();
+  EXPECT_EQ(count(up, "/log"), 1);
+  EXPECT_EQ(count(up, "/log"), 2);
+  ASSERT_TRUE(up.wait_for_output("\"msg\":\"standby refused; instance stopped\"", 10s)) << up.output();
+  EXPECT_NE(up.output().find("\"line\":\"logged at count 2\""), std::string::npos) << up.output();
+  EXPECT_EQ(count(up), 1);
+  EXPECT_EQ(up.stop(), 0) << up.output();
+}
+
 TEST_F(ReactorComponent, TrapIs500AndTheInstanceIsNeverReused) {
   WinkUp up;
   ASSERT_TRUE(up.start(dir_, manifest("idle_timeout = \"1h\"\n"))) << up.output();
