@@ -3,8 +3,12 @@
 
 #include <cstdio>
 
+#include "common/files.h"
+#include "component/parser.h"
+#include "component/producers.h"
 #include "http/access_log.h"
 #include "wagi/cgi.h"
+#include "wagi/http_component.h"
 
 namespace wink::lifecycle {
 
@@ -67,6 +71,57 @@ Result<std::vector<engine::InitSpec::WarmupRequest>> warmup_requests(const manif
   return out;
 }
 
+// A reactor whose source is a wasi:http component: loaded once (its core
+// modules compiled optimized: instances live long, and a saved state holds
+// offsets into the artifacts it was taken from), deployed on `node`.
+Result<Node::Component*> deploy_http_component(const manifest::Manifest& manifest, const manifest::Component& c,
+                                               std::span<const uint8_t> bytes, engine::Engine& engine, Node& node,
+                                               const wagi::AppOptions& options, uint64_t version,
+                                               std::shared_ptr<const host::Prepared>& host_out,
+                                               std::shared_ptr<const wagi::HttpComponent>& http_out) {
+  const std::string context = "component \"" + c.id + "\" (" + c.source.string() + ")";
+  if (c.init) return make_error(context + ": `init` is not supported for components yet");
+  if (c.entrypoint != "wink_handle") {
+    return make_error(context + ": `entrypoint` does not apply to a component (wink calls its "
+                                "wasi:http/incoming-handler export)");
+  }
+  // componentize-js output answers one request per instance: StarlingMonkey
+  // fails every later `handle` call on the same instance ("FetchEvent#
+  // respondWith can't be called twice on the same event", seen with 0.23.0
+  // under wink and under `jco serve`). Refused by name before compiling.
+  if (auto producers = component::read_producers(bytes); producers.ok()) {
+    for (const component::Producer& p : *producers) {
+      if (p.field == "processed-by" && p.name == "ComponentizeJS") {
+        return make_error(context + ": executor = \"reactor\" is not supported for componentize-js output (" +
+                          p.name + " " + p.version + "): its engine answers only the first request of an "
+                          "instance (\"FetchEvent#respondWith can't be called twice\"); serve it per request "
+                          "(executor = \"wagi\", the default: each request's instance is restored from the "
+                          "component's image)");
+      }
+    }
+  }
+  auto hs = wagi::host_spec_for(manifest, c, *options.host, c.deadline);
+  if (!hs.ok()) return std::move(hs).error();
+  auto ph = host::Prepared::create(options.host, std::move(*hs));
+  if (!ph.ok()) return std::move(ph).error().with_context(context);
+  host_out = *ph;
+  auto [config, limits] = wagi::http_component_setup(c, *ph, options);
+  auto http = wagi::load_http_component(engine, bytes, std::move(config), limits, engine::Tiering::kOptimized);
+  if (!http.ok()) return std::move(http).error().with_context(context);
+  ComponentSpec spec;
+  spec.app = manifest.app_name;
+  spec.component = c.id;
+  spec.version = version;
+  spec.http = *http;
+  http_out = std::move(*http);
+  spec.memory_limit_bytes = c.memory_limit_bytes;
+  spec.limits = limits.instance;
+  spec.policy = policy_from(c.lifecycle);
+  auto deployed = node.deploy(std::move(spec));
+  if (!deployed.ok()) return make_error("deploy refused: " + deployed.error().message);
+  return *deployed;
+}
+
 }  // namespace
 
 App::~App() {
@@ -86,10 +141,19 @@ Result<std::unique_ptr<App>> App::load(manifest::Manifest manifest, engine::Engi
   app->router_ = std::make_unique<manifest::Router>(app->manifest_.routes);
   app->reactors_.assign(manifest.components.size(), nullptr);
   app->reactor_hosts_.assign(manifest.components.size(), nullptr);
+  app->reactor_http_.assign(manifest.components.size(), nullptr);
   for (size_t k = 0; k < manifest.components.size(); ++k) {
     const manifest::Component& c = manifest.components[k];
     if (c.executor != manifest::Executor::kReactor) continue;
     const std::string context = "component \"" + c.id + "\" (" + c.source.string() + ")";
+    auto bytes = read_file(c.source);
+    if (!bytes.ok()) return std::move(bytes).error().with_context(context);
+    if (component::detect_layer(*bytes) == component::BinaryLayer::Component) {
+      WINK_ASSIGN_OR_RETURN(app->reactors_[k], deploy_http_component(manifest, c, *bytes, engine, node, options,
+                                                                     version, app->reactor_hosts_[k],
+                                                                     app->reactor_http_[k]));
+      continue;
+    }
     WINK_ASSIGN_OR_RETURN(auto module, engine.load_file(c.source));
     ComponentSpec spec;
     spec.app = manifest.app_name;
@@ -189,6 +253,25 @@ void App::handle(const http::Request& request, http::Response& response) const {
   const std::string request_id = wagi::next_request_id();
   const wagi::RunSource source{&log_, manifest_.app_name, component.id,
                                reactor_hosts_[route->component].get(), request_id};
+  if (reactor_http_[route->component]) {
+    // A wasi:http component: the request runs on a long-lived instance.
+    const wagi::HttpComponent& http = *reactor_http_[route->component];
+    wagi::GuestRun run;
+    run.component = true;
+    run.deadline = component.deadline;
+    CallResult r = node_->call_http(*reactor, [&](linker::ComponentInstance& inst, const CallResult& so_far) {
+      return wagi::serve_http_request(http, inst, request, run, request_id,
+                                      {{"queue", "queue", so_far.queue_ms}, {"wake", "wake", so_far.wake_ms}});
+    });
+    if (r.rejected) {
+      run.refused = r.rejected;
+      run.retry_after_s = r.retry_after_s;
+      run.refusal = std::move(r.reason);
+      run.phases = {{"queue", "queue", r.queue_ms}, {"wake", "wake", r.wake_ms}, {"exec", "execute", 0}};
+    }
+    wagi::write_response(source, request, run, response);
+    return;
+  }
   const std::vector<std::string> vars = wagi::build_env(request, *route, component);
   CallResult r = node_->call(*reactor, vars, request.body);
   wagi::GuestRun run = to_guest_run(r, component.deadline);

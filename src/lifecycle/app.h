@@ -44,7 +44,8 @@ class App {
   // matches; "" when none matches (handle() answers 404 at once).
   std::string dispatch_key(const http::Request& request) const;
   // The request's body streams to its guest (a per-request wasi:http
-  // component; reactors and WAGI take it whole).
+  // component; reactors, wasi:http ones included, and WAGI take it whole:
+  // a slow client never holds a long-lived instance).
   bool streams_body(const http::Request& head) const;
   const manifest::Manifest& manifest() const { return manifest_; }
 
@@ -55,6 +56,8 @@ class App {
   std::unique_ptr<wagi::App> wagi_;
   std::vector<Node::Component*> reactors_;  // parallel to components; null for WAGI ones
   std::vector<std::shared_ptr<const host::Prepared>> reactor_hosts_;  // for redaction
+  // Set for a reactor whose source is a wasi:http component.
+  std::vector<std::shared_ptr<const wagi::HttpComponent>> reactor_http_;
   Node* node_ = nullptr;
   wagi::LogSink log_;
 };

@@ -12,6 +12,7 @@
 #include "common/bytes_text.h"
 #include "http/access_log.h"
 #include "lifecycle/planner.h"
+#include "linker/linker.h"
 #include "host/reactor.h"
 #include "wasi/state.h"
 
@@ -57,6 +58,10 @@ struct Node::Inst {
   // too (it costs nothing: the running instance maps it), so a trap falls back to it.
   std::shared_ptr<engine::Snapshot> saved;
   uint64_t saved_bytes = 0;
+  // A wasi:http component's instance and its state saved at standby.
+  std::unique_ptr<linker::ComponentInstance> http_live;
+  std::shared_ptr<const linker::InstanceImage> http_saved;
+  bool has_saved() const { return saved != nullptr || http_saved != nullptr; }
   time_point last_used{}, keep_awake_until{};
   std::chrono::system_clock::time_point created_wall, wake_wall;
   uint64_t requests = 0, wakes = 0;
@@ -247,10 +252,14 @@ Node::Inst* Node::claim_start(Component& c, std::string* why) {
 }
 
 Result<Node::Component*> Node::deploy(ComponentSpec spec) {
-  if (!spec.init) return make_error("component has no start snapshot");
-  const wink_export_t* handler = spec.init->module()->find_export(spec.handler);
-  if (!handler || handler->kind != WINK_EXTERN_FUNC || handler->params[0] || handler->results[0]) {
-    return make_error("handler export `" + spec.handler + "` is not an exported function without parameters and results");
+  const wink_export_t* handler = nullptr;
+  if (!spec.http) {
+    if (!spec.init) return make_error("component has no start snapshot");
+    handler = spec.init->module()->find_export(spec.handler);
+    if (!handler || handler->kind != WINK_EXTERN_FUNC || handler->params[0] || handler->results[0]) {
+      return make_error("handler export `" + spec.handler +
+                        "` is not an exported function without parameters and results");
+    }
   }
   const ScaleConfig& sc = spec.policy.scale;
   if (sc.max_instances == 0) return make_error("max_instances must be at least 1");
@@ -261,7 +270,7 @@ Result<Node::Component*> Node::deploy(ComponentSpec spec) {
   for (const auto& p : sc.policies) WINK_TRY(p.validate());
   auto c = std::make_unique<Component>();
   c->handler = handler;
-  if (const wink_export_t* b = spec.init->module()->find_export("wink_before_standby");
+  if (const wink_export_t* b = spec.init ? spec.init->module()->find_export("wink_before_standby") : nullptr;
       b && b->kind == WINK_EXTERN_FUNC && !b->params[0] && !b->results[0]) {
     c->before_standby = b;
   }
@@ -383,8 +392,21 @@ Node::Inst* Node::new_inst(Component& c) {
 
 // ---- start (wake) and standby: outside the lock, on a claimed instance ----
 
+Result<void> Node::start_http(Inst& i) {
+  Component& c = *i.comp;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto inst = wagi::start_http_instance(*c.spec.http, c.spec.policy.stateful ? i.http_saved : nullptr);
+  if (!inst.ok()) return std::move(inst).error();
+  i.http_live = std::move(*inst);
+  i.last_wake_ms = ms_between(t0, std::chrono::steady_clock::now());
+  i.wake_wall = std::chrono::system_clock::now();
+  ++i.wakes;
+  return {};
+}
+
 Result<void> Node::start(Inst& i) {
   Component& c = *i.comp;
+  if (c.spec.http) return start_http(i);
   auto t0 = std::chrono::steady_clock::now();
   wasi::Overrides ov;
   ov.stdin_ = &i.in;
@@ -410,9 +432,55 @@ Result<void> Node::start(Inst& i) {
   return {};
 }
 
+void Node::standby_http(Inst& i, bool stop_after) {
+  // Claimed and kDraining. A stateful instance's state is its linked
+  // instance image; one that cannot be saved (the guest holds resource
+  // handles) is stopped instead, with its last saved state dropped too: the
+  // next request starts from the component's start, never from a state
+  // older than what requests already saw, nor from a half-saved one.
+  Component& c = *i.comp;
+  const auto t0 = std::chrono::steady_clock::now();
+  std::shared_ptr<const linker::InstanceImage> saved;
+  std::string refused;
+  if (c.spec.policy.stateful && !stop_after && i.http_live) {
+    auto image = wagi::save_http_instance(*i.http_live);
+    if (image.ok()) {
+      saved = std::move(*image);
+    } else {
+      refused = image.error().message;
+      stop_after = true;
+    }
+  }
+  const uint64_t saved_bytes = saved ? wagi::saved_http_bytes(*saved) : 0;
+  i.http_live.reset();  // its memory slots and host state
+  i.last_standby_ms = ms_between(t0, std::chrono::steady_clock::now());
+  std::lock_guard lock(mu_);
+  account(i, -1);
+  i.http_saved = std::move(saved);
+  i.saved_bytes = saved_bytes;
+  i.state = stop_after ? State::kStopped : State::kStandby;
+  i.keep_awake_until = {};
+  account(i, +1);
+  i.claimed = false;
+  std::string extra = ",\"saved_bytes\":" + std::to_string(saved_bytes) + ",\"ms\":" + std::to_string(i.last_standby_ms);
+  if (!refused.empty()) {
+    extra += ",\"detail\":";
+    http::append_json_string(extra, "its state cannot be saved: " + refused +
+                                        "; the next request starts from the component's start state");
+  }
+  log_event(!refused.empty() ? "standby refused; instance stopped" : stop_after ? "instance stopped" : "instance standby",
+            i, extra);
+  if (stop_after) {
+    auto& v = c.instances;
+    v.erase(std::remove_if(v.begin(), v.end(), [&](const auto& p) { return p.get() == &i; }), v.end());
+  }
+  cv_.notify_all();
+}
+
 void Node::standby(Inst& i, bool stop_after) {
   // The instance is claimed and kDraining. Tell the guest first; it may ask to stay.
   Component& c = *i.comp;
+  if (c.spec.http) return standby_http(i, stop_after);
   auto t0 = std::chrono::steady_clock::now();
   bool guest_failed = false;
   if (c.before_standby && i.live) {
@@ -562,10 +630,8 @@ Node::Inst* Node::evict_for(Component& c) {
   return lru;
 }
 
-CallResult Node::call(Component& c, const std::vector<std::string>& vars, std::string_view body) {
-  CallResult r;
+Node::Inst* Node::acquire(Component& c, CallResult& r, std::unique_lock<std::mutex>& lock) {
   const auto t_arrive = std::chrono::steady_clock::now();
-  std::unique_lock lock(mu_);
   const time_point deadline = clock_->now() + c.spec.policy.queue_timeout;
   record(c, clock_->now());
   ++c.requests;
@@ -594,7 +660,7 @@ CallResult Node::call(Component& c, const std::vector<std::string>& vars, std::s
         inst->claimed = false;
         if (!started.ok()) {
           inst->busy = false;
-          inst->state = inst->saved ? State::kStandby : State::kStopped;
+          inst->state = inst->has_saved() ? State::kStandby : State::kStopped;
           account(*inst, +1);
           if (inst->state == State::kStopped) {
             auto& v = c.instances;
@@ -649,9 +715,17 @@ CallResult Node::call(Component& c, const std::vector<std::string>& vars, std::s
   if (!inst) {
     ++c.rejected;
     r.retry_after_s = std::max<uint32_t>(1, static_cast<uint32_t>(c.spec.policy.idle_timeout.count() / 1000));
-    return r;
+    return nullptr;
   }
   if (!c.spec.policy.scale.policies.empty()) notify_ticker(clock_->now());
+  return inst;
+}
+
+CallResult Node::call(Component& c, const std::vector<std::string>& vars, std::string_view body) {
+  CallResult r;
+  std::unique_lock lock(mu_);
+  Inst* inst = acquire(c, r, lock);
+  if (!inst) return r;
   lock.unlock();
 
   // Run the guest on this thread: stdin = body, stdout/stderr fresh.
@@ -674,18 +748,36 @@ CallResult Node::call(Component& c, const std::vector<std::string>& vars, std::s
   r.err.swap(inst->err);
   r.instance = inst->name;
   const bool failed = !r.outcome.ok() && !(r.outcome.exited() && r.outcome.exit_code == 0);
-  // A trap (or proc_exit) leaves the instance unusable: drop it; a stateful
-  // one falls back to its last saved state.
-  std::unique_ptr<engine::Instance> dead;
+  release(c, inst, failed, cpu_ms, rs.keep_awake_ms);
+  return r;
+}
+
+CallResult Node::call_http(Component& c, const ServeHttp& serve) {
+  CallResult r;
+  std::unique_lock lock(mu_);
+  Inst* inst = acquire(c, r, lock);
+  if (!inst) return r;
+  lock.unlock();
+  r.instance = inst->name;
+  const double cpu0 = thread_cpu_ms();
+  const auto t_exec = std::chrono::steady_clock::now();
+  const bool usable = serve(*inst->http_live, r);
+  r.exec_ms = ms_between(t_exec, std::chrono::steady_clock::now());
+  release(c, inst, !usable, thread_cpu_ms() - cpu0, -1);
+  return r;
+}
+
+void Node::release(Component& c, Inst* inst, bool failed, double cpu_ms, int64_t keep_awake_ms) {
+  // A trap (or an exit, or the deadline) leaves the instance unusable: drop
+  // it, outside the lock; a stateful one falls back to its last saved state.
   if (failed) {
-    dead = std::move(inst->live);
+    std::unique_ptr<engine::Instance> dead = std::move(inst->live);
+    std::unique_ptr<linker::ComponentInstance> dead_http = std::move(inst->http_live);
     inst->host.reset();
     inst->reactor.reset();
     inst->wasi.reset();
   }
-  dead.reset();
-
-  lock.lock();
+  std::lock_guard lock(mu_);
   const time_point now = clock_->now();
   inst->busy = false;
   ++inst->requests;
@@ -695,22 +787,21 @@ CallResult Node::call(Component& c, const std::vector<std::string>& vars, std::s
   c.bucket_cpu_ms[bucket] += cpu_ms;
   if (failed) {
     account(*inst, -1);
-    inst->state = inst->saved ? State::kStandby : State::kStopped;
+    inst->state = inst->has_saved() ? State::kStandby : State::kStopped;
     account(*inst, +1);
     if (inst->state == State::kStopped) {
       auto& v = c.instances;
       v.erase(std::remove_if(v.begin(), v.end(), [&](const auto& p) { return p.get() == inst; }), v.end());
     }
   } else {
-    if (rs.keep_awake_ms == 0) inst->keep_awake_until = {};
-    if (rs.keep_awake_ms > 0) {
+    if (keep_awake_ms == 0) inst->keep_awake_until = {};
+    if (keep_awake_ms > 0) {
       inst->keep_awake_until =
-          now + milliseconds(std::min<int64_t>(rs.keep_awake_ms, c.spec.policy.max_keep_awake.count()));
+          now + milliseconds(std::min<int64_t>(keep_awake_ms, c.spec.policy.max_keep_awake.count()));
     }
     notify_ticker(std::max(now + c.spec.policy.idle_timeout, inst->keep_awake_until));
   }
   cv_.notify_all();
-  return r;
 }
 
 // ---- metrics ----
@@ -866,7 +957,7 @@ time_point Node::tick() {
 
 void Node::want_spare(Component& c, const Inst& i) {
   // Under mu_, after i started: from the start snapshot (no saved state of its own)?
-  if (!c.spec.policy.stateful || i.saved || c.spare || c.spare_pending) return;
+  if (c.spec.http || !c.spec.policy.stateful || i.saved || c.spare || c.spare_pending) return;
   c.spare_wanted = true;
   notify_ticker(clock_->now());
 }
@@ -895,7 +986,7 @@ void Node::run_work(std::vector<Work>& work) {
       std::lock_guard lock(mu_);
       account(*w.inst, -1);
       w.inst->claimed = false;
-      w.inst->state = started.ok() ? State::kRunning : (w.inst->saved ? State::kStandby : State::kStopped);
+      w.inst->state = started.ok() ? State::kRunning : (w.inst->has_saved() ? State::kStandby : State::kStopped);
       w.inst->last_used = clock_->now();
       account(*w.inst, +1);
       if (started.ok()) want_spare(*w.inst->comp, *w.inst);

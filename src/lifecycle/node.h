@@ -48,6 +48,7 @@
 #include "host/host.h"
 #include "lifecycle/policy.h"
 #include "runtime/runtime.h"
+#include "wagi/http_component.h"
 #include "wasi/wasi.h"
 
 namespace wink::lifecycle {
@@ -98,6 +99,11 @@ struct ComponentSpec {
   // is deployed next to the old one, both have the same names.
   uint64_t version = 0;
   std::shared_ptr<engine::Snapshot> init;      // every new instance starts here
+  // A wasi:http component instead of a core module (then `init`, `wasi`,
+  // `host` and `handler` are unused): instances start as its per-request
+  // ones do, serve through call_http, and standby saves their linked
+  // instance image (wagi::save_http_instance).
+  std::shared_ptr<const wagi::HttpComponent> http;
   std::shared_ptr<const wasi::Prepared> wasi;  // preopens, argv, environment
   std::shared_ptr<const host::Prepared> host;  // wink_v1; null: not offered
   engine::InstanceLimits limits;
@@ -175,6 +181,16 @@ class Node {
   // Thread-safe; guest code runs on the calling thread.
   CallResult call(Component& component, const std::vector<std::string>& vars, std::string_view body);
 
+  // Serves one request on a wasi:http component (ComponentSpec::http): the
+  // scheduling of call(), then `serve` runs the request on the instance on
+  // this thread (`so_far` holds the queue and wake times). `serve` returns
+  // false when the instance must not serve again (a trap, the deadline, an
+  // exit): it is dropped, and a stateful one falls back to its last saved
+  // state. The returned CallResult says whether and why no instance was
+  // found (rejected), and its times.
+  using ServeHttp = std::function<bool(linker::ComponentInstance& instance, const CallResult& so_far)>;
+  CallResult call_http(Component& component, const ServeHttp& serve);
+
   // Runs the timers now (idle -> standby, keep-awake expiry, autoscaler).
   // Returns when the next timer is due. The background thread calls it.
   Clock::time_point tick();
@@ -199,6 +215,14 @@ class Node {
  private:
   struct Work;
   bool pick_idle(Component& c, Inst*& out);
+  // call()'s scheduling: an instance made busy for this request, or null
+  // with r.rejected and r.reason; returns with the lock held.
+  Inst* acquire(Component& c, CallResult& r, std::unique_lock<std::mutex>& lock);
+  // After a request on `inst` (lock not held): failed drops it.
+  void release(Component& c, Inst* inst, bool failed, double cpu_ms, int64_t keep_awake_ms);
+  Result<void> start_http(Inst& i);
+  // A wasi:http instance's standby; true when it handled it.
+  void standby_http(Inst& i, bool stop_after);
   bool admit(Component& c, const Inst* waking, std::string* why) const;
   // Under mu_: claims the instance a start would use (the most recently used
   // standby one, else a new one) and marks it starting, if the quotas admit

@@ -213,6 +213,21 @@ Result<host::ComponentSpec> host_spec_for(const manifest::Manifest& m, const man
   return spec;
 }
 
+HttpComponentSetup http_component_setup(const manifest::Component& c, std::shared_ptr<const host::Prepared> host,
+                                        const AppOptions& options) {
+  HttpComponentSetup s;
+  s.config.args = {c.id};
+  for (const auto& [k, v] : c.environment) s.config.env.emplace_back(k, v);
+  for (const auto& f : c.files) s.config.preopens.push_back(wasi::Preopen{f.host_dir, f.guest_dir, true});
+  s.config.host = std::move(host);
+  s.limits.instance.max_memory_pages =
+      static_cast<uint32_t>(std::min<uint64_t>(c.memory_limit_bytes / (64 * 1024), 65536));
+  s.limits.instance.deadline = c.deadline;
+  s.limits.max_body_bytes = options.max_stdout_bytes;
+  s.limits.max_stderr_bytes = options.max_stderr_bytes;
+  return s;
+}
+
 Result<std::unique_ptr<App>> App::load(manifest::Manifest manifest, engine::Engine& engine,
                                        AppOptions options) {
   std::unique_ptr<App> app(new App());
@@ -251,15 +266,7 @@ Result<std::unique_ptr<App>> App::load(manifest::Manifest manifest, engine::Engi
         return make_error(context + ": `entrypoint` does not apply to a component (wink calls its "
                                     "wasi:http/incoming-handler export)");
       }
-      wasi2::Config config;
-      config.args = {c.id};
-      for (const auto& [k, v] : c.environment) config.env.emplace_back(k, v);
-      for (const auto& f : c.files) config.preopens.push_back(wasi::Preopen{f.host_dir, f.guest_dir, true});
-      config.host = s.host;
-      HttpComponentLimits limits;
-      limits.instance = s.limits;
-      limits.max_body_bytes = app->options_.max_stdout_bytes;
-      limits.max_stderr_bytes = app->options_.max_stderr_bytes;
+      auto [config, limits] = http_component_setup(c, s.host, app->options_);
       // Instances live for one request: the quick tier may serve meanwhile.
       auto http = load_http_component(engine, *bytes, config, limits, engine::Tiering::kQuickThenOptimized);
       if (!http.ok()) return std::move(http).error().with_context(context);

@@ -30,6 +30,7 @@
 #include "http/message.h"
 #include "manifest/manifest.h"
 #include "manifest/router.h"
+#include "wagi/http_component.h"
 #include "wagi/response.h"
 #include "wasi/wasi.h"
 
@@ -56,6 +57,16 @@ struct AppOptions {
 // the manifest position. Shared with the reactor executor (wink_lifecycle).
 Result<host::ComponentSpec> host_spec_for(const manifest::Manifest& m, const manifest::Component& c,
                                           const host::Node& node, std::chrono::nanoseconds deadline);
+
+// How a wasi:http component of the manifest runs, per request or long-lived
+// (wink_lifecycle): its WASI 0.2 configuration (argv, environment, read-only
+// files, wink_v1's stores and variables through `host`) and its limits.
+struct HttpComponentSetup {
+  wasi2::Config config;
+  HttpComponentLimits limits;
+};
+HttpComponentSetup http_component_setup(const manifest::Component& c, std::shared_ptr<const host::Prepared> host,
+                                        const AppOptions& options);
 
 class App {
  public:

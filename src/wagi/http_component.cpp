@@ -176,13 +176,33 @@ void run_http_component(const HttpComponent& component, const http::Request& req
   const auto t0 = Clock::now();
   auto instance = component.image ? linker::restore(component.loaded, component.image, component.limits.instance)
                                   : linker::instantiate(component.loaded, component.limits.instance);
-  const auto t1 = Clock::now();
+  const Phase inst{"inst", "instantiate", ms_between(t0, Clock::now())};
   if (!instance.ok()) {
     run.instantiate_error = instance.error().message;
-    run.phases = {{"inst", "instantiate", ms_between(t0, t1)}, {"exec", "execute", 0}};
+    run.phases = {inst, {"exec", "execute", 0}};
     return;
   }
-  auto& state = static_cast<wasi2::State&>((*instance)->host_state());
+  serve_http_request(component, **instance, request, run, request_id, {inst});
+}
+
+Result<std::unique_ptr<linker::ComponentInstance>> start_http_instance(
+    const HttpComponent& component, const std::shared_ptr<const linker::InstanceImage>& saved) {
+  if (saved) return linker::restore(component.loaded, saved, component.limits.instance);
+  if (component.image) return linker::restore(component.loaded, component.image, component.limits.instance);
+  return linker::instantiate(component.loaded, component.limits.instance);
+}
+
+Result<std::shared_ptr<const linker::InstanceImage>> save_http_instance(const linker::ComponentInstance& instance) {
+  return linker::capture_image(instance);
+}
+
+uint64_t saved_http_bytes(const linker::InstanceImage& saved) { return linker::image_stats(saved).stored_bytes; }
+
+bool serve_http_request(const HttpComponent& component, linker::ComponentInstance& instance,
+                        const http::Request& request, GuestRun& run, std::string_view request_id,
+                        std::vector<Phase> before) {
+  const auto t1 = Clock::now();
+  auto& state = static_cast<wasi2::State&>(instance.host_state());
   const size_t log_cap = component.limits.max_stderr_bytes;
   state.set_log([&run, log_cap](std::string_view, std::string_view line) {
     if (run.err.size() >= log_cap) return;
@@ -208,7 +228,7 @@ void run_http_component(const HttpComponent& component, const http::Request& req
     x.on_response = [&](wasi2::HttpExchange& ex) -> Result<void> {
       if (ex.error) return {};  // an error-code: answered 500 after the run
       std::vector<std::pair<std::string, std::string>> headers = ex.response_headers;
-      add_run_headers(headers, request_id, {{"inst", "instantiate", ms_between(t0, t1)}});
+      add_run_headers(headers, request_id, before);
       streamed = true;
       stream->start(ex.status, std::move(headers), ex.content_length);  // false: the client left (writes fail)
       return {};
@@ -231,6 +251,7 @@ void run_http_component(const HttpComponent& component, const http::Request& req
     };
   }
 
+  bool usable = true;
   auto reps = state.begin_exchange(x);
   if (!reps.ok()) {
     run.instantiate_error = reps.error().message;
@@ -238,7 +259,7 @@ void run_http_component(const HttpComponent& component, const http::Request& req
     std::vector<wink::component::Value> args = {wink::component::Value::handle(reps->request),
                                                 wink::component::Value::handle(reps->response_out)};
     runtime::Outcome outcome;
-    auto called = (*instance)->call(component.handler, "handle", args, &outcome);
+    auto called = instance.call(component.handler, "handle", args, &outcome);
     if (auto code = state.exit_code()) {
       outcome.trap = runtime::Trap::kExit;
       outcome.exit_code = *code;
@@ -247,6 +268,7 @@ void run_http_component(const HttpComponent& component, const http::Request& req
       outcome.trap = runtime::Trap::kHost;
       outcome.detail = called.error().message;
     }
+    usable = outcome.ok() && !instance.poisoned();
     run.outcome = std::move(outcome);
   }
   const auto t2 = Clock::now();
@@ -259,14 +281,17 @@ void run_http_component(const HttpComponent& component, const http::Request& req
     run.streamed = true;
   }
   state.end_exchange(x);
-  instance->reset();  // free the instance (and its memory slots) before answering
+  state.log_flush();  // a last line without its newline belongs to this run
+  state.set_log({});  // the sink refers to this run
   if (x.responded) {
     answer.status = x.status;
     answer.headers = std::move(x.response_headers);
     answer.error = x.error.value_or("");
     run.http = std::move(answer);
   }
-  run.phases = {{"inst", "instantiate", ms_between(t0, t1)}, {"exec", "execute", ms_between(t1, t2)}};
+  run.phases = std::move(before);
+  run.phases.push_back({"exec", "execute", ms_between(t1, t2)});
+  return usable;
 }
 
 }  // namespace wink::wagi

@@ -22,6 +22,11 @@
 #include "wagi/response.h"
 #include "wasi2/wasi2.h"
 
+namespace wink::linker {
+class ComponentInstance;
+class InstanceImage;
+}  // namespace wink::linker
+
 namespace wink::wagi {
 
 struct HttpComponent;
@@ -70,5 +75,30 @@ const HttpComponentImage& http_component_image(const HttpComponent& component);
 // body is whole in the request and the answer is collected in run.http.
 void run_http_component(const HttpComponent& component, const http::Request& request, GuestRun& run,
                         std::string_view request_id = {});
+
+// ---- Long-lived instances (lifecycle's reactors; docs/components.md) ----
+
+// A new instance of `component` for many requests: restored from `saved` (a
+// state save_http_instance took of an instance of this same component) or,
+// when null, started as a per-request one would be (the component's image,
+// else a fresh instantiation).
+Result<std::unique_ptr<linker::ComponentInstance>> start_http_instance(
+    const HttpComponent& component, const std::shared_ptr<const linker::InstanceImage>& saved);
+
+// The instance's state between two requests (linker::capture_image), for a
+// later start_http_instance. Refused, with the reason, while the guest holds
+// resource handles (a stream, a field list, a request kept from an earlier
+// call): they belong to this instance's host state and cannot be restored.
+Result<std::shared_ptr<const linker::InstanceImage>> save_http_instance(const linker::ComponentInstance& instance);
+// Bytes a saved state keeps (its non-zero pages).
+uint64_t saved_http_bytes(const linker::InstanceImage& saved);
+
+// Serves one request on `instance` (fresh or long-lived), as
+// run_http_component does: `before` are the phases already spent (for
+// Server-Timing and the log; exec is added). Returns false when the
+// instance must not serve again: it trapped, hit the deadline or exited.
+bool serve_http_request(const HttpComponent& component, linker::ComponentInstance& instance,
+                        const http::Request& request, GuestRun& run, std::string_view request_id,
+                        std::vector<Phase> before);
 
 }  // namespace wink::wagi

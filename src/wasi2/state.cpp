@@ -125,7 +125,11 @@ State::~State() {
   resources_.reset();  // resources may still write (an unfinished body) before the log goes
 }
 
-void State::set_log(LogSink log) { log_ = std::move(log); }
+void State::set_log(LogSink log) {
+  log_ = std::move(log);
+  logged_ = 0;
+  truncated_ = false;
+}
 
 size_t State::live_resources() const { return resources_->live(); }
 

@@ -162,7 +162,9 @@ class State final : public component::HostState {
   // the guest still holds fails from now on (a trap, or a stream error for
   // body streams) instead of reaching `x`.
   void end_exchange(HttpExchange& x);
-  // Replaces the app's log sink for this instance (per-request log lines).
+  // Replaces the app's log sink for this instance (per-request log lines);
+  // the output cap (Limits::max_log_bytes) starts again with each sink, so a
+  // long-lived instance has it per request.
   void set_log(LogSink log);
   // wasi:cli/exit was called: its status (0 success). The call that exited
   // returned an error starting with "exit: ".

@@ -1,0 +1,331 @@
+// Long-lived (reactor) instances of a wasi:http component over real HTTP
+// against `wink up` (docs/components.md, "Long-lived instances"): one
+// instance answers many requests and keeps its memory; standby saves its
+// linked instance image and a wake restores it; a guest holding resource
+// handles at standby is stopped, not saved wrong; traps, deadlines, memory
+// growth, a body that never ends, concurrency up to max_instances, and two
+// components of the same bytes. The guest is tests/http_component/reactor_app.c
+// (a request counter), built by the test build (clang, wasm-tools embed, jco new).
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/http_client.h"
+#include "support/wink_up.h"
+
+namespace wink::test {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+#ifdef WINK_REACTOR_APP
+constexpr const char* kReactorApp = WINK_REACTOR_APP;
+#else
+constexpr const char* kReactorApp = "";
+#endif
+
+int field(const std::string& body, const std::string& name) {
+  std::smatch m;
+  if (!std::regex_search(body, m, std::regex(name + "=(-?\\d+)"))) return -1;
+  return std::atoi(m[1].str().c_str());
+}
+
+size_t occurrences(const std::string& text, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
+// Waits until `needle` was printed `n` times.
+bool wait_for_nth(WinkUp& up, const std::string& needle, size_t n, std::chrono::milliseconds timeout = 10s) {
+  const auto until = Clock::now() + timeout;
+  while (occurrences(up.output(), needle) < n) {
+    if (Clock::now() > until) return false;
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
+constexpr const char* kStandby = "\"msg\":\"instance standby\"";
+
+double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
+
+class ReactorComponent : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!*kReactorApp) GTEST_SKIP() << "built without the component toolchain (npm/node missing)";
+    dir_ = scratch_dir("reactor-component");
+    fs::copy_file(kReactorApp, dir_ / "counter.wasm", fs::copy_options::overwrite_existing);
+    fs::copy_file(kReactorApp, dir_ / "counter-copy.wasm", fs::copy_options::overwrite_existing);
+  }
+  // One reactor component "counter" on every path; `settings` are added to it.
+  std::string manifest(const std::string& settings) const {
+    return "manifest_version = 1\n[app]\nname = \"rc\"\n"
+           "[component.counter]\nsource = \"counter.wasm\"\nexecutor = \"reactor\"\n" + settings +
+           "[[route]]\npath = \"/...\"\ncomponent = \"counter\"\n";
+  }
+  int count(WinkUp& up, const std::string& path = "/") {
+    auto r = up.get(path);
+    EXPECT_EQ(r.status, 200) << path << ": " << r.content() << up.output();
+    return field(r.content(), "count");
+  }
+  fs::path dir_;
+};
+
+TEST_F(ReactorComponent, OneInstanceAnswersManyRequestsAndKeepsItsMemory) {
+  WinkUp up;
+  ASSERT_TRUE(up.start(dir_, manifest("idle_timeout = \"1h\"\n"))) << up.output();
+  auto first = up.get("/");
+  ASSERT_EQ(first.status, 200) << first.content() << up.output();
+  EXPECT_EQ(field(first.content(), "count"), 1) << first.content();
+  // Started from zero by this request: its wake is in Server-Timing.
+  EXPECT_NE(first.header("Server-Timing").find("wake;dur="), std::string::npos) << first.header("Server-Timing");
+  EXPECT_EQ(first.header("X-Request-Id").size(), 16u);
+  for (int expected = 2; expected <= 6; ++expected) EXPECT_EQ(count(up), expected);
+  EXPECT_EQ(up.stop(), 0) << up.output();
+}
+
+TEST_F(ReactorComponent, StandbySavesTheStateAndTheNextRequestWakesIt) {
+  WinkUp up;
+  ASSERT_TRUE(up.start(dir_, manifest("idle_timeout = \"100ms\"\n"))) << up.output();
+  EXPECT_EQ(count(up), 1);
+  EXPECT_EQ(count(up), 2);
+  // An awake request, then the same request after standby: wake over HTTP
+  // as a ratio of the awake one, measured in this run (a shared machine).
+  auto t_awake = Clock::now();
+  EXPECT_EQ(count(up), 3);
+  const double awake_ms = ms_since(t_awake);
+  ASSERT_TRUE(wait_for_nth(up, kStandby, 1)) << up.output();
+  auto t_wake = Clock::now();
+  auto woke = up.get("/");
+  const double wake_ms = ms_since(t_wake);
+  EXPECT_EQ(field(woke.content(), "count"), 4) << "woken with its count: " << woke.content() << up.output();
+  EXPECT_NE(woke.header("Server-Timing").find("wake;dur="), std::string::npos);
+  std::printf("[ figures ] awake request %.3f ms, request waking a standby instance %.3f ms (ratio %.2f)\n",
+              awake_ms, wake_ms, wake_ms / awake_ms);
+  // A second standby and wake: the count goes on from the newer state.
+  EXPECT_EQ(count(up), 5);
+  ASSERT_TRUE(wait_for_nth(up, kStandby, 2)) << up.output();
+  EXPECT_EQ(count(up), 6);
+  EXPECT_EQ(up.stop(), 0) << up.output();
+}
+
+TEST_F(ReactorComponent, StatelessStandbyStartsAfresh) {
+  WinkUp up;
+  ASSERT_TRUE(up.start(dir_, manifest("idle_timeout = \"50ms\"\nstateful = false\n"))) << up.output();
+  EXPECT_EQ(count(up), 1);
+  EXPECT_EQ(count(up), 2);
+  ASSERT_TRUE(wait_for_nth(up, kStandby, 1)) << up.output();
+  EXPECT_EQ(count(up), 1);
+  EXPECT_EQ(up.stop(), 0) << up.output();
+}
+
+TEST_F(ReactorComponent, LiveHandleAtStandbyStopsTheInstanceAndSaysWhy) {
+  WinkUp up;
+  ASSERT_TRUE(up.start(dir_, manifest("idle_timeout = \"100ms\"\n"))) << up.output();
+  EXPECT_EQ(count(up), 1);
+  EXPECT_EQ(count(up, "/hold"), 2);  // keeps a `fields` handle in a global
+  ASSERT_TRUE(up.wait_for_output("\"msg\":\"standby refused; instance stopped\"", 10s)) << up.output();
+  EXPECT_NE(up.output().find("resource handle(s) are alive"), std::string::npos) << up.output();
+  // Nothing of the unsaveable state: the next instance starts from the start state.
+  EXPECT_EQ(count(up), 1);
+  // A handle dropped before standby: saved as usual, the count goes on.
+  EXPECT_EQ(count(up, "/hold"), 2);
+  EXPECT_EQ(count(up, "/release"), 3);
+  ASSERT_TRUE(wait_for_nth(up, kStandby, 1)) << up.output();
+  EXPECT_EQ(count(up), 4);
+  EXPECT_EQ(up.stop(), 0) << up.output();
+}
+
+// The preview1 adapter keeps the stdio streams it opened for good: a guest
+// that wrote to stderr holds their handles, so its standby is refused the
+// same way (documented in docs/components.md), and its lines reach the log.
+TEST_F(ReactorComponent, GuestThatWroteToStderrIsStoppedAtStandby) {
+  WinkUp up;
+  ASSERT_TRUE(up.start(dir_, manifest("idle_timeout = \"100ms\"\n"))) << up.output();
+  EXPECT_EQ(count(up, "/log"), 1);
+  EXPECT_EQ(count(up, "/log"), 2);
+  ASSERT_TRUE(up.wait_for_output("\"msg\":\"standby refused; instance stopped\"", 10s)) << up.output();
+  EXPECT_NE(up.output().find("\"line\":\"logged at count 2\""), std::string::npos) << up.output();
+  EXPECT_EQ(count(up), 1);
+  EXPECT_EQ(up.stop(), 0) << up.output();
+}
+
+TEST_F(ReactorComponent, TrapIs500AndTheInstanceIsNeverReused) {
+  WinkUp up;
+  ASSERT_TRUE(up.start(dir_, manifest("idle_timeout = \"1h\"\n"))) << up.output();
+  EXPECT_EQ(count(up), 1);
+  EXPECT_EQ(count(up), 2);
+  EXPECT_EQ(up.get("/trap").status, 500);
+  EXPECT_EQ(count(up), 1) << "a new instance from the start state";
+  EXPECT_EQ(up.stop(), 0) << up.output();
+}
+
+TEST_F(ReactorComponent, TrapAfterStandbyFallsBackToTheSavedState) {
+  WinkUp up;
+  ASSERT_TRUE(up.start(dir_, manifest("idle_timeout = \"100ms\"\n"))) << up.output();
+  EXPECT_EQ(count(up), 1);
+  EXPECT_EQ(count(up), 2);
+  ASSERT_TRUE(wait_for_nth(up, kStandby, 1)) << up.output();
+  EXPECT_EQ(up.get("/trap").status, 500);  // woken at 2, counted 3, trapped
+  EXPECT_EQ(count(up), 3) << "the state saved at standby, not the trapped instance's";
+  EXPECT_EQ(up.stop(), 0) << up.output();
+}
+
+TEST_F(ReactorComponent, DeadlineIs504AndTheInstanceIsReplaced) {
+  WinkUp up;
+  ASSERT_TRUE(up.start(dir_, manifest("idle_timeout = \"1h\"\ndeadline = \"500ms\"\n"))) << up.output();
+  EXPECT_EQ(count(up), 1);
+  const auto t0 = Clock::now();
+  EXPECT_EQ(up.get("/loop").status, 504);
+  EXPECT_GE(Clock::now() - t0, 500ms);
+  EXPECT_EQ(count(up), 1) << "a new instance from the start state";
+  EXPECT_EQ(count(up), 2);
+  EXPECT_EQ(up.stop(), 0) << up.output();
+}
+
+TEST_F(ReactorComponent, MemoryGrowsToTheLimitAndNoFurther) {
+  WinkUp up;
+  ASSERT_TRUE(up.start(dir_, manifest("idle_timeout = \"100ms\"\nmemory_limit = \"4MiB\"\n"))) << up.output();
+  auto grown = up.get("/grow");
+  ASSERT_EQ(grown.status, 200) << grown.content() << up.output();
+  EXPECT_EQ(field(grown.content(), "pages"), 64) << grown.content();  // 4 MiB of 64 KiB pages
+  EXPECT_EQ(field(grown.content(), "count"), 1);
+  // The grown instance serves on, and is saved and woken at its size.
+  EXPECT_EQ(count(up), 2);
+  ASSERT_TRUE(wait_for_nth(up, kStandby, 1)) << up.output();
+  auto woke = up.get("/");
+  EXPECT_EQ(field(woke.content(), "count"), 3) << woke.content();
+  EXPECT_EQ(field(woke.content(), "pages"), 64) << woke.content();
+  EXPECT_EQ(up.stop(), 0) << up.output();
+}
+
+TEST_F(ReactorComponent, BodyThatNeverEndsNeverHoldsTheInstance) {
+  WinkUp up;
+  ASSERT_TRUE(up.start(dir_, manifest("idle_timeout = \"1h\"\nmax_instances = 1\n"))) << up.output();
+  EXPECT_EQ(count(up), 1);
+  // A chunked body that starts and never ends, on a connection kept open.
+  int fd = connect_loopback(up.port());
+  ASSERT_GE(fd, 0);
+  const std::string head =
+      "POST /body HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n";
+  ASSERT_EQ(::send(fd, head.data(), head.size(), MSG_NOSIGNAL), static_cast<ssize_t>(head.size()));
+  // The only instance still answers at once: the body is read by wink, not by it.
+  const auto t0 = Clock::now();
+  EXPECT_EQ(count(up), 2);
+  EXPECT_LT(Clock::now() - t0, 5s);
+  ::close(fd);
+  // A whole body reaches the guest whole, on the same instance.
+  auto r = http_request(up.port(), "POST", "/body", {}, std::string(1 << 20, 'x'));
+  EXPECT_EQ(r.status, 200) << up.output();
+  EXPECT_EQ(field(r.content(), "body"), 1 << 20) << r.content();
+  EXPECT_EQ(field(r.content(), "count"), 3) << r.content();
+  EXPECT_EQ(up.stop(), 0) << up.output();
+}
+
+TEST_F(ReactorComponent, ScalesFromZeroToMaxWithOneStatePerInstance) {
+  WinkUp up;
+  ASSERT_TRUE(up.start(dir_, manifest("idle_timeout = \"1h\"\nmax_instances = 3\n"))) << up.output();
+  // Three requests at once, each busy 300 ms: three instances, each counting from 1.
+  std::vector<std::future<HttpResponse>> calls;
+  for (int i = 0; i < 3; ++i) calls.push_back(std::async(std::launch::async, [&] { return http_request(up.port(), "GET", "/spin"); }));
+  std::vector<int> counts;
+  for (auto& f : calls) {
+    auto r = f.get();
+    EXPECT_EQ(r.status, 200) << r.content() << up.output();
+    counts.push_back(field(r.content(), "count"));
+  }
+  EXPECT_EQ(counts, (std::vector<int>{1, 1, 1})) << up.output();
+  // A fourth at once with three busy: it waits for one (max_instances), never a fourth instance.
+  calls.clear();
+  for (int i = 0; i < 4; ++i) calls.push_back(std::async(std::launch::async, [&] { return http_request(up.port(), "GET", "/spin"); }));
+  int twos = 0, threes = 0;
+  for (auto& f : calls) {
+    auto r = f.get();
+    EXPECT_EQ(r.status, 200) << r.content();
+    const int c = field(r.content(), "count");
+    twos += c == 2;
+    threes += c == 3;
+  }
+  EXPECT_EQ(twos + threes, 4) << up.output();
+  EXPECT_EQ(threes, 1) << "one instance served two of the four";
+  EXPECT_EQ(up.stop(), 0) << up.output();
+}
+
+TEST_F(ReactorComponent, TwoComponentsOfTheSameBytesNeverShareState) {
+  const std::string m =
+      "manifest_version = 1\n[app]\nname = \"rc\"\n"
+      "[component.a]\nsource = \"counter.wasm\"\nexecutor = \"reactor\"\nidle_timeout = \"100ms\"\n"
+      "[component.b]\nsource = \"counter-copy.wasm\"\nexecutor = \"reactor\"\nidle_timeout = \"100ms\"\n"
+      "[[route]]\npath = \"/a/...\"\ncomponent = \"a\"\n"
+      "[[route]]\npath = \"/b/...\"\ncomponent = \"b\"\n";
+  WinkUp up;
+  ASSERT_TRUE(up.start(dir_, m)) << up.output();
+  EXPECT_EQ(count(up, "/a/"), 1);
+  EXPECT_EQ(count(up, "/a/"), 2);
+  EXPECT_EQ(count(up, "/b/"), 1);
+  EXPECT_EQ(count(up, "/a/"), 3);
+  ASSERT_TRUE(wait_for_nth(up, kStandby, 2)) << up.output();  // a's and b's
+  // Both woken from their own saved state.
+  EXPECT_EQ(count(up, "/b/"), 2);
+  EXPECT_EQ(count(up, "/a/"), 4);
+  EXPECT_EQ(up.stop(), 0) << up.output();
+}
+
+// The same component with a top-level producers section naming
+// componentize-js, as componentize-js 0.23 writes it: refused as a reactor
+// (its engine answers one request per instance), served per request.
+TEST_F(ReactorComponent, ComponentizeJsOutputIsRefusedAsAReactor) {
+  std::string section;
+  auto name = [&](const std::string& s) {
+    section += static_cast<char>(s.size());
+    section += s;
+  };
+  name("producers");
+  section += '\x01';
+  name("processed-by");
+  section += '\x01';
+  name("ComponentizeJS");
+  name("0.23.0");
+  {
+    std::ofstream out(dir_ / "counter.wasm", std::ios::app | std::ios::binary);
+    out << '\x00' << static_cast<char>(section.size()) << section;
+  }
+  WinkUp up;
+  EXPECT_FALSE(up.start(dir_, manifest(""), {}, 30s));
+  EXPECT_NE(up.output().find("executor = \"reactor\" is not supported for componentize-js output (ComponentizeJS "
+                             "0.23.0)"),
+            std::string::npos)
+      << up.output();
+  // Per request it is served (the section changes nothing else).
+  const std::string per_request = "manifest_version = 1\n[app]\nname = \"rc\"\n"
+                                  "[component.counter]\nsource = \"counter.wasm\"\n"
+                                  "[[route]]\npath = \"/...\"\ncomponent = \"counter\"\n";
+  WinkUp served;
+  ASSERT_TRUE(served.start(dir_, per_request)) << served.output();
+  EXPECT_EQ(count(served), 1);
+  EXPECT_EQ(count(served), 1) << "a fresh instance per request";
+  EXPECT_EQ(served.stop(), 0) << served.output();
+}
+
+TEST_F(ReactorComponent, EntrypointIsRefusedWithTheReason) {
+  WinkUp up;
+  EXPECT_FALSE(up.start(dir_, manifest("entrypoint = \"run\"\n"), {}, 30s));
+  EXPECT_NE(up.output().find("`entrypoint` does not apply to a component"), std::string::npos) << up.output();
+}
+
+}  // namespace
+}  // namespace wink::test
