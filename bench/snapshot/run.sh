@@ -67,6 +67,13 @@ mkdir -p "$(dirname "$out")"
 } >"$out"
 cat "$out"
 
+# Issue 13's restore row over HTTP: an 8 MiB snapshot-restored WAGI request
+# against the same guest without `init` (control); pass BASE_WINK=path for a
+# before/after in the same run.
+if [ -x "$BUILD/bench/snapshot/restore_http_bench" ]; then
+  "$BUILD/bench/snapshot/restore_http_bench" --mb 8 --requests 300 --rounds 2 ${BASE_WINK:+--base "$BASE_WINK"}
+fi
+
 # Warm-up requests (Instaboot) over HTTP: first request with no init
 # snapshot, with `init`, with `init` + `warmup` (needs the wink build).
 if [ -x "$BUILD/bench/snapshot/warmup_http_bench" ]; then

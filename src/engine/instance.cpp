@@ -123,7 +123,10 @@ Result<std::unique_ptr<Instance>> Instance::create_raw(std::shared_ptr<Module> m
 
 Instance::~Instance() {
   if (storage_ == nullptr) return;
-  if (snapshot_) notify_release();
+  if (snapshot_) {
+    notify_release();
+    snapshot_->recycle_slot(*this);  // keeps the memory slot, reset, when it can
+  }
   if (instantiated_) {
     FreeArgs args{&module_->abi(), storage_};
     (void)runtime::guarded_call(do_free, &args, {});

@@ -144,6 +144,21 @@ class Snapshot : public std::enable_shared_from_this<Snapshot> {
   bool park_slot(Instance& instance);
   static constexpr uint64_t kMaxParkedSlots = 1024;  // process-wide, and at most a quarter of the pool's slots
 
+  // Slots an init snapshot keeps for reuse. A released instance's memory slot
+  // is reset to the image in place (recycle_slot) instead of being remapped:
+  // the pages it wrote are copied back from the image (or dropped, past
+  // kMaxCopiedPages), what it grew beyond the image is dropped and made a
+  // guard again, and the pages it only read stay mapped, so the next
+  // instantiate() needs no mmap and its guest no page fault on them. Counted
+  // in the same process-wide budget as parked slots.
+  // Off by default (long-lived instances give their memory back at
+  // standby); the WAGI executor turns it on for its per-request instances.
+  // Call once, before the first instantiate(); `count` is capped at
+  // kMaxRecycledSlots. No effect on exclusive or linked snapshots.
+  void set_recycled_slots(size_t count);
+  static constexpr size_t kMaxRecycledSlots = 16;
+  static constexpr uint64_t kMaxCopiedPages = 64;  // 4 KiB pages copied back per reset; the rest are dropped
+
   // Writes the snapshot file atomically.
   Result<void> write(const std::filesystem::path& file) const;
 
@@ -206,6 +221,7 @@ class Snapshot : public std::enable_shared_from_this<Snapshot> {
   struct TableImage;
   struct GlobalImage;
   struct WarmPool;
+  struct Recycled;
 
  private:
   friend class Instance;
@@ -237,6 +253,9 @@ class Snapshot : public std::enable_shared_from_this<Snapshot> {
   const Instance* captured_from_ = nullptr;  // capture_onto of the instance's own snapshot
   mutable std::atomic<uint8_t*> parked_{nullptr};  // park_slot; taken by instantiate()
   bool consumed_ = false;   // a capture_onto took its images
+  // Init snapshots (shared images, one memory): reset slots for instantiate().
+  std::unique_ptr<Recycled> recycled_;
+  bool recycle_slot(Instance& instance) const;  // from ~Instance; true: the slot is kept
 };
 
 // Where the snapshot for `module` under `spec` lives: next to an artifact made

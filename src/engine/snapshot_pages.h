@@ -39,6 +39,14 @@ PageRuns page_runs(const std::vector<uint8_t>& states, Select select) {
   return runs;
 }
 
+// Runs of the pages of [base, base + npages * 4 KiB) that are this
+// process's own (anonymous: present or swapped, not the file's page): in a
+// MAP_PRIVATE mapping of an image, exactly the pages written since it was
+// mapped or last reset. One PAGEMAP_SCAN ioctl (Linux 6.7+, cost follows the
+// populated page tables and the runs found), else a pagemap read. False when
+// neither works.
+bool private_page_runs(const uint8_t* base, uint64_t npages, PageRuns& out);
+
 // Pages in runs.
 uint64_t run_pages(const PageRuns& runs);
 

@@ -184,6 +184,20 @@ bool MemoryPool::map_image(uint8_t* base, int fd, uint64_t bytes) {
   return true;
 }
 
+bool MemoryPool::shrink_image_slot(uint8_t* base, uint64_t bytes) {
+  const uint32_t idx = index_of(base);
+  const uint64_t committed = committed_[idx];
+  if (!mapped_image_[idx] || committed < bytes) return false;
+  if (committed > bytes) {
+    if (madvise(base + bytes, committed - bytes, MADV_DONTNEED) != 0 ||
+        mprotect(base + bytes, committed - bytes, PROT_NONE) != 0) {
+      return false;  // the caller releases the slot whole (committed_ still covers it)
+    }
+    committed_[idx] = bytes;
+  }
+  return true;
+}
+
 void MemoryPool::set_limit_pages(uint8_t* base, uint32_t limit_pages) {
   limit_pages_[index_of(base)] = limit_pages;
 }

@@ -36,6 +36,11 @@ class MemoryPool {
   // call whatever the size; pages are faulted in (shared) when touched and
   // copied only when written. False (errno set) when the mmap fails.
   bool map_image(uint8_t* base, int fd, uint64_t bytes);
+  // For a snapshot slot its snapshot keeps between instances instead of
+  // releasing it: what the last instance grew past the image, [bytes,
+  // committed), is dropped (reads as zero again) and made a guard again.
+  // False (nothing changed) when the slot holds no image or less than `bytes`.
+  bool shrink_image_slot(uint8_t* base, uint64_t bytes);
   // Changes the page limit of an acquired slot (snapshot slots prepared ahead).
   void set_limit_pages(uint8_t* base, uint32_t limit_pages);
 

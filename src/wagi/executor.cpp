@@ -329,6 +329,8 @@ Result<std::unique_ptr<App>> App::load(manifest::Manifest manifest, engine::Engi
       auto snap = engine::Snapshot::load_or_create(file, served->module, spec, &rebuilt, &why);
       if (!snap.ok()) return std::move(snap).error().with_context(context + ": snapshot");
       s.snapshot = std::move(*snap);
+      // Instances live for one request: their slots are reset in place and reused.
+      s.snapshot->set_recycled_slots(engine::Snapshot::kMaxRecycledSlots);
       if (app->options_.snapshot_warm_slots) s.snapshot->set_warm_slots(app->options_.snapshot_warm_slots);
       if (app->options_.log) {
         std::string line = "{\"time\":\"" + now_iso8601() + "\",\"level\":\"info\"";

@@ -3,10 +3,12 @@
 // and rebuilt, init failures (trap, deadline, open file, exit) reported.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <fstream>
 #include <thread>
 
 #include "engine/snapshot.h"
+#include "engine/snapshot_pages.h"
 #include "support/http_client.h"
 #include "runtime/runtime.h"
 #include "test_app.h"
@@ -135,6 +137,91 @@ TEST_F(SnapshotTest, ConcurrentInstancesDoNotShareWrites) {
   }
   for (auto& th : threads) th.join();
   EXPECT_EQ(bad.load(), 0);
+}
+
+// A released instance's slot is reset in place and reused by the next
+// instance (Snapshot::kMaxRecycledSlots). An attacker instance overwrites all
+// it can reach: every byte of memory or a few pages (data and holes), the
+// mutable global, table entries and size, memory.grow'n pages. Each next
+// instance, on the very slot the attacker used, must hold exactly init's
+// state: memory compared byte for byte with the first (freshly mapped) one.
+TEST_F(SnapshotTest, RecycledSlotKeepsNothingOfThePreviousInstance) {
+  auto module = load("snap_recycle");
+  auto snap = engine::Snapshot::create(module, spec());
+  ASSERT_TRUE(snap.ok()) << snap.error().message;
+  (*snap)->set_recycled_slots(1);
+  auto call = [](engine::Instance& inst, const char* name) -> uint64_t {
+    runtime::Outcome o;
+    auto r = inst.invoke(name, {}, &o);
+    EXPECT_TRUE(r.ok()) << name << ": " << r.error().message;
+    return r.ok() && !r->empty() ? (*r)[0].bits : ~0ull;
+  };
+  std::vector<uint8_t> reference;
+  {
+    auto first = (*snap)->instantiate({}, {});
+    ASSERT_TRUE(first.ok()) << first.error().message;
+    const wasm_rt_memory_t* mem = (*first)->memory();
+    ASSERT_EQ(mem->pages, 8u);
+    reference.assign(mem->data, mem->data + uint64_t{mem->pages} * 65536);
+    ASSERT_EQ(reference[7], (7 * 7 % 256) | 1);
+    ASSERT_EQ(reference[393216], 0x11);
+  }
+  const uint8_t* attacked = nullptr;
+  for (int round = 0; round < 6; ++round) {
+    auto inst = (*snap)->instantiate({}, {});
+    ASSERT_TRUE(inst.ok()) << inst.error().message;
+    const wasm_rt_memory_t* mem = (*inst)->memory();
+    if (attacked) {
+      EXPECT_EQ(mem->data, attacked) << "round " << round << ": the attacker's slot was not reused";
+    }
+    ASSERT_EQ(mem->pages, 8u) << "round " << round;
+    ASSERT_EQ(call(**inst, "memory_pages"), 8u);
+    ASSERT_EQ(std::memcmp(mem->data, reference.data(), reference.size()), 0)
+        << "round " << round << ": memory differs from the snapshot's";
+    EXPECT_EQ(call(**inst, "global"), 42u) << "round " << round;
+    EXPECT_EQ(call(**inst, "table_size"), 2u) << "round " << round;
+    EXPECT_EQ(call(**inst, "call0"), 1u) << "round " << round;
+    EXPECT_EQ(call(**inst, "entry1_is_null"), 1u) << "round " << round;
+    call(**inst, round % 2 ? "attack_some" : "attack_all");
+    ASSERT_EQ(call(**inst, "memory_pages"), 12u);
+    ASSERT_EQ(call(**inst, "global"), 666u);
+    ASSERT_EQ(call(**inst, "call0"), 2u);
+    attacked = mem->data;
+  }
+  // The grown part of a reused slot is inaccessible again: a fresh instance
+  // growing by 4 pages sees zeros there, not the attacker's 0xA5.
+  auto inst = (*snap)->instantiate({}, {});
+  ASSERT_TRUE(inst.ok());
+  EXPECT_EQ((*inst)->memory()->data, attacked);
+  engine::Value four{'i', 4};
+  const uint8_t* base = (*inst)->memory()->data;
+  auto grown = (*inst)->invoke("grow", {&four, 1});
+  ASSERT_TRUE(grown.ok()) << grown.error().message;
+  EXPECT_EQ((*grown)[0].bits, 8u);
+  for (uint64_t off = 8 * 65536; off < 12 * 65536; off += 512) ASSERT_EQ(base[off], 0) << off;
+}
+
+// The point of reusing the slot: pages the previous instance only read are
+// still mapped (the image's, shared), so the next instance's guest takes no
+// page fault on them and its restore no mmap. On the old path (the slot
+// remapped at every release) none of them is present.
+TEST_F(SnapshotTest, RecycledSlotKeepsThePagesThePreviousInstanceRead) {
+  auto module = load("snap_recycle");
+  auto snap = engine::Snapshot::create(module, spec());
+  ASSERT_TRUE(snap.ok()) << snap.error().message;
+  (*snap)->set_recycled_slots(1);
+  {
+    auto reader = (*snap)->instantiate({}, {});
+    ASSERT_TRUE(reader.ok());
+    ASSERT_TRUE((*reader)->invoke("read_all", {}).ok());
+  }
+  auto next = (*snap)->instantiate({}, {});
+  ASSERT_TRUE(next.ok());
+  const std::vector<uint8_t> states = engine::page_states((*next)->memory()->data, 8 * 16);
+  if (states.empty()) GTEST_SKIP() << "/proc/self/pagemap is not readable here";
+  int shared = 0;
+  for (uint8_t s : states) shared += (s & engine::kPagePresent) && (s & engine::kPageFromFile);
+  EXPECT_GE(shared, 32) << "the pages read by the previous instance are not mapped any more";
 }
 
 TEST_F(SnapshotTest, FileRoundTripDamagedAndStale) {
