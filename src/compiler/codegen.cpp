@@ -364,6 +364,8 @@ uint32_t field_kind(std::string_view type, std::string_view decl) {
       "wasm_rt_externref_table_t", "wasm_rt_funcref_t", "wasm_rt_externref_t"};
   for (std::string_view p : kPlain)
     if (type == p) return kPlainData;
+  // wasm2c's placeholder in the struct of a module with no state at all.
+  if (decl == "char dummy_member;") return kPlainData;
   // `bool data_segment_dropped_w2c_d0 : 1;` (bit-field flags of segments)
   if (starts_with(decl, "bool ") && decl.find(':') != std::string_view::npos) return kPlainData;
   if (type == "wasm_rt_memory_t") return WINK_FIELD_MEMORY;

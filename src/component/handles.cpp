@@ -39,6 +39,12 @@ size_t HandleTable::live() const {
   return static_cast<size_t>(std::count_if(entries_.begin(), entries_.end(), [](const Slot& s) { return s.used; }));
 }
 
+bool HandleTable::at_rest() const {
+  return std::all_of(entries_.begin(), entries_.end(), [](const Slot& s) {
+    return !s.used || (s.handle.own && s.handle.num_lends == 0 && s.handle.borrow_scope == nullptr);
+  });
+}
+
 bool InstanceState::implements(ResourceId r) const {
   return std::find(implemented.begin(), implemented.end(), r) != implemented.end();
 }

@@ -37,6 +37,10 @@ class HandleTable {
   Result<ResourceHandle*> get(uint32_t i);
   Result<ResourceHandle> remove(uint32_t i);
   size_t live() const;
+  // Between calls every handle is an own handle lent to nobody; then the
+  // table can be copied into another instance of the same component (an
+  // instance image). False while a borrow or a lend is outstanding.
+  bool at_rest() const;
 
  private:
   struct Slot {

@@ -18,16 +18,36 @@
 
 namespace wink::component {
 
+// What a HostState keeps of its live resources in a component instance
+// image: made by HostState::capture_resources, taken by restore_resources of
+// another state of the same provider. Opaque to the linker.
+class HostResourcesImage {
+ public:
+  virtual ~HostResourcesImage() = default;
+};
+
 // Per-instance host state (the streams, pollables and request of one
 // instance): made by the provider for each component instance and destroyed
 // with it. Providers derive from it and cast back in their functions.
 class HostState {
  public:
   virtual ~HostState() = default;
-  // Host resources alive for this instance: a component instance image
-  // (linker::capture_image) is refused while any are, since guest memory
-  // would name reps that only this state knows.
+  // Host resources alive for this instance.
   virtual size_t live_resources() const { return 0; }
+  // The live resources as another state can remake them, each at the same
+  // rep (guest memory names them by rep): only resources with nothing of
+  // this instance in them qualify (a stdio stream does, a request does not).
+  // Null when none is live; an error naming the first that cannot be
+  // carried over refuses the image (linker::capture_image).
+  virtual Result<std::shared_ptr<const HostResourcesImage>> capture_resources() const {
+    if (size_t n = live_resources())
+      return make_error(std::to_string(n) + " host resource(s) are alive in the instance");
+    return std::shared_ptr<const HostResourcesImage>();
+  }
+  // Remakes what capture_resources saved, in this fresh state.
+  virtual Result<void> restore_resources(const HostResourcesImage&) {
+    return make_error("internal error: this host cannot restore resources");
+  }
 };
 
 // What a host function sees of one call.

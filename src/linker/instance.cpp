@@ -338,6 +338,11 @@ class InstanceImage {
  public:
   const LoadedComponent* component = nullptr;  // the one it was captured from
   std::vector<std::shared_ptr<engine::Snapshot>> core;  // per core instance; null: inline exports
+  // The handles the instance held (own, lent to nobody) and the host
+  // resources behind them (stdio streams), remade at the same indices and
+  // reps so guest memory that names them stays true.
+  component::HandleTable handles;
+  std::shared_ptr<const component::HostResourcesImage> host_resources;
 };
 
 namespace {
@@ -360,12 +365,13 @@ std::vector<engine::Snapshot::Range> instance_ranges(const ComponentInstance::Im
 Result<std::shared_ptr<const InstanceImage>> capture_image(const ComponentInstance& fresh) {
   const ComponentInstance::Impl& self = *fresh.impl_;
   if (self.poisoned) return make_error("the instance trapped; an image needs a healthy instance");
-  if (size_t n = self.abi.handles.live())
-    return make_error(std::to_string(n) + " resource handle(s) are alive in the instance (its handle table must be "
-                      "empty: a handle belongs to one instance and cannot be restored into another)");
-  if (size_t n = self.host_state->live_resources())
-    return make_error(std::to_string(n) + " host resource(s) are alive in the instance (made while it started, "
-                      "e.g. a stream or a field list); host state cannot be restored into another instance");
+  if (!self.abi.handles.at_rest())
+    return make_error("a borrowed or lent resource handle is outstanding (an image is taken between calls)");
+  auto host_resources = self.host_state->capture_resources();
+  if (!host_resources.ok())
+    return make_error(host_resources.error().message +
+                      " (only stdio streams can be remade in another instance; a request, a stream of one, a "
+                      "field list or a file cannot)");
   const Plan& plan = *self.plan;
   auto ranges = instance_ranges(self);
   std::vector<const void*> artifacts;
@@ -377,6 +383,8 @@ Result<std::shared_ptr<const InstanceImage>> capture_image(const ComponentInstan
   }
   auto image = std::make_shared<InstanceImage>();
   image->component = self.loaded.get();
+  image->handles = self.abi.handles;
+  image->host_resources = std::move(*host_resources);
   image->core.resize(self.core.size());
   for (uint32_t i = 0; i < self.core.size(); ++i) {
     if (!self.core[i]) continue;
@@ -427,6 +435,8 @@ Result<std::unique_ptr<ComponentInstance>> restore(std::shared_ptr<const LoadedC
     auto restored = image->core[i]->restore_linked(*self.core[i], self.links[i], bases, limits);
     if (!restored.ok()) return std::move(restored).error().with_context(core_instance_name(plan, i));
   }
+  self.abi.handles = image->handles;
+  if (image->host_resources) WINK_TRY(self.host_state->restore_resources(*image->host_resources));
   return inst;
 }
 

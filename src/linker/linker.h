@@ -117,10 +117,12 @@ Result<std::unique_ptr<ComponentInstance>> instantiate(std::shared_ptr<const Loa
 // shared between components (each load captures its own).
 class InstanceImage;
 
-// Captures `fresh` (an instance no call has run on). Refused, with the
-// reason, when its state cannot be rebound to another instance: host
-// resources or handles alive (they belong to this instance's host state),
-// externrefs, pointers the linker does not know.
+// Captures `instance` between calls (right after instantiation, or a
+// long-lived one going to standby). Its handles and stdio streams are
+// remade in each restored instance. Refused, with the reason, when its state
+// cannot be rebound to another instance: other host resources alive (a
+// request, a body stream, a field list: they belong to this instance's host
+// state), a borrow outstanding, externrefs, pointers the linker does not know.
 Result<std::shared_ptr<const InstanceImage>> capture_image(const ComponentInstance& fresh);
 
 // What an image holds (log lines, benchmarks).

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <tuple>
 
 #include "wasi2/internal.h"
 
@@ -71,11 +72,6 @@ struct FdOutput : OutputStream {
   const char* name;
 };
 
-std::unique_ptr<OutputStream> std_output(State& s, int fd, const char* name) {
-  if (fd >= 0) return std::make_unique<FdOutput>(s, fd, name);
-  return std::make_unique<LogOutput>(s, name);
-}
-
 Result<std::string> random_bytes(State& s, uint64_t len) {
   uint64_t cap = s.shared().config.limits.max_read_bytes;
   if (len > cap) return guest_trap("random bytes of " + std::to_string(len) + " (limit " + std::to_string(cap) + ")");
@@ -122,6 +118,28 @@ Ret exit_with(State& s, int code) {
 }
 
 }  // namespace
+
+std::unique_ptr<Resource> make_stdio_stream(State& s, Stdio which) {
+  const auto& stdio = s.shared().config.stdio;
+  std::unique_ptr<Resource> stream;
+  if (which == Stdio::kIn) {
+    if (stdio.in >= 0) {
+      stream = std::make_unique<FdInput>(s, stdio.in);
+    } else {
+      stream = std::make_unique<EmptyInput>();
+    }
+  } else {
+    const int fd = which == Stdio::kOut ? stdio.out : stdio.err;
+    const char* name = which == Stdio::kOut ? "stdout" : "stderr";
+    if (fd >= 0) {
+      stream = std::make_unique<FdOutput>(s, fd, name);
+    } else {
+      stream = std::make_unique<LogOutput>(s, name);
+    }
+  }
+  stream->stdio = which;
+  return stream;
+}
 
 void add_cli(Registry& r) {
   // wasi:clocks
@@ -185,28 +203,15 @@ void add_cli(Registry& r) {
                [](HostCall& c, Args& a) -> Ret { return exit_with(state_of(c), a[0].bits == 0 ? 0 : 1); }});
   r.push_back({"wasi:cli/exit", "exit-with-code", "(u8)",
                [](HostCall& c, Args& a) -> Ret { return exit_with(state_of(c), static_cast<int>(a[0].bits & 0xff)); }});
-  r.push_back({"wasi:cli/stdin", "get-stdin", "() -> own", [](HostCall& c, Args&) -> Ret {
-                 State& s = state_of(c);
-                 const int fd = s.shared().config.stdio.in;
-                 std::unique_ptr<InputStream> in;
-                 if (fd >= 0) {
-                   in = std::make_unique<FdInput>(s, fd);
-                 } else {
-                   in = std::make_unique<EmptyInput>();
-                 }
-                 WINK_ASSIGN_OR_RETURN(uint32_t rep, add_input(s, std::move(in), 0));
-                 return one(Value::handle(rep));
-               }});
-  r.push_back({"wasi:cli/stdout", "get-stdout", "() -> own", [](HostCall& c, Args&) -> Ret {
-                 State& s = state_of(c);
-                 WINK_ASSIGN_OR_RETURN(uint32_t rep, add_output(s, std_output(s, s.shared().config.stdio.out, "stdout"), 0));
-                 return one(Value::handle(rep));
-               }});
-  r.push_back({"wasi:cli/stderr", "get-stderr", "() -> own", [](HostCall& c, Args&) -> Ret {
-                 State& s = state_of(c);
-                 WINK_ASSIGN_OR_RETURN(uint32_t rep, add_output(s, std_output(s, s.shared().config.stdio.err, "stderr"), 0));
-                 return one(Value::handle(rep));
-               }});
+  for (auto [iface, item, which] : {std::tuple{"wasi:cli/stdin", "get-stdin", Stdio::kIn},
+                                     std::tuple{"wasi:cli/stdout", "get-stdout", Stdio::kOut},
+                                     std::tuple{"wasi:cli/stderr", "get-stderr", Stdio::kErr}}) {
+    r.push_back({iface, item, "() -> own", [which](HostCall& c, Args&) -> Ret {
+                   State& s = state_of(c);
+                   WINK_ASSIGN_OR_RETURN(uint32_t rep, s.resources().add(make_stdio_stream(s, which)));
+                   return one(Value::handle(rep));
+                 }});
+  }
   for (const char* which : {"stdin", "stdout", "stderr"}) {
     static std::string ifaces[3], items[3];
     int i = which[3] == 'i' ? 0 : which[3] == 'o' ? 1 : 2;

@@ -46,6 +46,8 @@ enum class Kind : uint8_t {
 };
 const char* kind_name(Kind k);
 
+enum class Stdio : uint8_t { kNone, kIn, kOut, kErr };
+
 struct Resource {
   explicit Resource(Kind k) : kind(k) {}
   virtual ~Resource() = default;
@@ -61,6 +63,9 @@ struct Resource {
   virtual bool wait_until(uint64_t until_ns) { return true; }
 
   const Kind kind;
+  // Set on the streams of wasi:cli/stdin, stdout, stderr: they hold nothing
+  // of one instance, so an instance image remakes them (State::capture_resources).
+  Stdio stdio = Stdio::kNone;
   uint32_t parent = 0;    // rep of the resource this one is a child of (0: none)
   uint32_t children = 0;  // live children; the resource cannot be dropped before them
 };
@@ -98,6 +103,11 @@ class Resources {
   }
   Resource* find(uint32_t rep) const;
   size_t live() const { return live_; }
+  // Puts `r` at `rep` (which must be free): an instance image's resources
+  // are remade at the reps guest memory knows them by.
+  Result<void> add_at(uint32_t rep, std::unique_ptr<Resource> r);
+  // The live resources by rep, in rep order.
+  std::vector<std::pair<uint32_t, const Resource*>> live_list() const;
 
  private:
   std::vector<std::unique_ptr<Resource>> slots_;  // rep - 1
@@ -192,5 +202,11 @@ Result<uint32_t> subscribe(State& s, uint32_t parent_rep);
 // Makes an input stream resource (child of `parent`, 0: none).
 Result<uint32_t> add_input(State& s, std::unique_ptr<InputStream> in, uint32_t parent);
 Result<uint32_t> add_output(State& s, std::unique_ptr<OutputStream> out, uint32_t parent);
+
+// ---- wasi:cli ----
+
+// The stream wasi:cli/stdin (stdout, stderr) hands out, marked as such
+// (the config's descriptor, the log, or nothing for stdin).
+std::unique_ptr<Resource> make_stdio_stream(State& s, Stdio which);
 
 }  // namespace wink::wasi2

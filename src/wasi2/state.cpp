@@ -2,6 +2,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "wasi2/internal.h"
 
 namespace wink::wasi2 {
@@ -74,6 +76,29 @@ Result<uint32_t> Resources::add(std::unique_ptr<Resource> r, uint32_t parent) {
   return rep;
 }
 
+Result<void> Resources::add_at(uint32_t rep, std::unique_ptr<Resource> r) {
+  if (rep == 0 || find(rep) != nullptr) return make_error("internal error: rep " + std::to_string(rep) + " is taken");
+  if (live_ >= max_live_) {
+    return make_error("too many live host resources (limit " + std::to_string(max_live_) + " per instance)");
+  }
+  while (slots_.size() < rep) {
+    slots_.emplace_back();
+    free_.push_back(static_cast<uint32_t>(slots_.size()));
+  }
+  free_.erase(std::remove(free_.begin(), free_.end(), rep), free_.end());
+  slots_[rep - 1] = std::move(r);
+  live_ += 1;
+  return {};
+}
+
+std::vector<std::pair<uint32_t, const Resource*>> Resources::live_list() const {
+  std::vector<std::pair<uint32_t, const Resource*>> out;
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    if (slots_[i]) out.emplace_back(static_cast<uint32_t>(i + 1), slots_[i].get());
+  }
+  return out;
+}
+
 Resource* Resources::find(uint32_t rep) const {
   if (rep == 0 || rep > slots_.size()) return nullptr;
   return slots_[rep - 1].get();
@@ -132,6 +157,33 @@ void State::set_log(LogSink log) {
 }
 
 size_t State::live_resources() const { return resources_->live(); }
+
+namespace {
+// The stdio streams an instance held, by rep.
+struct StdioStreams final : component::HostResourcesImage {
+  std::vector<std::pair<uint32_t, Stdio>> streams;
+};
+}  // namespace
+
+Result<std::shared_ptr<const component::HostResourcesImage>> State::capture_resources() const {
+  auto image = std::make_shared<StdioStreams>();
+  for (const auto& [rep, r] : resources_->live_list()) {
+    if (r->stdio == Stdio::kNone || r->parent != 0 || r->children != 0) {
+      return make_error(std::string("a host resource is alive in the instance (") + kind_name(r->kind) + " " +
+                        std::to_string(rep) + (r->children ? ", with a pollable or stream of it alive" : "") + ")");
+    }
+    image->streams.emplace_back(rep, r->stdio);
+  }
+  if (image->streams.empty()) return std::shared_ptr<const component::HostResourcesImage>();
+  return std::shared_ptr<const component::HostResourcesImage>(std::move(image));
+}
+
+Result<void> State::restore_resources(const component::HostResourcesImage& image) {
+  const auto* stdio = dynamic_cast<const StdioStreams*>(&image);
+  if (stdio == nullptr) return make_error("internal error: another host's resources image");
+  for (const auto& [rep, which] : stdio->streams) WINK_TRY(resources_->add_at(rep, make_stdio_stream(*this, which)));
+  return {};
+}
 
 void State::log_write(std::string_view stream, std::string_view bytes) {
   if (truncated_) return;

@@ -172,6 +172,10 @@ class State final : public component::HostState {
   void set_exit_code(int code) { exit_code_ = code; }
   // Live host resources of this instance (tests, metrics).
   size_t live_resources() const override;
+  // Only stdio streams (wasi:cli/stdin, stdout, stderr without a live
+  // pollable) carry over into an instance image; anything else refuses it.
+  Result<std::shared_ptr<const component::HostResourcesImage>> capture_resources() const override;
+  Result<void> restore_resources(const component::HostResourcesImage& image) override;
 
   // ---- For the implementation (src/wasi2/*.cpp). ----
   const Shared& shared() const { return *shared_; }

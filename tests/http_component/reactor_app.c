@@ -15,22 +15,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wasi_http.h"
+#include "wasi_http_helpers.h"
 
 static long count;                 // .bss: 0 in the start state, then per instance
 static handle_t held;              // a resource handle kept across requests (0: none)
 
 IMPORT(WASI_HTTP_TYPES, "[resource-drop]fields") void wasi_drop_fields(handle_t);
 IMPORT("wasi:clocks/monotonic-clock@0.2.10", "now") uint64_t wasi_monotonic_now(void);
-
-__attribute__((export_name("cabi_realloc")))
-void* cabi_realloc(void* old, size_t old_size, size_t align, size_t new_size) {
-  (void)old_size;
-  if (new_size == 0) return (void*)align;
-  void* p = realloc(old, new_size);
-  if (!p) abort();
-  return p;
-}
 
 static int ends_with(const char* s, const char* tail) {
   size_t n = strlen(s), m = strlen(tail);
@@ -61,17 +52,8 @@ static long read_body(handle_t request) {
 
 __attribute__((export_name("wasi:http/incoming-handler@0.2.10#handle")))
 void handle(handle_t request, handle_t outparam) {
-  ret_area_t ret;
-  wasi_incoming_request_path_with_query(request, &ret);
-  char path[256] = "/";
-  if (ret_u8(&ret, 0) == 1) {
-    uint32_t len = ret_u32(&ret, 8);
-    char* text = (char*)(uintptr_t)ret_u32(&ret, 4);
-    if (len >= sizeof path) len = sizeof path - 1;
-    memcpy(path, text, len);
-    path[len] = 0;
-    free(text);
-  }
+  char path[256];
+  wasi_http_path(request, path, sizeof path);
   long body_len = -2;
   if (ends_with(path, "/body")) body_len = read_body(request);
   wasi_drop_incoming_request(request);
@@ -102,16 +84,9 @@ void handle(handle_t request, handle_t outparam) {
   text[n++] = '\n';
 
   handle_t headers = wasi_fields_new();
-  static const char kType[] = "content-type", kText[] = "text/plain";
-  wasi_fields_append(headers, kType, sizeof kType - 1, (const uint8_t*)kText, sizeof kText - 1, &ret);
-  handle_t response = wasi_outgoing_response_new(headers);
-  wasi_outgoing_response_set_status_code(response, 200);
-  wasi_outgoing_response_body(response, &ret);
-  handle_t body = (handle_t)ret_u32(&ret, 4);
-  wasi_outgoing_body_write(body, &ret);
-  handle_t stream = (handle_t)ret_u32(&ret, 4);
-  wasi_response_outparam_set(outparam, 0, response, 0, 0, 0, 0, 0, 0);
-  wasi_output_stream_blocking_write_and_flush(stream, (const uint8_t*)text, (uint32_t)n, &ret);
-  wasi_drop_output_stream(stream);
-  wasi_outgoing_body_finish(body, 0, 0, &ret);
+  wasi_http_add_header(headers, "content-type", "text/plain");
+  handle_t body;
+  handle_t stream = wasi_http_respond(outparam, 200, headers, &body);
+  wasi_http_write_all(stream, (const uint8_t*)text, (size_t)n);
+  wasi_http_finish(stream, body);
 }

@@ -139,7 +139,7 @@ TEST_F(ReactorComponent, LiveHandleAtStandbyStopsTheInstanceAndSaysWhy) {
   EXPECT_EQ(count(up), 1);
   EXPECT_EQ(count(up, "/hold"), 2);  // keeps a `fields` handle in a global
   ASSERT_TRUE(up.wait_for_output("\"msg\":\"standby refused; instance stopped\"", 10s)) << up.output();
-  EXPECT_NE(up.output().find("resource handle(s) are alive"), std::string::npos) << up.output();
+  EXPECT_NE(up.output().find("a host resource is alive in the instance (fields"), std::string::npos) << up.output();
   // Nothing of the unsaveable state: the next instance starts from the start state.
   EXPECT_EQ(count(up), 1);
   // A handle dropped before standby: saved as usual, the count goes on.
@@ -150,17 +150,21 @@ TEST_F(ReactorComponent, LiveHandleAtStandbyStopsTheInstanceAndSaysWhy) {
   EXPECT_EQ(up.stop(), 0) << up.output();
 }
 
-// The preview1 adapter keeps the stdio streams it opened for good: a guest
-// that wrote to stderr holds their handles, so its standby is refused the
-// same way (documented in docs/components.md), and its lines reach the log.
-TEST_F(ReactorComponent, GuestThatWroteToStderrIsStoppedAtStandby) {
+// A guest that logged holds its stdio streams (the preview1 adapter keeps
+// the handles): standby carries them over, remade in the woken instance, so
+// the state survives and the woken guest's log lines still arrive.
+TEST_F(ReactorComponent, GuestThatWroteToStderrKeepsItsStateAndItsLogAcrossStandby) {
   WinkUp up;
   ASSERT_TRUE(up.start(dir_, manifest("idle_timeout = \"100ms\"\n"))) << up.output();
   EXPECT_EQ(count(up, "/log"), 1);
   EXPECT_EQ(count(up, "/log"), 2);
-  ASSERT_TRUE(up.wait_for_output("\"msg\":\"standby refused; instance stopped\"", 10s)) << up.output();
-  EXPECT_NE(up.output().find("\"line\":\"logged at count 2\""), std::string::npos) << up.output();
-  EXPECT_EQ(count(up), 1);
+  ASSERT_TRUE(wait_for_nth(up, kStandby, 1)) << up.output();
+  EXPECT_EQ(up.output().find("standby refused"), std::string::npos) << up.output();
+  EXPECT_EQ(count(up, "/log"), 3) << "woken with the state it had";
+  ASSERT_TRUE(up.wait_for_output("\"line\":\"logged at count 3\"", 10s)) << up.output();
+  ASSERT_TRUE(wait_for_nth(up, kStandby, 2)) << up.output();
+  EXPECT_EQ(count(up, "/log"), 4);
+  ASSERT_TRUE(up.wait_for_output("\"line\":\"logged at count 4\"", 10s)) << up.output();
   EXPECT_EQ(up.stop(), 0) << up.output();
 }
 
