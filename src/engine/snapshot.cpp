@@ -20,6 +20,7 @@
 #include "common/files.h"
 #include "common/hash.h"
 #include "common/version.h"
+#include "engine/artifact_id.h"
 #include "engine/snapshot_pages.h"
 #include "host/reactor.h"
 #include "runtime/memory_pool.h"
@@ -38,7 +39,8 @@ using runtime::MemoryPool;
 namespace {
 
 constexpr char kMagic[8] = {'W', 'I', 'N', 'K', 'S', 'N', 'A', 'P'};
-constexpr uint32_t kFormatVersion = 2;  // 2: funcref globals, host functions by (module, name)
+// 2: funcref globals, host functions by (module, name); 3: the artifact's id
+constexpr uint32_t kFormatVersion = 3;
 constexpr uint64_t kHeaderBytes = 4096;
 constexpr uint64_t kPage = 4096;  // granularity of stored memory (host pages)
 
@@ -49,6 +51,7 @@ struct FileHeader {
   uint32_t header_bytes;
   char engine_version[48];
   char module_hash[72];   // hex sha256 of the module bytes (from the artifact)
+  char artifact_id[96];   // the compiled code it was taken on (artifact_id.h)
   char spec_key[72];      // hex sha256 of the init options
   uint64_t meta_offset, meta_bytes;
   uint64_t data_offset, data_bytes;
@@ -462,8 +465,13 @@ fs::path snapshot_path_for(const Module& module, const InitSpec& spec, const fs:
   fs::path cache = data_dir / "artifacts";
   bool in_cache = artifact.parent_path() == fs::absolute(cache) || artifact.parent_path() == cache;
   if (!in_cache) return fs::path(artifact.string() + ".snap");
+  // The artifact is part of the name: the quick (-O0) and the optimized
+  // artifact of one module (or two builds of wink with other C compilers
+  // sharing a data directory) each keep their own snapshot instead of
+  // rebuilding each other's.
+  const std::string code = Sha256().update(artifact_id(module)).hex();
   return data_dir / "snapshots" /
-         (module.identity().substr(0, 32) + "-" + spec.key().substr(0, 32) + ".snap");
+         (module.identity().substr(0, 32) + "-" + code.substr(0, 16) + "-" + spec.key().substr(0, 32) + ".snap");
 }
 
 // ---- Capturing memory ----
@@ -572,6 +580,46 @@ Result<void> update_in_place(Snapshot::MemoryImage& img, const wasm_rt_memory_t&
   img.runs = page_runs(stored, [](uint8_t v) { return v != 0; });
   img.recharge();
   return {};
+}
+
+}  // namespace
+
+// ---- Capturing tables ----
+
+namespace {
+
+// The image of table field `f` of the instance at `storage`, for plain and
+// linked captures alike: its size and limits, and each funcref entry as
+// `encode(image, ref, where)` stores it (plain: portable form; linked: this
+// process's form with relocations), called in entry order. An externref table
+// must hold only nulls (host references cannot be captured). Clears the
+// table's data pointer in `field`, the instance image's copy of the field.
+template <class Encode>
+Result<std::unique_ptr<Snapshot::TableImage>> capture_table(const uint8_t* storage, uint8_t* field,
+                                                            const wink_instance_field_t& f, const std::string& what,
+                                                            Encode&& encode) {
+  auto img = std::make_unique<Snapshot::TableImage>();
+  img->field_offset = f.offset;
+  img->funcref = f.kind == WINK_FIELD_FUNCREF_TABLE;
+  if (img->funcref) {
+    const auto* t = reinterpret_cast<const wasm_rt_funcref_table_t*>(storage + f.offset);
+    img->size = t->size;
+    img->max_size = t->max_size;
+    for (uint32_t k = 0; k < t->size; ++k) WINK_TRY(encode(*img, t->data[k], what + " entry " + std::to_string(k)));
+    reinterpret_cast<wasm_rt_funcref_table_t*>(field)->data = nullptr;
+  } else {
+    const auto* t = reinterpret_cast<const wasm_rt_externref_table_t*>(storage + f.offset);
+    for (uint32_t k = 0; k < t->size; ++k) {
+      if (t->data[k] != nullptr) {
+        return make_error("externref " + what + " holds a host reference at " + std::to_string(k) +
+                          "; host references cannot be captured");
+      }
+    }
+    img->size = t->size;
+    img->max_size = t->max_size;
+    reinterpret_cast<wasm_rt_externref_table_t*>(field)->data = nullptr;
+  }
+  return img;
 }
 
 }  // namespace
@@ -902,33 +950,14 @@ Result<std::shared_ptr<Snapshot>> Snapshot::capture_state(const Instance& instan
       snap->stats_.memory_bytes += img->bytes();
       snap->stats_.nonzero_bytes += img->stored_bytes();
       snap->memories_.push_back(std::move(img));
-    } else if (f.kind == WINK_FIELD_FUNCREF_TABLE) {
-      const auto* t = reinterpret_cast<const wasm_rt_funcref_table_t*>(storage + f.offset);
-      auto img = std::make_unique<TableImage>();
-      img->field_offset = f.offset;
-      img->funcref = true;
-      img->size = t->size;
-      img->max_size = t->max_size;
-      img->entries.resize(t->size);
-      for (uint32_t k = 0; k < t->size; ++k) {
-        WINK_ASSIGN_OR_RETURN(img->entries[k], encode_funcref(t->data[k], ctx, "table entry " + std::to_string(k)));
-      }
-      reinterpret_cast<wasm_rt_funcref_table_t*>(field)->data = nullptr;
-      snap->tables_.push_back(std::move(img));
-    } else if (f.kind == WINK_FIELD_EXTERNREF_TABLE) {
-      const auto* t = reinterpret_cast<const wasm_rt_externref_table_t*>(storage + f.offset);
-      for (uint32_t k = 0; k < t->size; ++k) {
-        if (t->data[k] != nullptr) {
-          return make_error("externref table holds a host reference at " + std::to_string(k) +
-                            "; host references cannot be captured");
-        }
-      }
-      auto img = std::make_unique<TableImage>();
-      img->field_offset = f.offset;
-      img->funcref = false;
-      img->size = t->size;
-      img->max_size = t->max_size;
-      reinterpret_cast<wasm_rt_externref_table_t*>(field)->data = nullptr;
+    } else if (f.kind == WINK_FIELD_FUNCREF_TABLE || f.kind == WINK_FIELD_EXTERNREF_TABLE) {
+      // Entries in portable form (FuncRefEntry), resolved by prepare_process_state.
+      auto encode = [&](TableImage& img, const wasm_rt_funcref_t& ref, const std::string& where) -> Result<void> {
+        WINK_ASSIGN_OR_RETURN(FuncRefEntry entry, encode_funcref(ref, ctx, where));
+        img.entries.push_back(std::move(entry));
+        return {};
+      };
+      WINK_ASSIGN_OR_RETURN(auto img, capture_table(storage, field, f, "table", encode));
       snap->tables_.push_back(std::move(img));
     }
   }
@@ -1022,6 +1051,11 @@ Result<void> Snapshot::write(const fs::path& file) const {
   h.header_bytes = kHeaderBytes;
   copy_str(h.engine_version, sizeof h.engine_version, kEngineVersion);
   copy_str(h.module_hash, sizeof h.module_hash, module_->identity().c_str());
+  const std::string artifact = artifact_id(*module_);
+  if (artifact.empty() || artifact.size() >= sizeof h.artifact_id) {
+    return make_error("internal error: cannot identify the artifact " + module_->path().string());
+  }
+  copy_str(h.artifact_id, sizeof h.artifact_id, artifact);
   copy_str(h.spec_key, sizeof h.spec_key, spec_key_);
   h.meta_offset = kHeaderBytes;
   h.meta_bytes = meta.out.size();
@@ -1112,6 +1146,7 @@ Result<std::shared_ptr<Snapshot>> Snapshot::load(const fs::path& file, std::shar
   }
   h.engine_version[sizeof h.engine_version - 1] = 0;
   h.module_hash[sizeof h.module_hash - 1] = 0;
+  h.artifact_id[sizeof h.artifact_id - 1] = 0;
   h.spec_key[sizeof h.spec_key - 1] = 0;
   if (std::string_view(h.engine_version) != kEngineVersion) {
     return make_error(std::string("stale snapshot: made by engine ") + h.engine_version + ", this is " +
@@ -1119,6 +1154,15 @@ Result<std::shared_ptr<Snapshot>> Snapshot::load(const fs::path& file, std::shar
   }
   if (std::string_view(h.module_hash) != module->identity()) {
     return make_error("stale snapshot: made for another module (hash " + std::string(h.module_hash).substr(0, 12) + ")");
+  }
+  // Function references are offsets into the code the snapshot was taken on:
+  // on other code (the module compiled at another optimization level, by
+  // another C compiler or with other flags) they would be jumps into the
+  // wrong place.
+  if (const std::string artifact = artifact_id(*module); artifact.empty() || h.artifact_id != artifact) {
+    return make_error("stale snapshot: made on another artifact (" + std::string(h.artifact_id) +
+                      ", this artifact is " + (artifact.empty() ? std::string("unidentified") : artifact) +
+                      "): the module was compiled differently (optimization level, C compiler or flags)");
   }
   std::string key = spec.key();
   if (std::string_view(h.spec_key) != key) {
@@ -1500,36 +1544,17 @@ Result<std::shared_ptr<Snapshot>> Snapshot::capture_linked(const Instance& insta
         snap->memories_.push_back(std::move(img));
         break;
       }
-      case WINK_FIELD_FUNCREF_TABLE: {
-        const auto* t = reinterpret_cast<const wasm_rt_funcref_table_t*>(storage + f.offset);
-        auto img = std::make_unique<TableImage>();
-        img->field_offset = f.offset;
-        img->funcref = true;
-        img->size = t->size;
-        img->max_size = t->max_size;
-        img->resolved.resize(t->size);
-        for (uint32_t k = 0; k < t->size; ++k) {
-          WINK_ASSIGN_OR_RETURN(img->resolved[k], encode_linked_funcref(t->data[k], ranges, artifacts, k, img->relocs,
-                                                                        "table" + decl + " entry " + std::to_string(k)));
-        }
-        reinterpret_cast<wasm_rt_funcref_table_t*>(field)->data = nullptr;
-        snap->tables_.push_back(std::move(img));
-        break;
-      }
+      case WINK_FIELD_FUNCREF_TABLE:
       case WINK_FIELD_EXTERNREF_TABLE: {
-        const auto* t = reinterpret_cast<const wasm_rt_externref_table_t*>(storage + f.offset);
-        for (uint32_t k = 0; k < t->size; ++k) {
-          if (t->data[k] != nullptr) {
-            return make_error("externref table" + decl + " holds a host reference at " + std::to_string(k) +
-                              "; host references cannot be captured");
-          }
-        }
-        auto img = std::make_unique<TableImage>();
-        img->field_offset = f.offset;
-        img->funcref = false;
-        img->size = t->size;
-        img->max_size = t->max_size;
-        reinterpret_cast<wasm_rt_externref_table_t*>(field)->data = nullptr;
+        // Entries in this process's form, with the relocation of each entry's instance.
+        auto encode = [&](TableImage& img, const wasm_rt_funcref_t& ref, const std::string& where) -> Result<void> {
+          const uint64_t k = img.resolved.size();
+          WINK_ASSIGN_OR_RETURN(wasm_rt_funcref_t resolved,
+                                encode_linked_funcref(ref, ranges, artifacts, k, img.relocs, where));
+          img.resolved.push_back(resolved);
+          return {};
+        };
+        WINK_ASSIGN_OR_RETURN(auto img, capture_table(storage, field, f, "table" + decl, encode));
         snap->tables_.push_back(std::move(img));
         break;
       }

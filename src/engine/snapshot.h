@@ -91,7 +91,9 @@ class Snapshot : public std::enable_shared_from_this<Snapshot> {
 
   // Reads a snapshot file made for `module` and `spec`. Refuses (error, never
   // a partial use) a file that is damaged (checksums), truncated, made by
-  // another engine version, for another module or with other init options.
+  // another engine version, for another module, on another artifact of it
+  // (its function references are offsets into that code: artifact_id.h) or
+  // with other init options.
   static Result<std::shared_ptr<Snapshot>> load(const std::filesystem::path& file,
                                                 std::shared_ptr<Module> module,
                                                 const InitSpec& spec);
@@ -259,7 +261,8 @@ class Snapshot : public std::enable_shared_from_this<Snapshot> {
 };
 
 // Where the snapshot for `module` under `spec` lives: next to an artifact made
-// by `wink compile` (`<artifact>.snap`), else in `<data_dir>/snapshots/`.
+// by `wink compile` (`<artifact>.snap`), else in `<data_dir>/snapshots/`,
+// named by module, artifact and init options.
 std::filesystem::path snapshot_path_for(const Module& module, const InitSpec& spec,
                                         const std::filesystem::path& data_dir);
 

@@ -27,6 +27,9 @@ struct App::Served {
   std::shared_ptr<engine::Module> module;
   const wink_export_t* entry = nullptr;       // nullptr: run_start()
   std::shared_ptr<const HttpComponent> http;  // set when the source is a wasi:http component
+  // Set when the component has `init`: taken on `module`'s artifact (a
+  // snapshot holds offsets into the code it was taken on), so each tier has its own.
+  std::shared_ptr<engine::Snapshot> snapshot;
   bool quick = false;                         // quick tier: the optimized build is running
 };
 
@@ -35,7 +38,7 @@ struct App::ComponentState {
   wasi::Config wasi_base;  // preopens (read-only); args/env/stdio are set per request
   std::shared_ptr<const wasi::Prepared> prepared;
   engine::InstanceLimits limits;
-  std::shared_ptr<engine::Snapshot> snapshot;  // set when the component has `init`
+  std::optional<engine::InitSpec> init;  // set when the component has `init`
   std::shared_ptr<const host::Prepared> host;  // wink_v1: stores, hosts, variables it may use
   host::Metrics::Component* metrics = nullptr;  // its per-request series; null: no metrics
   // For loading it again once its optimized tier is ready (quick tier only;
@@ -293,10 +296,7 @@ Result<std::unique_ptr<App>> App::load(manifest::Manifest manifest, engine::Engi
       s.loaded_at = Clock::now();
       continue;
     }
-    // A snapshot (`init`) holds function offsets into the artifact it was
-    // taken from: such components wait for the optimized artifact.
-    auto module = engine.load_bytes(*bytes, c.init ? engine::Tiering::kOptimized
-                                                   : engine::Tiering::kQuickThenOptimized);
+    auto module = engine.load_bytes(*bytes, engine::Tiering::kQuickThenOptimized);
     if (!module.ok()) return std::move(module).error().with_context(context);
     auto served = std::make_shared<Served>();
     served->module = std::move(*module);
@@ -323,29 +323,9 @@ Result<std::unique_ptr<App>> App::load(manifest::Manifest manifest, engine::Engi
       spec.preopens = s.wasi_base.preopens;
       spec.deadline = c.init->deadline;
       spec.max_memory_pages = s.limits.max_memory_pages;
-      const auto file = engine::snapshot_path_for(*served->module, spec, engine.data_dir());
-      bool rebuilt = false;
-      std::string why;
-      auto snap = engine::Snapshot::load_or_create(file, served->module, spec, &rebuilt, &why);
-      if (!snap.ok()) return std::move(snap).error().with_context(context + ": snapshot");
-      s.snapshot = std::move(*snap);
-      // Instances live for one request: their slots are reset in place and reused.
-      s.snapshot->set_recycled_slots(engine::Snapshot::kMaxRecycledSlots);
-      if (app->options_.snapshot_warm_slots) s.snapshot->set_warm_slots(app->options_.snapshot_warm_slots);
-      if (app->options_.log) {
-        std::string line = "{\"time\":\"" + now_iso8601() + "\",\"level\":\"info\"";
-        json_field(line, "msg", rebuilt ? "snapshot built" : "snapshot loaded");
-        json_field(line, "app", app->manifest_.app_name);
-        json_field(line, "component", c.id);
-        json_field(line, "file", file.string());
-        if (rebuilt) json_field(line, "reason", why);
-        const auto& st = s.snapshot->stats();
-        line.append(",\"memory_bytes\":").append(std::to_string(st.memory_bytes));
-        line.append(",\"stored_bytes\":").append(std::to_string(st.nonzero_bytes));
-        line.append(",\"init_ms\":").append(format_ms(st.init_ms));
-        line.append(",\"load_ms\":").append(format_ms(st.load_ms));
-        line.append("}\n");
-        app->options_.log(line);
+      s.init = std::move(spec);
+      if (auto snap = app->load_init_snapshot(engine, s, *served, c.id); !snap.ok()) {
+        return std::move(snap).error().with_context(context + ": snapshot");
       }
     }
   }
@@ -386,6 +366,35 @@ void App::log_event(std::string_view level, std::string_view msg, const std::str
   options_.log(line);
 }
 
+Result<void> App::load_init_snapshot(engine::Engine& engine, const ComponentState& state, Served& served,
+                                     const std::string& component) const {
+  const engine::InitSpec& spec = *state.init;
+  const auto file = engine::snapshot_path_for(*served.module, spec, engine.data_dir());
+  bool rebuilt = false;
+  std::string why;
+  WINK_ASSIGN_OR_RETURN(served.snapshot, engine::Snapshot::load_or_create(file, served.module, spec, &rebuilt, &why));
+  // Instances live for one request: their slots are reset in place and reused.
+  served.snapshot->set_recycled_slots(engine::Snapshot::kMaxRecycledSlots);
+  if (options_.snapshot_warm_slots) served.snapshot->set_warm_slots(options_.snapshot_warm_slots);
+  if (options_.log) {
+    std::string line = "{\"time\":\"" + now_iso8601() + "\",\"level\":\"info\"";
+    json_field(line, "msg", rebuilt ? "snapshot built" : "snapshot loaded");
+    json_field(line, "app", manifest_.app_name);
+    json_field(line, "component", component);
+    json_field(line, "file", file.string());
+    if (rebuilt) json_field(line, "reason", why);
+    json_field(line, "tier", served.module->quick_tier() ? "quick" : "optimized");
+    const auto& st = served.snapshot->stats();
+    line.append(",\"memory_bytes\":").append(std::to_string(st.memory_bytes));
+    line.append(",\"stored_bytes\":").append(std::to_string(st.nonzero_bytes));
+    line.append(",\"init_ms\":").append(format_ms(st.init_ms));
+    line.append(",\"load_ms\":").append(format_ms(st.load_ms));
+    line.append("}\n");
+    options_.log(line);
+  }
+  return {};
+}
+
 void App::upgrade_tiers(engine::Engine& engine) {
   for (size_t i = 0; i < components_.size() && !stopping_; ++i) {
     ComponentState& s = components_[i];
@@ -417,6 +426,12 @@ void App::upgrade_tiers(engine::Engine& engine) {
         next->entry = *entry;
       } else {
         failure = entry.error().message;
+      }
+      // `init` runs again for the optimized artifact (the quick tier's
+      // snapshot holds offsets into the quick code); the quick tier serves meanwhile.
+      if (failure.empty() && s.init) {
+        auto snap = load_init_snapshot(engine, s, *next, c.id);
+        if (!snap.ok()) failure = "snapshot: " + snap.error().message;
       }
     }
     if (!failure.empty()) {
@@ -510,7 +525,7 @@ void App::run_wagi(const ComponentState& state, const Served& served, const mani
   wasi::Context wasi_ctx(state.prepared, overrides);
   host::Context host_ctx(state.host, request_id);
   runtime::HostModule* hosts[] = {&wasi_ctx, &host_ctx};
-  auto instance = state.snapshot ? state.snapshot->instantiate(hosts, state.limits)
+  auto instance = served.snapshot ? served.snapshot->instantiate(hosts, state.limits)
                                  : engine::Instance::create(served.module, hosts, state.limits);
   const auto t1 = Clock::now();
 

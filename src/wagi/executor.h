@@ -101,6 +101,10 @@ class App {
   // Tiering (docs/compile.md): waits for the optimized builds of the
   // components loaded from the quick tier, loads each again and swaps it in.
   void upgrade_tiers(engine::Engine& engine);
+  // A component with `init`: the snapshot of `served`'s artifact (a valid
+  // file is loaded, else init runs and it is written), logged.
+  Result<void> load_init_snapshot(engine::Engine& engine, const ComponentState& state, Served& served,
+                                  const std::string& component) const;
   void log_event(std::string_view level, std::string_view msg, const std::string& component,
                  const std::vector<std::pair<std::string, std::string>>& fields) const;
 

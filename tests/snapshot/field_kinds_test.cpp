@@ -85,8 +85,9 @@ TEST(SnapshotFieldKinds, FieldsNotOnTheListAreRefusedWithTheirDeclaration) {
 
 // The snapshot file header (docs/snapshots.md, "File format"): where the
 // metadata checksum and the header's own checksum live.
-constexpr size_t kMetaOffsetAt = 208, kMetaBytesAt = 216, kMetaShaAt = 240, kHeaderShaAt = 304,
-                 kHeaderStructBytes = 336;
+// Format 3 (artifact id after the module hash).
+constexpr size_t kMetaOffsetAt = 304, kMetaBytesAt = 312, kMetaShaAt = 336, kHeaderShaAt = 400,
+                 kHeaderStructBytes = 432;
 
 void put_sha256(std::span<const uint8_t> bytes, uint8_t* out) {
   std::string hex = Sha256().update(bytes).hex();

@@ -1,5 +1,6 @@
 // Tiering in `wink up` (docs/compile.md, "Tiering"): with the quick-tier
-// threshold lowered to one byte, a module and a wasi:http component are
+// threshold lowered to one byte, a module (also one with `init`, each tier
+// from its own snapshot) and a wasi:http component are
 // served from their quick -O0 artifacts at once, the optimized artifacts are
 // built in the background and swapped in while a client keeps sending
 // requests (no error, identical answers); a failing optimized build keeps
@@ -177,6 +178,40 @@ TEST_F(Tiers, ComponentServedQuickThenOptimizedSwappedWhole) {
   EXPECT_EQ(swaps, 1u) << out;
   EXPECT_EQ(up.stop(), 0) << up.output();
   EXPECT_TRUE(leftovers(data()).empty());
+}
+
+// A module with `init` is tiered too: the quick artifact serves from a
+// snapshot taken on it, and the optimized artifact gets its own (init runs
+// again: a snapshot holds offsets into the code it was taken on) before it is
+// swapped in. Every answer, before and after, is the init state's.
+TEST_F(Tiers, InitModuleServedQuickThenOptimizedEachFromItsOwnSnapshot) {
+  fs::copy_file(guest_wasm("snap_funcref_global"), dir_ / "fg.wasm");
+  ScopedCc cc(write_cc(dir_, "i=0; while [ ! -e '" + (dir_ / "release").string() +
+                                 "' ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done"));
+  const std::string manifest = "manifest_version = 1\n[app]\nname = \"tiers\"\n[component.app]\n"
+                               "source = \"fg.wasm\"\ninit = \"wizer.initialize\"\n"
+                               "[[route]]\npath = \"/...\"\ncomponent = \"app\"\n";
+  WinkUp up;
+  ASSERT_TRUE(up.start(dir_, manifest, args())) << up.output();
+  EXPECT_NE(up.output().find("serving the quick tier"), std::string::npos) << up.output();
+  EXPECT_EQ(up.get("/").body, "v=42\n") << up.output();
+  expect_swap_under_load(up, "/");
+  EXPECT_EQ(up.get("/").body, "v=42\n") << up.output();
+  const std::string out = up.output();
+  size_t built = 0;
+  for (size_t p = 0; (p = out.find("\"msg\":\"snapshot built\"", p)) != std::string::npos; ++p) ++built;
+  EXPECT_EQ(built, 2u) << "one snapshot per tier\n" << out;
+  EXPECT_EQ(up.stop(), 0) << up.output();
+  size_t files = 0;
+  for (const auto& e : fs::directory_iterator(data() / "snapshots")) files += e.path().extension() == ".snap";
+  EXPECT_EQ(files, 2u);
+  // The next start finds the optimized artifact and its snapshot: no init runs.
+  WinkUp again;
+  ASSERT_TRUE(again.start(dir_, manifest, args())) << again.output();
+  EXPECT_EQ(tier_of(again), "optimized");
+  EXPECT_NE(again.output().find("\"msg\":\"snapshot loaded\""), std::string::npos) << again.output();
+  EXPECT_EQ(again.get("/").body, "v=42\n");
+  again.stop();
 }
 
 TEST_F(Tiers, FailedOptimizedBuildLogsTheErrorAndKeepsServingTheQuickTier) {

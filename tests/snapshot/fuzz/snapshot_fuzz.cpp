@@ -8,6 +8,14 @@
 // refuse or accept without crashing, reading outside the file or allocating
 // without bound, and an accepted snapshot must restore or be refused.
 //
+// The artifact id is NOT copied in: function references in a snapshot are
+// offsets into the artifact it was taken on, and only a file made on this
+// very artifact may hold them. A seed made by another build (another C
+// compiler, the sanitized build) is refused as stale, as it must be; so that
+// the fuzzer still gets deep, the initializer writes a snapshot of this
+// build's artifact as a seed (this-build.snap in WINK_SNAPSHOT_FUZZ_SEED_DIR,
+// a corpus directory of the build tree that ctest and scripts/fuzz.sh pass).
+//
 // The header layout mirrors src/engine/snapshot.cpp (FileHeader); the
 // initializer checks it against a file the engine wrote and aborts when they
 // disagree, so a format change shows up at once instead of a fuzzer that
@@ -42,6 +50,7 @@ struct FileHeader {  // as in snapshot.cpp
   uint32_t header_bytes;
   char engine_version[48];
   char module_hash[72];
+  char artifact_id[96];
   char spec_key[72];
   uint64_t meta_offset, meta_bytes;
   uint64_t data_offset, data_bytes;
@@ -99,8 +108,21 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
       h.data_offset + h.data_bytes != real.size()) {
     die("FileHeader here no longer matches src/engine/snapshot.cpp");
   }
-  // The seed for a new corpus: WINK_SNAPSHOT_FUZZ_SEED=<file> writes it.
-  if (const char* seed = std::getenv("WINK_SNAPSHOT_FUZZ_SEED")) fs::copy_file(fixture->file, seed, fs::copy_options::overwrite_existing);
+  if (h.artifact_id[0] == 0) die("the engine wrote a snapshot without an artifact id");
+  // The seed must get past every check of the loader, or the fuzzer stays shallow.
+  if (auto back = engine::Snapshot::load(fixture->file, fixture->module, fixture->spec); !back.ok()) {
+    die("this build's own snapshot does not load: " + back.error().message);
+  }
+  // This build's seed (see the top), written whole or not at all: forked
+  // fuzzer processes each write it while others may read the directory.
+  const char* seed_dir = std::getenv("WINK_SNAPSHOT_FUZZ_SEED_DIR");
+  const fs::path seeds = seed_dir ? seed_dir : WINK_SNAPSHOT_FUZZ_SEED_DIR;
+  std::error_code ec;
+  fs::create_directories(seeds, ec);
+  const fs::path tmp = seeds / ("this-build.snap.tmp." + std::to_string(::getpid()));
+  fs::copy_file(fixture->file, tmp, fs::copy_options::overwrite_existing, ec);
+  if (!ec) fs::rename(tmp, seeds / "this-build.snap", ec);
+  if (ec) die("cannot write the seed in " + seeds.string() + ": " + ec.message());
   fixture->wasi = *wasi::Prepared::create({});
   return 0;
 }
