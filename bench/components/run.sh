@@ -132,6 +132,7 @@ declare -A PORT SPID TIER
 declare -A DEAD  # name -> why it no longer answers (its rows say so instead of a figure)
 NAMES=()     # measured under load, in this order
 SKIPPED=()   # "name: reason"
+NOTES=()     # what the report should say besides the figures
 
 WINK_FLAGS="--workers 1 --access-log off --control-socket off --data-dir $DATA"
 # start_wink NAME DIR: `wink up DIR` pinned; 0 once it serves the optimized tier.
@@ -143,7 +144,7 @@ start_wink() {
   SPID[$name]=$BENCH_PID
   PORT[$name]=$port
   if ! bench_wink_ready "$WORK/$name.log" "$BENCH_PID" "$START_TIMEOUT" "$OPT_TIMEOUT"; then
-    SKIPPED+=("$name: $(grep -E 'Error|error' "$WORK/$name.log" | head -2 | tr '\n' ' ' | cut -c1-300)")
+    SKIPPED+=("$name: \`wink up\` refused it: $(grep -E 'Error|error' "$WORK/$name.log" | head -2 | tr '\n' ' ' | cut -c1-300)")
     bench_stop "$BENCH_PID"
     return 1
   fi
@@ -198,10 +199,10 @@ if wanted jco-serve; then
   if bench_wait_http "http://127.0.0.1:${PORT[jco-serve]}/" "${SPID[jco-serve]}" 120; then
     NAMES+=(jco-serve)
     if ! curl -s --max-time 3 -o /dev/null "http://127.0.0.1:${PORT[jco-serve]}/"; then
-      DEAD[jco-serve]="answers the first request only: a second GET got nothing in 3 s"
-      err="$(grep -m1 -iE 'error|twice' "$WORK/jco-serve.log" | cut -c1-120 || true)"
-      [ -n "$err" ] && DEAD[jco-serve]+=" ($err)"
-      bench_log "jco-serve: ${DEAD[jco-serve]}"
+      DEAD[jco-serve]="answers the first request only (a second GET: nothing in 3 s)"
+      err="$(grep -m1 -iE 'error|twice' "$WORK/jco-serve.log" | cut -c1-160 || true)"
+      NOTES+=("jco-serve ${DEAD[jco-serve]}; its log: \`${err:-nothing}\`")
+      bench_log "jco-serve: ${DEAD[jco-serve]}: $err"
     fi
   else
     SKIPPED+=("jco-serve: did not serve: $(tail -2 "$WORK/jco-serve.log" | tr '\n' ' ')")
@@ -225,15 +226,20 @@ done
 # --- measurements --------------------------------------------------------------------------
 : >"$WORK/results.tsv"
 measure() {  # name handler c round
-  local name=$1 handler=$2 c=$3 round=$4 extra=() f
+  local name=$1 handler=$2 c=$3 round=$4 extra=() f pid cpu0 flt0
   f="$WORK/wrk-$name-$handler-$c-$round.txt"
+  pid="${SPID[$name]}"
   if [ -n "${DEAD[$name]:-}" ]; then
     printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$handler" "$c" "$round" "dead	${DEAD[$name]}" >>"$WORK/results.tsv"
     return
   fi
   [ "$handler" = transform ] && extra=(-s "$WORK/post.lua")
+  cpu0="$(bench_cpu_ticks "$pid")"
+  flt0="$(bench_minflt "$pid")"
   bench_wrk "$f" "$c" "$DURATION" "http://127.0.0.1:${PORT[$name]}/" --timeout 2s "${extra[@]}"
-  printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$handler" "$c" "$round" "$(bench_wrk_fields "$f")" >>"$WORK/results.tsv"
+  # wrk's figures, then the server's CPU ticks and minor faults during the run.
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$handler" "$c" "$round" "$(bench_wrk_fields "$f")" \
+    "$(( $(bench_cpu_ticks "$pid") - cpu0 ))" "$(( $(bench_minflt "$pid") - flt0 ))" >>"$WORK/results.tsv"
   if [ "$(tail -1 "$WORK/results.tsv" | cut -f5)" = 0 ] &&
      ! curl -s --max-time 3 -o /dev/null "http://127.0.0.1:${PORT[$name]}/"; then
     DEAD[$name]="no answer to a single GET since $handler c=$c round $round"
@@ -319,7 +325,7 @@ PY
 )" || SLEEP_TABLE=""
     bench_stop "${SPID[sleep]}"
   fi
-  [ -n "$SLEEP_TABLE" ] || SKIPPED+=("sleep: not measured (see above)")
+  [ -n "$SLEEP_TABLE" ] || [[ "${SKIPPED[*]}" == *"sleep: "* ]] || SKIPPED+=("sleep: the measurement failed")
 fi
 
 COMPILE_TABLE=""
@@ -329,6 +335,7 @@ if [ -n "$COMPILE" ] && nice ninja -C "$BUILD" core_compile >/dev/null 2>&1; the
 fi
 
 # --- report ------------------------------------------------------------------------------------
+FAULT_US="$(taskset -c "$BENCH_SERVER_CPU" bash -c ". '$BENCH_SUPPORT/bench.sh'; bench_fault_us")"
 STAMP="$(date -u +%Y-%m-%d)"
 {
   echo "# JavaScript components: wink vs workerd vs jco serve ($STAMP)"
@@ -348,19 +355,23 @@ STAMP="$(date -u +%Y-%m-%d)"
   echo "| jco | $(node -p "require('$TOOLCHAIN/node_modules/@bytecodealliance/jco/package.json').version") |"
   echo "| wink | \`wink up ${WINK_FLAGS/--data-dir $DATA/--data-dir DATA}\` ($(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo ?)) |"
   for name in "${!TIER[@]}"; do echo "| $name tier | ${TIER[$name]} |"; done
+  echo "| page-fault cost | ${FAULT_US} us per first-touch 4 KiB page (anonymous, best of 3, measured after the runs) |"
   echo
-  python3 - "$WORK/results.tsv" "${NAMES[*]}" <<'PY'
+  python3 - "$WORK/results.tsv" "${NAMES[*]}" "$(getconf CLK_TCK)" "$WORK/summary.txt" <<'PY'
 import collections, sys
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
+hz = int(sys.argv[3])
 names = sys.argv[2].split()
 data = collections.defaultdict(list)
 for r in rows:
     data[(r[0], r[1], int(r[2]))].append(r[4:])
 concs = sorted({int(r[2]) for r in rows})
 def rps(rs): return [float(r[1]) for r in rs if r[0] != "dead"]
-print("req/s per round; ratio = sum of rounds / workerd's sum; latency in ms, mean p50 over rounds and worst p99.\n")
-print("| handler | server | conc. | req/s (rounds) | vs workerd | p50 ms | p99 ms | errors |")
-print("|---|---|---:|---|---:|---:|---:|---|")
+print("req/s per round; ratio = sum of rounds / workerd's sum; latency in ms, mean p50 over rounds and worst p99; "
+      "CPU us/req and faults/req: the server process's CPU time (all threads) and minor page faults per "
+      "request answered (robust when other work shares the core, which req/s is not).\n")
+print("| handler | server | conc. | req/s (rounds) | vs workerd | p50 ms | p99 ms | CPU us/req | faults/req | errors |")
+print("|---|---|---:|---|---:|---:|---:|---:|---:|---|")
 summary, noisy = [], []
 for handler in ("hello", "transform"):
     for c in concs:
@@ -371,7 +382,7 @@ for handler in ("hello", "transform"):
             if not rs: continue
             if rs[0][0] == "dead" or all(r[0] == "0" for r in rs):
                 why = rs[0][1] if rs[0][0] == "dead" else "no answer within the run (" + (rs[0][5] or "no requests") + ")"
-                print(f"| {handler} | {n} | {c} | {why} | | | | |")
+                print(f"| {handler} | {n} | {c} | {why} | | | | | | |")
                 line.append(f"{n} none")
                 continue
             live = [r for r in rs if r[0] != "dead"]
@@ -380,9 +391,12 @@ for handler in ("hello", "transform"):
             if len(v) > 1 and max(v) > 1.1 * min(v): noisy.append(f"{n} {handler} c={c}")
             errs = sum(int(r[4]) for r in live)
             sock = "; ".join(sorted({r[5] for r in live if r[5]}))
+            answered = sum(int(r[0]) for r in live) or 1
+            cpu_us = sum(int(r[6]) for r in live) / hz * 1e6 / answered
+            faults = sum(int(r[7]) for r in live) / answered
             print(f"| {handler} | {n} | {c} | {' / '.join(f'{x:,.0f}' for x in v)} | {ratio} | "
                   f"{sum(float(r[2]) for r in live) / len(live):.2f} | {max(float(r[3]) for r in live):.2f} | "
-                  f"{(str(errs) + ' non-2xx ') if errs else ''}{sock} |")
+                  f"{cpu_us:,.0f} | {faults:,.1f} | {(str(errs) + ' non-2xx ') if errs else ''}{sock} |")
             line.append(f"{n} {sum(v) / len(v):,.0f}")
         for n in ("wink", "wink-reactor"):
             w = rps(data.get((n, handler, c), []))
@@ -393,10 +407,7 @@ for handler in ("hello", "transform"):
 print()
 if noisy:
     print("Rounds differ by more than 10% for: " + ", ".join(noisy) + " (a noisy machine: read those with care).\n")
-print("## Summary (req/s mean over rounds; ratio of sums, per-round min-max)\n")
-print("```")
-print("\n".join(summary))
-print("```")
+open(sys.argv[4], "w").write("\n".join(summary) + "\n")
 PY
   echo
   echo "## Same bytes (sha256 prefix of the answers; headers as sent)"
@@ -412,7 +423,13 @@ PY
     echo "|---|---:|---:|"
     echo "$SLEEP_TABLE"
   else
-    echo "Not measured: it needs long-lived JS components (executor = \"reactor\")."
+    echo "Not measured: it needs long-lived JS components (executor = \"reactor\"); see below."
+  fi
+  if [ ${#NOTES[@]} -gt 0 ]; then
+    echo
+    echo "## Notes"
+    echo
+    printf -- '- %s\n' "${NOTES[@]}"
   fi
   if [ ${#SKIPPED[@]} -gt 0 ]; then
     echo
@@ -423,6 +440,14 @@ PY
   if [ -n "$COMPILE_TABLE" ]; then
     printf '\n## The engine module through wink'"'"'s compile pipeline\n\n%s\n' "$COMPILE_TABLE"
   fi
+  echo
+  echo "## Summary (req/s mean over rounds; wink/workerd: ratio of the sums of the rounds, per-round min-max)"
+  echo
+  echo '```'
+  cat "$WORK/summary.txt"
+  [ -n "$SLEEP_TABLE" ] && echo "sleeping JS app: $(echo "$SLEEP_TABLE" | sed -n 3p | cut -d'|' -f3 | tr -d ' ') ms added per request (median)"
+  for skipped in "${SKIPPED[@]}"; do echo "not measured: ${skipped%%:*}"; done
+  echo '```'
 } >"$WORK/report.md"
 if [ -n "$RESULTS" ]; then
   mkdir -p "$RESULTS"

@@ -187,19 +187,14 @@ for name in "${NAMES[@]}"; do
     >"$WORK/$name.headers"
 done
 
-# CPU time (user + system, all threads, in clock ticks) the server process has used so far.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-# Context switches (voluntary + involuntary) of all the server's threads so far.
-ctx_switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ { n += $2 } END { print n + 0 }'; }
-
 run_wrk() {  # name concurrency seconds -> appends "name c round rps p50 p99 ..." to results
   local name=$1 c=$2 secs=$3 round=$4
   local cpu0 cpu1
-  cpu0="$(cpu_ticks "${SPID[$name]}")"
-  cs0="$(ctx_switches "${SPID[$name]}")"
+  cpu0="$(bench_cpu_ticks "${SPID[$name]}")"
+  cs0="$(bench_ctx_switches "${SPID[$name]}")"
   bench_wrk "$WORK/wrk-$name-$c-$round.txt" "$c" "$secs" "http://127.0.0.1:${PORT[$name]}/"
-  cpu1="$(cpu_ticks "${SPID[$name]}")"
-  cs1="$(ctx_switches "${SPID[$name]}")"
+  cpu1="$(bench_cpu_ticks "${SPID[$name]}")"
+  cs1="$(bench_ctx_switches "${SPID[$name]}")"
   # requests req/s p50 p99 non-2xx socket-errors (bench_wrk_fields), then CPU and switches per request
   IFS=$'\t' read -r total rps p50 p99 non2xx sockerr < <(bench_wrk_fields "$WORK/wrk-$name-$c-$round.txt"; echo)
   python3 - "$total" "$(( cpu1 - cpu0 ))" "$(getconf CLK_TCK)" "$(( cs1 - cs0 ))" >"$WORK/per-request.txt" <<'PY'

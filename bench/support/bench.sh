@@ -212,6 +212,32 @@ const w :Workerd.Worker = (
 CAPNP
 }
 
+# Counters of a server process so far (all its threads; not its children):
+# CPU time (user + system) in clock ticks, minor page faults, context switches.
+bench_cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+bench_minflt() { awk '{ print $10 }' "/proc/$1/stat"; }
+bench_ctx_switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ { n += $2 } END { print n + 0 }'; }
+
+# bench_fault_us: this machine's cost of a first-touch page fault right now
+# (us per 4 KiB page, writing 64 MiB of fresh anonymous memory, best of 3),
+# printed beside figures that fault (benchmarking.md).
+bench_fault_us() {
+  python3 - <<'PY'
+import mmap, time
+n = 64 << 20
+best = None
+for _ in range(3):
+    m = mmap.mmap(-1, n)
+    t = time.perf_counter()
+    for off in range(0, n, 4096):
+        m[off] = 1
+    dt = time.perf_counter() - t
+    m.close()
+    best = dt if best is None else min(best, dt)
+print(f"{best / (n // 4096) * 1e6:.2f}")
+PY
+}
+
 # bench_machine: markdown rows naming the machine (for a report's header table).
 bench_machine() {
   echo "| date (UTC) | $(date -u '+%Y-%m-%d %H:%M') |"
