@@ -22,6 +22,8 @@
 #   BENCH_WARMUP=2    seconds of warm-up / server  BENCH_CONCURRENCY="1 16 128"
 #   BENCH_ONLY=""     servers to measure (default all)
 #   BENCH_SLEEP_ROUNDS=15  sleeping-app requests (each side)   BENCH_SLEEP_PAUSE_MS=300
+#   BENCH_SLEEP_SOURCE=<the JS component>  another reactor for the sleeping-app measurement
+#                     (a check of the measurement itself, e.g. examples/counter/counter.wasm)
 #   BENCH_START_TIMEOUT=1800 seconds a server may take to listen (wink compiles the JS engine once,
 #                            quick tier first; the artifact cache makes later runs start at once)
 #   BENCH_OPTIMIZED_TIMEOUT=<start timeout>  seconds to wait for wink's optimized tier; past
@@ -208,7 +210,7 @@ if wanted jco-serve; then
     SKIPPED+=("jco-serve: did not serve: $(tail -2 "$WORK/jco-serve.log" | tr '\n' ' ')")
   fi
 fi
-[ ${#NAMES[@]} -gt 0 ] || { printf '%s\n' "${SKIPPED[@]}" >&2; bench_die "no server to measure"; }
+[ ${#NAMES[@]} -gt 0 ] || wanted sleep || { printf '%s\n' "${SKIPPED[@]}" >&2; bench_die "no server to measure"; }
 
 # --- same bytes: each server's answers, side by side ------------------------------------
 : >"$WORK/bytes.txt"
@@ -273,7 +275,7 @@ for name in "${NAMES[@]}"; do [ "${SPID[$name]:-}" ] && bench_stop "${SPID[$name
 SLEEP_TABLE=""
 if wanted sleep; then
   mkdir -p "$WORK/sleep-app"
-  ln -sf "$COMPONENT" "$WORK/sleep-app/app.wasm"
+  ln -sf "${BENCH_SLEEP_SOURCE:-$COMPONENT}" "$WORK/sleep-app/app.wasm"
   cat >"$WORK/sleep-app/wink.toml" <<'TOML'
 manifest_version = 1
 [app]
@@ -320,7 +322,8 @@ s, a = ms["/sleepy/"], ms["/awake/"]
 print(f"| asleep (standby after 10 ms idle) | {pct(s, .5):.2f} | {pct(s, .9):.2f} |")
 print(f"| awake (scale_to_zero = off) | {pct(a, .5):.2f} | {pct(a, .9):.2f} |")
 print(f"| added by sleeping (median difference) | {pct(s, .5) - pct(a, .5):.2f} | |")
-if wake: print(f"| wake phase (Server-Timing, median) | {pct(wake, .5):.2f} | {pct(wake, .9):.2f} |")
+print(f"| wake phase (Server-Timing; {len(wake)} of {rounds} requests woke an instance) | "
+      f"{pct(wake, .5):.2f} | {pct(wake, .9):.2f} |")
 PY
 )" || SLEEP_TABLE=""
     bench_stop "${SPID[sleep]}"
@@ -416,7 +419,7 @@ PY
   echo "|---|---|---|---|"
   cat "$WORK/bytes.txt"
   echo
-  echo "## A request to a sleeping JS app (ms, new connection each, ${SLEEP_ROUNDS} each, ${SLEEP_PAUSE_MS} ms pauses)"
+  echo "## A request to a sleeping app (ms, new connection each, ${SLEEP_ROUNDS} each, ${SLEEP_PAUSE_MS} ms pauses; $(basename "${BENCH_SLEEP_SOURCE:-$COMPONENT}"))"
   echo
   if [ -n "$SLEEP_TABLE" ]; then
     echo "| request | median | p90 |"
@@ -445,7 +448,7 @@ PY
   echo
   echo '```'
   cat "$WORK/summary.txt"
-  [ -n "$SLEEP_TABLE" ] && echo "sleeping JS app: $(echo "$SLEEP_TABLE" | sed -n 3p | cut -d'|' -f3 | tr -d ' ') ms added per request (median)"
+  [ -n "$SLEEP_TABLE" ] && echo "sleeping app: $(echo "$SLEEP_TABLE" | sed -n 3p | cut -d'|' -f3 | tr -d ' ') ms added per request (median difference), wake phase $(echo "$SLEEP_TABLE" | sed -n 4p | cut -d'|' -f3 | tr -d ' ') ms (median)"
   for skipped in "${SKIPPED[@]}"; do echo "not measured: ${skipped%%:*}"; done
   echo '```'
 } >"$WORK/report.md"
