@@ -90,11 +90,13 @@ mkdir -p "$APPDIR"
   echo "addEventListener('fetch', (event) => event.respondWith("
   echo "  event.request.method === 'POST' ? transform(event.request) : hello(event.request)));"
 } >"$WORK/app.js"
-if ! cmp -s "$WORK/app.js" "$APPDIR/app.js" || [ ! -f "$APPDIR/app.wasm" ]; then
+# The stamp: the JavaScript and the toolchain's lockfile it was built with.
+{ cat "$WORK/app.js"; sha256sum <"$TOOLCHAIN/package-lock.json"; } >"$WORK/app.stamp"
+if ! cmp -s "$WORK/app.stamp" "$APPDIR/app.stamp" || [ ! -f "$APPDIR/app.wasm" ]; then
   bench_log "componentize-js app.js (about 25 s of CPU)"
   (cd "$TOOLCHAIN" && nice node "$ROOT/tests/component/toolchain/componentize.mjs" "$WORK/app.js" \
     "$ROOT/examples/wit" http-app "$APPDIR/app.wasm") || bench_die "componentize-js failed"
-  cp "$WORK/app.js" "$APPDIR/app.js"
+  cp "$WORK/app.stamp" "$APPDIR/app.stamp"
 fi
 COMPONENT="$APPDIR/app.wasm"
 
@@ -146,7 +148,7 @@ start_wink() {
   SPID[$name]=$BENCH_PID
   PORT[$name]=$port
   if ! bench_wink_ready "$WORK/$name.log" "$BENCH_PID" "$START_TIMEOUT" "$OPT_TIMEOUT"; then
-    SKIPPED+=("$name: \`wink up\` refused it: $(grep -E 'Error|error' "$WORK/$name.log" | head -2 | tr '\n' ' ' | cut -c1-300)")
+    SKIPPED+=("$name: \`wink up\` did not serve it: $(grep -E 'Error|error' "$WORK/$name.log" | head -2 | tr '\n' ' ' | cut -c1-300)")
     bench_stop "$BENCH_PID"
     return 1
   fi
