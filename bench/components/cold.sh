@@ -9,8 +9,9 @@
 #
 # Usage: bench/components/cold.sh [--build DIR] [--requests 200] [--component FILE]
 set -euo pipefail
+# shellcheck source=bench/support/bench.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../support/bench.sh"
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BUILD="$ROOT/build"
 REQUESTS=200
 COMPONENT=""
@@ -22,22 +23,17 @@ while [ $# -gt 0 ]; do
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
-WINK="$BUILD/src/cli/wink"
+bench_init cold
+bench_require curl python3 bc setsid
+WINK="$(bench_wink "$BUILD")"
 [ -n "$COMPONENT" ] || COMPONENT="$BUILD/examples-components/js-hello.wasm"
-[ -x "$WINK" ] || { echo "cold.sh: no $WINK (ninja -C $BUILD wink)" >&2; exit 1; }
-[ -f "$COMPONENT" ] || { echo "cold.sh: no $COMPONENT (ninja -C $BUILD component_examples)" >&2; exit 1; }
-
-WORK="$(mktemp -d /tmp/wink-cold-bench.XXXXXX)"
-PID=""
-cleanup() {
-  [ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+[ -f "$COMPONENT" ] || bench_die "no $COMPONENT (ninja -C $BUILD component_examples)"
+WORK="$BENCH_WORK"
+BENCH_PIN=""  # the compile uses both cores, as a user's first deploy would
 mkdir -p "$WORK/app"
 cp "$ROOT/examples/js-hello/wink.toml" "$WORK/app/"
 cp "$COMPONENT" "$WORK/app/js-hello.wasm"
-PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+PORT="$(bench_free_port)"
 
 # Per-request latency: sequential GETs on one keep-alive connection; median, p99 (ms).
 latency() {
@@ -58,24 +54,18 @@ PY
 }
 
 START=$(date +%s.%N)
-WINK_CC="${WINK_CC:-}" "$WINK" up "$WORK/app" --listen "127.0.0.1:$PORT" --data-dir "$WORK/data" \
-  --access-log off >"$WORK/log" 2>&1 &
-PID=$!
-until curl -sf -o /dev/null "http://127.0.0.1:$PORT/"; do
-  kill -0 "$PID" 2>/dev/null || { cat "$WORK/log" >&2; exit 1; }
-  sleep 0.2
-done
+bench_start "$WORK/log" env WINK_CC="${WINK_CC:-}" "$WINK" up "$WORK/app" --listen "127.0.0.1:$PORT" \
+  --data-dir "$WORK/data" --access-log off
+PID=$BENCH_PID
+bench_wait_http "http://127.0.0.1:$PORT/" "$PID" 3600 -f -o /dev/null || { cat "$WORK/log" >&2; exit 1; }
 FIRST=$(echo "$(date +%s.%N) - $START" | bc)
 QUICK_LAT="$(latency)"
-until grep -q '"msg":"optimized tier swapped in"' "$WORK/log"; do
-  kill -0 "$PID" 2>/dev/null || { cat "$WORK/log" >&2; exit 1; }
-  if grep -q '"msg":"optimized build failed' "$WORK/log"; then cat "$WORK/log" >&2; exit 1; fi
-  sleep 0.5
-done
+bench_wait_log "$WORK/log" '"msg":"optimized tier swapped in"' "$PID" 3600 '"msg":"optimized build failed' ||
+  { cat "$WORK/log" >&2; exit 1; }
 SWAP=$(echo "$(date +%s.%N) - $START" | bc)
 OPT_LAT="$(latency)"
 STOP=$(date +%s.%N)
-kill "$PID"; wait "$PID" || true; PID=""
+bench_stop "$PID"
 STOPPED=$(echo "$(date +%s.%N) - $STOP" | bc)
 
 printf '| %s | %s |\n' "what (js-hello, cold, $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg))" "figure"

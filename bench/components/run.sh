@@ -1,31 +1,56 @@
 #!/usr/bin/env bash
 # JavaScript components: the same handlers (apps/hello.js: GET -> "Hello,
 # world!"; apps/transform.js: POST a 4 KiB JSON document -> parsed, modified,
-# serialized) on wink (componentize-js component, `wink up`), on workerd (the
-# same code as a module worker, apps/worker.js) and on `jco serve` (the same
-# component). Follows ../shared/design/benchmarking.md: servers pinned to CPU
-# 0, wrk to CPU 1, warm-up, A B A B rounds, c = 1/16/128, req/s and p50/p99,
-# ratios against workerd. Output: bench/results/components-<date>.md. Not a
-# test: it asserts nothing. Also prints the JS engine's compile figures
-# (core_compile) unless --no-compile.
+# serialized) on wink (one componentize-js component through `wink up`: per
+# request, and long-lived with executor = "reactor" when this wink accepts
+# it), on workerd (the same code as a module worker, apps/worker.js) and on
+# `jco serve` (the same component). Follows benchmarking.md: servers pinned to
+# CPU 0, wrk to CPU 1, a warm-up, interleaved rounds (A B C A B C), c =
+# 1/16/128, req/s and p50/p99 per row, the ratio wink / workerd per
+# concurrency. Then the cost of a request to a sleeping JS app (reactor with
+# scale to zero against the same app kept awake, after the same pause, new
+# connection each, interleaved). Output: a markdown report under
+# bench/results/components-<date>.md and a one-line-per-row summary at the
+# end. Not a test: it asserts nothing. See docs/benchmarks.md.
 #
-# `--cold` instead measures a JS app servable from cold (cold.sh: first 200
-# on the quick tier, optimized tier swapped in, latency on each).
+# `--cold` instead measures a JS app servable from cold (cold.sh).
 #
-# Usage: bench/components/run.sh [--build DIR] [--duration 5] [--rounds 2]
-#                                [--concurrency "1 16 128"] [--wink-cmd 'CMD {port} {dir}'] [--no-compile]
-# Needs: the test build's component toolchain (build/tests/component/toolchain),
-# npm (workerd, pinned in bench/components/package-lock.json), wrk, taskset.
+# Usage: bench/components/run.sh [--build DIR] [--duration S] [--rounds N] [--concurrency "1 16 128"]
+#                                [--only "wink wink-reactor workerd jco-serve"] [--compile]
+# Every setting also comes from the environment (flags win):
+#   BENCH_DURATION=5  seconds per measurement     BENCH_ROUNDS=2   interleaved rounds
+#   BENCH_WARMUP=2    seconds of warm-up / server  BENCH_CONCURRENCY="1 16 128"
+#   BENCH_ONLY=""     servers to measure (default all)
+#   BENCH_SLEEP_ROUNDS=15  sleeping-app requests (each side)   BENCH_SLEEP_PAUSE_MS=300
+#   BENCH_SLEEP_SOURCE=<the JS component>  another reactor for the sleeping-app measurement
+#                     (a check of the measurement itself, e.g. examples/counter/counter.wasm)
+#   BENCH_START_TIMEOUT=1800 seconds a server may take to listen (wink compiles the JS engine once,
+#                            quick tier first; the artifact cache makes later runs start at once)
+#   BENCH_OPTIMIZED_TIMEOUT=<start timeout>  seconds to wait for wink's optimized tier; past
+#                            it the quick tier is measured and the report says so
+#   WINK_BENCH_DATA_DIR=<build>/wagi-test-data  wink's data dir: its artifact cache is the tests'
+#   BENCH_COMPILE=1   also time the engine through wink's compile pipeline (core_compile; slow)
+#   BENCH_RESULTS=<root>/bench/results  where the report goes ("" : no report file)
+# Needs: a configured build (wink, and the pinned component toolchain: npm ci
+# by the test build), npm (workerd, pinned in bench/components/package-lock.json),
+# wrk, taskset, setsid, curl, python3, node.
 set -euo pipefail
+# shellcheck source=bench/support/bench.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../support/bench.sh"
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 HERE="$ROOT/bench/components"
-BUILD="$ROOT/build"
-DURATION=5
-ROUNDS=2
-CONCURRENCY="1 16 128"
-WINK_CMD=""
-COMPILE=1
+BUILD="${BENCH_BUILD:-$ROOT/build}"
+DURATION="${BENCH_DURATION:-5}"
+ROUNDS="${BENCH_ROUNDS:-2}"
+WARMUP="${BENCH_WARMUP:-2}"
+CONCURRENCY="${BENCH_CONCURRENCY:-1 16 128}"
+ONLY="${BENCH_ONLY:-}"
+SLEEP_ROUNDS="${BENCH_SLEEP_ROUNDS:-15}"
+SLEEP_PAUSE_MS="${BENCH_SLEEP_PAUSE_MS:-300}"
+START_TIMEOUT="${BENCH_START_TIMEOUT:-1800}"
+OPT_TIMEOUT="${BENCH_OPTIMIZED_TIMEOUT:-$START_TIMEOUT}"
+COMPILE="${BENCH_COMPILE:-}"
+RESULTS="${BENCH_RESULTS-$ROOT/bench/results}"
 [ "${1:-}" = "--cold" ] && { shift; exec "$HERE/cold.sh" "$@"; }
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -33,51 +58,63 @@ while [ $# -gt 0 ]; do
     --duration) DURATION="$2"; shift 2 ;;
     --rounds) ROUNDS="$2"; shift 2 ;;
     --concurrency) CONCURRENCY="$2"; shift 2 ;;
-    --wink-cmd) WINK_CMD="$2"; shift 2 ;;
-    --no-compile) COMPILE=""; shift ;;
+    --only) ONLY="$2"; shift 2 ;;
+    --compile) COMPILE=1; shift ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
-for tool in wrk node npm taskset curl python3; do
-  command -v "$tool" >/dev/null || { echo "run.sh: $tool missing (scripts/setup.sh)" >&2; exit 1; }
-done
+bench_init components
+bench_require wrk node npm taskset setsid curl python3
+WORK="$BENCH_WORK"
+DATA="${WINK_BENCH_DATA_DIR:-$BUILD/wagi-test-data}"
+wanted() { [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]; }
+
+# --- wink and the toolchain, from the build ----------------------------------------
+if [ -f "$BUILD/build.ninja" ]; then
+  bench_log "ninja: wink and the pinned component toolchain (npm ci)"
+  nice ninja -C "$BUILD" wink tests/component/toolchain/npm-ci.stamp >/dev/null ||
+    bench_die "ninja -C $BUILD wink tests/component/toolchain/npm-ci.stamp failed"
+fi
+WINK="$(bench_wink "$BUILD")"
 TOOLCHAIN="$BUILD/tests/component/toolchain"
-[ -d "$TOOLCHAIN/node_modules" ] || { echo "run.sh: no $TOOLCHAIN/node_modules (build component_fixtures first)" >&2; exit 1; }
+[ -d "$TOOLCHAIN/node_modules" ] || bench_die "no $TOOLCHAIN/node_modules (configure $BUILD with the component toolchain)"
 
-WORK="$(mktemp -d /tmp/wink-components-bench.XXXXXX)"
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]:-}"; do [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-# --- the component: the same handler code, exports stripped, one dispatcher ---
+# --- the component: the same handler code, exports stripped, one dispatcher ---------
+# Built by the test build's componentize.mjs and pinned componentize-js, kept in
+# the build tree and rebuilt only when the JavaScript changes.
+APPDIR="$BUILD/bench/components"
+mkdir -p "$APPDIR"
 {
   sed 's/^export //' "$HERE/apps/hello.js"
   sed 's/^export //' "$HERE/apps/transform.js"
   echo "addEventListener('fetch', (event) => event.respondWith("
   echo "  event.request.method === 'POST' ? transform(event.request) : hello(event.request)));"
 } >"$WORK/app.js"
-echo "run.sh: componentize-js app.js" >&2
-(cd "$TOOLCHAIN" && node "$ROOT/tests/component/toolchain/componentize.mjs" "$WORK/app.js" \
-  "$ROOT/examples/wit" http-app "$WORK/app.wasm")
-mkdir -p "$WORK/wink-app"
-cp "$WORK/app.wasm" "$WORK/wink-app/app.wasm"
-cat >"$WORK/wink-app/wink.toml" <<'TOML'
-manifest_version = 1
-[app]
-name = "bench-js"
-[component.app]
-source = "app.wasm"
-[[route]]
-path = "/..."
-component = "app"
-TOML
+# The stamp: the JavaScript and the toolchain's lockfile it was built with.
+{ cat "$WORK/app.js"; sha256sum <"$TOOLCHAIN/package-lock.json"; } >"$WORK/app.stamp"
+if ! cmp -s "$WORK/app.stamp" "$APPDIR/app.stamp" || [ ! -f "$APPDIR/app.wasm" ]; then
+  bench_log "componentize-js app.js (about 25 s of CPU)"
+  (cd "$TOOLCHAIN" && nice node "$ROOT/tests/component/toolchain/componentize.mjs" "$WORK/app.js" \
+    "$ROOT/examples/wit" http-app "$APPDIR/app.wasm") || bench_die "componentize-js failed"
+  cp "$WORK/app.stamp" "$APPDIR/app.stamp"
+fi
+COMPONENT="$APPDIR/app.wasm"
 
-# --- the request body: a 4 KiB JSON document ----------------------------------
+# wink_app DIR EXTRA...: an app directory serving the component at "/...",
+# EXTRA lines added to its [component.app] table.
+wink_app() {
+  local dir=$1 line
+  shift
+  mkdir -p "$dir"
+  ln -sf "$COMPONENT" "$dir/app.wasm"
+  {
+    printf 'manifest_version = 1\n[app]\nname = "bench-js"\n[component.app]\nsource = "app.wasm"\n'
+    for line in "$@"; do echo "$line"; done
+    printf '[[route]]\npath = "/..."\ncomponent = "app"\n'
+  } >"$dir/wink.toml"
+}
+
+# --- the request body: a 4 KiB JSON document -----------------------------------------
 python3 - "$WORK/body.json" <<'PY'
 import json, sys
 items, i = [], 0
@@ -94,146 +131,332 @@ wrk.headers["Content-Type"] = "application/json"
 local f = io.open("$WORK/body.json", "r"); wrk.body = f:read("*a"); f:close()
 LUA
 
-# --- servers -------------------------------------------------------------------
-declare -A PORT CMD
-NAMES=()
-add_server() { NAMES+=("$1"); PORT[$1]="$(free_port)"; CMD[$1]="${2//\{port\}/${PORT[$1]}}"; }
+# --- servers ---------------------------------------------------------------------------
+declare -A PORT SPID TIER
+declare -A DEAD  # name -> why it no longer answers (its rows say so instead of a figure)
+NAMES=()     # measured under load, in this order
+SKIPPED=()   # "name: reason"
+NOTES=()     # what the report should say besides the figures
 
-if [ -z "$WINK_CMD" ] && [ -x "$BUILD/src/cli/wink" ]; then
-  WINK_CMD="env WINK_DATA_DIR=$WORK/wink-data $BUILD/src/cli/wink up {dir} --listen 127.0.0.1:{port} --workers 1 --access-log off"
-fi
-[ -n "$WINK_CMD" ] && add_server wink "${WINK_CMD//\{dir\}/$WORK/wink-app}"
-
-(cd "$HERE" && npm ci --silent --no-audit --no-fund >/dev/null 2>&1) || echo "run.sh: npm ci (workerd) failed" >&2
-WORKERD_BIN="$(find "$HERE/node_modules/@cloudflare" -path '*/bin/workerd' -type f 2>/dev/null | head -1 || true)"
-if [ -n "$WORKERD_BIN" ]; then
-  cp "$HERE/apps/hello.js" "$HERE/apps/transform.js" "$HERE/apps/worker.js" "$WORK/"
-  add_server workerd "$WORKERD_BIN serve $WORK/workerd.capnp"
-  cat >"$WORK/workerd.capnp" <<CAPNP
-using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [ (name = "main", worker = .w) ],
-  sockets = [ (name = "http", address = "127.0.0.1:${PORT[workerd]}", http = (), service = "main") ],
-);
-const w :Workerd.Worker = (
-  modules = [ (name = "worker.js", esModule = embed "worker.js"),
-              (name = "hello.js", esModule = embed "hello.js"),
-              (name = "transform.js", esModule = embed "transform.js") ],
-  compatibilityDate = "2024-09-01",
-);
-CAPNP
-fi
-add_server jco-serve "node $TOOLCHAIN/node_modules/@bytecodealliance/jco/dist/jco.js serve --port {port} $WORK/app.wasm"
-
-READY=()
-for name in "${NAMES[@]}"; do
+WINK_FLAGS="--workers 1 --access-log off --control-socket off --data-dir $DATA"
+# start_wink NAME DIR: `wink up DIR` pinned; 0 once it serves the optimized tier.
+start_wink() {
+  local name=$1 dir=$2 port
+  port="$(bench_free_port)"
   # shellcheck disable=SC2086
-  (cd "$WORK" && exec taskset -c 0 ${CMD[$name]}) >"$WORK/$name.out" 2>"$WORK/$name.err" &
-  PIDS+=($!)
-  ok=""
-  for _ in $(seq 1 900); do
-    if got="$(curl -s --max-time 5 "http://127.0.0.1:${PORT[$name]}/")" && [ -n "$got" ]; then ok=1; break; fi
-    kill -0 "${PIDS[-1]}" 2>/dev/null || break
-    sleep 0.2
-  done
-  if [ -z "$ok" ]; then
-    echo "run.sh: $name did not serve the component; skipped:" >&2; tail -3 "$WORK/$name.err" >&2
-    continue
+  bench_start "$WORK/$name.log" "$WINK" up "$dir" --listen "127.0.0.1:$port" $WINK_FLAGS
+  SPID[$name]=$BENCH_PID
+  PORT[$name]=$port
+  if ! bench_wink_ready "$WORK/$name.log" "$BENCH_PID" "$START_TIMEOUT" "$OPT_TIMEOUT"; then
+    SKIPPED+=("$name: \`wink up\` did not serve it: $(grep -E 'Error|error' "$WORK/$name.log" | head -2 | tr '\n' ' ' | cut -c1-300)")
+    bench_stop "$BENCH_PID"
+    return 1
   fi
-  echo "run.sh: $name ready on ${PORT[$name]}: $(printf %q "$got")" >&2
-  READY+=("$name")
-done
-
-# jco serve answers the first request of an instance only (StarlingMonkey:
-# "respondWith can't be called twice"); it gets a bounded check, not a load.
-jco_note=""
-if [[ " ${READY[*]} " == *" jco-serve "* ]]; then
-  if curl -s --max-time 3 -o /dev/null "http://127.0.0.1:${PORT[jco-serve]}/"; then
-    jco_note="answered a second request"
-  else
-    jco_note="answered the first request only; the second timed out (3 s)"
-  fi
-  READY=("${READY[@]/jco-serve}")
-fi
-
-run_wrk() {  # name handler concurrency round
-  local name=$1 handler=$2 c=$3 round=$4 extra=()
-  [ "$handler" = transform ] && extra=(-s "$WORK/post.lua")
-  taskset -c 1 wrk -t1 -c"$c" -d"${DURATION}s" --timeout 5s --latency "${extra[@]}" \
-    "http://127.0.0.1:${PORT[$name]}/" >"$WORK/wrk.txt" 2>&1 || true
-  python3 - "$name" "$handler" "$c" "$round" "$WORK/wrk.txt" <<'PY' >>"$WORK/results.tsv"
-import re, sys
-out = open(sys.argv[5]).read()
-def ms(v):
-    m = re.match(r"([\d.]+)(us|ms|s)", v)
-    n, u = float(m.group(1)), m.group(2)
-    return n / 1000 if u == "us" else n * 1000 if u == "s" else n
-rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
-p50 = re.search(r"^\s+50%\s+(\S+)", out, re.M)
-p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M)
-bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-print("\t".join(sys.argv[1:5] + [f"{float(rps.group(1)) if rps else 0:.1f}",
-      f"{ms(p50.group(1)) if p50 else 0:.3f}", f"{ms(p99.group(1)) if p99 else 0:.3f}",
-      bad.group(1) if bad else "0"]))
-PY
+  TIER[$name]="$BENCH_WINK_TIER"
+  bench_wait_http "http://127.0.0.1:$port/" "$BENCH_PID" 60 || { SKIPPED+=("$name: no answer to GET /"); return 1; }
+  return 0
 }
 
+if wanted wink; then
+  wink_app "$WORK/wink-app"
+  bench_log "starting wink (per-request instances); the first run compiles the JS engine (minutes)"
+  start_wink wink "$WORK/wink-app" && NAMES+=(wink)
+fi
+if wanted wink-reactor; then
+  # Long-lived: one instance serves many requests; kept awake here (the
+  # sleeping cost is measured on its own below).
+  wink_app "$WORK/wink-reactor" 'executor = "reactor"' 'scale_to_zero = "off"'
+  bench_log "starting wink-reactor (executor = \"reactor\")"
+  start_wink wink-reactor "$WORK/wink-reactor" && NAMES+=(wink-reactor)
+fi
+
+WORKERD_BIN=""
+if wanted workerd; then
+  WORKERD_BIN="$(bench_workerd "$BUILD/bench/workerd")"
+  if [ -n "$WORKERD_BIN" ]; then
+    mkdir -p "$WORK/workerd"
+    cp "$HERE/apps/worker.js" "$HERE/apps/hello.js" "$HERE/apps/transform.js" "$WORK/workerd/"
+    PORT[workerd]="$(bench_free_port)"
+    bench_workerd_config "$WORK/workerd/config.capnp" "${PORT[workerd]}" 2024-09-01 worker.js hello.js transform.js
+    bench_start "$WORK/workerd.log" "$WORKERD_BIN" serve "$WORK/workerd/config.capnp"
+    SPID[workerd]=$BENCH_PID
+    if bench_wait_http "http://127.0.0.1:${PORT[workerd]}/" "$BENCH_PID" 60; then
+      NAMES+=(workerd)
+    else
+      SKIPPED+=("workerd: did not serve: $(tail -2 "$WORK/workerd.log" | tr '\n' ' ')")
+    fi
+  else
+    SKIPPED+=("workerd: not installed (npm ci failed)")
+  fi
+fi
+
+# jco serve runs StarlingMonkey's one instance for every request; it is known
+# to stop answering once requests overlap ("respondWith can't be called
+# twice"). It is measured like the others, each run bounded by wrk's
+# duration; a run that gets no answer is a row result ("no answer"), and
+# once it no longer answers a single GET its remaining rows say so.
+if wanted jco-serve; then
+  PORT[jco-serve]="$(bench_free_port)"
+  bench_start "$WORK/jco-serve.log" node "$TOOLCHAIN/node_modules/@bytecodealliance/jco/dist/jco.js" \
+    serve --port "${PORT[jco-serve]}" "$COMPONENT"
+  SPID[jco-serve]=$BENCH_PID
+  if bench_wait_http "http://127.0.0.1:${PORT[jco-serve]}/" "${SPID[jco-serve]}" 120; then
+    NAMES+=(jco-serve)
+    if ! curl -s --max-time 3 -o /dev/null "http://127.0.0.1:${PORT[jco-serve]}/"; then
+      DEAD[jco-serve]="answers the first request only (a second GET: nothing in 3 s)"
+      err="$(grep -m1 -iE 'error|twice' "$WORK/jco-serve.log" | cut -c1-160 || true)"
+      NOTES+=("jco-serve ${DEAD[jco-serve]}; its log: \`${err:-nothing}\`")
+      bench_log "jco-serve: ${DEAD[jco-serve]}: $err"
+    fi
+  else
+    SKIPPED+=("jco-serve: did not serve: $(tail -2 "$WORK/jco-serve.log" | tr '\n' ' ')")
+  fi
+fi
+[ ${#NAMES[@]} -gt 0 ] || wanted sleep || { printf '%s\n' "${SKIPPED[@]}" >&2; bench_die "no server to measure"; }
+
+# --- same bytes: each server's answers, side by side ------------------------------------
+: >"$WORK/bytes.txt"
+for name in "${NAMES[@]}"; do
+  [ -n "${DEAD[$name]:-}" ] && continue
+  url="http://127.0.0.1:${PORT[$name]}/"
+  hello="$(curl -s --max-time 5 -D "$WORK/$name.headers" "$url" | sha256sum | cut -c1-12)" || hello="-"
+  post="$(curl -s --max-time 5 -H 'Content-Type: application/json' --data-binary "@$WORK/body.json" "$url" \
+          | tee "$WORK/$name.post" | sha256sum | cut -c1-12)" || post="-"
+  printf '| %s | %s | %s (%s bytes) | %s |\n' "$name" "$hello" "$post" "$(wc -c <"$WORK/$name.post")" \
+    "$(tr -d '\r' <"$WORK/$name.headers" | grep -iE '^(HTTP|content-type|content-length|transfer-encoding)' | tr '\n' ' ')" \
+    >>"$WORK/bytes.txt"
+done
+
+# --- measurements --------------------------------------------------------------------------
 : >"$WORK/results.tsv"
-for name in ${READY[@]}; do
-  taskset -c 1 wrk -t1 -c16 -d2s "http://127.0.0.1:${PORT[$name]}/" >/dev/null 2>&1 || true
+measure() {  # name handler c round
+  local name=$1 handler=$2 c=$3 round=$4 extra=() f pid cpu0 flt0
+  f="$WORK/wrk-$name-$handler-$c-$round.txt"
+  pid="${SPID[$name]}"
+  if [ -n "${DEAD[$name]:-}" ]; then
+    printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$handler" "$c" "$round" "dead	${DEAD[$name]}" >>"$WORK/results.tsv"
+    return
+  fi
+  [ "$handler" = transform ] && extra=(-s "$WORK/post.lua")
+  cpu0="$(bench_cpu_ticks "$pid")"
+  flt0="$(bench_minflt "$pid")"
+  bench_wrk "$f" "$c" "$DURATION" "http://127.0.0.1:${PORT[$name]}/" --timeout 2s "${extra[@]}"
+  # wrk's figures, then the server's CPU ticks and minor faults during the run.
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$handler" "$c" "$round" "$(bench_wrk_fields "$f")" \
+    "$(( $(bench_cpu_ticks "$pid") - cpu0 ))" "$(( $(bench_minflt "$pid") - flt0 ))" >>"$WORK/results.tsv"
+  if [ "$(tail -1 "$WORK/results.tsv" | cut -f5)" = 0 ] &&
+     ! curl -s --max-time 3 -o /dev/null "http://127.0.0.1:${PORT[$name]}/"; then
+    DEAD[$name]="no answer to a single GET since $handler c=$c round $round"
+    bench_log "$name: ${DEAD[$name]}"
+  fi
+}
+
+bench_log "warm-up (${WARMUP} s each)"
+for name in "${NAMES[@]}"; do
+  [ -n "${DEAD[$name]:-}" ] && continue
+  bench_wrk "$WORK/warmup.txt" 16 "$WARMUP" "http://127.0.0.1:${PORT[$name]}/" --timeout 2s
+  bench_wrk "$WORK/warmup.txt" 16 "$WARMUP" "http://127.0.0.1:${PORT[$name]}/" --timeout 2s -s "$WORK/post.lua"
 done
 for handler in hello transform; do
   for c in $CONCURRENCY; do
     for round in $(seq 1 "$ROUNDS"); do
-      for name in ${READY[@]}; do
-        echo "run.sh: $handler c=$c round $round $name" >&2
-        run_wrk "$name" "$handler" "$c" "$round"
+      for name in "${NAMES[@]}"; do
+        bench_log "$handler c=$c round $round $name"
+        measure "$name" "$handler" "$c" "$round"
       done
     done
   done
 done
+for name in "${NAMES[@]}"; do [ "${SPID[$name]:-}" ] && bench_stop "${SPID[$name]}"; done
 
-COMPILE_TABLE=""
-if [ -n "$COMPILE" ] && ninja -C "$BUILD" core_compile >/dev/null 2>&1; then
-  echo "run.sh: compiling the engine module (quick tier, then optimized)" >&2
-  COMPILE_TABLE="$("$(find "$BUILD" -name core_compile -type f -perm -u+x | head -1)" "$WORK/app.wasm" 0 2 2>/dev/null || true)"
+# --- a request to a sleeping JS app -----------------------------------------------------------
+# Two long-lived components of the same app on one `wink up`: /sleepy/ goes to
+# standby 10 ms after its request, /awake/ never does. After the same pause,
+# a GET on a new connection to each, alternating; the difference of the
+# medians is what sleeping adds. Needs executor = "reactor" for components.
+SLEEP_TABLE=""
+if wanted sleep; then
+  mkdir -p "$WORK/sleep-app"
+  ln -sf "${BENCH_SLEEP_SOURCE:-$COMPONENT}" "$WORK/sleep-app/app.wasm"
+  cat >"$WORK/sleep-app/wink.toml" <<'TOML'
+manifest_version = 1
+[app]
+name = "bench-js-sleep"
+[component.sleepy]
+source = "app.wasm"
+executor = "reactor"
+scale_to_zero = "on"
+idle_timeout = "10ms"
+[component.awake]
+source = "app.wasm"
+executor = "reactor"
+scale_to_zero = "off"
+[[route]]
+path = "/sleepy/..."
+component = "sleepy"
+[[route]]
+path = "/awake/..."
+component = "awake"
+TOML
+  if start_wink sleep "$WORK/sleep-app"; then
+    SLEEP_TABLE="$(taskset -c "$BENCH_CLIENT_CPU" python3 - "${PORT[sleep]}" "$SLEEP_ROUNDS" "$SLEEP_PAUSE_MS" <<'PY'
+import http.client, re, sys, time
+port, rounds, pause = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]) / 1000
+def get(path):  # one GET on a new connection: ms, Server-Timing
+    t = time.perf_counter()
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    c.request("GET", path); r = c.getresponse(); r.read(); c.close()
+    if r.status != 200: sys.exit(f"{path}: status {r.status}")
+    return (time.perf_counter() - t) * 1000, r.getheader("server-timing") or ""
+for path in ("/sleepy/", "/awake/"): get(path)  # both instances exist
+ms = {"/sleepy/": [], "/awake/": []}
+wake = []
+for _ in range(rounds):
+    for path in ms:
+        time.sleep(pause)
+        t, timing = get(path)
+        ms[path].append(t)
+        m = re.search(r"wake;dur=([\d.]+)", timing)
+        if path == "/sleepy/" and m: wake.append(float(m.group(1)))
+def pct(v, p):
+    v = sorted(v); return v[min(len(v) - 1, int(p * len(v)))] if v else 0
+s, a = ms["/sleepy/"], ms["/awake/"]
+print(f"| asleep (standby after 10 ms idle) | {pct(s, .5):.2f} | {pct(s, .9):.2f} |")
+print(f"| awake (scale_to_zero = off) | {pct(a, .5):.2f} | {pct(a, .9):.2f} |")
+print(f"| added by sleeping (median difference) | {pct(s, .5) - pct(a, .5):.2f} | |")
+print(f"| wake phase (Server-Timing; {len(wake)} of {rounds} requests woke an instance) | "
+      f"{pct(wake, .5):.2f} | {pct(wake, .9):.2f} |")
+PY
+)" || SLEEP_TABLE=""
+    bench_stop "${SPID[sleep]}"
+  fi
+  [ -n "$SLEEP_TABLE" ] || [[ "${SKIPPED[*]}" == *"sleep: "* ]] || SKIPPED+=("sleep: the measurement failed")
 fi
 
-mkdir -p "$ROOT/bench/results"
+COMPILE_TABLE=""
+if [ -n "$COMPILE" ] && nice ninja -C "$BUILD" core_compile >/dev/null 2>&1; then
+  bench_log "compiling the engine module (quick tier, then optimized)"
+  COMPILE_TABLE="$("$(find "$BUILD" -name core_compile -type f -perm -u+x | head -1)" "$COMPONENT" 0 2 2>/dev/null || true)"
+fi
+
+# --- report ------------------------------------------------------------------------------------
+FAULT_US="$(taskset -c "$BENCH_SERVER_CPU" bash -c ". '$BENCH_SUPPORT/bench.sh'; bench_fault_us")"
 STAMP="$(date -u +%Y-%m-%d)"
-REPORT="$ROOT/bench/results/components-$STAMP.md"
-python3 - "$WORK/results.tsv" "$REPORT" <<PY
+{
+  echo "# JavaScript components: wink vs workerd vs jco serve ($STAMP)"
+  echo
+  echo "Same handler code (bench/components/apps): one component built by componentize-js"
+  echo "(tests/component/toolchain, pinned), served by \`wink up\` (per request, and long-lived as"
+  echo "\`wink-reactor\`) and \`jco serve\`; workerd runs the same code as a module worker. wrk -t1,"
+  echo "${DURATION} s per measurement, ${ROUNDS} interleaved rounds after a ${WARMUP} s warm-up per server and handler."
+  echo
+  echo "| | |"
+  echo "|---|---|"
+  bench_machine
+  echo "| wrk | $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2) |"
+  echo "| node | $(node --version) |"
+  echo "| workerd | $( [ -n "$WORKERD_BIN" ] && "$WORKERD_BIN" --version 2>/dev/null | head -1 || echo -) |"
+  echo "| componentize-js | $(node -p "require('$TOOLCHAIN/node_modules/@bytecodealliance/componentize-js/package.json').version") |"
+  echo "| jco | $(node -p "require('$TOOLCHAIN/node_modules/@bytecodealliance/jco/package.json').version") |"
+  echo "| wink | \`wink up ${WINK_FLAGS/--data-dir $DATA/--data-dir DATA}\` ($(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo ?)) |"
+  for name in "${!TIER[@]}"; do echo "| $name tier | ${TIER[$name]} |"; done
+  echo "| page-fault cost | ${FAULT_US} us per first-touch 4 KiB page (anonymous, best of 3, measured after the runs) |"
+  echo
+  python3 - "$WORK/results.tsv" "${NAMES[*]}" "$(getconf CLK_TCK)" "$WORK/summary.txt" <<'PY'
 import collections, sys
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
+hz = int(sys.argv[3])
+names = sys.argv[2].split()
 data = collections.defaultdict(list)
-for name, handler, c, rnd, rps, p50, p99, bad in rows:
-    data[(name, handler, int(c))].append((float(rps), float(p50), float(p99), int(bad)))
-names = sorted({r[0] for r in rows}, key=lambda n: ["wink", "workerd"].index(n) if n in ("wink", "workerd") else 9)
-out = [f"# JavaScript components: wink vs workerd vs jco serve ($STAMP)\n",
-       "Same handler code (bench/components/apps), one component built by componentize-js 0.23.0; "
-       "workerd runs it as a module worker. Servers pinned to CPU 0, wrk -t1 on CPU 1, "
-       "${DURATION} s per measurement, ${ROUNDS} interleaved rounds after a 2 s warm-up.\n",
-       "| | |\n|---|---|",
-       "| date (UTC) | $(date -u '+%Y-%m-%d %H:%M') |", "| kernel | $(uname -r) |", "| nproc | $(nproc) |",
-       "| load at start | $(cut -d' ' -f1-3 /proc/loadavg) |",
-       "| workerd | $( [ -n "$WORKERD_BIN" ] && "$WORKERD_BIN" --version 2>/dev/null | head -1 || echo -) |",
-       "| node | $(node --version) |", "| wink | \`${WINK_CMD:-not run}\` |",
-       "| jco serve | ${jco_note:-not run} |", "",
-       "| handler | server | conc. | req/s (rounds) | vs workerd | p50 ms | p99 ms | non-2xx |",
-       "|---|---|---:|---|---:|---:|---:|---:|"]
+for r in rows:
+    data[(r[0], r[1], int(r[2]))].append(r[4:])
+concs = sorted({int(r[2]) for r in rows})
+def rps(rs): return [float(r[1]) for r in rs if r[0] != "dead"]
+print("req/s per round; ratio = sum of rounds / workerd's sum; latency in ms, mean p50 over rounds and worst p99; "
+      "CPU us/req and faults/req: the server process's CPU time (all threads) and minor page faults per "
+      "request answered (robust when other work shares the core, which req/s is not).\n")
+print("| handler | server | conc. | req/s (rounds) | vs workerd | p50 ms | p99 ms | CPU us/req | faults/req | errors |")
+print("|---|---|---:|---|---:|---:|---:|---:|---:|---|")
+summary, noisy = [], []
 for handler in ("hello", "transform"):
-    for c in sorted({int(r[2]) for r in rows}):
-        base = sum(r[0] for r in data.get(("workerd", handler, c), [])) or float("nan")
+    for c in concs:
+        base = rps(data.get(("workerd", handler, c), []))
+        line = [f"{handler} c={c}:"]
         for n in names:
             rs = data.get((n, handler, c))
             if not rs: continue
-            tot = sum(r[0] for r in rs)
-            out.append(f"| {handler} | {n} | {c} | {' / '.join(f'{r[0]:.0f}' for r in rs)} | {tot / base:.2f} | "
-                       f"{sum(r[1] for r in rs) / len(rs):.2f} | {max(r[2] for r in rs):.2f} | {sum(r[3] for r in rs)} |")
-open(sys.argv[2], "w").write("\n".join(out) + "\n")
-print("\n".join(out))
+            if rs[0][0] == "dead" or all(r[0] == "0" for r in rs):
+                why = rs[0][1] if rs[0][0] == "dead" else "no answer within the run (" + (rs[0][5] or "no requests") + ")"
+                print(f"| {handler} | {n} | {c} | {why} | | | | | | |")
+                line.append(f"{n} none")
+                continue
+            live = [r for r in rs if r[0] != "dead"]
+            v = rps(live)
+            ratio = f"{sum(v) / sum(base):.2f}" if base and sum(base) else "-"
+            if len(v) > 1 and max(v) > 1.1 * min(v): noisy.append(f"{n} {handler} c={c}")
+            errs = sum(int(r[4]) for r in live)
+            sock = "; ".join(sorted({r[5] for r in live if r[5]}))
+            answered = sum(int(r[0]) for r in live) or 1
+            cpu_us = sum(int(r[6]) for r in live) / hz * 1e6 / answered
+            faults = sum(int(r[7]) for r in live) / answered
+            print(f"| {handler} | {n} | {c} | {' / '.join(f'{x:,.0f}' for x in v)} | {ratio} | "
+                  f"{sum(float(r[2]) for r in live) / len(live):.2f} | {max(float(r[3]) for r in live):.2f} | "
+                  f"{cpu_us:,.0f} | {faults:,.1f} | {(str(errs) + ' non-2xx ') if errs else ''}{sock} |")
+            line.append(f"{n} {sum(v) / len(v):,.0f}")
+        for n in ("wink", "wink-reactor"):
+            w = rps(data.get((n, handler, c), []))
+            if w and base and sum(base):
+                per = [a / b for a, b in zip(w, base) if b]
+                line.append(f"{n}/workerd {sum(w) / sum(base):.2f} ({min(per):.2f}-{max(per):.2f})")
+        summary.append(" ".join(line))
+print()
+if noisy:
+    print("Rounds differ by more than 10% for: " + ", ".join(noisy) + " (a noisy machine: read those with care).\n")
+open(sys.argv[4], "w").write("\n".join(summary) + "\n")
 PY
-if [ -n "$COMPILE_TABLE" ]; then
-  printf '\n## The engine module through wink'"'"'s compile pipeline\n\n%s\n' "$COMPILE_TABLE" | tee -a "$REPORT"
+  echo
+  echo "## Same bytes (sha256 prefix of the answers; headers as sent)"
+  echo
+  echo "| server | GET / | POST / (4 KiB JSON) | headers |"
+  echo "|---|---|---|---|"
+  cat "$WORK/bytes.txt"
+  echo
+  echo "## A request to a sleeping app (ms, new connection each, ${SLEEP_ROUNDS} each, ${SLEEP_PAUSE_MS} ms pauses; $(basename "${BENCH_SLEEP_SOURCE:-$COMPONENT}"))"
+  echo
+  if [ -n "$SLEEP_TABLE" ]; then
+    echo "| request | median | p90 |"
+    echo "|---|---:|---:|"
+    echo "$SLEEP_TABLE"
+  else
+    echo "Not measured: it needs long-lived JS components (executor = \"reactor\"); see below."
+  fi
+  if [ ${#NOTES[@]} -gt 0 ]; then
+    echo
+    echo "## Notes"
+    echo
+    printf -- '- %s\n' "${NOTES[@]}"
+  fi
+  if [ ${#SKIPPED[@]} -gt 0 ]; then
+    echo
+    echo "## Not measured"
+    echo
+    printf -- '- %s\n' "${SKIPPED[@]}"
+  fi
+  if [ -n "$COMPILE_TABLE" ]; then
+    printf '\n## The engine module through wink'"'"'s compile pipeline\n\n%s\n' "$COMPILE_TABLE"
+  fi
+  echo
+  echo "## Summary (req/s mean over rounds; wink/workerd: ratio of the sums of the rounds, per-round min-max)"
+  echo
+  echo '```'
+  cat "$WORK/summary.txt"
+  [ -n "$SLEEP_TABLE" ] && echo "sleeping app: $(echo "$SLEEP_TABLE" | sed -n 3p | cut -d'|' -f3 | tr -d ' ') ms added per request (median difference), wake phase $(echo "$SLEEP_TABLE" | sed -n 4p | cut -d'|' -f3 | tr -d ' ') ms (median)"
+  for skipped in "${SKIPPED[@]}"; do echo "not measured: ${skipped%%:*}"; done
+  echo '```'
+} >"$WORK/report.md"
+if [ -n "$RESULTS" ]; then
+  mkdir -p "$RESULTS"
+  cp "$WORK/report.md" "$RESULTS/components-$STAMP.md"
+  bench_log "wrote $RESULTS/components-$STAMP.md"
 fi
-echo "run.sh: wrote $REPORT" >&2
+cat "$WORK/report.md"

@@ -26,8 +26,9 @@
 #   The native server (wink_http_hello: the same ingress with a C++ handler)
 #   is always measured.
 set -euo pipefail
+# shellcheck source=bench/support/bench.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../support/bench.sh"
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 DURATION=5
 ROUNDS=2
 CONCURRENCY="1 16 128"
@@ -52,23 +53,11 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-for tool in wrk nginx node taskset curl python3 gnuplot; do
-  command -v "$tool" >/dev/null || { echo "run.sh: $tool missing (scripts/setup.sh)" >&2; exit 1; }
-done
-
-WORK="$(mktemp -d /tmp/wink-http-bench.XXXXXX)"
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]:-}"; do
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
-  done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+bench_init http
+bench_require wrk nginx node taskset setsid curl python3 gnuplot
+WORK="$BENCH_WORK"
 
 BODY=$'Hello, world!\n'
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # --- the native server --------------------------------------------------------
 skipped() {
@@ -94,7 +83,7 @@ fi
 # --- server definitions: name -> start command (run pinned to CPU 0) -----------
 declare -A PORT CMD SPID
 NAMES=()
-add_server() { NAMES+=("$1"); PORT[$1]="$(free_port)"; CMD[$1]="${2//\{port\}/${PORT[$1]}}"; }
+add_server() { NAMES+=("$1"); PORT[$1]="$(bench_free_port)"; CMD[$1]="${2//\{port\}/${PORT[$1]}}"; }
 
 for mode in $LOGS; do
   case "$mode" in off|file) ;; *) echo "run.sh: --log takes off and/or file, not '$mode'" >&2; exit 2 ;; esac
@@ -166,13 +155,7 @@ NODE
 fi
 
 if ! skipped workerd && [[ " $LOGS " == *" off "* ]]; then
-  WORKERD_DIR="${WORKERD_DIR:-$WORK/workerd}"
-  mkdir -p "$WORKERD_DIR"
-  if [ ! -d "$WORKERD_DIR/node_modules/workerd" ]; then
-    echo "run.sh: npm install workerd into $WORKERD_DIR" >&2
-    (cd "$WORKERD_DIR" && npm install --silent --no-audit --no-fund workerd >/dev/null 2>&1) || true
-  fi
-  WORKERD_BIN="$(find "$WORKERD_DIR/node_modules/@cloudflare" -path '*/bin/workerd' -type f 2>/dev/null | head -1 || true)"
+  WORKERD_BIN="$(bench_workerd "$BUILD/bench/workerd")"
   if [ -n "$WORKERD_BIN" ]; then
     cat > "$WORK/worker.js" <<'JS'
 export default {
@@ -182,17 +165,7 @@ export default {
 };
 JS
     add_server workerd "$WORKERD_BIN serve $WORK/workerd.capnp"
-    cat > "$WORK/workerd.capnp" <<CAPNP
-using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [ (name = "main", worker = .hello) ],
-  sockets = [ (name = "http", address = "127.0.0.1:${PORT[workerd]}", http = (), service = "main") ],
-);
-const hello :Workerd.Worker = (
-  modules = [ (name = "worker", esModule = embed "worker.js") ],
-  compatibilityDate = "2024-01-01",
-);
-CAPNP
+    bench_workerd_config "$WORK/workerd.capnp" "${PORT[workerd]}" 2024-01-01 worker.js
   else
     echo "run.sh: workerd not available (npm install failed); skipping it" >&2
   fi
@@ -201,15 +174,11 @@ fi
 # --- start every server, pinned, and check it answers the same bytes -----------
 for name in "${NAMES[@]}"; do
   # shellcheck disable=SC2086
-  taskset -c 0 ${CMD[$name]} >"$WORK/$name.out" 2>"$WORK/$name.err" &
-  PIDS+=($!)
-  SPID[$name]=$!
-  ok=""
-  for _ in $(seq 1 300); do
-    if got="$(curl -s --max-time 1 "http://127.0.0.1:${PORT[$name]}/")"; then ok=1; break; fi
-    sleep 0.1
-  done
-  [ -n "$ok" ] || { echo "run.sh: $name did not start:" >&2; cat "$WORK/$name.err" >&2; exit 1; }
+  bench_start "$WORK/$name.log" ${CMD[$name]}
+  SPID[$name]=$BENCH_PID
+  bench_wait_http "http://127.0.0.1:${PORT[$name]}/" "$BENCH_PID" 30 ||
+    { echo "run.sh: $name did not start:" >&2; cat "$WORK/$name.log" >&2; exit 1; }
+  got="$BENCH_GOT"
   if [ "$got"$'\n' != "$BODY" ]; then
     echo "run.sh: $name answered '$got', not the hello body" >&2; exit 1
   fi
@@ -218,46 +187,28 @@ for name in "${NAMES[@]}"; do
     >"$WORK/$name.headers"
 done
 
-# CPU time (user + system, all threads, in clock ticks) the server process has used so far.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-# Context switches (voluntary + involuntary) of all the server's threads so far.
-ctx_switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ { n += $2 } END { print n + 0 }'; }
-
 run_wrk() {  # name concurrency seconds -> appends "name c round rps p50 p99 ..." to results
   local name=$1 c=$2 secs=$3 round=$4
-  local out cpu0 cpu1
-  cpu0="$(cpu_ticks "${SPID[$name]}")"
-  cs0="$(ctx_switches "${SPID[$name]}")"
-  out="$(taskset -c 1 wrk -t1 -c"$c" -d"${secs}s" --latency "http://127.0.0.1:${PORT[$name]}/" 2>&1)"
-  cpu1="$(cpu_ticks "${SPID[$name]}")"
-  cs1="$(ctx_switches "${SPID[$name]}")"
-  echo "$out" >"$WORK/wrk-$name-$c-$round.txt"
-  echo "$(( cpu1 - cpu0 )) $(getconf CLK_TCK) $(( cs1 - cs0 ))" >"$WORK/cpu-$name-$c-$round.txt"
-  python3 - "$name" "$c" "$round" "$WORK/wrk-$name-$c-$round.txt" "$WORK/cpu-$name-$c-$round.txt" <<'PY' >>"$WORK/results.tsv"
-import re, sys
-out = open(sys.argv[4]).read()
-def ms(v):
-    m = re.match(r"([\d.]+)(us|ms|s)", v)
-    n, u = float(m.group(1)), m.group(2)
-    return n / 1000 if u == "us" else n * 1000 if u == "s" else n
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-p50 = ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
-p99 = ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
-errs = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-sock = re.search(r"Socket errors: (.*)", out)
-total = int(re.search(r"(\d+) requests in", out).group(1))
-ticks, hz, switches = map(int, open(sys.argv[5]).read().split())
-cpu_us = ticks / hz * 1e6 / total if total else 0.0  # server CPU per request
-cs_per_req = switches / total if total else 0.0
-print("\t".join([sys.argv[1], sys.argv[2], sys.argv[3], f"{rps:.1f}", f"{p50:.4f}", f"{p99:.4f}",
-                 (errs.group(1) if errs else "0"), (sock.group(1).replace("\t", " ") if sock else ""),
-                 f"{cpu_us:.2f}", f"{cs_per_req:.3f}"]))
+  local cpu0 cpu1
+  cpu0="$(bench_cpu_ticks "${SPID[$name]}")"
+  cs0="$(bench_ctx_switches "${SPID[$name]}")"
+  bench_wrk "$WORK/wrk-$name-$c-$round.txt" "$c" "$secs" "http://127.0.0.1:${PORT[$name]}/"
+  cpu1="$(bench_cpu_ticks "${SPID[$name]}")"
+  cs1="$(bench_ctx_switches "${SPID[$name]}")"
+  # requests req/s p50 p99 non-2xx socket-errors (bench_wrk_fields), then CPU and switches per request
+  IFS=$'\t' read -r total rps p50 p99 non2xx sockerr < <(bench_wrk_fields "$WORK/wrk-$name-$c-$round.txt"; echo)
+  python3 - "$total" "$(( cpu1 - cpu0 ))" "$(getconf CLK_TCK)" "$(( cs1 - cs0 ))" >"$WORK/per-request.txt" <<'PY'
+import sys
+total, ticks, hz, switches = map(int, sys.argv[1:5])
+print(f"{ticks / hz * 1e6 / total if total else 0.0:.2f}\t{switches / total if total else 0.0:.3f}")
 PY
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$c" "$round" "$rps" "$p50" "$p99" "$non2xx" "$sockerr" \
+    "$(cat "$WORK/per-request.txt")" >>"$WORK/results.tsv"
 }
 
 echo "run.sh: warm-up" >&2
 for name in "${NAMES[@]}"; do
-  taskset -c 1 wrk -t1 -c16 -d2s "http://127.0.0.1:${PORT[$name]}/" >/dev/null 2>&1
+  bench_wrk "$WORK/warmup.txt" 16 2 "http://127.0.0.1:${PORT[$name]}/"
 done
 
 : >"$WORK/results.tsv"

@@ -12,8 +12,9 @@
 # Usage: bench/http/stream.sh [--build DIR] [--rounds 3] [--mib 64]
 #   needs the test build's components (ninja component_example_c): build/examples-components/stream-guest.wasm
 set -euo pipefail
+# shellcheck source=bench/support/bench.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../support/bench.sh"
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BUILD="${ROOT}/build"
 ROUNDS=3
 MIB=64
@@ -25,27 +26,16 @@ while [ $# -gt 0 ]; do
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
-for tool in nginx curl python3; do
-  command -v "$tool" >/dev/null || { echo "stream.sh: $tool missing (scripts/setup.sh)" >&2; exit 1; }
-done
+bench_init stream
+bench_require nginx curl python3 setsid
+WINK="$(bench_wink "$BUILD")"
 GUEST="$BUILD/examples-components/stream-guest.wasm"
-[ -f "$GUEST" ] || { echo "stream.sh: $GUEST missing (ninja -C $BUILD component_example_c)" >&2; exit 1; }
-
-WORK="$(mktemp -d /tmp/wink-stream-bench.XXXXXX)"
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]:-}"; do
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
-  done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+[ -f "$GUEST" ] || bench_die "$GUEST missing (ninja -C $BUILD component_example_c)"
+WORK="$BENCH_WORK"
+BENCH_PIN=""  # one connection at a time, client and server unpinned (as measured before)
 
 # nginx: the same number of bytes as a static file.
-NGINX_PORT=$(free_port)
+NGINX_PORT=$(bench_free_port)
 mkdir -p "$WORK/nginx/logs" "$WORK/www"
 head -c $((MIB << 20)) /dev/urandom > "$WORK/www/big"
 cat > "$WORK/nginx/nginx.conf" <<NGINX
@@ -65,11 +55,11 @@ http {
   }
 }
 NGINX
-nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e stderr &
-PIDS+=($!)
+bench_start "$WORK/nginx.log" nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e stderr
+NGINX_PID=$BENCH_PID
 
 # wink up with the streaming component.
-WINK_PORT=$(free_port)
+WINK_PORT=$(bench_free_port)
 mkdir -p "$WORK/app"
 cp "$GUEST" "$WORK/app/stream-guest.wasm"
 cat > "$WORK/app/wink.toml" <<TOML
@@ -83,16 +73,11 @@ deadline = "120s"
 path = "/..."
 component = "app"
 TOML
-WINK_DATA_DIR="${WINK_DATA_DIR:-$BUILD/test-data}" "$BUILD/src/cli/wink" up "$WORK/app" \
-  --listen "127.0.0.1:$WINK_PORT" --access-log off > "$WORK/wink.log" 2>&1 &
-WINK_PID=$!
-PIDS+=($WINK_PID)
-for _ in $(seq 1 600); do
-  grep -q "listening on" "$WORK/wink.log" 2>/dev/null && break
-  sleep 0.5
-done
-grep -q "listening on" "$WORK/wink.log" || { cat "$WORK/wink.log" >&2; exit 1; }
-for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$NGINX_PORT/big" && break; sleep 0.1; done
+bench_start "$WORK/wink.log" env WINK_DATA_DIR="${WINK_DATA_DIR:-$BUILD/test-data}" "$WINK" up "$WORK/app" \
+  --listen "127.0.0.1:$WINK_PORT" --access-log off
+WINK_PID=$BENCH_PID
+bench_wait_log "$WORK/wink.log" "listening on" "$WINK_PID" 300 || { cat "$WORK/wink.log" >&2; exit 1; }
+bench_wait_http "http://127.0.0.1:$NGINX_PORT/big" "$NGINX_PID" 10 -o /dev/null || bench_die "nginx did not start"
 
 hwm() { awk '/^VmHWM/ {print $2}' "/proc/$WINK_PID/status"; }
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$WINK_PID/status"; }

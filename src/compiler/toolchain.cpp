@@ -56,10 +56,18 @@ Result<pid_t> spawn(const Job& job, const std::filesystem::path& dir, const std:
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
+  // The compiler starts with no signal blocked: wink blocks SIGINT/SIGTERM in
+  // every thread (they are taken by sigwait), and a child inheriting that
+  // mask would outlive a Ctrl-C or a kill of wink's process group.
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  short flags = POSIX_SPAWN_SETSIGMASK;
   if (own_group) {
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+    flags |= POSIX_SPAWN_SETPGROUP;
     posix_spawnattr_setpgroup(&attr, 0);
   }
+  posix_spawnattr_setflags(&attr, flags);
   pid_t pid = -1;
   int rc = posix_spawnp(&pid, argv[0], &fa, &attr, argv.data(), environ);
   posix_spawnattr_destroy(&attr);

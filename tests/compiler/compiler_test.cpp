@@ -3,6 +3,7 @@
 // entries), atomic output and tiering.
 #include <dlfcn.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 #include "common/hash.h"
 #include "common/version.h"
 #include "compiler/compiler.h"
+#include "compiler/toolchain.h"
 #include "compiler/wat.h"
 #include "runtime/artifact_abi.h"
 #include "runtime/runtime.h"
@@ -611,4 +613,32 @@ TEST(Cache, TieredGivesQuickThenOptimized) {
   ASSERT_TRUE(t2.ok());
   EXPECT_TRUE(t2->ready_is_optimized);
   EXPECT_EQ(t2->ready, *opt);
+}
+
+// wink blocks SIGINT and SIGTERM in every thread (sigwait takes them); a C
+// compiler started from such a thread must not inherit that mask, or a
+// Ctrl-C or a kill of wink's process group leaves it running. Both spawn
+// paths: the quick build (no cancel) and the cancellable background build
+// (own process group).
+TEST(Toolchain, CompilersStartWithNoSignalBlocked) {
+  sigset_t block, old;
+  sigemptyset(&block);
+  sigaddset(&block, SIGINT);
+  sigaddset(&block, SIGTERM);
+  ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &block, &old), 0);
+  std::atomic<bool> cancel{false};
+  const std::atomic<bool>* const spawn_paths[] = {nullptr, &cancel};
+  for (const std::atomic<bool>* c : spawn_paths) {
+    fs::path dir = scratch() / (c ? "sigmask-cancellable" : "sigmask-quick");
+    fs::create_directories(dir);
+    // grep itself, not under a shell (dash clears its mask); its output goes
+    // to the job's log, <label>.log.
+    wink::compiler::Job job{{"grep", "^SigBlk:", "/proc/self/status"}, "sigmask"};
+    auto r = wink::compiler::run_jobs({job}, dir, 1, 0, nullptr, c);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    auto text = wink::read_text_file(dir / "sigmask.log");
+    ASSERT_TRUE(text.ok());
+    EXPECT_EQ(*text, "SigBlk:\t0000000000000000\n") << (c ? "cancellable build" : "quick build");
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
 }
