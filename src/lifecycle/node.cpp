@@ -454,24 +454,31 @@ void Node::standby_http(Inst& i, bool stop_after) {
   const uint64_t saved_bytes = saved ? wagi::saved_http_bytes(*saved) : 0;
   i.http_live.reset();  // its memory slots and host state
   i.last_standby_ms = ms_between(t0, std::chrono::steady_clock::now());
-  std::lock_guard lock(mu_);
-  account(i, -1);
-  i.http_saved = std::move(saved);
-  i.saved_bytes = saved_bytes;
-  i.state = stop_after ? State::kStopped : State::kStandby;
-  i.keep_awake_until = {};
-  account(i, +1);
-  i.claimed = false;
-  std::string extra = ",\"saved_bytes\":" + std::to_string(saved_bytes) + ",\"ms\":" + std::to_string(i.last_standby_ms);
+  std::string extra;
   if (!refused.empty()) {
     extra += ",\"detail\":";
     http::append_json_string(extra, "its state cannot be saved: " + refused +
                                         "; the next request starts from the component's start state");
   }
-  log_event(!refused.empty() ? "standby refused; instance stopped" : stop_after ? "instance stopped" : "instance standby",
-            i, extra);
+  std::lock_guard lock(mu_);
+  i.http_saved = std::move(saved);
+  end_standby(i, saved_bytes, stop_after,
+              !refused.empty() ? "standby refused; instance stopped" : stop_after ? "instance stopped" : "instance standby",
+              extra);
+}
+
+void Node::end_standby(Inst& i, uint64_t saved_bytes, bool stop_after, std::string_view msg, std::string_view extra) {
+  account(i, -1);
+  i.saved_bytes = saved_bytes;
+  i.state = stop_after ? State::kStopped : State::kStandby;
+  i.keep_awake_until = {};
+  account(i, +1);
+  i.claimed = false;
+  log_event(msg, i,
+            ",\"saved_bytes\":" + std::to_string(saved_bytes) + ",\"ms\":" + std::to_string(i.last_standby_ms) +
+                std::string(extra));
   if (stop_after) {
-    auto& v = c.instances;
+    auto& v = i.comp->instances;
     v.erase(std::remove_if(v.begin(), v.end(), [&](const auto& p) { return p.get() == &i; }), v.end());
   }
   cv_.notify_all();
@@ -570,26 +577,15 @@ void Node::standby(Inst& i, bool stop_after) {
   std::string().swap(i.out);
   std::string().swap(i.err);
   i.last_standby_ms = ms_between(t0, std::chrono::steady_clock::now());
-  std::lock_guard lock(mu_);
-  account(i, -1);
-  i.saved = std::move(saved);
-  i.saved_bytes = saved_bytes;
-  i.state = stop_after ? State::kStopped : State::kStandby;
-  i.keep_awake_until = {};
-  account(i, +1);
-  i.claimed = false;
-  std::string extra = ",\"saved_bytes\":" + std::to_string(saved_bytes) + ",\"ms\":" + std::to_string(i.last_standby_ms);
+  std::string extra;
   if (captured) {
     // What this standby wrote: with an incremental capture, only the pages changed since the last wake.
-    extra += ",\"written_bytes\":" + std::to_string(captured->stats().written_bytes) +
-             ",\"incremental\":" + (captured->stats().incremental ? "true" : "false");
+    extra = ",\"written_bytes\":" + std::to_string(captured->stats().written_bytes) +
+            ",\"incremental\":" + (captured->stats().incremental ? "true" : "false");
   }
-  log_event(stop_after ? "instance stopped" : "instance standby", i, extra);
-  if (stop_after) {
-    auto& v = c.instances;
-    v.erase(std::remove_if(v.begin(), v.end(), [&](const auto& p) { return p.get() == &i; }), v.end());
-  }
-  cv_.notify_all();
+  std::lock_guard lock(mu_);
+  i.saved = std::move(saved);
+  end_standby(i, saved_bytes, stop_after, stop_after ? "instance stopped" : "instance standby", extra);
 }
 
 bool Node::pick_idle(Component& c, Inst*& out) {

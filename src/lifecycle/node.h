@@ -223,6 +223,9 @@ class Node {
   Result<void> start_http(Inst& i);
   // A wasi:http instance's standby; true when it handled it.
   void standby_http(Inst& i, bool stop_after);
+  // Under mu_: the last step of every standby (counts, state, the log line
+  // with `extra` fields, a stopped instance removed, waiters woken).
+  void end_standby(Inst& i, uint64_t saved_bytes, bool stop_after, std::string_view msg, std::string_view extra);
   bool admit(Component& c, const Inst* waking, std::string* why) const;
   // Under mu_: claims the instance a start would use (the most recently used
   // standby one, else a new one) and marks it starting, if the quotas admit
