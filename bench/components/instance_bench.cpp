@@ -3,10 +3,14 @@
 // (wagi::run_http_component, the code `wink up` runs for each request,
 // without the HTTP server), in one process, two ways: every request's
 // instance restored from the component's image (the default) and
-// instantiated afresh (WINK_COMPONENT_RESTORE=1 and =0). Prints the median and p90
-// of the instantiate and execute phases and of the whole run, and the
-// image's size and capture time. -O 0 uses the quick tier (what a large
+// instantiated afresh (WINK_COMPONENT_RESTORE=1 and =0), and restored with
+// recycled memory slots (what `wink up` does: HttpComponentLimits::
+// recycled_slots). Prints the median and p90 of the instantiate and execute
+// phases and of the whole run, the page faults per request (this thread's,
+// getrusage), and the image's size and capture time. -O 0 uses the quick tier (what a large
 // module is first served from); the artifact cache in DIR is reused.
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -17,6 +21,7 @@
 
 #include "common/files.h"
 #include "engine/engine.h"
+#include "engine/snapshot.h"
 #include "http/message.h"
 #include "wagi/http_component.h"
 
@@ -35,10 +40,18 @@ double pct(std::vector<double> v, double p) {
   return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
 }
 
-int run(const std::string& label, wink::engine::Engine& engine, const std::vector<uint8_t>& bytes, int n, bool restore) {
+long thread_faults() {
+  rusage u{};
+  ::getrusage(RUSAGE_THREAD, &u);
+  return u.ru_minflt + u.ru_majflt;
+}
+
+int run(const std::string& label, wink::engine::Engine& engine, const std::vector<uint8_t>& bytes, int n, bool restore,
+        bool recycle = false) {
   ::setenv("WINK_COMPONENT_RESTORE", restore ? "1" : "0", 1);
   wink::wagi::HttpComponentLimits limits;
   limits.instance.deadline = std::chrono::seconds(10);
+  if (recycle) limits.recycled_slots = wink::engine::Snapshot::kMaxRecycledSlots;
   const auto t_load = Clock::now();
   auto c = wink::wagi::load_http_component(engine, bytes, wink::wasi2::Config{}, limits);
   const double load_ms = std::chrono::duration<double, std::milli>(Clock::now() - t_load).count();
@@ -49,6 +62,7 @@ int run(const std::string& label, wink::engine::Engine& engine, const std::vecto
   const auto& img = wink::wagi::http_component_image(**c);
   Figures f;
   std::string first_body;
+  const long faults_before = thread_faults();
   for (int i = 0; i < n; ++i) {
     wink::http::Request req;
     req.method = "GET";
@@ -73,14 +87,15 @@ int run(const std::string& label, wink::engine::Engine& engine, const std::vecto
     f.exec.push_back(r.phases.at(1).ms);
     f.total.push_back(total);
   }
-  std::printf("| %s | %.2f | %s | %.3f / %.3f | %.3f / %.3f | %.3f / %.3f |\n", label.c_str(), load_ms,
+  const double faults = static_cast<double>(thread_faults() - faults_before) / n;
+  std::printf("| %s | %.2f | %s | %.3f / %.3f | %.3f / %.3f | %.3f / %.3f | %.1f |\n", label.c_str(), load_ms,
               img.used ? (std::to_string(img.stored_bytes >> 10) + " KiB, captured in " +
                           std::to_string(img.capture_ms).substr(0, 5) + " ms; at load: instantiate " +
                           std::to_string(img.instantiate_ms).substr(0, 5) + " ms, restore " +
                           std::to_string(img.restore_ms).substr(0, 5) + " ms").c_str()
                        : ("none: " + img.reason).c_str(),
               pct(f.inst, 0.5), pct(f.inst, 0.9), pct(f.exec, 0.5), pct(f.exec, 0.9), pct(f.total, 0.5),
-              pct(f.total, 0.9));
+              pct(f.total, 0.9), faults);
   return 0;
 }
 
@@ -115,8 +130,10 @@ int main(int argc, char** argv) {
   if (run("(first load)", engine, *bytes, 1, true) != 0) return 1;
   std::printf("\ncore modules compiled by the first load: %llu (0: every artifact came from the cache)\n\n",
               static_cast<unsigned long long>(engine.compile_count()));
-  std::printf("| per-request instance | load ms | image | instantiate | execute | whole run |\n|---|---|---|---|---|---|\n");
+  std::printf("| per-request instance | load ms | image | instantiate | execute | whole run | page faults / request |\n"
+              "|---|---|---|---|---|---|---|\n");
   if (run("instantiated afresh", engine, *bytes, n, false) != 0) return 1;
   if (run("restored from image", engine, *bytes, n, true) != 0) return 1;
+  if (run("restored, slots recycled", engine, *bytes, n, true, true) != 0) return 1;
   return 0;
 }

@@ -1693,7 +1693,7 @@ void copy_back(uint8_t* base, const Snapshot::MemoryImage& m, const uint8_t* vie
 }  // namespace
 
 void Snapshot::set_recycled_slots(size_t count) {
-  if (exclusive_ || linked_ || consumed_ || memories_.size() != 1 || recycled_ || count == 0) return;
+  if (exclusive_ || consumed_ || memories_.size() != 1 || recycled_ || count == 0) return;
   recycled_ = std::make_unique<Recycled>();
   recycled_->max = std::min(count, kMaxRecycledSlots);
 }

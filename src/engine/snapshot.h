@@ -155,8 +155,12 @@ class Snapshot : public std::enable_shared_from_this<Snapshot> {
   // in the same process-wide budget as parked slots.
   // Off by default (long-lived instances give their memory back at
   // standby); the WAGI executor turns it on for its per-request instances.
-  // Call once, before the first instantiate(); `count` is capped at
-  // kMaxRecycledSlots. No effect on exclusive or linked snapshots.
+  // A linked snapshot (a component core instance of a per-request image)
+  // recycles the same way from restore_linked(); only its memory is kept,
+  // the rest is restored fully each time.
+  // Call once, before the snapshot is shared between threads; `count` is
+  // capped at kMaxRecycledSlots. No effect on exclusive snapshots or on
+  // snapshots without exactly one defined memory.
   void set_recycled_slots(size_t count);
   static constexpr size_t kMaxRecycledSlots = 16;
   static constexpr uint64_t kMaxCopiedPages = 64;  // 4 KiB pages copied back per reset; the rest are dropped

@@ -406,6 +406,12 @@ InstanceImageStats image_stats(const InstanceImage& image) {
   return st;
 }
 
+void set_recycled_slots(const InstanceImage& image, size_t count) {
+  for (const auto& snap : image.core) {
+    if (snap) snap->set_recycled_slots(count);  // no effect on a core instance without a memory of its own
+  }
+}
+
 Result<std::unique_ptr<ComponentInstance>> restore(std::shared_ptr<const LoadedComponent> component,
                                                    std::shared_ptr<const InstanceImage> image,
                                                    const InstanceLimits& limits) {
@@ -502,5 +508,12 @@ HostState& ComponentInstance::host_state() { return *impl_->host_state; }
 InstanceState& ComponentInstance::abi_state() { return impl_->abi; }
 const LoadedComponent& ComponentInstance::component() const { return *impl_->loaded; }
 bool ComponentInstance::poisoned() const { return impl_->poisoned; }
+
+std::span<const uint8_t> ComponentInstance::core_memory(size_t core_instance) const {
+  if (core_instance >= impl_->core.size() || !impl_->core[core_instance]) return {};
+  const wasm_rt_memory_t* mem = impl_->core[core_instance]->memory();
+  if (mem == nullptr || mem->data == nullptr) return {};
+  return {mem->data, uint64_t{mem->pages} * 65536};
+}
 
 }  // namespace wink::linker

@@ -270,7 +270,9 @@ Result<std::unique_ptr<App>> App::load(manifest::Manifest manifest, engine::Engi
                                     "wasi:http/incoming-handler export)");
       }
       auto [config, limits] = http_component_setup(c, s.host, app->options_);
-      // Instances live for one request: the quick tier may serve meanwhile.
+      // Instances live for one request: their memory slots are reset in
+      // place and reused, and the quick tier may serve meanwhile.
+      limits.recycled_slots = engine::Snapshot::kMaxRecycledSlots;
       auto http = load_http_component(engine, *bytes, config, limits, engine::Tiering::kQuickThenOptimized);
       if (!http.ok()) return std::move(http).error().with_context(context);
       auto served = std::make_shared<Served>();

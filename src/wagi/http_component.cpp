@@ -134,6 +134,7 @@ void capture_instance_image(HttpComponent& c) {
     c.image_info.reason = "instantiating is about as fast as restoring";
     return;
   }
+  if (c.limits.recycled_slots) linker::set_recycled_slots(**image, c.limits.recycled_slots);
   c.image = std::move(*image);
   c.image_info.used = true;
 }

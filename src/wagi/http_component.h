@@ -35,6 +35,11 @@ struct HttpComponentLimits {
   engine::InstanceLimits instance;        // memory pages and the per-request deadline
   size_t max_body_bytes = 64u << 20;      // response body when not streamed; reaching it is a 500
   size_t max_stderr_bytes = 1u << 20;     // guest stdout+stderr kept per request
+  // Instances live for one request each (the WAGI executor): the image's
+  // memory slots of released instances are reset in place and reused
+  // (linker::set_recycled_slots), up to this many. 0 for long-lived
+  // instances (lifecycle reactors), which give their memory back at standby.
+  size_t recycled_slots = 0;
 };
 
 // Loads `bytes` (a component exporting wasi:http/incoming-handler@0.2.x)

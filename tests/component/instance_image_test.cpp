@@ -8,18 +8,24 @@
 // restored instance, not the captured one; start-function state is kept
 // and the start function does not run again; modules that differ only in
 // data share one artifact and still restore their own data; an instance
-// holding a live handle at capture is refused with the reason.
+// holding a live handle at capture is refused with the reason. With
+// recycled slots (set_recycled_slots, the per-request path), an instance
+// that wrote all over its memory and grew it leaves nothing for the next
+// one restored into the same slot, which still maps what it only read.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
+#include <span>
 #include <string>
 #include <tuple>
 #include <vector>
 
 #include "compiler/wat.h"
+#include "engine/snapshot_pages.h"
 #include "component/component_builder.h"
 #include "component/test_host.h"
 #include "linker/linker.h"
@@ -115,6 +121,53 @@ std::vector<uint8_t> data_component(const std::string& data) {
     (func (export "poke") (param i32 i32) (result i32) (i32.store (local.get 0) (local.get 1)) (local.get 1))))"));
   w.core_instantiate(0);
   lift_all(w, {{0, "peek", 1}, {0, "poke", 2}});
+  return w.c.b;
+}
+
+// A memory of 5 pages (80 pages of 4 KiB) with data in two places and
+// zeros elsewhere; `fill` writes bytes [from, from+len), `scatter` one word
+// in every second 4 KiB page from page `first`, `read-all` reads one word
+// per 4 KiB page and writes nothing.
+const char* kRecycleModule = R"((module
+  (memory 5 16)
+  (data (i32.const 100) "image data at the start")
+  (data (i32.const 200000) "image data far in")
+  (func $end (result i32) (i32.mul (memory.size) (i32.const 65536)))
+  (func (export "fill") (param $from i32) (param $len i32) (param $v i32) (result i32)
+    (local $a i32)
+    (local.set $a (local.get $from))
+    (block $done (loop $next
+      (br_if $done (i32.ge_u (local.get $a) (i32.add (local.get $from) (local.get $len))))
+      (i32.store (local.get $a) (local.get $v))
+      (local.set $a (i32.add (local.get $a) (i32.const 4)))
+      (br $next)))
+    (memory.size))
+  (func (export "scatter") (param $v i32) (param $first i32) (result i32)
+    (local $a i32)
+    (local.set $a (i32.mul (local.get $first) (i32.const 4096)))
+    (block $done (loop $next
+      (br_if $done (i32.ge_u (local.get $a) (call $end)))
+      (i32.store (i32.add (local.get $a) (i32.const 40)) (local.get $v))
+      (local.set $a (i32.add (local.get $a) (i32.const 8192)))
+      (br $next)))
+    (memory.size))
+  (func (export "read-all") (result i32)
+    (local $a i32) (local $sum i32)
+    (block $done (loop $next
+      (br_if $done (i32.ge_u (local.get $a) (call $end)))
+      (local.set $sum (i32.add (local.get $sum) (i32.load (local.get $a))))
+      (local.set $a (i32.add (local.get $a) (i32.const 4096)))
+      (br $next)))
+    (local.get $sum))
+  (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+  (func (export "pages") (result i32) (memory.size)))
+)";
+
+std::vector<uint8_t> recycle_component() {
+  W w;
+  w.core_module(wat(kRecycleModule));
+  w.core_instantiate(0);
+  lift_all(w, {{0, "fill", 3}, {0, "scatter", 2}, {0, "read-all", 0}, {0, "grow", 1}, {0, "pages", 0}});
   return w.c.b;
 }
 
@@ -303,6 +356,85 @@ TEST_F(InstanceImageTest, HandlesOfItsOwnResourcesAreCarriedIntoEveryRestoredIns
     EXPECT_EQ(call(**r, "handle", {}), handle);
     EXPECT_EQ((*r)->abi_state().handles.live(), 1u);
   }
+}
+
+// Over rounds on one recycled slot, each instance writes all over its
+// memory in another pattern (long runs, which the reset drops, and single
+// pages, which it copies back from the image; the data and the zero
+// region), grows it and writes there too. The next instance, restored into
+// the same slot, must hold exactly what a fresh instantiation holds.
+TEST_F(InstanceImageTest, RecycledSlotKeepsNothingOfThePreviousInstance) {
+  auto c = load(engine, recycle_component());
+  ASSERT_TRUE(c);
+  auto image = image_of(c);
+  ASSERT_TRUE(image);
+  set_recycled_slots(*image, 1);
+  auto fresh = instantiate(c);
+  ASSERT_TRUE(fresh.ok()) << fresh.error().message;
+  const std::span<const uint8_t> fresh_memory = (*fresh)->core_memory(0);
+  const std::vector<uint8_t> expected(fresh_memory.begin(), fresh_memory.end());
+  ASSERT_EQ(expected.size(), 5u * 65536);
+  const int64_t expected_sum = call(**fresh, "read-all");
+  const uint8_t* previous_slot = nullptr;
+  for (int round = 0; round < 9; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    auto r = restored(c, image);
+    ASSERT_TRUE(r);
+    const std::span<const uint8_t> memory = r->core_memory(0);
+    ASSERT_EQ(memory.size(), expected.size());
+    if (previous_slot) {
+      EXPECT_EQ(memory.data(), previous_slot) << "the released slot was not reused";
+    }
+    previous_slot = memory.data();
+    const auto diff = std::mismatch(memory.begin(), memory.end(), expected.begin());
+    EXPECT_TRUE(diff.first == memory.end())
+        << "byte " << (diff.first - memory.begin()) << " holds " << int(*diff.first) << " instead of "
+        << int(*diff.second);
+    EXPECT_EQ(call(*r, "read-all"), expected_sum);
+    EXPECT_EQ(call(*r, "pages"), 5);
+    const int64_t v = 0x5a5a0000 + round;
+    switch (round % 3) {
+      case 0:  // every page, then the grown ones: one long run
+        EXPECT_EQ(call(*r, "grow", {3}), 5);
+        call(*r, "fill", {0, 8 * 65536, v});
+        break;
+      case 1:  // single pages (copied back), then more in the grown memory
+        call(*r, "scatter", {v, 0});
+        EXPECT_EQ(call(*r, "grow", {2}), 5);
+        call(*r, "scatter", {v, 1});
+        break;
+      default:  // a short run, a long one past the copy budget, single pages
+        call(*r, "fill", {0, 10 * 4096, v});
+        call(*r, "fill", {12 * 4096, 60 * 4096, v});
+        call(*r, "scatter", {v, 73});
+        EXPECT_EQ(call(*r, "grow", {1}), 5);
+        call(*r, "fill", {5 * 65536, 65536, v});
+        break;
+    }
+  }
+}
+
+// The point of recycling: the next instance does not fault again on the
+// pages the previous one only read (they are still mapped from the image).
+TEST_F(InstanceImageTest, RecycledSlotKeepsThePagesThePreviousInstanceRead) {
+  auto c = load(engine, recycle_component());
+  ASSERT_TRUE(c);
+  auto image = image_of(c);
+  ASSERT_TRUE(image);
+  set_recycled_slots(*image, 1);
+  {
+    auto reader = restored(c, image);
+    ASSERT_TRUE(reader);
+    call(*reader, "read-all");
+  }
+  auto next = restored(c, image);
+  ASSERT_TRUE(next);
+  const std::span<const uint8_t> memory = next->core_memory(0);
+  const std::vector<uint8_t> states = engine::page_states(memory.data(), memory.size() / 4096);
+  if (states.empty()) GTEST_SKIP() << "/proc/self/pagemap is not readable here";
+  int mapped = 0;
+  for (uint8_t s : states) mapped += (s & engine::kPagePresent) && (s & engine::kPageFromFile);
+  EXPECT_GE(mapped, 40) << "of 80 pages read by the previous instance, only " << mapped << " are still mapped";
 }
 
 }  // namespace
