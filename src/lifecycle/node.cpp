@@ -434,8 +434,8 @@ Result<void> Node::start(Inst& i) {
 
 void Node::standby_http(Inst& i, bool stop_after) {
   // Claimed and kDraining. A stateful instance's state is its linked
-  // instance image; one that cannot be saved (the guest holds resource
-  // handles) is stopped instead, with its last saved state dropped too: the
+  // instance image; one that cannot be saved (the guest holds a host
+  // resource other than a stdio stream) is stopped instead, with its last saved state dropped too: the
   // next request starts from the component's start, never from a state
   // older than what requests already saw, nor from a half-saved one.
   Component& c = *i.comp;
@@ -467,6 +467,11 @@ void Node::standby_http(Inst& i, bool stop_after) {
               extra);
 }
 
+void Node::forget(Inst& i) {
+  auto& v = i.comp->instances;
+  v.erase(std::remove_if(v.begin(), v.end(), [&](const auto& p) { return p.get() == &i; }), v.end());
+}
+
 void Node::end_standby(Inst& i, uint64_t saved_bytes, bool stop_after, std::string_view msg, std::string_view extra) {
   account(i, -1);
   i.saved_bytes = saved_bytes;
@@ -477,10 +482,7 @@ void Node::end_standby(Inst& i, uint64_t saved_bytes, bool stop_after, std::stri
   log_event(msg, i,
             ",\"saved_bytes\":" + std::to_string(saved_bytes) + ",\"ms\":" + std::to_string(i.last_standby_ms) +
                 std::string(extra));
-  if (stop_after) {
-    auto& v = i.comp->instances;
-    v.erase(std::remove_if(v.begin(), v.end(), [&](const auto& p) { return p.get() == &i; }), v.end());
-  }
+  if (stop_after) forget(i);
   cv_.notify_all();
 }
 
@@ -658,10 +660,7 @@ Node::Inst* Node::acquire(Component& c, CallResult& r, std::unique_lock<std::mut
           inst->busy = false;
           inst->state = inst->has_saved() ? State::kStandby : State::kStopped;
           account(*inst, +1);
-          if (inst->state == State::kStopped) {
-            auto& v = c.instances;
-            v.erase(std::remove_if(v.begin(), v.end(), [&](const auto& p) { return p.get() == inst; }), v.end());
-          }
+          if (inst->state == State::kStopped) forget(*inst);
           r.rejected = 500;
           r.reason = "instance failed to start: " + started.error().message;
           inst = nullptr;
@@ -785,10 +784,7 @@ void Node::release(Component& c, Inst* inst, bool failed, double cpu_ms, int64_t
     account(*inst, -1);
     inst->state = inst->has_saved() ? State::kStandby : State::kStopped;
     account(*inst, +1);
-    if (inst->state == State::kStopped) {
-      auto& v = c.instances;
-      v.erase(std::remove_if(v.begin(), v.end(), [&](const auto& p) { return p.get() == inst; }), v.end());
-    }
+    if (inst->state == State::kStopped) forget(*inst);
   } else {
     if (keep_awake_ms == 0) inst->keep_awake_until = {};
     if (keep_awake_ms > 0) {

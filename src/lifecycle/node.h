@@ -226,6 +226,8 @@ class Node {
   // Under mu_: the last step of every standby (counts, state, the log line
   // with `extra` fields, a stopped instance removed, waiters woken).
   void end_standby(Inst& i, uint64_t saved_bytes, bool stop_after, std::string_view msg, std::string_view extra);
+  // Under mu_: removes a stopped instance from its component (destroying it).
+  void forget(Inst& i);
   bool admit(Component& c, const Inst* waking, std::string* why) const;
   // Under mu_: claims the instance a start would use (the most recently used
   // standby one, else a new one) and marks it starting, if the quotas admit

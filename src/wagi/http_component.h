@@ -91,9 +91,10 @@ Result<std::unique_ptr<linker::ComponentInstance>> start_http_instance(
     const HttpComponent& component, const std::shared_ptr<const linker::InstanceImage>& saved);
 
 // The instance's state between two requests (linker::capture_image), for a
-// later start_http_instance. Refused, with the reason, while the guest holds
-// resource handles (a stream, a field list, a request kept from an earlier
-// call): they belong to this instance's host state and cannot be restored.
+// later start_http_instance; its handles and stdio streams are carried over.
+// Refused, with the reason, while the guest holds any other host resource (a
+// stream, a field list, a request kept from an earlier call): those belong to
+// this instance's host state and cannot be restored.
 Result<std::shared_ptr<const linker::InstanceImage>> save_http_instance(const linker::ComponentInstance& instance);
 // Bytes a saved state keeps (its non-zero pages).
 uint64_t saved_http_bytes(const linker::InstanceImage& saved);
