@@ -10,6 +10,8 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config ccache
   # engine: wasm2c/libwabt, guest toolchain (C -> wasm32-wasi)
   wabt clang lld wasi-libc libclang-rt-14-dev-wasm32 libclang-rt-14-dev
+  # the quick tier's C compiler (docs/compile.md; without it cc -O0)
+  tcc
   # libraries
   libssl-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
   libsqlite3-dev libhiredis-dev libcurl4-openssl-dev

@@ -611,10 +611,12 @@ Result<std::string> write_glue(const ParsedModule& module, const HeaderFacts& fa
     if (e.kind == WINK_EXTERN_FUNC) {
       call = "wink_call_" + idx;
       g += "static void " + call + "(void* instance, const uint64_t* a, uint64_t* r) {\n  ";
-      if (!e.results.empty()) g += "__auto_type v = ";
-      g += sym + "((Z_guest_instance_t*)instance";
-      for (size_t k = 0; k < e.params.size(); ++k) g += ", " + arg_expr(e.params[k], k);
-      g += ");\n";
+      std::string invoke = sym + "((Z_guest_instance_t*)instance";
+      for (size_t k = 0; k < e.params.size(); ++k) invoke += ", " + arg_expr(e.params[k], k);
+      invoke += ")";
+      // __typeof__ (not evaluated), not __auto_type: TinyCC (the quick tier) has only the former.
+      if (!e.results.empty()) g += "__typeof__(" + invoke + ") v = ";
+      g += invoke + ";\n";
       if (e.results.size() == 1) {
         g += "  r[0] = " + result_expr(e.results[0], "v") + ";\n";
       } else {

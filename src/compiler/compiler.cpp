@@ -14,6 +14,7 @@
 #include "common/hash.h"
 #include "common/version.h"
 #include "compiler/codegen.h"
+#include "compiler/frame_check.h"
 #include "compiler/frontend.h"
 #include "compiler/toolchain.h"
 #include "runtime/artifact_abi.h"
@@ -84,6 +85,47 @@ class Progress {
   bool shown_ = false;
 };
 
+// Forced into every C file TinyCC compiles: it has none of GCC's
+// bit-counting builtins that wasm2c's prologue uses for clz, ctz and popcnt.
+// (The prologue tests for 0 itself; these are right for 0 too.)
+constexpr std::string_view kTinyCcBuiltins = R"(
+static inline int __builtin_clz(unsigned int x) {
+  int n = 0;
+  if (!x) return 32;
+  if (x <= 0x0000ffffu) { n += 16; x <<= 16; }
+  if (x <= 0x00ffffffu) { n += 8; x <<= 8; }
+  if (x <= 0x0fffffffu) { n += 4; x <<= 4; }
+  if (x <= 0x3fffffffu) { n += 2; x <<= 2; }
+  if (x <= 0x7fffffffu) n += 1;
+  return n;
+}
+static inline int __builtin_clzll(unsigned long long x) {
+  unsigned int hi = (unsigned int)(x >> 32);
+  return hi ? __builtin_clz(hi) : 32 + __builtin_clz((unsigned int)x);
+}
+static inline int __builtin_ctz(unsigned int x) {
+  int n = 0;
+  if (!x) return 32;
+  if (!(x & 0xffffu)) { n += 16; x >>= 16; }
+  if (!(x & 0xffu)) { n += 8; x >>= 8; }
+  if (!(x & 0xfu)) { n += 4; x >>= 4; }
+  if (!(x & 0x3u)) { n += 2; x >>= 2; }
+  if (!(x & 0x1u)) n += 1;
+  return n;
+}
+static inline int __builtin_ctzll(unsigned long long x) {
+  unsigned int lo = (unsigned int)x;
+  return lo ? __builtin_ctz(lo) : 32 + __builtin_ctz((unsigned int)(x >> 32));
+}
+static inline int __builtin_popcountll(unsigned long long x) {
+  x = x - ((x >> 1) & 0x5555555555555555ull);
+  x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+  x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+  return (int)((x * 0x0101010101010101ull) >> 56);
+}
+static inline int __builtin_popcount(unsigned int x) { return __builtin_popcountll(x); }
+)";
+
 // Build files are scratch: plain writes, no fsync.
 Result<void> write_build_file(const fs::path& path, std::string_view text) {
   FILE* f = std::fopen(path.c_str(), "wb");
@@ -96,9 +138,31 @@ Result<void> write_build_file(const fs::path& path, std::string_view text) {
 
 }  // namespace
 
+namespace {
+
+// The quick tier (-O0) is compiled by TinyCC when there is one.
+bool uses_quick_compiler(const Options& options) {
+  return options.opt_level == 0 && !quick_c_compiler().empty();
+}
+
+// What the descriptor's compile_flags say about how the C was compiled.
+std::string compile_flags_text(const Options& options) {
+  std::string flags = "-O" + std::to_string(options.opt_level) + " " + generated_code_safety_flags_text();
+  if (uses_quick_compiler(options))
+    flags = "tcc; parts with a frame over " + std::to_string(kUnprobedFrameLimit) + " bytes: " + flags;
+  return flags;
+}
+
+}  // namespace
+
 std::string artifact_key_flags(const Options& options) {
+  // cc stays in the key with tcc: it assembles the data, links, and compiles
+  // the parts with large frames.
   return "-O" + std::to_string(options.opt_level) + " " + generated_code_safety_flags_text() +
          " abi=" + std::to_string(WINK_ARTIFACT_ABI) + " cc=" + c_compiler_identity() +
+         (uses_quick_compiler(options) ? " quick_cc=" + quick_c_compiler_identity() +
+                                             " frame_limit=" + std::to_string(kUnprobedFrameLimit)
+                                       : "") +
          (options.link_imports ? " linked" : "");
 }
 
@@ -124,7 +188,7 @@ Result<void> compile_module(std::span<const uint8_t> wasm, const Options& option
   CodegenOptions cg;
   cg.target_parts = static_cast<unsigned>(std::clamp<uint64_t>(want, 1, 4ull * jobs));
   cg.module_hash = Sha256().update(wasm).hex();
-  cg.compile_flags = "-O" + std::to_string(options.opt_level) + " " + generated_code_safety_flags_text();
+  cg.compile_flags = compile_flags_text(options);
   WINK_ASSIGN_OR_RETURN(GeneratedCode code, generate_code(module, cg));
   r.wasm2c_bytes = code.wasm2c_bytes;
   r.c_bytes = code.c_bytes;
@@ -141,29 +205,59 @@ Result<void> compile_module(std::span<const uint8_t> wasm, const Options& option
                                              code.data_blob.size())));
 
   const auto& cc = c_compiler();
+  const bool tcc = uses_quick_compiler(options);
+  if (tcc) WINK_TRY(write_build_file(dir.path() / "tcc_builtins.h", kTinyCcBuiltins));
+  // The C compiler's job for a C file (probed frames, the safety flags).
+  auto cc_job = [&](const std::string& name, const std::string& obj) {
+    Job job{cc, name};
+    job.argv.insert(job.argv.end(),
+                    {"-c", "-O" + std::to_string(options.opt_level), "-fPIC", "-fno-strict-aliasing",
+                     "-fvisibility=hidden", "-g0", "-w", "-I.", name, "-o", obj});
+    job.argv.insert(job.argv.end() - 3, generated_code_safety_flags().begin(), generated_code_safety_flags().end());
+    return job;
+  };
   std::vector<Job> compile_jobs;
-  std::vector<std::string> objects;
+  std::vector<std::string> objects, unprobed;  // unprobed: C objects TinyCC made
   for (const SourceFile& f : code.sources) {
-    Job job;
-    job.label = f.name;
-    job.argv = cc;
     std::string obj = f.name + ".o";
     if (f.name.ends_with(".S")) {
+      // Always the C compiler: TinyCC's assembler has no `.incbin file, off, len`.
+      Job job{cc, f.name};
       job.argv.insert(job.argv.end(), {"-c", f.name, "-o", obj});
+      compile_jobs.push_back(std::move(job));
+    } else if (tcc) {
+      // TinyCC ignores visibility: the link's version script hides everything.
+      // A call of an undeclared function is an error, not a symbol left for
+      // the dynamic linker (a builtin TinyCC lacks would be one).
+      Job job{quick_c_compiler(), f.name};
+      job.argv.insert(job.argv.end(), {"-c", "-w", "-Wimplicit-function-declaration", "-Werror", "-I.",
+                                       "-include", "tcc_builtins.h", f.name, "-o", obj});
+      compile_jobs.push_back(std::move(job));
+      unprobed.push_back(obj);
     } else {
-      job.argv.insert(job.argv.end(),
-                      {"-c", "-O" + std::to_string(options.opt_level), "-fPIC", "-fno-strict-aliasing",
-                       "-fvisibility=hidden", "-g0", "-w", "-I.", f.name, "-o", obj});
-      job.argv.insert(job.argv.end() - 3, generated_code_safety_flags().begin(), generated_code_safety_flags().end());
+      compile_jobs.push_back(cc_job(f.name, obj));
     }
     objects.push_back(obj);
-    compile_jobs.push_back(std::move(job));
   }
   r.parts = compile_jobs.size();
   Progress progress(options.progress, start);
   auto cc_start = Clock::now();
   WINK_TRY(run_jobs(compile_jobs, dir.path(), jobs, options.nice,
                     [&](size_t done, size_t total) { progress.update(done, total); }, options.cancel));
+  // TinyCC has no stack probes: a part with a frame that could step over the
+  // guard region below a guest thread's stack is compiled again with them.
+  std::vector<Job> probed_jobs;
+  for (const std::string& obj : unprobed) {
+    WINK_ASSIGN_OR_RETURN(uint64_t frame, largest_stack_frame(dir.path() / obj));
+    if (frame <= kUnprobedFrameLimit) continue;
+    std::string source = obj.substr(0, obj.size() - 2);
+    ::unlink((dir.path() / obj).c_str());
+    probed_jobs.push_back(cc_job(source, obj));
+    probed_jobs.back().label = source + ".probed";
+  }
+  r.probed_parts = probed_jobs.size();
+  if (!probed_jobs.empty())
+    WINK_TRY(run_jobs(probed_jobs, dir.path(), jobs, options.nice, nullptr, options.cancel));
 
   fs::path out_abs = fs::absolute(out);
   fs::path tmp = out_abs;
@@ -173,7 +267,12 @@ Result<void> compile_module(std::span<const uint8_t> wasm, const Options& option
   link.argv = cc;
   link.argv.insert(link.argv.end(), {"-shared", "-o", tmp.string()});
   link.argv.insert(link.argv.end(), objects.begin(), objects.end());
+  if (tcc && !quick_c_runtime_library().empty()) link.argv.push_back(quick_c_runtime_library());
   link.argv.insert(link.argv.end(), {"-Wl,-Bsymbolic", "-Wl,-z,noexecstack", "-lm"});
+  if (tcc) {
+    WINK_TRY(write_build_file(dir.path() / "exports.map", "{ global: wink_artifact; local: *; };\n"));
+    link.argv.push_back("-Wl,--version-script=exports.map");
+  }
   auto linked = run_jobs({link}, dir.path(), 1, options.nice, nullptr, options.cancel);
   if (!linked.ok()) {
     ::unlink(tmp.c_str());

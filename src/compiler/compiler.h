@@ -21,7 +21,7 @@
 namespace wink::compiler {
 
 struct Options {
-  int opt_level = 2;  // passed to the C compiler as -O<n>
+  int opt_level = 2;  // passed to the C compiler as -O<n>; 0 (the quick tier) uses TinyCC when installed
   // Imports the host provides; any other import is refused at compile time.
   std::vector<runtime::HostImport> host_imports;
   unsigned jobs = 0;       // parallel C compiler processes; 0 = number of cores
@@ -44,6 +44,8 @@ struct CompileReport {
   uint64_t wasm2c_bytes = 0;   // C (and header) written by wasm2c
   uint64_t c_bytes = 0;        // C actually compiled (data segments moved out)
   size_t parts = 0;            // compiler jobs (C parts, glue, data)
+  size_t probed_parts = 0;     // quick tier: parts TinyCC made with a frame over
+                               // kUnprobedFrameLimit, compiled again by cc
   uint64_t artifact_bytes = 0; // size of the shared object
   double parse_seconds = 0;      // read + validate (libwabt)
   double wasm2c_seconds = 0;     // wabt's C writer

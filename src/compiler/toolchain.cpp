@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -107,6 +108,66 @@ const std::string& c_compiler_identity() {
     return cmd + "| " + out;
   }();
   return id;
+}
+
+const std::vector<std::string>& quick_c_compiler() {
+  static const std::vector<std::string> cc = [] {
+    std::vector<std::string> out;
+    if (const char* env = std::getenv("WINK_QUICK_CC"); env && *env) {
+      if (std::string(env) == "off") return out;
+      std::stringstream ss(env);
+      std::string word;
+      while (ss >> word) out.push_back(word);
+      if (!out.empty() && in_path(out[0])) return out;
+      std::fprintf(stderr, "wink: WINK_QUICK_CC=%s is not runnable; the quick tier uses the C compiler at -O0\n", env);
+      return std::vector<std::string>{};
+    }
+    if (in_path("tcc")) out.push_back("tcc");
+    return out;
+  }();
+  return cc;
+}
+
+const std::string& quick_c_compiler_identity() {
+  static const std::string id = [] {
+    if (quick_c_compiler().empty()) return std::string();
+    std::string cmd;
+    for (const auto& a : quick_c_compiler()) cmd += "'" + a + "' ";
+    std::string out;
+    if (FILE* p = ::popen((cmd + "-v 2>/dev/null").c_str(), "r")) {
+      char buf[256];
+      if (std::fgets(buf, sizeof buf, p)) out = buf;
+      ::pclose(p);
+    }
+    while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+    return cmd + "| " + out;
+  }();
+  return id;
+}
+
+const std::string& quick_c_runtime_library() {
+  static const std::string path = [] {
+    if (quick_c_compiler().empty()) return std::string();
+    std::string cmd;
+    for (const auto& a : quick_c_compiler()) cmd += "'" + a + "' ";
+    std::string out;  // "libtcc1:\n  /usr/lib/x86_64-linux-gnu/tcc/libtcc1.a"
+    if (FILE* p = ::popen((cmd + "-print-search-dirs 2>/dev/null").c_str(), "r")) {
+      char buf[512];
+      bool next = false;
+      while (std::fgets(buf, sizeof buf, p)) {
+        std::string line = buf;
+        while (!line.empty() && (line.back() == '\n' || line.back() == ' ')) line.pop_back();
+        if (next) {
+          out = line.substr(line.find_first_not_of(' ') == std::string::npos ? 0 : line.find_first_not_of(' '));
+          next = false;
+        }
+        if (line == "libtcc1:") next = true;
+      }
+      ::pclose(p);
+    }
+    return out.empty() || ::access(out.c_str(), R_OK) != 0 ? std::string() : out;
+  }();
+  return path;
 }
 
 const std::vector<std::string>& generated_code_safety_flags() {

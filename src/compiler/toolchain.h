@@ -17,6 +17,28 @@ const std::vector<std::string>& c_compiler();
 // First line of `cc --version`, part of the cache key (a new compiler means new code).
 const std::string& c_compiler_identity();
 
+// The quick tier's compiler (-O0): TinyCC, which compiles wasm2c's C about
+// ten times faster than cc -O0. $WINK_QUICK_CC (a tcc command), else `tcc`
+// when installed; empty when there is none or WINK_QUICK_CC=off, and then
+// the quick tier is c_compiler() at -O0. TinyCC has no stack probes: see
+// kUnprobedFrameLimit.
+const std::vector<std::string>& quick_c_compiler();
+// First line of `tcc -v` (empty without one), part of the -O0 cache key.
+const std::string& quick_c_compiler_identity();
+// TinyCC's runtime library (libtcc1.a: u64 <-> float conversions its code
+// calls), linked into quick artifacts so they get TinyCC's own helpers, not
+// same-named ones of libgcc; empty when tcc does not name one.
+const std::string& quick_c_runtime_library();
+
+// Largest stack frame (bytes) a part compiled without stack probes may
+// have. Half the guard region below a guest thread's stack
+// (runtime::kGuestStackGuardBytes): any store of such a frame lands in the
+// stack or in the guard, never beyond it, with room left for the return
+// address, saved registers and the small frames of libc helpers. A part
+// with a larger frame (largest_stack_frame) is compiled again by
+// c_compiler() with the safety flags.
+inline constexpr uint64_t kUnprobedFrameLimit = 32 * 1024;
+
 // Flags every generated C file is compiled with for safety, whatever the
 // optimization level: -fstack-clash-protection makes a frame larger than a
 // page touch each page as it grows, so no frame can step over the guard
