@@ -39,7 +39,7 @@ oneshot() {  # MODULE [env...]
   echo "$total $cc"
 }
 
-hello=$(find "$BUILD/tests" -name 'hello*.wasm' | head -1)
+hello=$(find "$BUILD/guests" "$BUILD/tests" -name "example_hello.wasm" 2>/dev/null | head -1)
 python3 "$ROOT/bench/compile/gen_big.py" "$NFUNCS" > "$WORK/big.c"
 clang --target=wasm32-wasi -O2 -w "$WORK/big.c" -o "$WORK/big.wasm" -lm
 

@@ -86,9 +86,11 @@ class Progress {
 };
 
 // Forced into every C file TinyCC compiles: it has none of GCC's
-// bit-counting builtins that wasm2c's prologue uses for clz, ctz and popcnt.
-// (The prologue tests for 0 itself; these are right for 0 too.)
+// bit-counting builtins that wasm2c's prologue uses for clz, ctz and popcnt
+// (the prologue tests for 0 itself; these are right for 0 too), and its
+// float negation is not a sign flip.
 constexpr std::string_view kTinyCcBuiltins = R"(
+#include <string.h>
 static inline int __builtin_clz(unsigned int x) {
   int n = 0;
   if (!x) return 32;
@@ -124,7 +126,26 @@ static inline int __builtin_popcountll(unsigned long long x) {
   return (int)((x * 0x0101010101010101ull) >> 56);
 }
 static inline int __builtin_popcount(unsigned int x) { return __builtin_popcountll(x); }
+/* TinyCC computes a float's -x as a subtraction, which keeps a NaN's sign;
+   f32.neg and f64.neg flip the sign bit of any value (NaN too). */
+static inline float wink_tcc_negf(float x) {
+  unsigned int b; memcpy(&b, &x, 4); b ^= 0x80000000u; memcpy(&x, &b, 4); return x;
+}
+static inline double wink_tcc_neg(double x) {
+  unsigned long long b; memcpy(&b, &x, 8); b ^= 0x8000000000000000ull; memcpy(&x, &b, 8); return x;
+}
+#define WINK_TCC_NEG(x) _Generic((x), float: wink_tcc_negf, double: wink_tcc_neg)(x)
 )";
+
+// wasm2c writes f32.neg and f64.neg (its only unary minus in function
+// bodies) as `x = -(x);`: for TinyCC, a sign-bit flip instead. Any other
+// type in that position fails to compile (no _Generic case), never silently.
+std::string tcc_negations(std::string text) {
+  static constexpr std::string_view from = "= -(", to = "= WINK_TCC_NEG(";
+  for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
+    text.replace(at, from.size(), to);
+  return text;
+}
 
 // Build files are scratch: plain writes, no fsync.
 Result<void> write_build_file(const fs::path& path, std::string_view text) {
@@ -199,13 +220,15 @@ Result<void> compile_module(std::span<const uint8_t> wasm, const Options& option
 
   WINK_ASSIGN_OR_RETURN(BuildDir dir, BuildDir::create());
   for (const SourceFile& f : code.headers) WINK_TRY(write_build_file(dir.path() / f.name, f.text));
-  for (const SourceFile& f : code.sources) WINK_TRY(write_build_file(dir.path() / f.name, f.text));
+  const bool tcc = uses_quick_compiler(options);
+  for (const SourceFile& f : code.sources)
+    WINK_TRY(write_build_file(dir.path() / f.name,
+                              tcc && f.name.ends_with(".c") ? tcc_negations(f.text) : f.text));
   WINK_TRY(write_build_file(dir.path() / "data.bin",
                             std::string_view(reinterpret_cast<const char*>(code.data_blob.data()),
                                              code.data_blob.size())));
 
   const auto& cc = c_compiler();
-  const bool tcc = uses_quick_compiler(options);
   if (tcc) WINK_TRY(write_build_file(dir.path() / "tcc_builtins.h", kTinyCcBuiltins));
   // The C compiler's job for a C file (probed frames, the safety flags).
   auto cc_job = [&](const std::string& name, const std::string& obj) {

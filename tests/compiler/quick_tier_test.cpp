@@ -171,6 +171,36 @@ TEST(QuickTier, TinyCcBuildsANormalArtifact) {
   EXPECT_NE(text.find(".note.gnu.build-id"), std::string_view::npos);
 }
 
+// TinyCC computes a float's -x as a subtraction, which keeps a NaN's sign;
+// Wasm's neg flips the sign bit of every value. Bit-exact through the quick tier.
+TEST(QuickTier, FloatNegFlipsTheSignBitOfNaNs) {
+  REQUIRE_TCC();
+  auto wasm = wink::test::wat(R"((module
+    (func (export "negf") (param f32) (result f32) (f32.neg (local.get 0)))
+    (func (export "negd") (param f64) (result f64) (f64.neg (local.get 0)))))");
+  auto out = scratch_dir() / "neg.so";
+  auto r = compile_module(wasm, quick(), out);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  Artifact art;
+  load(out, art);
+  ASSERT_TRUE(art.exports.count("negf") && art.exports.count("negd"));
+  std::vector<uint8_t> storage(art.a->instance_size + 64);
+  art.a->init_module();
+  art.a->instantiate(storage.data(), nullptr);
+  auto call = [&](const char* name, uint64_t arg) {
+    uint64_t args[1] = {arg}, results[1] = {0};
+    art.exports.at(name)->call(storage.data(), args, results);
+    return results[0];
+  };
+  EXPECT_EQ(call("negf", 0xffc00000u), 0x7fc00000u);
+  EXPECT_EQ(call("negf", 0x7fa00001u), 0xffa00001u);
+  EXPECT_EQ(call("negf", 0x00000000u), 0x80000000u);
+  EXPECT_EQ(call("negd", 0xfff8000000000000ull), 0x7ff8000000000000ull);
+  EXPECT_EQ(call("negd", 0x7ff0000000000004ull), 0xfff0000000000004ull);
+  EXPECT_EQ(call("negd", 0xbff8000000000000ull), 0x3ff8000000000000ull);  // -1.5 -> 1.5
+  art.a->free_instance(storage.data());
+}
+
 TEST(QuickTier, CacheKeyNamesTheQuickCompiler) {
   REQUIRE_TCC();
   Options o0 = quick(), o2 = quick();
