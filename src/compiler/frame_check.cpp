@@ -32,12 +32,15 @@ Result<uint64_t> largest_stack_frame(const std::filesystem::path& obj) {
     if (sh.sh_offset > bytes.size() || sh.sh_size > bytes.size() - sh.sh_offset) return bad("section out of bounds");
     const auto* code = reinterpret_cast<const unsigned char*>(bytes.data() + sh.sh_offset);
     for (uint64_t k = 0; k + 7 <= sh.sh_size; ++k) {
-      if (code[k] != 0x48 || code[k + 1] != 0x81 || code[k + 2] != 0xec) continue;
-      uint32_t imm;
+      // 48 81 ec imm32: sub $imm, %rsp; 48 81 c4 imm32: add $imm, %rsp (a
+      // negative add grows the stack just the same).
+      if (code[k] != 0x48 || code[k + 1] != 0x81 || (code[k + 2] != 0xec && code[k + 2] != 0xc4)) continue;
+      int32_t imm;
       std::memcpy(&imm, code + k + 3, 4);
-      // Sign-extended by the CPU: a "negative" subtraction would move %rsp up,
-      // which no compiler does; count it as the largest frame there is.
-      uint64_t frame = imm & 0x80000000u ? UINT64_MAX : imm;
+      int64_t grows = code[k + 2] == 0xec ? int64_t{imm} : -int64_t{imm};
+      // A sub of a negative (moving %rsp up) is not something compilers
+      // emit: count any such sign oddity as the largest frame there is.
+      uint64_t frame = code[k + 2] == 0xec && imm < 0 ? UINT64_MAX : grows > 0 ? static_cast<uint64_t>(grows) : 0;
       if (frame > largest) largest = frame;
     }
   }
