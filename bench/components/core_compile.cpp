@@ -143,6 +143,8 @@ int main(int argc, char** argv) {
     std::printf("| %d | %u | %.2f MB | %.1f MB | %.1f MB | %zu | %.1f MB | %.1f | %.1f | %.1f |\n", level,
                 rep.functions, rep.code_bytes / 1e6, rep.wasm2c_bytes / 1e6, rep.c_bytes / 1e6, rep.parts,
                 rep.artifact_bytes / 1e6, rep.translate_seconds, rep.cc_seconds, rep.total_seconds);
+    if (rep.probed_parts)  // the quick tier's parts TinyCC made with large frames, compiled again by cc
+      std::fprintf(stderr, "-O%d: %zu part(s) compiled again with stack probes\n", level, rep.probed_parts);
     std::fflush(stdout);
   }
   fs::remove(out);
