@@ -129,18 +129,18 @@ TEST_F(ComponentInit, AnInitThatNeverReturnsIsStoppedAtItsDeadline) {
 }
 
 TEST_F(ComponentInit, AWrongSignatureOrMissingExportIsRefusedWithItsPosition) {
-  // `init` is on line 5, column 8 of each manifest.
+  // `init` is on line 6 (7 after `executor`), column 8.
   std::string out = refused(manifest("init = \"init-with-arg\"\n"));
-  EXPECT_NE(out.find("wink.toml:5:8: init `init-with-arg` must take no parameters and return nothing, but its type "
+  EXPECT_NE(out.find("wink.toml:6:8: init `init-with-arg` must take no parameters and return nothing, but its type "
                      "is func(n: u32)"),
             std::string::npos)
       << out;
   out = refused(manifest("executor = \"reactor\"\ninit = \"init-returns\"\n"));
-  EXPECT_NE(out.find("wink.toml:6:8: init `init-returns` must take no parameters and return nothing"),
+  EXPECT_NE(out.find("wink.toml:7:8: init `init-returns` must take no parameters and return nothing"),
             std::string::npos)
       << out;
   out = refused(manifest("init = \"no-such-init\"\n"));
-  EXPECT_NE(out.find("wink.toml:5:8: init `no-such-init`: the component exports no such function (it exports: "),
+  EXPECT_NE(out.find("wink.toml:6:8: init `no-such-init`: the component exports no such function (it exports: "),
             std::string::npos)
       << out;
   EXPECT_NE(out.find("init-with-arg"), std::string::npos) << out;  // the list names what there is
