@@ -90,9 +90,7 @@ int run(const std::string& label, wink::engine::Engine& engine, const std::vecto
   const double faults = static_cast<double>(thread_faults() - faults_before) / n;
   std::printf("| %s | %.2f | %s | %.3f / %.3f | %.3f / %.3f | %.3f / %.3f | %.1f |\n", label.c_str(), load_ms,
               img.used ? (std::to_string(img.stored_bytes >> 10) + " KiB, captured in " +
-                          std::to_string(img.capture_ms).substr(0, 5) + " ms; at load: instantiate " +
-                          std::to_string(img.instantiate_ms).substr(0, 5) + " ms, restore " +
-                          std::to_string(img.restore_ms).substr(0, 5) + " ms").c_str()
+                          std::to_string(img.capture_ms).substr(0, 5) + " ms").c_str()
                        : ("none: " + img.reason).c_str(),
               pct(f.inst, 0.5), pct(f.inst, 0.9), pct(f.exec, 0.5), pct(f.exec, 0.9), pct(f.total, 0.5),
               pct(f.total, 0.9), faults);

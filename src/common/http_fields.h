@@ -93,4 +93,20 @@ inline bool connection_owned(std::string_view name) {
   return name.size() >= 6 && iequals(name.substr(0, 6), "proxy-");
 }
 
+// Whether a field may be sent in a trailer section (RFC 9110 6.5.1): not
+// the connection's or the framing's (connection_owned), nor one a recipient
+// needs before the content (its format, routing, authentication, cookies).
+inline bool allowed_in_trailer(std::string_view name) {
+  if (connection_owned(name)) return false;
+  static constexpr std::string_view kNames[] = {
+      "content-type", "content-encoding", "content-range", "content-location", "authorization",
+      "www-authenticate", "set-cookie", "cookie", "expect", "max-forwards", "range", "cache-control",
+      "location", "date",
+  };
+  for (std::string_view n : kNames) {
+    if (iequals(name, n)) return false;
+  }
+  return true;
+}
+
 }  // namespace wink::http_fields

@@ -840,7 +840,17 @@ void Worker::finish_streamed(Conn* c, const Request& req, Response& resp, Clock:
   if (auto head = c->stream->take_head()) start_streamed(c, *head);
   pull_output(c, true);
   bool complete = c->stream->finished() && !c->out_broken && (!c->out_length || c->out_left == 0);
-  if (complete && c->out_chunked && !c->out_discard) queue(c, "0\r\n\r\n");
+  if (complete && c->out_chunked && !c->out_discard) {
+    // The last chunk, then the trailer section (RFC 9112 7.1.2).
+    std::string end = "0\r\n";
+    for (const auto& [name, value] : c->stream->take_trailers()) {
+      if (!http_fields::valid_name(name) || !http_fields::valid_value(value)) continue;
+      if (!http_fields::allowed_in_trailer(name)) continue;
+      end.append(name).append(": ").append(value).append("\r\n");
+    }
+    end.append("\r\n");
+    queue(c, end);
+  }
   bool keep = complete && c->out_keep && !resp.close && !c->body_in;
   c->requests++;
   srv_.requests.fetch_add(1, std::memory_order_relaxed);

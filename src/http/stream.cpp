@@ -103,9 +103,15 @@ bool BodyStream::write(std::string_view bytes) {
   return true;
 }
 
-void BodyStream::finish() {
+void BodyStream::finish(std::vector<std::pair<std::string, std::string>> trailers) {
   std::lock_guard lock(mu_);
   finished_ = true;
+  trailers_ = std::move(trailers);
+}
+
+std::vector<std::pair<std::string, std::string>> BodyStream::take_trailers() {
+  std::lock_guard lock(mu_);
+  return std::move(trailers_);
 }
 
 bool BodyStream::failed() const {

@@ -75,8 +75,11 @@ class BodyStream : public std::enable_shared_from_this<BodyStream> {
   size_t room() const;
   // Queues `bytes` (at most room()) for the client. False when the client is gone.
   bool write(std::string_view bytes);
-  // The body is complete: the response ends cleanly when the Completion completes.
-  void finish();
+  // The body is complete: the response ends cleanly when the Completion
+  // completes. `trailers` go in the chunked trailer section (fields a
+  // trailer may not carry, http_fields::allowed_in_trailer, are left out);
+  // a response with a Content-Length, or to HTTP/1.0, cannot carry any.
+  void finish(std::vector<std::pair<std::string, std::string>> trailers = {});
   // The client is gone (disconnected, or cut by write_timeout): writes fail.
   bool failed() const;
   std::string error() const;
@@ -96,6 +99,8 @@ class BodyStream : public std::enable_shared_from_this<BodyStream> {
   // for room); returns how many.
   size_t take_output(std::string& out, size_t max);
   bool finished() const;
+  // The trailers finish() was given (once).
+  std::vector<std::pair<std::string, std::string>> take_trailers();
   // Request body bytes parsed off the socket; false when the buffer is full
   // (stop reading until the handler takes some).
   bool push_body(std::string_view bytes);
@@ -129,6 +134,7 @@ class BodyStream : public std::enable_shared_from_this<BodyStream> {
   bool started_ = false;
   std::string out_;
   bool finished_ = false;
+  std::vector<std::pair<std::string, std::string>> trailers_;
   bool gone_ = false;
   std::string error_;
 };

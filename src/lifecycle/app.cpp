@@ -80,7 +80,6 @@ Result<Node::Component*> deploy_http_component(const manifest::Manifest& manifes
                                                std::shared_ptr<const host::Prepared>& host_out,
                                                std::shared_ptr<const wagi::HttpComponent>& http_out) {
   const std::string context = "component \"" + c.id + "\" (" + c.source.string() + ")";
-  if (c.init) return make_error(context + ": `init` is not supported for components yet");
   if (c.entrypoint != "wink_handle") {
     return make_error(context + ": `entrypoint` does not apply to a component (wink calls its "
                                 "wasi:http/incoming-handler export)");
@@ -105,7 +104,7 @@ Result<Node::Component*> deploy_http_component(const manifest::Manifest& manifes
   auto ph = host::Prepared::create(options.host, std::move(*hs));
   if (!ph.ok()) return std::move(ph).error().with_context(context);
   host_out = *ph;
-  auto [config, limits] = wagi::http_component_setup(c, *ph, options);
+  auto [config, limits] = wagi::http_component_setup(manifest, c, *ph, options);
   auto http = wagi::load_http_component(engine, bytes, std::move(config), limits, engine::Tiering::kOptimized);
   if (!http.ok()) return std::move(http).error().with_context(context);
   ComponentSpec spec;

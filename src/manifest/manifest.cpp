@@ -222,6 +222,8 @@ void parse_init(Checker& ck, const std::string& what, const toml::table& t, Comp
   if (const std::string* s = ck.string_field(t, "init", what)) {
     if (s->empty()) ck.error(*init, what + ".init: must name an exported function, e.g. \"wizer.initialize\"");
     ci.export_name = *s;
+    ci.line = static_cast<uint32_t>(init->source().begin.line);
+    ci.column = static_cast<uint32_t>(init->source().begin.column);
   }
   auto string_array = [&](const char* key, std::vector<std::string>& out) {
     const toml::node* n = t.get(key);

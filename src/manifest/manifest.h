@@ -65,6 +65,7 @@ struct Located {
 // every request's instance from that snapshot (docs/snapshots.md).
 struct ComponentInit {
   std::string export_name;  // e.g. "wizer.initialize", "_initialize"
+  uint32_t line = 0, column = 0;  // where `init` is written (a later refusal of the export names it)
   std::vector<std::string> args;  // argv during init (default: ["init"])
   // Added to the component's environment during init (these win).
   std::vector<std::pair<std::string, std::string>> environment;

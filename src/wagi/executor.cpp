@@ -216,8 +216,8 @@ Result<host::ComponentSpec> host_spec_for(const manifest::Manifest& m, const man
   return spec;
 }
 
-HttpComponentSetup http_component_setup(const manifest::Component& c, std::shared_ptr<const host::Prepared> host,
-                                        const AppOptions& options) {
+HttpComponentSetup http_component_setup(const manifest::Manifest& manifest, const manifest::Component& c,
+                                        std::shared_ptr<const host::Prepared> host, const AppOptions& options) {
   HttpComponentSetup s;
   s.config.args = {c.id};
   for (const auto& [k, v] : c.environment) s.config.env.emplace_back(k, v);
@@ -228,6 +228,17 @@ HttpComponentSetup http_component_setup(const manifest::Component& c, std::share
   s.limits.instance.deadline = c.deadline;
   s.limits.max_body_bytes = options.max_stdout_bytes;
   s.limits.max_stderr_bytes = options.max_stderr_bytes;
+  if (c.init) {
+    HttpComponentInit init;
+    init.export_name = c.init->export_name;
+    init.args = c.init->args;
+    init.env = s.config.env;
+    for (const auto& kv : c.init->environment) init.env.push_back(kv);
+    init.deadline = c.init->deadline;
+    for (const manifest::Located& w : c.init->warmup) init.warmup.push_back(w.value);
+    if (c.init->line) init.where = manifest.where(c.init->line, c.init->column) + ": ";
+    s.limits.init = std::move(init);
+  }
   return s;
 }
 
@@ -264,12 +275,11 @@ Result<std::unique_ptr<App>> App::load(manifest::Manifest manifest, engine::Engi
     if (!bytes.ok()) return std::move(bytes).error().with_context(context);
     if (component::detect_layer(*bytes) == component::BinaryLayer::Component) {
       // A wasi:http component: a fresh component instance per request.
-      if (c.init) return make_error(context + ": `init` is not supported for components yet");
       if (c.entrypoint != "_start") {
         return make_error(context + ": `entrypoint` does not apply to a component (wink calls its "
                                     "wasi:http/incoming-handler export)");
       }
-      auto [config, limits] = http_component_setup(c, s.host, app->options_);
+      auto [config, limits] = http_component_setup(app->manifest_, c, s.host, app->options_);
       // Instances live for one request: their memory slots are reset in
       // place and reused, and the quick tier may serve meanwhile.
       limits.recycled_slots = engine::Snapshot::kMaxRecycledSlots;
@@ -286,13 +296,12 @@ Result<std::unique_ptr<App>> App::load(manifest::Manifest manifest, engine::Engi
       {  // whether requests restore an image, or instantiate afresh and why
         const HttpComponentImage& img = http_component_image(*served->http);
         std::vector<std::pair<std::string, std::string>> fields;
-        if (!img.used) fields.emplace_back("reason", img.reason);
+        fields.emplace_back("mode", img.used ? "restore" : "instantiate");
+        fields.emplace_back("reason", img.reason);
         fields.emplace_back("stored_bytes", std::to_string(img.stored_bytes));
         fields.emplace_back("capture_ms", format_ms(img.capture_ms));
-        fields.emplace_back("instantiate_ms", format_ms(img.instantiate_ms));
-        fields.emplace_back("restore_ms", format_ms(img.restore_ms));
-        app->log_event(img.used ? "info" : "warn", img.used ? "component image captured" : "component image not used",
-                       c.id, fields);
+        if (img.init_ran) fields.emplace_back("init_ms", format_ms(img.init_ms));
+        app->log_event("info", img.used ? "component image captured" : "component image not used", c.id, fields);
       }
       s.served = std::move(served);
       s.loaded_at = Clock::now();

@@ -60,13 +60,15 @@ Result<host::ComponentSpec> host_spec_for(const manifest::Manifest& m, const man
 
 // How a wasi:http component of the manifest runs, per request or long-lived
 // (wink_lifecycle): its WASI 0.2 configuration (argv, environment, read-only
-// files, wink_v1's stores and variables through `host`) and its limits.
+// files, wink_v1's stores and variables through `host`), its limits and its
+// `init` (with `warmup`, for long-lived instances; refusals of the export
+// name the manifest's line and column).
 struct HttpComponentSetup {
   wasi2::Config config;
   HttpComponentLimits limits;
 };
-HttpComponentSetup http_component_setup(const manifest::Component& c, std::shared_ptr<const host::Prepared> host,
-                                        const AppOptions& options);
+HttpComponentSetup http_component_setup(const manifest::Manifest& manifest, const manifest::Component& c,
+                                        std::shared_ptr<const host::Prepared> host, const AppOptions& options);
 
 class App {
  public:

@@ -20,6 +20,10 @@ struct HttpComponent {
   HttpComponentLimits limits;
   std::shared_ptr<const linker::InstanceImage> image;  // this load's own: never another app's
   HttpComponentImage image_info;
+  // The app's arguments and environment (wasi2::Config), for the warm-up
+  // requests on the init instance (init itself has its own).
+  std::vector<std::string> provider_args;
+  std::vector<std::pair<std::string, std::string>> provider_env;
 };
 
 namespace {
@@ -80,63 +84,164 @@ void connect_body(const http::Request& request, wasi2::HttpExchange& x, size_t& 
   };
 }
 
-// Best of three runs of `once`, in ms.
-template <typename F>
-double best_of_three(F&& once) {
-  double best = 1e300;
-  for (int i = 0; i < 3; ++i) {
-    const auto t0 = Clock::now();
-    once();
-    best = std::min(best, ms_between(t0, Clock::now()));
+std::string exports_list(const linker::LoadedComponent& loaded) {
+  std::string exports;
+  for (const auto& f : loaded.exported_funcs()) {
+    if (!exports.empty()) exports += ", ";
+    exports += f.instance.empty() ? f.name : f.instance + "#" + f.name;
   }
-  return best;
+  return exports.empty() ? std::string("nothing") : exports;
 }
 
-// Instantiates once and captures the result (HttpComponentImage). The image
-// is used when restoring is clearly cheaper than instantiating, timed here:
-// a component with megabytes of initialized data (componentize-js) restores
-// in microseconds instead of milliseconds, while a small C component
-// instantiates about as fast as a restore maps its memory, and a restored
-// instance then pays copy-on-write faults for the pages it writes.
-// WINK_COMPONENT_RESTORE=1 always uses the image, =0 never.
-void capture_instance_image(HttpComponent& c) {
+// The export `init` names: (instance, function), checked to take no
+// parameters and return nothing. Refusals start with `where`.
+Result<std::pair<std::string, std::string>> resolve_init(const linker::LoadedComponent& loaded,
+                                                         const HttpComponentInit& init) {
+  const std::string& name = init.export_name;
+  std::string instance, func = name;
+  if (const size_t hash = name.rfind('#'); hash != std::string::npos) {
+    instance = name.substr(0, hash);
+    func = name.substr(hash + 1);
+  }
+  const linker::ExportedFunc* e = loaded.find_export(instance, func);
+  // `wasmtime wizer` names a component's init "wizer-initialize" (a component
+  // name cannot hold a '.'); a manifest written for a module says "wizer.initialize".
+  if (!e && instance.empty() && func == "wizer.initialize") {
+    func = "wizer-initialize";
+    e = loaded.find_export(instance, func);
+  }
+  if (!e) {
+    return make_error(init.where + "init `" + name + "`: the component exports no such function (it exports: " +
+                      exports_list(loaded) + ")");
+  }
+  if (!e->type->params.empty() || e->type->result) {
+    return make_error(init.where + "init `" + name + "` must take no parameters and return nothing, but its type is " +
+                      component::to_string(*e->type));
+  }
+  return std::make_pair(instance, func);
+}
+
+// Why a call on the init instance failed, as for a module's init
+// (engine::Snapshot): trap, deadline or exit, with the guest's last output.
+Error init_failure(const std::string& what, const runtime::Outcome& o, std::optional<int> exit_code,
+                   const std::string& error, std::chrono::nanoseconds deadline, const std::string& output) {
+  std::string msg = what;
+  if (exit_code) {
+    msg += " called exit(" + std::to_string(*exit_code) + ") instead of returning";
+  } else if (o.trap == runtime::Trap::kDeadline) {
+    msg += " ran past its deadline of " +
+           std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(deadline).count()) + " ms";
+  } else if (!o.ok()) {
+    msg += std::string(" trapped: ") + runtime::trap_message(o.trap);
+    if (!o.detail.empty()) msg += ": " + o.detail;
+  } else {
+    msg += " failed: " + error;
+  }
+  if (!output.empty()) msg += "; its output: " + (output.size() > 2000 ? output.substr(output.size() - 2000) : output);
+  return make_error(msg);
+}
+
+// Runs `init` (and the warm-up requests) on a fresh instance: the instance
+// every image of this component is then captured from.
+Result<std::unique_ptr<linker::ComponentInstance>> run_init(HttpComponent& c, const HttpComponentInit& init) {
+  WINK_ASSIGN_OR_RETURN(auto target, resolve_init(*c.loaded, init));
+  engine::InstanceLimits limits = c.limits.instance;
+  limits.deadline = init.deadline;
+  std::string output;  // declared first: the instance's log sink writes here until it goes
+  auto inst = linker::instantiate(c.loaded, limits);
+  if (!inst.ok()) return make_error("init `" + init.export_name + "`: instantiation failed: " + inst.error().message);
+  auto& state = static_cast<wasi2::State&>((*inst)->host_state());
+  std::vector<std::string> args = init.args.empty() ? std::vector<std::string>{"init"} : init.args;
+  state.set_environment(std::move(args), init.env);
+  state.set_log([&output](std::string_view, std::string_view line) {
+    if (output.size() < (64u << 10)) output.append(line).append("\n");
+  });
+  runtime::Outcome outcome;
+  auto called = (*inst)->call(target.first, target.second, {}, &outcome);
+  state.log_flush();
+  if (!called.ok() || state.exit_code()) {
+    return init_failure("init `" + init.export_name + "`", outcome, state.exit_code(), called.ok() ? "" : called.error().message,
+                        init.deadline, output);
+  }
+  // Warm-up requests: what they build lazily is in the image too. Requests
+  // see the component's own arguments and environment.
+  state.set_environment(c.provider_args, c.provider_env);
+  for (size_t i = 0; i < init.warmup.size(); ++i) {
+    const std::string& raw = init.warmup[i];
+    const size_t q = raw.find('?');
+    http::Request req;
+    req.method = "GET";
+    req.target = raw;
+    req.path = std::string_view(raw).substr(0, q);
+    req.query = q == std::string::npos ? std::string_view() : std::string_view(raw).substr(q + 1);
+    req.version = "HTTP/1.1";
+    req.remote_address = "127.0.0.1";
+    req.headers.push_back({"Host", "localhost"});
+    GuestRun run;
+    const bool usable = serve_http_request(c, **inst, req, run, {}, {});
+    if (!usable || !run.instantiate_error.empty()) {
+      return init_failure("warm-up request " + std::to_string(i + 1) + " `" + raw + "`", run.outcome,
+                          run.outcome.exited() ? std::optional<int>(run.outcome.exit_code) : std::nullopt,
+                          run.instantiate_error, init.deadline, run.err);
+    }
+  }
+  state.set_log({});
+  return std::move(*inst);
+}
+
+// Captures the image every instance starts from and decides, by the rule in
+// http_component.h, whether requests restore it or instantiate afresh.
+Result<void> capture_instance_image(HttpComponent& c) {
   const char* env = std::getenv("WINK_COMPONENT_RESTORE");
   const std::string_view mode = env ? env : "";
-  if (mode == "0") {
+  if (!c.limits.init && mode == "0") {
     c.image_info.reason = "WINK_COMPONENT_RESTORE=0";
-    return;
+    return {};
   }
-  auto fresh = linker::instantiate(c.loaded, c.limits.instance);
-  if (!fresh.ok()) {
-    c.image_info.reason = "instantiation failed: " + fresh.error().message;
-    return;
+  std::unique_ptr<linker::ComponentInstance> first;
+  if (c.limits.init) {
+    const auto t0 = Clock::now();
+    WINK_ASSIGN_OR_RETURN(first, run_init(c, *c.limits.init));
+    c.image_info.init_ms = ms_between(t0, Clock::now());
+    c.image_info.init_ran = true;
+  } else {
+    auto fresh = linker::instantiate(c.loaded, c.limits.instance);
+    if (!fresh.ok()) {
+      c.image_info.reason = "instantiation failed: " + fresh.error().message;
+      return {};
+    }
+    first = std::move(*fresh);
   }
-  auto image = linker::capture_image(**fresh);
-  fresh->reset();
+  auto image = linker::capture_image(*first);
+  first.reset();
   if (!image.ok()) {
+    // With init there is nothing else to start from: the deploy stops.
+    if (c.limits.init) {
+      return make_error("init `" + c.limits.init->export_name + "`: the initialized instance cannot be captured: " +
+                        image.error().message);
+    }
     c.image_info.reason = image.error().message;
-    return;
+    return {};
   }
   const auto st = linker::image_stats(**image);
   c.image_info.stored_bytes = st.stored_bytes;
   c.image_info.capture_ms = st.capture_ms;
-  c.image_info.instantiate_ms = best_of_three([&] { (void)linker::instantiate(c.loaded, c.limits.instance); });
-  std::string restore_error;
-  c.image_info.restore_ms = best_of_three([&] {
-    auto r = linker::restore(c.loaded, *image, c.limits.instance);
-    if (!r.ok()) restore_error = r.error().message;
-  });
-  if (!restore_error.empty()) {
-    c.image_info.reason = "restoring failed: " + restore_error;
-    return;
-  }
-  if (mode != "1" && c.image_info.restore_ms * 2 > c.image_info.instantiate_ms) {
-    c.image_info.reason = "instantiating is about as fast as restoring";
-    return;
+  const std::string held = std::to_string(st.stored_bytes) + " bytes of non-zero state";
+  if (c.limits.init) {
+    c.image_info.reason = "init ran (the image holds " + held + ")";
+  } else if (mode == "1") {
+    c.image_info.reason = "WINK_COMPONENT_RESTORE=1 (the image holds " + held + ")";
+  } else if (st.stored_bytes >= kRestoreMinStoredBytes) {
+    c.image_info.reason = "the image holds " + held + ", at least " + std::to_string(kRestoreMinStoredBytes);
+  } else {
+    c.image_info.reason = "the image holds " + held + ", less than " + std::to_string(kRestoreMinStoredBytes) +
+                          ": instantiating writes no more than a restored instance would fault in";
+    return {};
   }
   if (c.limits.recycled_slots) linker::set_recycled_slots(**image, c.limits.recycled_slots);
   c.image = std::move(*image);
   c.image_info.used = true;
+  return {};
 }
 
 }  // namespace
@@ -148,21 +253,18 @@ Result<std::shared_ptr<const HttpComponent>> load_http_component(engine::Engine&
                                                                  engine::Tiering tiering) {
   auto c = std::make_shared<HttpComponent>();
   c->limits = limits;
+  c->provider_args = config.args;
+  c->provider_env = config.env;
   WINK_ASSIGN_OR_RETURN(c->provider, wasi2::Provider::create(std::move(config)));
   linker::LoadOptions options;
   options.tiering = tiering;
   WINK_ASSIGN_OR_RETURN(c->loaded, linker::load_component(engine, bytes, *c->provider, options));
   c->handler = c->loaded->find_instance("wasi:http/incoming-handler");
   if (c->handler.empty() || !c->loaded->find_export(c->handler, "handle")) {
-    std::string exports;
-    for (const auto& f : c->loaded->exported_funcs()) {
-      if (!exports.empty()) exports += ", ";
-      exports += f.instance.empty() ? f.name : f.instance + "#" + f.name;
-    }
     return make_error("the component does not export wasi:http/incoming-handler@0.2.x#handle (it exports: " +
-                      (exports.empty() ? std::string("nothing") : exports) + ")");
+                      exports_list(*c->loaded) + ")");
   }
-  capture_instance_image(*c);
+  WINK_TRY(capture_instance_image(*c));
   return std::shared_ptr<const HttpComponent>(std::move(c));
 }
 
@@ -219,6 +321,11 @@ bool serve_http_request(const HttpComponent& component, linker::ComponentInstanc
   for (const http::Header& h : request.headers) x.headers.emplace_back(std::string(h.name), std::string(h.value));
   size_t body_read = 0;
   connect_body(request, x, body_read);
+  if (!request.stream || !request.stream->body_streams()) {
+    // A body received whole: its chunked trailers are known (a streamed
+    // body's arrive after the guest started, and are not passed on).
+    for (const http::Header& t : request.trailers) x.request_trailers.emplace_back(std::string(t.name), std::string(t.value));
+  }
   HttpAnswer answer;
   http::BodyStream* stream = request.stream.get();
   bool streamed = false;
@@ -277,7 +384,13 @@ bool serve_http_request(const HttpComponent& component, linker::ComponentInstanc
     // A clean end sends the body's end; anything else (a trap, an exit, a
     // body taken and not finished) cuts the connection when the request completes.
     bool complete = !x.body_taken || x.body_finished;
-    if (run.outcome.ok() && !state.exit_code() && complete) stream->finish();
+    if (!x.trailers.empty() && x.content_length) {
+      // A body framed by Content-Length has no trailer section: dropped, said in the log.
+      run.err.append("wink: the response's trailers were dropped: a response with a Content-Length cannot carry "
+                     "trailers (leave Content-Length unset to send them in the chunked trailer section)\n");
+      x.trailers.clear();
+    }
+    if (run.outcome.ok() && !state.exit_code() && complete) stream->finish(std::move(x.trailers));
     answer.incomplete = !complete;
     run.streamed = true;
   }

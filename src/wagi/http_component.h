@@ -8,12 +8,15 @@
 // access log are those of WAGI. docs/components.md.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <filesystem>
 #include <future>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/result.h"
@@ -31,6 +34,24 @@ namespace wink::wagi {
 
 struct HttpComponent;
 
+// A component's `init` (manifest): a function the component exports, with
+// no parameters and no results, called once through the Canonical ABI on a
+// fresh instance; the image captured right after it (and after `warmup`) is
+// what every instance starts from (docs/components.md, "init").
+struct HttpComponentInit {
+  // "init" (a top-level export), "wasi:foo/bar@1.0.0#init" (a function of an
+  // exported instance); "wizer.initialize" (a core name) also finds the
+  // component export "wizer-initialize", what `wasmtime wizer` calls.
+  std::string export_name;
+  std::vector<std::string> args;                         // wasi:cli/environment during init
+  std::vector<std::pair<std::string, std::string>> env;  // likewise (the app's, then init_environment)
+  std::chrono::nanoseconds deadline = std::chrono::seconds(60);
+  // GET targets served to the same instance after init, before the capture
+  // (long-lived instances only: manifest `warmup`).
+  std::vector<std::string> warmup;
+  std::string where;  // "wink.toml:7:8: ": prefixes a refusal of the export itself
+};
+
 struct HttpComponentLimits {
   engine::InstanceLimits instance;        // memory pages and the per-request deadline
   size_t max_body_bytes = 64u << 20;      // response body when not streamed; reaching it is a 500
@@ -40,6 +61,8 @@ struct HttpComponentLimits {
   // (linker::set_recycled_slots), up to this many. 0 for long-lived
   // instances (lifecycle reactors), which give their memory back at standby.
   size_t recycled_slots = 0;
+  // How instances start: run `init` once at load (none: no init).
+  std::optional<HttpComponentInit> init;
 };
 
 // Loads `bytes` (a component exporting wasi:http/incoming-handler@0.2.x)
@@ -54,19 +77,25 @@ Result<std::shared_ptr<const HttpComponent>> load_http_component(
 // modules served from the quick tier; empty when it runs optimized code.
 std::vector<std::shared_future<Result<std::filesystem::path>>> optimized_builds(const HttpComponent& component);
 
-// Each request's instance is restored copy-on-write from an image of the
-// component's state right after instantiation (linker::capture_image, taken
-// once at load; no data segments or start functions run per request), when
-// restoring is clearly cheaper than instantiating (timed at load: best of
-// three of each; WINK_COMPONENT_RESTORE=1 always restores, =0 never). When
-// the image is refused (host state alive after instantiation, ...) or not
-// worth it, every request instantiates afresh; this says which, and why.
+// Whether each instance is restored copy-on-write from an image of the
+// component's state (linker::capture_image, taken once at load, after `init`
+// when there is one) or instantiated afresh, decided by a rule on what the
+// image holds, the same on every machine:
+//   - `init` ran: always the image (instantiating would skip init);
+//   - else the image when it holds at least kRestoreMinStoredBytes of
+//     non-zero state (data segments and what start functions wrote):
+//     instantiating writes all of it per instance, restoring maps it;
+//   - else a fresh instantiation (it writes less than a restored instance
+//     would fault in).
+// WINK_COMPONENT_RESTORE=1 always restores, =0 never (not with `init`).
+constexpr uint64_t kRestoreMinStoredBytes = 64 * 1024;
 struct HttpComponentImage {
   bool used = false;
-  std::string reason;  // why not, when !used
+  std::string reason;  // why it is used or not (a log field)
+  bool init_ran = false;
   uint64_t stored_bytes = 0;
   double capture_ms = 0;
-  double instantiate_ms = 0, restore_ms = 0;  // timed at load (0: not timed)
+  double init_ms = 0;  // init and warm-up requests
 };
 const HttpComponentImage& http_component_image(const HttpComponent& component);
 

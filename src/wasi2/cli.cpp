@@ -187,14 +187,14 @@ void add_cli(Registry& r) {
   r.push_back({"wasi:cli/environment", "get-environment", "() -> list<tuple<string, string>>",
                [](HostCall& c, Args&) -> Ret {
                  std::vector<Value> out;
-                 for (const auto& [k, v] : state_of(c).shared().config.env) {
+                 for (const auto& [k, v] : state_of(c).environment()) {
                    out.push_back(Value::tuple({Value::string(k), Value::string(v)}));
                  }
                  return one(Value::list(std::move(out)));
                }});
   r.push_back({"wasi:cli/environment", "get-arguments", "() -> list<string>", [](HostCall& c, Args&) -> Ret {
                  std::vector<Value> out;
-                 for (const std::string& s : state_of(c).shared().config.args) out.push_back(Value::string(s));
+                 for (const std::string& s : state_of(c).arguments()) out.push_back(Value::string(s));
                  return one(Value::list(std::move(out)));
                }});
   r.push_back({"wasi:cli/environment", "initial-cwd", "() -> option<string>",

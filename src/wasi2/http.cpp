@@ -281,13 +281,16 @@ struct BufferInput : InputStream {
 
 struct IncomingBody : Resource {
   static constexpr Kind kKind = Kind::IncomingBody;
-  explicit IncomingBody(std::unique_ptr<InputStream> s) : Resource(kKind), stream(std::move(s)) {}
+  explicit IncomingBody(std::unique_ptr<InputStream> s, std::shared_ptr<FieldsData> t = nullptr)
+      : Resource(kKind), stream(std::move(s)), trailers(std::move(t)) {}
   std::unique_ptr<InputStream> stream;  // until taken
+  std::shared_ptr<FieldsData> trailers;  // the request's, when known (null: none)
 };
 
 struct FutureTrailers : Resource {
   static constexpr Kind kKind = Kind::FutureTrailers;
-  FutureTrailers() : Resource(kKind) {}
+  explicit FutureTrailers(std::shared_ptr<FieldsData> t) : Resource(kKind), trailers(std::move(t)) {}
+  std::shared_ptr<FieldsData> trailers;
   bool taken = false;
 };
 
@@ -755,8 +758,17 @@ void add_http(Registry& r) {
                  WINK_ASSIGN_OR_RETURN(IncomingRequest * q, self<IncomingRequest>(c, a));
                  if (q->consumed) return one(Value::err());
                  q->consumed = true;
+                 // Trailers the embedder received with a whole body (HttpExchange::request_trailers).
+                 std::shared_ptr<FieldsData> trailers;
+                 if (q->link->x != nullptr && !q->link->x->request_trailers.empty()) {
+                   trailers = std::make_shared<FieldsData>();
+                   for (const auto& [k, v] : q->link->x->request_trailers) {
+                     trailers->entries.emplace_back(lower(k), v);
+                     trailers->bytes += k.size() + v.size();
+                   }
+                 }
                  WINK_ASSIGN_OR_RETURN(uint32_t rep, state_of(c).resources().add(std::make_unique<IncomingBody>(
-                                                         std::make_unique<SourceInput>(q->link))));
+                                                         std::make_unique<SourceInput>(q->link), std::move(trailers))));
                  return one(Value::ok(Value::handle(rep)));
                }});
 
@@ -770,7 +782,8 @@ void add_http(Registry& r) {
   r.push_back({T, "[static]incoming-body.finish", "(own) -> own", [](HostCall& c, Args& a) -> Ret {
                  State& s = state_of(c);
                  WINK_ASSIGN_OR_RETURN(auto body, s.resources().take<IncomingBody>(rep_of(a[0])));
-                 WINK_ASSIGN_OR_RETURN(uint32_t rep, s.resources().add(std::make_unique<FutureTrailers>()));
+                 WINK_ASSIGN_OR_RETURN(uint32_t rep,
+                                       s.resources().add(std::make_unique<FutureTrailers>(std::move(body->trailers))));
                  return one(Value::handle(rep));
                }});
   r.push_back({T, "[method]future-trailers.subscribe", "(borrow) -> own", [](HostCall& c, Args& a) -> Ret {
@@ -784,7 +797,9 @@ void add_http(Registry& r) {
                  WINK_ASSIGN_OR_RETURN(FutureTrailers * f, self<FutureTrailers>(c, a));
                  if (f->taken) return one(Value::some(Value::err()));
                  f->taken = true;
-                 return one(Value::some(Value::ok(Value::ok(Value::none()))));
+                 if (!f->trailers) return one(Value::some(Value::ok(Value::ok(Value::none()))));
+                 WINK_ASSIGN_OR_RETURN(uint32_t rep, new_fields(state_of(c), std::move(f->trailers), true));
+                 return one(Value::some(Value::ok(Value::ok(Value::some(Value::handle(rep))))));
                }});
 
   // outgoing-response

@@ -156,6 +156,17 @@ void State::set_log(LogSink log) {
   truncated_ = false;
 }
 
+void State::set_environment(std::vector<std::string> args, std::vector<std::pair<std::string, std::string>> env) {
+  args_ = std::move(args);
+  env_ = std::move(env);
+}
+
+const std::vector<std::string>& State::arguments() const { return args_ ? *args_ : shared_->config.args; }
+
+const std::vector<std::pair<std::string, std::string>>& State::environment() const {
+  return env_ ? *env_ : shared_->config.env;
+}
+
 size_t State::live_resources() const { return resources_->live(); }
 
 namespace {

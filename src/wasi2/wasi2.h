@@ -106,6 +106,10 @@ struct HttpExchange {
   std::string authority;                                        // Host
   std::vector<std::pair<std::string, std::string>> headers;    // names as received, values as bytes
   BodySource body;                                              // empty: no body
+  // The request's chunked trailer fields when the embedder has them before
+  // the guest consumes the body (a body received whole); future-trailers
+  // gives them to the guest (immutable). Empty: none.
+  std::vector<std::pair<std::string, std::string>> request_trailers;
   // Optional, for a source and sink fed by another thread (see above).
   std::function<bool()> body_ready;      // `body` would not block now
   std::function<uint64_t()> sink_room;   // bytes `body_sink` takes now without waiting
@@ -166,6 +170,12 @@ class State final : public component::HostState {
   // the output cap (Limits::max_log_bytes) starts again with each sink, so a
   // long-lived instance has it per request.
   void set_log(LogSink log);
+  // Replaces the app's arguments and environment for this instance
+  // (wasi:cli/environment): a component's `init` runs with `init_args` and
+  // `init_environment`, requests with the app's own.
+  void set_environment(std::vector<std::string> args, std::vector<std::pair<std::string, std::string>> env);
+  const std::vector<std::string>& arguments() const;
+  const std::vector<std::pair<std::string, std::string>>& environment() const;
   // wasi:cli/exit was called: its status (0 success). The call that exited
   // returned an error starting with "exit: ".
   std::optional<int> exit_code() const { return exit_code_; }
@@ -195,6 +205,9 @@ class State final : public component::HostState {
   bool truncated_ = false;
   std::optional<int> exit_code_;
   std::vector<std::shared_ptr<ExchangeLink>> exchanges_;
+  // set_environment's, else the app's (Config::args, Config::env).
+  std::optional<std::vector<std::string>> args_;
+  std::optional<std::vector<std::pair<std::string, std::string>>> env_;
 };
 
 // The provider for one app: resolves imports (HostProvider) and makes states.

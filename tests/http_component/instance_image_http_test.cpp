@@ -33,8 +33,8 @@ class RestoredInstances : public ::testing::Test {
  protected:
   void SetUp() override {
     if (!*kStateApps) GTEST_SKIP() << "built without the component toolchain (npm/node missing)";
-    // A component this small instantiates about as fast as it restores, so
-    // wink would choose to instantiate: make it restore (what is tested).
+    // A component this small holds less than kRestoreMinStoredBytes, so
+    // wink would instantiate it: make it restore (what is tested).
     ::setenv("WINK_COMPONENT_RESTORE", "1", 1);
     dir_ = scratch_dir("instance-image");
     for (const char* name : {"state-one.wasm", "state-two.wasm"}) {

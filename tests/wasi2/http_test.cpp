@@ -167,6 +167,32 @@ TEST(Wasi2Http, BodiesAndHeadersAreChildrenOfTheirParents) {
   EXPECT_NE(host.trap(kTypes, "[method]incoming-body.stream", {h(body)}).find("not a live"), std::string::npos);
 }
 
+// A request's trailers the embedder has (a body received whole) come out of
+// future-trailers as immutable fields, lowercased; the future gives them once.
+TEST(Wasi2Http, RequestTrailersComeOutOfFutureTrailers) {
+  WASI2_NEED_WIT();
+  Host host;
+  HttpExchange x;
+  x.body = [](char*, size_t) -> Result<size_t> { return size_t{0}; };
+  x.request_trailers = {{"X-Digest", "sha-1"}, {"x-two", "b"}};
+  auto reps = *host.state->begin_exchange(x);
+  uint32_t body = rep(unwrap(host.ok(kTypes, "[method]incoming-request.consume", {h(reps.request)})));
+  uint32_t future = rep(host.ok(kTypes, "[static]incoming-body.finish", {h(body)}));
+  Value t = host.ok(kTypes, "[method]future-trailers.get", {h(future)});
+  // some(ok(ok(some(trailers))))
+  ASSERT_EQ(t.bits, 1u);
+  const Value& fields = t.items.at(0).items.at(0).items.at(0).items.at(0);
+  Value entries = host.ok(kTypes, "[method]fields.entries", {h(rep(fields))});
+  ASSERT_EQ(entries.items.size(), 2u);
+  EXPECT_EQ(entries.items[0].items[0].str, "x-digest");
+  EXPECT_EQ(entries.items[0].items[1].str, "sha-1");
+  EXPECT_EQ(entries.items[1].items[0].str, "x-two");
+  // Immutable: the guest cannot change what the client sent.
+  Value set = host.ok(kTypes, "[method]fields.append", {h(rep(fields)), Value::string("a"), Value::string("b")});
+  EXPECT_EQ(set.bits, 1u);
+  EXPECT_EQ(host.ok(kTypes, "[method]future-trailers.get", {h(future)}), Value::some(Value::err()));
+}
+
 TEST(Wasi2Http, FieldsValidateNamesValuesAndHostOwnedHeaders) {
   WASI2_NEED_WIT();
   Config config;
