@@ -135,7 +135,7 @@ std::string BodyStream::error() const {
   return error_;
 }
 
-bool BodyStream::wait(std::chrono::nanoseconds timeout) const {
+bool BodyStream::wait(std::chrono::nanoseconds timeout) {
   {
     std::lock_guard lock(mu_);
     flush_locked();  // what the handler queued must not wait for it to wake

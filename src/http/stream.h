@@ -97,7 +97,7 @@ class BodyStream : public std::enable_shared_from_this<BodyStream> {
   // Flushes, then waits until the other side changed something (bytes in,
   // room out, the client gone) or `timeout` passed. False when interrupted
   // by a signal.
-  bool wait(std::chrono::nanoseconds timeout) const;
+  bool wait(std::chrono::nanoseconds timeout);
 
   // ---- The I/O thread's side (server.cpp). ----
   struct Head {

@@ -45,7 +45,7 @@ std::chrono::nanoseconds wait_budget(uint64_t until_ns) {
 }
 
 // Waits on the ingress stream; false once the guest call's deadline passed.
-bool wait_on(const http::BodyStream& stream, uint64_t until_ns) {
+bool wait_on(http::BodyStream& stream, uint64_t until_ns) {
   if (runtime::deadline_pending()) return false;
   if (!stream.wait(wait_budget(until_ns))) return !runtime::deadline_pending();
   return !runtime::deadline_pending();
