@@ -163,7 +163,10 @@ class Snapshot : public std::enable_shared_from_this<Snapshot> {
   // snapshots without exactly one defined memory.
   void set_recycled_slots(size_t count);
   static constexpr size_t kMaxRecycledSlots = 16;
-  static constexpr uint64_t kMaxCopiedPages = 64;  // 4 KiB pages copied back per reset; the rest are dropped
+  // 4 KiB pages copied back per reset (1 MiB, ~50 us); the rest are dropped. A
+  // componentize-js request writes ~70 pages: under 64, a few were dropped
+  // and faulted in again by every request.
+  static constexpr uint64_t kMaxCopiedPages = 256;
 
   // Writes the snapshot file atomically.
   Result<void> write(const std::filesystem::path& file) const;

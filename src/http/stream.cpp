@@ -40,6 +40,18 @@ void BodyStream::notify_worker_locked() {
   mailbox_->wake_if_asleep();
 }
 
+void BodyStream::queued_output_locked() {
+  const auto now = std::chrono::steady_clock::now();
+  if (!unflushed_since_) unflushed_since_ = now;
+  if (out_.size() >= kFlushBytes || now - *unflushed_since_ >= kFlushDelay) flush_locked();
+}
+
+void BodyStream::flush_locked() {
+  if (!unflushed_since_) return;
+  unflushed_since_.reset();
+  notify_worker_locked();
+}
+
 // ---- the handler's side ----
 
 BodyStream::ReadStatus BodyStream::read(char* buf, size_t max, size_t& n) {
@@ -77,7 +89,7 @@ bool BodyStream::start(int status, std::vector<std::pair<std::string, std::strin
   started_ = true;
   if (gone_) return false;
   head_ = Head{status, std::move(headers), content_length};
-  notify_worker_locked();
+  queued_output_locked();
   return true;
 }
 
@@ -99,8 +111,13 @@ bool BodyStream::write(std::string_view bytes) {
   std::lock_guard lock(mu_);
   if (gone_ || !started_ || finished_) return false;
   out_.append(bytes);
-  notify_worker_locked();
+  queued_output_locked();
   return true;
+}
+
+void BodyStream::flush() {
+  std::lock_guard lock(mu_);
+  flush_locked();
 }
 
 void BodyStream::finish(std::vector<std::pair<std::string, std::string>> trailers) {
@@ -124,9 +141,10 @@ std::string BodyStream::error() const {
   return error_;
 }
 
-bool BodyStream::wait(std::chrono::nanoseconds timeout) const {
+bool BodyStream::wait(std::chrono::nanoseconds timeout) {
   {
     std::lock_guard lock(mu_);
+    flush_locked();  // what the handler queued must not wait for it to wake
     if (wake_fd_ < 0) {
       wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
       if (wake_fd_ < 0) return true;  // no descriptor: the caller polls by timeout
@@ -152,6 +170,7 @@ std::optional<BodyStream::Head> BodyStream::take_head() {
   worker_posted_ = false;
   std::optional<Head> h;
   h.swap(head_);
+  if (out_.empty()) unflushed_since_.reset();  // nothing left for a flush to announce
   return h;
 }
 
@@ -162,6 +181,7 @@ size_t BodyStream::take_output(std::string& out, size_t max) {
   if (n == 0) return 0;
   out.append(out_, 0, n);
   out_.erase(0, n);
+  if (out_.empty() && !head_) unflushed_since_.reset();
   notify_handler_locked();
   return n;
 }

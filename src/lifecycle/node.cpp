@@ -1008,6 +1008,8 @@ std::vector<InstanceInfo> Node::instances() const {
       info.last_wake = i->wake_wall;
       if (i->live) {
         if (wasm_rt_memory_t* m = i->live->memory()) info.memory_bytes = m->size;
+      } else if (i->http_live) {
+        info.memory_bytes = i->http_live->memory_bytes();
       } else {
         info.memory_bytes = i->saved_bytes;
       }

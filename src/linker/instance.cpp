@@ -10,6 +10,7 @@
 // after the host frames are gone.
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
@@ -514,6 +515,18 @@ std::span<const uint8_t> ComponentInstance::core_memory(size_t core_instance) co
   const wasm_rt_memory_t* mem = impl_->core[core_instance]->memory();
   if (mem == nullptr || mem->data == nullptr) return {};
   return {mem->data, uint64_t{mem->pages} * 65536};
+}
+
+uint64_t ComponentInstance::memory_bytes() const {
+  std::vector<const wasm_rt_memory_t*> seen;
+  uint64_t total = 0;
+  for (const auto& core : impl_->core) {
+    const wasm_rt_memory_t* mem = core ? core->memory() : nullptr;
+    if (mem == nullptr || std::find(seen.begin(), seen.end(), mem) != seen.end()) continue;
+    seen.push_back(mem);
+    total += uint64_t{mem->pages} * 65536;
+  }
+  return total;
 }
 
 }  // namespace wink::linker

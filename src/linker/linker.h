@@ -174,6 +174,9 @@ class ComponentInstance {
   // The bytes of core instance `core_instance`'s memory (its first, own or
   // imported), empty when it has none (tests, benchmarks).
   std::span<const uint8_t> core_memory(size_t core_instance) const;
+  // The size of every memory of the instance, each counted once (core
+  // instances that import a memory share it).
+  uint64_t memory_bytes() const;
 
   struct Impl;
 

@@ -49,7 +49,7 @@ std::chrono::nanoseconds wait_budget(uint64_t until_ns) {
 }
 
 // Waits on the ingress stream; false once the guest call's deadline passed.
-bool wait_on(const http::BodyStream& stream, uint64_t until_ns) {
+bool wait_on(http::BodyStream& stream, uint64_t until_ns) {
   if (runtime::deadline_pending()) return false;
   if (!stream.wait(wait_budget(until_ns))) return !runtime::deadline_pending();
   return !runtime::deadline_pending();
@@ -330,9 +330,10 @@ bool serve_http_request(const HttpComponent& component, linker::ComponentInstanc
   http::BodyStream* stream = request.stream.get();
   bool streamed = false;
   if (stream != nullptr) {
-    // Through the ingress: the head goes out when the guest sets the
-    // response, the body as it writes it, within the stream's window
-    // (check-write says 0 and its pollable waits while the client is slow).
+    // Through the ingress: the head and the body go out as the guest
+    // flushes or blocks (batched in between: BodyStream), within the
+    // stream's window (check-write says 0 and its pollable waits while the
+    // client is slow).
     x.on_response = [&](wasi2::HttpExchange& ex) -> Result<void> {
       if (ex.error) return {};  // an error-code: answered 500 after the run
       std::vector<std::pair<std::string, std::string>> headers = ex.response_headers;
@@ -347,6 +348,7 @@ bool serve_http_request(const HttpComponent& component, linker::ComponentInstanc
       return {};
     };
     x.wait = [stream](uint64_t until_ns) { return wait_on(*stream, until_ns); };
+    x.flush = [stream] { stream->flush(); };
   } else {
     const size_t body_cap = component.limits.max_body_bytes;
     x.body_sink = [&answer, body_cap](std::string_view chunk) -> Result<void> {

@@ -215,6 +215,10 @@ struct BodyOutput : OutputStream {
     return !waits() || pipe->link->x->wait(until_ns);
   }
   Result<void> write(std::string_view b) override { return pipe->write(b); }
+  Result<void> flush() override {
+    if (pipe->link && pipe->link->x && pipe->link->x->flush) pipe->link->x->flush();
+    return {};
+  }
   std::shared_ptr<BodyPipe> pipe;
 };
 
@@ -640,6 +644,12 @@ void State::end_exchange(HttpExchange& x) {
     if (l->x == &x) l->x = nullptr;
   }
   std::erase_if(exchanges_, [](const auto& l) { return l->x == nullptr; });
+}
+
+void State::flush_exchanges() {
+  for (auto& l : exchanges_) {
+    if (l->x != nullptr && l->x->flush) l->x->flush();
+  }
 }
 
 void add_http(Registry& r) {

@@ -68,6 +68,7 @@ Result<std::vector<uint32_t>> wait_any(State& s, const std::vector<uint32_t>& re
       }
     }
     if (!ready.empty()) return ready;
+    s.flush_exchanges();  // the guest blocks: what it wrote goes to its client first
     // A stream made ready by another thread: wait on it (any of them: the
     // embedder's wait wakes on any change of its exchange), up to the
     // earliest clock.
@@ -193,7 +194,13 @@ Ret blocking_write(HostCall& c, Args& a) {
     if (r.bits != 0) return one(std::move(r));
     bytes.remove_prefix(n);
   }
-  if (bytes.empty()) return one(Value::ok());
+  if (bytes.empty()) {
+    if (auto f = out->flush(); !f) {
+      WINK_ASSIGN_OR_RETURN(Value e, failed_or_closed(s, *out, f.error().message));
+      return one(Value::err(std::move(e)));
+    }
+    return one(Value::ok());
+  }
   WINK_ASSIGN_OR_RETURN(Value r, write_bytes(s, *out, bytes));
   return one(std::move(r));
 }

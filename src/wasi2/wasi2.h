@@ -117,6 +117,10 @@ struct HttpExchange {
   // `until_ns` (CLOCK_MONOTONIC; UINT64_MAX: no limit). False when
   // interrupted (the call's deadline): the waiting host call gives up.
   std::function<bool(uint64_t until_ns)> wait;
+  // Hands what body_sink took to the client now: called when the guest
+  // flushes the response body or is about to block (poll, a blocking read or
+  // write). An embedder whose sink batches output sends it then. May be empty.
+  std::function<void()> flush;
 
   // ---- The response, filled by the host as the guest acts. ----
   // Called once, when the guest calls response-outparam.set (with ok or
@@ -166,6 +170,8 @@ class State final : public component::HostState {
   // the guest still holds fails from now on (a trap, or a stream error for
   // body streams) instead of reaching `x`.
   void end_exchange(HttpExchange& x);
+  // HttpExchange::flush of every exchange in progress (the guest is about to block).
+  void flush_exchanges();
   // Replaces the app's log sink for this instance (per-request log lines);
   // the output cap (Limits::max_log_bytes) starts again with each sink, so a
   // long-lived instance has it per request.

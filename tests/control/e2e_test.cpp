@@ -22,7 +22,7 @@ namespace fs = std::filesystem;
 struct Serve {
   std::unique_ptr<wink::test::Process> process;
   uint16_t port = 0, control_port = 0;
-  const std::string& out() { return process->out(); }
+  std::string out() { return process->out(); }
   int stop() { return process->stop(); }
 };
 

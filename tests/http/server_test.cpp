@@ -667,6 +667,59 @@ TEST(AsyncServerTest, StreamedResponseToAClientThatNeverReadsIsCutAtWriteTimeout
   server.stop(1s);
 }
 
+// A streamed response is handed to the I/O thread in batches (stream.h):
+// what the handler flushes, or leaves queued when it blocks in wait(),
+// reaches the client while the handler still runs. The handler goes on only
+// once the client has the bytes, so a batch held back fails the test.
+TEST(AsyncServerTest, FlushedOrWaitedOnOutputReachesTheClientWhileTheHandlerRuns) {
+  std::atomic<int> client_has{0};  // 1: "flushed\n" arrived, 2: "waited\n" too
+  std::atomic<bool> gave_up{false};
+  std::thread worker;
+  Server server(quiet_config(), AsyncHandler([&](Completion done) {
+    worker = std::thread([&, done = std::move(done)]() mutable {
+      BodyStream& s = *done.request().stream;
+      const auto until = std::chrono::steady_clock::now() + 10s;
+      EXPECT_TRUE(s.start(200, {{"Content-Type", "text/plain"}}, std::nullopt));
+      EXPECT_TRUE(s.write("flushed\n"));
+      s.flush();
+      while (client_has.load() < 1 && std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(1ms);  // not wait(): only the flush may send it
+      }
+      EXPECT_TRUE(s.write("waited\n"));
+      while (client_has.load() < 2 && std::chrono::steady_clock::now() < until) s.wait(20ms);
+      gave_up = client_has.load() < 2;
+      EXPECT_TRUE(s.write("end\n"));
+      s.finish();
+      done.complete();
+    });
+  }));
+  ASSERT_TRUE(server.start().ok());
+  Client c(server.port());
+  ASSERT_TRUE(c.send(get("/stream")));
+  std::string got;
+  auto read_until = [&](std::string_view needle) {
+    char buf[4096];
+    const auto until = std::chrono::steady_clock::now() + 10s;
+    while (got.find(needle) == std::string::npos && std::chrono::steady_clock::now() < until) {
+      pollfd p{c.fd(), POLLIN, 0};
+      if (poll(&p, 1, 100) <= 0) continue;
+      ssize_t n = recv(c.fd(), buf, sizeof buf, 0);
+      if (n <= 0) break;
+      got.append(buf, static_cast<size_t>(n));
+    }
+    return got.find(needle) != std::string::npos;
+  };
+  EXPECT_TRUE(read_until("flushed\n")) << got;
+  client_has = 1;
+  EXPECT_TRUE(read_until("waited\n")) << got;
+  client_has = 2;
+  EXPECT_TRUE(read_until("0\r\n\r\n")) << got;
+  worker.join();
+  EXPECT_FALSE(gave_up.load());
+  EXPECT_NE(got.find("end\n"), std::string::npos) << got;
+  server.stop(1s);
+}
+
 // Pipelined requests whose handlers finish in reverse order of arrival (each
 // parked until the test releases it) are still answered in request order,
 // and the connection stays usable.

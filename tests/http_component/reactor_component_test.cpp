@@ -217,6 +217,26 @@ TEST_F(ReactorComponent, MemoryGrowsToTheLimitAndNoFurther) {
   EXPECT_EQ(up.stop(), 0) << up.output();
 }
 
+// `wink instance ls` shows an awake component instance's live memory, not
+// the size it had when last saved (0 before its first standby).
+TEST_F(ReactorComponent, InstanceListShowsTheLiveMemoryOfAnAwakeInstance) {
+  WinkUp up;
+  const fs::path socket = dir_ / "control.sock";
+  ASSERT_TRUE(up.start(dir_, manifest("idle_timeout = \"1h\"\nmemory_limit = \"4MiB\"\n"),
+                       {"--control-socket", socket.string()}))
+      << up.output();
+  auto grown = up.get("/grow");
+  ASSERT_EQ(grown.status, 200) << grown.content() << up.output();
+  ASSERT_EQ(field(grown.content(), "pages"), 64) << grown.content();
+  RunResult ls = run_wink({"instance", "ls", "--node", "unix:" + socket.string()});
+  ASSERT_EQ(ls.exit_code, 0) << ls.out << ls.err;
+  std::smatch row;
+  ASSERT_TRUE(std::regex_search(ls.out, row, std::regex("\\n(\\S+)\\s+rc\\s+running\\s+.*?\\s(\\d[\\d.]* [KMG]?i?B)\\s")))
+      << ls.out;
+  EXPECT_EQ(row[2].str(), "4.0 MiB") << ls.out;
+  EXPECT_EQ(up.stop(), 0) << up.output();
+}
+
 TEST_F(ReactorComponent, BodyThatNeverEndsNeverHoldsTheInstance) {
   WinkUp up;
   ASSERT_TRUE(up.start(dir_, manifest("idle_timeout = \"1h\"\nmax_instances = 1\n"))) << up.output();

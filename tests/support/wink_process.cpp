@@ -6,10 +6,12 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <thread>
@@ -131,9 +133,8 @@ std::unique_ptr<Process> Process::spawn(std::vector<std::string> argv, SpawnOpti
   p->out_fd_ = out[0];
   if (err[1] >= 0) ::close(err[1]);
   p->err_fd_ = err[0];
-  for (int fd : {p->out_fd_, p->err_fd_}) {
-    if (fd >= 0) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
-  }
+  p->stop_fd_ = ::eventfd(0, EFD_CLOEXEC);
+  p->reader_ = std::thread([raw = p.get()] { raw->read_pipes(); });
   return p;
 }
 
@@ -142,76 +143,93 @@ Process::~Process() {
     ::kill(pid_, SIGKILL);
     ::waitpid(pid_, nullptr, 0);
   }
-  if (out_fd_ >= 0) ::close(out_fd_);
-  if (err_fd_ >= 0) ::close(err_fd_);
+  if (reader_.joinable()) {
+    const uint64_t one = 1;
+    if (stop_fd_ >= 0) (void)!::write(stop_fd_, &one, sizeof one);
+    reader_.join();
+  }
+  for (int fd : {out_fd_, err_fd_, stop_fd_}) {
+    if (fd >= 0) ::close(fd);
+  }
 }
 
-void Process::pump(milliseconds timeout) {
-  pollfd fds[2];
-  std::string* sinks[2];
-  int* owners[2];
-  nfds_t n = 0;
-  for (auto [fd, sink] : {std::pair{&out_fd_, &out_}, std::pair{&err_fd_, &err_}}) {
-    if (*fd < 0) continue;
-    fds[n] = {*fd, POLLIN, 0};
-    sinks[n] = sink;
-    owners[n] = fd;
-    ++n;
-  }
-  if (n == 0) {
-    if (timeout.count() > 0) std::this_thread::sleep_for(timeout);
-    return;
-  }
-  if (::poll(fds, n, static_cast<int>(timeout.count())) <= 0) return;
-  for (nfds_t i = 0; i < n; ++i) {
-    if (fds[i].revents == 0) continue;
-    char buf[65536];
-    for (;;) {
-      ssize_t got = ::read(*owners[i], buf, sizeof buf);
-      if (got > 0) {
-        sinks[i]->append(buf, static_cast<size_t>(got));
-        continue;
-      }
-      if (got == 0) {  // EOF: every writer closed it
-        ::close(*owners[i]);
-        *owners[i] = -1;
-      }
+void Process::read_pipes() {
+  int fds_open[2] = {out_fd_, err_fd_};
+  std::string* sinks[2] = {&out_, &err_};
+  char buf[65536];
+  for (;;) {
+    pollfd fds[3];
+    int which[3];
+    nfds_t n = 0;
+    for (int i = 0; i < 2; ++i) {
+      if (fds_open[i] < 0) continue;
+      fds[n] = {fds_open[i], POLLIN, 0};
+      which[n++] = i;
+    }
+    if (n == 0) break;
+    fds[n] = {stop_fd_, POLLIN, 0};
+    which[n++] = -1;
+    if (::poll(fds, n, -1) < 0) {
+      if (errno == EINTR) continue;
       break;
     }
+    if (fds[n - 1].revents != 0) break;  // the Process is being destroyed
+    for (nfds_t k = 0; k + 1 < n; ++k) {
+      if (fds[k].revents == 0) continue;
+      const int i = which[k];
+      ssize_t got = ::read(fds_open[i], buf, sizeof buf);
+      if (got < 0 && errno == EINTR) continue;
+      std::lock_guard lock(mu_);
+      if (got > 0) {
+        sinks[i]->append(buf, static_cast<size_t>(got));
+      } else {
+        fds_open[i] = -1;  // EOF (every writer closed it) or a read error; closed by the destructor
+      }
+      arrived_.notify_all();
+    }
   }
+  std::lock_guard lock(mu_);
+  pipes_closed_ = true;
+  arrived_.notify_all();
 }
 
 void Process::drain() {
   // The child is gone; a grandchild that inherited a pipe may still hold it,
   // so stop at a quiet spell instead of waiting for EOF.
-  for (int quiet = 0; (out_fd_ >= 0 || err_fd_ >= 0) && quiet < 10;) {
-    size_t before = out_.size() + err_.size();
-    pump(milliseconds(20));
-    quiet = out_.size() + err_.size() == before ? quiet + 1 : 0;
+  std::unique_lock lock(mu_);
+  for (;;) {
+    if (pipes_closed_) return;
+    const size_t before = out_.size() + err_.size();
+    arrived_.wait_for(lock, milliseconds(200));
+    if (!pipes_closed_ && out_.size() + err_.size() == before) return;
   }
 }
 
-const std::string& Process::out() {
-  pump(milliseconds(0));
+std::string Process::out() const {
+  std::lock_guard lock(mu_);
   return out_;
 }
 
-const std::string& Process::err() {
-  pump(milliseconds(0));
+std::string Process::err() const {
+  std::lock_guard lock(mu_);
   return err_;
 }
 
 bool Process::wait_until(const std::function<bool(const std::string&)>& done, milliseconds timeout) {
   auto end = Clock::now() + timeout;
   for (;;) {
-    pump(milliseconds(0));
-    if (done(out_)) return true;
+    {
+      std::unique_lock lock(mu_);
+      if (done(out_)) return true;
+    }
     if (exited()) {
       drain();
+      std::lock_guard lock(mu_);
       return done(out_);
     }
     if (Clock::now() >= end) return false;
-    pump(milliseconds(20));
+    std::unique_lock lock(mu_);
+    arrived_.wait_for(lock, milliseconds(20));
   }
 }
 
@@ -252,7 +270,7 @@ int Process::wait(milliseconds timeout) {
       pid_ = -1;
       break;
     }
-    pump(milliseconds(10));  // keeps the pipes from filling while it finishes
+    std::this_thread::sleep_for(milliseconds(5));
   }
   drain();
   return exit_value();

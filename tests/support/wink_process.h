@@ -16,21 +16,25 @@
 //   EXPECT_EQ(r.exit_code, 0) << r.err;
 //
 // For `wink up` on a manifest see support/wink_up.h (WinkUp), built on this.
-// Output is read whenever a member is called and while waiting, so a chatty
-// child never blocks on a full pipe for long; a Process still running when
-// destroyed is killed (SIGKILL) and reaped, so a failed assertion leaves no
-// server behind.
+// A thread of the Process reads the child's output as it arrives, whatever
+// the test is doing (waiting on a client thread, sleeping, sending a long
+// request), so a chatty child never blocks on a full pipe. A Process still
+// running when destroyed is killed (SIGKILL) and reaped, so a failed
+// assertion leaves no server behind.
 #pragma once
 
 #include <sys/types.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 namespace wink::test {
@@ -82,9 +86,9 @@ class Process {
   // Its process id while it has not been reaped (exited(), wait(), stop()), else -1.
   pid_t pid() const { return pid_; }
 
-  // Everything the child wrote so far (reads what is available first).
-  const std::string& out();
-  const std::string& err();
+  // Everything the child wrote so far (a copy: the reader keeps appending).
+  std::string out() const;
+  std::string err() const;
 
   // Waits until `done(out())` holds: true, or false when the child exited
   // first (checked once more on its last output) or `timeout` passed.
@@ -111,10 +115,11 @@ class Process {
 
  private:
   Process() = default;
-  // Reads what the pipes hold, waiting up to `timeout` for something to arrive.
-  void pump(std::chrono::milliseconds timeout);
-  // After the child is reaped: reads until EOF (or a short quiet spell, when
-  // a grandchild holds a pipe open).
+  // The reader thread: appends what the pipes hold to out_/err_ until both
+  // reach EOF or stop_fd_ is written.
+  void read_pipes();
+  // After the child is reaped: waits for the reader to reach EOF (or a short
+  // quiet spell, when a grandchild holds a pipe open).
   void drain();
   int exit_value() const;
 
@@ -122,7 +127,12 @@ class Process {
   int status_ = 0;
   uint16_t port_ = 0;
   int out_fd_ = -1, err_fd_ = -1;
-  std::string out_, err_;
+  int stop_fd_ = -1;  // eventfd: tells the reader to finish
+  mutable std::mutex mu_;
+  std::condition_variable arrived_;  // notified on new output and on EOF
+  std::string out_, err_;            // guarded by mu_
+  bool pipes_closed_ = false;        // guarded by mu_: the reader saw EOF on both
+  std::thread reader_;
 };
 
 // A child run to completion.

@@ -26,12 +26,11 @@ bool WinkUp::start(const std::filesystem::path& dir, const std::string& manifest
 }
 
 HttpResponse WinkUp::get(const std::string& path) {
-  output();  // keep the pipe from filling up with log lines
   return http_request(port_, "GET", path);
 }
 
 int WinkUp::stop() { return process_ ? process_->stop() : -1; }
 
-const std::string& WinkUp::output() { return process_ ? process_->out() : no_output_; }
+std::string WinkUp::output() { return process_ ? process_->out() : std::string(); }
 
 }  // namespace wink::test

@@ -44,7 +44,7 @@ class WinkUp {
   int stop();
 
   // What the server printed so far (stdout and stderr).
-  const std::string& output();
+  std::string output();
   // Waits until the server's output contains `needle`.
   bool wait_for_output(const std::string& needle, std::chrono::milliseconds timeout) {
     return process_ && process_->wait_for_output(needle, timeout);
@@ -56,7 +56,6 @@ class WinkUp {
   std::string binary_;
   std::unique_ptr<Process> process_;
   uint16_t port_ = 0;
-  std::string no_output_;
 };
 
 }  // namespace wink::test
