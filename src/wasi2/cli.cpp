@@ -206,7 +206,7 @@ void add_cli(Registry& r) {
   for (auto [iface, item, which] : {std::tuple{"wasi:cli/stdin", "get-stdin", Stdio::kIn},
                                      std::tuple{"wasi:cli/stdout", "get-stdout", Stdio::kOut},
                                      std::tuple{"wasi:cli/stderr", "get-stderr", Stdio::kErr}}) {
-    r.push_back({iface, item, "() -> own", [which](HostCall& c, Args&) -> Ret {
+    r.push_back({iface, item, "() -> own", [which = which](HostCall& c, Args&) -> Ret {  // (clang 14 cannot capture a binding)
                    State& s = state_of(c);
                    WINK_ASSIGN_OR_RETURN(uint32_t rep, s.resources().add(make_stdio_stream(s, which)));
                    return one(Value::handle(rep));
