@@ -374,6 +374,12 @@ Result<std::string> header_without_pseudo(std::string_view h, bool no_imports, s
     } else if (bare == field) {
       ++fields;
     } else if (c_text::starts_with(bare, import_comment)) {
+      // Without imports of its own the module's header has no imports
+      // section, nor the blank line that opens it.
+      if (no_imports && decls == 0) {
+        if (!out.ends_with("\n\n")) return make_error("the skeleton's header does not have the expected shape");
+        out.pop_back();
+      }
       size_t eol2 = h.find('\n', next);
       if (eol2 == std::string_view::npos || h.substr(next, eol2 - next).find(kPseudoSymbol) == std::string_view::npos)
         return make_error("the skeleton's header declares a pseudo import unexpectedly");
