@@ -421,7 +421,7 @@ Result<std::string> assemble_source(const Plan& p, const Contents& c, std::strin
   ok = ok && tags_at != std::string::npos && out.find(tags, tags_at + 1) == std::string::npos &&
        out.find(kPseudoMark) == std::string::npos && out.rfind("init_tags", tags_at) == std::string::npos &&
        out.find("init_tags", tags_at + tags.size()) == std::string::npos;
-  if (!ok) { if (getenv("DBG")) { FILE* f = fopen("/tmp/ranges-w/skel.c", "w"); fwrite(out.data(), 1, out.size(), f); fclose(f); f = fopen("/tmp/ranges-w/tags.txt", "w"); fwrite(tags.data(), 1, tags.size(), f); fclose(f);} return make_error("the skeleton's C does not have the expected shape"); }
+  if (!ok) return make_error("the skeleton's C does not have the expected shape");
   size_t bodies_at = std::string::npos;
   for (std::string_view next : {"\n/* export: '", "\nstatic void init_instance_import(", "\nvoid Z_"})
     bodies_at = std::min(bodies_at, out.find(next, tags_at));
