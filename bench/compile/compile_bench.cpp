@@ -2,8 +2,14 @@
 //   oneshot:O:JOBS   compile_module at -O<O> with JOBS parallel compilers
 //   tiered:O:JOBS    ArtifactCache::get_tiered in a fresh cache: time to the
 //                    quick artifact and to the optimized one
+//   translate:whole|ranges[:THREADS]  wasm2c translation and split only (no
+//                    C compiler), the module whole or in function ranges;
+//                    the peak RSS printed is the process's so far (run one
+//                    translate mode per process to compare memory)
 // Prints one markdown table row per mode. WASI imports are accepted as-is
 // (the bench measures compiling, not running).
+#include <sys/resource.h>
+
 #include <chrono>
 #include <cstdio>
 #include <deque>
@@ -11,6 +17,7 @@
 #include <string>
 
 #include "common/files.h"
+#include "compiler/codegen.h"
 #include "compiler/compiler.h"
 #include "compiler/frontend.h"
 
@@ -81,9 +88,32 @@ int main(int argc, char** argv) {
     char kind[16];
     int opt = 2;
     unsigned jobs = 0;
-    if (std::sscanf(mode.c_str(), "%15[a-z]:%d:%u", kind, &opt, &jobs) != 3) {
+    if (mode.rfind("translate:", 0) != 0 && std::sscanf(mode.c_str(), "%15[a-z]:%d:%u", kind, &opt, &jobs) != 3) {
       std::fprintf(stderr, "bad mode %s\n", mode.c_str());
       return 2;
+    }
+    if (mode.rfind("translate:", 0) == 0) {
+      bool ranged = mode.rfind("translate:ranges", 0) == 0;
+      unsigned threads = 0;
+      std::sscanf(mode.c_str(), "translate:ranges:%u", &threads);
+      auto start = Clock::now();
+      auto parsed = wink::compiler::parse_module(*wasm, base.host_imports);
+      if (!parsed.ok()) { std::fprintf(stderr, "%s\n", parsed.error().message.c_str()); return 1; }
+      double parse = since(start);
+      wink::compiler::CodegenOptions cg;
+      cg.target_parts = 8;
+      cg.range_threshold = ranged ? 1 : 0;
+      cg.translate_threads = threads;
+      auto code = wink::compiler::generate_code(*parsed, cg);
+      if (!code.ok()) { std::fprintf(stderr, "%s\n", code.error().message.c_str()); return 1; }
+      struct rusage ru {};
+      ::getrusage(RUSAGE_SELF, &ru);
+      std::printf("| %s | %s | %u functions | ranges %zu | parse %.2f s | wasm2c %.2f s | split %.2f s | C %.1f MB | peak RSS %.0f MB |%s\n",
+                  name.c_str(), mode.c_str(), parsed->num_functions, code->translation_ranges, parse,
+                  code->wasm2c_seconds, code->split_seconds, code->c_bytes / 1e6, ru.ru_maxrss / 1024.0,
+                  code->ranges_refused.empty() ? "" : (" refused: " + code->ranges_refused).c_str());
+      std::fflush(stdout);
+      continue;
     }
     wink::compiler::Options o = base;
     o.opt_level = opt;

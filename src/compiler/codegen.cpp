@@ -20,11 +20,16 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "common/version.h"
+#include "compiler/c_text.h"
+#include "compiler/ranged_translation.h"
 #include "compiler/artifact_abi_text.h"
 #include "runtime/artifact_abi.h"
 
@@ -49,90 +54,11 @@ namespace {
 
 constexpr const char* kHeaderName = "guest.h";
 
-struct Item {
-  std::string_view text;  // whole item, including the trailing newline
-};
-
-bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
-
-std::string_view trim_right(std::string_view s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.remove_suffix(1);
-  return s;
-}
-
-// Splits `text` (after the prologue) into top-level items, tracking braces
-// outside comments and literals. Standalone comment lines are dropped.
-std::vector<Item> split_items(std::string_view text) {
-  std::vector<Item> items;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t eol = text.find('\n', pos);
-    if (eol == std::string_view::npos) eol = text.size() - 1;
-    std::string_view line = text.substr(pos, eol - pos + 1);
-    std::string_view t = trim_right(line);
-    if (t.empty() || (starts_with(t, "/*") && t.find("*/") == t.size() - 2)) {
-      pos = eol + 1;
-      continue;
-    }
-    // An item: scan until braces balance at a line ending in ';' or '}'.
-    size_t start = pos;
-    int depth = 0;
-    bool in_comment = false;
-    size_t p = pos;
-    if (t[0] == '#') {  // preprocessor line, with continuations
-      while (p < text.size()) {
-        size_t e = text.find('\n', p);
-        if (e == std::string_view::npos) { p = text.size(); break; }
-        bool cont = e > 0 && text[e - 1] == '\\';
-        p = e + 1;
-        if (!cont) break;
-      }
-      items.push_back({text.substr(start, p - start)});
-      pos = p;
-      continue;
-    }
-    char last_sig = 0;
-    while (p < text.size()) {
-      char c = text[p];
-      if (in_comment) {
-        if (c == '*' && p + 1 < text.size() && text[p + 1] == '/') { in_comment = false; ++p; }
-      } else if (c == '/' && p + 1 < text.size() && text[p + 1] == '*') {
-        in_comment = true;
-        ++p;
-      } else if (c == '"' || c == '\'') {
-        char q = c;
-        for (++p; p < text.size() && text[p] != q; ++p)
-          if (text[p] == '\\') ++p;
-        last_sig = q;
-      } else if (c == '{') {
-        ++depth;
-        last_sig = c;
-      } else if (c == '}') {
-        --depth;
-        last_sig = c;
-      } else if (c == '\n') {
-        if (depth == 0 && !in_comment && (last_sig == ';' || last_sig == '}')) { ++p; break; }
-      } else if (c != ' ' && c != '\r' && c != '\t') {
-        last_sig = c;
-      }
-      ++p;
-    }
-    items.push_back({text.substr(start, p - start)});
-    pos = p;
-  }
-  return items;
-}
-
-// Identifier just before the first '(' of a declaration/definition head.
-std::string_view name_before_paren(std::string_view head) {
-  size_t paren = head.find('(');
-  if (paren == std::string_view::npos) return {};
-  size_t e = paren;
-  while (e > 0 && head[e - 1] == ' ') --e;
-  size_t b = e;
-  while (b > 0 && (std::isalnum(static_cast<unsigned char>(head[b - 1])) || head[b - 1] == '_')) --b;
-  return head.substr(b, e - b);
-}
+using c_text::Item;
+using c_text::name_before_paren;
+using c_text::split_items;
+using c_text::starts_with;
+using c_text::trim_right;
 
 // Name of a variable from `static T name[...] = ...` / `static T name;`.
 std::string_view variable_name(std::string_view head) {
@@ -790,9 +716,43 @@ Result<std::string> bind_imported_elem_instances(std::string_view c) {
   return out;
 }
 
-Result<GeneratedCode> generate_code(const ParsedModule& module, const CodegenOptions& options) {
-  using Clock = std::chrono::steady_clock;
-  auto t0 = Clock::now();
+namespace {
+
+struct RangeSettings {
+  size_t threshold, per_range;
+  unsigned threads;
+};
+
+// The options, unless $WINK_TRANSLATE_RANGES says otherwise: "off" (always
+// whole), or "<threshold>[:<functions per range>]" (tests force ranges on
+// small modules with "1:2").
+RangeSettings range_settings(const CodegenOptions& options) {
+  RangeSettings s{options.range_threshold, options.functions_per_range, options.translate_threads};
+  if (const char* env = std::getenv("WINK_TRANSLATE_RANGES"); env && *env) {
+    unsigned long long threshold = 0, per_range = 0;
+    if (std::string_view(env) == "off") s.threshold = 0;
+    else if (std::sscanf(env, "%llu:%llu", &threshold, &per_range) >= 1) s.threshold = threshold;
+    if (per_range) s.per_range = per_range;
+  }
+  if (s.threads == 0) s.threads = std::max(1u, std::thread::hardware_concurrency());
+  return s;
+}
+
+// wasm2c's source and header for the module: in ranges above the threshold,
+// else (or when the ranges are refused) the whole module at once.
+Result<void> translate(const ParsedModule& module, const CodegenOptions& options, std::string& c,
+                       std::string& h, GeneratedCode& out) {
+  RangeSettings s = range_settings(options);
+  if (s.threshold && module.num_functions >= s.threshold) {
+    auto ranged = translate_in_ranges(*module.ir, kGuestModuleName, kHeaderName, s.per_range, s.threads);
+    if (ranged.ok()) {
+      c = std::move(ranged->c);
+      h = std::move(ranged->h);
+      out.translation_ranges = ranged->ranges;
+      return {};
+    }
+    out.ranges_refused = ranged.error().message;
+  }
   wabt::MemoryStream c_stream, h_stream;
   wabt::WriteCOptions write_options;
   write_options.module_name = kGuestModuleName;
@@ -800,12 +760,23 @@ Result<GeneratedCode> generate_code(const ParsedModule& module, const CodegenOpt
     return make_error("wasm2c could not translate the module");
   const auto& cbuf = c_stream.output_buffer().data;
   const auto& hbuf = h_stream.output_buffer().data;
-  WINK_ASSIGN_OR_RETURN(std::string c_bound, bind_imported_elem_instances(
-                                                  std::string_view(reinterpret_cast<const char*>(cbuf.data()), cbuf.size())));
-  std::string_view c(c_bound);
-  std::string header(reinterpret_cast<const char*>(hbuf.data()), hbuf.size());
+  c.assign(cbuf.begin(), cbuf.end());
+  h.assign(hbuf.begin(), hbuf.end());
+  return {};
+}
 
+}  // namespace
+
+Result<GeneratedCode> generate_code(const ParsedModule& module, const CodegenOptions& options) {
+  using Clock = std::chrono::steady_clock;
+  auto t0 = Clock::now();
   GeneratedCode out;
+  std::string c_text, header;
+  WINK_TRY(translate(module, options, c_text, header, out));
+  WINK_ASSIGN_OR_RETURN(std::string c_bound, bind_imported_elem_instances(c_text));
+  std::string().swap(c_text);
+  std::string_view c(c_bound);
+
   auto t1 = Clock::now();
   out.wasm2c_seconds = std::chrono::duration<double>(t1 - t0).count();
   out.wasm2c_bytes = c.size() + header.size();

@@ -215,6 +215,8 @@ Result<void> compile_module(std::span<const uint8_t> wasm, const Options& option
   r.c_bytes = code.c_bytes;
   r.wasm2c_seconds = code.wasm2c_seconds;
   r.split_seconds = code.split_seconds;
+  r.translation_ranges = code.translation_ranges;
+  r.ranges_refused = code.ranges_refused;
   r.translate_seconds = seconds_since(start);
   if (options.cancel && options.cancel->load()) return make_error("cancelled (wink is stopping)");
 

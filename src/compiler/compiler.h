@@ -53,6 +53,8 @@ struct CompileReport {
   double translate_seconds = 0;  // all of the above
   double cc_seconds = 0;         // C compiler and link
   double total_seconds = 0;
+  size_t translation_ranges = 0;  // wasm2c ran on function ranges (0: the whole module)
+  std::string ranges_refused;     // why a module above the range threshold was translated whole
 };
 
 // Validates and compiles `wasm`, writing a self-contained artifact to `out`

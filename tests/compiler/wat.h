@@ -18,7 +18,9 @@
 
 namespace wink::test {
 
-inline std::vector<uint8_t> wat(std::string_view text) {
+// `names`: keep the text's names ($f, $x) in the name section, as a
+// compiler's debug names (wasm2c names C functions after them).
+inline std::vector<uint8_t> wat(std::string_view text, bool names = false) {
   wabt::Errors errors;
   wabt::Features features;
   auto lexer = wabt::WastLexer::CreateBufferLexer("test.wat", text.data(), text.size(), &errors);
@@ -32,7 +34,9 @@ inline std::vector<uint8_t> wat(std::string_view text) {
         << (errors.empty() ? "" : errors[0].message);
   }
   wabt::MemoryStream stream;
-  EXPECT_TRUE(wabt::Succeeded(wabt::WriteBinaryModule(&stream, m.get(), wabt::WriteBinaryOptions())));
+  wabt::WriteBinaryOptions write_options;
+  write_options.write_debug_names = names;
+  EXPECT_TRUE(wabt::Succeeded(wabt::WriteBinaryModule(&stream, m.get(), write_options)));
   return stream.output_buffer().data;
 }
 
