@@ -94,19 +94,26 @@ const std::vector<std::string>& c_compiler() {
   return cc;
 }
 
+namespace {
+
+// "'cc' | <first line `cc <version_flag>` prints>": a compiler's identity for cache keys.
+std::string compiler_identity(const std::vector<std::string>& command, const char* version_flag) {
+  std::string cmd;
+  for (const auto& a : command) cmd += "'" + a + "' ";
+  std::string out;
+  if (FILE* p = ::popen((cmd + version_flag + " 2>/dev/null").c_str(), "r")) {
+    char buf[256];
+    if (std::fgets(buf, sizeof buf, p)) out = buf;
+    ::pclose(p);
+  }
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return cmd + "| " + out;
+}
+
+}  // namespace
+
 const std::string& c_compiler_identity() {
-  static const std::string id = [] {
-    std::string cmd;
-    for (const auto& a : c_compiler()) cmd += "'" + a + "' ";
-    std::string out;
-    if (FILE* p = ::popen((cmd + "--version 2>/dev/null").c_str(), "r")) {
-      char buf[256];
-      if (std::fgets(buf, sizeof buf, p)) out = buf;
-      ::pclose(p);
-    }
-    while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-    return cmd + "| " + out;
-  }();
+  static const std::string id = compiler_identity(c_compiler(), "--version");
   return id;
 }
 
@@ -129,19 +136,8 @@ const std::vector<std::string>& quick_c_compiler() {
 }
 
 const std::string& quick_c_compiler_identity() {
-  static const std::string id = [] {
-    if (quick_c_compiler().empty()) return std::string();
-    std::string cmd;
-    for (const auto& a : quick_c_compiler()) cmd += "'" + a + "' ";
-    std::string out;
-    if (FILE* p = ::popen((cmd + "-v 2>/dev/null").c_str(), "r")) {
-      char buf[256];
-      if (std::fgets(buf, sizeof buf, p)) out = buf;
-      ::pclose(p);
-    }
-    while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-    return cmd + "| " + out;
-  }();
+  static const std::string id =
+      quick_c_compiler().empty() ? std::string() : compiler_identity(quick_c_compiler(), "-v");
   return id;
 }
 

@@ -105,4 +105,15 @@ std::string_view reason_phrase(int status) {
   }
 }
 
+void make_local_get(Request& req, std::string_view target) {
+  const size_t q = target.find('?');
+  req.method = "GET";
+  req.target = target;
+  req.path = target.substr(0, q);
+  req.query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
+  req.version = "HTTP/1.1";
+  req.remote_address = "127.0.0.1";
+  req.headers.push_back({"Host", "localhost"});
+}
+
 }  // namespace wink::http

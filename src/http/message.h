@@ -65,6 +65,11 @@ class Request {
   std::string raw_trailers_;  // trailer lines
 };
 
+// Makes `req` a GET of `target` ("/path?query") from 127.0.0.1 with only a
+// Host header, as a warm-up request is served: the views point into
+// `target`, which must outlive `req`.
+void make_local_get(Request& req, std::string_view target);
+
 // Extra fields for the access log line of this request, filled by the handler.
 struct LogFields {
   std::string app;        // app name ("" = not logged)

@@ -51,15 +51,8 @@ Result<std::vector<engine::InitSpec::WarmupRequest>> warmup_requests(const manif
   std::vector<engine::InitSpec::WarmupRequest> out;
   for (const manifest::Located& w : c.init->warmup) {
     const std::string raw = w.value;
-    const size_t q = raw.find('?');
     http::Request req;
-    req.method = "GET";
-    req.target = raw;
-    req.path = std::string_view(raw).substr(0, q);
-    req.query = q == std::string::npos ? std::string_view() : std::string_view(raw).substr(q + 1);
-    req.version = "HTTP/1.1";
-    req.remote_address = "127.0.0.1";
-    req.headers.push_back({"Host", "localhost"});
+    http::make_local_get(req, raw);
     const manifest::Route* route = router.match(req.path);
     if (!route || manifest.components[route->component].id != c.id) {
       // The manifest checks this; a manifest built in code may not have been.

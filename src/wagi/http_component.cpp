@@ -168,15 +168,8 @@ Result<std::unique_ptr<linker::ComponentInstance>> run_init(HttpComponent& c, co
   state.set_environment(c.provider_args, c.provider_env);
   for (size_t i = 0; i < init.warmup.size(); ++i) {
     const std::string& raw = init.warmup[i];
-    const size_t q = raw.find('?');
     http::Request req;
-    req.method = "GET";
-    req.target = raw;
-    req.path = std::string_view(raw).substr(0, q);
-    req.query = q == std::string::npos ? std::string_view() : std::string_view(raw).substr(q + 1);
-    req.version = "HTTP/1.1";
-    req.remote_address = "127.0.0.1";
-    req.headers.push_back({"Host", "localhost"});
+    http::make_local_get(req, raw);
     GuestRun run;
     const bool usable = serve_http_request(c, **inst, req, run, {}, {});
     if (!usable || !run.instantiate_error.empty()) {
