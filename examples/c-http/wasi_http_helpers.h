@@ -76,6 +76,16 @@ static inline void wasi_http_finish(handle_t stream, handle_t body) {
   wasi_outgoing_body_finish(body, 0, 0, &ret);
 }
 
+// A whole text/plain response: head, `len` bytes of `text`, end.
+static inline void wasi_http_respond_text(handle_t outparam, int status, const char* text, size_t len) {
+  handle_t headers = wasi_fields_new();
+  wasi_http_add_header(headers, "content-type", "text/plain");
+  handle_t body;
+  handle_t stream = wasi_http_respond(outparam, status, headers, &body);
+  wasi_http_write_all(stream, (const uint8_t*)text, len);
+  wasi_http_finish(stream, body);
+}
+
 // The request body's input stream; its incoming-body (to drop after the
 // stream) goes to *in_body.
 static inline handle_t wasi_http_body_stream(handle_t request, handle_t* in_body) {

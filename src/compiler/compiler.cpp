@@ -157,10 +157,6 @@ Result<void> write_build_file(const fs::path& path, std::string_view text) {
   return {};
 }
 
-}  // namespace
-
-namespace {
-
 // The quick tier (-O0) is compiled by TinyCC when there is one.
 bool uses_quick_compiler(const Options& options) {
   return options.opt_level == 0 && !quick_c_compiler().empty();

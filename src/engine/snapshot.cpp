@@ -21,6 +21,7 @@
 #include "common/hash.h"
 #include "common/version.h"
 #include "engine/artifact_id.h"
+#include "engine/init_failure.h"
 #include "engine/snapshot_pages.h"
 #include "host/reactor.h"
 #include "runtime/memory_pool.h"
@@ -167,12 +168,6 @@ bool page_is_zero(const uint8_t* p) {
     if (w[i] | w[i + 1] | w[i + 2] | w[i + 3]) return false;
   }
   return true;
-}
-
-std::string describe(const runtime::Outcome& out) {
-  std::string why = runtime::trap_message(out.trap);
-  if (!out.detail.empty()) why += ": " + out.detail;
-  return why;
 }
 
 double ms_since(std::chrono::steady_clock::time_point t) {
@@ -718,22 +713,8 @@ Result<std::shared_ptr<Snapshot>> Snapshot::create(std::shared_ptr<Module> modul
   auto t0 = std::chrono::steady_clock::now();
   WINK_ASSIGN_OR_RETURN(auto inst, Instance::create(module, hosts, limits));
 
-  auto fail_with = [&](const std::string& what, const runtime::Outcome& o) -> Error {
-    std::string msg = what;
-    if (o.trap == runtime::Trap::kDeadline) {
-      msg += " ran past its deadline of " +
-             std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(spec.deadline).count()) +
-             " ms";
-    } else if (o.exited()) {
-      msg += " called proc_exit(" + std::to_string(o.exit_code) + ") instead of returning";
-    } else {
-      msg += " trapped: " + describe(o);
-    }
-    if (!out_text.empty()) {
-      std::string tail = out_text.size() > 2000 ? out_text.substr(out_text.size() - 2000) : out_text;
-      msg += "; its output: " + tail;
-    }
-    return make_error(msg);
+  auto fail_with = [&](const std::string& what, const runtime::Outcome& o) {
+    return init_failure(what, o, spec.deadline, out_text);
   };
   if (reactor_init) {
     runtime::Outcome o = inst->call(*reactor_init, nullptr, nullptr);

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "engine/init_failure.h"
 #include "http/stream.h"
 #include "linker/linker.h"
 #include "runtime/runtime.h"
@@ -121,24 +122,16 @@ Result<std::pair<std::string, std::string>> resolve_init(const linker::LoadedCom
   return std::make_pair(instance, func);
 }
 
-// Why a call on the init instance failed, as for a module's init
-// (engine::Snapshot): trap, deadline or exit, with the guest's last output.
-Error init_failure(const std::string& what, const runtime::Outcome& o, std::optional<int> exit_code,
+// Why a call on the init instance failed, in the words of a module's init
+// (engine::init_failure); an exit through wasi:cli/exit wins over the trap
+// it ends the call with.
+Error init_failure(const std::string& what, runtime::Outcome o, std::optional<int> exit_code,
                    const std::string& error, std::chrono::nanoseconds deadline, const std::string& output) {
-  std::string msg = what;
   if (exit_code) {
-    msg += " called exit(" + std::to_string(*exit_code) + ") instead of returning";
-  } else if (o.trap == runtime::Trap::kDeadline) {
-    msg += " ran past its deadline of " +
-           std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(deadline).count()) + " ms";
-  } else if (!o.ok()) {
-    msg += std::string(" trapped: ") + runtime::trap_message(o.trap);
-    if (!o.detail.empty()) msg += ": " + o.detail;
-  } else {
-    msg += " failed: " + error;
+    o.trap = runtime::Trap::kExit;
+    o.exit_code = *exit_code;
   }
-  if (!output.empty()) msg += "; its output: " + (output.size() > 2000 ? output.substr(output.size() - 2000) : output);
-  return make_error(msg);
+  return engine::init_failure(what, o, deadline, output, "exit", error);
 }
 
 // Runs `init` (and the warm-up requests) on a fresh instance: the instance

@@ -48,10 +48,5 @@ void handle(handle_t request, handle_t outparam) {
   greeting[0] = 'X';
   strcpy(heap, "dirty");
 
-  handle_t headers = wasi_fields_new();
-  wasi_http_add_header(headers, "content-type", "text/plain");
-  handle_t body;
-  handle_t stream = wasi_http_respond(outparam, 200, headers, &body);
-  wasi_http_write_all(stream, (const uint8_t*)text, (size_t)n);
-  wasi_http_finish(stream, body);
+  wasi_http_respond_text(outparam, 200, text, (size_t)n);
 }
