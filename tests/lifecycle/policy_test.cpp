@@ -7,6 +7,7 @@
 #include "lifecycle/app.h"
 #include "lifecycle/policy.h"
 #include "manifest/manifest.h"
+#include "support/wink_process.h"
 
 namespace wink::lifecycle {
 namespace {
@@ -98,8 +99,7 @@ TEST(StepPolicy, Validation) {
 }
 
 std::filesystem::path write_manifest(const std::string& text) {
-  auto dir = std::filesystem::temp_directory_path() / ("wink-life-manifest-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
+  static const auto dir = test::scratch_dir("life-manifest");
   std::ofstream(dir / "m.wasm") << "x";
   std::ofstream(dir / "wink.toml") << text;
   return dir / "wink.toml";

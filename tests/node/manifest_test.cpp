@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "manifest/manifest.h"
+#include "support/wink_process.h"
 
 namespace wink::manifest {
 namespace {
@@ -14,8 +15,7 @@ namespace fs = std::filesystem;
 
 Result<Manifest> parse_app(const std::string& app_extra) {
   static fs::path dir = [] {
-    auto d = fs::temp_directory_path() / ("wink-node-manifest-" + std::to_string(::getpid()));
-    fs::create_directories(d);
+    auto d = test::scratch_dir("node-manifest");
     std::ofstream(d / "m.wasm") << "";
     return d;
   }();

@@ -28,10 +28,42 @@ fs::path guest_wasm(const std::string& name) { return fs::path(WINK_GUEST_DIR) /
 
 fs::path shared_data_dir() { return fs::path(WINK_GUEST_DIR).parent_path() / "wagi-test-data"; }
 
+namespace {
+
+// The scratch directories this test program made, removed when it exits
+// (WINK_KEEP_TEST_DIRS=1 keeps them for a look). Only the process that made
+// them removes them: a forked child that exits must not.
+class ScratchDirs {
+ public:
+  void add(const fs::path& dir) {
+    std::lock_guard lock(mutex_);
+    dirs_.emplace_back(dir, ::getpid());
+  }
+  ~ScratchDirs() {
+    if (const char* keep = std::getenv("WINK_KEEP_TEST_DIRS"); keep && *keep && std::strcmp(keep, "0") != 0) return;
+    for (const auto& [dir, owner] : dirs_) {
+      std::error_code ignored;
+      if (owner == ::getpid()) fs::remove_all(dir, ignored);
+    }
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::pair<fs::path, pid_t>> dirs_;
+};
+
+ScratchDirs& scratch_dirs() {
+  static ScratchDirs dirs;
+  return dirs;
+}
+
+}  // namespace
+
 fs::path scratch_dir(const std::string& name) {
   auto dir = fs::temp_directory_path() / ("wink-" + name + "-" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
+  scratch_dirs().add(dir);
   return dir;
 }
 

@@ -46,7 +46,8 @@ std::filesystem::path guest_wasm(const std::string& name);
 // The data directory the tests share (artifact cache), so each guest is
 // compiled once per build: <build>/wagi-test-data.
 std::filesystem::path shared_data_dir();
-// A fresh, empty <tmp>/wink-<name>-<pid> directory.
+// A fresh, empty <tmp>/wink-<name>-<pid> directory, removed with what it
+// holds when the test program exits (WINK_KEEP_TEST_DIRS=1 keeps it).
 std::filesystem::path scratch_dir(const std::string& name);
 // A port free right now on 127.0.0.1 (bound to 0 and released): for servers
 // that cannot be told to bind port 0 themselves (redis-server, jco serve).

@@ -99,6 +99,11 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   if (!snap.ok()) die(snap.error().message);
   fixture->file = fs::temp_directory_path() / ("wink-snapshot-fuzz-" + std::to_string(::getpid()) + ".snap");
   if (auto w = (*snap)->write(fixture->file); !w.ok()) die(w.error().message);
+  // Each (forked) fuzzing process has its own file: it goes when the process does.
+  std::atexit([] {
+    std::error_code ignored;
+    fs::remove(fixture->file, ignored);
+  });
   std::vector<uint8_t> real = read_all(fixture->file);
   if (real.size() < kHeaderBytes) die("the engine wrote a snapshot without a header");
   std::memcpy(&fixture->identity, real.data(), sizeof(FileHeader));
