@@ -50,12 +50,12 @@ class SectionMap {
       std::optional<uint64_t> size = leb(q);
       if (!size) break;
       s.start = q;
-      s.end = std::min<uint64_t>(q + *size, b_.size());
+      s.end = advance(q, *size, b_.size());
       if (s.id == 2) count_func_imports(s);
       if (s.id == 10) map_bodies(s);
       sections_.push_back(s);
       p = s.end;
-      if (q + *size > b_.size()) break;
+      if (*size > b_.size() - q) break;
     }
   }
 
@@ -92,6 +92,9 @@ class SectionMap {
     size_t header = 0, start = 0, end = 0;
   };
 
+  // p + n, but never past `end` (nor wrapped around: n comes from the input).
+  static size_t advance(size_t p, uint64_t n, size_t end) { return n > end - p ? end : p + n; }
+
   std::optional<uint64_t> leb(size_t& p) const {
     uint64_t v = 0;
     for (int shift = 0; shift < 64 && p < b_.size(); shift += 7) {
@@ -104,7 +107,7 @@ class SectionMap {
 
   bool skip_name(size_t& p, size_t end) const {
     auto n = leb(p);
-    if (!n || p + *n > end) return false;
+    if (!n || p > end || *n > end - p) return false;
     p += *n;
     return true;
   }
@@ -139,9 +142,9 @@ class SectionMap {
     if (!count) return;
     for (uint64_t i = 0; i < *count && p < s.end; ++i) {
       auto size = leb(p);
-      if (!size) return;
-      bodies_.emplace_back(p, std::min<uint64_t>(p + *size, s.end));
-      p += *size;
+      if (!size || p > s.end) return;
+      bodies_.emplace_back(p, advance(p, *size, s.end));
+      p = bodies_.back().second;
     }
   }
 
@@ -285,6 +288,7 @@ Result<ParsedModule> parse_module(std::span<const uint8_t> wasm,
   // Features: wabt's defaults minus SIMD, which the 1.0.32 C writer cannot
   // translate (it aborts); threads, exceptions, tail calls, memory64 and
   // multi-memory are off by default and stay off.
+  if (auto early = check_before_ir(wasm); !early.ok()) return make_error("invalid module: " + early.error().message);
   wabt::Features features;
   features.disable_simd();
   wabt::Errors errors;

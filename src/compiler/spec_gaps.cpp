@@ -87,6 +87,8 @@ Result<void> check_sections(std::span<const uint8_t> b) {
 // spec's "unexpected end") reads as a valid function.
 class BlockBalance : public wabt::BinaryReaderNop {
  public:
+  // wabt's own read reports malformed input; this pass says nothing.
+  bool OnError(const wabt::Error&) override { return true; }
   wabt::Result BeginFunctionBody(wabt::Index index, wabt::Offset) override {
     func_ = index;
     in_body_ = true;
@@ -136,6 +138,52 @@ Result<void> check_block_balance(std::span<const uint8_t> b) {
     return make_error("function " + std::to_string(*f) + ": unexpected end (its blocks and `end`s do not match)");
   return {};
 }
+
+// A global's initializer and a segment's offset are constant expressions:
+// only the instructions below. wabt 1.0.32 reads them with the function-body
+// reader but builds their IR without the label a block would need, so a
+// `block`, `loop` or `if` there fails an assertion in its IR reader (found by
+// the module fuzzer): this pass reads the bytes first, without building IR.
+class ConstantExpressions : public wabt::BinaryReaderNop {
+ public:
+  bool OnError(const wabt::Error&) override { return true; }  // wabt's IR read reports it
+  wabt::Result BeginGlobalInitExpr(wabt::Index i) override { return enter("the initializer of global", i); }
+  wabt::Result EndGlobalInitExpr(wabt::Index) override { return leave(); }
+  wabt::Result BeginElemSegmentInitExpr(wabt::Index i) override { return enter("the offset of element segment", i); }
+  wabt::Result EndElemSegmentInitExpr(wabt::Index) override { return leave(); }
+  wabt::Result BeginDataSegmentInitExpr(wabt::Index i) override { return enter("the offset of data segment", i); }
+  wabt::Result EndDataSegmentInitExpr(wabt::Index) override { return leave(); }
+  wabt::Result OnOpcode(wabt::Opcode op) override {
+    if (where_.empty() || constant(op)) return wabt::Result::Ok;
+    refusal_ = "constant expression required: `" + std::string(op.GetName()) + "` in " + where_ +
+               " at byte offset " + std::to_string(state ? state->offset : 0);
+    return wabt::Result::Error;
+  }
+  const std::string& refusal() const { return refusal_; }
+
+ private:
+  static bool constant(wabt::Opcode op) {
+    switch (op) {
+      case wabt::Opcode::I32Const: case wabt::Opcode::I64Const: case wabt::Opcode::F32Const:
+      case wabt::Opcode::F64Const: case wabt::Opcode::V128Const: case wabt::Opcode::GlobalGet:
+      case wabt::Opcode::RefNull: case wabt::Opcode::RefFunc: case wabt::Opcode::End:
+      // extended-const: no labels either; wabt's validator decides whether they are on
+      case wabt::Opcode::I32Add: case wabt::Opcode::I32Sub: case wabt::Opcode::I32Mul:
+      case wabt::Opcode::I64Add: case wabt::Opcode::I64Sub: case wabt::Opcode::I64Mul: return true;
+      default: return false;
+    }
+  }
+  wabt::Result enter(const char* what, wabt::Index i) {
+    where_ = std::string(what) + " " + std::to_string(i);
+    return wabt::Result::Ok;
+  }
+  wabt::Result leave() {
+    where_.clear();
+    return wabt::Result::Ok;
+  }
+  std::string where_;  // empty outside a constant expression
+  std::string refusal_;
+};
 
 // An active segment's offset: one i32 constant expression.
 bool offset_is_i32(const wabt::Module& m, const wabt::ExprList& offset) {
@@ -209,6 +257,20 @@ Result<void> check_exprs(const wabt::Module& m, const wabt::ExprList& exprs, con
 }
 
 }  // namespace
+
+Result<void> check_before_ir(std::span<const uint8_t> wasm) {
+  wabt::Features features;
+  features.disable_simd();
+  wabt::ReadBinaryOptions options(features, nullptr, /*read_debug_names=*/false,
+                                  /*stop_on_first_error=*/true, /*fail_on_custom_section_error=*/false);
+  options.skip_function_bodies = true;  // only constant expressions matter here
+  ConstantExpressions exprs;
+  // Any other failure is malformed input that wabt's IR reader reports itself,
+  // at the same byte or earlier.
+  if (wabt::Failed(wabt::ReadBinary(wasm.data(), wasm.size(), &exprs, options)) && !exprs.refusal().empty())
+    return make_error(exprs.refusal());
+  return {};
+}
 
 Result<void> check_spec_gaps(std::span<const uint8_t> wasm, const wabt::Module& m) {
   WINK_TRY(check_sections(wasm));

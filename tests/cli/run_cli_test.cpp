@@ -191,6 +191,18 @@ TEST(RunCli, BadModulesAreRefusedClearly) {
   EXPECT_EQ(component.exit_code, 1);
   EXPECT_NE(component.err.find("does not export wasi:cli/run"), std::string::npos) << component.err;
   EXPECT_NE(component.err.find("run it with `wink up`"), std::string::npos) << component.err;
+  // A module that made libwabt abort the process (found by the fuzzer): an
+  // `if` in a global's initializer is refused, naming the global.
+  const unsigned char crash[] = {
+      0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x05, 0x03, 0x01, 0x00, 0x01, 0x06, 0x0b, 0x02,
+      0x70, 0x01, 0xd0, 0x70, 0x0b, 0x70, 0x01, 0x04, 0xe8, 0x0b, 0x0b, 0x22, 0x01, 0x00, 0x41, 0x00,
+      0x0b, 0x1c, 0x43, 0x6f, 0x6e, 0x70, 0x01, 0xd0, 0x70, 0x0b, 0x70, 0x01, 0xd0, 0x70, 0x0b, 0x07,
+      0x74, 0x65, 0x78, 0x74, 0x2f, 0x70, 0x6c, 0x61, 0x69, 0x6e, 0x0a, 0x0a, 0x76, 0x3d};
+  std::ofstream(dir / "crash.wasm", std::ios::binary).write(reinterpret_cast<const char*>(crash), sizeof crash);
+  Proc refused = wink({"run", (dir / "crash.wasm").string()});
+  EXPECT_EQ(refused.exit_code, 1) << refused.err;
+  EXPECT_NE(refused.err.find("constant expression required: `if` in the initializer of global 1"), std::string::npos)
+      << refused.err;
   fs::remove_all(dir);
 }
 

@@ -19,6 +19,7 @@
 #include "common/hash.h"
 #include "common/version.h"
 #include "compiler/compiler.h"
+#include "compiler/frontend.h"
 #include "compiler/toolchain.h"
 #include "compiler/wat.h"
 #include "runtime/artifact_abi.h"
@@ -200,6 +201,47 @@ TEST(CompilerErrors, SimdRefusedWithoutCrash) {
   std::string e = compile_error(one_function({0x00, 0x41, 0x00, 0xfd, 0x11, 0x1a, 0x41, 0x00, 0x0b}));
   EXPECT_NE(e.find("SIMD"), std::string::npos) << e;
   EXPECT_NE(e.find("function 0"), std::string::npos) << e;
+}
+
+// Found by the module fuzzer: an `if` in a global's initializer made libwabt
+// 1.0.32's IR reader fail an assertion, aborting the process that parsed the
+// module (a node, on a tenant's deploy). It is refused with its place instead.
+TEST(CompilerErrors, ControlInstructionInAConstantExpressionIsRefusedNotAborted) {
+  // memory 1; globals: (mut funcref) ref.null func, (mut funcref) `if` ...; a data segment
+  const std::vector<uint8_t> m = {
+      0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x05, 0x03, 0x01, 0x00, 0x01, 0x06, 0x0b, 0x02,
+      0x70, 0x01, 0xd0, 0x70, 0x0b, 0x70, 0x01, 0x04, 0xe8, 0x0b, 0x0b, 0x22, 0x01, 0x00, 0x41, 0x00,
+      0x0b, 0x1c, 0x43, 0x6f, 0x6e, 0x70, 0x01, 0xd0, 0x70, 0x0b, 0x70, 0x01, 0xd0, 0x70, 0x0b, 0x07,
+      0x74, 0x65, 0x78, 0x74, 0x2f, 0x70, 0x6c, 0x61, 0x69, 0x6e, 0x0a, 0x0a, 0x76, 0x3d};
+  std::string e = compile_error(m);
+  EXPECT_NE(e.find("constant expression required: `if` in the initializer of global 1"), std::string::npos) << e;
+  EXPECT_NE(e.find("byte offset"), std::string::npos) << e;
+  // The same in a data segment's offset, and a `block` and a `loop`.
+  for (uint8_t op : {0x02, 0x03, 0x04}) {
+    e = compile_error(module({section(5, {0x01, 0x00, 0x01}),
+                              section(11, {0x01, 0x00, op, 0x40, 0x0b, 0x41, 0x00, 0x0b, 0x00})}));
+    EXPECT_NE(e.find("constant expression required"), std::string::npos) << e;
+    EXPECT_NE(e.find("the offset of data segment 0"), std::string::npos) << e;
+  }
+  // Constant instructions still pass: (global i32 (i32.const 7)), (global i64 (i64.const 1)).
+  auto ok = compile_module(module({section(6, {0x02, 0x7f, 0x00, 0x41, 0x07, 0x0b, 0x7e, 0x00, 0x42, 0x01, 0x0b})}),
+                           fast(), scratch() / "consts.so");
+  EXPECT_TRUE(ok.ok()) << ok.error().message;
+}
+
+// Found by the module fuzzer: a section size near 2^64 wrapped the section
+// walk that names where an error is, which then never ended.
+TEST(CompilerErrors, SectionSizesNearTwoToThe64DoNotWrap) {
+  // A custom section claiming 2^64 - 1 bytes, and a code section claiming
+  // 2^64 - 2 bytes for its first body.
+  std::vector<uint8_t> huge = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x00,
+                               0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0x00};
+  EXPECT_EQ(wink::compiler::code_section_size(huge), 0u);
+  EXPECT_NE(compile_error(huge), "");
+  std::vector<uint8_t> body = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x0a, 0x0d, 0x02,
+                               0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0x00, 0x0b};
+  EXPECT_EQ(wink::compiler::code_section_size(body), 13u);
+  EXPECT_NE(compile_error(body), "");
 }
 
 TEST(CompilerErrors, UnknownImport) {
