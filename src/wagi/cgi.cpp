@@ -271,11 +271,13 @@ CgiResponse parse_cgi_output(std::string_view out) {
     if (iequals(name, "status")) {
       have_status = true;
       r.status = -1;
-      // Only the number before the first space counts ("404 Not Found").
+      // Only the number before the first space counts ("404 Not Found"); a
+      // final response's status is 200..599 (RFC 9110 15: all valid codes are
+      // 100..599, and 1xx are never final).
       std::string_view code = value.substr(0, value.find(' '));
       int n = 0;
       auto [ptr, ec] = std::from_chars(code.data(), code.data() + code.size(), n);
-      if (ec == std::errc() && ptr == code.data() + code.size() && n >= 100 && n <= 999) {
+      if (ec == std::errc() && ptr == code.data() + code.size() && n >= 200 && n <= 599) {
         r.status = n;
       }
       continue;
@@ -301,7 +303,7 @@ CgiResponse parse_cgi_output(std::string_view out) {
   if (have_status && r.status < 0) {
     r = CgiResponse{};
     r.status = 502;
-    r.error = "unparsable Status header in the handler's output";
+    r.error = "unparsable Status header in the handler's output (a number from 200 to 599)";
     return r;
   }
   if (!have_status) r.status = have_location ? 302 : 200;

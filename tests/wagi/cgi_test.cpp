@@ -194,12 +194,18 @@ TEST(Parse, StatusNumberOnly) {
   EXPECT_EQ(body_of(out, r), "nope");
   // Status alone is a sufficient response.
   EXPECT_EQ(parse_cgi_output("Status: 204\n\n").status, 204);
+  // The bounds of a final status.
+  EXPECT_EQ(parse_cgi_output("Status: 200\n\n").status, 200);
+  EXPECT_EQ(parse_cgi_output("Status: 599\n\n").status, 599);
 }
 
 TEST(Parse, UnparsableStatusIs502) {
   for (std::string_view out : {"Status: OK\nContent-Type: text/plain\n\n",
                                "Status: 42\n\n", "Status:\n\n", "Status: 2000\n\n",
-                               "Status: 200x\n\n"}) {
+                               "Status: 200x\n\n",
+                               // not a final status (found by the fuzzer: the server sent 600..999 as 500, unexplained)
+                               "Status: 600\n\n", "Status: 614 Odd\n\n", "Status: 999\n\n", "Status: 101\n\n",
+                               "Status: 199\n\n"}) {
     auto r = parse_cgi_output(out);
     EXPECT_EQ(r.status, 502) << out;
     EXPECT_FALSE(r.error.empty());

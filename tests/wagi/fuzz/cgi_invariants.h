@@ -18,7 +18,7 @@ inline void check_cgi_invariants(std::string_view out, const CgiResponse& r) {
     require(r.headers.empty());
     return;
   }
-  require(r.status >= 100 && r.status <= 999);
+  require(r.status >= 200 && r.status <= 599);
   require(r.body_offset <= out.size());
   for (const auto& [name, value] : r.headers) {
     require(!name.empty());
