@@ -439,12 +439,17 @@ Result<std::unique_ptr<ComponentInstance>> restore(std::shared_ptr<const LoadedC
 
 namespace {
 
-// Whether an imported-object field (by its C declaration, "wasm_rt_memory_t*
-// w2c_..." or "u32* w2c_...") may point at import `imp`'s object: the same
+// Whether an imported-object field (by its C declaration, "wasm_rt_memory_t
+// *w2c_..." or "u32* w2c_...") may point at import `imp`'s object: the same
 // kind of object of the same type, so guest code never reads one as another.
 bool pointee_fits(std::string_view decl, const wink_import_t& imp) {
   const std::string_view params = imp.params ? imp.params : "";
-  auto is = [&](std::string_view type) { return decl.starts_with(type) && decl.substr(type.size()).starts_with("*"); };
+  auto is = [&](std::string_view type) {
+    if (!decl.starts_with(type)) return false;
+    std::string_view rest = decl.substr(type.size());
+    while (rest.starts_with(" ")) rest.remove_prefix(1);
+    return rest.starts_with("*");
+  };
   if (is("wasm_rt_memory_t")) return imp.kind == WINK_EXTERN_MEMORY;
   if (is("wasm_rt_funcref_table_t")) return imp.kind == WINK_EXTERN_TABLE && params == "r";
   if (is("wasm_rt_externref_table_t")) return imp.kind == WINK_EXTERN_TABLE && params == "e";
@@ -463,7 +468,9 @@ bool pointee_fits(std::string_view decl, const wink_import_t& imp) {
 
 Result<void> check_image_links(std::shared_ptr<const LoadedComponent> component,
                                std::shared_ptr<const InstanceImage> image) {
-  WINK_ASSIGN_OR_RETURN(auto inst, restore(std::move(component), std::move(image)));
+  InstanceLimits limits;
+  limits.max_memory_pages = UINT32_MAX;  // the image's own sizes; each request's limit is checked at its restore
+  WINK_ASSIGN_OR_RETURN(auto inst, restore(std::move(component), std::move(image), limits));
   const ComponentInstance::Impl& self = *inst->impl_;
   for (uint32_t i = 0; i < self.core.size(); ++i) {
     if (!self.core[i]) continue;

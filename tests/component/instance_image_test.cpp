@@ -465,6 +465,41 @@ TEST_F(ImageFileTest, AnotherKeyOrComponentIsStale) {
       << other_code.error().message;
 }
 
+// The quick tier (-O0, TinyCC) and the optimized one are other code for the
+// same component: each has its own file, and one's image is never restored
+// onto the other's code (its function offsets would land elsewhere).
+TEST_F(ImageFileTest, AnImageOfTheOtherTierIsStale) {
+  const fs::path file = dir_ / "optimized.cimg";
+  saved_state(file);  // default engine: -O2
+  engine::EngineConfig quick_config = config(WINK_TEST_CACHE_DIR);
+  quick_config.compile.opt_level = 0;
+  engine::Engine quick(quick_config);
+  auto q = load(quick, state_component());
+  ASSERT_TRUE(q);
+  auto o = load(engine, state_component());
+  auto quick_path = image_path_for(*q, key(), dir_);
+  auto optimized_path = image_path_for(*o, key(), dir_);
+  ASSERT_TRUE(quick_path.ok() && optimized_path.ok());
+  EXPECT_NE(*quick_path, *optimized_path);
+  auto stale = load_image(q, file, key());
+  ASSERT_FALSE(stale.ok());
+  EXPECT_NE(stale.error().message.find("stale component image: made on another artifact"), std::string::npos)
+      << stale.error().message;
+  // Its own image restores on its own code.
+  auto inst = instantiate(q);
+  ASSERT_TRUE(inst.ok());
+  call(**inst, "set-g", {9});
+  auto image = capture_image(**inst);
+  ASSERT_TRUE(image.ok());
+  ASSERT_TRUE(save_image(*q, **image, *quick_path, key()).ok());
+  auto back = load_image(q, *quick_path, key());
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  auto r = restored(q, *back);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(call(*r, "get-g"), 9);
+  EXPECT_EQ(call(*r, "call-entry", {1, 2}), 13);  // instance 1's import of `double`: 2*2 + g
+}
+
 // An attacker who can write the file and fix its checksums: every index,
 // offset and pointer is still checked, and the file is refused with the
 // reason, never used.

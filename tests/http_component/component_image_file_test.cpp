@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -107,10 +108,19 @@ class ComponentImageFile : public ::testing::Test {
     EXPECT_NE(run.born, "0") << run.body;
     EXPECT_EQ(up.stop(), 0) << up.output();
     run.log = up.output();
+    for (const char* msg : {"component image built", "component image loaded"}) {
+      if (std::string file = log_field(run.log, msg, "file"); !file.empty()) files_.push_back(file);
+    }
     return run;
+  }
+  // The images of this test's nonce are of no use to any other run.
+  void TearDown() override {
+    std::error_code ec;
+    for (const auto& f : files_) fs::remove(f, ec);
   }
   fs::path dir_;
   std::string nonce_;
+  std::vector<std::string> files_;
 };
 
 TEST_F(ComponentImageFile, ARestartLoadsTheImageAndInitDoesNotRunAgain) {
@@ -236,6 +246,9 @@ TEST_F(ComponentImageFile, ARestartSkipsASlowInit) {
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     EXPECT_EQ(up.get("/").status, 200);
     EXPECT_EQ(up.stop(), 0);
+    if (std::string file = log_field(up.output(), "component image built", "file"); !file.empty()) {
+      files_.push_back(file);
+    }
     return s;
   };
   const double built = timed();
