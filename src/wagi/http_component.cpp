@@ -205,11 +205,16 @@ std::string image_key_salt(const std::filesystem::path& data_dir) {
       return {};
     }
   } else {
-    fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return {};
-    bool ok = ::read(fd, salt, sizeof salt) == static_cast<ssize_t>(sizeof salt);
-    ::close(fd);
-    if (!ok) return {};  // another process is writing it: not kept this time
+    // Another process may have just created it: give its write a moment.
+    bool ok = false;
+    for (int attempt = 0; attempt < 20 && !ok; ++attempt) {
+      if (attempt) ::usleep(5000);
+      fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) return {};
+      ok = ::read(fd, salt, sizeof salt) == static_cast<ssize_t>(sizeof salt);
+      ::close(fd);
+    }
+    if (!ok) return {};  // unreadable or short: images are not kept this time
   }
   return std::string(reinterpret_cast<const char*>(salt), sizeof salt);
 }
