@@ -45,6 +45,49 @@ bool HandleTable::at_rest() const {
   });
 }
 
+void HandleTable::save(ByteWriter& w) const {
+  w.u32(static_cast<uint32_t>(entries_.size()));
+  for (const Slot& s : entries_) {
+    w.u8(s.used ? 1 : 0);
+    if (!s.used) continue;
+    w.u32(s.handle.resource);
+    w.u32(s.handle.rep);
+  }
+  w.u32(static_cast<uint32_t>(free_.size()));
+  for (uint32_t i : free_) w.u32(i);
+}
+
+Result<HandleTable> HandleTable::read(ByteReader& r) {
+  HandleTable t;
+  const uint32_t n = r.u32();
+  // Every slot takes a byte at least: the length is bounded by the input.
+  if (n == 0 || n - 1 > kMaxLength || n > r.left()) return make_error("handle table: bad length");
+  t.entries_.resize(n);
+  for (uint32_t i = 0; i < n && !r.bad; ++i) {
+    Slot& s = t.entries_[i];
+    s.used = r.u8() != 0;
+    if (!s.used) continue;
+    if (i == 0) return make_error("handle table: index 0 in use");
+    s.handle = {r.u32(), r.u32(), true, nullptr, 0};
+  }
+  const uint32_t nfree = r.u32();
+  if (nfree > n || nfree > r.left() / 4) return make_error("handle table: bad free list");
+  std::vector<uint8_t> listed(n, 0);
+  for (uint32_t k = 0; k < nfree && !r.bad; ++k) {
+    const uint32_t i = r.u32();
+    if (i == 0 || i >= n || t.entries_[i].used || listed[i]) return make_error("handle table: bad free index");
+    listed[i] = 1;
+    t.free_.push_back(i);
+  }
+  // An unused slot not on the free list would never be handed out again: harmless, but
+  // not what remove() leaves.
+  for (uint32_t i = 1; i < n && !r.bad; ++i) {
+    if (!t.entries_[i].used && !listed[i]) return make_error("handle table: an unused index not on the free list");
+  }
+  if (r.bad) return make_error("handle table: truncated");
+  return t;
+}
+
 bool InstanceState::implements(ResourceId r) const {
   return std::find(implemented.begin(), implemented.end(), r) != implemented.end();
 }

@@ -8,6 +8,7 @@
 #include <functional>
 #include <vector>
 
+#include "common/byte_io.h"
 #include "common/result.h"
 #include "component/types.h"
 
@@ -41,6 +42,13 @@ class HandleTable {
   // table can be copied into another instance of the same component (an
   // instance image). False while a borrow or a lend is outstanding.
   bool at_rest() const;
+  // An at-rest table as bytes (an instance image written to a file) and
+  // back: every slot in index order, then the free list, so handles keep
+  // their indices and the next new handle gets the same one. read() checks
+  // every index and refuses a table that could not have been made by add()
+  // and remove() (a free index in use or listed twice, a bad length).
+  void save(ByteWriter& w) const;
+  static Result<HandleTable> read(ByteReader& r);
 
  private:
   struct Slot {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/byte_io.h"
 #include "common/result.h"
 #include "component/handles.h"
 #include "component/model.h"
@@ -24,6 +25,8 @@ namespace wink::component {
 class HostResourcesImage {
  public:
   virtual ~HostResourcesImage() = default;
+  // As bytes, for an image written to a file (HostProvider::read_resources reads them back).
+  virtual void save(ByteWriter& w) const = 0;
 };
 
 // Per-instance host state (the streams, pollables and request of one
@@ -86,6 +89,11 @@ class HostProvider {
   virtual Result<HostResourceDrop> resource(const ExternName& iface, const std::string& name) = 0;
   // State for one new instance.
   virtual std::unique_ptr<HostState> create_state() = 0;
+  // Reads what HostResourcesImage::save wrote (an image file: hostile
+  // bytes, every value checked). A host without resources to carry refuses.
+  virtual Result<std::shared_ptr<const HostResourcesImage>> read_resources(ByteReader&) const {
+    return make_error("this host keeps no resources in an image");
+  }
 };
 
 }  // namespace wink::component

@@ -17,6 +17,7 @@
 #include <cstring>
 #include <thread>
 
+#include "common/byte_io.h"
 #include "common/files.h"
 #include "common/hash.h"
 #include "common/version.h"
@@ -71,55 +72,9 @@ void sha256_raw(std::span<const uint8_t> bytes, uint8_t out[32]) {
   for (int i = 0; i < 32; ++i) out[i] = static_cast<uint8_t>(std::stoi(hex.substr(i * 2, 2), nullptr, 16));
 }
 
-// Little binary writer/reader for the metadata section.
-struct Writer {
-  std::vector<uint8_t> out;
-  void u8(uint8_t v) { out.push_back(v); }
-  void u32(uint32_t v) { raw(&v, 4); }
-  void u64(uint64_t v) { raw(&v, 8); }
-  void raw(const void* p, size_t n) {
-    auto* b = static_cast<const uint8_t*>(p);
-    out.insert(out.end(), b, b + n);
-  }
-  void str(std::string_view s) {
-    u32(static_cast<uint32_t>(s.size()));
-    raw(s.data(), s.size());
-  }
-};
-
-struct Reader {
-  std::span<const uint8_t> in;
-  size_t pos = 0;
-  bool bad = false;
-  bool need(size_t n) {
-    if (bad || in.size() - pos < n) bad = true;
-    return !bad;
-  }
-  uint8_t u8() { return need(1) ? in[pos++] : 0; }
-  uint32_t u32() {
-    uint32_t v = 0;
-    if (need(4)) std::memcpy(&v, in.data() + pos, 4), pos += 4;
-    return v;
-  }
-  uint64_t u64() {
-    uint64_t v = 0;
-    if (need(8)) std::memcpy(&v, in.data() + pos, 8), pos += 8;
-    return v;
-  }
-  std::string str() {
-    uint32_t n = u32();
-    if (!need(n)) return {};
-    std::string s(reinterpret_cast<const char*>(in.data() + pos), n);
-    pos += n;
-    return s;
-  }
-  std::span<const uint8_t> bytes(size_t n) {
-    if (!need(n)) return {};
-    auto s = in.subspan(pos, n);
-    pos += n;
-    return s;
-  }
-};
+// The metadata section is written and read with common/byte_io.h.
+using Writer = ByteWriter;
+using Reader = ByteReader;
 
 // Image backing (set_image_spill): memfds up to the budget, then unlinked files.
 struct SpillConfig {
@@ -987,62 +942,59 @@ Result<void> Snapshot::prepare_process_state() {
 }
 
 // ---- File ----
+//
+// One framing for module snapshots and component instance images: a 4 KiB
+// header (identity and checksums), the metadata, then the memory pages of
+// every memory image in order, each run at the data offset the metadata gives.
 
-Result<void> Snapshot::write(const fs::path& file) const {
-  if (linked_) return make_error("internal error: a component instance image is not written to files");
-  Writer meta;
-  meta.u64(image_.size());
-  meta.raw(image_.data(), image_.size());
-  meta.u32(static_cast<uint32_t>(init_args_.size()));
-  for (const auto& a : init_args_) meta.str(a);
-  meta.u32(static_cast<uint32_t>(init_env_.size()));
-  for (const auto& e : init_env_) meta.str(e);
-  meta.u32(static_cast<uint32_t>(memories_.size()));
-  uint64_t data_cursor = 0;
-  for (const auto& m : memories_) {
-    meta.u64(m->field_offset);
-    meta.u32(m->pages);
-    meta.u32(m->max_pages);
-    meta.u32(static_cast<uint32_t>(m->runs.size()));
-    for (auto [first, count] : m->runs) {
-      meta.u32(first);
-      meta.u32(count);
-      meta.u64(data_cursor);
-      data_cursor += uint64_t{count} * kPage;
-    }
-  }
-  meta.u32(static_cast<uint32_t>(tables_.size()));
-  for (const auto& t : tables_) {
-    meta.u64(t->field_offset);
-    meta.u8(t->funcref ? 1 : 0);
-    meta.u32(t->size);
-    meta.u32(t->max_size);
-    if (!t->funcref) continue;
-    for (const auto& e : t->entries) e.write(meta);
-  }
-  meta.u32(static_cast<uint32_t>(globals_.size()));
-  for (const auto& g : globals_) {
-    meta.u64(g->field_offset);
-    g->entry.write(meta);
-  }
+namespace {
 
+// The identity a file is checked against (and written with).
+struct FileIdentity {
+  const char* magic;          // 8 bytes
+  uint32_t format_version;
+  std::string what;           // "snapshot", "component image": messages
+  std::string module_hash;    // what the state was taken of
+  std::string artifact_id;    // the code it points into
+  std::string spec_key;       // the options init ran with
+  std::string other_module;   // stale messages: "another module", ...
+  std::string other_artifact;
+  std::string other_spec;
+};
+
+void write_memory_meta(Writer& meta, const Snapshot::MemoryImage& m, uint64_t& data_cursor) {
+  meta.u64(m.field_offset);
+  meta.u32(m.pages);
+  meta.u32(m.max_pages);
+  meta.u32(static_cast<uint32_t>(m.runs.size()));
+  for (auto [first, count] : m.runs) {
+    meta.u32(first);
+    meta.u32(count);
+    meta.u64(data_cursor);
+    data_cursor += uint64_t{count} * kPage;
+  }
+}
+
+// Writes header, `meta` and the pages of `memories` (in the order their
+// metadata was written) to a temporary file, then renames it over `file`.
+Result<void> write_framed(const fs::path& file, const FileIdentity& id, const std::vector<uint8_t>& meta,
+                          std::span<const Snapshot::MemoryImage* const> memories, uint64_t data_bytes) {
   FileHeader h{};
-  std::memcpy(h.magic, kMagic, 8);
-  h.format_version = kFormatVersion;
+  std::memcpy(h.magic, id.magic, 8);
+  h.format_version = id.format_version;
   h.header_bytes = kHeaderBytes;
   copy_str(h.engine_version, sizeof h.engine_version, kEngineVersion);
-  copy_str(h.module_hash, sizeof h.module_hash, module_->identity().c_str());
-  const std::string artifact = artifact_id(*module_);
-  if (artifact.empty() || artifact.size() >= sizeof h.artifact_id) {
-    return make_error("internal error: cannot identify the artifact " + module_->path().string());
+  for (const auto& [field, cap, value] : {std::tuple{h.module_hash, sizeof h.module_hash, &id.module_hash},
+                                          std::tuple{h.artifact_id, sizeof h.artifact_id, &id.artifact_id},
+                                          std::tuple{h.spec_key, sizeof h.spec_key, &id.spec_key}}) {
+    if (value->empty() || value->size() >= cap) return make_error("internal error: cannot identify the " + id.what);
+    copy_str(field, cap, *value);
   }
-  copy_str(h.artifact_id, sizeof h.artifact_id, artifact);
-  copy_str(h.spec_key, sizeof h.spec_key, spec_key_);
   h.meta_offset = kHeaderBytes;
-  h.meta_bytes = meta.out.size();
-  h.data_offset = (kHeaderBytes + meta.out.size() + kPage - 1) / kPage * kPage;
-  h.data_bytes = data_cursor;
-  sha256_raw(meta.out, h.meta_sha256);
+  h.meta_bytes = meta.size();
+  h.data_offset = (kHeaderBytes + meta.size() + kPage - 1) / kPage * kPage;
+  h.data_bytes = data_bytes;
+  sha256_raw(meta, h.meta_sha256);
 
   std::error_code ec;
   fs::create_directories(file.parent_path().empty() ? fs::path(".") : file.parent_path(), ec);
@@ -1069,11 +1021,11 @@ Result<void> Snapshot::write(const fs::path& file) const {
     }
     return true;
   };
-  if (!pwrite_all(meta.out.data(), meta.out.size(), h.meta_offset)) return fail("cannot write");
+  if (!pwrite_all(meta.data(), meta.size(), h.meta_offset)) return fail("cannot write");
   // Memory pages, copied from the memfd image, hashed as written.
   Sha256 data_hash;
   uint64_t off = h.data_offset;
-  for (const auto& m : memories_) {
+  for (const Snapshot::MemoryImage* m : memories) {
     void* map = m->bytes() ? ::mmap(nullptr, m->bytes(), PROT_READ, MAP_SHARED, m->memfd, 0) : nullptr;
     if (map == MAP_FAILED) return fail("cannot map the memory image for");
     for (auto [first, count] : m->runs) {
@@ -1088,6 +1040,11 @@ Result<void> Snapshot::write(const fs::path& file) const {
     }
     if (map) ::munmap(map, m->bytes());
   }
+  if (off != h.data_offset + data_bytes) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return make_error("internal error: memory pages do not match the metadata");
+  }
   std::string dh = data_hash.hex();
   for (int i = 0; i < 32; ++i) h.data_sha256[i] = static_cast<uint8_t>(std::stoi(dh.substr(i * 2, 2), nullptr, 16));
   sha256_raw(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(&h), sizeof h), h.header_sha256);
@@ -1097,75 +1054,190 @@ Result<void> Snapshot::write(const fs::path& file) const {
   return publish_file(tmp, file);
 }
 
-Result<std::shared_ptr<Snapshot>> Snapshot::load(const fs::path& file, std::shared_ptr<Module> module,
-                                                 const InitSpec& spec) {
-  auto t0 = std::chrono::steady_clock::now();
-  const wink_artifact_t& abi = module->abi();
-  WINK_TRY(check_layout(abi));
-  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return errno_error("cannot open " + file.string());
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
-  off_t file_size = ::lseek(fd, 0, SEEK_END);
+// An opened file whose header and metadata passed every check.
+struct FramedFile {
+  int fd = -1;
   FileHeader h{};
-  if (file_size < static_cast<off_t>(kHeaderBytes) || ::pread(fd, &h, sizeof h, 0) != sizeof h) {
-    return make_error("truncated snapshot (no complete header)");
+  uint64_t size = 0;
+  std::vector<uint8_t> meta;
+  Sha256 data_hash;  // of the pages read so far (read_memory_image)
+  FramedFile() = default;
+  FramedFile(const FramedFile&) = delete;
+  FramedFile& operator=(const FramedFile&) = delete;
+  ~FramedFile() {
+    if (fd >= 0) ::close(fd);
   }
-  if (std::memcmp(h.magic, kMagic, 8) != 0) return make_error("not a wink snapshot (bad magic)");
-  if (h.format_version != kFormatVersion) {
-    return make_error("snapshot format " + std::to_string(h.format_version) + ", this wink reads " +
-                      std::to_string(kFormatVersion));
+  // After every memory was read: the pages' checksum.
+  bool data_intact() {
+    std::string dh = data_hash.hex();
+    uint8_t dsum[32];
+    for (int i = 0; i < 32; ++i) dsum[i] = static_cast<uint8_t>(std::stoi(dh.substr(i * 2, 2), nullptr, 16));
+    return std::memcmp(dsum, h.data_sha256, 32) == 0;
+  }
+};
+
+// Opens `file` and checks its header (magic, format, checksum, engine
+// version, identity) and its metadata (sizes, checksum), in that order.
+Result<void> open_framed(const fs::path& file, const FileIdentity& id, FramedFile& f) {
+  const std::string& what = id.what;
+  f.fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (f.fd < 0) return errno_error("cannot open " + file.string());
+  off_t file_size = ::lseek(f.fd, 0, SEEK_END);
+  FileHeader& h = f.h;
+  if (file_size < static_cast<off_t>(kHeaderBytes) || ::pread(f.fd, &h, sizeof h, 0) != sizeof h) {
+    return make_error("truncated " + what + " (no complete header)");
+  }
+  f.size = static_cast<uint64_t>(file_size);
+  if (std::memcmp(h.magic, id.magic, 8) != 0) return make_error("not a wink " + what + " (bad magic)");
+  if (h.format_version != id.format_version) {
+    return make_error(what + " format " + std::to_string(h.format_version) + ", this wink reads " +
+                      std::to_string(id.format_version));
   }
   {
     FileHeader copy = h;
     std::memset(copy.header_sha256, 0, sizeof copy.header_sha256);
     uint8_t sum[32];
     sha256_raw(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(&copy), sizeof copy), sum);
-    if (std::memcmp(sum, h.header_sha256, 32) != 0) return make_error("damaged snapshot (header checksum)");
+    if (std::memcmp(sum, h.header_sha256, 32) != 0) return make_error("damaged " + what + " (header checksum)");
   }
   h.engine_version[sizeof h.engine_version - 1] = 0;
   h.module_hash[sizeof h.module_hash - 1] = 0;
   h.artifact_id[sizeof h.artifact_id - 1] = 0;
   h.spec_key[sizeof h.spec_key - 1] = 0;
   if (std::string_view(h.engine_version) != kEngineVersion) {
-    return make_error(std::string("stale snapshot: made by engine ") + h.engine_version + ", this is " +
-                      kEngineVersion);
+    return make_error("stale " + what + ": made by engine " + h.engine_version + ", this is " + kEngineVersion);
   }
-  if (std::string_view(h.module_hash) != module->identity()) {
-    return make_error("stale snapshot: made for another module (hash " + std::string(h.module_hash).substr(0, 12) + ")");
+  if (std::string_view(h.module_hash) != id.module_hash) {
+    return make_error("stale " + what + ": made for " + id.other_module + " (hash " +
+                      std::string(h.module_hash).substr(0, 12) + ")");
   }
-  // Function references are offsets into the code the snapshot was taken on:
-  // on other code (the module compiled at another optimization level, by
-  // another C compiler or with other flags) they would be jumps into the
-  // wrong place.
-  if (const std::string artifact = artifact_id(*module); artifact.empty() || h.artifact_id != artifact) {
-    return make_error("stale snapshot: made on another artifact (" + std::string(h.artifact_id) +
-                      ", this artifact is " + (artifact.empty() ? std::string("unidentified") : artifact) +
-                      "): the module was compiled differently (optimization level, C compiler or flags)");
+  // Function references are offsets into the code the state was taken on:
+  // on other code (compiled at another optimization level, by another C
+  // compiler or with other flags) they would be jumps into the wrong place.
+  if (id.artifact_id.empty() || h.artifact_id != id.artifact_id) {
+    return make_error("stale " + what + ": made on another artifact (" + std::string(h.artifact_id) + ", this artifact is " +
+                      (id.artifact_id.empty() ? std::string("unidentified") : id.artifact_id) + "): " +
+                      id.other_artifact);
   }
-  std::string key = spec.key();
-  if (std::string_view(h.spec_key) != key) {
-    return make_error("stale snapshot: made with other init options");
-  }
+  if (std::string_view(h.spec_key) != id.spec_key) return make_error("stale " + what + ": " + id.other_spec);
   if (h.meta_offset != kHeaderBytes || h.meta_bytes > (1ull << 32) ||
-      h.data_offset < h.meta_offset + h.meta_bytes || h.data_offset % kPage ||
-      h.data_offset + h.data_bytes != static_cast<uint64_t>(file_size)) {
-    return make_error("damaged snapshot (section sizes do not match the file)");
+      h.data_offset < h.meta_offset + h.meta_bytes || h.data_offset % kPage || h.data_bytes > f.size ||
+      h.data_offset + h.data_bytes != f.size) {
+    return make_error("damaged " + what + " (section sizes do not match the file)");
   }
-  std::vector<uint8_t> meta(h.meta_bytes);
-  if (::pread(fd, meta.data(), meta.size(), static_cast<off_t>(h.meta_offset)) != static_cast<ssize_t>(meta.size())) {
-    return make_error("truncated snapshot (metadata)");
+  f.meta.resize(h.meta_bytes);
+  if (::pread(f.fd, f.meta.data(), f.meta.size(), static_cast<off_t>(h.meta_offset)) !=
+      static_cast<ssize_t>(f.meta.size())) {
+    return make_error("truncated " + what + " (metadata)");
   }
   uint8_t sum[32];
-  sha256_raw(meta, sum);
-  if (std::memcmp(sum, h.meta_sha256, 32) != 0) return make_error("damaged snapshot (metadata checksum)");
+  sha256_raw(f.meta, sum);
+  if (std::memcmp(sum, h.meta_sha256, 32) != 0) return make_error("damaged " + what + " (metadata checksum)");
+  return {};
+}
+
+// One memory's metadata (write_memory_meta) and its pages, copied from the
+// file into a new image, checked against `field_offset` and the file's
+// bounds; the pages go into f.data_hash.
+Result<std::unique_ptr<Snapshot::MemoryImage>> read_memory_image(Reader& r, FramedFile& f, uint64_t field_offset,
+                                                                 const std::string& what) {
+  auto m = std::make_unique<Snapshot::MemoryImage>();
+  m->field_offset = r.u64();
+  m->pages = r.u32();
+  m->max_pages = r.u32();
+  if (r.bad || m->field_offset != field_offset || m->pages > 65536) {
+    return make_error("damaged " + what + " (memory)");
+  }
+  m->memfd = make_image_fd("wink-snapshot", &m->spilled);
+  if (m->memfd < 0) return errno_error("memfd_create");
+  if (::ftruncate(m->memfd, static_cast<off_t>(m->bytes())) != 0) return errno_error("ftruncate");
+  uint32_t nruns = r.u32();
+  const uint64_t npages = m->bytes() / kPage;
+  uint64_t next_free = 0;  // runs are sorted and disjoint (copy_back relies on it)
+  for (uint32_t k = 0; k < nruns && !r.bad; ++k) {
+    uint32_t first = r.u32(), count = r.u32();
+    uint64_t doff = r.u64();
+    if (r.bad) break;
+    if (count == 0 || first < next_free || uint64_t{first} + count > npages || doff > f.h.data_bytes ||
+        uint64_t{count} * kPage > f.h.data_bytes - doff) {
+      return make_error("damaged " + what + " (memory run out of range)");
+    }
+    next_free = uint64_t{first} + count;
+    m->runs.emplace_back(first, count);
+    // Copy file -> memfd in chunks, hashing as we go.
+    std::vector<uint8_t> buf(std::min<uint64_t>(uint64_t{count} * kPage, 8u << 20));
+    uint64_t left = uint64_t{count} * kPage, src = f.h.data_offset + doff, dst = uint64_t{first} * kPage;
+    while (left) {
+      size_t n = static_cast<size_t>(std::min<uint64_t>(left, buf.size()));
+      if (::pread(f.fd, buf.data(), n, static_cast<off_t>(src)) != static_cast<ssize_t>(n)) {
+        return make_error("truncated " + what + " (memory data)");
+      }
+      f.data_hash.update(std::span<const uint8_t>(buf.data(), n));
+      if (::pwrite(m->memfd, buf.data(), n, static_cast<off_t>(dst)) != static_cast<ssize_t>(n)) {
+        return errno_error("writing the snapshot memfd");
+      }
+      left -= n, src += n, dst += n;
+    }
+  }
+  if (r.bad) return make_error("damaged " + what + " (metadata does not parse)");
+  return m;
+}
+
+FileIdentity module_file_identity(const Module& module, const std::string& spec_key) {
+  return {kMagic, kFormatVersion, "snapshot", module.identity(), artifact_id(module), spec_key,
+          "another module",
+          "the module was compiled differently (optimization level, C compiler or flags)",
+          "made with other init options"};
+}
+
+}  // namespace
+
+Result<void> Snapshot::write(const fs::path& file) const {
+  if (linked_) return make_error("internal error: a component core instance is written with write_linked");
+  Writer meta;
+  meta.u64(image_.size());
+  meta.raw(image_.data(), image_.size());
+  meta.u32(static_cast<uint32_t>(init_args_.size()));
+  for (const auto& a : init_args_) meta.str(a);
+  meta.u32(static_cast<uint32_t>(init_env_.size()));
+  for (const auto& e : init_env_) meta.str(e);
+  meta.u32(static_cast<uint32_t>(memories_.size()));
+  uint64_t data_cursor = 0;
+  std::vector<const MemoryImage*> memories;
+  for (const auto& m : memories_) {
+    write_memory_meta(meta, *m, data_cursor);
+    memories.push_back(m.get());
+  }
+  meta.u32(static_cast<uint32_t>(tables_.size()));
+  for (const auto& t : tables_) {
+    meta.u64(t->field_offset);
+    meta.u8(t->funcref ? 1 : 0);
+    meta.u32(t->size);
+    meta.u32(t->max_size);
+    if (!t->funcref) continue;
+    for (const auto& e : t->entries) e.write(meta);
+  }
+  meta.u32(static_cast<uint32_t>(globals_.size()));
+  for (const auto& g : globals_) {
+    meta.u64(g->field_offset);
+    g->entry.write(meta);
+  }
+  return write_framed(file, module_file_identity(*module_, spec_key_), meta.out, memories, data_cursor);
+}
+
+Result<std::shared_ptr<Snapshot>> Snapshot::load(const fs::path& file, std::shared_ptr<Module> module,
+                                                 const InitSpec& spec) {
+  auto t0 = std::chrono::steady_clock::now();
+  const wink_artifact_t& abi = module->abi();
+  WINK_TRY(check_layout(abi));
+  const std::string key = spec.key();
+  FramedFile f;
+  WINK_TRY(open_framed(file, module_file_identity(*module, key), f));
 
   auto snap = std::shared_ptr<Snapshot>(new Snapshot());
   snap->module_ = module;
   snap->spec_key_ = key;
-  Reader r{meta};
+  Reader r{f.meta};
   uint64_t isize = r.u64();
   if (isize != abi.instance_size) return make_error("snapshot instance layout does not match the artifact");
   auto img = r.bytes(isize);
@@ -1183,40 +1255,8 @@ Result<std::shared_ptr<Snapshot>> Snapshot::load(const fs::path& file, std::shar
   }
   uint32_t nmem = r.u32();
   if (nmem != mem_offsets.size()) return make_error("snapshot memories do not match the artifact");
-  Sha256 data_hash;
   for (uint32_t i = 0; i < nmem && !r.bad; ++i) {
-    auto m = std::make_unique<MemoryImage>();
-    m->field_offset = r.u64();
-    m->pages = r.u32();
-    m->max_pages = r.u32();
-    if (m->field_offset != mem_offsets[i] || m->pages > 65536) return make_error("damaged snapshot (memory)");
-    m->memfd = make_image_fd("wink-snapshot", &m->spilled);
-    if (m->memfd < 0) return errno_error("memfd_create");
-    if (::ftruncate(m->memfd, static_cast<off_t>(m->bytes())) != 0) return errno_error("ftruncate");
-    uint32_t nruns = r.u32();
-    uint64_t npages = m->bytes() / kPage;
-    for (uint32_t k = 0; k < nruns && !r.bad; ++k) {
-      uint32_t first = r.u32(), count = r.u32();
-      uint64_t doff = r.u64();
-      if (uint64_t{first} + count > npages || doff + uint64_t{count} * kPage > h.data_bytes) {
-        return make_error("damaged snapshot (memory run out of range)");
-      }
-      m->runs.emplace_back(first, count);
-      // Copy file -> memfd in chunks, hashing as we go.
-      std::vector<uint8_t> buf(std::min<uint64_t>(uint64_t{count} * kPage, 8u << 20));
-      uint64_t left = uint64_t{count} * kPage, src = h.data_offset + doff, dst = uint64_t{first} * kPage;
-      while (left) {
-        size_t n = static_cast<size_t>(std::min<uint64_t>(left, buf.size()));
-        if (::pread(fd, buf.data(), n, static_cast<off_t>(src)) != static_cast<ssize_t>(n)) {
-          return make_error("truncated snapshot (memory data)");
-        }
-        data_hash.update(std::span<const uint8_t>(buf.data(), n));
-        if (::pwrite(m->memfd, buf.data(), n, static_cast<off_t>(dst)) != static_cast<ssize_t>(n)) {
-          return errno_error("writing the snapshot memfd");
-        }
-        left -= n, src += n, dst += n;
-      }
-    }
+    WINK_ASSIGN_OR_RETURN(auto m, read_memory_image(r, f, mem_offsets[i], "snapshot"));
     snap->stats_.memory_bytes += m->bytes();
     snap->stats_.nonzero_bytes += m->stored_bytes();
     snap->memories_.push_back(std::move(m));
@@ -1229,14 +1269,25 @@ Result<std::shared_ptr<Snapshot>> Snapshot::load(const fs::path& file, std::shar
     t->funcref = r.u8() != 0;
     t->size = r.u32();
     t->max_size = r.u32();
-    if (t->field_offset != table_offsets[i] || t->size > 10'000'000) return make_error("damaged snapshot (table)");
+    if (t->field_offset != table_offsets[i] || t->size > 10'000'000 || t->size > t->max_size) {
+      return make_error("damaged snapshot (table)");
+    }
     if (t->funcref) {
+      if (t->size > r.left()) return make_error("damaged snapshot (table)");  // an entry takes a byte at least
       t->entries.resize(t->size);
       for (auto& e : t->entries) {
         e = FuncRefEntry::read(r);
         if (r.bad) break;
       }
     }
+    // The instance image's copy of the table's size is the file's too: it
+    // must be this one, or guest code would index past the entries restored.
+    if (t->field_offset + sizeof(wasm_rt_funcref_table_t) > snap->image_.size()) {
+      return make_error("damaged snapshot (table)");
+    }
+    auto* field = reinterpret_cast<wasm_rt_funcref_table_t*>(snap->image_.data() + t->field_offset);
+    field->size = t->size;
+    field->max_size = t->max_size;
     snap->tables_.push_back(std::move(t));
   }
   uint32_t nglobals = r.u32();
@@ -1248,13 +1299,10 @@ Result<std::shared_ptr<Snapshot>> Snapshot::load(const fs::path& file, std::shar
     g->entry = FuncRefEntry::read(r);
     snap->globals_.push_back(std::move(g));
   }
-  if (r.bad || r.pos != meta.size()) return make_error("damaged snapshot (metadata does not parse)");
-  std::string dh = data_hash.hex();
-  uint8_t dsum[32];
-  for (int i = 0; i < 32; ++i) dsum[i] = static_cast<uint8_t>(std::stoi(dh.substr(i * 2, 2), nullptr, 16));
-  if (std::memcmp(dsum, h.data_sha256, 32) != 0) return make_error("damaged snapshot (memory checksum)");
+  if (r.bad || r.pos != f.meta.size()) return make_error("damaged snapshot (metadata does not parse)");
+  if (!f.data_intact()) return make_error("damaged snapshot (memory checksum)");
   WINK_TRY(snap->prepare_process_state());
-  snap->stats_.file_bytes = static_cast<uint64_t>(file_size);
+  snap->stats_.file_bytes = f.size;
   snap->stats_.load_ms = ms_since(t0);
   return snap;
 }
@@ -1598,6 +1646,366 @@ Result<void> Snapshot::restore_linked(Instance& inst, std::span<wink_link_slot_t
   }
   inst.snapshot_ = shared_from_this();
   return {};
+}
+
+// ---- Component instance images in files (write_linked_file / read_linked_file) ----
+
+namespace {
+
+constexpr char kLinkedMagic[8] = {'W', 'I', 'N', 'K', 'C', 'I', 'M', 'G'};
+constexpr uint32_t kLinkedFormatVersion = 1;
+
+// Load bases of the component's artifacts, in the caller's order.
+Result<std::vector<const void*>> artifact_bases(std::span<const std::shared_ptr<Module>> artifacts) {
+  std::vector<const void*> bases;
+  for (const auto& m : artifacts) {
+    Dl_info info{};
+    if (!m || !dladdr(&m->abi(), &info) || info.dli_fbase == nullptr) {
+      return make_error("internal error: cannot find an artifact's load address");
+    }
+    bases.push_back(info.dli_fbase);
+  }
+  return bases;
+}
+
+// A function reference's function and type in portable form: the function
+// as (artifact, offset from its load base), its type as (artifact, index
+// into that artifact's func_type_ids). The instance is a relocation.
+void write_linked_func(Writer& w, const wasm_rt_funcref_t& ref, std::span<const std::shared_ptr<Module>> artifacts,
+                       std::span<const void* const> bases, std::string& error, const std::string& where) {
+  if (ref.func == nullptr) {
+    w.u8(0);
+    return;
+  }
+  Dl_info fi{};
+  uint32_t a = 0;
+  if (dladdr(reinterpret_cast<void*>(ref.func), &fi)) {
+    while (a < bases.size() && bases[a] != fi.dli_fbase) ++a;
+  } else {
+    a = static_cast<uint32_t>(bases.size());
+  }
+  // The type: in the function's own artifact first (where it was declared).
+  uint32_t ta = 0, ti = 0;
+  bool found = false;
+  for (uint32_t k = 0; k <= artifacts.size() && !found; ++k) {
+    const uint32_t cand = k == 0 ? a : k - 1;
+    if (cand >= artifacts.size()) continue;
+    const wink_artifact_t& abi = artifacts[cand]->abi();
+    for (uint32_t t = 0; t < abi.num_func_types; ++t) {
+      if (abi.func_type_ids[t] == ref.func_type) {
+        ta = cand, ti = t, found = true;
+        break;
+      }
+    }
+  }
+  if ((a == bases.size() || !found) && error.empty()) {
+    error = where + (a == bases.size() ? " refers to a function outside the component's core modules"
+                                       : " has a function type no core module declares");
+  }
+  w.u8(1);
+  w.u32(a);
+  w.u64(reinterpret_cast<uintptr_t>(ref.func) - reinterpret_cast<uintptr_t>(a < bases.size() ? bases[a] : nullptr));
+  w.u32(ta);
+  w.u32(ti);
+}
+
+struct LinkedFunc {
+  wasm_rt_funcref_t ref = wasm_rt_funcref_null_value;
+  uint32_t artifact = 0;
+};
+
+Result<LinkedFunc> read_linked_func(Reader& r, std::span<const std::shared_ptr<Module>> artifacts,
+                                    std::span<const void* const> bases, const std::string& where) {
+  LinkedFunc out;
+  const uint8_t kind = r.u8();
+  if (kind == 0) return out;
+  const uint32_t a = r.u32();
+  const uint64_t offset = r.u64();
+  const uint32_t ta = r.u32(), ti = r.u32();
+  if (r.bad) return out;  // the caller reports the metadata as not parsing
+  if (kind != 1) return make_error(where + " has an unknown function kind");
+  if (a >= bases.size() || ta >= artifacts.size()) return make_error(where + " names no artifact of the component");
+  const wink_artifact_t& tabi = artifacts[ta]->abi();
+  if (ti >= tabi.num_func_types) return make_error(where + " has a bad type");
+  auto func = reinterpret_cast<wasm_rt_function_ptr_t>(reinterpret_cast<uintptr_t>(bases[a]) + offset);
+  Dl_info fi{};
+  if (offset == 0 || !dladdr(reinterpret_cast<void*>(func), &fi) || fi.dli_fbase != bases[a]) {
+    return make_error(where + " points outside its artifact");
+  }
+  out.ref.func = func;
+  out.ref.func_type = tabi.func_type_ids[ti];
+  out.artifact = a;
+  return out;
+}
+
+void write_reloc(Writer& w, const Snapshot::Reloc& r) {
+  w.u64(r.at);
+  w.u32(r.range);
+  w.u64(r.offset);
+}
+
+}  // namespace
+
+Result<void> Snapshot::write_linked_file(const fs::path& file, const LinkedFileKey& key,
+                                         std::span<const std::shared_ptr<Snapshot>> core,
+                                         std::span<const std::shared_ptr<Module>> artifacts,
+                                         std::span<const uint8_t> extra) {
+  WINK_ASSIGN_OR_RETURN(const std::vector<const void*> bases, artifact_bases(artifacts));
+  Writer meta;
+  std::string error;
+  uint64_t data_cursor = 0;
+  std::vector<const MemoryImage*> memories;
+  meta.u32(static_cast<uint32_t>(core.size()));
+  for (size_t i = 0; i < core.size(); ++i) {
+    const Snapshot* snap = core[i].get();
+    meta.u8(snap ? 1 : 0);
+    if (!snap) continue;
+    if (!snap->linked_) return make_error("internal error: write_linked_file of a snapshot not made by capture_linked");
+    const wink_artifact_t& abi = snap->module_->abi();
+    const std::string where = "core instance " + std::to_string(i);
+    // The struct, with the function and type of each funcref global cleared
+    // (stored portably after it).
+    std::vector<uint8_t> image = snap->image_;
+    std::vector<wasm_rt_funcref_t> globals;
+    for (uint32_t k = 0; k < abi.num_instance_fields; ++k) {
+      const auto& f = abi.instance_fields[k];
+      if (f.kind != WINK_FIELD_FUNCREF_GLOBAL) continue;
+      wasm_rt_funcref_t ref;
+      std::memcpy(&ref, image.data() + f.offset, sizeof ref);
+      globals.push_back(ref);
+      std::memset(image.data() + f.offset, 0, sizeof ref);
+    }
+    meta.u64(image.size());
+    meta.raw(image.data(), image.size());
+    meta.u32(static_cast<uint32_t>(globals.size()));
+    for (const auto& g : globals) write_linked_func(meta, g, artifacts, bases, error, where + " funcref global");
+    meta.u32(static_cast<uint32_t>(snap->image_relocs_.size()));
+    for (const Reloc& r : snap->image_relocs_) write_reloc(meta, r);
+    meta.u32(static_cast<uint32_t>(snap->memories_.size()));
+    for (const auto& m : snap->memories_) {
+      write_memory_meta(meta, *m, data_cursor);
+      memories.push_back(m.get());
+    }
+    meta.u32(static_cast<uint32_t>(snap->tables_.size()));
+    for (const auto& t : snap->tables_) {
+      meta.u64(t->field_offset);
+      meta.u8(t->funcref ? 1 : 0);
+      meta.u32(t->size);
+      meta.u32(t->max_size);
+      if (!t->funcref) continue;
+      for (uint32_t k = 0; k < t->size; ++k) {
+        write_linked_func(meta, t->resolved[k], artifacts, bases, error, where + " table entry " + std::to_string(k));
+      }
+      meta.u32(static_cast<uint32_t>(t->relocs.size()));
+      for (const Reloc& r : t->relocs) write_reloc(meta, r);
+    }
+  }
+  if (!error.empty()) return make_error(error);
+  meta.u32(static_cast<uint32_t>(extra.size()));
+  meta.raw(extra.data(), extra.size());
+  const FileIdentity id{kLinkedMagic, kLinkedFormatVersion, "component image", key.component, key.code, key.spec,
+                        "another component", "", ""};
+  return write_framed(file, id, meta.out, memories, data_cursor);
+}
+
+Result<std::vector<std::shared_ptr<Snapshot>>> Snapshot::read_linked_file(
+    const fs::path& file, const LinkedFileKey& key, std::span<const std::shared_ptr<Module>> artifacts,
+    const LinkedLayout& layout, std::vector<uint8_t>* extra) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::string what = "component image";
+  auto damaged = [&](const std::string& why) { return make_error("damaged " + what + " (" + why + ")"); };
+  WINK_ASSIGN_OR_RETURN(const std::vector<const void*> bases, artifact_bases(artifacts));
+  const size_t ncore = layout.core_module.size();
+  if (layout.range_sizes.size() != ncore * 2) return make_error("internal error: read_linked_file layout");
+  const FileIdentity id{kLinkedMagic, kLinkedFormatVersion, what, key.component, key.code, key.spec,
+                        "another component",
+                        "a core module was compiled differently (tier, optimization level, C compiler or flags)",
+                        "made with other init options or configuration"};
+  FramedFile f;
+  WINK_TRY(open_framed(file, id, f));
+  Reader r{f.meta};
+  if (r.u32() != ncore) return damaged("core instances do not match the component");
+  std::vector<std::shared_ptr<Snapshot>> out(ncore);
+  // Where a function reference of artifact `a` may have its instance: a core
+  // instance of the same code, at its struct (or an import-instance field in
+  // it, wasm2c's form for imported functions put in tables) or its link table.
+  auto instance_ok = [&](uint32_t a, const Reloc& rel) {
+    const size_t j = rel.range / 2;
+    if (j >= ncore || layout.core_module[j] < 0) return false;
+    const auto m = static_cast<size_t>(layout.core_module[j]);
+    if (m >= bases.size() || bases[m] != bases[a]) return false;
+    if (rel.offset == 0) return true;
+    if (rel.range % 2) return false;
+    const wink_artifact_t& abi = artifacts[m]->abi();
+    for (uint32_t k = 0; k < abi.num_instance_fields; ++k) {
+      const auto& fl = abi.instance_fields[k];
+      if (fl.kind == WINK_FIELD_IMPORT_INSTANCE && fl.offset == rel.offset) return true;
+    }
+    return false;
+  };
+  auto read_reloc = [&](uint64_t max_at) -> Result<Reloc> {
+    Reloc rel;
+    rel.at = r.u64();
+    rel.range = r.u32();
+    rel.offset = r.u64();
+    if (r.bad) return rel;
+    if (rel.range >= layout.range_sizes.size() || rel.offset >= layout.range_sizes[rel.range] || rel.at >= max_at) {
+      return damaged("relocation out of range");
+    }
+    return rel;
+  };
+  for (size_t i = 0; i < ncore && !r.bad; ++i) {
+    const bool present = r.u8() != 0;
+    if (present != (layout.core_module[i] >= 0)) return damaged("core instances do not match the component");
+    if (!present) continue;
+    const auto mi = static_cast<size_t>(layout.core_module[i]);
+    if (mi >= artifacts.size()) return make_error("internal error: read_linked_file layout");
+    const std::shared_ptr<Module>& module = artifacts[mi];
+    const wink_artifact_t& abi = module->abi();
+    const std::string where = "core instance " + std::to_string(i);
+    if (!abi.linked) return make_error("internal error: read_linked_file of a module not compiled for linking");
+    auto snap = std::shared_ptr<Snapshot>(new Snapshot());
+    snap->module_ = module;
+    snap->linked_ = true;
+    snap->spec_key_ = "component";
+    if (r.u64() != abi.instance_size) return damaged(where + ": instance layout does not match the artifact");
+    auto img = r.bytes(abi.instance_size);
+    if (r.bad) break;
+    snap->image_.assign(img.begin(), img.end());
+    // Fields by kind, as the artifact declares them; every pointer field is
+    // cleared here and set only from a checked relocation.
+    std::vector<uint64_t> mem_offsets, table_offsets, global_offsets, pointer_fields;
+    for (uint32_t k = 0; k < abi.num_instance_fields; ++k) {
+      const auto& fl = abi.instance_fields[k];
+      const uint64_t need = fl.kind == WINK_FIELD_MEMORY ? sizeof(wasm_rt_memory_t)
+                            : fl.kind == WINK_FIELD_FUNCREF_TABLE || fl.kind == WINK_FIELD_EXTERNREF_TABLE
+                                ? sizeof(wasm_rt_funcref_table_t)
+                            : fl.kind == WINK_FIELD_FUNCREF_GLOBAL ? sizeof(wasm_rt_funcref_t)
+                                                                   : sizeof(void*);
+      if (fl.kind == WINK_FIELD_UNKNOWN || fl.kind > WINK_FIELD_UNKNOWN || fl.offset > abi.instance_size ||
+          need > abi.instance_size - fl.offset) {
+        return make_error(where + ": the artifact holds a field images cannot restore");
+      }
+      uint8_t* field = snap->image_.data() + fl.offset;
+      switch (fl.kind) {
+        case WINK_FIELD_MEMORY: mem_offsets.push_back(fl.offset); break;
+        case WINK_FIELD_FUNCREF_TABLE:
+        case WINK_FIELD_EXTERNREF_TABLE: table_offsets.push_back(fl.offset); break;
+        case WINK_FIELD_FUNCREF_GLOBAL: global_offsets.push_back(fl.offset); break;
+        case WINK_FIELD_IMPORT_INSTANCE:
+        case WINK_FIELD_IMPORTED_OBJECT: pointer_fields.push_back(fl.offset); break;
+        default: break;
+      }
+      std::memset(field, 0, need);
+    }
+    if (r.u32() != global_offsets.size()) return damaged(where + ": funcref globals do not match the artifact");
+    std::vector<LinkedFunc> globals;
+    for (size_t k = 0; k < global_offsets.size() && !r.bad; ++k) {
+      WINK_ASSIGN_OR_RETURN(LinkedFunc g, read_linked_func(r, artifacts, bases, where + " funcref global"));
+      std::memcpy(snap->image_.data() + global_offsets[k], &g.ref, sizeof g.ref);
+      globals.push_back(g);
+    }
+    // Struct relocations: exactly one per import-instance and imported-object
+    // field, one per non-null funcref global (its instance), nothing else.
+    const uint32_t nrelocs = r.u32();
+    if (nrelocs > r.left() / 20) return damaged(where + ": relocations");
+    std::vector<uint8_t> covered(pointer_fields.size() + global_offsets.size(), 0);
+    for (uint32_t k = 0; k < nrelocs && !r.bad; ++k) {
+      WINK_ASSIGN_OR_RETURN(Reloc rel, read_reloc(abi.instance_size));
+      if (r.bad) break;
+      size_t slot = covered.size();
+      for (size_t p = 0; p < pointer_fields.size(); ++p) {
+        if (rel.at == pointer_fields[p]) slot = p;
+      }
+      for (size_t g = 0; g < global_offsets.size(); ++g) {
+        if (rel.at == global_offsets[g] + offsetof(wasm_rt_funcref_t, module_instance)) {
+          if (globals[g].ref.func == nullptr || !instance_ok(globals[g].artifact, rel)) {
+            return damaged(where + ": a funcref global's instance");
+          }
+          slot = pointer_fields.size() + g;
+        }
+      }
+      if (slot == covered.size() || covered[slot]) return damaged(where + ": relocation of no pointer field");
+      covered[slot] = 1;
+      snap->image_relocs_.push_back(rel);
+    }
+    for (size_t p = 0; p < covered.size() && !r.bad; ++p) {
+      const bool needed = p < pointer_fields.size() || globals[p - pointer_fields.size()].ref.func != nullptr;
+      if (needed && !covered[p]) return damaged(where + ": a pointer field without its relocation");
+    }
+    const uint32_t nmem = r.u32();
+    if (!r.bad && nmem != mem_offsets.size()) return damaged(where + ": memories do not match the artifact");
+    for (uint32_t k = 0; k < nmem && !r.bad; ++k) {
+      WINK_ASSIGN_OR_RETURN(auto m, read_memory_image(r, f, mem_offsets[k], what));
+      snap->stats_.memory_bytes += m->bytes();
+      snap->stats_.nonzero_bytes += m->stored_bytes();
+      snap->memories_.push_back(std::move(m));
+    }
+    const uint32_t ntables = r.u32();
+    if (!r.bad && ntables != table_offsets.size()) return damaged(where + ": tables do not match the artifact");
+    for (uint32_t k = 0; k < ntables && !r.bad; ++k) {
+      auto t = std::make_unique<TableImage>();
+      t->field_offset = r.u64();
+      t->funcref = r.u8() != 0;
+      t->size = r.u32();
+      t->max_size = r.u32();
+      if (r.bad) break;
+      const auto* decl = std::find_if(abi.instance_fields, abi.instance_fields + abi.num_instance_fields,
+                                       [&](const wink_instance_field_t& fl) { return fl.offset == t->field_offset; });
+      const bool funcref_field = decl != abi.instance_fields + abi.num_instance_fields &&
+                                 decl->kind == WINK_FIELD_FUNCREF_TABLE;
+      if (t->field_offset != table_offsets[k] || t->funcref != funcref_field || t->size > t->max_size ||
+          t->size > 10'000'000 || (t->funcref && t->size > r.left())) {
+        return damaged(where + ": table");
+      }
+      if (t->funcref) {
+        std::vector<uint32_t> artifact_of(t->size, 0);
+        t->resolved.reserve(t->size);
+        for (uint32_t e = 0; e < t->size && !r.bad; ++e) {
+          WINK_ASSIGN_OR_RETURN(LinkedFunc fn,
+                                read_linked_func(r, artifacts, bases, where + " table entry " + std::to_string(e)));
+          t->resolved.push_back(fn.ref);
+          artifact_of[e] = fn.artifact;
+        }
+        const uint32_t n = r.u32();
+        if (n > t->size || n > r.left() / 20) return damaged(where + ": table relocations");
+        std::vector<uint8_t> has(t->size, 0);
+        for (uint32_t e = 0; e < n && !r.bad; ++e) {
+          WINK_ASSIGN_OR_RETURN(Reloc rel, read_reloc(t->size));
+          if (r.bad) break;
+          if (has[rel.at] || t->resolved[rel.at].func == nullptr || !instance_ok(artifact_of[rel.at], rel)) {
+            return damaged(where + ": a table entry's instance");
+          }
+          has[rel.at] = 1;
+          t->relocs.push_back(rel);
+        }
+        for (uint32_t e = 0; e < t->size && !r.bad; ++e) {
+          if (t->resolved[e].func != nullptr && !has[e]) return damaged(where + ": a table entry without its instance");
+        }
+      }
+      // The struct's copy of the table's size is this one, never the file's
+      // (guest code indexes the entries restored by it).
+      auto* field = reinterpret_cast<wasm_rt_funcref_table_t*>(snap->image_.data() + t->field_offset);
+      field->size = t->size;
+      field->max_size = t->max_size;
+      snap->tables_.push_back(std::move(t));
+    }
+    if (r.bad) break;
+    WINK_TRY(snap->prepare_process_state());
+    out[i] = std::move(snap);
+  }
+  const uint32_t nextra = r.u32();
+  auto extra_bytes = r.bytes(nextra);
+  if (!r.done()) return damaged("metadata does not parse");
+  if (!f.data_intact()) return damaged("memory checksum");
+  if (extra) extra->assign(extra_bytes.begin(), extra_bytes.end());
+  const double ms = ms_since(t0);
+  for (auto& s : out) {
+    if (!s) continue;
+    s->stats_.file_bytes = f.size;
+    s->stats_.load_ms = ms;
+  }
+  return out;
 }
 
 // ---- Parked slots: a stateful instance's mapping kept across standby ----

@@ -212,6 +212,39 @@ class Snapshot : public std::enable_shared_from_this<Snapshot> {
                               const InstanceLimits& limits) const;
   bool linked() const { return linked_; }
 
+  // ---- Component instance images in files ----
+  //
+  // The linked snapshots of one component instance (one per core instance,
+  // null where there is none) in one file, with a module snapshot's framing:
+  // header, identity, checksums, written to a temporary file and renamed
+  // (docs/snapshots.md, "Component instance images"). Function references are
+  // stored as (artifact, offset) into `artifacts` (the component's core
+  // modules, in the linker's order) and their types as (artifact, type
+  // index); `extra` is the caller's own bytes, under the same checksum.
+  struct LinkedFileKey {
+    std::string component;  // hex sha256 of the component binary
+    std::string code;       // hex sha256 over every core module's artifact id, in order
+    std::string spec;       // hex sha256 of everything init could observe
+  };
+  static Result<void> write_linked_file(const std::filesystem::path& file, const LinkedFileKey& key,
+                                        std::span<const std::shared_ptr<Snapshot>> core,
+                                        std::span<const std::shared_ptr<Module>> artifacts,
+                                        std::span<const uint8_t> extra);
+  // What a file must fit: per core instance, the index of its module in
+  // `artifacts` (-1: none), and the size of every range (2i: its struct,
+  // 2i + 1: its link table) a pointer may land in.
+  struct LinkedLayout {
+    std::vector<int64_t> core_module;
+    std::vector<uint64_t> range_sizes;
+  };
+  // Reads a file write_linked_file made, refusing (never partly using) one
+  // that is truncated, damaged, made for another component, other code or
+  // another key, or that does not fit `layout`: every offset, index and
+  // relocation is checked against the artifacts before anything is kept.
+  static Result<std::vector<std::shared_ptr<Snapshot>>> read_linked_file(
+      const std::filesystem::path& file, const LinkedFileKey& key,
+      std::span<const std::shared_ptr<Module>> artifacts, const LinkedLayout& layout, std::vector<uint8_t>* extra);
+
   // Keeps up to `count` memory slots mapped (and their hot pages faulted in)
   // ahead of demand; instantiate() takes one when available. 0 turns it off.
   // `prefault` selects the pages touched ahead: none, the pages dirtied by

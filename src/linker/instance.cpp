@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <string_view>
 
 #include "component/abi.h"
 #include "linker/core_link.h"
@@ -335,17 +336,6 @@ Result<std::unique_ptr<ComponentInstance>> instantiate(std::shared_ptr<const Loa
 
 // ---- Instance images: capture once, restore per instance ----
 
-class InstanceImage {
- public:
-  const LoadedComponent* component = nullptr;  // the one it was captured from
-  std::vector<std::shared_ptr<engine::Snapshot>> core;  // per core instance; null: inline exports
-  // The handles the instance held (own, lent to nobody) and the host
-  // resources behind them (stdio streams), remade at the same indices and
-  // reps so guest memory that names them stays true.
-  component::HandleTable handles;
-  std::shared_ptr<const component::HostResourcesImage> host_resources;
-};
-
 namespace {
 
 // The address ranges a core instance's pointers may land in: for core
@@ -445,6 +435,68 @@ Result<std::unique_ptr<ComponentInstance>> restore(std::shared_ptr<const LoadedC
   self.abi.handles = image->handles;
   if (image->host_resources) WINK_TRY(self.host_state->restore_resources(*image->host_resources));
   return inst;
+}
+
+namespace {
+
+// Whether an imported-object field (by its C declaration, "wasm_rt_memory_t
+// *w2c_..." or "u32* w2c_...") may point at import `imp`'s object: the same
+// kind of object of the same type, so guest code never reads one as another.
+bool pointee_fits(std::string_view decl, const wink_import_t& imp) {
+  const std::string_view params = imp.params ? imp.params : "";
+  auto is = [&](std::string_view type) {
+    if (!decl.starts_with(type)) return false;
+    std::string_view rest = decl.substr(type.size());
+    while (rest.starts_with(" ")) rest.remove_prefix(1);
+    return rest.starts_with("*");
+  };
+  if (is("wasm_rt_memory_t")) return imp.kind == WINK_EXTERN_MEMORY;
+  if (is("wasm_rt_funcref_table_t")) return imp.kind == WINK_EXTERN_TABLE && params == "r";
+  if (is("wasm_rt_externref_table_t")) return imp.kind == WINK_EXTERN_TABLE && params == "e";
+  if (imp.kind != WINK_EXTERN_GLOBAL) return false;
+  if (is("u32")) return params == "i";
+  if (is("u64")) return params == "I";
+  if (is("f32")) return params == "f";
+  if (is("f64")) return params == "F";
+  if (is("wasm_rt_funcref_t")) return params == "r";
+  if (is("wasm_rt_externref_t")) return params == "e";
+  if (is("v128")) return params != "i" && params != "I" && params != "f" && params != "F" && params != "r" && params != "e";
+  return false;
+}
+
+}  // namespace
+
+Result<void> check_image_links(std::shared_ptr<const LoadedComponent> component,
+                               std::shared_ptr<const InstanceImage> image) {
+  InstanceLimits limits;
+  limits.max_memory_pages = UINT32_MAX;  // the image's own sizes; each request's limit is checked at its restore
+  WINK_ASSIGN_OR_RETURN(auto inst, restore(std::move(component), std::move(image), limits));
+  const ComponentInstance::Impl& self = *inst->impl_;
+  for (uint32_t i = 0; i < self.core.size(); ++i) {
+    if (!self.core[i]) continue;
+    const wink_artifact_t& abi = self.core[i]->module().abi();
+    const auto* storage = static_cast<const uint8_t*>(self.core[i]->raw());
+    const std::vector<wink_link_slot_t>& links = self.links[i];
+    for (uint32_t k = 0; k < abi.num_instance_fields; ++k) {
+      const wink_instance_field_t& f = abi.instance_fields[k];
+      if (f.kind != WINK_FIELD_IMPORT_INSTANCE && f.kind != WINK_FIELD_IMPORTED_OBJECT) continue;
+      void* p = nullptr;
+      std::memcpy(&p, storage + f.offset, sizeof p);
+      bool ok = false;
+      if (f.kind == WINK_FIELD_IMPORT_INSTANCE) {
+        ok = p == links.data();
+      } else {
+        for (uint32_t m = 0; m < abi.num_imports && !ok; ++m) {
+          ok = links[m + 1].target == p && pointee_fits(f.decl ? f.decl : "", abi.imports[m]);
+        }
+      }
+      if (!ok) {
+        return make_error(core_instance_name(*self.plan, i) + ": field " + (f.decl ? f.decl : "?") +
+                          " does not point where the component's links do");
+      }
+    }
+  }
+  return {};
 }
 
 Result<std::vector<Value>> ComponentInstance::call(std::string_view instance, std::string_view func,

@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <span>
 #include <string>
@@ -148,6 +149,30 @@ Result<std::unique_ptr<ComponentInstance>> restore(std::shared_ptr<const LoadedC
                                                    std::shared_ptr<const InstanceImage> image,
                                                    const InstanceLimits& limits = {});
 
+// ---- Instance images in files (image_file.cpp; docs/components.md, "init") ----
+//
+// An image written to a file is used only with the same component binary,
+// the same code (every core module's artifact: quick and optimized tiers
+// each have their own), the same wink, and the same `spec`: the embedder's
+// hash of everything init could observe. Anything else, a damaged or
+// truncated file, or one whose pointers do not fit the component's links,
+// is refused with the reason; every byte of the file is checked as hostile.
+struct ImageFileKey {
+  std::string component;  // hex sha256 of the component binary
+  std::string spec;       // hex sha256 of what the state depends on besides the code
+};
+// <data_dir>/snapshots/<component>-<code>-<spec>.cimg (each part shortened).
+Result<std::filesystem::path> image_path_for(const LoadedComponent& component, const ImageFileKey& key,
+                                             const std::filesystem::path& data_dir);
+// Writes `image` (captured from an instance of `component`) to `file`: a
+// temporary file renamed over it, so a reader never sees half of one.
+Result<void> save_image(const LoadedComponent& component, const InstanceImage& image,
+                        const std::filesystem::path& file, const ImageFileKey& key);
+// Reads an image save_image wrote for this component, code and key.
+Result<std::shared_ptr<const InstanceImage>> load_image(std::shared_ptr<const LoadedComponent> component,
+                                                        const std::filesystem::path& file,
+                                                        const ImageFileKey& key);
+
 class ComponentInstance {
  public:
   ~ComponentInstance();
@@ -187,6 +212,7 @@ class ComponentInstance {
   friend Result<std::unique_ptr<ComponentInstance>> restore(std::shared_ptr<const LoadedComponent>,
                                                             std::shared_ptr<const InstanceImage>,
                                                             const InstanceLimits&);
+  friend Result<void> check_image_links(std::shared_ptr<const LoadedComponent>, std::shared_ptr<const InstanceImage>);
   ComponentInstance();
   std::unique_ptr<Impl> impl_;
 };

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "component/host.h"
+#include "engine/snapshot.h"
 #include "linker/linker.h"
 
 namespace wink::linker {
@@ -68,5 +69,23 @@ struct LoadedComponent::Impl {
   std::vector<component::ResourceId> implemented;
 };
 using Plan = LoadedComponent::Impl;
+
+class InstanceImage {
+ public:
+  const LoadedComponent* component = nullptr;  // the one it was captured from (or loaded for)
+  std::vector<std::shared_ptr<engine::Snapshot>> core;  // per core instance; null: inline exports
+  // The handles the instance held (own, lent to nobody) and the host
+  // resources behind them (stdio streams), remade at the same indices and
+  // reps so guest memory that names them stays true.
+  component::HandleTable handles;
+  std::shared_ptr<const component::HostResourcesImage> host_resources;
+};
+
+// Restores `image` once and checks that every pointer a core instance holds
+// to another (its link table, imported memories, tables and globals) is the
+// one the component's links give: an image read from a file must not point
+// one instance at another's fields (image_file.cpp).
+Result<void> check_image_links(std::shared_ptr<const LoadedComponent> component,
+                               std::shared_ptr<const InstanceImage> image);
 
 }  // namespace wink::linker

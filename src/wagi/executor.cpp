@@ -299,9 +299,21 @@ Result<std::unique_ptr<App>> App::load(manifest::Manifest manifest, engine::Engi
         fields.emplace_back("mode", img.used ? "restore" : "instantiate");
         fields.emplace_back("reason", img.reason);
         fields.emplace_back("stored_bytes", std::to_string(img.stored_bytes));
-        fields.emplace_back("capture_ms", format_ms(img.capture_ms));
+        if (img.loaded) {
+          fields.emplace_back("load_ms", format_ms(img.load_ms));
+        } else {
+          fields.emplace_back("capture_ms", format_ms(img.capture_ms));
+        }
         if (img.init_ran) fields.emplace_back("init_ms", format_ms(img.init_ms));
-        app->log_event("info", img.used ? "component image captured" : "component image not used", c.id, fields);
+        if (!img.file.empty()) fields.emplace_back("file", img.file);
+        // Why a kept file was not used (a damaged or stale one is rebuilt, never trusted).
+        if (img.used && !img.loaded && !img.file_rejected.empty()) fields.emplace_back("rebuilt", img.file_rejected);
+        if (!img.save_error.empty()) fields.emplace_back("save_error", img.save_error);
+        app->log_event("info",
+                       !img.used ? "component image not used"
+                       : img.loaded ? "component image loaded"
+                                    : "component image built",
+                       c.id, fields);
       }
       s.served = std::move(served);
       s.loaded_at = Clock::now();

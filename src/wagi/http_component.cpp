@@ -1,13 +1,19 @@
 // Per-request wasi:http components (http_component.h).
 #include "wagi/http_component.h"
 
+#include <fcntl.h>
+#include <sys/random.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <string_view>
 
+#include "common/hash.h"
 #include "engine/init_failure.h"
+#include "host/host.h"
 #include "http/stream.h"
 #include "linker/linker.h"
 #include "runtime/runtime.h"
@@ -25,6 +31,9 @@ struct HttpComponent {
   // requests on the init instance (init itself has its own).
   std::vector<std::string> provider_args;
   std::vector<std::pair<std::string, std::string>> provider_env;
+  // Where the image is kept between loads (empty: not kept) and its key.
+  std::filesystem::path image_file;
+  linker::ImageFileKey image_key;
 };
 
 namespace {
@@ -175,6 +184,79 @@ Result<std::unique_ptr<linker::ComponentInstance>> run_init(HttpComponent& c, co
   return std::move(*inst);
 }
 
+// A random value of this data directory (<data>/snapshots/image-key.salt,
+// 0600), mixed into every image key: the key is in the file's name and the
+// key covers secret variables, so without it a short secret could be found
+// by hashing guesses. Empty when it cannot be read or made (images are then
+// not kept).
+std::string image_key_salt(const std::filesystem::path& data_dir) {
+  const std::filesystem::path dir = data_dir / "snapshots";
+  const std::filesystem::path file = dir / "image-key.salt";
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  uint8_t salt[32];
+  int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    bool ok = ::getrandom(salt, sizeof salt, 0) == static_cast<ssize_t>(sizeof salt) &&
+              ::write(fd, salt, sizeof salt) == static_cast<ssize_t>(sizeof salt) && ::fsync(fd) == 0;
+    ::close(fd);
+    if (!ok) {
+      ::unlink(file.c_str());
+      return {};
+    }
+  } else {
+    // Another process may have just created it: give its write a moment.
+    bool ok = false;
+    for (int attempt = 0; attempt < 20 && !ok; ++attempt) {
+      if (attempt) ::usleep(5000);
+      fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) return {};
+      ok = ::read(fd, salt, sizeof salt) == static_cast<ssize_t>(sizeof salt);
+      ::close(fd);
+    }
+    if (!ok) return {};  // unreadable or short: images are not kept this time
+  }
+  return std::string(reinterpret_cast<const char*>(salt), sizeof salt);
+}
+
+// Everything an image depends on besides the code: what init (and the
+// warm-up requests) could observe through the component's imports, whose
+// app it is (an init may read the app's stores: never another's), the
+// memory limit, and how the image is chosen. Key-value contents and outbound
+// responses are not in it: they are what they were when the image was built.
+std::string image_spec_key(const std::string& salt, const HttpComponent& c, const wasi2::Config& config,
+                           const std::string_view mode) {
+  Sha256 h;
+  auto field = [&](std::string_view name, std::string_view value) {
+    h.update(name).update("=").update(std::to_string(value.size())).update(":").update(value).update("\n");
+  };
+  h.update(salt);
+  field("format", "component image key 1");
+  field("mode", mode);
+  field("memory_pages", std::to_string(c.limits.instance.max_memory_pages));
+  for (const auto& a : config.args) field("arg", a);
+  for (const auto& [k, v] : config.env) field("env", k + "=" + v);
+  for (const auto& p : config.preopens) field("dir", p.host_path.string() + " " + p.guest_path);
+  if (config.host) {
+    const host::ComponentSpec& spec = config.host->spec();
+    field("app", spec.app);
+    field("component", spec.component);
+    for (const auto& store : spec.stores) field("store", store);
+    for (const auto& [name, var] : spec.variables) {
+      field("variable", name);
+      field(var.secret ? "secret" : "value", var.value ? "1" + *var.value : "0");
+    }
+  }
+  if (c.limits.init) {
+    const HttpComponentInit& init = *c.limits.init;
+    field("init", init.export_name);
+    for (const auto& a : init.args) field("init-arg", a);
+    for (const auto& [k, v] : init.env) field("init-env", k + "=" + v);
+    for (const auto& w : init.warmup) field("warmup", w);
+  }
+  return h.hex();
+}
+
 // Captures the image every instance starts from and decides, by the rule in
 // http_component.h, whether requests restore it or instantiate afresh.
 Result<void> capture_instance_image(HttpComponent& c) {
@@ -183,6 +265,31 @@ Result<void> capture_instance_image(HttpComponent& c) {
   if (!c.limits.init && mode == "0") {
     c.image_info.reason = "WINK_COMPONENT_RESTORE=0";
     return {};
+  }
+  // The image an earlier load of the same bytes, code and key left: no
+  // init runs and nothing is captured.
+  if (!c.image_file.empty()) {
+    std::error_code ec;
+    if (std::filesystem::exists(c.image_file, ec)) {
+      const auto t0 = Clock::now();
+      auto loaded = linker::load_image(c.loaded, c.image_file, c.image_key);
+      if (loaded.ok()) {
+        const auto st = linker::image_stats(**loaded);
+        c.image_info.loaded = true;
+        c.image_info.load_ms = ms_between(t0, Clock::now());
+        c.image_info.stored_bytes = st.stored_bytes;
+        const std::string held = "the image holds " + std::to_string(st.stored_bytes) + " bytes of non-zero state";
+        c.image_info.reason = c.limits.init ? "init ran at an earlier load (" + held + ")"
+                                            : held + ", kept from an earlier load";
+        if (c.limits.recycled_slots) linker::set_recycled_slots(**loaded, c.limits.recycled_slots);
+        c.image = std::move(*loaded);
+        c.image_info.used = true;
+        return {};
+      }
+      c.image_info.file_rejected = loaded.error().message;
+    } else {
+      c.image_info.file_rejected = "no image file yet";
+    }
   }
   std::unique_ptr<linker::ComponentInstance> first;
   if (c.limits.init) {
@@ -224,6 +331,12 @@ Result<void> capture_instance_image(HttpComponent& c) {
                           ": instantiating writes no more than a restored instance would fault in";
     return {};
   }
+  if (!c.image_file.empty()) {
+    // Not kept (the next load captures again) when it cannot be written.
+    if (auto saved = linker::save_image(*c.loaded, **image, c.image_file, c.image_key); !saved.ok()) {
+      c.image_info.save_error = saved.error().message;
+    }
+  }
   if (c.limits.recycled_slots) linker::set_recycled_slots(**image, c.limits.recycled_slots);
   c.image = std::move(*image);
   c.image_info.used = true;
@@ -241,10 +354,24 @@ Result<std::shared_ptr<const HttpComponent>> load_http_component(engine::Engine&
   c->limits = limits;
   c->provider_args = config.args;
   c->provider_env = config.env;
+  const char* restore_env = std::getenv("WINK_COMPONENT_RESTORE");
+  if (!engine.data_dir().empty()) {
+    if (std::string salt = image_key_salt(engine.data_dir()); !salt.empty()) {
+      c->image_key.component = Sha256().update(bytes).hex();
+      c->image_key.spec = image_spec_key(salt, *c, config, restore_env ? restore_env : "");
+    }
+  }
   WINK_ASSIGN_OR_RETURN(c->provider, wasi2::Provider::create(std::move(config)));
   linker::LoadOptions options;
   options.tiering = tiering;
   WINK_ASSIGN_OR_RETURN(c->loaded, linker::load_component(engine, bytes, *c->provider, options));
+  if (!c->image_key.spec.empty()) {
+    // Unidentifiable code (an artifact without an id): not kept.
+    if (auto file = linker::image_path_for(*c->loaded, c->image_key, engine.data_dir()); file.ok()) {
+      c->image_file = std::move(*file);
+      c->image_info.file = c->image_file.string();
+    }
+  }
   c->handler = c->loaded->find_instance("wasi:http/incoming-handler");
   if (c->handler.empty() || !c->loaded->find_export(c->handler, "handle")) {
     return make_error("the component does not export wasi:http/incoming-handler@0.2.x#handle (it exports: " +

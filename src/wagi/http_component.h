@@ -88,6 +88,9 @@ std::vector<std::shared_future<Result<std::filesystem::path>>> optimized_builds(
 //   - else a fresh instantiation (it writes less than a restored instance
 //     would fault in).
 // WINK_COMPONENT_RESTORE=1 always restores, =0 never (not with `init`).
+// An image that is used is kept in the data directory (linker::save_image)
+// and loaded by the next load of the same bytes, code and configuration
+// (a restart, a redeploy): init does not run again (docs/components.md).
 constexpr uint64_t kRestoreMinStoredBytes = 64 * 1024;
 struct HttpComponentImage {
   bool used = false;
@@ -96,6 +99,15 @@ struct HttpComponentImage {
   uint64_t stored_bytes = 0;
   double capture_ms = 0;
   double init_ms = 0;  // init and warm-up requests
+  // Kept between loads in `file` (<data>/snapshots/*.cimg; empty: not kept,
+  // e.g. no data directory): `loaded` from it (init did not run), else the
+  // reason the file was not used (`file_rejected`: none yet, stale, damaged)
+  // and, when writing it failed, why (`save_error`).
+  std::string file;
+  bool loaded = false;
+  double load_ms = 0;
+  std::string file_rejected;
+  std::string save_error;
 };
 const HttpComponentImage& http_component_image(const HttpComponent& component);
 

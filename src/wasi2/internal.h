@@ -47,6 +47,9 @@ enum class Kind : uint8_t {
 const char* kind_name(Kind k);
 
 enum class Stdio : uint8_t { kNone, kIn, kOut, kErr };
+// The stdio streams State::capture_resources saved, read back from an image
+// file (Provider::read_resources), every rep checked against `max_live`.
+Result<std::shared_ptr<const component::HostResourcesImage>> read_stdio_streams(ByteReader& r, uint32_t max_live);
 
 struct Resource {
   explicit Resource(Kind k) : kind(k) {}

@@ -160,6 +160,10 @@ Result<component::HostResourceDrop> Provider::resource(const ExternName& iface, 
 std::unique_ptr<State> Provider::make_state() { return std::make_unique<State>(shared_); }
 std::unique_ptr<component::HostState> Provider::create_state() { return make_state(); }
 
+Result<std::shared_ptr<const component::HostResourcesImage>> Provider::read_resources(ByteReader& r) const {
+  return read_stdio_streams(r, shared_->config.limits.max_resources);
+}
+
 std::vector<std::string> Provider::interfaces() {
   std::vector<std::string> out;
   for (const HostImpl& h : registry()) {

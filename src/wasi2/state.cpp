@@ -173,8 +173,37 @@ namespace {
 // The stdio streams an instance held, by rep.
 struct StdioStreams final : component::HostResourcesImage {
   std::vector<std::pair<uint32_t, Stdio>> streams;
+  void save(ByteWriter& w) const override {
+    w.u32(static_cast<uint32_t>(streams.size()));
+    for (const auto& [rep, which] : streams) {
+      w.u32(rep);
+      w.u8(static_cast<uint8_t>(which));
+    }
+  }
 };
 }  // namespace
+
+Result<std::shared_ptr<const component::HostResourcesImage>> read_stdio_streams(ByteReader& r, uint32_t max_live) {
+  auto image = std::make_shared<StdioStreams>();
+  const uint32_t n = r.u32();
+  if (n == 0 || n > max_live || n > r.left() / 5) return make_error("host resources: bad count");
+  for (uint32_t k = 0; k < n && !r.bad; ++k) {
+    const uint32_t rep = r.u32();
+    const uint8_t which = r.u8();
+    // Reps are slots of a table of at most max_live live resources; a rep
+    // past it would make restore_resources allocate that many slots.
+    if (rep == 0 || rep > max_live || which < static_cast<uint8_t>(Stdio::kIn) ||
+        which > static_cast<uint8_t>(Stdio::kErr)) {
+      return make_error("host resources: bad stdio stream");
+    }
+    for (const auto& [seen, _] : image->streams) {
+      if (seen == rep) return make_error("host resources: a rep twice");
+    }
+    image->streams.emplace_back(rep, static_cast<Stdio>(which));
+  }
+  if (r.bad) return make_error("host resources: truncated");
+  return std::shared_ptr<const component::HostResourcesImage>(std::move(image));
+}
 
 Result<std::shared_ptr<const component::HostResourcesImage>> State::capture_resources() const {
   auto image = std::make_shared<StdioStreams>();

@@ -230,6 +230,7 @@ class Provider final : public component::HostProvider {
   std::unique_ptr<component::HostState> create_state() override;
   // The same, typed.
   std::unique_ptr<State> make_state();
+  Result<std::shared_ptr<const component::HostResourcesImage>> read_resources(ByteReader& r) const override;
 
   // Interfaces ("wasi:io/streams") this host implements, for docs and tests.
   static std::vector<std::string> interfaces();

@@ -19,6 +19,9 @@
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iterator>
 #include <span>
 #include <string>
 #include <tuple>
@@ -27,6 +30,8 @@
 #include "compiler/wat.h"
 #include "engine/snapshot_pages.h"
 #include "component/component_builder.h"
+#include "component/image_file_format.h"
+#include "component/state_component.h"
 #include "component/test_host.h"
 #include "linker/linker.h"
 
@@ -39,79 +44,14 @@ using component::testing::CanonOpts;
 using component::testing::ComponentWriter;
 using component::testing::TestHost;
 using W = ComponentWriter;
+using component::testing::kStateModule;
+using component::testing::lift_all;
+using component::testing::prim;
+using component::testing::state_component;
 namespace fs = std::filesystem;
 using wink::test::wat;
 
 constexpr uint8_t kS32 = 0x7a, kU32 = 0x79;
-
-// Instance 0: memory, global, table (entry 0 its own function), data, a
-// start function that counts its runs in a global and in memory.
-const char* kStateModule = R"((module
-  (type $fn (func (param i32) (result i32)))
-  (memory (export "mem") 1 8)
-  (global $g (export "g") (mut i32) (i32.const 7))
-  (global $started (mut i32) (i32.const 0))
-  (table $t (export "t") 4 funcref)
-  (elem (i32.const 0) $triple)
-  (elem declare func $evil)
-  (data (i32.const 100) "\2a\00\00\00")
-  (func $triple (param i32) (result i32) (i32.add (i32.mul (local.get 0) (i32.const 3)) (global.get $g)))
-  (func $evil (param i32) (result i32) (i32.const -1))
-  (func $start
-    (global.set $started (i32.add (global.get $started) (i32.const 1)))
-    (i32.store (i32.const 200) (i32.add (i32.load (i32.const 200)) (i32.const 99))))
-  (start $start)
-  (func (export "double") (param i32) (result i32) (i32.add (i32.mul (local.get 0) (i32.const 2)) (global.get $g)))
-  (func (export "get-g") (result i32) (global.get $g))
-  (func (export "set-g") (param i32) (result i32) (global.set $g (local.get 0)) (local.get 0))
-  (func (export "started") (result i32) (global.get $started))
-  (func (export "peek") (param i32) (result i32) (i32.load (local.get 0)))
-  (func (export "poke") (param i32 i32) (result i32) (i32.store (local.get 0) (local.get 1)) (local.get 1))
-  (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
-  (func (export "pages") (result i32) (memory.size))
-  (func (export "set-entry") (param i32) (result i32) (table.set $t (local.get 0) (ref.func $evil)) (local.get 0))
-  (func (export "call-entry") (param i32 i32) (result i32)
-    (call_indirect (type $fn) (local.get 1) (local.get 0))))
-)";
-
-// Instance 1 (instantiated after 0): its element segment puts its imported
-// `double` (entry 1) and its own function reading its own global (entry 2)
-// into instance 0's table.
-const char* kUserModule = R"((module
-  (import "m" "t" (table 4 funcref))
-  (import "m" "double" (func $double (param i32) (result i32)))
-  (global $mine (mut i32) (i32.const 1000))
-  (elem (i32.const 1) $double $own)
-  (func $own (param i32) (result i32) (i32.add (global.get $mine) (local.get 0)))
-  (func (export "bump-mine") (param i32) (result i32)
-    (global.set $mine (i32.add (global.get $mine) (local.get 0))) (global.get $mine)))
-)";
-
-Bytes prim(uint8_t b) { return Bytes().u8(b); }
-
-// Lifts `fns` (core instance, export, parameter count; results: one s32)
-// and exports them under their names.
-void lift_all(W& w, const std::vector<std::tuple<uint32_t, std::string, int>>& fns) {
-  Bytes s32 = prim(kS32);
-  uint32_t core = 0, types = 0;
-  for (const auto& [inst, name, nparams] : fns) {
-    std::vector<std::pair<std::string, Bytes>> params;
-    for (int p = 0; p < nparams; ++p) params.emplace_back(std::string(1, char('a' + p)), s32);
-    w.alias_core(W::kCoreFunc, inst, name);
-    w.type(component::testing::func_type(params, &s32));
-    w.lift(core++, CanonOpts().bytes(), types++);
-  }
-  for (uint32_t i = 0; i < fns.size(); ++i) w.export_item(std::get<1>(fns[i]), W::kFunc, i);
-}
-
-std::vector<uint8_t> state_component() {
-  W w;
-  w.core_module(wat(kStateModule)).core_module(wat(kUserModule));
-  w.core_instantiate(0).core_instantiate(1, {{"m", 0}});
-  lift_all(w, {{0, "get-g", 0}, {0, "set-g", 1}, {0, "started", 0}, {0, "peek", 1}, {0, "poke", 2},
-               {0, "grow", 1}, {0, "pages", 0}, {0, "set-entry", 1}, {0, "call-entry", 2}, {1, "bump-mine", 1}});
-  return w.c.b;
-}
 
 // One module whose only difference between apps is its data segment.
 std::vector<uint8_t> data_component(const std::string& data) {
@@ -435,6 +375,266 @@ TEST_F(InstanceImageTest, RecycledSlotKeepsThePagesThePreviousInstanceRead) {
   int mapped = 0;
   for (uint8_t s : states) mapped += (s & engine::kPagePresent) && (s & engine::kPageFromFile);
   EXPECT_GE(mapped, 40) << "of 80 pages read by the previous instance, only " << mapped << " are still mapped";
+}
+
+// ---- Images kept in files (save_image / load_image) ----
+
+class ImageFileTest : public InstanceImageTest {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("wink-image-file-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  static ImageFileKey key(char spec = 'b') { return {std::string(64, 'a'), std::string(64, spec)}; }
+  // An image of the state component after calls changed every kind of
+  // state: memory, a global, a table entry (now its own $evil), written to
+  // a file; returns the file's bytes.
+  std::vector<uint8_t> saved_state(const fs::path& file) {
+    auto c = load(engine, state_component());
+    auto inst = instantiate(c);
+    EXPECT_TRUE(inst.ok());
+    call(**inst, "poke", {300, 77});
+    call(**inst, "set-g", {55});
+    call(**inst, "set-entry", {3});
+    auto image = capture_image(**inst);
+    EXPECT_TRUE(image.ok()) << image.error().message;
+    auto saved = save_image(*c, **image, file, key());
+    EXPECT_TRUE(saved.ok()) << saved.error().message;
+    std::ifstream in(file, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  }
+  // load_image of `bytes` (resealed) for a new load of the state component.
+  Result<std::shared_ptr<const InstanceImage>> load_bytes(std::vector<uint8_t> bytes, bool reseal = true) {
+    if (reseal) wink::test::reseal_image_file(bytes);
+    const fs::path file = dir_ / "tampered.cimg";
+    {
+      std::ofstream out(file, std::ios::binary | std::ios::trunc);
+      out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    }
+    return load_image(load(engine, state_component()), file, key());
+  }
+  fs::path dir_;
+};
+
+// Another load of the same component (a restart) restores the saved state,
+// with every function reference (its own, and those another core instance's
+// element segment put in its table) bound to the new instance; the start
+// function does not run again.
+TEST_F(ImageFileTest, AnotherLoadRestoresTheSavedState) {
+  const fs::path file = dir_ / "state.cimg";
+  saved_state(file);
+  auto c = load(engine, state_component());
+  auto image = load_image(c, file, key());
+  ASSERT_TRUE(image.ok()) << image.error().message;
+  for (int i = 0; i < 2; ++i) {
+    auto r = restored(c, *image);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(call(*r, "peek", {300}), 77);
+    EXPECT_EQ(call(*r, "peek", {100}), 42);
+    EXPECT_EQ(call(*r, "get-g"), 55);
+    EXPECT_EQ(call(*r, "started"), 1);
+    EXPECT_EQ(call(*r, "call-entry", {3, 0}), -1);   // $evil, set before the capture
+    EXPECT_EQ(call(*r, "call-entry", {0, 2}), 61);   // $triple: 2*3 + g
+    EXPECT_EQ(call(*r, "call-entry", {1, 2}), 59);   // instance 1's import of `double`: 2*2 + g
+    EXPECT_EQ(call(*r, "call-entry", {2, 2}), 1002); // instance 1's own function, its own global
+    call(*r, "set-g", {1});
+  }
+}
+
+TEST_F(ImageFileTest, AnotherKeyOrComponentIsStale) {
+  const fs::path file = dir_ / "state.cimg";
+  saved_state(file);
+  auto c = load(engine, state_component());
+  auto other_spec = load_image(c, file, key('c'));
+  ASSERT_FALSE(other_spec.ok());
+  EXPECT_NE(other_spec.error().message.find("stale component image: made with other init options or configuration"),
+            std::string::npos)
+      << other_spec.error().message;
+  auto other_component = load_image(c, file, {std::string(64, 'd'), std::string(64, 'b')});
+  ASSERT_FALSE(other_component.ok());
+  EXPECT_NE(other_component.error().message.find("stale component image: made for another component"),
+            std::string::npos)
+      << other_component.error().message;
+  // Another component's code: data_component's single module is not the state component's.
+  auto d = load(engine, data_component("x"));
+  auto other_code = load_image(d, file, key());
+  ASSERT_FALSE(other_code.ok());
+  EXPECT_NE(other_code.error().message.find("stale component image: made on another artifact"), std::string::npos)
+      << other_code.error().message;
+}
+
+// The quick tier (-O0, TinyCC) and the optimized one are other code for the
+// same component: each has its own file, and one's image is never restored
+// onto the other's code (its function offsets would land elsewhere).
+TEST_F(ImageFileTest, AnImageOfTheOtherTierIsStale) {
+  const fs::path file = dir_ / "optimized.cimg";
+  saved_state(file);  // default engine: -O2
+  engine::EngineConfig quick_config = config(WINK_TEST_CACHE_DIR);
+  quick_config.compile.opt_level = 0;
+  engine::Engine quick(quick_config);
+  auto q = load(quick, state_component());
+  ASSERT_TRUE(q);
+  auto o = load(engine, state_component());
+  auto quick_path = image_path_for(*q, key(), dir_);
+  auto optimized_path = image_path_for(*o, key(), dir_);
+  ASSERT_TRUE(quick_path.ok() && optimized_path.ok());
+  EXPECT_NE(*quick_path, *optimized_path);
+  auto stale = load_image(q, file, key());
+  ASSERT_FALSE(stale.ok());
+  EXPECT_NE(stale.error().message.find("stale component image: made on another artifact"), std::string::npos)
+      << stale.error().message;
+  // Its own image restores on its own code.
+  auto inst = instantiate(q);
+  ASSERT_TRUE(inst.ok());
+  call(**inst, "set-g", {9});
+  auto image = capture_image(**inst);
+  ASSERT_TRUE(image.ok());
+  ASSERT_TRUE(save_image(*q, **image, *quick_path, key()).ok());
+  auto back = load_image(q, *quick_path, key());
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  auto r = restored(q, *back);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(call(*r, "get-g"), 9);
+  EXPECT_EQ(call(*r, "call-entry", {1, 2}), 13);  // instance 1's import of `double`: 2*2 + g
+}
+
+// An attacker who can write the file and fix its checksums: every index,
+// offset and pointer is still checked, and the file is refused with the
+// reason, never used.
+TEST_F(ImageFileTest, TamperedValuesAreRefusedEvenWithGoodChecksums) {
+  const std::vector<uint8_t> good = saved_state(dir_ / "state.cimg");
+  {
+    auto same = load_bytes(good);  // the mirror of the format is current
+    ASSERT_TRUE(same.ok()) << same.error().message;
+  }
+  const auto map = wink::test::map_image_file(good);
+  ASSERT_TRUE(map.ok);
+  ASSERT_EQ(map.cores.size(), 2u);
+  const auto& entries = map.cores[0].table_entries;
+  ASSERT_EQ(entries.size(), 4u);
+  ASSERT_NE(entries[1].kind, 0u);  // instance 1's element segment filled 1 and 2
+  ASSERT_EQ(map.cores[0].table_relocs.size(), 4u);
+  ASSERT_FALSE(map.cores[1].image_relocs.empty());
+  struct Case {
+    const char* what;
+    std::function<void(std::vector<uint8_t>&)> change;
+    const char* reason;
+  };
+  using wink::test::peek_image_file;
+  using wink::test::poke_image_file;
+  const std::vector<Case> cases = {
+      {"a function in no artifact", [&](auto& f) { poke_image_file<uint32_t>(f, entries[0].artifact, 7); },
+       "names no artifact of the component"},
+      {"a type index past the artifact's", [&](auto& f) { poke_image_file<uint32_t>(f, entries[0].type_index, 99999); },
+       "has a bad type"},
+      {"a function offset outside its artifact",
+       [&](auto& f) { poke_image_file<uint64_t>(f, entries[0].offset, uint64_t{1} << 40); },
+       "points outside its artifact"},
+      {"funcref indices swapped: instance 1's function in instance 0's code",
+       [&](auto& f) {
+         const uint32_t a = peek_image_file<uint32_t>(f, entries[0].artifact);
+         poke_image_file<uint32_t>(f, entries[2].artifact, a);
+       },
+       "a table entry's instance|points outside its artifact"},
+      {"an entry's instance moved to another core instance",
+       [&](auto& f) {
+         for (const auto& r : map.cores[0].table_relocs) {
+           if (peek_image_file<uint64_t>(f, r.at) == 0) poke_image_file<uint32_t>(f, r.range, 2);
+         }
+       },
+       "a table entry's instance"},
+      {"a relocation past its range",
+       [&](auto& f) { poke_image_file<uint64_t>(f, map.cores[0].table_relocs[0].offset, uint64_t{1} << 32); },
+       "relocation out of range"},
+      {"a relocation to a range that does not exist",
+       [&](auto& f) { poke_image_file<uint32_t>(f, map.cores[0].table_relocs[0].range, 1000); },
+       "relocation out of range"},
+      {"a relocation of an entry past the table",
+       [&](auto& f) { poke_image_file<uint64_t>(f, map.cores[0].table_relocs[0].at, 4); },
+       "relocation out of range"},
+      {"an imported table pointed at another instance's struct",
+       [&](auto& f) {
+         for (const auto& r : map.cores[1].image_relocs) {
+           if (peek_image_file<uint32_t>(f, r.range) == 0) poke_image_file<uint64_t>(f, r.offset, 0);
+         }
+       },
+       "does not point where the component's links do"},
+      {"a struct relocation on a plain field",
+       [&](auto& f) { poke_image_file<uint64_t>(f, map.cores[1].image_relocs[0].at, 1); },
+       "relocation of no pointer field"},
+      {"a byte of the linker's part changed",
+       [&](auto& f) {
+         wink::test::ImageFileHeader h;
+         std::memcpy(&h, f.data(), sizeof h);
+         f[h.meta_offset + h.meta_bytes - 5] ^= 0x7f;  // in the handle table's free list count
+       },
+       "damaged component image"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    std::vector<uint8_t> bytes = good;
+    c.change(bytes);
+    auto r = load_bytes(bytes);
+    ASSERT_FALSE(r.ok()) << "a tampered image was accepted";
+    const std::string reasons = c.reason;  // alternatives separated by '|'
+    bool named = false;
+    for (size_t from = 0; from <= reasons.size();) {
+      const size_t bar = std::min(reasons.find('|', from), reasons.size());
+      named = named || r.error().message.find(reasons.substr(from, bar - from)) != std::string::npos;
+      from = bar + 1;
+    }
+    EXPECT_TRUE(named) << r.error().message;
+  }
+  // Without resealing: the checksums catch it first.
+  std::vector<uint8_t> flipped = good;
+  flipped[flipped.size() - 100] ^= 1;
+  auto r = load_bytes(flipped, /*reseal=*/false);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("damaged component image (memory checksum)"), std::string::npos)
+      << r.error().message;
+  // Every prefix of the file is refused (a write cut short).
+  for (size_t n : {size_t{0}, size_t{100}, size_t{4096}, good.size() / 2, good.size() - 1}) {
+    auto cut = load_bytes(std::vector<uint8_t>(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(n)), false);
+    EXPECT_FALSE(cut.ok()) << n;
+  }
+}
+
+// The handles and host resources of an instance are in the file too.
+TEST_F(ImageFileTest, HandlesAreKept) {
+  W w;
+  w.core_module(wat(R"((module (func (export "dtor") (param i32))))"));
+  w.core_module(wat(R"((module
+    (import "r" "new" (func $new (param i32) (result i32)))
+    (global $h (mut i32) (i32.const 0))
+    (func $start (global.set $h (call $new (i32.const 5))))
+    (start $start)
+    (func (export "handle") (result i32) (global.get $h))))"));
+  w.core_instantiate(0);
+  w.alias_core(W::kCoreFunc, 0, "dtor");
+  w.type(Bytes().u8(0x3f).u8(0x7f).u8(0x01).u32(0));
+  w.resource_builtin(0x02, 0);
+  w.core_exports({{"new", W::kCoreFunc, 1}});
+  w.core_instantiate(1, {{"r", 1}});
+  w.alias_core(W::kCoreFunc, 2, "handle");
+  Bytes u32 = prim(kU32);
+  w.type(component::testing::func_type({}, &u32));
+  w.lift(2, CanonOpts().bytes(), 1);
+  w.export_item("handle", W::kFunc, 0);
+  auto c = load(engine, w.c.b);
+  ASSERT_TRUE(c);
+  auto image = image_of(c);
+  ASSERT_TRUE(image);
+  const fs::path file = dir_ / "handles.cimg";
+  ASSERT_TRUE(save_image(*c, *image, file, key()).ok());
+  auto c2 = load(engine, w.c.b);
+  auto back = load_image(c2, file, key());
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  auto r = restored(c2, *back);
+  ASSERT_TRUE(r);
+  EXPECT_NE(call(*r, "handle"), 0);
+  EXPECT_EQ(r->abi_state().handles.live(), 1u);
 }
 
 }  // namespace

@@ -4,8 +4,11 @@
 // and sets a counter; every request reports what it sees, then writes over
 // the table and the counter (what an attacker would leave for the next
 // request).
-//   GET .../        -> "table=<sum of the table's bytes> first=<table[0]> counter=<n> pages=<p>"
+//   GET .../        -> "table=<sum of the table's bytes> first=<table[0]> counter=<n> pages=<p> born=<ns>"
+//                      born: the wall clock when init ran (0 without init), which tells
+//                      one init's image from another's (an image kept in a file)
 //   GET .../grow    -> tries to grow the memory by 16 pages first
+//   GET .../print   -> writes a line to stdout first (through the stream init opened)
 //   GET .../trailers    -> body "abc", chunked, finished with trailers
 //                          x-checksum: abc123, x-note: two words, content-type: x/bad
 //   GET .../trailers-cl -> the same with content-length: 3 (trailers cannot go out)
@@ -13,6 +16,8 @@
 //                           "body=<n> trailers=<name>:<value>;..." ("none" without)
 // Built with -DDATA_KIB=N it also carries an N KiB non-zero initialized
 // array (data segments only, no init): a component whose image holds a lot.
+// `init-slow` is `init`, then a line on stdout (the instance keeps its
+// stdout stream), then 1.5 s of busy work: an init worth not running twice.
 // The other init exports are the hostile ones: init-trap traps, init-loop
 // never returns, init-grow grows the memory a page at a time until refused
 // and writes to every page, init-exit calls exit(3), init-with-arg and
@@ -21,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "wasi_http_helpers.h"
 
@@ -29,6 +35,13 @@
 static uint8_t* table;   // NULL until init
 static int counter;      // 0, or 100 after init
 static int inits;        // how many times init ran in this instance's history
+static unsigned long long born;  // CLOCK_REALTIME in ns when init ran
+
+static unsigned long long now_ns(clockid_t clock) {
+  struct timespec ts;
+  clock_gettime(clock, &ts);
+  return (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
+}
 
 #if defined(DATA_KIB) && DATA_KIB > 0
 // Non-zero initialized data (a data segment): the image's non-zero state.
@@ -48,6 +61,17 @@ void init(void) {
   for (uint32_t i = 0; i < TABLE_BYTES; ++i) table[i] = (uint8_t)(i * 7 + 1) | 1;  // never 0
   counter = 100;
   inits++;
+  born = now_ns(CLOCK_REALTIME);
+}
+
+__attribute__((export_name("init-slow")))
+void init_slow(void) {
+  init();
+  printf("init-slow: table ready\n");
+  fflush(stdout);
+  const unsigned long long until = now_ns(CLOCK_MONOTONIC) + 1500000000ull;
+  volatile uint32_t spin = 0;
+  while (now_ns(CLOCK_MONOTONIC) < until) spin++;
 }
 
 __attribute__((export_name("init-trap")))
@@ -169,6 +193,10 @@ void handle(handle_t request, handle_t outparam) {
     return;
   }
   if (ends_with(path, "/grow")) __builtin_wasm_memory_grow(0, 16);
+  if (ends_with(path, "/print")) {
+    printf("a request's line\n");
+    fflush(stdout);
+  }
   uint64_t sum = 0;
   int first = -1;
   if (table) {
@@ -180,8 +208,8 @@ void handle(handle_t request, handle_t outparam) {
   data_block[0] = 0;
 #endif
   char text[256];
-  int n = snprintf(text, sizeof text, "table=%llu first=%d counter=%d inits=%d pages=%d\n", (unsigned long long)sum,
-                   first, counter, inits, (int)__builtin_wasm_memory_size(0));
+  int n = snprintf(text, sizeof text, "table=%llu first=%d counter=%d inits=%d pages=%d born=%llu\n",
+                   (unsigned long long)sum, first, counter, inits, (int)__builtin_wasm_memory_size(0), born);
   // What an attacker would leave for the next request.
   if (table) memset(table, 0, 4096);
   counter++;

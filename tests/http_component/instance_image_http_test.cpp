@@ -61,7 +61,7 @@ int field(const std::string& body, const std::string& name) {
 TEST_F(RestoredInstances, NothingARequestWritesReachesTheNextOne) {
   WinkUp up;
   ASSERT_TRUE(up.start(dir_, manifest())) << up.output();
-  EXPECT_TRUE(up.wait_for_output("\"msg\":\"component image captured\"", 5s)) << up.output();
+  EXPECT_TRUE(up.wait_for_output("\"mode\":\"restore\"", 5s)) << up.output();
   auto first = up.get("/one/");
   ASSERT_EQ(first.status, 200) << up.output();
   EXPECT_EQ(first.content().rfind("greeting=one counter=1000 ", 0), 0u) << first.content();
