@@ -187,14 +187,18 @@ void Node::notify_ticker(time_point when) {
 }
 
 void Node::log_event(std::string_view msg, const Inst& i, std::string_view extra) {
-  if (!options_.log) return;
+  if (options_.log) options_.log(event_line(msg, i, extra));
+}
+
+std::string Node::event_line(std::string_view msg, const Inst& i, std::string_view extra) const {
+  if (!options_.log) return {};
   std::string line = "{\"level\":\"info\",\"msg\":\"";
   line.append(msg).append("\",\"app\":\"").append(i.comp->spec.app);
   line.append("\",\"component\":\"").append(i.comp->spec.component);
   line.append("\",\"instance\":\"").append(i.name).append("\"");
   line.append(extra);
   line.append("}\n");
-  options_.log(line);
+  return line;
 }
 
 // ---- accounting and quotas ----
@@ -628,7 +632,7 @@ Node::Inst* Node::evict_for(Component& c) {
   return lru;
 }
 
-Node::Inst* Node::acquire(Component& c, CallResult& r, std::unique_lock<std::mutex>& lock) {
+Node::Inst* Node::acquire(Component& c, CallResult& r, std::unique_lock<std::mutex>& lock, std::string& wake_log) {
   const auto t_arrive = std::chrono::steady_clock::now();
   const time_point deadline = clock_->now() + c.spec.policy.queue_timeout;
   record(c, clock_->now());
@@ -672,7 +676,9 @@ Node::Inst* Node::acquire(Component& c, CallResult& r, std::unique_lock<std::mut
         want_spare(c, *inst);
         r.woke = true;
         r.wake_ms = inst->last_wake_ms;
-        log_event("instance wake", *inst, ",\"ms\":" + std::to_string(inst->last_wake_ms));
+        // Written by the caller once the lock is released: the log sink does
+        // I/O, and a burst of wakes must not queue behind it on mu_.
+        wake_log = event_line("instance wake", *inst, ",\"ms\":" + std::to_string(inst->last_wake_ms));
         break;
       }
       if (Inst* victim = evict_for(c)) {
@@ -718,10 +724,12 @@ Node::Inst* Node::acquire(Component& c, CallResult& r, std::unique_lock<std::mut
 
 CallResult Node::call(Component& c, const std::vector<std::string>& vars, std::string_view body) {
   CallResult r;
+  std::string wake_log;
   std::unique_lock lock(mu_);
-  Inst* inst = acquire(c, r, lock);
-  if (!inst) return r;
+  Inst* inst = acquire(c, r, lock, wake_log);
   lock.unlock();
+  if (!wake_log.empty()) options_.log(wake_log);
+  if (!inst) return r;
 
   // Run the guest on this thread: stdin = body, stdout/stderr fresh.
   auto* w = static_cast<Z_wasi_snapshot_preview1_instance_t*>(inst->wasi->import_instance());
@@ -749,10 +757,12 @@ CallResult Node::call(Component& c, const std::vector<std::string>& vars, std::s
 
 CallResult Node::call_http(Component& c, const ServeHttp& serve) {
   CallResult r;
+  std::string wake_log;
   std::unique_lock lock(mu_);
-  Inst* inst = acquire(c, r, lock);
-  if (!inst) return r;
+  Inst* inst = acquire(c, r, lock, wake_log);
   lock.unlock();
+  if (!wake_log.empty()) options_.log(wake_log);
+  if (!inst) return r;
   r.instance = inst->name;
   const double cpu0 = thread_cpu_ms();
   const auto t_exec = std::chrono::steady_clock::now();

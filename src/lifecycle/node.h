@@ -216,8 +216,9 @@ class Node {
   struct Work;
   bool pick_idle(Component& c, Inst*& out);
   // call()'s scheduling: an instance made busy for this request, or null
-  // with r.rejected and r.reason; returns with the lock held.
-  Inst* acquire(Component& c, CallResult& r, std::unique_lock<std::mutex>& lock);
+  // with r.rejected and r.reason; returns with the lock held. A wake's log
+  // line goes to `wake_log`, for the caller to write after unlocking.
+  Inst* acquire(Component& c, CallResult& r, std::unique_lock<std::mutex>& lock, std::string& wake_log);
   // After a request on `inst` (lock not held): failed drops it.
   void release(Component& c, Inst* inst, bool failed, double cpu_ms, int64_t keep_awake_ms);
   Result<void> start_http(Inst& i);
@@ -243,6 +244,8 @@ class Node {
   void want_spare(Component& c, const Inst& i);
   void notify_ticker(Clock::time_point when);
   void log_event(std::string_view msg, const Inst& i, std::string_view extra = {});
+  // The JSON line log_event writes (empty without a log sink).
+  std::string event_line(std::string_view msg, const Inst& i, std::string_view extra = {}) const;
   void record(Component& c, Clock::time_point now);
   MetricValues metrics_of(const Component& c, Clock::time_point now) const;
 
