@@ -7,23 +7,27 @@
 # `jco serve` (the same component). Follows benchmarking.md: servers pinned to
 # CPU 0, wrk to CPU 1, a warm-up, interleaved rounds (A B C A B C), c =
 # 1/16/128, req/s and p50/p99 per row, the ratio wink / workerd per
-# concurrency. Then the cost of a request to a sleeping JS app (reactor with
-# scale to zero against the same app kept awake, after the same pause, new
-# connection each, interleaved). Output: a markdown report under
+# concurrency. Then the cost of a request to a sleeping JS app: per request,
+# a GET after an idle second against one right after it; long-lived, a
+# reactor with scale to zero against the same app kept awake (new connection
+# each, interleaved). Output: a markdown report under
 # bench/results/components-<date>.md and a one-line-per-row summary at the
 # end. Not a test: it asserts nothing. See docs/benchmarks.md.
 #
 # `--cold` instead measures a JS app servable from cold (cold.sh).
 #
 # Usage: bench/components/run.sh [--build DIR] [--duration S] [--rounds N] [--concurrency "1 16 128"]
-#                                [--only "wink wink-reactor workerd jco-serve"] [--compile]
+#                                [--only "wink wink-reactor workerd jco-serve sleep sleep-reactor"] [--compile]
 # Every setting also comes from the environment (flags win):
 #   BENCH_DURATION=5  seconds per measurement     BENCH_ROUNDS=2   interleaved rounds
 #   BENCH_WARMUP=2    seconds of warm-up / server  BENCH_CONCURRENCY="1 16 128"
 #   BENCH_ONLY=""     servers to measure (default all)
-#   BENCH_SLEEP_ROUNDS=15  sleeping-app requests (each side)   BENCH_SLEEP_PAUSE_MS=300
-#   BENCH_SLEEP_SOURCE=<the JS component>  another reactor for the sleeping-app measurement
-#                     (a check of the measurement itself, e.g. examples/counter/counter.wasm)
+#   BENCH_SLEEP_ROUNDS=15  sleeping-app requests (each side)
+#   BENCH_SLEEP_IDLE_MS=1000  per request: the idle pause before the "sleeping" GET
+#   BENCH_SLEEP_PAUSE_MS=300  long-lived: the pause before each GET
+#   BENCH_SLEEP_SOURCE=<a reactor component>  also measure a sleeping long-lived app (standby
+#                     and wake) on it, e.g. examples/counter/counter.wasm; --only sleep-reactor
+#                     tries the JS component itself (refused as a reactor by this wink)
 #   BENCH_START_TIMEOUT=1800 seconds a server may take to listen (wink compiles the JS engine once,
 #                            quick tier first; the artifact cache makes later runs start at once)
 #   BENCH_OPTIMIZED_TIMEOUT=<start timeout>  seconds to wait for wink's optimized tier; past
@@ -47,6 +51,7 @@ CONCURRENCY="${BENCH_CONCURRENCY:-1 16 128}"
 ONLY="${BENCH_ONLY:-}"
 SLEEP_ROUNDS="${BENCH_SLEEP_ROUNDS:-15}"
 SLEEP_PAUSE_MS="${BENCH_SLEEP_PAUSE_MS:-300}"
+SLEEP_IDLE_MS="${BENCH_SLEEP_IDLE_MS:-1000}"
 START_TIMEOUT="${BENCH_START_TIMEOUT:-1800}"
 OPT_TIMEOUT="${BENCH_OPTIMIZED_TIMEOUT:-$START_TIMEOUT}"
 COMPILE="${BENCH_COMPILE:-}"
@@ -212,7 +217,7 @@ if wanted jco-serve; then
     SKIPPED+=("jco-serve: did not serve: $(tail -2 "$WORK/jco-serve.log" | tr '\n' ' ')")
   fi
 fi
-[ ${#NAMES[@]} -gt 0 ] || wanted sleep || { printf '%s\n' "${SKIPPED[@]}" >&2; bench_die "no server to measure"; }
+[ ${#NAMES[@]} -gt 0 ] || wanted sleep || wanted sleep-reactor || { printf '%s\n' "${SKIPPED[@]}" >&2; bench_die "no server to measure"; }
 
 # --- same bytes: each server's answers, side by side ------------------------------------
 : >"$WORK/bytes.txt"
@@ -269,13 +274,52 @@ for handler in hello transform; do
 done
 for name in "${NAMES[@]}"; do [ "${SPID[$name]:-}" ] && bench_stop "${SPID[$name]}"; done
 
-# --- a request to a sleeping JS app -----------------------------------------------------------
+# --- a request to a sleeping JS app, per request ----------------------------------------------
+# The JS app as users serve it (per request: each request's instance is
+# restored from the component's image): a GET after the app sat idle for
+# BENCH_SLEEP_IDLE_MS, then one right after it (back-to-back), each on a new
+# connection; the difference of the medians is what the idle pause adds
+# (caches gone cold, recycled memory slots, the HTTP thread asleep).
+SLEEP_WAGI_TABLE=""
+if wanted sleep; then
+  wink_app "$WORK/sleep-wagi"
+  if start_wink sleep-wagi "$WORK/sleep-wagi"; then
+    SLEEP_WAGI_TABLE="$(taskset -c "$BENCH_CLIENT_CPU" python3 - "${PORT[sleep-wagi]}" "$SLEEP_ROUNDS" "$SLEEP_IDLE_MS" <<'PY'
+import http.client, re, sys, time
+port, rounds, idle = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]) / 1000
+def get():  # one GET on a new connection: ms, the instantiation phase (Server-Timing inst)
+    t = time.perf_counter()
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    c.request("GET", "/"); r = c.getresponse(); r.read(); c.close()
+    if r.status != 200: sys.exit(f"GET /: status {r.status}")
+    m = re.search(r"inst;dur=([\d.]+)", r.getheader("server-timing") or "")
+    return (time.perf_counter() - t) * 1000, float(m.group(1)) if m else 0.0
+for _ in range(5): get()  # warm: the recycled slots exist
+idle_ms, b2b_ms, idle_inst, b2b_inst = [], [], [], []
+for _ in range(rounds):
+    time.sleep(idle)
+    t, i = get(); idle_ms.append(t); idle_inst.append(i)
+    t, i = get(); b2b_ms.append(t); b2b_inst.append(i)
+def pct(v, p):
+    v = sorted(v); return v[min(len(v) - 1, int(p * len(v)))] if v else 0
+print(f"| per request, after {idle * 1000:.0f} ms idle | {pct(idle_ms, .5):.2f} | {pct(idle_ms, .9):.2f} | {pct(idle_inst, .5):.3f} |")
+print(f"| per request, back-to-back | {pct(b2b_ms, .5):.2f} | {pct(b2b_ms, .9):.2f} | {pct(b2b_inst, .5):.3f} |")
+print(f"| added by the idle pause (median difference) | {pct(idle_ms, .5) - pct(b2b_ms, .5):.2f} | | |")
+PY
+)" || SLEEP_WAGI_TABLE=""
+    bench_stop "${SPID[sleep-wagi]}"
+  fi
+  [ -n "$SLEEP_WAGI_TABLE" ] || [[ "${SKIPPED[*]}" == *"sleep-wagi: "* ]] || SKIPPED+=("sleep-wagi: the measurement failed")
+fi
+
+# --- a request to a sleeping JS app, long-lived -----------------------------------------------
 # Two long-lived components of the same app on one `wink up`: /sleepy/ goes to
 # standby 10 ms after its request, /awake/ never does. After the same pause,
 # a GET on a new connection to each, alternating; the difference of the
-# medians is what sleeping adds. Needs executor = "reactor" for components.
+# medians is what sleeping adds. Needs executor = "reactor" for components
+# (refused for componentize-js output: BENCH_SLEEP_SOURCE names another).
 SLEEP_TABLE=""
-if wanted sleep; then
+if wanted sleep-reactor || { wanted sleep && [ -n "${BENCH_SLEEP_SOURCE:-}" ]; }; then
   mkdir -p "$WORK/sleep-app"
   ln -sf "${BENCH_SLEEP_SOURCE:-$COMPONENT}" "$WORK/sleep-app/app.wasm"
   cat >"$WORK/sleep-app/wink.toml" <<'TOML'
@@ -421,14 +465,22 @@ PY
   echo "|---|---|---|---|"
   cat "$WORK/bytes.txt"
   echo
-  echo "## A request to a sleeping app (ms, new connection each, ${SLEEP_ROUNDS} each, ${SLEEP_PAUSE_MS} ms pauses; $(basename "${BENCH_SLEEP_SOURCE:-$COMPONENT}"))"
+  echo "## A request to a sleeping JS app, per request (ms, new connection each, ${SLEEP_ROUNDS} each; $(basename "$COMPONENT"))"
   echo
+  if [ -n "$SLEEP_WAGI_TABLE" ]; then
+    echo "| request | median | p90 | inst (Server-Timing, median) |"
+    echo "|---|---:|---:|---:|"
+    echo "$SLEEP_WAGI_TABLE"
+  else
+    echo "Not measured (see below)."
+  fi
   if [ -n "$SLEEP_TABLE" ]; then
+    echo
+    echo "## A request to a sleeping app, long-lived (ms, new connection each, ${SLEEP_ROUNDS} each, ${SLEEP_PAUSE_MS} ms pauses; $(basename "${BENCH_SLEEP_SOURCE:-$COMPONENT}"))"
+    echo
     echo "| request | median | p90 |"
     echo "|---|---:|---:|"
     echo "$SLEEP_TABLE"
-  else
-    echo "Not measured: it needs long-lived JS components (executor = \"reactor\"); see below."
   fi
   if [ ${#NOTES[@]} -gt 0 ]; then
     echo
@@ -450,6 +502,7 @@ PY
   echo
   echo '```'
   cat "$WORK/summary.txt"
+  [ -n "$SLEEP_WAGI_TABLE" ] && echo "sleeping JS app, per request: $(echo "$SLEEP_WAGI_TABLE" | sed -n 3p | cut -d'|' -f3 | tr -d ' ') ms added by $SLEEP_IDLE_MS ms idle (median difference)"
   [ -n "$SLEEP_TABLE" ] && echo "sleeping app: $(echo "$SLEEP_TABLE" | sed -n 3p | cut -d'|' -f3 | tr -d ' ') ms added per request (median difference), wake phase $(echo "$SLEEP_TABLE" | sed -n 4p | cut -d'|' -f3 | tr -d ' ') ms (median)"
   for skipped in "${SKIPPED[@]}"; do echo "not measured: ${skipped%%:*}"; done
   echo '```'

@@ -261,6 +261,21 @@ CoreFuncSig flatten_functype(const FuncType& ft, FlattenContext context) {
   return sig;
 }
 
+Result<FuncLayout> func_layout(const FuncType& ft) {
+  FuncLayout l;
+  l.params = ft.param_types();
+  l.results = ft.result_types();
+  l.lift = flatten_functype(ft, FlattenContext::Lift);
+  l.lower = flatten_functype(ft, FlattenContext::Lower);
+  if (flat_count(l.params) > kMaxFlatParams) {
+    WINK_ASSIGN_OR_RETURN(l.params_spill, make_tuple(l.params));
+  }
+  if (flat_count(l.results) > kMaxFlatResults) {
+    WINK_ASSIGN_OR_RETURN(l.results_spill, make_tuple(l.results));
+  }
+  return l;
+}
+
 // ---- context ----
 
 Result<GuestMemory*> AbiContext::memory() {
@@ -618,12 +633,15 @@ Result<void> lower_flat(AbiContext& cx, const Value& v, const ValType& t, std::v
   }
 }
 
-Result<std::vector<Value>> lift_flat_values(AbiContext& cx, size_t max_flat, FlatReader& vi,
-                                            const std::vector<ValTypePtr>& ts) {
+namespace {
+
+// lift_flat_values with the spill decided: `tuple` is the values' tuple type
+// when they spill to memory, else null.
+Result<std::vector<Value>> lift_values(AbiContext& cx, FlatReader& vi, const std::vector<ValTypePtr>& ts,
+                                       const ValTypePtr& tuple) {
   std::vector<Value> out;
-  if (flat_count(ts) > max_flat) {
+  if (tuple) {
     WINK_ASSIGN_OR_RETURN(CoreValue p, vi.next(CoreValType::I32));
-    WINK_ASSIGN_OR_RETURN(ValTypePtr tuple, make_tuple(ts));
     uint64_t ptr = p.as_i32();
     if (ptr != align_to(ptr, tuple->alignment)) {
       return trap("spilled values pointer " + std::to_string(ptr) + " is not aligned to " +
@@ -637,6 +655,7 @@ Result<std::vector<Value>> lift_flat_values(AbiContext& cx, size_t max_flat, Fla
     WINK_ASSIGN_OR_RETURN(Value v, load(cx, ptr, *tuple));
     return std::move(v.items);
   }
+  out.reserve(ts.size());
   for (const auto& t : ts) {
     WINK_ASSIGN_OR_RETURN(Value v, lift_flat(cx, vi, *t));
     out.push_back(std::move(v));
@@ -644,14 +663,15 @@ Result<std::vector<Value>> lift_flat_values(AbiContext& cx, size_t max_flat, Fla
   return out;
 }
 
-Result<std::vector<CoreValue>> lower_flat_values(AbiContext& cx, size_t max_flat, const std::vector<Value>& vs,
-                                                 const std::vector<ValTypePtr>& ts, FlatReader* out_param) {
+// lower_flat_values with the spill decided (lift_values).
+Result<std::vector<CoreValue>> lower_values(AbiContext& cx, const std::vector<Value>& vs,
+                                            const std::vector<ValTypePtr>& ts, const ValTypePtr& tuple,
+                                            FlatReader* out_param) {
   if (vs.size() != ts.size()) {
     return make_error(std::to_string(vs.size()) + " values given for " + std::to_string(ts.size()) + " types");
   }
   std::vector<CoreValue> flat;
-  if (flat_count(ts) > max_flat) {
-    WINK_ASSIGN_OR_RETURN(ValTypePtr tuple, make_tuple(ts));
+  if (tuple) {
     uint64_t ptr;
     if (!out_param) {
       WINK_ASSIGN_OR_RETURN(uint32_t p, cx.reallocate(0, 0, tuple->alignment, tuple->size));
@@ -676,19 +696,40 @@ Result<std::vector<CoreValue>> lower_flat_values(AbiContext& cx, size_t max_flat
   return flat;
 }
 
+}  // namespace
+
+Result<std::vector<Value>> lift_flat_values(AbiContext& cx, size_t max_flat, FlatReader& vi,
+                                            const std::vector<ValTypePtr>& ts) {
+  ValTypePtr tuple;
+  if (flat_count(ts) > max_flat) {
+    WINK_ASSIGN_OR_RETURN(tuple, make_tuple(ts));
+  }
+  return lift_values(cx, vi, ts, tuple);
+}
+
+Result<std::vector<CoreValue>> lower_flat_values(AbiContext& cx, size_t max_flat, const std::vector<Value>& vs,
+                                                 const std::vector<ValTypePtr>& ts, FlatReader* out_param) {
+  ValTypePtr tuple;
+  if (flat_count(ts) > max_flat) {
+    WINK_ASSIGN_OR_RETURN(tuple, make_tuple(ts));
+  }
+  return lower_values(cx, vs, ts, tuple, out_param);
+}
+
 // ---- calls ----
 
-Result<std::vector<Value>> call_lifted(const FuncType& ft, const AbiOptions& opts, InstanceState& inst,
+Result<std::vector<Value>> call_lifted(const FuncLayout& layout, const AbiOptions& opts, InstanceState& inst,
                                        const CoreCallee& callee, const std::vector<Value>& args,
                                        const PostReturn& post_return) {
   Task task;
   AbiContext cx(opts, inst, &task, nullptr);
-  WINK_ASSIGN_OR_RETURN(std::vector<CoreValue> flat_args, lower_flat_values(cx, kMaxFlatParams, args, ft.param_types()));
+  WINK_ASSIGN_OR_RETURN(std::vector<CoreValue> flat_args,
+                        lower_values(cx, args, layout.params, layout.params_spill, nullptr));
   WINK_ASSIGN_OR_RETURN(std::vector<CoreValue> flat_results, callee(flat_args));
-  CoreFuncSig sig = flatten_functype(ft, FlattenContext::Lift);
-  if (flat_results.size() != sig.results.size()) return make_error("callee returned the wrong number of core values");
+  if (flat_results.size() != layout.lift.results.size())
+    return make_error("callee returned the wrong number of core values");
   FlatIter vi(flat_results);
-  WINK_ASSIGN_OR_RETURN(std::vector<Value> results, lift_flat_values(cx, kMaxFlatResults, vi, ft.result_types()));
+  WINK_ASSIGN_OR_RETURN(std::vector<Value> results, lift_values(cx, vi, layout.results, layout.results_spill));
   // task.return: every borrow handed to the callee must have been dropped.
   if (task.num_borrows > 0) {
     return trap(std::to_string(task.num_borrows) + " borrowed handle(s) not dropped before the call returned");
@@ -702,15 +743,21 @@ Result<std::vector<Value>> call_lifted(const FuncType& ft, const AbiOptions& opt
   return results;
 }
 
-Result<std::vector<CoreValue>> call_lowered(const FuncType& ft, const AbiOptions& opts, InstanceState& inst,
-                                            const HostFunc& host, const std::vector<CoreValue>& flat_args) {
+Result<std::vector<Value>> call_lifted(const FuncType& ft, const AbiOptions& opts, InstanceState& inst,
+                                       const CoreCallee& callee, const std::vector<Value>& args,
+                                       const PostReturn& post_return) {
+  WINK_ASSIGN_OR_RETURN(FuncLayout layout, func_layout(ft));
+  return call_lifted(layout, opts, inst, callee, args, post_return);
+}
+
+Result<std::vector<CoreValue>> call_lowered(const FuncLayout& layout, const AbiOptions& opts, InstanceState& inst,
+                                            const HostFunc& host, std::span<const CoreValue> flat_args) {
   if (!inst.may_leave) return trap("import called while the instance may not leave (realloc or post-return)");
-  CoreFuncSig sig = flatten_functype(ft, FlattenContext::Lower);
-  if (flat_args.size() != sig.params.size()) return make_error("wrong number of core arguments");
+  if (flat_args.size() != layout.lower.params.size()) return make_error("wrong number of core arguments");
   Subtask subtask;
   AbiContext cx(opts, inst, nullptr, &subtask);
   FlatIter vi(flat_args);
-  auto args = lift_flat_values(cx, kMaxFlatParams, vi, ft.param_types());
+  auto args = lift_values(cx, vi, layout.params, layout.params_spill);
   if (!args) {
     subtask.deliver_resolve();
     return std::move(args).error();
@@ -720,9 +767,15 @@ Result<std::vector<CoreValue>> call_lowered(const FuncType& ft, const AbiOptions
     subtask.deliver_resolve();
     return std::move(results).error();
   }
-  auto flat = lower_flat_values(cx, kMaxFlatResults, *results, ft.result_types(), &vi);
+  auto flat = lower_values(cx, *results, layout.results, layout.results_spill, &vi);
   subtask.deliver_resolve();
   return flat;
+}
+
+Result<std::vector<CoreValue>> call_lowered(const FuncType& ft, const AbiOptions& opts, InstanceState& inst,
+                                            const HostFunc& host, const std::vector<CoreValue>& flat_args) {
+  WINK_ASSIGN_OR_RETURN(FuncLayout layout, func_layout(ft));
+  return call_lowered(layout, opts, inst, host, flat_args);
 }
 
 }  // namespace wink::component

@@ -40,6 +40,17 @@ FlatSizes flat_sizes(const FuncType& ft);
 // flatten_functype for synchronous functions on a 32-bit memory.
 CoreFuncSig flatten_functype(const FuncType& ft, FlattenContext context);
 
+// What every call of one function type needs, computed once (at load, per
+// canon lift or lower) instead of per call: its parameter and result types,
+// both flattened signatures, and the tuple types its values spill to.
+struct FuncLayout {
+  std::vector<ValTypePtr> params, results;
+  CoreFuncSig lift, lower;  // flatten_functype(ft, Lift / Lower)
+  ValTypePtr params_spill;   // the params as a tuple when they pass kMaxFlatParams; else null
+  ValTypePtr results_spill;  // likewise past kMaxFlatResults
+};
+Result<FuncLayout> func_layout(const FuncType& ft);
+
 struct GuestMemory {
   uint8_t* base = nullptr;
   uint64_t size = 0;
@@ -129,14 +140,21 @@ Result<StoredString> store_string_into_range(AbiContext& cx, const std::string& 
 // lower args, call, lift results, check the borrow scope, post-return.
 using CoreCallee = std::function<Result<std::vector<CoreValue>>(const std::vector<CoreValue>& args)>;
 using PostReturn = std::function<Result<void>(const std::vector<CoreValue>& results)>;
+Result<std::vector<Value>> call_lifted(const FuncLayout& layout, const AbiOptions& opts, InstanceState& inst,
+                                       const CoreCallee& callee, const std::vector<Value>& args,
+                                       const PostReturn& post_return = nullptr);
+// The same, the layout computed for this one call.
 Result<std::vector<Value>> call_lifted(const FuncType& ft, const AbiOptions& opts, InstanceState& inst,
                                        const CoreCallee& callee, const std::vector<Value>& args,
                                        const PostReturn& post_return = nullptr);
 
 // Guest calls a lowered host function (canon lower, synchronous): lift the
-// flat args, run `host`, lower its results (into the caller's return area
-// when they spill).
-using HostFunc = std::function<Result<std::vector<Value>>(const std::vector<Value>& args)>;
+// flat args, run `host` (it may take the lifted values: they are its own),
+// lower its results (into the caller's return area when they spill).
+using HostFunc = std::function<Result<std::vector<Value>>(std::vector<Value>& args)>;
+Result<std::vector<CoreValue>> call_lowered(const FuncLayout& layout, const AbiOptions& opts, InstanceState& inst,
+                                            const HostFunc& host, std::span<const CoreValue> flat_args);
+// The same, the layout computed for this one call.
 Result<std::vector<CoreValue>> call_lowered(const FuncType& ft, const AbiOptions& opts, InstanceState& inst,
                                             const HostFunc& host, const std::vector<CoreValue>& flat_args);
 

@@ -106,7 +106,15 @@ struct ComponentInstance::Impl {
     const wink_export_t& x = export_of(s);
     size_t np = std::strlen(x.params), nr = std::strlen(x.results);
     if (args.size() != np) return make_error("internal error: wrong number of core arguments");
-    std::vector<uint64_t> in(np + 1), out(nr + 1);
+    // On the stack for the usual few values (realloc has 4): a guest call per
+    // string or list the host lowers.
+    constexpr size_t kInline = 20;
+    uint64_t in_inline[kInline + 1], out_inline[kInline + 1];
+    std::vector<uint64_t> in_heap, out_heap;
+    uint64_t* in = in_inline;
+    uint64_t* out = out_inline;
+    if (np > kInline) in = (in_heap.resize(np + 1), in_heap.data());
+    if (nr > kInline) out = (out_heap.resize(nr + 1), out_heap.data());
     for (size_t i = 0; i < np; ++i) {
       if (args[i].type != core_type(x.params[i])) return make_error("internal error: core argument type");
       in[i] = args[i].bits;
@@ -116,7 +124,7 @@ struct ComponentInstance::Impl {
       last_trap.trap = runtime::Trap::kDeadline;
       return std::move(left).error();
     }
-    GuestCall call{x.call, core[s.instance]->raw(), in.data(), out.data()};
+    GuestCall call{x.call, core[s.instance]->raw(), in, out};
     runtime::Outcome o;
     {
       runtime::MemoryPolicyScope policy({limits.max_memory_pages});
@@ -127,6 +135,7 @@ struct ComponentInstance::Impl {
       return make_error(trap_text(o));
     }
     std::vector<CoreValue> results;
+    results.reserve(nr);
     for (size_t i = 0; i < nr; ++i) {
       CoreValType t = core_type(x.results[i]);
       uint64_t bits = out[i];
@@ -175,22 +184,21 @@ struct ComponentInstance::Impl {
     const Lowered& l = plan->lowered[e.index];
     GuestMemory g;
     AbiOptions opts = options(l.options, l.memory, l.realloc, g);
-    std::vector<CoreValue> flat;
-    for (size_t i = 0; i < l.sig.params.size(); ++i) {
-      CoreValType t = l.sig.params[i];
+    const std::vector<CoreValType>& params = l.layout.lower.params;
+    CoreValue flat[kMaxFlatParams + 1];  // + the return area pointer
+    if (params.size() > std::size(flat)) return make_error("internal error: lowered parameter count");
+    for (size_t i = 0; i < params.size(); ++i) {
+      CoreValType t = params[i];
       uint64_t bits = args[i];
       if (t == CoreValType::I32 || t == CoreValType::F32) bits &= 0xffffffffu;
-      flat.push_back({t, bits});
+      flat[i] = {t, bits};
     }
     HostCall hc{*host_state, abi};
-    auto out = call_lowered(*l.type, opts, abi,
-                            [&](const std::vector<Value>& a) -> Result<std::vector<Value>> {
-                              std::vector<Value> copy = a;
-                              return l.fn(hc, copy);
-                            },
-                            flat);
+    auto out = call_lowered(l.layout, opts, abi,
+                            [&](std::vector<Value>& a) -> Result<std::vector<Value>> { return l.fn(hc, a); },
+                            std::span<const CoreValue>(flat, params.size()));
     if (!out.ok()) return std::move(out).error().with_context(l.name);
-    if (out->size() != l.sig.results.size()) return make_error("internal error: lowered result count");
+    if (out->size() != l.layout.lower.results.size()) return make_error("internal error: lowered result count");
     if (!out->empty()) results[0] = (*out)[0].bits;
     return {};
   }
@@ -503,16 +511,19 @@ Result<std::vector<Value>> ComponentInstance::call(std::string_view instance, st
                                                    const std::vector<Value>& args, runtime::Outcome* outcome) {
   Impl& self = *impl_;
   if (outcome) *outcome = {};
-  std::string name = instance.empty() ? std::string(func) : std::string(instance) + " \"" + std::string(func) + "\"";
-  if (self.poisoned) return make_error("the instance trapped earlier; call a fresh instance (calling " + name + ")");
-  if (self.in_call) return make_error("the instance is already in a call (calling " + name + ")");
+  // Built only for a message: not per call.
+  auto name = [&] {
+    return instance.empty() ? std::string(func) : std::string(instance) + " \"" + std::string(func) + "\"";
+  };
+  if (self.poisoned) return make_error("the instance trapped earlier; call a fresh instance (calling " + name() + ")");
+  if (self.in_call) return make_error("the instance is already in a call (calling " + name() + ")");
   const Plan& plan = *self.plan;
   const Lifted* lifted = nullptr;
   for (size_t i = 0; i < plan.exports.size(); ++i)
     if (plan.exports[i].instance == instance && plan.exports[i].name == func) lifted = &plan.lifted[i];
-  if (!lifted) return make_error("the component exports no function " + name);
+  if (!lifted) return make_error("the component exports no function " + name());
   if (args.size() != lifted->type->params.size())
-    return make_error(name + " takes " + std::to_string(lifted->type->params.size()) + " argument(s), got " +
+    return make_error(name() + " takes " + std::to_string(lifted->type->params.size()) + " argument(s), got " +
                       std::to_string(args.size()));
 
   struct InCall {  // cleared however the call ends (an exception from the host included)
@@ -535,7 +546,7 @@ Result<std::vector<Value>> ComponentInstance::call(std::string_view instance, st
       return {};
     };
   }
-  auto out = call_lifted(*lifted->type, opts, self.abi, callee, args, post);
+  auto out = call_lifted(lifted->layout, opts, self.abi, callee, args, post);
   if (out.ok()) return out;
   // A trap (the guest's, or the ABI's on the guest's values) ends the instance.
   bool guest_trap = !self.last_trap.ok();
@@ -547,9 +558,9 @@ Result<std::vector<Value>> ComponentInstance::call(std::string_view instance, st
     }
     std::string msg = out.error().message;
     if (msg.rfind("trap:", 0) != 0) msg = "trap: " + msg;
-    return make_error(msg + " (in " + name + ")");
+    return make_error(msg + " (in " + name() + ")");
   }
-  return std::move(out).error().with_context(name);
+  return std::move(out).error().with_context(name());
 }
 
 const FuncType* ComponentInstance::export_type(std::string_view instance, std::string_view func) const {

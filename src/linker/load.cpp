@@ -322,8 +322,8 @@ class Loader {
         }
         s.kind = Source::Kind::Lowered;
         s.index = it->second;
-        s.params = sig_string(p_.lowered[it->second].sig.params);
-        s.results = sig_string(p_.lowered[it->second].sig.results);
+        s.params = sig_string(p_.lowered[it->second].layout.lower.params);
+        s.results = sig_string(p_.lowered[it->second].layout.lower.results);
         return s;
       }
       case CoreItemDef::Kind::ResourceNew:
@@ -406,7 +406,7 @@ class Loader {
     if (!fd.type) return make_error(what + ": the type of " + in_quotes(l.iface.text) + " " + in_quotes(l.item) + " is unknown");
     if (fd.type->async || l.options.async) return make_error(what + ": async functions are not supported");
     l.type = fd.type;
-    l.sig = flatten_functype(*fd.type, FlattenContext::Lower);
+    WINK_ASSIGN_OR_RETURN(l.layout, func_layout(*fd.type));
     std::string name = l.iface.text + (l.item.empty() ? "" : " " + in_quotes(l.item));
     auto fn = host_.function(l.iface, l.item, *fd.type);
     if (!fn.ok()) return make_error("import " + name + " is not supported: " + fn.error().message);
@@ -475,7 +475,8 @@ class Loader {
     WINK_ASSIGN_OR_RETURN(l.core, func_source(fd.core_func, what));
     if (l.core.kind != Source::Kind::Export)
       return make_error(what + ": lifts a core function that is not a guest function");
-    CoreFuncSig want = flatten_functype(*fd.type, FlattenContext::Lift);
+    WINK_ASSIGN_OR_RETURN(l.layout, func_layout(*fd.type));
+    const CoreFuncSig& want = l.layout.lift;
     if (l.core.params != sig_string(want.params) || l.core.results != sig_string(want.results))
       return make_error(what + ": the core function is " + describe(l.core.params, l.core.results) +
                         ", the lifted type " + to_string(*fd.type) + " needs " +

@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 
+#include "component/abi.h"
 #include "component/host.h"
 #include "engine/snapshot.h"
 #include "linker/linker.h"
@@ -28,7 +29,7 @@ struct Lowered {
   component::ExternName iface;
   std::string item;
   component::FuncTypePtr type;
-  component::CoreFuncSig sig;  // flattened (lower)
+  component::FuncLayout layout;  // layout.lower: the core signature the guest calls
   component::CanonOptions options;
   std::optional<Source> memory, realloc;
   component::HostFunction fn;
@@ -45,6 +46,7 @@ struct Builtin {
 // A canon lift the component exports.
 struct Lifted {
   component::FuncTypePtr type;
+  component::FuncLayout layout;
   component::CanonOptions options;
   Source core;
   std::optional<Source> memory, realloc, post_return;

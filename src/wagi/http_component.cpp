@@ -177,7 +177,9 @@ Result<std::unique_ptr<linker::ComponentInstance>> run_init(HttpComponent& c, co
     if (!usable || !run.instantiate_error.empty()) {
       return init_failure("warm-up request " + std::to_string(i + 1) + " `" + raw + "`", run.outcome,
                           run.outcome.exited() ? std::optional<int>(run.outcome.exit_code) : std::nullopt,
-                          run.instantiate_error, init.deadline, run.err);
+                          run.instantiate_error.empty() && !run.http ? "the handler returned without setting a response"
+                                                                     : run.instantiate_error,
+                          init.deadline, run.err);
     }
   }
   state.set_log({});
@@ -491,7 +493,10 @@ bool serve_http_request(const HttpComponent& component, linker::ComponentInstanc
       outcome.trap = runtime::Trap::kHost;
       outcome.detail = called.error().message;
     }
-    usable = outcome.ok() && !instance.poisoned();
+    // A handler that returned without setting its response broke the
+    // wasi:http contract (StarlingMonkey does on an instance's second
+    // request): answered 500 (no_response), and the instance is not called again.
+    usable = outcome.ok() && !instance.poisoned() && x.responded;
     run.outcome = std::move(outcome);
   }
   const auto t2 = Clock::now();

@@ -143,7 +143,8 @@ uint64_t saved_http_bytes(const linker::InstanceImage& saved);
 // Serves one request on `instance` (fresh or long-lived), as
 // run_http_component does: `before` are the phases already spent (for
 // Server-Timing and the log; exec is added). Returns false when the
-// instance must not serve again: it trapped, hit the deadline or exited.
+// instance must not serve again: it trapped, hit the deadline, exited or
+// returned without setting a response.
 bool serve_http_request(const HttpComponent& component, linker::ComponentInstance& instance,
                         const http::Request& request, GuestRun& run, std::string_view request_id,
                         std::vector<Phase> before);

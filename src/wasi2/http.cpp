@@ -622,16 +622,24 @@ void erase_name(FieldsData& d, std::string_view name) {
   d.entries.erase(it, d.entries.end());
 }
 
+// A field list as the guest sees it (names lower-cased) from the embedder's
+// header or trailer lines.
+std::shared_ptr<FieldsData> fields_from(const std::vector<std::pair<std::string, std::string>>& lines) {
+  auto d = std::make_shared<FieldsData>();
+  d->entries.reserve(lines.size());
+  for (const auto& [k, v] : lines) {
+    d->entries.emplace_back(lower(k), v);
+    d->bytes += k.size() + v.size();
+  }
+  return d;
+}
+
 }  // namespace
 
 Result<ExchangeReps> State::begin_exchange(HttpExchange& x) {
   std::erase_if(exchanges_, [](const auto& l) { return l->x == nullptr; });
   auto link = std::make_shared<ExchangeLink>(ExchangeLink{&x});
-  auto headers = std::make_shared<FieldsData>();
-  for (const auto& [k, v] : x.headers) {
-    headers->entries.emplace_back(lower(k), v);
-    headers->bytes += k.size() + v.size();
-  }
+  auto headers = fields_from(x.headers);
   ExchangeReps reps;
   WINK_ASSIGN_OR_RETURN(reps.request, resources().add(std::make_unique<IncomingRequest>(link, std::move(headers))));
   WINK_ASSIGN_OR_RETURN(reps.response_out, resources().add(std::make_unique<ResponseOutparam>(link)));
@@ -771,11 +779,7 @@ void add_http(Registry& r) {
                  // Trailers the embedder received with a whole body (HttpExchange::request_trailers).
                  std::shared_ptr<FieldsData> trailers;
                  if (q->link->x != nullptr && !q->link->x->request_trailers.empty()) {
-                   trailers = std::make_shared<FieldsData>();
-                   for (const auto& [k, v] : q->link->x->request_trailers) {
-                     trailers->entries.emplace_back(lower(k), v);
-                     trailers->bytes += k.size() + v.size();
-                   }
+                   trailers = fields_from(q->link->x->request_trailers);
                  }
                  WINK_ASSIGN_OR_RETURN(uint32_t rep, state_of(c).resources().add(std::make_unique<IncomingBody>(
                                                          std::make_unique<SourceInput>(q->link), std::move(trailers))));

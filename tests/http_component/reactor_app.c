@@ -9,6 +9,8 @@
 //   GET .../grow    -> grows the memory a page at a time until refused
 //   GET .../spin    -> busy for 300 ms, then answers (concurrent requests need instances)
 //   GET .../trap, .../loop -> a trap, an endless loop
+//   GET .../once    -> answers the first request of its instance; on later ones returns
+//                      without setting a response (what StarlingMonkey's engine does)
 //   POST .../body   -> reads the request body to its end, answers its length
 #include <stdint.h>
 #include <stdio.h>
@@ -72,6 +74,8 @@ void handle(handle_t request, handle_t outparam) {
     while (__builtin_wasm_memory_grow(0, 1) != (size_t)-1) {
     }
   }
+  // Neither sets the response nor drops the outparam: the handle stays with the guest.
+  if (ends_with(path, "/once") && count > 1) return;
   if (ends_with(path, "/log")) fprintf(stderr, "logged at count %ld\n", count);
   if (ends_with(path, "/hold") && !held) held = wasi_fields_new();
   if (ends_with(path, "/release") && held) {

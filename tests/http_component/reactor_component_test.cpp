@@ -178,6 +178,23 @@ TEST_F(ReactorComponent, TrapIs500AndTheInstanceIsNeverReused) {
   EXPECT_EQ(up.stop(), 0) << up.output();
 }
 
+// A handler that returns without ever setting a response (StarlingMonkey's
+// second request on one instance) is answered 500 at once, not at the
+// deadline, and its instance is never called again.
+TEST_F(ReactorComponent, HandlerReturningWithoutAResponseIs500AndTheInstanceIsReplaced) {
+  WinkUp up;
+  ASSERT_TRUE(up.start(dir_, manifest("idle_timeout = \"1h\"\ndeadline = \"30s\"\n"))) << up.output();
+  EXPECT_EQ(count(up, "/once"), 1);
+  const auto t0 = Clock::now();
+  auto silent = up.get("/once");
+  EXPECT_EQ(silent.status, 500) << silent.content();
+  EXPECT_LT(Clock::now() - t0, 10s) << "answered at once, not at the 30 s deadline";
+  EXPECT_TRUE(up.wait_for_output("the handler returned without setting a response", 10s)) << up.output();
+  EXPECT_EQ(count(up, "/once"), 1) << "a new instance from the start state, not the one that did not answer";
+  EXPECT_EQ(count(up), 2);
+  EXPECT_EQ(up.stop(), 0) << up.output();
+}
+
 TEST_F(ReactorComponent, TrapAfterStandbyFallsBackToTheSavedState) {
   WinkUp up;
   ASSERT_TRUE(up.start(dir_, manifest("idle_timeout = \"100ms\"\n"))) << up.output();
