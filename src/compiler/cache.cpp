@@ -32,6 +32,7 @@ struct ArtifactCache::State {
   std::map<std::string, std::shared_future<PathResult>> inflight;
   std::set<std::string> verified;  // keys whose file was checked in this process
   std::atomic<uint64_t> compiles{0};
+  std::atomic<uint64_t> translations{0};
   std::vector<std::thread> background;
   std::atomic<bool> cancel{false};  // set by the destructor: background builds stop
 };
@@ -103,6 +104,7 @@ ArtifactCache::~ArtifactCache() {
 }
 
 uint64_t ArtifactCache::compile_count() const { return state_->compiles.load(); }
+uint64_t ArtifactCache::translation_count() const { return state_->translations.load(); }
 
 std::string ArtifactCache::key(std::span<const uint8_t> wasm, const Options& options) {
   return key(wasm, options, codegen_fingerprint().hex);
@@ -156,6 +158,7 @@ Result<fs::path> ArtifactCache::get(std::span<const uint8_t> wasm, const Options
       if (it->path().filename().string().starts_with(k + ".so.tmp.")) fs::remove(it->path(), rm);
     }
     state_->compiles.fetch_add(1);
+    state_->translations.fetch_add(1);  // every compile translates
     auto compiled = compile_module(wasm, options, tmp);
     if (!compiled.ok()) {
       fs::remove(tmp, ec);

@@ -129,6 +129,8 @@ class ArtifactCache {
                          std::string_view generator);
   // Number of compiles this cache object performed (tests, metrics).
   uint64_t compile_count() const;
+  // Number of wasm2c translations (parse, translate, split) its compiles ran.
+  uint64_t translation_count() const;
   const std::filesystem::path& dir() const { return dir_; }
 
  private:
