@@ -261,7 +261,7 @@ TEST_F(Tiers, OptimizedTierCompilesTheQuickTiersTranslation) {
   std::ifstream dirs(dir_ / "o2-dirs");
   size_t o2_compiles = 0;
   for (std::string line; std::getline(dirs, line); ++o2_compiles)
-    EXPECT_EQ(fs::path(line), kept[0]) << "an -O2 compile ran outside the quick tier's translation";
+    EXPECT_TRUE(fs::equivalent(line, kept[0])) << line << ": an -O2 compile ran outside the quick tier's translation";
   EXPECT_GT(o2_compiles, 0u);
   // Each compile removed what it added: the directory is the translation.
   bool has_part = false;
