@@ -32,6 +32,7 @@ struct ArtifactCache::State {
   std::map<std::string, std::shared_future<PathResult>> inflight;
   std::set<std::string> verified;  // keys whose file was checked in this process
   std::atomic<uint64_t> compiles{0};
+  std::atomic<uint64_t> translations{0};
   std::vector<std::thread> background;
   std::atomic<bool> cancel{false};  // set by the destructor: background builds stop
 };
@@ -103,6 +104,7 @@ ArtifactCache::~ArtifactCache() {
 }
 
 uint64_t ArtifactCache::compile_count() const { return state_->compiles.load(); }
+uint64_t ArtifactCache::translation_count() const { return state_->translations.load(); }
 
 std::string ArtifactCache::key(std::span<const uint8_t> wasm, const Options& options) {
   return key(wasm, options, codegen_fingerprint().hex);
@@ -124,6 +126,11 @@ std::string ArtifactCache::key(std::span<const uint8_t> wasm, const Options& opt
 }
 
 Result<fs::path> ArtifactCache::get(std::span<const uint8_t> wasm, const Options& options) {
+  return get(wasm, options, nullptr, nullptr);
+}
+
+Result<fs::path> ArtifactCache::get(std::span<const uint8_t> wasm, const Options& options,
+                                    std::shared_ptr<Translation> reuse, std::shared_ptr<Translation>* keep) {
   const std::string k = key(wasm, options);
   const fs::path so = dir_ / (k + ".so");
   std::promise<PathResult> promise;
@@ -156,7 +163,12 @@ Result<fs::path> ArtifactCache::get(std::span<const uint8_t> wasm, const Options
       if (it->path().filename().string().starts_with(k + ".so.tmp.")) fs::remove(it->path(), rm);
     }
     state_->compiles.fetch_add(1);
-    auto compiled = compile_module(wasm, options, tmp);
+    if (!reuse) {
+      state_->translations.fetch_add(1);
+      WINK_ASSIGN_OR_RETURN(reuse, translate_module(wasm, options));
+    }
+    if (keep) *keep = reuse;
+    auto compiled = compile_translation(*reuse, options, tmp);
     if (!compiled.ok()) {
       fs::remove(tmp, ec);
       return std::move(compiled).error();
@@ -208,7 +220,11 @@ Result<TieredArtifact> ArtifactCache::get_tiered(std::span<const uint8_t> wasm,
   }
   Options quick = options;
   quick.opt_level = 0;
-  WINK_ASSIGN_OR_RETURN(out.ready, get(wasm, quick));
+  // The optimized build compiles the quick build's translation (when this
+  // call made one: not when the quick artifact was cached or built by another
+  // caller). Only opt_level differs, which no translation depends on.
+  std::shared_ptr<Translation> translation;
+  WINK_ASSIGN_OR_RETURN(out.ready, get(wasm, quick, nullptr, &translation));
   auto bytes = std::make_shared<std::vector<uint8_t>>(wasm.begin(), wasm.end());
   auto promise = std::make_shared<std::promise<PathResult>>();
   out.optimized = promise->get_future().share();
@@ -217,11 +233,13 @@ Result<TieredArtifact> ArtifactCache::get_tiered(std::span<const uint8_t> wasm,
   background.nice = std::max(options.nice, 10);
   background.cancel = &state_->cancel;
   std::lock_guard lock(state_->mu);
-  state_->background.emplace_back([this, bytes, promise, background] {
-    // The translation runs on this thread: at low priority too (Linux nices
-    // threads one by one), so requests served by the quick tier come first.
+  state_->background.emplace_back([this, bytes, promise, background, translation]() mutable {
+    // A translation, when there is none to reuse, runs on this thread: at low
+    // priority too (Linux nices threads one by one), so requests served by
+    // the quick tier come first.
     (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), background.nice);
-    promise->set_value(get(*bytes, background));
+    // The translation (and its build directory) goes when get returns.
+    promise->set_value(get(*bytes, background, std::move(translation), nullptr));
   });
   return out;
 }

@@ -114,8 +114,10 @@ struct Split {
   std::vector<std::string> decl_order;
   std::unordered_map<std::string_view, size_t> decl_index;  // name -> position in decl_order
   std::string main_text;
-  std::vector<std::string_view> bodies;                  // de-static'ed function definitions
-  std::vector<std::string> body_storage;
+  // Function definitions without their "static", as wasm2c wrote them (views
+  // into its text), and their sizes once hoist_memory_base has run.
+  std::vector<std::string_view> bodies;
+  std::vector<size_t> body_sizes;
   std::string data_asm;
   std::vector<uint8_t> blob;
 };
@@ -131,14 +133,16 @@ void add_decl(Split& s, std::string name, std::string decl) {
 // only changes protection), so a function may read the base once: accesses
 // go through a local copy of the memory descriptor, which nothing aliases.
 // memory.size/grow and bulk operations keep using the instance's descriptor.
-std::string hoist_memory_base(std::string body) {
+// Returns the size of `body` with the base hoisted; appends that text to
+// `out` when given (sizes balance the parts before any text is made).
+size_t hoist_memory_base(std::string_view body, std::string* out) {
   static constexpr std::string_view kArg = "(&instance->w2c_memory,";
   static constexpr std::string_view kLocal = "(&wink_mem,";
-  std::string out;
-  out.reserve(body.size() + 64);
-  size_t pos = 0;
-  bool replaced = false;
-  for (size_t hit; (hit = body.find(kArg, pos)) != std::string::npos; pos = hit + kArg.size()) {
+  static constexpr std::string_view kHoist = "\n  wasm_rt_memory_t wink_mem = instance->w2c_memory;";
+  std::string text;
+  if (out) text.reserve(body.size() + kHoist.size());
+  size_t pos = 0, accesses = 0;
+  for (size_t hit; (hit = body.find(kArg, pos)) != std::string_view::npos; pos = hit + kArg.size()) {
     size_t start = hit;
     while (start > 0 && (std::isalnum(static_cast<unsigned char>(body[start - 1])) || body[start - 1] == '_')) {
       --start;
@@ -147,15 +151,22 @@ std::string hoist_memory_base(std::string body) {
     bool access = callee.size() > 4 && (callee[0] == 'i' || callee[0] == 'f') &&
                   (callee.substr(1, 3) == "32_" || callee.substr(1, 3) == "64_") &&
                   (callee.substr(4, 4) == "load" || callee.substr(4, 5) == "store");
-    out.append(body, pos, hit - pos);
-    out += access ? kLocal : kArg;
-    replaced |= access;
+    if (out) {
+      text.append(body.substr(pos, hit - pos));
+      text.append(access ? kLocal : kArg);
+    }
+    accesses += access;
   }
-  out.append(body, pos, std::string::npos);
-  if (!replaced) return body;
-  size_t brace = out.find('{');
-  out.insert(brace + 1, "\n  wasm_rt_memory_t wink_mem = instance->w2c_memory;");
-  return out;
+  size_t size = body.size() - accesses * (kArg.size() - kLocal.size()) + (accesses ? kHoist.size() : 0);
+  if (!out) return size;
+  if (!accesses) {
+    out->append(body);
+    return size;
+  }
+  text.append(body.substr(pos));
+  text.insert(text.find('{') + 1, kHoist);
+  out->append(text);
+  return size;
 }
 
 // Returns false when the output does not have the expected shape.
@@ -198,7 +209,8 @@ bool split_c(std::string_view c, Split& s) {
     if (head.back() == '{' && has_paren && !is_array_init) {  // function definition
       std::string name(name_before_paren(head));
       if (is_static && starts_with(name, "w2c_")) {
-        s.body_storage.emplace_back(hoist_memory_base(std::string(item.text.substr(7))));  // drop "static "
+        s.bodies.push_back(item.text.substr(7));  // drop "static "
+        s.body_sizes.push_back(hoist_memory_base(s.bodies.back(), nullptr));
       } else if (is_static && s.decls.count(name)) {
         // A guest function wasm2c named without the w2c_ prefix (a name
         // section entry like "_"): its prototype was made non-static above.
@@ -227,7 +239,6 @@ bool split_c(std::string_view c, Split& s) {
     s.main_text += item.text;
     s.main_text += "\n";
   }
-  for (const std::string& b : s.body_storage) s.bodies.emplace_back(b);
   for (size_t i = 0; i < s.decl_order.size(); ++i) s.decl_index.emplace(s.decl_order[i], i);
   return true;
 }
@@ -516,12 +527,12 @@ std::string link_bridges(const ParsedModule& module) {
   return g;
 }
 
-Result<std::string> write_glue(const ParsedModule& module, const HeaderFacts& facts,
-                               const CodegenOptions& options) {
+Result<Glue> write_glue(const ParsedModule& module, const HeaderFacts& facts, const CodegenOptions& options) {
   if (facts.export_symbols.size() != module.exports.size())
     return make_error("internal error: wasm2c declared " + std::to_string(facts.export_symbols.size()) +
                       " exports, the module has " + std::to_string(module.exports.size()));
-  std::string g;
+  Glue glue;
+  std::string& g = glue.text;
   g += "/* wink glue: the artifact descriptor (generated). */\n";
   g += "#include <stddef.h>\n#include <stdint.h>\n#include <string.h>\n#include \"guest.h\"\n#include \"wink_artifact_abi.h\"\n\n";
   g += "static inline f32 wink_to_f32(uint64_t s) { uint32_t b = (uint32_t)s; f32 v; memcpy(&v, &b, 4); return v; }\n";
@@ -662,8 +673,11 @@ Result<std::string> write_glue(const ParsedModule& module, const HeaderFacts& fa
   g += "static uint32_t wink_func_type_ids[" + std::to_string(std::max<size_t>(num_types, 1)) + "];\n";
   g += "static void wink_init_module(void) {\n  Z_guest_init_module();\n" + type_regs + "}\n";
   g += "\n__attribute__((visibility(\"default\"))) const wink_artifact_t wink_artifact = {\n";
-  g += "  WINK_ARTIFACT_ABI,\n  " + c_string(kEngineVersion) + ",\n  " +
-       c_string(options.module_hash) + ",\n  " + c_string(options.compile_flags) + ",\n";
+  g += "  WINK_ARTIFACT_ABI,\n  " + c_string(kEngineVersion) + ",\n  " + c_string(options.module_hash) + ",\n  ";
+  glue.flags_at = g.size();
+  g += c_string(options.compile_flags);
+  glue.flags_size = g.size() - glue.flags_at;
+  g += ",\n";
   g += "  sizeof(Z_guest_instance_t),\n  wink_init_module,\n  wink_instantiate,\n  wink_free,\n"
        "  wink_memory,\n";
   g += "  " + std::to_string(modules.size()) + ", " + (modules.empty() ? "NULL" : "wink_import_modules") +
@@ -676,7 +690,7 @@ Result<std::string> write_glue(const ParsedModule& module, const HeaderFacts& fa
        ",\n";
   g += "  " + std::string(module.linked ? "1" : "0") + ", " + std::to_string(module.imports.size()) + ", " +
        (module.imports.empty() ? "NULL" : "wink_imports") + ",\n};\n";
-  return g;
+  return glue;
 }
 
 }  // namespace
@@ -690,7 +704,7 @@ Result<std::string> write_glue(const ParsedModule& module, const HeaderFacts& fa
 // instance struct as the host's context. The offsets of imported entries are
 // tagged here, and funcref_table_init loads the pointer behind tagged ones.
 // Unknown output with imported entries is refused rather than compiled wrong.
-Result<std::string> bind_imported_elem_instances(std::string_view c) {
+Result<void> bind_imported_elem_instances(std::string& text) {
   static constexpr std::string_view kImportedEntry = ", offsetof(Z_guest_instance_t, ";
   static constexpr std::string_view kTagged = ", ((size_t)1 << 63) | offsetof(Z_guest_instance_t, ";
   static constexpr std::string_view kInit = "(char*)module_instance + src_expr->module_offset};";
@@ -698,22 +712,24 @@ Result<std::string> bind_imported_elem_instances(std::string_view c) {
       "(src_expr->module_offset >> 63)\n"
       "            ? *(void**)((char*)module_instance + (src_expr->module_offset & ~((size_t)1 << 63)))\n"
       "            : (char*)module_instance + src_expr->module_offset};";
+  // Most modules have none: then the text is not copied.
+  if (text.find(kImportedEntry) == std::string::npos) return {};
+  std::string_view c(text);
   std::string out;
   out.reserve(c.size() + 4096);
-  size_t pos = 0, tagged = 0;
+  size_t pos = 0;
   for (size_t hit; (hit = c.find(kImportedEntry, pos)) != std::string_view::npos; pos = hit + kImportedEntry.size()) {
     out.append(c.substr(pos, hit - pos));
     out.append(kTagged);
-    ++tagged;
   }
   out.append(c.substr(pos));
-  if (tagged == 0) return out;
   size_t init = out.find(kInit);
   if (init == std::string::npos || out.find(kInit, init + 1) != std::string::npos)
     return make_error("wasm2c output has imported functions in element segments but not the expected "
                       "funcref_table_init; refusing to compile it unbound");
   out.replace(init, kInit.size(), kInitBound);
-  return out;
+  text = std::move(out);
+  return {};
 }
 
 namespace {
@@ -767,68 +783,163 @@ Result<void> translate(const ParsedModule& module, const CodegenOptions& options
 
 }  // namespace
 
-Result<GeneratedCode> generate_code(const ParsedModule& module, const CodegenOptions& options) {
+size_t mark_float_negations(std::string& text) {
+  static constexpr std::string_view kFrom = "= -(", kTo = "= WINK_TCC_NEG(";
+  size_t hit = text.find(kFrom);
+  if (hit == std::string::npos) return 0;
+  std::string out;
+  out.reserve(text.size() + 1024);
+  size_t pos = 0, count = 0;
+  for (; hit != std::string::npos; pos = hit + kFrom.size(), hit = text.find(kFrom, pos), ++count) {
+    out.append(text, pos, hit - pos);
+    out.append(kTo);
+  }
+  out.append(text, pos, std::string::npos);
+  text = std::move(out);
+  return count;
+}
+
+std::string Glue::with_compile_flags(std::string_view flags) const {
+  std::string out = text.substr(0, flags_at);
+  out += c_string(flags);
+  out.append(text, flags_at + flags_size, std::string::npos);
+  return out;
+}
+
+std::vector<CompileUnit> GeneratedCode::compile_order(std::string_view compile_flags) const {
+  std::vector<CompileUnit> order = units;
+  uint64_t glue_bytes = glue.text.size() - glue.flags_size + c_string(compile_flags).size();
+  order.push_back({"glue.c", glue_bytes, glue_bytes});
+  std::stable_sort(order.begin(), order.end(),
+                   [](const CompileUnit& a, const CompileUnit& b) { return a.order_bytes > b.order_bytes; });
+  return order;
+}
+
+namespace {
+
+// shared.h's default for the negations marked by mark_float_negations:
+// wasm2c's own text. TinyCC's builtins header, forced before, defines a sign flip.
+constexpr std::string_view kNegationDefault = "#ifndef WINK_TCC_NEG\n#define WINK_TCC_NEG(x) -(x)\n#endif\n";
+
+// Hands a unit's text to the sink with the negations marked, and notes it.
+Result<void> emit_unit(const FileSink& sink, GeneratedCode& out, const std::string& name, std::string head,
+                       std::string body) {
+  uint64_t order_bytes = head.size() + body.size();
+  mark_float_negations(head);
+  mark_float_negations(body);
+  std::string_view pieces[2] = {head, body};
+  WINK_TRY(sink(name, pieces));
+  out.units.push_back({name, head.size() + body.size(), order_bytes});
+  return {};
+}
+
+// generate_code's work; `release_ir`, when given, is freed once nothing
+// reads the IR any more (after the glue, before the split).
+Result<GeneratedCode> generate_into(const ParsedModule& module, const CodegenOptions& options, const FileSink& sink,
+                                    std::unique_ptr<wabt::Module>* release_ir) {
   using Clock = std::chrono::steady_clock;
   auto t0 = Clock::now();
   GeneratedCode out;
-  std::string c_text, header;
-  WINK_TRY(translate(module, options, c_text, header, out));
-  WINK_ASSIGN_OR_RETURN(std::string c_bound, bind_imported_elem_instances(c_text));
-  std::string().swap(c_text);
-  std::string_view c(c_bound);
+  std::string c, header;
+  WINK_TRY(translate(module, options, c, header, out));
+  WINK_TRY(bind_imported_elem_instances(c));
 
   auto t1 = Clock::now();
   out.wasm2c_seconds = std::chrono::duration<double>(t1 - t0).count();
   out.wasm2c_bytes = c.size() + header.size();
   WINK_ASSIGN_OR_RETURN(HeaderFacts facts, read_header(header));
-  WINK_ASSIGN_OR_RETURN(std::string glue, write_glue(module, facts, options));
-  out.headers.push_back({kHeaderName, header});
-  out.headers.push_back({"wink_artifact_abi.h", kArtifactAbiHeaderText});
+  WINK_ASSIGN_OR_RETURN(out.glue, write_glue(module, facts, options));
+  // Nothing below reads the IR.
+  if (release_ir) release_ir->reset();
+  auto emit_header = [&](const std::string& name, std::string_view text) -> Result<void> {
+    out.c_bytes += text.size();
+    std::string_view pieces[1] = {text};
+    return sink(name, pieces);
+  };
+  WINK_TRY(emit_header(kHeaderName, header));
+  std::string().swap(header);
+  WINK_TRY(emit_header("wink_artifact_abi.h", kArtifactAbiHeaderText));
 
   Split s;
   if (!split_c(c, s)) {
-    // Unknown shape: compile wasm2c's file as it is.
-    out.sources.push_back({"guest.c", std::string(c)});
+    // Unknown shape: compile wasm2c's file as it is (after the negations'
+    // default, with its line numbers kept).
+    WINK_TRY(emit_unit(sink, out, "guest.c", std::string(kNegationDefault) + "#line 1\n", std::move(c)));
+    out.units.back().order_bytes -= kNegationDefault.size() + std::string_view("#line 1\n").size();
   } else {
-    out.headers.push_back({"shared.h", s.prologue});
+    WINK_TRY(emit_header("shared.h", s.prologue + std::string(kNegationDefault)));
     // Balance function bodies over parts, biggest first (LPT scheduling).
-    uint64_t body_bytes = 0;
-    for (auto b : s.bodies) body_bytes += b.size();
     unsigned parts = std::max(1u, std::min<unsigned>(options.target_parts,
                                                      static_cast<unsigned>(s.bodies.size())));
     std::vector<size_t> order(s.bodies.size());
     for (size_t i = 0; i < order.size(); ++i) order[i] = i;
     std::stable_sort(order.begin(), order.end(),
-                     [&](size_t a, size_t b) { return s.bodies[a].size() > s.bodies[b].size(); });
+                     [&](size_t a, size_t b) { return s.body_sizes[a] > s.body_sizes[b]; });
     std::vector<std::vector<size_t>> bins(parts);
     std::vector<uint64_t> load(parts, 0);
     for (size_t i : order) {
       size_t k = std::min_element(load.begin(), load.end()) - load.begin();
       bins[k].push_back(i);
-      load[k] += s.bodies[i].size();
+      load[k] += s.body_sizes[i];
     }
+    // One part at a time: its text is made, handed over and freed.
     for (unsigned k = 0; k < parts; ++k) {
       std::sort(bins[k].begin(), bins[k].end());  // keep wasm2c's order inside a part
       std::string body;
       body.reserve(load[k] + bins[k].size());
-      for (size_t i : bins[k]) { body += s.bodies[i]; body += "\n"; }
+      for (size_t i : bins[k]) {
+        hoist_memory_base(s.bodies[i], &body);
+        body += "\n";
+      }
       if (body.empty()) continue;
-      std::string text = "/* wink: function part " + std::to_string(k) + " */\n#include \"shared.h\"\n" +
-                         decls_for(s, body, false) + body;
-      out.sources.push_back({"part" + std::to_string(k) + ".c", std::move(text)});
+      std::string head = "/* wink: function part " + std::to_string(k) + " */\n#include \"shared.h\"\n" +
+                         decls_for(s, body, false);
+      WINK_TRY(emit_unit(sink, out, "part" + std::to_string(k) + ".c", std::move(head), std::move(body)));
     }
-    out.sources.push_back({"main.c", "/* wink: module init and exports */\n#include \"shared.h\"\n" +
-                                         decls_for(s, {}, true) + s.main_text});
-    out.sources.push_back({"data.S", s.data_asm});
-    out.data_blob = std::move(s.blob);
+    // Everything else is copied out: wasm2c's text is no longer needed.
+    s.bodies.clear();
+    std::string().swap(c);
+    WINK_TRY(emit_unit(sink, out, "main.c",
+                       "/* wink: module init and exports */\n#include \"shared.h\"\n" + decls_for(s, {}, true),
+                       std::move(s.main_text)));
+    std::string_view data_asm[1] = {s.data_asm};
+    WINK_TRY(sink("data.S", data_asm));
+    out.units.push_back({"data.S", s.data_asm.size(), s.data_asm.size()});
+    std::string_view blob[1] = {std::string_view(reinterpret_cast<const char*>(s.blob.data()), s.blob.size())};
+    WINK_TRY(sink("data.bin", blob));
   }
-  out.sources.push_back({"glue.c", std::move(glue)});
-  std::stable_sort(out.sources.begin(), out.sources.end(),
-                   [](const SourceFile& a, const SourceFile& b) { return a.text.size() > b.text.size(); });
-  for (const auto& f : out.sources) out.c_bytes += f.text.size();
-  for (const auto& f : out.headers) out.c_bytes += f.text.size();
+  for (const CompileUnit& u : out.units) out.c_bytes += u.order_bytes;
+  out.c_bytes += out.glue.text.size();
   out.split_seconds = std::chrono::duration<double>(Clock::now() - t1).count();
   return out;
+}
+
+}  // namespace
+
+Result<GeneratedCode> generate_code(ParsedModule&& module, const CodegenOptions& options, const FileSink& sink) {
+  return generate_into(module, options, sink, &module.ir);
+}
+
+Result<GeneratedCode> generate_code(const ParsedModule& module, const CodegenOptions& options) {
+  GeneratedCode out;
+  std::vector<SourceFile> units;
+  auto collect = [&](const std::string& name, std::span<const std::string_view> pieces) -> Result<void> {
+    std::string text;
+    for (std::string_view p : pieces) text.append(p);
+    if (name == "data.bin") out.data_blob.assign(text.begin(), text.end());
+    else if (name.ends_with(".h")) out.headers.push_back({name, std::move(text)});
+    else units.push_back({name, std::move(text)});
+    return {};
+  };
+  WINK_ASSIGN_OR_RETURN(GeneratedCode code, generate_into(module, options, collect, nullptr));
+  code.headers = std::move(out.headers);
+  code.data_blob = std::move(out.data_blob);
+  units.push_back({"glue.c", code.glue.with_compile_flags(options.compile_flags)});
+  for (const CompileUnit& u : code.compile_order(options.compile_flags)) {
+    auto it = std::find_if(units.begin(), units.end(), [&](const SourceFile& f) { return f.name == u.name; });
+    code.sources.push_back(std::move(*it));
+  }
+  return code;
 }
 
 }  // namespace wink::compiler

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <mutex>
 #include <cstdlib>
 #include <random>
 #include <thread>
@@ -137,24 +138,48 @@ static inline double wink_tcc_neg(double x) {
 #define WINK_TCC_NEG(x) _Generic((x), float: wink_tcc_negf, double: wink_tcc_neg)(x)
 )";
 
-// wasm2c writes f32.neg and f64.neg (its only unary minus in function
-// bodies) as `x = -(x);`: for TinyCC, a sign-bit flip instead. Any other
-// type in that position fails to compile (no _Generic case), never silently.
-std::string tcc_negations(std::string text) {
-  static constexpr std::string_view from = "= -(", to = "= WINK_TCC_NEG(";
-  for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
-    text.replace(at, from.size(), to);
-  return text;
-}
-
 // Build files are scratch: plain writes, no fsync.
-Result<void> write_build_file(const fs::path& path, std::string_view text) {
+Result<void> write_build_file(const fs::path& path, std::span<const std::string_view> pieces) {
   FILE* f = std::fopen(path.c_str(), "wb");
   if (!f) return make_error("cannot create " + path.string());
-  bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  bool ok = true;
+  for (std::string_view text : pieces) ok = ok && std::fwrite(text.data(), 1, text.size(), f) == text.size();
   ok = std::fclose(f) == 0 && ok;
   if (!ok) return make_error("cannot write " + path.string() + " (disk full?)");
   return {};
+}
+
+Result<void> write_build_file(const fs::path& path, std::string_view text) {
+  return write_build_file(path, std::span<const std::string_view>(&text, 1));
+}
+
+// What of the options decides a translation (all but opt_level, progress,
+// nice and cancel); a translation is compiled only under options that agree.
+std::string translation_inputs(const Options& options) {
+  std::string inputs = "jobs=" + std::to_string(options.jobs) + (options.link_imports ? " linked" : "");
+  for (const auto& i : options.host_imports)
+    inputs += " " + std::string(i.module) + "." + std::string(i.name) + ":" + std::string(i.params) + "->" +
+              std::string(i.results);
+  return inputs;
+}
+
+// Files a compile adds to the translation's directory, removed when it ends
+// (whether it succeeded or not): the directory keeps only the translation.
+class Scratch {
+ public:
+  explicit Scratch(fs::path dir) : dir_(std::move(dir)) {}
+  ~Scratch() {
+    for (const std::string& name : names_) ::unlink((dir_ / name).c_str());
+  }
+  void add(std::string name) { names_.push_back(std::move(name)); }
+
+ private:
+  fs::path dir_;
+  std::vector<std::string> names_;
+};
+
+unsigned jobs_of(const Options& options) {
+  return options.jobs ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
 }
 
 // The quick tier (-O0) is compiled by TinyCC when there is one.
@@ -183,16 +208,22 @@ std::string artifact_key_flags(const Options& options) {
          (options.link_imports ? " linked" : "");
 }
 
-Result<void> compile_module(std::span<const uint8_t> wasm, const Options& options,
-                            const std::filesystem::path& out) {
-  return compile_module(wasm, options, out, nullptr);
-}
+class Translation {
+ public:
+  Translation(BuildDir dir, GeneratedCode code, std::string inputs)
+      : dir(std::move(dir)), code(std::move(code)), inputs(std::move(inputs)) {}
+  BuildDir dir;       // the translation's files; each compile adds its own and removes them
+  GeneratedCode code;  // the units and the glue (no texts: those are in `dir`)
+  std::string inputs;  // translation_inputs() of the options it was made under
+  CompileReport figures;  // of the translation (code, C, times)
+  bool compiled = false;  // a compile has used it (the next one reuses it)
+  std::mutex mu;          // compiles run one after the other
+};
 
-Result<void> compile_module(std::span<const uint8_t> wasm, const Options& options,
-                            const std::filesystem::path& out, CompileReport* report) {
+Result<std::shared_ptr<Translation>> translate_module(std::span<const uint8_t> wasm, const Options& options,
+                                                      CompileReport* report) {
   auto start = Clock::now();
-  CompileReport local;
-  CompileReport& r = report ? *report : local;
+  CompileReport r;
   WINK_ASSIGN_OR_RETURN(ParsedModule module, parse_module(wasm, options.host_imports, options.link_imports));
   r.code_bytes = module.code_bytes;
   r.data_bytes = module.data_bytes;
@@ -205,8 +236,13 @@ Result<void> compile_module(std::span<const uint8_t> wasm, const Options& option
   CodegenOptions cg;
   cg.target_parts = static_cast<unsigned>(std::clamp<uint64_t>(want, 1, 4ull * jobs));
   cg.module_hash = Sha256().update(wasm).hex();
-  cg.compile_flags = compile_flags_text(options);
-  WINK_ASSIGN_OR_RETURN(GeneratedCode code, generate_code(module, cg));
+  WINK_ASSIGN_OR_RETURN(BuildDir dir, BuildDir::create());
+  // Each file is written as soon as it is made (and the IR freed once read):
+  // the module's C is never whole in memory more than once.
+  auto sink = [&](const std::string& name, std::span<const std::string_view> pieces) {
+    return write_build_file(dir.path() / name, pieces);
+  };
+  WINK_ASSIGN_OR_RETURN(GeneratedCode code, generate_code(std::move(module), cg, sink));
   r.wasm2c_bytes = code.wasm2c_bytes;
   r.c_bytes = code.c_bytes;
   r.wasm2c_seconds = code.wasm2c_seconds;
@@ -214,20 +250,42 @@ Result<void> compile_module(std::span<const uint8_t> wasm, const Options& option
   r.translation_ranges = code.translation_ranges;
   r.ranges_refused = code.ranges_refused;
   r.translate_seconds = seconds_since(start);
+  r.total_seconds = r.translate_seconds;
+  auto translation = std::make_shared<Translation>(std::move(dir), std::move(code), translation_inputs(options));
+  translation->figures = r;
+  if (report) *report = r;
+  return translation;
+}
+
+Result<void> compile_translation(Translation& t, const Options& options, const std::filesystem::path& out,
+                                 CompileReport* report) {
+  if (t.inputs != translation_inputs(options))
+    return make_error("internal error: a translation compiled under options it was not made under");
+  std::lock_guard lock(t.mu);
+  auto start = Clock::now();
+  CompileReport local;
+  CompileReport& r = report ? *report : local;
+  r = t.figures;
+  r.parse_seconds = r.wasm2c_seconds = r.split_seconds = r.translate_seconds = 0;
+  r.translation_reused = t.compiled;
+  t.compiled = true;
   if (options.cancel && options.cancel->load()) return make_error("cancelled (wink is stopping)");
 
-  WINK_ASSIGN_OR_RETURN(BuildDir dir, BuildDir::create());
-  for (const SourceFile& f : code.headers) WINK_TRY(write_build_file(dir.path() / f.name, f.text));
+  const fs::path& dir = t.dir.path();
+  Scratch scratch(dir);
   const bool tcc = uses_quick_compiler(options);
-  for (const SourceFile& f : code.sources)
-    WINK_TRY(write_build_file(dir.path() / f.name,
-                              tcc && f.name.ends_with(".c") ? tcc_negations(f.text) : f.text));
-  WINK_TRY(write_build_file(dir.path() / "data.bin",
-                            std::string_view(reinterpret_cast<const char*>(code.data_blob.data()),
-                                             code.data_blob.size())));
+  const std::string flags = compile_flags_text(options);
+  std::string glue = t.code.glue.with_compile_flags(flags);
+  if (tcc) mark_float_negations(glue);
+  scratch.add("glue.c");
+  WINK_TRY(write_build_file(dir / "glue.c", glue));
+  std::string().swap(glue);
 
   const auto& cc = c_compiler();
-  if (tcc) WINK_TRY(write_build_file(dir.path() / "tcc_builtins.h", kTinyCcBuiltins));
+  if (tcc) {
+    scratch.add("tcc_builtins.h");
+    WINK_TRY(write_build_file(dir / "tcc_builtins.h", kTinyCcBuiltins));
+  }
   // The C compiler's job for a C file (probed frames, the safety flags).
   auto cc_job = [&](const std::string& name, const std::string& obj) {
     Job job{cc, name};
@@ -239,8 +297,10 @@ Result<void> compile_module(std::span<const uint8_t> wasm, const Options& option
   };
   std::vector<Job> compile_jobs;
   std::vector<std::string> objects, unprobed;  // unprobed: C objects TinyCC made
-  for (const SourceFile& f : code.sources) {
+  for (const CompileUnit& f : t.code.compile_order(flags)) {
     std::string obj = f.name + ".o";
+    scratch.add(obj);
+    scratch.add(f.name + ".log");
     if (f.name.ends_with(".S")) {
       // Always the C compiler: TinyCC's assembler has no `.incbin file, off, len`.
       Job job{cc, f.name};
@@ -261,7 +321,7 @@ Result<void> compile_module(std::span<const uint8_t> wasm, const Options& option
   r.parts = compile_jobs.size();
   Progress progress(options.progress, start);
   auto cc_start = Clock::now();
-  WINK_TRY(run_jobs(compile_jobs, dir.path(), jobs, options.nice,
+  WINK_TRY(run_jobs(compile_jobs, dir, jobs_of(options), options.nice,
                     [&](size_t done, size_t total) { progress.update(done, total); }, options.cancel));
   // TinyCC has no stack probes: a part with a frame that could step over the
   // guard region below a guest thread's stack is compiled again with them.
@@ -270,33 +330,36 @@ Result<void> compile_module(std::span<const uint8_t> wasm, const Options& option
   std::vector<Job> probed_jobs;
   for (const std::string& obj : unprobed) {
     std::string source = obj.substr(0, obj.size() - 2);
-    WINK_ASSIGN_OR_RETURN(uint64_t frame, largest_stack_frame(dir.path() / obj));
-    auto log = read_text_file(dir.path() / (source + ".log"));
+    WINK_ASSIGN_OR_RETURN(uint64_t frame, largest_stack_frame(dir / obj));
+    auto log = read_text_file(dir / (source + ".log"));
     bool implicit = !log.ok() || log->find("implicit declaration") != std::string::npos;
     if (frame <= kUnprobedFrameLimit && !implicit) continue;
-    ::unlink((dir.path() / obj).c_str());
+    ::unlink((dir / obj).c_str());
     probed_jobs.push_back(cc_job(source, obj));
     probed_jobs.back().label = source + ".probed";
+    scratch.add(source + ".probed.log");
   }
   r.probed_parts = probed_jobs.size();
   if (!probed_jobs.empty())
-    WINK_TRY(run_jobs(probed_jobs, dir.path(), jobs, options.nice, nullptr, options.cancel));
+    WINK_TRY(run_jobs(probed_jobs, dir, jobs_of(options), options.nice, nullptr, options.cancel));
 
   fs::path out_abs = fs::absolute(out);
   fs::path tmp = out_abs;
   tmp += random_suffix();
   Job link;
   link.label = "link";
+  scratch.add("link.log");
   link.argv = cc;
   link.argv.insert(link.argv.end(), {"-shared", "-o", tmp.string()});
   link.argv.insert(link.argv.end(), objects.begin(), objects.end());
   if (tcc && !quick_c_runtime_library().empty()) link.argv.push_back(quick_c_runtime_library());
   link.argv.insert(link.argv.end(), {"-Wl,-Bsymbolic", "-Wl,-z,noexecstack", "-lm"});
   if (tcc) {
-    WINK_TRY(write_build_file(dir.path() / "exports.map", "{ global: wink_artifact; local: *; };\n"));
+    scratch.add("exports.map");
+    WINK_TRY(write_build_file(dir / "exports.map", "{ global: wink_artifact; local: *; };\n"));
     link.argv.push_back("-Wl,--version-script=exports.map");
   }
-  auto linked = run_jobs({link}, dir.path(), 1, options.nice, nullptr, options.cancel);
+  auto linked = run_jobs({link}, dir, 1, options.nice, nullptr, options.cancel);
   if (!linked.ok()) {
     ::unlink(tmp.c_str());
     return std::move(linked).error();
@@ -308,6 +371,27 @@ Result<void> compile_module(std::span<const uint8_t> wasm, const Options& option
     ::unlink(tmp.c_str());
     return std::move(published).error();
   }
+  r.total_seconds = seconds_since(start);
+  return {};
+}
+
+Result<void> compile_module(std::span<const uint8_t> wasm, const Options& options,
+                            const std::filesystem::path& out) {
+  return compile_module(wasm, options, out, nullptr);
+}
+
+Result<void> compile_module(std::span<const uint8_t> wasm, const Options& options,
+                            const std::filesystem::path& out, CompileReport* report) {
+  auto start = Clock::now();
+  CompileReport translated;
+  WINK_ASSIGN_OR_RETURN(auto translation, translate_module(wasm, options, &translated));
+  CompileReport local;
+  CompileReport& r = report ? *report : local;
+  WINK_TRY(compile_translation(*translation, options, out, &r));
+  r.parse_seconds = translated.parse_seconds;
+  r.wasm2c_seconds = translated.wasm2c_seconds;
+  r.split_seconds = translated.split_seconds;
+  r.translate_seconds = translated.translate_seconds;
   r.total_seconds = seconds_since(start);
   return {};
 }

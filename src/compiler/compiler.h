@@ -55,6 +55,8 @@ struct CompileReport {
   double total_seconds = 0;
   size_t translation_ranges = 0;  // wasm2c ran on function ranges (0: the whole module)
   std::string ranges_refused;     // why a module above the range threshold was translated whole
+  bool translation_reused = false;  // compiled from a translation an earlier compile made
+                                    // (the *_seconds of parse, wasm2c and split are then 0)
 };
 
 // Validates and compiles `wasm`, writing a self-contained artifact to `out`
@@ -63,6 +65,24 @@ Result<void> compile_module(std::span<const uint8_t> wasm, const Options& option
                             const std::filesystem::path& out);
 Result<void> compile_module(std::span<const uint8_t> wasm, const Options& options,
                             const std::filesystem::path& out, CompileReport* report);
+
+// A module translated to C: parsed, validated, translated by wasm2c and split
+// into parts, on disk in a build directory (removed with the object) and
+// ready for the C compiler at any -O level. One translation serves the quick
+// tier and the optimized one (ArtifactCache::get_tiered). Compiles of one
+// translation run one after the other.
+class Translation;
+
+// Translates `wasm` under `options` (every option but opt_level, progress,
+// nice and cancel decides the translation).
+Result<std::shared_ptr<Translation>> translate_module(std::span<const uint8_t> wasm, const Options& options,
+                                                      CompileReport* report = nullptr);
+// Compiles a translation at options.opt_level into `out` (atomically, as
+// compile_module); `options` must agree with the translation's but for
+// opt_level, progress, nice and cancel. compile_module is translate_module,
+// then this.
+Result<void> compile_translation(Translation& translation, const Options& options,
+                                 const std::filesystem::path& out, CompileReport* report = nullptr);
 
 // Size of the module's code section in bytes (0 when absent or unreadable).
 uint64_t code_bytes(std::span<const uint8_t> wasm);
@@ -129,10 +149,17 @@ class ArtifactCache {
                          std::string_view generator);
   // Number of compiles this cache object performed (tests, metrics).
   uint64_t compile_count() const;
+  // Number of wasm2c translations (parse, translate, split) its compiles ran:
+  // get_tiered's optimized build reuses its quick build's.
+  uint64_t translation_count() const;
   const std::filesystem::path& dir() const { return dir_; }
 
  private:
   struct State;
+  // get(), compiling from `reuse` when given (else translating), and handing
+  // the translation it made or used to `keep` when given.
+  Result<std::filesystem::path> get(std::span<const uint8_t> wasm, const Options& options,
+                                    std::shared_ptr<Translation> reuse, std::shared_ptr<Translation>* keep);
   std::filesystem::path dir_;
   std::shared_ptr<State> state_;
 };

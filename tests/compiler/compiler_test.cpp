@@ -657,6 +657,85 @@ TEST(Cache, TieredGivesQuickThenOptimized) {
   EXPECT_EQ(t2->ready, *opt);
 }
 
+// The optimized build compiles the quick build's translation (one wasm2c
+// run for both tiers), and what it makes is, byte for byte, what a compile of
+// its own translation makes.
+TEST(Cache, TieredOptimizedBuildCompilesTheQuickTranslation) {
+  ArtifactCache cache(scratch() / "cache-tiered-shared");
+  auto wasm = guest("compiler_basic");
+  Options o = fast();
+  o.opt_level = 2;
+  auto t = cache.get_tiered(wasm, o, /*quick_threshold=*/0);
+  ASSERT_TRUE(t.ok()) << t.error().message;
+  ASSERT_FALSE(t->ready_is_optimized);
+  auto opt = t->optimized.get();
+  ASSERT_TRUE(opt.ok()) << opt.error().message;
+  EXPECT_EQ(cache.compile_count(), 2u);
+  EXPECT_EQ(cache.translation_count(), 1u) << "the optimized build translated the module again";
+  const fs::path alone = scratch() / "tiered-shared-alone.so";
+  ASSERT_TRUE(compile_module(wasm, o, alone).ok());
+  EXPECT_EQ(wink::read_file(*opt).value(), wink::read_file(alone).value())
+      << "the optimized artifact differs from a compile of its own translation";
+  // It is the -O2 artifact, and it serves.
+  void* so = ::dlopen(opt->c_str(), RTLD_NOW | RTLD_LOCAL);
+  ASSERT_NE(so, nullptr) << ::dlerror();
+  auto* a = static_cast<const wink_artifact_t*>(::dlsym(so, "wink_artifact"));
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(std::string(a->compile_flags).rfind("-O2 ", 0), 0u) << a->compile_flags;
+  const wink_export_t* add = nullptr;
+  for (uint32_t i = 0; i < a->num_exports; ++i)
+    if (std::string(a->exports[i].name) == "add") add = &a->exports[i];
+  ASSERT_NE(add, nullptr);
+  a->init_module();
+  std::vector<uint8_t> storage(a->instance_size + 64);
+  struct Inst { const wink_artifact_t* a; void* inst; } ia{a, storage.data()};
+  ASSERT_TRUE(wink::runtime::guarded_call(
+                  [](void* p) { auto* x = static_cast<Inst*>(p); x->a->instantiate(x->inst, nullptr); }, &ia)
+                  .ok());
+  uint64_t args[2] = {2, 40}, results[1] = {0};
+  Call c{add->call, storage.data(), args, results};
+  ASSERT_TRUE(wink::runtime::guarded_call(
+                  [](void* p) { auto* c = static_cast<Call*>(p); c->fn(c->instance, c->args, c->results); }, &c)
+                  .ok());
+  EXPECT_EQ(results[0], 42u);
+  a->free_instance(storage.data());
+  ::dlclose(so);
+}
+
+// With the quick artifact already cached there is no translation to hand
+// over: the background build makes its own (the optimized one still appears).
+TEST(Cache, TieredWithTheQuickArtifactCachedTranslatesForTheOptimizedBuild) {
+  const fs::path dir = scratch() / "cache-tiered-quick-cached";
+  auto wasm = guest("compiler_basic");
+  Options o = fast();
+  o.opt_level = 2;
+  {
+    ArtifactCache cache(dir);
+    ASSERT_TRUE(cache.get(wasm, fast()).ok());
+  }
+  ArtifactCache cache(dir);
+  auto t = cache.get_tiered(wasm, o, 0);
+  ASSERT_TRUE(t.ok()) << t.error().message;
+  auto opt = t->optimized.get();
+  ASSERT_TRUE(opt.ok()) << opt.error().message;
+  EXPECT_EQ(cache.compile_count(), 1u);
+  EXPECT_EQ(cache.translation_count(), 1u);
+}
+
+// A translation is compiled only under the options it was made under (but
+// the -O level and scheduling): another host interface would need another.
+TEST(Compiler, TranslationRefusesOtherOptions) {
+  auto wasm = guest("compiler_basic");
+  auto translation = wink::compiler::translate_module(wasm, fast());
+  ASSERT_TRUE(translation.ok()) << translation.error().message;
+  Options other = fast();
+  other.link_imports = true;
+  auto r = wink::compiler::compile_translation(**translation, other, scratch() / "other-options.so");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("not made under"), std::string::npos) << r.error().message;
+  EXPECT_FALSE(fs::exists(scratch() / "other-options.so"));
+}
+
 // wink blocks SIGINT and SIGTERM in every thread (sigwait takes them); a C
 // compiler started from such a thread must not inherit that mask, or a
 // Ctrl-C or a kill of wink's process group leaves it running. Both spawn

@@ -201,6 +201,58 @@ TEST(QuickTier, FloatNegFlipsTheSignBitOfNaNs) {
   art.a->free_instance(storage.data());
 }
 
+// One translation serves both tiers: its C is marked for TinyCC's float
+// negation once, and TinyCC and cc each read it their way. Each artifact is
+// byte for byte what a compile of its own translation gives, and both flip
+// the sign bit of NaNs.
+TEST(QuickTier, OneTranslationServesBothTiers) {
+  REQUIRE_TCC();
+  auto wasm = wink::test::wat(R"((module
+    (memory 1)
+    (func (export "negf") (param f32) (result f32) (f32.neg (local.get 0)))
+    (func (export "negd") (param f64) (result f64) (f64.neg (local.get 0)))
+    (func (export "negd_mem") (param i32) (result f64) (f64.neg (f64.load (local.get 0))))))");
+  CompileReport translated;
+  auto translation = wink::compiler::translate_module(wasm, quick(), &translated);
+  ASSERT_TRUE(translation.ok()) << translation.error().message;
+  EXPECT_GT(translated.translate_seconds, 0);
+  Options o2 = quick();
+  o2.opt_level = 2;
+  for (const Options& o : {quick(), o2}) {
+    const std::string level = "-O" + std::to_string(o.opt_level);
+    SCOPED_TRACE(level);
+    const fs::path shared = scratch_dir() / ("shared" + level + ".so");
+    const fs::path alone = scratch_dir() / ("alone" + level + ".so");
+    CompileReport report;
+    auto r = wink::compiler::compile_translation(**translation, o, shared, &report);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(report.translation_reused, o.opt_level == 2);
+    EXPECT_EQ(report.translate_seconds, 0);
+    ASSERT_TRUE(compile_module(wasm, o, alone).ok());
+    EXPECT_EQ(wink::read_file(shared).value(), wink::read_file(alone).value());
+    Artifact art;
+    load(shared, art);
+    EXPECT_EQ(std::string(art.a->compile_flags).rfind("tcc", 0) == 0, o.opt_level == 0) << art.a->compile_flags;
+    std::vector<uint8_t> storage(art.a->instance_size + 64);
+    art.a->init_module();
+    art.a->instantiate(storage.data(), nullptr);
+    auto call = [&](const char* name, uint64_t arg) {
+      uint64_t args[1] = {arg}, results[1] = {0};
+      art.exports.at(name)->call(storage.data(), args, results);
+      return results[0];
+    };
+    EXPECT_EQ(call("negf", 0xffc00000u), 0x7fc00000u);
+    EXPECT_EQ(call("negf", 0x7fa00001u), 0xffa00001u);
+    EXPECT_EQ(call("negd", 0xfff8000000000000ull), 0x7ff8000000000000ull);
+    EXPECT_EQ(call("negd", 0xbff8000000000000ull), 0x3ff8000000000000ull);
+    wasm_rt_memory_t* mem = art.a->memory(storage.data());
+    const uint64_t nan = 0x7ff0000000000004ull;
+    std::memcpy(mem->data + 8, &nan, 8);
+    EXPECT_EQ(call("negd_mem", 8), 0xfff0000000000004ull);
+    art.a->free_instance(storage.data());
+  }
+}
+
 TEST(QuickTier, CacheKeyNamesTheQuickCompiler) {
   REQUIRE_TCC();
   Options o0 = quick(), o2 = quick();

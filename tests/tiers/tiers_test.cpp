@@ -56,6 +56,16 @@ fs::path write_cc(const fs::path& dir, const std::string& o2_action) {
   return script;
 }
 
+// Sets an environment variable for the servers this test starts.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const std::string& value) : name_(name) { ::setenv(name, value.c_str(), 1); }
+  ~ScopedEnv() { ::unsetenv(name_); }
+
+ private:
+  const char* name_;
+};
+
 // Sets $WINK_CC for the servers this test starts.
 class ScopedCc {
  public:
@@ -215,6 +225,52 @@ TEST_F(Tiers, InitModuleServedQuickThenOptimizedEachFromItsOwnSnapshot) {
   EXPECT_NE(again.output().find("\"msg\":\"snapshot loaded\""), std::string::npos) << again.output();
   EXPECT_EQ(again.get("/").body, "v=42\n");
   again.stop();
+}
+
+// One translation for both tiers: the optimized build compiles the C the
+// quick build's translation left in its build directory instead of running
+// wasm2c again. Seen from outside with $WINK_KEEP_BUILD (each translation's
+// build directory is kept and named on stderr): one directory, holding the
+// translation only, in which the -O2 compiles ran; the optimized tier then
+// serves the same answers.
+TEST_F(Tiers, OptimizedTierCompilesTheQuickTiersTranslation) {
+  fs::copy_file(guest_wasm("example_hello"), dir_ / "hello.wasm");
+  const fs::path tmp = dir_ / "tmp";
+  fs::create_directories(tmp);
+  ScopedEnv tmpdir("TMPDIR", tmp.string());
+  ScopedEnv keep("WINK_KEEP_BUILD", "1");
+  ScopedCc cc(write_cc(dir_, "pwd >> '" + (dir_ / "o2-dirs").string() + "'"));
+  WinkUp up;
+  ASSERT_TRUE(up.start(dir_, manifest_for("hello.wasm"), args())) << up.output();
+  EXPECT_EQ(up.get("/").body, "Hello, world!\n");
+  ASSERT_TRUE(up.wait_for_output("\"msg\":\"optimized tier swapped in\"", 120s)) << up.output();
+  EXPECT_EQ(tier_of(up), "optimized");
+  for (int i = 0; i < 5; ++i) {
+    auto r = up.get("/");
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "Hello, world!\n");
+  }
+  EXPECT_EQ(up.stop(), 0) << up.output();
+  EXPECT_EQ(artifacts(data()), 2u);
+
+  std::vector<fs::path> kept;
+  for (const auto& e : fs::directory_iterator(tmp))
+    if (e.path().filename().string().rfind("wink-build-", 0) == 0) kept.push_back(e.path());
+  ASSERT_EQ(kept.size(), 1u) << "one translation for both tiers\n" << up.output();
+  EXPECT_NE(up.output().find("build directory kept: " + kept[0].string()), std::string::npos) << up.output();
+  std::ifstream dirs(dir_ / "o2-dirs");
+  size_t o2_compiles = 0;
+  for (std::string line; std::getline(dirs, line); ++o2_compiles)
+    EXPECT_TRUE(fs::equivalent(line, kept[0])) << line << ": an -O2 compile ran outside the quick tier's translation";
+  EXPECT_GT(o2_compiles, 0u);
+  // Each compile removed what it added: the directory is the translation.
+  bool has_part = false;
+  for (const auto& e : fs::directory_iterator(kept[0])) {
+    const std::string name = e.path().filename().string();
+    EXPECT_FALSE(name.ends_with(".o") || name.ends_with(".log") || name == "glue.c") << name;
+    has_part |= name.ends_with(".c");
+  }
+  EXPECT_TRUE(has_part);
 }
 
 TEST_F(Tiers, FailedOptimizedBuildLogsTheErrorAndKeepsServingTheQuickTier) {
