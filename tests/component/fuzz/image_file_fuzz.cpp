@@ -72,6 +72,11 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   if (auto w = linker::save_image(*fixture->component, **image, fixture->file, fixture->key); !w.ok()) {
     die(w.error().message);
   }
+  // Each (forked) fuzzing process has its own file: it goes when the process does.
+  std::atexit([] {
+    std::error_code ignored;
+    fs::remove(fixture->file, ignored);
+  });
   std::vector<uint8_t> real = read_all(fixture->file);
   if (real.size() < 4096) die("the linker wrote an image without a header");
   std::memcpy(&fixture->identity, real.data(), sizeof(test::ImageFileHeader));
