@@ -40,6 +40,8 @@ class TestApps final : public node::Apps {
     life_.reset();
     fs::remove_all(dir_);
   }
+  // Where its app's files are (removed with it).
+  const fs::path& dir() const { return dir_; }
 
   // A redeploy: a fresh lifecycle component from the manifest, then on_switch.
   void redeploy() {

@@ -44,6 +44,11 @@ wink::control::Api* api = nullptr;
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   apps = new wink::test::TestApps();
+  // The apps live as long as the process (never destroyed): their files go at exit.
+  std::atexit([] {
+    std::error_code ignored;
+    std::filesystem::remove_all(apps->dir(), ignored);
+  });
   wink::control::ApiLimits limits;
   limits.max_log_wait = std::chrono::milliseconds(0);  // a long-poll must not stall the fuzzer
   limits.bundle.max_total_bytes = 1 << 20;
