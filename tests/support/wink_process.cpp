@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -209,9 +210,14 @@ void Process::read_pipes() {
     for (nfds_t k = 0; k + 1 < n; ++k) {
       if (fds[k].revents == 0) continue;
       const int i = which[k];
+      {
+        std::lock_guard lock(mu_);
+        reading_ = true;
+      }
       ssize_t got = ::read(fds_open[i], buf, sizeof buf);
-      if (got < 0 && errno == EINTR) continue;
       std::lock_guard lock(mu_);
+      reading_ = false;
+      if (got < 0 && errno == EINTR) continue;
       if (got > 0) {
         sinks[i]->append(buf, static_cast<size_t>(got));
       } else {
@@ -225,15 +231,25 @@ void Process::read_pipes() {
   arrived_.notify_all();
 }
 
+bool Process::unread_bytes() const {
+  for (int fd : {out_fd_, err_fd_}) {
+    int pending = 0;
+    if (fd >= 0 && ::ioctl(fd, FIONREAD, &pending) == 0 && pending > 0) return true;
+  }
+  return false;
+}
+
 void Process::drain() {
   // The child is gone; a grandchild that inherited a pipe may still hold it,
-  // so stop at a quiet spell instead of waiting for EOF.
+  // so stop at a quiet spell instead of waiting for EOF. A spell counts only
+  // when nothing is left to read: on a loaded machine the reader thread may
+  // not have run for 200 ms while the child's last words sit in the pipe.
   std::unique_lock lock(mu_);
   for (;;) {
     if (pipes_closed_) return;
     const size_t before = out_.size() + err_.size();
     arrived_.wait_for(lock, milliseconds(200));
-    if (!pipes_closed_ && out_.size() + err_.size() == before) return;
+    if (!pipes_closed_ && out_.size() + err_.size() == before && !reading_ && !unread_bytes()) return;
   }
 }
 

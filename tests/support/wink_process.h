@@ -122,6 +122,7 @@ class Process {
   // After the child is reaped: waits for the reader to reach EOF (or a short
   // quiet spell, when a grandchild holds a pipe open).
   void drain();
+  bool unread_bytes() const;  // bytes in a pipe the reader has not taken yet
   int exit_value() const;
 
   pid_t pid_ = -1;
@@ -133,6 +134,7 @@ class Process {
   std::condition_variable arrived_;  // notified on new output and on EOF
   std::string out_, err_;            // guarded by mu_
   bool pipes_closed_ = false;        // guarded by mu_: the reader saw EOF on both
+  bool reading_ = false;             // guarded by mu_: the reader holds bytes not yet appended
   std::thread reader_;
 };
 
