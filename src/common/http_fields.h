@@ -1,6 +1,7 @@
 // HTTP header-field rules (RFC 9110), in one place for every layer that reads
 // or writes header fields: token names, values without CR/LF/NUL, and the
-// fields a sender other than the connection's owner must never set.
+// fields a sender other than the connection's owner must never set; and which
+// status a final response may carry.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +9,10 @@
 #include <string_view>
 
 namespace wink::http_fields {
+
+// A status a final response may carry: 200..599 (RFC 9110 15: every valid
+// code is in 100..599, and a 1xx is never final).
+inline bool final_status(int64_t code) { return code >= 200 && code <= 599; }
 
 // ASCII case-insensitive equality.
 inline bool iequals(std::string_view a, std::string_view b) {

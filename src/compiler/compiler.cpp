@@ -6,8 +6,8 @@
 
 #include <chrono>
 #include <cstdio>
-#include <mutex>
 #include <cstdlib>
+#include <mutex>
 #include <random>
 #include <thread>
 

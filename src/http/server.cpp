@@ -667,7 +667,7 @@ void Worker::handle_request(Conn* c) {
   }
   Clock::time_point t1 = Clock::now();
   now_ = t1;
-  if (resp.status < 200 || resp.status > 599) {
+  if (!http_fields::final_status(resp.status)) {
     resp.clear();
     resp.status = 500;
   }
@@ -800,7 +800,7 @@ size_t Worker::pull_output(Conn* c, bool all) {
 
 // The handler started its response: the status line and headers go out now.
 void Worker::start_streamed(Conn* c, BodyStream::Head& head) {
-  int status = head.status < 200 || head.status > 599 ? 500 : head.status;
+  int status = http_fields::final_status(head.status) ? head.status : 500;
   c->out_streaming = true;
   c->out_status = status;
   c->out_sent = 0;
@@ -889,7 +889,7 @@ void Worker::finish_exchange(Conn* c, std::unique_ptr<detail::Exchange> ex) {
 
 void Worker::finish_buffered(Conn* c, const Request& req, Response& resp, Clock::time_point started,
                              Clock::time_point finished) {
-  if (resp.status < 200 || resp.status > 599) {
+  if (!http_fields::final_status(resp.status)) {
     resp.clear();
     resp.status = 500;
   }

@@ -271,13 +271,11 @@ CgiResponse parse_cgi_output(std::string_view out) {
     if (iequals(name, "status")) {
       have_status = true;
       r.status = -1;
-      // Only the number before the first space counts ("404 Not Found"); a
-      // final response's status is 200..599 (RFC 9110 15: all valid codes are
-      // 100..599, and 1xx are never final).
+      // Only the number before the first space counts ("404 Not Found").
       std::string_view code = value.substr(0, value.find(' '));
       int n = 0;
       auto [ptr, ec] = std::from_chars(code.data(), code.data() + code.size(), n);
-      if (ec == std::errc() && ptr == code.data() + code.size() && n >= 200 && n <= 599) {
+      if (ec == std::errc() && ptr == code.data() + code.size() && http_fields::final_status(n)) {
         r.status = n;
       }
       continue;

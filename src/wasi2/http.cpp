@@ -833,8 +833,7 @@ void add_http(Registry& r) {
   r.push_back({T, "[method]outgoing-response.set-status-code", "(borrow, u16) -> result",
                [](HostCall& c, Args& a) -> Ret {
                  WINK_ASSIGN_OR_RETURN(OutgoingResponse * o, self<OutgoingResponse>(c, a));
-                 // A final response's status (RFC 9110: valid codes are 100..599, 1xx never final).
-                 if (a[1].bits < 200 || a[1].bits > 599) return one(Value::err());
+                 if (!http_fields::final_status(static_cast<int64_t>(a[1].bits))) return one(Value::err());
                  o->status = static_cast<uint16_t>(a[1].bits);
                  return one(Value::ok());
                }});
