@@ -19,6 +19,7 @@
 #   --only       measure only these servers (names without "+log").
 #   --base-cmd   also measure this command (same placeholders) as "wink-base": an older
 #                build beside the current one in the same run, for before/after tables.
+#   BENCH_RESULTS=<root>/bench/results  where http-<date>.md and .png go ("": none, stdout only).
 #
 # The per-request rows of issue 13 (WAGI hello vs nginx, logs off and to a file, c = 1/16/128,
 # ratio per round with its min-max) in one command:
@@ -38,6 +39,7 @@ SKIP=""
 ONLY=""
 LOGS="off"
 BUILD="${ROOT}/build"
+RESULTS="${BENCH_RESULTS-$ROOT/bench/results}"
 while [ $# -gt 0 ]; do
   case "$1" in
     --wink-cmd) WINK_CMD="$2"; shift 2 ;;
@@ -222,10 +224,11 @@ for c in $CONCURRENCY; do
 done
 
 # --- report --------------------------------------------------------------------
-mkdir -p "$ROOT/bench/results"
 STAMP="$(date -u +%Y-%m-%d)"
-REPORT="$ROOT/bench/results/http-$STAMP.md"
-CHART="$ROOT/bench/results/http-$STAMP.png"
+REPORT_DIR="${RESULTS:-$WORK}"  # BENCH_RESULTS="": the report stays in the scratch directory
+mkdir -p "$REPORT_DIR"
+REPORT="$REPORT_DIR/http-$STAMP.md"
+CHART="$REPORT_DIR/http-$STAMP.png"
 WORKERD_VERSION="$( [ -n "${WORKERD_BIN:-}" ] && "$WORKERD_BIN" --version 2>/dev/null | head -1 || echo -)"
 python3 - "$WORK/results.tsv" "$REPORT" "$WORK/chart.dat" "${NAMES[*]}" <<PY
 import collections, sys
@@ -346,4 +349,4 @@ set key top left
 plot for [i=2:$(( ${#NAMES[@]} + 1 ))] "$WORK/chart.dat" using i:xtic(1) title columnheader(i)
 GP
 cat "$REPORT"
-echo "run.sh: wrote $REPORT and $CHART" >&2
+[ -n "$RESULTS" ] && echo "run.sh: wrote $REPORT and $CHART" >&2

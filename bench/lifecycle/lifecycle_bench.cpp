@@ -1,6 +1,8 @@
 // Long-lived instance benchmarks (prints markdown; see bench/results/lifecycle-*.md):
 //   lifecycle_bench wake <MiB>...     wake latency: request arriving in standby -> response
 //                                     ready (p50/p99), idle timeout -> memory released
+//   lifecycle_bench idle [MiB...]     idle timeout -> standby done and memory released
+//                                     (default 1 64 512 MiB, stateful and stateless)
 //   lifecycle_bench burst             burst onset -> extra instance serving
 //   lifecycle_bench apps <N>          N apps deployed and asleep: RSS, and p99 of a
 //                                     request to a random one
@@ -244,7 +246,7 @@ void apps(int n) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: lifecycle_bench wake <MiB>... | idle | burst | apps <N>\n");
+    std::fprintf(stderr, "usage: lifecycle_bench wake <MiB>... | idle [MiB...] | burst | apps <N>\n");
     return 2;
   }
   engine::EngineConfig config;
@@ -258,7 +260,10 @@ int main(int argc, char** argv) {
     for (int i = 2; i < argc; ++i) sizes.push_back(std::atoi(argv[i]));
     wake(sizes, 200);
   } else if (what == "idle") {
-    for (uint32_t mb : {1u, 64u, 512u}) {
+    std::vector<uint32_t> sizes;
+    for (int i = 2; i < argc; ++i) sizes.push_back(std::atoi(argv[i]));
+    if (sizes.empty()) sizes = {1, 64, 512};
+    for (uint32_t mb : sizes) {
       idle_release(mb, true);
       idle_release(mb, false);
     }
