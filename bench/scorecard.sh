@@ -101,9 +101,10 @@ if wanted restore; then
 fi
 if wanted instantiate; then
   clang --target=wasm32-wasi -O2 "$ROOT/tests/guests/engine_hello.c" -o "$BENCH_WORK/hello.wasm"
+  # shellcheck disable=SC2317  # run by run_row
   instantiate_runs() {
-    local r
-    for r in $(seq 1 "$(q 1 3)"); do
+    local _
+    for _ in $(seq 1 "$(q 1 3)"); do
       WINK_DATA_DIR="$BENCH_WORK/engine-data" taskset -c "$BENCH_SERVER_CPU" \
         "$BUILD/bench/engine/instantiate_bench" "$BENCH_WORK/hello.wasm" "$(q 10000 100000)" || return
     done
@@ -111,6 +112,7 @@ if wanted instantiate; then
   run_row instantiate instantiate_runs
 fi
 if wanted standby; then
+  # shellcheck disable=SC2317  # run by run_row
   standby_runs() {
     taskset -c "$BENCH_SERVER_CPU" "$BUILD/bench/lifecycle/lifecycle_bench" wake 64 &&
       taskset -c "$BENCH_SERVER_CPU" "$BUILD/bench/lifecycle/lifecycle_bench" idle 64
@@ -197,12 +199,14 @@ def wake():
                        r"memfd mapping ([\d.]+)", out)
     held = all(a < 1.0 for a in at64.values()) and all(hi - lo < 1.0 for lo, hi in spans.values())
     sizes = sorted({mb for mb, _ in added})
-    fig = ("added p50 vs awake at 64 MiB: " +
-           ", ".join(f"{a:+.2f} ms ({t} pages)" for t, a in sorted(at64.items())) +
-           f"; across {'/'.join(map(str, sizes))} MiB: " +
-           ", ".join(f"{lo:+.2f}..{hi:+.2f} ({t} pages)" for t, (lo, hi) in spans.items()) +
-           "; server side (wake + exec - awake exec) at 64 MiB: " +
-           ", ".join(f"{split[(64, t)]:.3f} ms" for t in sorted(at64)) +
+    touches = sorted(at64)
+    t_label = "/".join(map(str, touches))
+    fig = (f"added p50 vs awake at 64 MiB, touching {t_label} pages: " +
+           " / ".join(f"{at64[t]:+.2f}" for t in touches) +
+           f" ms; spread of added p50 over {'/'.join(map(str, sizes))} MiB: " +
+           " / ".join(f"{spans[t][0]:+.2f}..{spans[t][1]:+.2f}" for t in sorted(spans)) +
+           " ms; server side at 64 MiB (wake + exec - awake exec): " +
+           " / ".join(f"{split[(64, t)]:.3f}" for t in touches) + " ms" +
            (f"; page fault {faults.group(1)} us (anon write), {faults.group(2)} us (memfd read)" if faults else ""))
     return fig, held
 
