@@ -257,8 +257,8 @@ def warmup():
     if len(got) != 3:
         raise ValueError("not three start states")
     w, i, n = got["warmup"][0], got["init"][0], got["none"][0]
-    held = got["warmup"][1] == "built=nothing" and w * 10 <= i
-    return (f"first request p50: warmup {w:.2f} ms ({got['warmup'][1]}), `init` alone {i:.1f} ms "
+    held = got["warmup"][1].startswith("built=nothing") and w * 10 <= i
+    return (f"first request p50: warmup {w:.2f} ms (`{got['warmup'][1]}`), `init` alone {i:.1f} ms "
             f"({i / max(w, 1e-9):.0f}x), no snapshot {n:.1f} ms ({n / max(w, 1e-9):.0f}x)"), held
 
 def burst():

@@ -349,4 +349,4 @@ set key top left
 plot for [i=2:$(( ${#NAMES[@]} + 1 ))] "$WORK/chart.dat" using i:xtic(1) title columnheader(i)
 GP
 cat "$REPORT"
-[ -n "$RESULTS" ] && echo "run.sh: wrote $REPORT and $CHART" >&2
+if [ -n "$RESULTS" ]; then echo "run.sh: wrote $REPORT and $CHART" >&2; fi
