@@ -14,8 +14,9 @@
 #   BENCH_BUILD=<root>/build            the build tree (--build wins)
 #   BENCH_SERVER_CPU=0, BENCH_CLIENT_CPU=1  pinning (bench/support/bench.sh)
 #
-# Settings of the full run (about 20-30 min on the shared 2-core VM, most of it
-# the compile row) and of --quick:
+# Settings of the full run (about 8 min for the rows up to burst, plus the
+# compile row: ~4 min on a quiet 2-core VM, up to ~20 under heavy load; under
+# 35 min in all) and of --quick (under a minute):
 #   http, http-log  bench/http/run.sh --only "nginx wink" --log "off file" (only the
 #                   modes asked) --rounds 4 --duration 5, c = 1/16/128   | quick: 1 round of 1 s
 #   wake            wake_http_bench --sizes 1,64,256,512 --touch 1,64,1024 --rounds 15
@@ -253,13 +254,16 @@ def warmup():
     for r in table_rows(text("warmup")):
         if len(r) == 6 and r[1] != "first request p50 (ms)":
             key = "warmup" if "warmup" in r[0] else "init" if r[0].startswith("`init`") else "none"
-            got[key] = (float(r[1]), r[5].strip("`"))
+            rounds = [float(x) for x in r[2].split(",") if x.strip()]
+            got[key] = (float(r[1]), r[5].strip("`"), min(rounds), max(rounds))
     if len(got) != 3:
         raise ValueError("not three start states")
     w, i, n = got["warmup"][0], got["init"][0], got["none"][0]
     held = got["warmup"][1].startswith("built=nothing") and w * 10 <= i
-    return (f"first request p50: warmup {w:.2f} ms (`{got['warmup'][1]}`), `init` alone {i:.1f} ms "
-            f"({i / max(w, 1e-9):.0f}x), no snapshot {n:.1f} ms ({n / max(w, 1e-9):.0f}x)"), held
+    spread = lambda k: f"{got[k][2]:.1f}-{got[k][3]:.1f}"
+    return (f"first request p50: warmup {w:.2f} ms ({spread('warmup')}; `{got['warmup'][1]}`), `init` alone "
+            f"{i:.1f} ms ({spread('init')}; {i / max(w, 1e-9):.0f}x), no snapshot {n:.1f} ms ({spread('none')}; "
+            f"{n / max(w, 1e-9):.0f}x)"), held
 
 def burst():
     out = text("burst")
