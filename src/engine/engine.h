@@ -84,6 +84,15 @@ struct Value {
 
 class Snapshot;
 
+// A memory slot reset in place by Snapshot::recycle_slot, with what that
+// reset knows of it: the 4 KiB page runs the slot holds privately and the
+// process's page-fault count when the reset ended.
+struct RecycledSlot {
+  uint8_t* base = nullptr;
+  std::vector<std::pair<uint32_t, uint32_t>> private_runs;
+  uint64_t faults = 0;
+};
+
 class Instance {
  public:
   // Instantiates (globals, memory, tables, data and element segments, start
@@ -129,6 +138,7 @@ class Instance {
   void* storage_ = nullptr;
   InstanceLimits limits_;
   bool instantiated_ = false;
+  RecycledSlot recycled_slot_;  // when memory 0 came from the snapshot's recycled slots
 };
 
 // Modules with at least this much code are worth a quick tier (`wink run`'s

@@ -157,7 +157,9 @@ class Snapshot : public std::enable_shared_from_this<Snapshot> {
   // standby); the WAGI executor turns it on for its per-request instances.
   // A linked snapshot (a component core instance of a per-request image)
   // recycles the same way from restore_linked(); only its memory is kept,
-  // the rest is restored fully each time.
+  // the rest is restored fully each time. Finding the written pages takes a
+  // page-table scan, skipped when the process took no page fault since the
+  // slot's last reset (nothing new can have been written privately).
   // Call once, before the snapshot is shared between threads; `count` is
   // capped at kMaxRecycledSlots. No effect on exclusive snapshots or on
   // snapshots without exactly one defined memory.
@@ -167,6 +169,8 @@ class Snapshot : public std::enable_shared_from_this<Snapshot> {
   // componentize-js request writes ~70 pages: under 64, a few were dropped
   // and faulted in again by every request.
   static constexpr uint64_t kMaxCopiedPages = 256;
+  // Resets that skipped the page-table scan (tests, benchmarks).
+  uint64_t recycled_without_scan() const { return recycled_unscanned_.load(); }
 
   // Writes the snapshot file atomically.
   Result<void> write(const std::filesystem::path& file) const;
@@ -269,8 +273,9 @@ class Snapshot : public std::enable_shared_from_this<Snapshot> {
   friend class Instance;
   Snapshot() = default;
   Result<void> prepare_process_state();  // tables in this process's terms, memfds
-  // Maps every memory image into a fresh pool slot of `storage`'s memories.
-  Result<void> restore_memories(uint8_t* storage, const InstanceLimits& limits) const;
+  // Maps every memory image into a pool slot of `storage`'s memories (a
+  // recycled slot's reset memo goes to `inst`).
+  Result<void> restore_memories(Instance& inst, uint8_t* storage, const InstanceLimits& limits) const;
   bool linked_ = false;
   std::vector<Reloc> image_relocs_;  // linked: pointer fields of the instance struct
   // for_standby: keep the pages the instance had mapped, so a restore maps
@@ -298,6 +303,7 @@ class Snapshot : public std::enable_shared_from_this<Snapshot> {
   // Init snapshots (shared images, one memory): reset slots for instantiate().
   std::unique_ptr<Recycled> recycled_;
   bool recycle_slot(Instance& instance) const;  // from ~Instance; true: the slot is kept
+  mutable std::atomic<uint64_t> recycled_unscanned_{0};
 };
 
 // Where the snapshot for `module` under `spec` lives: next to an artifact made

@@ -40,6 +40,16 @@
     (i32.store (i32.const 200000) (i32.const 0x5A5A5A5A))    ;; a hole of the image
     (i32.store (i32.const 393300) (i32.const 0x5A5A5A5A))    ;; the lone data page
     (call $grow_and_touch_tables))
+  ;; The pages attack_some wrote, with nothing else: in a slot reset after
+  ;; attack_some they are private already, so these writes take no page fault.
+  (func (export "attack_private")
+    (i32.store (i32.const 100) (i32.const 0x5A5A5A5A))
+    (i32.store (i32.const 65540) (i32.const 0x5A5A5A5A))
+    (i32.store (i32.const 200000) (i32.const 0x5A5A5A5A))
+    (i32.store (i32.const 393300) (i32.const 0x5A5A5A5A)))
+  ;; A page no attack wrote before (a hole of the image): its write faults.
+  (func (export "attack_new_page")
+    (i32.store (i32.const 300000) (i32.const 0x5A5A5A5A)))
   (func (export "read_all") (result i32) (local $i i32) (local $sum i32)
     (loop $read
       (local.set $sum (i32.add (local.get $sum) (i32.load8_u (local.get $i))))

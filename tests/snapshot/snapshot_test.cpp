@@ -201,6 +201,48 @@ TEST_F(SnapshotTest, RecycledSlotKeepsNothingOfThePreviousInstance) {
   for (uint64_t off = 8 * 65536; off < 12 * 65536; off += 512) ASSERT_EQ(base[off], 0) << off;
 }
 
+// A reset skips the page-table scan when the process took no page fault
+// since the slot's last reset. The attacker here writes only pages that are
+// private already (no fault), the case that path serves: each next instance
+// must still see init's memory byte for byte. A write to a new page faults,
+// so its reset scans and finds it.
+TEST_F(SnapshotTest, RecycledSlotResetWithoutAScanStillResetsEveryWrittenPage) {
+  auto module = load("snap_recycle");
+  auto snap = engine::Snapshot::create(module, spec());
+  ASSERT_TRUE(snap.ok()) << snap.error().message;
+  (*snap)->set_recycled_slots(1);
+  std::vector<uint8_t> reference;
+  {
+    auto first = (*snap)->instantiate({}, {});
+    ASSERT_TRUE(first.ok()) << first.error().message;
+    const wasm_rt_memory_t* mem = (*first)->memory();
+    reference.assign(mem->data, mem->data + uint64_t{mem->pages} * 65536);
+    ASSERT_TRUE((*first)->invoke("attack_some", {}).ok());  // makes its 4 pages private in this slot
+  }
+  auto attack_and_release = [&](const char* attack) {
+    auto inst = (*snap)->instantiate({}, {});
+    EXPECT_TRUE(inst.ok()) << inst.error().message;
+    if (!inst.ok()) return;
+    const wasm_rt_memory_t* mem = (*inst)->memory();
+    EXPECT_EQ(std::memcmp(mem->data, reference.data(), reference.size()), 0) << "before " << attack;
+    EXPECT_TRUE((*inst)->invoke(attack, {}).ok()) << attack;
+  };
+  int unscanned = 0;
+  for (int round = 0; round < 20; ++round) {
+    const uint64_t before = (*snap)->recycled_without_scan();
+    attack_and_release("attack_private");
+    unscanned += (*snap)->recycled_without_scan() > before;
+  }
+  EXPECT_GE(unscanned, 1) << "no reset skipped the scan: the path under test never ran";
+  const uint64_t before = (*snap)->recycled_without_scan();
+  attack_and_release("attack_new_page");
+  EXPECT_EQ((*snap)->recycled_without_scan(), before) << "a page fault happened: the reset must scan";
+  auto last = (*snap)->instantiate({}, {});
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ(std::memcmp((*last)->memory()->data, reference.data(), reference.size()), 0)
+      << "the last attacker's writes survived the reset";
+}
+
 // The point of reusing the slot: pages the previous instance only read are
 // still mapped (the image's, shared), so the next instance's guest takes no
 // page fault on them and its restore no mmap. On the old path (the slot
