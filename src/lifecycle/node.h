@@ -214,11 +214,13 @@ class Node {
 
  private:
   struct Work;
+  // Every hold of mu_ (node.cpp): lifecycle log lines made under it are
+  // queued and written once it is released (see log_event).
+  class Lock;
   bool pick_idle(Component& c, Inst*& out);
   // call()'s scheduling: an instance made busy for this request, or null
-  // with r.rejected and r.reason; returns with the lock held. A wake's log
-  // line goes to `wake_log`, for the caller to write after unlocking.
-  Inst* acquire(Component& c, CallResult& r, std::unique_lock<std::mutex>& lock, std::string& wake_log);
+  // with r.rejected and r.reason; returns with the lock held.
+  Inst* acquire(Component& c, CallResult& r, Lock& lock);
   // After a request on `inst` (lock not held): failed drops it.
   void release(Component& c, Inst* inst, bool failed, double cpu_ms, int64_t keep_awake_ms);
   Result<void> start_http(Inst& i);
@@ -226,7 +228,8 @@ class Node {
   void standby_http(Inst& i, bool stop_after);
   // Under mu_: the last step of every standby (counts, state, the log line
   // with `extra` fields, a stopped instance removed, waiters woken).
-  void end_standby(Inst& i, uint64_t saved_bytes, bool stop_after, std::string_view msg, std::string_view extra);
+  void end_standby(Lock& held, Inst& i, uint64_t saved_bytes, bool stop_after, std::string_view msg,
+                   std::string_view extra);
   // Under mu_: removes a stopped instance from its component (destroying it).
   void forget(Inst& i);
   bool admit(Component& c, const Inst* waking, std::string* why) const;
@@ -243,15 +246,20 @@ class Node {
   void run_work(std::vector<Work>& work);
   void want_spare(Component& c, const Inst& i);
   void notify_ticker(Clock::time_point when);
-  void log_event(std::string_view msg, const Inst& i, std::string_view extra = {});
-  // The JSON line log_event writes (empty without a log sink).
-  std::string event_line(std::string_view msg, const Inst& i, std::string_view extra = {}) const;
+  // Under mu_ (`held` proves it): queues one JSON log line for options_.log;
+  // the Lock that releases mu_ writes it, after releasing (Node::Lock).
+  void log_event(Lock& held, std::string_view msg, const Inst& i, std::string_view extra = {});
   void record(Component& c, Clock::time_point now);
   MetricValues metrics_of(const Component& c, Clock::time_point now) const;
 
   NodeOptions options_;
   std::shared_ptr<Clock> clock_;
   mutable std::mutex mu_;
+  // Log lines made under mu_, oldest first, and whether a releasing thread is
+  // writing them now (it keeps writing until the queue is empty, so lines
+  // leave in the order they were made). Both guarded by mu_.
+  mutable std::vector<std::string> pending_log_;
+  mutable bool log_writer_active_ = false;
   std::condition_variable cv_;         // an instance became free / state changed
   std::condition_variable ticker_cv_;
   Clock::time_point ticker_next_{};  // when the timer thread wakes; {} while it ticks

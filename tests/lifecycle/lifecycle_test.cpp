@@ -1,10 +1,14 @@
 // Long-lived instances with an injected clock: idle -> standby at the timeout,
 // state kept across standby (stateful) or discarded (stateless), burst scale
 // out and in, quota queue with 429/503, deploy refused over a quota, the
-// guest's opt-out of sleep, and standby releasing the memory slot.
+// guest's opt-out of sleep, standby releasing the memory slot, and lifecycle
+// log lines written with the node lock free.
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <cstring>
+#include <future>
+#include <mutex>
 #include <thread>
 
 #include "engine/snapshot.h"
@@ -429,6 +433,192 @@ TEST_F(LifecycleTest, AppQuotaLimitsOneAppOnly) {
   EXPECT_EQ(ra.rejected, 503);
   EXPECT_NE(ra.reason.find("app memory quota"), std::string::npos) << ra.reason;
   EXPECT_EQ(get(node, **b).rejected, 0);
+}
+
+// A log sink that checks the node's lock is free while it writes: from inside
+// the sink, a probe thread asks the node for its instances (which takes the
+// lock). Were the lock held by the sink's caller, the probe would wait until
+// the sink returned: the sink gives it 2 s, then records the line as written
+// under the lock (the test fails rather than hangs).
+class LockProbingSink {
+ public:
+  LogSink sink() {
+    return [this](std::string_view line) { write(line); };
+  }
+  void watch(const Node* node) { node_ = node; }
+  // Every probe finished (they all end once the lock is free).
+  void join() {
+    std::lock_guard g(mu_);
+    for (auto& t : probes_) t.join();
+    probes_.clear();
+  }
+  std::vector<std::string> lines() const {
+    std::lock_guard g(mu_);
+    return lines_;
+  }
+  std::vector<std::string> under_lock() const {
+    std::lock_guard g(mu_);
+    return under_lock_;
+  }
+  // "msg app" of each line so far, in the order written.
+  std::vector<std::string> events() const {
+    std::vector<std::string> out;
+    for (const std::string& l : lines()) out.push_back(field(l, "msg") + " " + field(l, "app"));
+    return out;
+  }
+
+ private:
+  static std::string field(const std::string& line, const std::string& name) {
+    const std::string key = "\"" + name + "\":\"";
+    auto at = line.find(key);
+    if (at == std::string::npos) return "?";
+    at += key.size();
+    return line.substr(at, line.find('"', at) - at);
+  }
+
+  void write(std::string_view line) {
+    auto answered = std::make_shared<std::promise<void>>();
+    std::future<void> probe = answered->get_future();
+    {
+      std::lock_guard g(mu_);
+      probes_.emplace_back([node = node_, answered] {
+        if (node) node->instances();
+        answered->set_value();
+      });
+    }
+    const bool lock_free = probe.wait_for(std::chrono::seconds(2)) == std::future_status::ready;
+    std::lock_guard g(mu_);
+    lines_.emplace_back(line);
+    if (!lock_free) under_lock_.push_back(field(lines_.back(), "msg"));
+  }
+
+  mutable std::mutex mu_;
+  const Node* node_ = nullptr;
+  std::vector<std::thread> probes_;
+  std::vector<std::string> lines_, under_lock_;
+};
+
+TEST_F(LifecycleTest, LifecycleLogLinesAreWrittenWithTheNodeLockFreeAndInOrder) {
+  LockProbingSink log;
+  NodeOptions o;
+  o.clock = clock_;
+  o.background = false;
+  o.log = log.sink();
+  auto node = std::make_unique<Node>(o);
+  log.watch(node.get());
+
+  // "b": stateless, a step policy (as StepPolicyAddsCapacityAheadOfDemandAndCoolsDown):
+  // a wake, starts by the autoscaler, then stops by its scale-in.
+  auto sb = spec("b", "c");
+  sb.policy.scale.max_instances = 4;
+  sb.policy.scale.cooldown = milliseconds(500);
+  sb.policy.stateful = false;
+  sb.policy.scale_to_zero = ScaleToZero::kIdle;
+  sb.policy.idle_timeout = milliseconds(2000);
+  StepPolicy p;
+  p.name = "burst";
+  p.metric = Metric::kInflight;
+  p.adjustment = Adjustment::kExact;
+  p.steps = {{0, 1, 1}, {1, std::numeric_limits<double>::infinity(), 4}};
+  sb.policy.scale.policies = {p};
+  auto b = node->deploy(sb);
+  ASSERT_TRUE(b.ok()) << b.error().message;
+  std::thread busy([&] { get(*node, **b, "sleep=300"); });
+  // The request is in flight and its wake written: then the autoscaler looks.
+  for (int i = 0; i < 1000 && log.lines().empty(); ++i) std::this_thread::sleep_for(milliseconds(2));
+  node->tick();
+  busy.join();
+  advance(milliseconds(500));  // past the cool-down: inflight 0 -> exact 1
+  node->tick();
+  ASSERT_EQ(node->components().at(0).running, 1u);
+
+  // "a": stateful: a wake, a standby the guest postpones, the standby, a wake.
+  auto a = node->deploy(spec("a", "c"));
+  ASSERT_TRUE(a.ok()) << a.error().message;
+  get(*node, **a, "refuse=1");
+  advance(milliseconds(100));
+  node->tick();
+  EXPECT_EQ(node->instances().back().state, State::kRunning);
+  advance(milliseconds(50));
+  node->tick();
+  EXPECT_EQ(node->instances().back().state, State::kStandby);
+  EXPECT_TRUE(get(*node, **a).woke);
+
+  log.join();
+  EXPECT_EQ(log.under_lock(), std::vector<std::string>{}) << "written while the node lock was held";
+  const std::vector<std::string> expected = {
+      "instance wake b",
+      "instance started by the autoscaler b",
+      "instance started by the autoscaler b",
+      "instance started by the autoscaler b",
+      "instance stopped b",
+      "instance stopped b",
+      "instance stopped b",
+      "instance wake a",
+      "standby postponed by the guest a",
+      "instance standby a",
+      "instance wake a",
+  };
+  EXPECT_EQ(log.events(), expected);
+  for (const std::string& line : log.lines()) {
+    EXPECT_EQ(line.rfind("{\"level\":\"info\",\"msg\":\"", 0), 0u) << line;
+    EXPECT_EQ(line.substr(line.size() - 2), "}\n") << line;
+  }
+  node.reset();
+}
+
+// The burst of issue 13: a log writer stuck in write() (a full stderr pipe, a
+// preempted thread) held every request of every app behind the node lock.
+// Here the sink blocks on a standby line until a request to another app has
+// been served (2 s at most): that request must not wait for it, and its wake
+// line, made while the sink was blocked, still comes after the standby line,
+// as the events happened.
+TEST_F(LifecycleTest, ASlowLogSinkHoldsUpNoRequestAndLinesKeepTheirOrder) {
+  std::mutex mu;
+  std::condition_variable changed;
+  std::vector<std::string> msgs;
+  bool sink_blocked = false, other_served = false, served_while_blocked = false;
+  NodeOptions o;
+  o.clock = clock_;
+  o.background = false;
+  o.log = [&](std::string_view line) {
+    std::unique_lock g(mu);
+    const auto at = line.find("\"msg\":\"") + 7;
+    const auto app_at = line.find("\"app\":\"") + 7;
+    const std::string msg = std::string(line.substr(at, line.find('"', at) - at)) + " " +
+                            std::string(line.substr(app_at, line.find('"', app_at) - app_at));
+    if (msg == "instance standby a") {  // blocks before taking the line: a later one must not overtake it
+      sink_blocked = true;
+      changed.notify_all();
+      served_while_blocked = changed.wait_for(g, std::chrono::seconds(2), [&] { return other_served; });
+    }
+    msgs.push_back(msg);
+  };
+  auto node = std::make_unique<Node>(o);
+  auto a = node->deploy(spec("a", "c"));
+  auto b = node->deploy(spec("b", "c"));
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_TRUE(get(*node, **a).woke);
+  advance(milliseconds(100));
+  std::thread timers([&] { node->tick(); });  // puts a in standby; its line blocks the sink
+  {
+    std::unique_lock g(mu);
+    ASSERT_TRUE(changed.wait_for(g, std::chrono::seconds(10), [&] { return sink_blocked; }));
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  CallResult r = get(*node, **b);
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  {
+    std::lock_guard g(mu);
+    other_served = true;
+    changed.notify_all();
+  }
+  timers.join();
+  EXPECT_EQ(r.rejected, 0) << r.reason;
+  EXPECT_TRUE(r.woke);
+  EXPECT_TRUE(served_while_blocked) << "app b's request waited " << ms << " ms for app a's log line";
+  EXPECT_EQ(msgs, (std::vector<std::string>{"instance wake a", "instance standby a", "instance wake b"}));
+  EXPECT_EQ(node->instances().at(0).state, State::kStandby);
 }
 
 // The JSON views of a node (instances, components, quotas) are the control
