@@ -353,7 +353,9 @@ PY
 cat "$REPORT"
 if [ -n "$RESULTS" ]; then
   mkdir -p "$RESULTS"
-  out="$RESULTS/scorecard-$STAMP$( [ -n "$QUICK" ] && echo "-quick").md"
+  suffix=""
+  [ -n "$QUICK" ] && suffix="-quick"  # a full run's name has none (and set -e must not see a false test)
+  out="$RESULTS/scorecard-$STAMP$suffix.md"
   cp "$REPORT" "$out.tmp" && mv "$out.tmp" "$out"
   bench_log "wrote $out"
 fi
