@@ -143,6 +143,9 @@ std::unique_ptr<Process> Process::spawn(std::vector<std::string> argv, SpawnOpti
     return nullptr;
   }
   if (pid == 0) {
+    // Its own process group, so whatever it starts (jco serve runs the
+    // component in a second Node process) is stopped with it.
+    ::setpgid(0, 0);
     if (!options.stdin_path.empty()) {
       int in = ::open(options.stdin_path.c_str(), O_RDONLY);
       if (in < 0) ::_exit(126);
@@ -160,8 +163,10 @@ std::unique_ptr<Process> Process::spawn(std::vector<std::string> argv, SpawnOpti
     ::execvpe(args[0], args.data(), envp.data());
     ::_exit(127);
   }
+  ::setpgid(pid, pid);  // also here: the group exists before spawn returns, whoever runs first
   std::unique_ptr<Process> p(new Process());
   p->pid_ = pid;
+  p->group_ = pid;
   ::close(out[1]);
   p->out_fd_ = out[0];
   if (err[1] >= 0) ::close(err[1]);
@@ -176,6 +181,8 @@ Process::~Process() {
     ::kill(pid_, SIGKILL);
     ::waitpid(pid_, nullptr, 0);
   }
+  // What the child left running (it exited, or was killed, before them).
+  if (group_ > 0) ::kill(-group_, SIGKILL);
   if (reader_.joinable()) {
     const uint64_t one = 1;
     if (stop_fd_ >= 0) (void)!::write(stop_fd_, &one, sizeof one);

@@ -126,6 +126,7 @@ class Process {
   int exit_value() const;
 
   pid_t pid_ = -1;
+  pid_t group_ = -1;  // the child's process group (its pid): killed whole at destruction
   int status_ = 0;
   uint16_t port_ = 0;
   int out_fd_ = -1, err_fd_ = -1;
