@@ -2168,8 +2168,8 @@ bool Snapshot::recycle_slot(Instance& instance) const {
   } else if (ok) {
     ok = private_page_runs(base, bytes / kPage, written);
   }
-  RecycledSlot reset{base, {}, 0};
   uint64_t copy_budget = kMaxCopiedPages;
+  size_t kept = 0;  // runs copied back stay private: written[0, kept) is what the next reset starts from
   for (size_t k = 0; ok && k < written.size(); ++k) {
     const auto [first, count] = written[k];
     if (count <= copy_budget) {
@@ -2177,14 +2177,15 @@ bool Snapshot::recycle_slot(Instance& instance) const {
       // takes no copy-on-write fault (10-50 us on these VMs; a 4 KiB copy is ~0.2 us).
       copy_back(base, m, r.view, first, count);
       copy_budget -= count;
-      reset.private_runs.emplace_back(first, count);  // still private, now the image's bytes again
+      written[kept++] = written[k];
     } else {
       ok = ::madvise(base + uint64_t{first} * kPage, uint64_t{count} * kPage, MADV_DONTNEED) == 0;
     }
   }
-  // Read after the last write to the slot: a fault of the copy (a page
-  // swapped back in) is before it, so it never hides a later one.
-  reset.faults = process_page_faults();
+  written.resize(kept);
+  // The fault count is read after the last write to the slot: a fault of
+  // the copy (a page swapped back in) is before it, so it never hides a later one.
+  RecycledSlot reset{base, std::move(written), process_page_faults()};
   std::lock_guard lock(r.mu);
   --r.resetting;
   if (!ok) {

@@ -23,6 +23,17 @@ namespace {
 namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 
+// A step policy on in-flight requests: one instance when idle, four as soon
+// as one request is in flight.
+StepPolicy burst_to_four() {
+  StepPolicy p;
+  p.name = "burst";
+  p.metric = Metric::kInflight;
+  p.adjustment = Adjustment::kExact;
+  p.steps = {{0, 1, 1}, {1, std::numeric_limits<double>::infinity(), 4}};
+  return p;
+}
+
 class LifecycleTest : public ReactorGuestFixture<LifecycleTest> {
  public:
   static constexpr const char* kGuest = "life_state";
@@ -266,12 +277,7 @@ TEST_F(LifecycleTest, StepPolicyAddsCapacityAheadOfDemandAndCoolsDown) {
   s.policy.stateful = false;
   s.policy.scale_to_zero = ScaleToZero::kIdle;
   s.policy.idle_timeout = milliseconds(2000);
-  StepPolicy p;
-  p.name = "burst";
-  p.metric = Metric::kInflight;
-  p.adjustment = Adjustment::kExact;
-  p.steps = {{0, 1, 1}, {1, std::numeric_limits<double>::infinity(), 4}};
-  s.policy.scale.policies = {p};
+  s.policy.scale.policies = {burst_to_four()};
   auto c = node->deploy(s);
   ASSERT_TRUE(c.ok());
   std::thread busy([&] { get(*node, **c, "sleep=300"); });
@@ -515,12 +521,7 @@ TEST_F(LifecycleTest, LifecycleLogLinesAreWrittenWithTheNodeLockFreeAndInOrder) 
   sb.policy.stateful = false;
   sb.policy.scale_to_zero = ScaleToZero::kIdle;
   sb.policy.idle_timeout = milliseconds(2000);
-  StepPolicy p;
-  p.name = "burst";
-  p.metric = Metric::kInflight;
-  p.adjustment = Adjustment::kExact;
-  p.steps = {{0, 1, 1}, {1, std::numeric_limits<double>::infinity(), 4}};
-  sb.policy.scale.policies = {p};
+  sb.policy.scale.policies = {burst_to_four()};
   auto b = node->deploy(sb);
   ASSERT_TRUE(b.ok()) << b.error().message;
   std::thread busy([&] { get(*node, **b, "sleep=300"); });
