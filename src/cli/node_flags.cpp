@@ -24,6 +24,9 @@ void add_node_flags(CLI::App* cmd, NodeFlags& opt, const std::string& per_key) {
   cmd->add_option("--executor-queue", opt.executor_queue,
                   "Requests per " + per_key + " waiting for an executor; beyond this 503 (default 256)")
       ->check(CLI::Range(static_cast<size_t>(0), static_cast<size_t>(1) << 20));
+  cmd->add_option("--short-requests-on-io-threads", opt.short_requests_on_io_threads,
+                  "Run requests whose recent runs were short on the I/O thread itself "
+                  "(default true; false: every request on an executor)");
   cmd->add_option("--access-log", opt.access_log,
                   "Access log: - (stderr, default), off, or a file to append to");
   cmd->add_option("-O", opt.opt_level, "C optimization level for compiled modules (default 2)")
@@ -136,6 +139,7 @@ node::IngressConfig ingress_config(const NodeFlags& opt, node::DispatchKey key,
   c.pool.threads = opt.executors;
   c.pool.per_key_threads = opt.executors_per_key;
   c.pool.per_key_queue = opt.executor_queue;
+  c.pool.run_short_on_io_threads = opt.short_requests_on_io_threads;
   c.key = key;
   c.metrics_path = opt.metrics_path == "off" ? "" : opt.metrics_path;
   c.metrics = std::move(metrics);

@@ -25,6 +25,7 @@ struct NodeFlags {
   unsigned executors = 0;
   unsigned executors_per_key = 0;
   size_t executor_queue = 256;
+  bool short_requests_on_io_threads = true;
   int opt_level = 2;
   std::string quick_tier_threshold = "512KiB";  // code size served from -O0 first; 0 = off
   std::vector<std::string> kv_stores;  // NAME=SPEC

@@ -7,6 +7,8 @@
 
 #include <algorithm>
 
+#include "http/stream.h"
+
 namespace wink::http {
 
 namespace {
@@ -26,6 +28,9 @@ unsigned cpus_available() {
 
 }  // namespace
 
+thread_local std::vector<Dispatcher::InlineTask> Dispatcher::t_inline_;
+thread_local bool Dispatcher::t_inline_hooked_ = false;
+
 unsigned Dispatcher::default_threads() { return std::max(4u, 4 * cpus_available()); }
 
 Dispatcher::Dispatcher(DispatcherConfig config)
@@ -33,7 +38,9 @@ Dispatcher::Dispatcher(DispatcherConfig config)
       per_key_(config.per_key_threads ? std::min(config.per_key_threads, threads_)
                                       : std::max(1u, (threads_ + 1) / 2)),
       queue_cap_(config.per_key_queue),
-      cpus_(cpus_available()) {
+      cpus_(cpus_available()),
+      inline_ok_(config.run_short_on_io_threads),
+      quick_run_(config.quick_run) {
   looking_ = threads_;  // each starts awake, finds nothing and sleeps
   workers_.reserve(threads_);
   for (unsigned i = 0; i < threads_; ++i) workers_.emplace_back([this] { run(); });
@@ -60,7 +67,7 @@ void Dispatcher::admit(Key& key, Task task) {
   ready_.emplace_back(&key, std::move(task));
 }
 
-Dispatcher::Submitted Dispatcher::submit(std::string_view key_name, Task task) {
+Dispatcher::Submitted Dispatcher::submit(std::string_view key_name, Task task, bool may_run_inline) {
   std::unique_lock lock(mu_);
   if (stopping_) return Submitted::kStopped;
   auto it = keys_.find(key_name);
@@ -71,6 +78,14 @@ Dispatcher::Submitted Dispatcher::submit(std::string_view key_name, Task task) {
   }
   Key& key = *it->second;
   if (key.admitted < per_key_) {
+    if (may_run_inline && inline_ok_ && quick(key) &&
+        (t_inline_hooked_ ||
+         (t_inline_hooked_ = defer_until_batch_end(&Dispatcher::run_inline_batch, nullptr)))) {
+      ++key.admitted;
+      lock.unlock();
+      t_inline_.push_back({this, &key, std::move(task)});
+      return Submitted::kAccepted;
+    }
     admit(key, std::move(task));
     bool wake = take_wake();
     lock.unlock();  // the woken thread need not block on mu_ at once
@@ -127,20 +142,95 @@ void Dispatcher::run() {
     bool wake = take_wake();  // tasks left behind this one get an executor
     lock.unlock();
     if (wake) cv_.notify_one();
+    auto start = std::chrono::steady_clock::now();
     task();
     task = Task();  // destroyed outside the lock (it may complete a request)
+    auto took = std::chrono::steady_clock::now() - start;
     lock.lock();
     --running_;
     ++looking_;
-    --key->admitted;
-    if (!key->waiting.empty()) {
-      Task next = std::move(key->waiting.front());
-      key->waiting.pop_front();
-      admit(*key, std::move(next));  // this thread is looking: it takes it (or another does)
-    } else if (key->admitted == 0 && keys_.size() > kIdleKeysKept) {
-      keys_.erase(key->name);  // (a few idle keys stay: no allocation per request)
-    }
+    // A next waiting task goes to ready_: this thread is looking, it takes it (or another does).
+    finished(*key, took, false);
   }
+}
+
+Task Dispatcher::finished(Key& key, std::chrono::steady_clock::duration took, bool take_next) {
+  --key.admitted;
+  if (took < quick_run_) {
+    if (key.quick_runs < kMaxQuickRuns) ++key.quick_runs;
+  } else {
+    key.quick_runs = 0;
+    key.quick_needed = std::min(key.quick_needed * 2, kMaxQuickRuns);
+  }
+  if (!key.waiting.empty()) {
+    Task next = std::move(key.waiting.front());
+    key.waiting.pop_front();
+    if (take_next) {
+      ++key.admitted;
+      return next;
+    }
+    admit(key, std::move(next));
+  } else if (key.admitted == 0 && keys_.size() > kIdleKeysKept) {
+    keys_.erase(key.name);  // (a few idle keys stay: no allocation per request)
+  }
+  return Task();
+}
+
+void Dispatcher::run_inline_batch(void*) {
+  t_inline_hooked_ = false;
+  thread_local std::vector<InlineTask> batch;  // kept for its capacity
+  batch.swap(t_inline_);
+  // Tasks of this batch (and the next waiting ones of their keys) one after
+  // another, each with the loop lent, within kInlineBudget; the rest go to
+  // executors, so the loop returns to its other connections (other keys' next
+  // requests run here again at once). Once the loop is taken over, the same.
+  auto start = std::chrono::steady_clock::now();
+  bool over_budget = false;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    InlineTask t = std::move(batch[i]);
+    Dispatcher& pool = *t.pool;
+    std::unique_lock lock(pool.mu_);
+    bool stopping = pool.stopping_;
+    lock.unlock();
+    if (over_budget || stopping || !lend_io_loop()) {
+      pool.requeue(std::move(t));
+      continue;
+    }
+    auto began = std::chrono::steady_clock::now();
+    t.task();
+    t.task = Task();
+    auto ended = std::chrono::steady_clock::now();
+    bool kept = reclaim_io_loop();
+    over_budget = ended - start >= kInlineBudget;
+    lock.lock();
+    ++pool.ran_inline_;
+    Task next = pool.finished(*t.key, ended - began,
+                              kept && !over_budget && !pool.stopping_ && pool.quick(*t.key));
+    bool wake = pool.take_wake();  // a next waiting task admitted to ready_
+    lock.unlock();
+    if (wake) pool.cv_.notify_one();
+    if (next) batch.push_back({&pool, t.key, std::move(next)});
+  }
+  batch.clear();
+}
+
+void Dispatcher::requeue(InlineTask t) {
+  std::unique_lock lock(mu_);
+  if (stopping_) {
+    // Admitted but not started: dropped like the queued ones.
+    --t.key->admitted;
+    lock.unlock();
+    return;  // the task is destroyed here, outside the lock
+  }
+  admit(*t.key, std::move(t.task));
+  bool wake = take_wake();
+  lock.unlock();
+  if (wake) cv_.notify_one();
+}
+
+uint64_t Dispatcher::ran_inline() const {
+  std::lock_guard lock(mu_);
+  return ran_inline_;
 }
 
 void Dispatcher::stop() {
@@ -173,6 +263,8 @@ bool dispatch(Dispatcher& pool, std::string_view key, Completion done, Work work
   // Shared so the Completion survives a refused (destroyed) task and can
   // still be answered here.
   auto shared = std::make_shared<Completion>(std::move(done));
+  const BodyStream* stream = shared->request().stream.get();
+  bool may_run_inline = stream == nullptr || !stream->body_streams();
   auto submitted = pool.submit(key, [shared, work = std::move(work)] {
     try {
       work(shared->request(), shared->response());
@@ -181,7 +273,7 @@ bool dispatch(Dispatcher& pool, std::string_view key, Completion done, Work work
       shared->response().status = 500;
     }
     shared->complete();
-  });
+  }, may_run_inline);
   if (submitted == Dispatcher::Submitted::kAccepted) return true;
   Response& resp = shared->response();
   resp.clear();

@@ -20,8 +20,20 @@
 // behind a running one while an executor sleeps. On one CPU a burst of
 // requests is run back to back by few threads instead of waking all of them
 // (each wake is a futex call and a context switch).
+//
+// Short tasks run on the I/O thread that submitted them, at the end of its
+// batch, without waking an executor at all (a context switch each way costs
+// more than a short guest request): a key's task goes there when the caller
+// allows it (submit's `may_run_inline`) and the key's recent runs were all
+// short (DispatcherConfig::quick_run). The I/O thread lends its loop meanwhile (lend_io_loop),
+// so a task that turns out slow or hostile has its loop taken over within
+// 1-2 ms; a slow run makes its key prove itself again, over twice as many
+// short runs each time, before it may run inline again. One batch's tasks
+// get kInlineBudget on the I/O thread; the rest go to executors, so one key's
+// backlog never holds up the thread's other connections for longer.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -68,6 +80,9 @@ struct DispatcherConfig {
   unsigned threads = 0;          // 0: default_threads()
   unsigned per_key_threads = 0;  // 0: half the threads (rounded up), at least 1
   size_t per_key_queue = 256;    // tasks waiting per key beyond those running
+  bool run_short_on_io_threads = true;  // short tasks may run on the submitting I/O thread
+  // A run this short counts for its key running on I/O threads.
+  std::chrono::microseconds quick_run{500};
 };
 
 class Dispatcher {
@@ -81,16 +96,27 @@ class Dispatcher {
   Dispatcher(const Dispatcher&) = delete;
   Dispatcher& operator=(const Dispatcher&) = delete;
 
+  // Short runs a key needs before its first run on an I/O thread (doubled
+  // after each slow run, up to kMaxQuickRuns).
+  static constexpr uint32_t kFirstQuickRuns = 4;
+  static constexpr uint32_t kMaxQuickRuns = 4096;
+  // Time an I/O thread spends on one batch's tasks; the rest go to executors.
+  static constexpr std::chrono::microseconds kInlineBudget{1000};
+
   enum class Submitted { kAccepted, kQueueFull, kStopped };
-  // Runs `task` on an executor thread when its key is under its limit. On
-  // kQueueFull / kStopped the task is destroyed without running.
-  Submitted submit(std::string_view key, Task task);
+  // Runs `task` on an executor thread when its key is under its limit, or,
+  // with `may_run_inline`, on this I/O thread at the end of its batch when
+  // the key's runs have been short (see above). On kQueueFull / kStopped the
+  // task is destroyed without running.
+  Submitted submit(std::string_view key, Task task, bool may_run_inline = false);
 
   // Lets the running tasks finish, destroys the queued ones without running
   // them, joins the threads. Idempotent.
   void stop();
 
   unsigned threads() const { return threads_; }
+  // Tasks run on I/O threads so far.
+  uint64_t ran_inline() const;
   unsigned per_key_threads() const { return per_key_; }
   size_t per_key_queue() const { return queue_cap_; }
 
@@ -103,11 +129,31 @@ class Dispatcher {
  private:
   struct Key {
     std::string name;
-    uint32_t admitted = 0;     // running or in ready_
+    uint32_t admitted = 0;     // running, in ready_, or on an I/O thread's list
     std::deque<Task> waiting;  // over the limit
+    uint32_t quick_runs = 0;   // consecutive runs under quick_run_
+    uint32_t quick_needed = kFirstQuickRuns;  // before it may run on an I/O thread
   };
+  // A task an I/O thread runs at the end of its batch (run_inline_batch).
+  struct InlineTask {
+    Dispatcher* pool;
+    Key* key;
+    Task task;
+  };
+  static thread_local std::vector<InlineTask> t_inline_;
+  static thread_local bool t_inline_hooked_;  // run_inline_batch is deferred for this batch
+
   void run();
   void admit(Key& key, Task task);  // under mu_
+  // Under mu_: a run of `key`'s task ended after `took`. Returns the key's
+  // next waiting task when `take_next` and there is one (it stays admitted,
+  // for the caller to run); otherwise admits it to ready_ (the caller wakes
+  // an executor if take_wake says so).
+  Task finished(Key& key, std::chrono::steady_clock::duration took, bool take_next);
+  bool quick(const Key& key) const { return key.quick_runs >= key.quick_needed; }
+  static void run_inline_batch(void*);
+  void run_inline(InlineTask& t, std::vector<InlineTask>& more);
+  void requeue(InlineTask t);  // to ready_, for an executor
   // Under mu_: should one more sleeping executor be woken for ready_? If so,
   // moves one from idle_ to looking_ (its token); the caller notifies cv_
   // after unlocking.
@@ -127,6 +173,9 @@ class Dispatcher {
   std::deque<std::pair<Key*, Task>> ready_;
   std::map<std::string, std::unique_ptr<Key>, std::less<>> keys_;  // idle keys erased beyond 256
   bool stopping_ = false;
+  bool inline_ok_;
+  std::chrono::steady_clock::duration quick_run_;
+  uint64_t ran_inline_ = 0;
   std::vector<std::thread> workers_;
 };
 
@@ -135,6 +184,8 @@ class Dispatcher {
 // queue is full (or the pool is stopped) answers 503 with Retry-After: 1 at
 // once, on the calling thread, and returns false.
 using Work = std::function<void(const Request& request, Response& response)>;
+// A request whose body is still streaming in never runs on the I/O thread
+// (its reads wait for that thread to feed them).
 bool dispatch(Dispatcher& pool, std::string_view key, Completion done, Work work);
 
 }  // namespace wink::http

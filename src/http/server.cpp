@@ -36,6 +36,7 @@
 
 #include "common/http_fields.h"
 #include "http/access_log.h"
+#include "http/loop_loans.h"
 #include "http/mailbox.h"
 #include "http/parser.h"
 #include "http/stream.h"
@@ -66,6 +67,8 @@ void Mailbox::wake() {
   [[maybe_unused]] ssize_t n = ::write(fd, &one, sizeof one);
 }
 
+class Worker;
+
 namespace {
 
 // Set on an I/O thread while it calls the handler: a Completion finished
@@ -73,9 +76,18 @@ namespace {
 thread_local Mailbox* t_inline_mailbox = nullptr;
 thread_local std::unique_ptr<detail::Exchange>* t_inline_done = nullptr;
 
-// Work postponed to the end of this I/O thread's batch (defer_until_batch_end).
+// Work postponed to the end of this I/O thread's batch (defer_until_batch_end);
+// null while the loop is lent (the hooks belong to whichever thread runs it).
 using BatchHook = std::pair<void (*)(void*), void*>;
 thread_local std::vector<BatchHook>* t_batch_hooks = nullptr;
+thread_local std::vector<BatchHook> t_hooks_running;  // the round being run
+
+// The worker whose loop this thread runs (lend_io_loop), whether it is lent
+// now, and whether it was taken over while lent (this thread then only
+// finishes what it was doing and gives the loop up).
+thread_local Worker* t_loop = nullptr;
+thread_local bool t_loop_lent = false;
+thread_local bool t_loop_lost = false;
 
 constexpr Clock::time_point kNever = Clock::time_point::max();
 constexpr size_t kReadChunk = 64 * 1024;
@@ -160,8 +172,6 @@ struct TimerEntry {
 
 }  // namespace
 
-class Worker;
-
 struct Server::Impl {
   ServerConfig config;
   Handler handler;             // synchronous, or
@@ -171,7 +181,7 @@ struct Server::Impl {
   uint16_t port = 0;
   AccessLogSink log;
   std::vector<std::unique_ptr<Worker>> workers;
-  std::vector<std::thread> threads;
+  LoopLoans loans;  // the threads that carry the workers' loops
   std::atomic<bool> running{false};
   std::atomic<bool> stopping{false};
   std::atomic<int64_t> grace_deadline_ns{0};  // steady_clock
@@ -192,7 +202,7 @@ struct Server::Impl {
 
 class Worker {
  public:
-  explicit Worker(Server::Impl& srv) : srv_(srv), scratch_(new char[kReadChunk]) {}
+  Worker(Server::Impl& srv, size_t index) : srv_(srv), index_(index), scratch_(new char[kReadChunk]) {}
   ~Worker() {
     close_mailbox();
     if (epfd_ >= 0) ::close(epfd_);
@@ -221,7 +231,12 @@ class Worker {
 
   void wake() { mailbox_->wake(); }
 
-  void run();
+  // Runs the event loop on this thread until the server stops (false), or
+  // until the loop, lent to work this thread ran, was taken over (true).
+  bool run();
+  // lend_io_loop / reclaim_io_loop on this worker's carrier.
+  void lend();
+  bool reclaim();
 
  private:
   // Event handling.
@@ -265,7 +280,10 @@ class Worker {
   void log_request(const Conn* c, const Request& req, int status, uint64_t bytes,
                    const LogFields* fields, double handler_ms, std::string_view error);
 
+  bool leave_loop(bool taken);
+
   Server::Impl& srv_;
+  size_t index_;  // in srv_.workers and srv_.loans
   int epfd_ = -1;
   std::shared_ptr<Mailbox> mailbox_;
   std::vector<std::unique_ptr<detail::Exchange>> drained_;
@@ -292,19 +310,48 @@ class Worker {
 // --- loop -------------------------------------------------------------------
 
 void Worker::run_batch_hooks() {
-  // A hook may add hooks (it runs on this thread): take them in rounds.
+  // A hook may add hooks (it runs on this thread): take them in rounds. A
+  // hook may lend the loop, and lose it: the round's other hooks still run
+  // (they are this thread's, not the loop's), then the loop is left alone.
   while (!batch_hooks_.empty()) {
-    std::vector<BatchHook> now;
+    std::vector<BatchHook>& now = t_hooks_running;
     now.swap(batch_hooks_);
     for (auto& [fn, arg] : now) fn(arg);
+    now.clear();
+    if (t_loop_lost) return;
   }
 }
 
-void Worker::run() {
+void Worker::lend() {
+  t_loop_lent = true;
+  t_batch_hooks = nullptr;
+  srv_.loans.lend(index_);
+}
+
+bool Worker::reclaim() {
+  t_loop_lent = false;
+  if (srv_.loans.reclaim(index_)) {
+    t_batch_hooks = &batch_hooks_;
+    return true;
+  }
+  t_loop_lost = true;
+  return false;
+}
+
+bool Worker::leave_loop(bool taken) {
+  t_batch_hooks = nullptr;
+  t_loop = nullptr;
+  t_loop_lost = false;
+  return taken;
+}
+
+bool Worker::run() {
   sigset_t all;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, nullptr);
   t_batch_hooks = &batch_hooks_;
+  t_loop = this;
+  t_loop_lent = t_loop_lost = false;
   epoll_event events[256];
   while (true) {
     now_ = Clock::now();
@@ -319,6 +366,7 @@ void Worker::run() {
     }
     mailbox_->asleep.store(true);
     if (mailbox_->posted.load()) timeout_ms = 0;  // a completion came in while awake
+    if (!batch_hooks_.empty()) timeout_ms = 0;    // work left over from the last batch
     int n = epoll_wait(epfd_, events, 256, timeout_ms);
     mailbox_->asleep.store(false, std::memory_order_relaxed);
     now_ = Clock::now();
@@ -348,7 +396,16 @@ void Worker::run() {
         rearm(c);
       }
     }
-    run_batch_hooks();
+    // The batch's end: deferred work, which may run requests on this thread
+    // (lend_io_loop), whose answers are then sent at once. Work this adds
+    // (a pipelined request) waits for the next batch, after a look at the
+    // other connections.
+    if (!batch_hooks_.empty()) {
+      run_batch_hooks();
+      if (t_loop_lost) return leave_loop(true);
+      now_ = Clock::now();
+      if (mailbox_->posted.load()) drain_mailbox();
+    }
     if (!log_buf_.empty()) {
       srv_.log.write(log_buf_);
       log_buf_.clear();
@@ -370,8 +427,9 @@ void Worker::run() {
     }
   }
   run_batch_hooks();
-  t_batch_hooks = nullptr;
+  if (t_loop_lost) return leave_loop(true);  // its new carrier ends it
   close_mailbox();
+  return leave_loop(false);
 }
 
 void Worker::on_wake() {
@@ -1249,6 +1307,17 @@ bool defer_until_batch_end(void (*fn)(void*), void* arg) {
   return true;
 }
 
+bool lend_io_loop() {
+  if (t_loop == nullptr || t_loop_lent || t_loop_lost || t_batch_hooks == nullptr) return false;
+  t_loop->lend();
+  return true;
+}
+
+bool reclaim_io_loop() {
+  if (t_loop == nullptr || !t_loop_lent) return false;
+  return t_loop->reclaim();
+}
+
 // --- Completion -------------------------------------------------------------
 
 namespace detail {
@@ -1318,6 +1387,7 @@ ServerStats Server::stats() const {
   s.connections_active = impl_->active.load();
   s.requests = impl_->requests.load();
   s.in_handler = impl_->in_handler.load();
+  s.loop_takeovers = impl_->loans.takeovers();
   return s;
 }
 
@@ -1373,7 +1443,7 @@ Result<void> Server::start() {
   im.stopping = false;
   im.workers.clear();
   for (unsigned i = 0; i < n; ++i) {
-    auto w = std::make_unique<Worker>(im);
+    auto w = std::make_unique<Worker>(im, i);
     if (auto r = w->init(); !r.ok()) {
       im.workers.clear();
       ::close(fd);
@@ -1382,10 +1452,7 @@ Result<void> Server::start() {
     }
     im.workers.push_back(std::move(w));
   }
-  for (auto& w : im.workers) {
-    Worker* worker = w.get();
-    im.threads.emplace_back([worker] { worker->run(); });
-  }
+  im.loans.start(im.workers.size(), [&im](size_t i) { return im.workers[i]->run(); });
   im.running = true;
   return {};
 }
@@ -1399,8 +1466,7 @@ void Server::stop(std::chrono::milliseconds grace) {
   // while the descriptor stays valid for the workers until they are done.
   shutdown(im.listen_fd, SHUT_RDWR);
   for (auto& w : im.workers) w->wake();
-  for (auto& t : im.threads) t.join();
-  im.threads.clear();
+  im.loans.join();
   im.workers.clear();
   ::close(im.listen_fd);
   im.listen_fd = -1;

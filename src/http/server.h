@@ -115,6 +115,24 @@ class AsyncHandler {
 // nothing) when not called on an I/O thread.
 bool defer_until_batch_end(void (*fn)(void*), void* arg);
 
+// For work a batch-end hook runs on the I/O thread itself (a short request:
+// cheaper there than a context switch to another thread and back). While it
+// runs the thread's event loop is lent: should the work outlast one or two
+// ticks of LoopLoans::kTick (1 ms), another thread takes the loop over and
+// serves its connections from then on, and this thread, once the work
+// returns, only finishes its hooks and gives the loop up.
+//
+//   if (lend_io_loop()) {
+//     work();
+//     if (!reclaim_io_loop()) { /* the loop was taken over: lend no more */ }
+//   }
+//
+// lend_io_loop() is false (and lends nothing) off an I/O thread, inside lent
+// work, or once the loop was taken over. Inside lent work,
+// defer_until_batch_end is false: there is no batch to defer to.
+bool lend_io_loop();
+bool reclaim_io_loop();
+
 // The built-in health endpoint, answered before the handler sees the request
 // (as WAGI does): 200 "OK" for any method. Cannot be overridden.
 inline constexpr std::string_view kHealthPath = "/healthz";
@@ -166,6 +184,7 @@ struct ServerStats {
   uint64_t connections_active = 0;
   uint64_t requests = 0;              // responses sent, including error responses
   uint64_t in_handler = 0;            // requests handed to the handler, not yet complete
+  uint64_t loop_takeovers = 0;        // I/O loops taken over from a thread busy with lent work
 };
 
 class Server {

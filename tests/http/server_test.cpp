@@ -26,6 +26,7 @@ namespace {
 using namespace std::chrono_literals;
 using test::Client;
 using test::get;
+using test::wait_until;
 
 // Echo handler: reports method, path, query and body; honours a few test headers.
 void echo(const Request& req, Response& resp) {
@@ -572,15 +573,6 @@ struct Parked {
     }
   }
 };
-
-bool wait_until(const std::function<bool()>& ready, std::chrono::milliseconds timeout = 2s) {
-  auto end = std::chrono::steady_clock::now() + timeout;
-  while (!ready()) {
-    if (std::chrono::steady_clock::now() > end) return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
 
 // One I/O thread: a request whose handler has not completed does not hold
 // up another connection, /healthz, or further requests.

@@ -12,10 +12,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 
 namespace wink::http::test {
 
@@ -147,6 +149,17 @@ class Client {
   bool eof_ = false;
   std::string buf_;
 };
+
+// Polls `ready` every millisecond until it holds (true) or `timeout` passes (false).
+inline bool wait_until(const std::function<bool()>& ready,
+                       std::chrono::milliseconds timeout = std::chrono::seconds(2)) {
+  auto end = std::chrono::steady_clock::now() + timeout;
+  while (!ready()) {
+    if (std::chrono::steady_clock::now() > end) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
 
 inline std::string get(std::string_view path, std::string_view extra_headers = "") {
   std::string s = "GET ";

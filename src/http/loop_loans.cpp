@@ -1,0 +1,159 @@
+// Carriers of I/O loops and the rescuer that takes over a lent loop (loop_loans.h).
+#include "http/loop_loans.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+namespace wink::http {
+
+namespace {
+
+// Ticks without a loan before the rescuer sleeps until the next one.
+constexpr int kQuietTicks = 64;
+
+void block_signals() {
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, nullptr);
+}
+
+}  // namespace
+
+LoopLoans::~LoopLoans() { join(); }
+
+void LoopLoans::start(size_t loops, RunLoop run) {
+  run_ = std::move(run);
+  count_ = loops;
+  loops_ = std::make_unique<Loop[]>(loops);
+  ended_ = 0;
+  spares_ = 0;
+  exiting_ = false;
+  orphans_.clear();
+  rescuer_exit_ = false;
+  rescuer_asleep_ = false;
+  rescuer_ = std::thread([this] { rescue(); });
+  std::lock_guard lock(carriers_mu_);
+  for (size_t i = 0; i < loops; ++i) threads_.emplace_back([this, i] { carry(i); });
+}
+
+void LoopLoans::join() {
+  if (!rescuer_.joinable()) return;
+  {
+    std::unique_lock lock(carriers_mu_);
+    ended_cv_.wait(lock, [&] { return ended_ == count_; });
+    exiting_ = true;
+  }
+  spare_cv_.notify_all();
+  {
+    std::lock_guard lock(rescuer_mu_);
+    rescuer_exit_ = true;
+  }
+  rescuer_cv_.notify_all();
+  rescuer_.join();
+  // No loop is left to take over, so no carrier is added any more.
+  std::vector<std::thread> threads;
+  {
+    std::lock_guard lock(carriers_mu_);
+    threads.swap(threads_);
+  }
+  for (auto& t : threads) t.join();
+}
+
+void LoopLoans::own(size_t i) {
+  Loop& l = loops_[i];
+  l.word.store(l.word.load(std::memory_order_relaxed) & ~kStateMask, std::memory_order_release);
+}
+
+void LoopLoans::lend(size_t i) {
+  Loop& l = loops_[i];
+  // Only this loop's carrier changes an owned word: a new sequence marks a new loan.
+  l.lent = (((l.word.load(std::memory_order_relaxed) >> 2) + 1) << 2) | kLent;
+  // seq_cst, with the load of rescuer_asleep_ after it: either the rescuer,
+  // going to sleep, sees this loan, or this sees it asleep and wakes it.
+  l.word.store(l.lent);
+  if (rescuer_asleep_.load() && rescuer_asleep_.exchange(false)) {
+    std::lock_guard lock(rescuer_mu_);
+    rescuer_cv_.notify_one();
+  }
+}
+
+bool LoopLoans::reclaim(size_t i) {
+  Loop& l = loops_[i];
+  uint64_t expected = l.lent;
+  return l.word.compare_exchange_strong(expected, l.lent & ~kStateMask, std::memory_order_acq_rel);
+}
+
+void LoopLoans::carry(size_t i) {
+  while (true) {
+    if (i != kNone) {
+      own(i);
+      bool taken = run_(i);
+      if (!taken) {
+        std::lock_guard lock(carriers_mu_);
+        ++ended_;
+        ended_cv_.notify_all();
+      }
+    }
+    std::unique_lock lock(carriers_mu_);
+    ++spares_;
+    spare_cv_.wait(lock, [&] { return !orphans_.empty() || exiting_; });
+    --spares_;
+    if (orphans_.empty()) return;
+    i = orphans_.back();
+    orphans_.pop_back();
+  }
+}
+
+void LoopLoans::hand_over(size_t i) {
+  orphans_.push_back(i);
+  if (spares_ >= orphans_.size()) {
+    spare_cv_.notify_one();
+  } else {
+    threads_.emplace_back([this] { carry(kNone); });
+  }
+}
+
+void LoopLoans::rescue() {
+  // Carriers it starts inherit this mask; the loops block every signal too.
+  block_signals();
+  std::vector<uint64_t> seen(count_, 0);
+  int quiet = 0;
+  auto next = std::chrono::steady_clock::now() + kTick;
+  std::unique_lock lock(rescuer_mu_);
+  while (!rescuer_exit_) {
+    if (rescuer_cv_.wait_until(lock, next, [&] { return rescuer_exit_; })) break;
+    auto now = std::chrono::steady_clock::now();
+    if (now < next) continue;  // woken early: a loan is judged over whole ticks only
+    next = now + kTick;
+    bool active = false;
+    for (size_t i = 0; i < count_; ++i) {
+      uint64_t w = loops_[i].word.load(std::memory_order_acquire);
+      if (w != seen[i]) active = true;
+      // Lent by the same loan at the previous tick: lent for a whole tick at least.
+      if ((w & kStateMask) == kLent && w == seen[i]) {
+        uint64_t taken = (w & ~kStateMask) | kTaken;
+        if (loops_[i].word.compare_exchange_strong(w, taken, std::memory_order_acq_rel)) {
+          w = taken;
+          takeovers_.fetch_add(1, std::memory_order_relaxed);
+          std::lock_guard carriers(carriers_mu_);
+          hand_over(i);
+        }
+      }
+      seen[i] = w;
+    }
+    quiet = active ? 0 : quiet + 1;
+    if (quiet < kQuietTicks) continue;
+    // Quiet: sleep until a loan wakes this (or exit).
+    rescuer_asleep_.store(true);
+    bool lent = false;
+    for (size_t i = 0; i < count_; ++i) {
+      if ((loops_[i].word.load() & kStateMask) == kLent) lent = true;
+    }
+    if (!lent) rescuer_cv_.wait(lock, [&] { return !rescuer_asleep_.load() || rescuer_exit_; });
+    rescuer_asleep_.store(false);
+    quiet = 0;
+    next = std::chrono::steady_clock::now() + kTick;
+  }
+}
+
+}  // namespace wink::http

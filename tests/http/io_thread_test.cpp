@@ -1,0 +1,238 @@
+// Short requests run on the I/O thread itself (Dispatcher, lend_io_loop):
+// that they do once their key has proved short, and that a request which
+// turns out to spin forever, or to wait on its own server, never stalls the
+// other connections of its I/O thread: the loop is taken over.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "http/dispatcher.h"
+#include "http/server.h"
+#include "http/test_client.h"
+
+namespace wink::http {
+namespace {
+
+using namespace std::chrono_literals;
+using test::Client;
+using test::get;
+using test::wait_until;
+
+ServerConfig one_io_thread() {
+  ServerConfig c;
+  c.workers = 1;
+  c.access_log.sink = AccessLogConfig::Sink::kOff;
+  return c;
+}
+
+// Tasks run on I/O threads so far, once the last one's count has landed (a
+// run is counted just after its answer went out).
+uint64_t settled_inline_runs(const Dispatcher& pool) {
+  std::this_thread::sleep_for(50ms);
+  return pool.ran_inline();
+}
+
+// Sends `n` requests one after another on one connection; all must be answered 200.
+void warm_up(uint16_t port, int n) {
+  Client c(port);
+  for (int i = 0; i < n; ++i) {
+    ASSERT_TRUE(c.send(get("/warm")));
+    auto r = c.read_response(false, 2s);
+    ASSERT_TRUE(r) << i;
+    ASSERT_EQ(r->status, 200) << i;
+  }
+}
+
+// In these tests a run is short under 100 ms, so that a loaded machine
+// cannot make a warm-up request look slow.
+constexpr auto kQuickRun = 100ms;
+
+TEST(IoThreadRequests, ShortRequestsRunOnTheIoThreadOnceTheirKeyProvedShort) {
+  Dispatcher pool(DispatcherConfig{.threads = 2, .per_key_threads = 2, .quick_run = kQuickRun});
+  std::atomic<pid_t> io_thread{0};
+  std::mutex mu;
+  std::vector<pid_t> ran_on;
+  AsyncHandler handler([&](Completion done) {
+    io_thread = gettid();
+    dispatch(pool, "k", std::move(done), [&](const Request& req, Response& resp) {
+      std::lock_guard lock(mu);
+      ran_on.push_back(gettid());
+      resp.body = std::string(req.path);
+    });
+  });
+  handler.streams_body = [](const Request& head) { return head.path == "/upload"; };
+  Server server(one_io_thread(), handler);
+  ASSERT_TRUE(server.start().ok());
+  Client c(server.port());
+  constexpr int kRequests = 40;
+  for (int i = 0; i < kRequests; ++i) {
+    ASSERT_TRUE(c.send(get("/r" + std::to_string(i))));
+    auto r = c.read_response(false, 2s);
+    ASSERT_TRUE(r) << i;
+    EXPECT_EQ(r->body, "/r" + std::to_string(i));
+  }
+  {
+    std::lock_guard lock(mu);
+    ASSERT_EQ(ran_on.size(), size_t{kRequests});
+    // The key's first runs prove it short on executors (a run's end is
+    // counted just after its answer is sent, so a few more may go there on
+    // a loaded machine); from then on, the I/O thread.
+    for (size_t i = 0; i < Dispatcher::kFirstQuickRuns; ++i) EXPECT_NE(ran_on[i], io_thread.load()) << i;
+    for (size_t i = kRequests / 2; i < ran_on.size(); ++i) EXPECT_EQ(ran_on[i], io_thread.load()) << i;
+  }
+  uint64_t inline_runs = settled_inline_runs(pool);
+  EXPECT_GE(inline_runs, uint64_t{kRequests / 2});
+  // A request whose body streams in reads it from the I/O thread: never there.
+  std::string body(100'000, 'x');
+  ASSERT_TRUE(c.send("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                     std::to_string(body.size()) + "\r\n\r\n" + body));
+  auto r = c.read_response(false, 2s);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "/upload");
+  EXPECT_EQ(pool.ran_inline(), inline_runs);
+  EXPECT_EQ(server.stats().loop_takeovers, 0u);
+  server.stop(1s);
+  pool.stop();
+}
+
+// The attacker: a request on the I/O thread that never returns (a guest
+// looping until its deadline). Every other connection of that I/O thread
+// is still answered, and the key must prove itself short again.
+TEST(IoThreadRequests, ARequestThatSpinsOnTheIoThreadHasItsLoopTakenOver) {
+  Dispatcher pool(DispatcherConfig{.threads = 2, .per_key_threads = 4, .quick_run = kQuickRun});
+  std::atomic<bool> release{false};
+  std::atomic<int> spinning{0};
+  Server server(one_io_thread(), AsyncHandler([&](Completion done) {
+    dispatch(pool, "k", std::move(done), [&](const Request& req, Response& resp) {
+      if (req.path == "/spin") {
+        spinning++;
+        while (!release.load(std::memory_order_relaxed)) {
+        }
+      }
+      resp.body = std::string(req.path);
+    });
+  }));
+  ASSERT_TRUE(server.start().ok());
+  warm_up(server.port(), 12);
+  uint64_t before = settled_inline_runs(pool);
+  ASSERT_GT(before, 0u);
+
+  Client spin(server.port());
+  auto spin_start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(spin.send(get("/spin")));
+  ASSERT_TRUE(wait_until([&] { return spinning == 1; }));
+  EXPECT_EQ(pool.ran_inline(), before);  // counted when it ends
+  for (int i = 0; i < 20; ++i) {
+    Client other(server.port());  // the one I/O thread's connections
+    ASSERT_TRUE(other.send(get("/q" + std::to_string(i))));
+    auto r = other.read_response(false, 2s);
+    ASSERT_TRUE(r) << i;
+    EXPECT_EQ(r->body, "/q" + std::to_string(i));
+  }
+  EXPECT_FALSE(release.load());  // all answered while /spin still runs
+  EXPECT_EQ(server.stats().loop_takeovers, 1u);
+
+  std::this_thread::sleep_until(spin_start + 2 * kQuickRun);  // a slow run
+  release = true;
+  auto r = spin.read_response(false, 2s);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "/spin");
+  // The slow run sent the key back to executors: twice the first proof now.
+  uint64_t after_spin = settled_inline_runs(pool);
+  warm_up(server.port(), Dispatcher::kFirstQuickRuns * 2 - 1);
+  EXPECT_EQ(settled_inline_runs(pool), after_spin);
+  warm_up(server.port(), 8);
+  EXPECT_GT(settled_inline_runs(pool), after_spin);
+
+  // A second spin: the loop moves again (to the spare thread the first left).
+  release = false;
+  Client spin2(server.port());
+  ASSERT_TRUE(spin2.send(get("/spin")));
+  ASSERT_TRUE(wait_until([&] { return spinning == 2; }));
+  warm_up(server.port(), 3);
+  EXPECT_EQ(server.stats().loop_takeovers, 2u);
+  release = true;
+  ASSERT_TRUE(spin2.read_response(false, 2s));
+  server.stop(1s);
+  pool.stop();
+}
+
+// A request that calls its own server and waits for the answer would wait
+// for itself on a one-thread server; the loop is taken over and both are answered.
+TEST(IoThreadRequests, ARequestThatWaitsOnItsOwnServerIsAnswered) {
+  // Each /self (a few ms) counts as short here, so each runs on the I/O thread.
+  Dispatcher pool(DispatcherConfig{.threads = 2, .per_key_threads = 4, .quick_run = kQuickRun});
+  uint16_t port = 0;
+  Server server(one_io_thread(), AsyncHandler([&](Completion done) {
+    dispatch(pool, "k", std::move(done), [&](const Request& req, Response& resp) {
+      if (req.path != "/self") {
+        resp.body = "inner";
+        return;
+      }
+      Client inner(port);
+      if (!inner.send(get("/inner"))) return;
+      auto r = inner.read_response(false, 5s);
+      resp.body = r ? "outer+" + r->body : "no answer";
+    });
+  }));
+  ASSERT_TRUE(server.start().ok());
+  port = server.port();
+  warm_up(port, 12);
+  Client c(port);
+  for (int i = 0; i < 3; ++i) {
+    uint64_t before = settled_inline_runs(pool);
+    auto t0 = std::chrono::steady_clock::now();
+    ASSERT_TRUE(c.send(get("/self")));
+    auto r = c.read_response(false, 5s);
+    ASSERT_TRUE(r) << i;
+    EXPECT_EQ(r->body, "outer+inner") << i;
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s) << i;
+    EXPECT_GT(settled_inline_runs(pool), before) << i;  // it did run on the I/O thread
+  }
+  EXPECT_EQ(server.stats().loop_takeovers, 3u);
+  server.stop(1s);
+  pool.stop();
+}
+
+// Stopping while a taken-over request still runs on its former I/O thread:
+// the loop ends on its new thread, stop() returns once the work does, and
+// the late answer is dropped without harm.
+TEST(IoThreadRequests, StopWhileARequestSpinsOnAFormerIoThread) {
+  Dispatcher pool(DispatcherConfig{.threads = 2, .per_key_threads = 4, .quick_run = kQuickRun});
+  std::atomic<bool> release{false};
+  std::atomic<int> spinning{0};
+  Server server(one_io_thread(), AsyncHandler([&](Completion done) {
+    dispatch(pool, "k", std::move(done), [&](const Request& req, Response& resp) {
+      if (req.path == "/spin") {
+        spinning++;
+        while (!release.load(std::memory_order_relaxed)) {
+        }
+      }
+      resp.body = "done";
+    });
+  }));
+  ASSERT_TRUE(server.start().ok());
+  warm_up(server.port(), 12);
+  Client spin(server.port());
+  ASSERT_TRUE(spin.send(get("/spin")));
+  ASSERT_TRUE(wait_until([&] { return spinning == 1; }));
+  ASSERT_TRUE(wait_until([&] { return server.stats().loop_takeovers == 1; }));
+  std::atomic<bool> stopped{false};
+  std::thread stopper([&] {
+    server.stop(50ms);
+    stopped = true;
+  });
+  EXPECT_TRUE(spin.closed_by_peer(2s));  // the grace ran out: its connection is closed
+  EXPECT_FALSE(stopped.load());          // its thread is still in the request
+  release = true;
+  stopper.join();
+  EXPECT_TRUE(stopped.load());
+  pool.stop();
+}
+
+}  // namespace
+}  // namespace wink::http
