@@ -184,25 +184,23 @@ void Dispatcher::run_inline_batch(void*) {
   // another, each with the loop lent, within kInlineBudget; the rest go to
   // executors, so the loop returns to its other connections (other keys' next
   // requests run here again at once). Once the loop is taken over, the same.
-  auto start = std::chrono::steady_clock::now();
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point start{}, began{};  // read lazily: a task's end is the next one's start
   bool over_budget = false;
   for (size_t i = 0; i < batch.size(); ++i) {
     InlineTask t = std::move(batch[i]);
     Dispatcher& pool = *t.pool;
-    std::unique_lock lock(pool.mu_);
-    bool stopping = pool.stopping_;
-    lock.unlock();
-    if (over_budget || stopping || !lend_io_loop()) {
+    if (over_budget || pool.stopping_.load(std::memory_order_relaxed) || !lend_io_loop()) {
       pool.requeue(std::move(t));
       continue;
     }
-    auto began = std::chrono::steady_clock::now();
+    if (began == Clock::time_point{}) start = began = Clock::now();
     t.task();
     t.task = Task();
-    auto ended = std::chrono::steady_clock::now();
+    auto ended = Clock::now();
     bool kept = reclaim_io_loop();
     over_budget = ended - start >= kInlineBudget;
-    lock.lock();
+    std::unique_lock lock(pool.mu_);
     ++pool.ran_inline_;
     Task next = pool.finished(*t.key, ended - began,
                               kept && !over_budget && !pool.stopping_ && pool.quick(*t.key));
@@ -210,6 +208,7 @@ void Dispatcher::run_inline_batch(void*) {
     lock.unlock();
     if (wake) pool.cv_.notify_one();
     if (next) batch.push_back({&pool, t.key, std::move(next)});
+    began = ended;
   }
   batch.clear();
 }

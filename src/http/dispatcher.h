@@ -33,6 +33,7 @@
 // backlog never holds up the thread's other connections for longer.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -172,7 +173,7 @@ class Dispatcher {
   unsigned tokens_ = 0;   // wake-ups granted, not yet taken by a sleeping executor
   std::deque<std::pair<Key*, Task>> ready_;
   std::map<std::string, std::unique_ptr<Key>, std::less<>> keys_;  // idle keys erased beyond 256
-  bool stopping_ = false;
+  std::atomic<bool> stopping_{false};  // written under mu_; read without it by run_inline_batch
   bool inline_ok_;
   std::chrono::steady_clock::duration quick_run_;
   uint64_t ran_inline_ = 0;
