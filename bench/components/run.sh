@@ -69,6 +69,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 bench_init components
+# Absolute: the componentize step runs in the toolchain's directory.
+BUILD="$(cd "$BUILD" && pwd)" || bench_die "no build directory $BUILD"
 bench_require wrk node npm taskset setsid curl python3
 WORK="$BENCH_WORK"
 DATA="${WINK_BENCH_DATA_DIR:-$BUILD/wagi-test-data}"
