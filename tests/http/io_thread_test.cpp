@@ -99,23 +99,33 @@ TEST(IoThreadRequests, ShortRequestsRunOnTheIoThreadOnceTheirKeyProvedShort) {
   pool.stop();
 }
 
+// One I/O thread whose handler answers its path; /spin busy-loops (as a
+// guest running to its deadline does) until `release`.
+struct SpinServer {
+  Dispatcher pool{DispatcherConfig{.threads = 2, .per_key_threads = 4, .quick_run = kQuickRun}};
+  std::atomic<bool> release{false};
+  std::atomic<int> spinning{0};
+  Server server{one_io_thread(), AsyncHandler([this](Completion done) {
+                  dispatch(pool, "k", std::move(done), [this](const Request& req, Response& resp) {
+                    if (req.path == "/spin") {
+                      spinning++;
+                      while (!release.load(std::memory_order_relaxed)) {
+                      }
+                    }
+                    resp.body = std::string(req.path);
+                  });
+                })};
+};
+
 // The attacker: a request on the I/O thread that never returns (a guest
 // looping until its deadline). Every other connection of that I/O thread
 // is still answered, and the key must prove itself short again.
 TEST(IoThreadRequests, ARequestThatSpinsOnTheIoThreadHasItsLoopTakenOver) {
-  Dispatcher pool(DispatcherConfig{.threads = 2, .per_key_threads = 4, .quick_run = kQuickRun});
-  std::atomic<bool> release{false};
-  std::atomic<int> spinning{0};
-  Server server(one_io_thread(), AsyncHandler([&](Completion done) {
-    dispatch(pool, "k", std::move(done), [&](const Request& req, Response& resp) {
-      if (req.path == "/spin") {
-        spinning++;
-        while (!release.load(std::memory_order_relaxed)) {
-        }
-      }
-      resp.body = std::string(req.path);
-    });
-  }));
+  SpinServer s;
+  Dispatcher& pool = s.pool;
+  Server& server = s.server;
+  std::atomic<bool>& release = s.release;
+  std::atomic<int>& spinning = s.spinning;
   ASSERT_TRUE(server.start().ok());
   warm_up(server.port(), 12);
   uint64_t before = settled_inline_runs(pool);
@@ -202,24 +212,14 @@ TEST(IoThreadRequests, ARequestThatWaitsOnItsOwnServerIsAnswered) {
 // the loop ends on its new thread, stop() returns once the work does, and
 // the late answer is dropped without harm.
 TEST(IoThreadRequests, StopWhileARequestSpinsOnAFormerIoThread) {
-  Dispatcher pool(DispatcherConfig{.threads = 2, .per_key_threads = 4, .quick_run = kQuickRun});
-  std::atomic<bool> release{false};
-  std::atomic<int> spinning{0};
-  Server server(one_io_thread(), AsyncHandler([&](Completion done) {
-    dispatch(pool, "k", std::move(done), [&](const Request& req, Response& resp) {
-      if (req.path == "/spin") {
-        spinning++;
-        while (!release.load(std::memory_order_relaxed)) {
-        }
-      }
-      resp.body = "done";
-    });
-  }));
+  SpinServer s;
+  Server& server = s.server;
+  std::atomic<bool>& release = s.release;
   ASSERT_TRUE(server.start().ok());
   warm_up(server.port(), 12);
   Client spin(server.port());
   ASSERT_TRUE(spin.send(get("/spin")));
-  ASSERT_TRUE(wait_until([&] { return spinning == 1; }));
+  ASSERT_TRUE(wait_until([&] { return s.spinning == 1; }));
   ASSERT_TRUE(wait_until([&] { return server.stats().loop_takeovers == 1; }));
   std::atomic<bool> stopped{false};
   std::thread stopper([&] {
@@ -231,7 +231,7 @@ TEST(IoThreadRequests, StopWhileARequestSpinsOnAFormerIoThread) {
   release = true;
   stopper.join();
   EXPECT_TRUE(stopped.load());
-  pool.stop();
+  s.pool.stop();
 }
 
 }  // namespace
