@@ -6,7 +6,6 @@
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -38,6 +37,7 @@ namespace wink::engine {
 
 namespace fs = std::filesystem;
 using runtime::MemoryPool;
+using runtime::process_page_faults;
 
 namespace {
 
@@ -2087,14 +2087,6 @@ bool Snapshot::park_slot(Instance& instance) {
 // ---- Recycled slots: an init snapshot's slots reset in place ----
 
 namespace {
-
-// Page faults of the whole process so far (every thread, live or gone):
-// it only grows.
-uint64_t process_page_faults() {
-  rusage u{};
-  if (::getrusage(RUSAGE_SELF, &u) != 0) return 0;  // 0 is never a stamp: a running process has faulted
-  return static_cast<uint64_t>(u.ru_minflt) + static_cast<uint64_t>(u.ru_majflt);
-}
 
 // Writes the image's content over pages [first, first + count) of the slot
 // at `base`: the image's non-zero pages (m.runs) from `view`, zeros elsewhere

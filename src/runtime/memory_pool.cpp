@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -39,6 +40,7 @@ MemoryPool::MemoryPool() {
   committed_.assign(slot_count_, 0);
   limit_pages_.assign(slot_count_, 0);
   mapped_image_.assign(slot_count_, 0);
+  cleared_.resize(slot_count_);
 }
 
 uint8_t* MemoryPool::acquire(uint64_t bytes, uint32_t limit_pages) {
@@ -110,8 +112,31 @@ int pagemap_fd() {
 // swapped, and reads as zero already: only pages the kernel says are present
 // or swapped are cleared (a hello-world touches a handful of its 32 pages).
 // Without pagemap, everything is cleared.
-void MemoryPool::clear_touched(uint8_t* base, uint64_t bytes) {
+uint64_t process_page_faults() {
+  rusage u{};
+  if (::getrusage(RUSAGE_SELF, &u) != 0) return 0;  // 0 is never a count: a running process has faulted
+  return static_cast<uint64_t>(u.ru_minflt) + static_cast<uint64_t>(u.ru_majflt);
+}
+
+void MemoryPool::clear_touched(uint32_t idx, uint8_t* base, uint64_t bytes) {
   constexpr uint64_t kPresent = 1ull << 63, kSwapped = 1ull << 62;
+  ClearedPages& memo = cleared_[idx];
+  // Read before looking at the pages: a fault from here on changes it, so
+  // the next clear looks again.
+  const uint64_t faults = process_page_faults();
+  if (faults != 0 && memo.faults == faults && memo.bytes == bytes) {
+    // No page of the process became resident since the last clear: the
+    // pages written since are among those it left resident (a swapped-out
+    // one is faulted back in by the memset, which the next clear sees).
+    for (auto [first, count] : memo.runs) {
+      std::memset(base + uint64_t{first} * kSmallPage, 0, uint64_t{count} * kSmallPage);
+    }
+    std::lock_guard lock(mu_);
+    ++resets_without_scan_;
+    return;
+  }
+  memo.faults = 0;
+  memo.runs.clear();
   const uint64_t pages = bytes / kSmallPage;
   uint64_t entries[256];
   int fd = pagemap_fd();
@@ -124,6 +149,7 @@ void MemoryPool::clear_touched(uint8_t* base, uint64_t bytes) {
     off_t off = static_cast<off_t>((reinterpret_cast<uintptr_t>(base) / kSmallPage + first) * 8);
     if (::pread(fd, entries, n * 8, off) != static_cast<ssize_t>(n * 8)) {
       std::memset(base + first * kSmallPage, 0, (pages - first) * kSmallPage);
+      memo.runs.clear();
       return;
     }
     for (uint64_t i = 0; i < n;) {
@@ -134,10 +160,18 @@ void MemoryPool::clear_touched(uint8_t* base, uint64_t bytes) {
       uint64_t run = i;
       while (run < n && (entries[run] & (kPresent | kSwapped))) ++run;
       std::memset(base + (first + i) * kSmallPage, 0, (run - i) * kSmallPage);
+      memo.runs.emplace_back(static_cast<uint32_t>(first + i), static_cast<uint32_t>(run - i));
       i = run;
     }
     first += n;
   }
+  memo.faults = faults;
+  memo.bytes = bytes;
+}
+
+uint64_t MemoryPool::resets_without_scan() const {
+  std::lock_guard lock(mu_);
+  return resets_without_scan_;
 }
 
 void MemoryPool::release(uint8_t* base) {
@@ -150,6 +184,7 @@ void MemoryPool::release(uint8_t* base) {
     // (same protection as the committed part had). Cost grows with the pages
     // the instance touched, not with the memory size.
     mapped_image_[idx] = 0;
+    cleared_[idx].faults = 0;  // the remap drops every page it knew
     uint64_t bytes = committed_[idx];
     if (bytes && mmap(base, bytes, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0) == MAP_FAILED) {
@@ -165,7 +200,7 @@ void MemoryPool::release(uint8_t* base) {
   // cost ~10 us each on these VMs), so small memories are memset; beyond the
   // limit the pages go back to the kernel and read as zero on next touch.
   uint64_t keep = std::min(used_bytes, memset_limit_);
-  if (keep) clear_touched(base, keep);
+  if (keep) clear_touched(idx, base, keep);
   if (used_bytes > keep) madvise(base + keep, used_bytes - keep, MADV_DONTNEED);
   std::lock_guard lock(mu_);
   free_by_size_[committed_[idx]].push_back(idx);

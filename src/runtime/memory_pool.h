@@ -11,6 +11,11 @@
 
 namespace wink::runtime {
 
+// Page faults of the whole process so far (every thread, live or gone): it
+// only grows, and a page of private memory becomes resident only through a
+// fault (a guest's write, or a system call writing for it). 0 if unknown.
+uint64_t process_page_faults();
+
 class MemoryPool {
  public:
   static constexpr uint64_t kSlotBytes = 8ull << 30;
@@ -55,10 +60,23 @@ class MemoryPool {
   uint64_t slots_in_use() const;
   uint64_t slots_free() const;
   void set_reset_memset_limit(uint64_t bytes) { memset_limit_ = bytes; }
+  // Releases whose clearing needed no look at the page tables (see clear_touched).
+  uint64_t resets_without_scan() const;
 
  private:
   MemoryPool();
-  void clear_touched(uint8_t* base, uint64_t bytes);
+  // Zeroes the pages of [base, base + bytes) that are resident (the rest read
+  // as zero). Which ones: the pages the last clear of this slot left resident,
+  // when the process has taken no page fault since (none can have become
+  // resident meanwhile); otherwise /proc/self/pagemap.
+  void clear_touched(uint32_t idx, uint8_t* base, uint64_t bytes);
+  // What the last clear of a slot left resident (zeroed), and the process's
+  // page faults just before it looked.
+  struct ClearedPages {
+    uint64_t faults = 0;  // 0: nothing remembered
+    uint64_t bytes = 0;   // the range it covered
+    std::vector<std::pair<uint32_t, uint32_t>> runs;  // [first 4 KiB page, count)
+  };
   uint32_t index_of(const uint8_t* base) const {
     return static_cast<uint32_t>((reinterpret_cast<uintptr_t>(base) - arena_) / kSlotBytes);
   }
@@ -75,6 +93,8 @@ class MemoryPool {
   std::vector<uint64_t> committed_;             // accessible bytes per slot
   std::vector<uint32_t> limit_pages_;
   std::vector<uint8_t> mapped_image_;           // slot holds a map_image() mapping
+  std::vector<ClearedPages> cleared_;           // per slot; touched only by the slot's holder
+  uint64_t resets_without_scan_ = 0;            // under mu_
 };
 
 }  // namespace wink::runtime

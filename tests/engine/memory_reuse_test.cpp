@@ -12,6 +12,7 @@
 
 #include "compiler/wat.h"
 #include "engine/engine.h"
+#include "runtime/memory_pool.h"
 #include "runtime/runtime.h"
 
 namespace wink::engine {
@@ -158,6 +159,50 @@ TEST(MemoryReuse, GrowToFourGiBThenReleaseIsClean) {
   EXPECT_EQ(load(*r, (4ull << 30) - 8), 0u);
   EXPECT_EQ(load(*r, (4ull << 30) - 4096), 0u);
   EXPECT_EQ(load(*r, 100000), 0u);
+}
+
+// A release clears the pages the last clear of the slot left resident
+// without looking at the page tables, when the process took no page fault
+// since. The attacker writes only such pages (no fault): each next instance
+// must still read zeros there; a write to a page never touched (a fault)
+// must make the release look again and clear it too.
+TEST(MemoryReuse, AReleaseWithoutAScanStillClearsEveryWrittenPage) {
+  auto attacker = memory_module(2, "attacker");
+  ASSERT_TRUE(attacker);
+  const std::vector<uint64_t> resident = {0, 4096, 65536 + 4096 * 3, 2 * kPage - 8};
+  const uint8_t* base = nullptr;
+  {
+    auto a = instantiate(attacker, 2);
+    ASSERT_TRUE(a);
+    for (uint64_t addr : resident) store(*a, addr, kSecret);  // faults them in
+    base = a->memory()->data;
+  }
+  auto& pool = runtime::MemoryPool::instance();
+  const uint64_t skipped_before = pool.resets_without_scan();
+  for (int round = 0; round < 20; ++round) {
+    auto a = instantiate(attacker, 2);
+    ASSERT_TRUE(a);
+    ASSERT_EQ(a->memory()->data, base) << "round " << round << ": another slot";
+    for (uint64_t addr : resident) {
+      ASSERT_EQ(load(*a, addr), 0u) << "round " << round << ": left behind at " << addr;
+      store(*a, addr, kSecret);  // resident already: no fault
+    }
+  }
+  // Most rounds took no fault (a stray one elsewhere in the process makes a
+  // round look at the page tables, which is also correct).
+  EXPECT_GE(pool.resets_without_scan() - skipped_before, 10u);
+  {
+    auto a = instantiate(attacker, 2);
+    ASSERT_TRUE(a);
+    ASSERT_EQ(a->memory()->data, base);
+    for (uint64_t addr : resident) EXPECT_EQ(load(*a, addr), 0u) << addr;
+    store(*a, 65536 + 4096 * 9, kSecret);  // a page never touched: a fault
+  }
+  auto a = instantiate(attacker, 2);
+  ASSERT_TRUE(a);
+  ASSERT_EQ(a->memory()->data, base);
+  EXPECT_EQ(load(*a, 65536 + 4096 * 9), 0u) << "the newly touched page was left behind";
+  for (uint64_t addr : resident) EXPECT_EQ(load(*a, addr), 0u) << addr;
 }
 
 }  // namespace
