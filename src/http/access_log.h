@@ -32,6 +32,15 @@ struct AccessLogEntry {
 // Appends `s` as a JSON string literal (quotes included). Bytes >= 0x80 are
 // written as \u00XX so the line is valid JSON whatever the client sent.
 void append_json_string(std::string& out, std::string_view s);
+// Appends a duration in milliseconds with three decimals ("0.029"); a
+// negative or NaN one as "0.000". Used by the log lines, Server-Timing and
+// the lifecycle's log fields alike.
+void append_ms(std::string& out, double ms);
+inline std::string format_ms(double ms) {
+  std::string out;
+  append_ms(out, ms);
+  return out;
+}
 // Appends one JSON line (with '\n').
 void append_access_log_line(std::string& out, const AccessLogEntry& entry);
 

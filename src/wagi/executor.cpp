@@ -81,12 +81,6 @@ double ms_between(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
 }
 
-std::string format_ms(double ms) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3f", ms);
-  return buf;
-}
-
 using host::now_iso8601;
 
 // A request's WAGI argv and environ, built on the guest's first args_* /
@@ -300,11 +294,11 @@ Result<std::unique_ptr<App>> App::load(manifest::Manifest manifest, engine::Engi
         fields.emplace_back("reason", img.reason);
         fields.emplace_back("stored_bytes", std::to_string(img.stored_bytes));
         if (img.loaded) {
-          fields.emplace_back("load_ms", format_ms(img.load_ms));
+          fields.emplace_back("load_ms", http::format_ms(img.load_ms));
         } else {
-          fields.emplace_back("capture_ms", format_ms(img.capture_ms));
+          fields.emplace_back("capture_ms", http::format_ms(img.capture_ms));
         }
-        if (img.init_ran) fields.emplace_back("init_ms", format_ms(img.init_ms));
+        if (img.init_ran) fields.emplace_back("init_ms", http::format_ms(img.init_ms));
         if (!img.file.empty()) fields.emplace_back("file", img.file);
         // Why a kept file was not used (a damaged or stale one is rebuilt, never trusted).
         if (img.used && !img.loaded && !img.file_rejected.empty()) fields.emplace_back("rebuilt", img.file_rejected);
@@ -410,8 +404,8 @@ Result<void> App::load_init_snapshot(engine::Engine& engine, const ComponentStat
     const auto& st = served.snapshot->stats();
     line.append(",\"memory_bytes\":").append(std::to_string(st.memory_bytes));
     line.append(",\"stored_bytes\":").append(std::to_string(st.nonzero_bytes));
-    line.append(",\"init_ms\":").append(format_ms(st.init_ms));
-    line.append(",\"load_ms\":").append(format_ms(st.load_ms));
+    line.append(",\"init_ms\":").append(http::format_ms(st.init_ms));
+    line.append(",\"load_ms\":").append(http::format_ms(st.load_ms));
     line.append("}\n");
     options_.log(line);
   }
@@ -468,7 +462,7 @@ void App::upgrade_tiers(engine::Engine& engine) {
     }
     if (options_.host->metrics) options_.host->metrics->set_tier(manifest_.app_name, c.id, "optimized");
     log_event("info", "optimized tier swapped in", c.id,
-              {{"after_s", format_ms(ms_between(s.loaded_at, Clock::now()) / 1000)}});
+              {{"after_s", http::format_ms(ms_between(s.loaded_at, Clock::now()) / 1000)}});
     s.source = {};
     s.http_config.reset();
   }

@@ -12,19 +12,6 @@
 namespace wink::wagi {
 namespace {
 
-void append_ms(std::string& out, double ms) {
-  if (!(ms >= 0)) ms = 0;  // also NaN
-  char buf[32];
-  auto r = std::to_chars(buf, buf + sizeof buf, ms, std::chars_format::fixed, 3);
-  out.append(buf, r.ec == std::errc() ? r.ptr : buf);
-}
-
-std::string format_ms(double ms) {
-  std::string out;
-  append_ms(out, ms);
-  return out;
-}
-
 void json_field(std::string& out, std::string_view key, std::string_view value) {
   out.append(",");
   http::append_json_string(out, key);
@@ -93,7 +80,7 @@ void add_run_headers(std::vector<std::pair<std::string, std::string>>& headers, 
   for (const Phase& p : phases) {
     if (!timing.empty()) timing += ", ";
     timing.append(p.header_name).append(";dur=");
-    append_ms(timing, p.ms);
+    http::append_ms(timing, p.ms);
   }
   if (!timing.empty()) headers.emplace_back("Server-Timing", std::move(timing));
 }
@@ -138,7 +125,7 @@ void write_response(const RunSource& source, const http::Request& request, Guest
   if (outcome.trap == runtime::Trap::kDeadline) {
     return fail(504, "deadline",
                 "ran past its deadline of " +
-                    format_ms(std::chrono::duration<double, std::milli>(run.deadline).count()) + " ms");
+                    http::format_ms(std::chrono::duration<double, std::milli>(run.deadline).count()) + " ms");
   }
   if (outcome.exited() && outcome.exit_code != 0) {
     return fail(500, "exit", "exited with status " + std::to_string(outcome.exit_code));
