@@ -193,7 +193,15 @@ void Node::Lock::unlock() {
     std::vector<std::string> lines;
     lines.swap(node_.pending_log_);
     held_.unlock();
-    for (const std::string& line : lines) node_.options_.log(line);
+    for (const std::string& line : lines) {
+      // A sink that throws loses its line, never the node: the exception
+      // would leave the writer marked active (every later line queued for
+      // good) and end the process from ~Lock.
+      try {
+        node_.options_.log(line);
+      } catch (...) {
+      }
+    }
     held_.lock();
   }
   node_.log_writer_active_ = false;

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <future>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 
 #include "engine/snapshot.h"
@@ -620,6 +621,32 @@ TEST_F(LifecycleTest, ASlowLogSinkHoldsUpNoRequestAndLinesKeepTheirOrder) {
   EXPECT_TRUE(served_while_blocked) << "app b's request waited " << ms << " ms for app a's log line";
   EXPECT_EQ(msgs, (std::vector<std::string>{"instance wake a", "instance standby a", "instance wake b"}));
   EXPECT_EQ(node->instances().at(0).state, State::kStandby);
+}
+
+// A log sink that throws (a full disk, an allocation failure) loses the line
+// it threw on, nothing else: requests are served, the node stays up, and the
+// lines after it are still written.
+TEST_F(LifecycleTest, ALogSinkThatThrowsLosesOnlyItsLine) {
+  std::vector<std::string> msgs;
+  int calls = 0;
+  NodeOptions o;
+  o.clock = clock_;
+  o.background = false;
+  o.log = [&](std::string_view line) {
+    if (++calls == 1) throw std::runtime_error("disk full");
+    const auto at = line.find("\"msg\":\"") + 7;
+    msgs.emplace_back(line.substr(at, line.find('"', at) - at));
+  };
+  auto node = std::make_unique<Node>(o);
+  auto a = node->deploy(spec("a", "c"));
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(get(*node, **a).woke);  // its wake line is the one that throws
+  advance(milliseconds(100));
+  node->tick();  // standby
+  CallResult r = get(*node, **a);
+  EXPECT_EQ(r.rejected, 0) << r.reason;
+  EXPECT_TRUE(r.woke);
+  EXPECT_EQ(msgs, (std::vector<std::string>{"instance standby", "instance wake"}));
 }
 
 // The JSON views of a node (instances, components, quotas) are the control
