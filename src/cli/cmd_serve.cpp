@@ -63,6 +63,7 @@ int serve(const ServeOptions& opt) {
   // use at most --executors-per-app of its threads.
   node::Ingress ingress(registry, ingress_config(opt.node, node::DispatchKey::kApp, metrics));
   http::Server server(server_config(opt.node, *listen), ingress.handler());
+  ingress.set_server(&server);
   if (auto started = server.start(); !started.ok()) return fail(started.error().message);
   registry->set_url_port(server.port());
 

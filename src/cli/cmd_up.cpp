@@ -88,6 +88,7 @@ int up(const UpOptions& opt) {
   // each of its components may use at most --executors-per-component threads.
   node::Ingress ingress(registry, ingress_config(opt.node, node::DispatchKey::kComponent, metrics));
   http::Server server(server_config(opt.node, *listen), ingress.handler());
+  ingress.set_server(&server);
   if (auto started = server.start(); !started.ok()) return fail(started.error().message);
 
   // The control API on the local socket, so `wink scale`, `wink quotas` and

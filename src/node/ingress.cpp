@@ -22,13 +22,29 @@ http::AsyncHandler Ingress::handler() {
 
 void Ingress::stop() { pool_.stop(); }
 
+void Ingress::append_ingress_metrics(std::string& out) const {
+  out += "# HELP wink_requests_on_io_threads_total Requests run on the I/O thread that read them (their key ran short lately).\n"
+         "# TYPE wink_requests_on_io_threads_total counter\n"
+         "wink_requests_on_io_threads_total ";
+  out += std::to_string(pool_.ran_inline());
+  out += "\n";
+  if (!server_) return;
+  out += "# HELP wink_io_loop_takeovers_total I/O loops taken over from a thread busy with a request that ran long.\n"
+         "# TYPE wink_io_loop_takeovers_total counter\n"
+         "wink_io_loop_takeovers_total ";
+  out += std::to_string(server_->stats().loop_takeovers);
+  out += "\n";
+}
+
 void Ingress::serve(http::Completion done) {
   const http::Request& req = done.request();
   // Answered on the I/O thread before routing: no app's route can hide the
   // node's metrics, and no busy app can delay them.
   if (!config_.metrics_path.empty() && config_.metrics && req.path == config_.metrics_path) {
     done.response().add_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-    done.response().body = config_.metrics->render();
+    std::string& body = done.response().body;
+    body = config_.metrics->render();
+    append_ingress_metrics(body);
     done.complete();
     return;
   }

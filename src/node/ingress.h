@@ -42,16 +42,22 @@ class Ingress {
 
   // The server's handler; valid while this Ingress lives.
   http::AsyncHandler handler();
+  // The server this Ingress serves, for its metrics (loop takeovers); set
+  // before it starts, valid while it runs.
+  void set_server(const http::Server* server) { server_ = server; }
   // After the server stopped: lets running guests finish, drops queued ones.
   void stop();
   const http::Dispatcher& pool() const { return pool_; }
 
  private:
   void serve(http::Completion done);
+  // The ingress's own series, after the node's (Prometheus text).
+  void append_ingress_metrics(std::string& out) const;
 
   std::shared_ptr<const Registry> registry_;
   IngressConfig config_;
   http::Dispatcher pool_;
+  const http::Server* server_ = nullptr;
 };
 
 }  // namespace wink::node
