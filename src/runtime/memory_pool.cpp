@@ -47,8 +47,8 @@ uint8_t* MemoryPool::acquire(uint64_t bytes, uint32_t limit_pages) {
   if (bytes > kSlotBytes / 2) return nullptr;  // the other half is the guard
   uint32_t idx;
   uint64_t committed = 0;
-  {
-    std::lock_guard lock(mu_);
+  for (bool cleared_waiting = false;; cleared_waiting = true) {
+    std::unique_lock lock(mu_);
     auto it = free_by_size_.find(bytes);
     if (it == free_by_size_.end() || it->second.empty()) {
       // No slot of the same size: take any free one, else a fresh one.
@@ -60,13 +60,20 @@ uint8_t* MemoryPool::acquire(uint64_t bytes, uint32_t limit_pages) {
       it->second.pop_back();
       --free_count_;
       committed = it->first;
-    } else if (next_unused_ < slot_count_) {
-      idx = next_unused_++;
-    } else {
-      return nullptr;
+      break;
     }
+    if (next_unused_ < slot_count_) {
+      idx = next_unused_++;
+      break;
+    }
+    if (cleared_waiting || unclear_.empty()) return nullptr;
+    // Exhausted but for released slots waiting for their batch: clear them now.
+    std::vector<Unclear> batch;
+    batch.swap(unclear_);
+    lock.unlock();
+    clear_batch(batch);
   }
-  auto* base = reinterpret_cast<uint8_t*>(arena_ + uint64_t{idx} * kSlotBytes);
+  uint8_t* base = base_of(idx);
   if (committed > bytes) {
     // Drop what the previous user had beyond our size, and make it a guard again.
     madvise(base + bytes, committed - bytes, MADV_DONTNEED);
@@ -118,12 +125,11 @@ uint64_t process_page_faults() {
   return static_cast<uint64_t>(u.ru_minflt) + static_cast<uint64_t>(u.ru_majflt);
 }
 
-void MemoryPool::clear_touched(uint32_t idx, uint8_t* base, uint64_t bytes) {
+void MemoryPool::clear_touched(uint32_t idx, uint8_t* base, uint64_t bytes, uint64_t faults) {
   constexpr uint64_t kPresent = 1ull << 63, kSwapped = 1ull << 62;
   ClearedPages& memo = cleared_[idx];
-  // Read before looking at the pages: a fault from here on changes it, so
-  // the next clear looks again.
-  const uint64_t faults = process_page_faults();
+  // `faults` was read before looking at the pages: a fault from then on
+  // changes the count, so the next clear looks again.
   if (faults != 0 && memo.faults == faults && memo.bytes == bytes) {
     // No page of the process became resident since the last clear: the
     // pages written since are among those it left resident (a swapped-out
@@ -200,11 +206,44 @@ void MemoryPool::release(uint8_t* base) {
   // cost ~10 us each on these VMs), so small memories are memset; beyond the
   // limit the pages go back to the kernel and read as zero on next touch.
   uint64_t keep = std::min(used_bytes, memset_limit_);
-  if (keep) clear_touched(idx, base, keep);
   if (used_bytes > keep) madvise(base + keep, used_bytes - keep, MADV_DONTNEED);
+  const ClearedPages& memo = cleared_[idx];
+  if (keep && memo.faults != 0 && memo.bytes == keep) {
+    // Its pages are known unless the process faulted since: it waits, handed
+    // to nobody, and is cleared with the batch after one read of the count.
+    std::vector<Unclear> batch;
+    {
+      std::lock_guard lock(mu_);
+      unclear_.push_back({idx, keep});
+      if (unclear_.size() < kClearBatch) return;
+      batch.swap(unclear_);
+    }
+    clear_batch(batch);
+    return;
+  }
+  if (keep) clear_touched(idx, base, keep, process_page_faults());
   std::lock_guard lock(mu_);
   free_by_size_[committed_[idx]].push_back(idx);
   ++free_count_;
+}
+
+void MemoryPool::clear_batch(const std::vector<Unclear>& batch) {
+  if (batch.empty()) return;
+  // One read for the batch, before any of its slots is looked at.
+  const uint64_t faults = process_page_faults();
+  for (const Unclear& u : batch) clear_touched(u.idx, base_of(u.idx), u.bytes, faults);
+  std::lock_guard lock(mu_);
+  for (const Unclear& u : batch) free_by_size_[committed_[u.idx]].push_back(u.idx);
+  free_count_ += batch.size();
+}
+
+void MemoryPool::clear_released() {
+  std::vector<Unclear> batch;
+  {
+    std::lock_guard lock(mu_);
+    batch.swap(unclear_);
+  }
+  clear_batch(batch);
 }
 
 bool MemoryPool::map_image(uint8_t* base, int fd, uint64_t bytes) {
@@ -241,11 +280,11 @@ uint32_t MemoryPool::limit_pages(const uint8_t* base) const { return limit_pages
 
 uint64_t MemoryPool::slots_in_use() const {
   std::lock_guard lock(mu_);
-  return next_unused_ - free_count_;
+  return next_unused_ - free_count_ - unclear_.size();
 }
 uint64_t MemoryPool::slots_free() const {
   std::lock_guard lock(mu_);
-  return free_count_ + (slot_count_ - next_unused_);
+  return free_count_ + unclear_.size() + (slot_count_ - next_unused_);
 }
 
 }  // namespace wink::runtime

@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstring>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -165,10 +167,12 @@ TEST(MemoryReuse, GrowToFourGiBThenReleaseIsClean) {
 // without looking at the page tables, when the process took no page fault
 // since. The attacker writes only such pages (no fault): each next instance
 // must still read zeros there; a write to a page never touched (a fault)
-// must make the release look again and clear it too.
+// must make the release look again and clear it too. Each release is
+// cleared at once here (clear_released), so the next instance gets the slot back.
 TEST(MemoryReuse, AReleaseWithoutAScanStillClearsEveryWrittenPage) {
   auto attacker = memory_module(2, "attacker");
   ASSERT_TRUE(attacker);
+  auto& pool = runtime::MemoryPool::instance();
   const std::vector<uint64_t> resident = {0, 4096, 65536 + 4096 * 3, 2 * kPage - 8};
   const uint8_t* base = nullptr;
   {
@@ -177,16 +181,19 @@ TEST(MemoryReuse, AReleaseWithoutAScanStillClearsEveryWrittenPage) {
     for (uint64_t addr : resident) store(*a, addr, kSecret);  // faults them in
     base = a->memory()->data;
   }
-  auto& pool = runtime::MemoryPool::instance();
+  pool.clear_released();
   const uint64_t skipped_before = pool.resets_without_scan();
   for (int round = 0; round < 20; ++round) {
-    auto a = instantiate(attacker, 2);
-    ASSERT_TRUE(a);
-    ASSERT_EQ(a->memory()->data, base) << "round " << round << ": another slot";
-    for (uint64_t addr : resident) {
-      ASSERT_EQ(load(*a, addr), 0u) << "round " << round << ": left behind at " << addr;
-      store(*a, addr, kSecret);  // resident already: no fault
+    {
+      auto a = instantiate(attacker, 2);
+      ASSERT_TRUE(a);
+      ASSERT_EQ(a->memory()->data, base) << "round " << round << ": another slot";
+      for (uint64_t addr : resident) {
+        ASSERT_EQ(load(*a, addr), 0u) << "round " << round << ": left behind at " << addr;
+        store(*a, addr, kSecret);  // resident already: no fault
+      }
     }
+    pool.clear_released();
   }
   // Most rounds took no fault (a stray one elsewhere in the process makes a
   // round look at the page tables, which is also correct).
@@ -198,11 +205,100 @@ TEST(MemoryReuse, AReleaseWithoutAScanStillClearsEveryWrittenPage) {
     for (uint64_t addr : resident) EXPECT_EQ(load(*a, addr), 0u) << addr;
     store(*a, 65536 + 4096 * 9, kSecret);  // a page never touched: a fault
   }
+  pool.clear_released();
   auto a = instantiate(attacker, 2);
   ASSERT_TRUE(a);
   ASSERT_EQ(a->memory()->data, base);
   EXPECT_EQ(load(*a, 65536 + 4096 * 9), 0u) << "the newly touched page was left behind";
   for (uint64_t addr : resident) EXPECT_EQ(load(*a, addr), 0u) << addr;
+}
+
+// Released slots wait, handed to nobody, until kClearBatch of them are
+// cleared together after one read of the fault count. The attacker leaves
+// its secret in every page it writes, round after round, as slots rotate
+// through the batch; a second module must read zeros in every slot it gets,
+// and slots must come back (the batch was cleared, not leaked).
+TEST(MemoryReuse, SlotsReleasedInABatchAreClearedBeforeAnyoneGetsThem) {
+  auto attacker = memory_module(2, "attacker");
+  auto reader = memory_module(2, "reader");
+  ASSERT_TRUE(attacker && reader);
+  auto& pool = runtime::MemoryPool::instance();
+  const std::vector<uint64_t> addrs = {0, 4096, 65536 + 4096 * 3, 2 * kPage - 8};
+  std::map<const uint8_t*, int> seen;
+  const uint64_t skipped_before = pool.resets_without_scan();
+  const uint64_t in_use_before = pool.slots_in_use();
+  for (int round = 0; round < 6 * int(runtime::MemoryPool::kClearBatch); ++round) {
+    {
+      auto a = instantiate(round % 2 ? reader : attacker, 3);
+      ASSERT_TRUE(a);
+      ++seen[a->memory()->data];
+      for (uint64_t addr : addrs) {
+        ASSERT_EQ(load(*a, addr), 0u) << "round " << round << ": left behind at " << addr;
+        store(*a, addr, kSecret + uint64_t(round));
+      }
+      // Growth in one round: the slot's size changes, so its next release looks again.
+      if (round == 20) {
+        auto grown = a->invoke("grow", std::vector<Value>{{'i', 1}});
+        ASSERT_TRUE(grown.ok() && (*grown)[0].bits == 2u) << "memory.grow by 1 page failed";
+        store(*a, 3 * kPage - 8, kSecret);
+      }
+    }
+    // Released slots are neither in use nor lost.
+    EXPECT_EQ(pool.slots_in_use(), in_use_before) << "round " << round;
+  }
+  int reused = 0;
+  for (const auto& [base, n] : seen) reused += n > 1;
+  EXPECT_GE(reused, 1) << seen.size() << " slots, none came back";
+  EXPECT_LE(seen.size(), runtime::MemoryPool::kClearBatch + 2) << "slots are not coming back from the batch";
+  EXPECT_GE(pool.resets_without_scan() - skipped_before, runtime::MemoryPool::kClearBatch);
+}
+
+// A pool with no free slot left but some waiting for their batch clears
+// them for the next acquire, which must find zeros there.
+TEST(MemoryReuse, AnExhaustedPoolClearsTheSlotsWaitingForTheirBatch) {
+  // A small pool when this process has none yet (ctest runs each test alone).
+  ::setenv("WINK_MEMORY_SLOTS", "16", 0);
+  auto& pool = runtime::MemoryPool::instance();
+  constexpr uint64_t kBytes = 2 * kPage;
+  auto fill = [](uint8_t* base) {
+    for (uint64_t off : {uint64_t{0}, uint64_t{4096}, kBytes - 8}) std::memcpy(base + off, &kSecret, 8);
+  };
+  // Every slot once (their first release is cleared at once and leaves
+  // them known), then every slot again, all held.
+  std::vector<uint8_t*> held;
+  while (uint8_t* b = pool.acquire(kBytes, 2)) {
+    fill(b);
+    held.push_back(b);
+  }
+  ASSERT_EQ(pool.slots_free(), 0u);
+  for (uint8_t* b : held) pool.release(b);
+  pool.clear_released();
+  const size_t total = held.size();
+  held.clear();
+  while (uint8_t* b = pool.acquire(kBytes, 2)) {
+    fill(b);  // resident already: no fault
+    held.push_back(b);
+  }
+  ASSERT_EQ(held.size(), total);
+  // Fewer than a batch go back: they wait, and the pool has nothing else.
+  const size_t waiting = runtime::MemoryPool::kClearBatch - 1;
+  for (size_t i = 0; i < waiting; ++i) {
+    pool.release(held.back());
+    held.pop_back();
+  }
+  for (size_t i = 0; i < waiting; ++i) {
+    uint8_t* b = pool.acquire(kBytes, 2);
+    ASSERT_NE(b, nullptr) << "slot " << i << " of those waiting was not handed out";
+    for (uint64_t off : {uint64_t{0}, uint64_t{4096}, kBytes - 8}) {
+      uint64_t v;
+      std::memcpy(&v, b + off, 8);
+      EXPECT_EQ(v, 0u) << "slot " << i << ": left behind at " << off;
+    }
+    held.push_back(b);
+  }
+  EXPECT_EQ(pool.acquire(kBytes, 2), nullptr);
+  for (uint8_t* b : held) pool.release(b);
+  pool.clear_released();
 }
 
 }  // namespace
