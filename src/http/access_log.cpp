@@ -21,16 +21,24 @@ void append_number(std::string& out, uint64_t v) {
 void append_time(std::string& out, std::chrono::system_clock::time_point t) {
   auto since = t.time_since_epoch();
   auto secs = std::chrono::duration_cast<std::chrono::seconds>(since);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(since - secs).count();
-  time_t tt = static_cast<time_t>(secs.count());
-  struct tm tm;
-  gmtime_r(&tt, &tm);
-  char buf[40];
-  size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(ms));
+  auto ms = static_cast<unsigned>(std::chrono::duration_cast<std::chrono::milliseconds>(since - secs).count());
+  // The date and time to the second, formatted once per second per thread
+  // (gmtime_r and strftime cost more than the rest of the line).
+  thread_local time_t cached_sec = -1;
+  thread_local char cached[24];
+  thread_local size_t cached_len = 0;
+  const time_t tt = static_cast<time_t>(secs.count());
+  if (tt != cached_sec) {
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    cached_len = strftime(cached, sizeof cached, "%Y-%m-%dT%H:%M:%S", &tm);
+    cached_sec = tt;
+  }
+  char frac[6] = {'.', static_cast<char>('0' + ms / 100 % 10), static_cast<char>('0' + ms / 10 % 10),
+                  static_cast<char>('0' + ms % 10), 'Z', '"'};
   out.push_back('"');
-  out.append(buf);
-  out.push_back('"');
+  out.append(cached, cached_len);
+  out.append(frac, sizeof frac);
 }
 
 }  // namespace
