@@ -62,6 +62,15 @@ void append_ms(std::string& out, double ms) {
 void append_json_string(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   out.push_back('"');
+  // Most strings need no escape: appended whole, not byte by byte.
+  size_t plain = 0;
+  while (plain < s.size()) {
+    const auto c = static_cast<unsigned char>(s[plain]);
+    if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') break;
+    ++plain;
+  }
+  out.append(s.data(), plain);
+  s.remove_prefix(plain);
   for (unsigned char c : s) {
     switch (c) {
       case '"': out.append("\\\""); break;

@@ -27,7 +27,7 @@
 // allows it (submit's `may_run_inline`) and the key's recent runs were all
 // short (DispatcherConfig::quick_run). The I/O thread lends its loop meanwhile (lend_io_loop),
 // so a task that turns out slow or hostile has its loop taken over within
-// 1-2 ms; a slow run makes its key prove itself again, over twice as many
+// about 2 ms; a slow run makes its key prove itself again, over twice as many
 // short runs each time, before it may run inline again. One batch's tasks
 // get kInlineBudget on the I/O thread; the rest go to executors, so one key's
 // backlog never holds up the thread's other connections for longer.

@@ -4,12 +4,18 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
+
 namespace wink::http {
 
 namespace {
 
-// Ticks without a loan before the rescuer sleeps until the next one.
-constexpr int kQuietTicks = 64;
+// Looks without a loan before the rescuer sleeps until the next one.
+constexpr int kQuietLooks = 32;
+
+int64_t steady_ns(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
 
 void block_signals() {
   sigset_t all;
@@ -68,6 +74,8 @@ void LoopLoans::lend(size_t i) {
   Loop& l = loops_[i];
   // Only this loop's carrier changes an owned word: a new sequence marks a new loan.
   l.lent = (((l.word.load(std::memory_order_relaxed) >> 2) + 1) << 2) | kLent;
+  // Before the word: a rescuer that sees this loan sees when it began (or a later loan's start).
+  l.lent_at.store(steady_ns(std::chrono::steady_clock::now()), std::memory_order_relaxed);
   // seq_cst, with the load of rescuer_asleep_ after it: either the rescuer,
   // going to sleep, sees this loan, or this sees it asleep and wakes it.
   l.word.store(l.lent);
@@ -116,23 +124,28 @@ void LoopLoans::hand_over(size_t i) {
 void LoopLoans::rescue() {
   // Carriers it starts inherit this mask; the loops block every signal too.
   block_signals();
+  using Clock = std::chrono::steady_clock;
   std::vector<uint64_t> seen(count_, 0);
   int quiet = 0;
-  auto next = std::chrono::steady_clock::now() + kTick;
+  auto next = Clock::now() + kLoanLimit;
   std::unique_lock lock(rescuer_mu_);
   while (!rescuer_exit_) {
     if (rescuer_cv_.wait_until(lock, next, [&] { return rescuer_exit_; })) break;
-    auto now = std::chrono::steady_clock::now();
-    if (now < next) continue;  // woken early: a loan is judged over whole ticks only
-    next = now + kTick;
+    const auto now = Clock::now();
+    if (now < next) continue;  // woken early: nothing is due yet
+    // With no loop lent, a loan beginning now is due one limit from now.
+    next = now + kLoanLimit;
     bool active = false;
     for (size_t i = 0; i < count_; ++i) {
       uint64_t w = loops_[i].word.load(std::memory_order_acquire);
       if (w != seen[i]) active = true;
-      // Lent by the same loan at the previous tick: lent for a whole tick at least.
-      if ((w & kStateMask) == kLent && w == seen[i]) {
-        uint64_t taken = (w & ~kStateMask) | kTaken;
-        if (loops_[i].word.compare_exchange_strong(w, taken, std::memory_order_acq_rel)) {
+      if ((w & kStateMask) == kLent) {
+        const Clock::time_point began{std::chrono::nanoseconds(loops_[i].lent_at.load(std::memory_order_relaxed))};
+        if (now - began < kLoanLimit) {
+          next = std::min(next, began + std::chrono::duration_cast<Clock::duration>(kLoanLimit));
+        } else if (uint64_t taken = (w & ~kStateMask) | kTaken;
+                   loops_[i].word.compare_exchange_strong(w, taken, std::memory_order_acq_rel)) {
+          // Lent by the same loan since `began` (a new loan changes the word).
           w = taken;
           takeovers_.fetch_add(1, std::memory_order_relaxed);
           std::lock_guard carriers(carriers_mu_);
@@ -142,7 +155,7 @@ void LoopLoans::rescue() {
       seen[i] = w;
     }
     quiet = active ? 0 : quiet + 1;
-    if (quiet < kQuietTicks) continue;
+    if (quiet < kQuietLooks) continue;
     // Quiet: sleep until a loan wakes this (or exit).
     rescuer_asleep_.store(true);
     bool lent = false;
@@ -152,7 +165,7 @@ void LoopLoans::rescue() {
     if (!lent) rescuer_cv_.wait(lock, [&] { return !rescuer_asleep_.load() || rescuer_exit_; });
     rescuer_asleep_.store(false);
     quiet = 0;
-    next = std::chrono::steady_clock::now() + kTick;
+    next = Clock::now() + kLoanLimit;
   }
 }
 

@@ -4,15 +4,18 @@
 // An I/O thread may run a short request itself at the end of its batch
 // instead of waking an executor (a context switch each way costs more than a
 // short guest request; see Dispatcher). While that work runs, the thread's
-// loop is *lent*: nobody serves its other connections. A rescuer thread looks
-// at every lent loop once per tick (kTick); a loop found lent by the same
-// loan at two ticks in a row is *taken over*: another thread (a spare
+// loop is *lent*: nobody serves its other connections. Each loan records
+// when it began; a rescuer thread looks at the lent loops, and a loop lent
+// by the same loan for kLoanLimit is *taken over*: another thread (a spare
 // carrier, or a new one) runs it from then on, and the busy thread, once its
 // work returns, becomes a spare. So one slow or hostile request stalls the
-// other connections of its I/O thread for at most two ticks.
+// other connections of its I/O thread for about kLoanLimit at most.
 //
-// The rescuer ticks only while loans happen; after a quiet spell it sleeps
-// until the next loan wakes it (an idle server wakes no thread).
+// The rescuer wakes when the oldest current loan would reach the limit, or
+// one limit from now when no loop is lent (a loan may begin at once): loans
+// of a few microseconds cost it one wake per limit, not one per loan. It
+// runs only while loans happen; after a quiet spell it sleeps until the next
+// loan wakes it (an idle server wakes no thread).
 #pragma once
 
 #include <atomic>
@@ -30,7 +33,7 @@ namespace wink::http {
 
 class LoopLoans {
  public:
-  static constexpr std::chrono::microseconds kTick{1000};
+  static constexpr std::chrono::microseconds kLoanLimit{2000};
 
   // Runs loop `i` on the calling thread until it ends (returns false) or is
   // taken over while lent (returns true: the caller must not touch it again).
@@ -62,6 +65,7 @@ class LoopLoans {
   static constexpr uint64_t kOwned = 0, kLent = 1, kTaken = 2, kStateMask = 3;
   struct Loop {
     std::atomic<uint64_t> word{0};
+    std::atomic<int64_t> lent_at{0};  // steady_clock nanoseconds: when the current loan began
     uint64_t lent = 0;  // the word this loop's current loan stored (its carrier's own copy)
   };
 

@@ -117,8 +117,8 @@ bool defer_until_batch_end(void (*fn)(void*), void* arg);
 
 // For work a batch-end hook runs on the I/O thread itself (a short request:
 // cheaper there than a context switch to another thread and back). While it
-// runs the thread's event loop is lent: should the work outlast one or two
-// ticks of LoopLoans::kTick (1 ms), another thread takes the loop over and
+// runs the thread's event loop is lent: should the work outlast
+// LoopLoans::kLoanLimit (2 ms), another thread takes the loop over and
 // serves its connections from then on, and this thread, once the work
 // returns, only finishes its hooks and gives the loop up.
 //

@@ -143,7 +143,9 @@ std::string host_of(std::string_view header) {
   }
   if (!h.empty() && h.back() == '.') h.remove_suffix(1);
   std::string out(h);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');  // ASCII only: no locale
+  }
   return out;
 }
 
