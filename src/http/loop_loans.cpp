@@ -133,6 +133,7 @@ void LoopLoans::rescue() {
     if (rescuer_cv_.wait_until(lock, next, [&] { return rescuer_exit_; })) break;
     const auto now = Clock::now();
     if (now < next) continue;  // woken early: nothing is due yet
+    looks_.fetch_add(1, std::memory_order_relaxed);
     // With no loop lent, a loan beginning now is due one limit from now.
     next = now + kLoanLimit;
     bool active = false;

@@ -59,6 +59,8 @@ class LoopLoans {
 
   // Loops taken over so far.
   uint64_t takeovers() const { return takeovers_.load(std::memory_order_relaxed); }
+  // Times the rescuer looked at the loops so far (each a wake of its thread).
+  uint64_t looks() const { return looks_.load(std::memory_order_relaxed); }
 
  private:
   // A loop's loan word: the state in the low two bits, the loan's sequence above.
@@ -78,6 +80,7 @@ class LoopLoans {
   std::unique_ptr<Loop[]> loops_;
   size_t count_ = 0;
   std::atomic<uint64_t> takeovers_{0};
+  std::atomic<uint64_t> looks_{0};
 
   std::mutex carriers_mu_;
   std::condition_variable spare_cv_;  // an orphan, or exiting_

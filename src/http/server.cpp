@@ -1388,6 +1388,7 @@ ServerStats Server::stats() const {
   s.requests = impl_->requests.load();
   s.in_handler = impl_->in_handler.load();
   s.loop_takeovers = impl_->loans.takeovers();
+  s.loan_looks = impl_->loans.looks();
   return s;
 }
 

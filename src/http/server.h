@@ -185,6 +185,7 @@ struct ServerStats {
   uint64_t requests = 0;              // responses sent, including error responses
   uint64_t in_handler = 0;            // requests handed to the handler, not yet complete
   uint64_t loop_takeovers = 0;        // I/O loops taken over from a thread busy with lent work
+  uint64_t loan_looks = 0;            // times the rescuer looked at the lent loops
 };
 
 class Server {

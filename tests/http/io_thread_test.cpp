@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "http/dispatcher.h"
+#include "http/loop_loans.h"
 #include "http/server.h"
 #include "http/test_client.h"
 
@@ -169,6 +170,34 @@ TEST(IoThreadRequests, ARequestThatSpinsOnTheIoThreadHasItsLoopTakenOver) {
   ASSERT_TRUE(spin2.read_response(false, 2s));
   server.stop(1s);
   pool.stop();
+}
+
+// Loans of a few microseconds, thousands of them: the rescuer wakes when a
+// loan could reach LoopLoans::kLoanLimit, about once per limit, not once
+// per loan (each wake is a context switch on the I/O thread's CPU).
+TEST(IoThreadRequests, ShortLoansWakeTheRescuerAboutOncePerLoanLimit) {
+  SpinServer s;
+  ASSERT_TRUE(s.server.start().ok());
+  warm_up(s.server.port(), 12);
+  const uint64_t runs_before = settled_inline_runs(s.pool);
+  const uint64_t looks_before = s.server.stats().loan_looks;
+  const auto start = std::chrono::steady_clock::now();
+  Client c(s.server.port());
+  int answered = 0;
+  while (std::chrono::steady_clock::now() - start < 300ms) {
+    ASSERT_TRUE(c.send(get("/q")));
+    ASSERT_TRUE(c.read_response(false, 2s));
+    ++answered;
+  }
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  const uint64_t looks = s.server.stats().loan_looks - looks_before;
+  const uint64_t loans = settled_inline_runs(s.pool) - runs_before;
+  ASSERT_GT(loans, uint64_t(answered / 2)) << "the requests did not run on the I/O thread";
+  // A look that finds a loan schedules the next one for when that loan
+  // would reach the limit, a little sooner; a 1 ms tick would look 300 times.
+  EXPECT_LE(looks, uint64_t(elapsed / LoopLoans::kLoanLimit) * 3 / 2 + 5) << loans << " loans";
+  s.server.stop(1s);
+  s.pool.stop();
 }
 
 // A request that calls its own server and waits for the answer would wait
