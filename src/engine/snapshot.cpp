@@ -397,6 +397,7 @@ struct Snapshot::WarmPool {
 struct Snapshot::Recycled {
   std::mutex mu;
   std::vector<RecycledSlot> slots;  // reset to the image, ready for instantiate()
+  std::vector<RecycledSlot> unreset;  // released, waiting for their batch reset; handed to nobody
   size_t resetting = 0;           // slots being reset now (counted against the cap)
   size_t max = 0;                 // set_recycled_slots
   const uint8_t* view = nullptr;  // read-only shared mapping of memory 0's image: the copy source
@@ -2129,7 +2130,7 @@ bool Snapshot::recycle_slot(Instance& instance) const {
   const uint64_t limit = std::min<uint64_t>(kMaxParkedSlots, MemoryPool::instance().slots_total() / 4);
   {
     std::lock_guard lock(r.mu);
-    if (r.slots.size() + r.resetting >= r.max) return false;
+    if (r.slots.size() + r.unreset.size() + r.resetting >= r.max) return false;
     if (r.view == nullptr) {
       void* view = ::mmap(nullptr, bytes, PROT_READ, MAP_SHARED, m.memfd, 0);
       if (view == MAP_FAILED) return false;
@@ -2142,51 +2143,104 @@ bool Snapshot::recycle_slot(Instance& instance) const {
     }
     ++r.resetting;
   }
-  // The reset. On any failure the instance releases the slot as usual (the
-  // pool remaps it whole), so a half-reset slot is never reused.
-  bool ok = MemoryPool::instance().shrink_image_slot(base, bytes);
-  PageRuns written;
+  // On failure the instance releases the slot as usual (the pool remaps it
+  // whole), so a half-reset slot is never reused.
+  if (!MemoryPool::instance().shrink_image_slot(base, bytes)) {
+    std::lock_guard lock(r.mu);
+    --r.resetting;
+    --parked_slots();
+    return false;
+  }
+  // What the slot's last reset knew of it, if this instance got it from there.
+  RecycledSlot held = std::move(instance.recycled_slot_);
+  if (held.base != base) held = RecycledSlot{base, {}, 0};
+  mem->data = nullptr;  // the slot is the snapshot's again; the instance's destruction leaves it alone
+  // It waits, handed to nobody, for a batch of resets sharing two reads of
+  // the fault count (a system call each: per request they cost more than
+  // the rest of the reset).
+  std::vector<RecycledSlot> batch;
+  {
+    std::lock_guard lock(r.mu);
+    --r.resetting;
+    r.unreset.push_back(std::move(held));
+    if (r.unreset.size() < std::min(kResetBatch, r.max)) return true;
+    batch.swap(r.unreset);
+    r.resetting += batch.size();
+  }
+  reset_batch(std::move(batch));
+  return true;
+}
+
+void Snapshot::reset_batch(std::vector<RecycledSlot> batch) const {
+  Recycled& r = *recycled_;
+  const MemoryImage& m = *memories_[0];
+  const uint64_t bytes = m.bytes();
   // The pages to reset are the slot's private pages. A page becomes private
   // only through a page fault (a write to a page mapped from the image or to
   // an unmapped one, by the guest or by a system call for it), and every
   // fault counts in the process's fault count. So when the count has not
-  // moved since this slot's last reset, its private pages are the ones that
+  // moved since a slot's last reset, its private pages are the ones that
   // reset left, and the page-table scan (~10% of a JavaScript request) is
   // skipped. Any fault anywhere in the process in between means a scan.
-  RecycledSlot& memo = instance.recycled_slot_;
-  if (ok && memo.base == base && memo.faults != 0 && memo.faults == process_page_faults()) {
-    written = std::move(memo.private_runs);
-    ++recycled_unscanned_;
-  } else if (ok) {
-    ok = private_page_runs(base, bytes / kPage, written);
-  }
-  uint64_t copy_budget = kMaxCopiedPages;
-  size_t kept = 0;  // runs copied back stay private: written[0, kept) is what the next reset starts from
-  for (size_t k = 0; ok && k < written.size(); ++k) {
-    const auto [first, count] = written[k];
-    if (count <= copy_budget) {
-      // Cheaper than dropping the page: the next instance writing it again
-      // takes no copy-on-write fault (10-50 us on these VMs; a 4 KiB copy is ~0.2 us).
-      copy_back(base, m, r.view, first, count);
-      copy_budget -= count;
-      written[kept++] = written[k];
+  // One read before the batch looks at any of its slots.
+  const uint64_t faults = process_page_faults();
+  std::vector<bool> ok(batch.size(), true);
+  for (size_t b = 0; b < batch.size(); ++b) {
+    RecycledSlot& slot = batch[b];
+    PageRuns written;
+    if (slot.faults != 0 && slot.faults == faults) {
+      written = std::move(slot.private_runs);
+      ++recycled_unscanned_;
     } else {
-      ok = ::madvise(base + uint64_t{first} * kPage, uint64_t{count} * kPage, MADV_DONTNEED) == 0;
+      ok[b] = private_page_runs(slot.base, bytes / kPage, written);
+    }
+    uint64_t copy_budget = kMaxCopiedPages;
+    size_t kept = 0;  // runs copied back stay private: written[0, kept) is what the next reset starts from
+    for (size_t k = 0; ok[b] && k < written.size(); ++k) {
+      const auto [first, count] = written[k];
+      if (count <= copy_budget) {
+        // Cheaper than dropping the page: the next instance writing it again
+        // takes no copy-on-write fault (10-50 us on these VMs; a 4 KiB copy is ~0.2 us).
+        copy_back(slot.base, m, r.view, first, count);
+        copy_budget -= count;
+        written[kept++] = written[k];
+      } else {
+        ok[b] = ::madvise(slot.base + uint64_t{first} * kPage, uint64_t{count} * kPage, MADV_DONTNEED) == 0;
+      }
+    }
+    written.resize(kept);
+    slot.private_runs = std::move(written);
+  }
+  // Read after the batch's last write to its slots: a fault of a copy (a
+  // page swapped back in) is before it, so it never hides a later one.
+  const uint64_t after = process_page_faults();
+  std::vector<uint8_t*> failed;
+  {
+    std::lock_guard lock(r.mu);
+    r.resetting -= batch.size();
+    for (size_t b = 0; b < batch.size(); ++b) {
+      if (!ok[b]) {
+        failed.push_back(batch[b].base);
+        --parked_slots();
+        continue;
+      }
+      batch[b].faults = after;
+      r.slots.push_back(std::move(batch[b]));
     }
   }
-  written.resize(kept);
-  // The fault count is read after the last write to the slot: a fault of
-  // the copy (a page swapped back in) is before it, so it never hides a later one.
-  RecycledSlot reset{base, std::move(written), process_page_faults()};
-  std::lock_guard lock(r.mu);
-  --r.resetting;
-  if (!ok) {
-    --parked_slots();
-    return false;
+  // A slot its reset failed on goes back to the pool, which remaps it whole.
+  for (uint8_t* base : failed) MemoryPool::instance().release(base);
+}
+
+void Snapshot::reset_recycled_now() const {
+  if (!recycled_) return;
+  std::vector<RecycledSlot> batch;
+  {
+    std::lock_guard lock(recycled_->mu);
+    batch.swap(recycled_->unreset);
+    recycled_->resetting += batch.size();
   }
-  r.slots.push_back(std::move(reset));
-  mem->data = nullptr;  // the slot is the snapshot's again; the instance's destruction leaves it alone
-  return true;
+  if (!batch.empty()) reset_batch(std::move(batch));
 }
 
 // ---- Warm slots and learned hot pages ----
@@ -2301,9 +2355,11 @@ Snapshot::~Snapshot() {
     --parked_slots();
   }
   if (recycled_) {
-    for (const RecycledSlot& slot : recycled_->slots) {
-      MemoryPool::instance().release(slot.base);
-      --parked_slots();
+    for (const auto* list : {&recycled_->slots, &recycled_->unreset}) {
+      for (const RecycledSlot& slot : *list) {
+        MemoryPool::instance().release(slot.base);
+        --parked_slots();
+      }
     }
     if (recycled_->view) ::munmap(const_cast<uint8_t*>(recycled_->view), recycled_->view_bytes);
   }

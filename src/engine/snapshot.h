@@ -164,7 +164,12 @@ class Snapshot : public std::enable_shared_from_this<Snapshot> {
   // capped at kMaxRecycledSlots. No effect on exclusive snapshots or on
   // snapshots without exactly one defined memory.
   void set_recycled_slots(size_t count);
-  static constexpr size_t kMaxRecycledSlots = 16;
+  static constexpr size_t kMaxRecycledSlots = 24;
+  // Released slots are reset in batches of this many (or of the cap, when
+  // smaller): two reads of the process's fault count per batch, not per release.
+  static constexpr size_t kResetBatch = 8;
+  // Resets the released slots still waiting for their batch now (tests).
+  void reset_recycled_now() const;
   // 4 KiB pages copied back per reset (1 MiB, ~50 us); the rest are dropped. A
   // componentize-js request writes ~70 pages: under 64, a few were dropped
   // and faulted in again by every request.
@@ -303,6 +308,7 @@ class Snapshot : public std::enable_shared_from_this<Snapshot> {
   // Init snapshots (shared images, one memory): reset slots for instantiate().
   std::unique_ptr<Recycled> recycled_;
   bool recycle_slot(Instance& instance) const;  // from ~Instance; true: the slot is kept
+  void reset_batch(std::vector<RecycledSlot> batch) const;  // batch counted in Recycled::resetting
   mutable std::atomic<uint64_t> recycled_unscanned_{0};
 };
 

@@ -3,6 +3,8 @@
 // and rebuilt, init failures (trap, deadline, open file, exit) reported.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include <cstring>
 #include <fstream>
 #include <thread>
@@ -241,6 +243,65 @@ TEST_F(SnapshotTest, RecycledSlotResetWithoutAScanStillResetsEveryWrittenPage) {
   ASSERT_TRUE(last.ok());
   EXPECT_EQ(std::memcmp((*last)->memory()->data, reference.data(), reference.size()), 0)
       << "the last attacker's writes survived the reset";
+}
+
+// Released slots wait, handed to nobody, and are reset in batches of
+// Snapshot::kResetBatch after two reads of the fault count. Instances come
+// and go as the per-request path uses them (a few alive at once); every one
+// must see init's memory byte for byte whichever slot it got, while the
+// attackers before it wrote private pages (no fault) and new ones (a fault).
+TEST_F(SnapshotTest, SlotsResetInBatchesKeepNothingOfThePreviousInstances) {
+  auto module = load("snap_recycle");
+  auto snap = engine::Snapshot::create(module, spec());
+  ASSERT_TRUE(snap.ok()) << snap.error().message;
+  (*snap)->set_recycled_slots(engine::Snapshot::kMaxRecycledSlots);
+  std::vector<uint8_t> reference;
+  {
+    auto first = (*snap)->instantiate({}, {});
+    ASSERT_TRUE(first.ok()) << first.error().message;
+    const wasm_rt_memory_t* mem = (*first)->memory();
+    reference.assign(mem->data, mem->data + uint64_t{mem->pages} * 65536);
+  }
+  std::map<const uint8_t*, int> seen;
+  const uint64_t unscanned_before = (*snap)->recycled_without_scan();
+  const char* attacks[] = {"attack_private", "attack_private", "attack_some", "attack_new_page", "attack_all"};
+  std::vector<std::unique_ptr<engine::Instance>> alive;
+  for (int round = 0; round < 8 * int(engine::Snapshot::kResetBatch); ++round) {
+    auto inst = (*snap)->instantiate({}, {});
+    ASSERT_TRUE(inst.ok()) << inst.error().message;
+    const wasm_rt_memory_t* mem = (*inst)->memory();
+    ++seen[mem->data];
+    ASSERT_EQ(uint64_t{mem->pages} * 65536, reference.size()) << "round " << round;
+    ASSERT_EQ(std::memcmp(mem->data, reference.data(), reference.size()), 0)
+        << "round " << round << ": memory differs from the snapshot's";
+    const char* attack = attacks[round % 5];
+    ASSERT_TRUE((*inst)->invoke(attack, {}).ok()) << attack;
+    alive.push_back(std::move(*inst));
+    // Up to three alive at once, released out of order.
+    if (alive.size() == 3 || round % 4 == 3) {
+      alive.erase(alive.begin() + (round % alive.size()));
+    }
+  }
+  alive.clear();
+  int reused = 0;
+  for (const auto& [base, n] : seen) reused += n > 1;
+  EXPECT_GE(reused, 1) << seen.size() << " slots, none came back from its batch";
+  EXPECT_LE(seen.size(), engine::Snapshot::kMaxRecycledSlots + 3) << "slots are not coming back";
+  // Attackers writing only pages private already (no fault): once every
+  // slot in rotation has them, whole batches reset without a scan.
+  for (int round = 0; round < 6 * int(engine::Snapshot::kResetBatch); ++round) {
+    auto inst = (*snap)->instantiate({}, {});
+    ASSERT_TRUE(inst.ok()) << inst.error().message;
+    ASSERT_EQ(std::memcmp((*inst)->memory()->data, reference.data(), reference.size()), 0)
+        << "private round " << round << ": memory differs from the snapshot's";
+    ASSERT_TRUE((*inst)->invoke(round < 3 * int(engine::Snapshot::kResetBatch) ? "attack_some" : "attack_private", {}).ok());
+  }
+  EXPECT_GE((*snap)->recycled_without_scan() - unscanned_before, 1u) << "no reset skipped the scan";
+  // Those still waiting are reset on demand too.
+  (*snap)->reset_recycled_now();
+  auto last = (*snap)->instantiate({}, {});
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ(std::memcmp((*last)->memory()->data, reference.data(), reference.size()), 0);
 }
 
 // The point of reusing the slot: pages the previous instance only read are
