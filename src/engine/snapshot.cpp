@@ -398,6 +398,7 @@ struct Snapshot::Recycled {
   std::mutex mu;
   std::vector<RecycledSlot> slots;  // reset to the image, ready for instantiate()
   std::vector<RecycledSlot> unreset;  // released, waiting for their batch reset; handed to nobody
+  std::chrono::steady_clock::time_point last_reset{};  // of a batch (reset_batch)
   size_t resetting = 0;           // slots being reset now (counted against the cap)
   size_t max = 0;                 // set_recycled_slots
   const uint8_t* view = nullptr;  // read-only shared mapping of memory 0's image: the copy source
@@ -1391,7 +1392,20 @@ Result<void> Snapshot::restore_memories(Instance& inst, uint8_t* storage, const 
       --parked_slots();
     }
     if (i == 0 && !base && recycled_) {
-      std::lock_guard lock(recycled_->mu);
+      std::unique_lock lock(recycled_->mu);
+      // None reset: the released ones waiting are reset now rather than a
+      // fresh slot mapped (every page it writes takes a copy-on-write
+      // fault), unless the last reset was under kResetInterval ago: a burst
+      // keeps a few more slots in rotation, one batch per interval.
+      if (recycled_->slots.empty() && !recycled_->unreset.empty() &&
+          std::chrono::steady_clock::now() - recycled_->last_reset >= kResetInterval) {
+        std::vector<RecycledSlot> batch;
+        batch.swap(recycled_->unreset);
+        recycled_->resetting += batch.size();
+        lock.unlock();
+        reset_batch(std::move(batch));
+        lock.lock();
+      }
       if (!recycled_->slots.empty()) {
         // The most recently used: its pages are the likeliest cached.
         RecycledSlot& slot = recycled_->slots.back();
@@ -2155,9 +2169,12 @@ bool Snapshot::recycle_slot(Instance& instance) const {
   RecycledSlot held = std::move(instance.recycled_slot_);
   if (held.base != base) held = RecycledSlot{base, {}, 0};
   mem->data = nullptr;  // the slot is the snapshot's again; the instance's destruction leaves it alone
-  // It waits, handed to nobody, for a batch of resets sharing two reads of
-  // the fault count (a system call each: per request they cost more than
-  // the rest of the reset).
+  // The pages the last reset left private get the image's bytes back now;
+  // whether the guest made any other page private (only a fault does that)
+  // is checked for a batch of slots with one read of the fault count (a
+  // system call: per request, the two reads cost more than the rest of the
+  // reset), and until then the slot is handed to nobody.
+  if (held.faults != 0 && !reset_runs(base, held.private_runs)) held.faults = 0;
   std::vector<RecycledSlot> batch;
   {
     std::lock_guard lock(r.mu);
@@ -2171,52 +2188,58 @@ bool Snapshot::recycle_slot(Instance& instance) const {
   return true;
 }
 
+bool Snapshot::reset_runs(uint8_t* base, PageRuns& runs) const {
+  const MemoryImage& m = *memories_[0];
+  uint64_t copy_budget = kMaxCopiedPages;
+  size_t kept = 0;  // runs copied back stay private: runs[0, kept) is what the next reset starts from
+  bool ok = true;
+  for (size_t k = 0; ok && k < runs.size(); ++k) {
+    const auto [first, count] = runs[k];
+    if (count <= copy_budget) {
+      // Cheaper than dropping the page: the next instance writing it again
+      // takes no copy-on-write fault (10-50 us on these VMs; a 4 KiB copy is ~0.2 us).
+      copy_back(base, m, recycled_->view, first, count);
+      copy_budget -= count;
+      runs[kept++] = runs[k];
+    } else {
+      ok = ::madvise(base + uint64_t{first} * kPage, uint64_t{count} * kPage, MADV_DONTNEED) == 0;
+    }
+  }
+  runs.resize(kept);
+  return ok;
+}
+
 void Snapshot::reset_batch(std::vector<RecycledSlot> batch) const {
   Recycled& r = *recycled_;
-  const MemoryImage& m = *memories_[0];
-  const uint64_t bytes = m.bytes();
+  const uint64_t bytes = memories_[0]->bytes();
   // The pages to reset are the slot's private pages. A page becomes private
   // only through a page fault (a write to a page mapped from the image or to
   // an unmapped one, by the guest or by a system call for it), and every
   // fault counts in the process's fault count. So when the count has not
   // moved since a slot's last reset, its private pages are the ones that
-  // reset left, and the page-table scan (~10% of a JavaScript request) is
-  // skipped. Any fault anywhere in the process in between means a scan.
-  // One read before the batch looks at any of its slots.
+  // reset left, which recycle_slot() reset already, and the page-table scan
+  // (~10% of a JavaScript request) is skipped. Any fault anywhere in the
+  // process in between means a scan. One read for the batch.
   const uint64_t faults = process_page_faults();
   std::vector<bool> ok(batch.size(), true);
+  bool scanned = false;
   for (size_t b = 0; b < batch.size(); ++b) {
     RecycledSlot& slot = batch[b];
-    PageRuns written;
     if (slot.faults != 0 && slot.faults == faults) {
-      written = std::move(slot.private_runs);
       ++recycled_unscanned_;
-    } else {
-      ok[b] = private_page_runs(slot.base, bytes / kPage, written);
+      continue;
     }
-    uint64_t copy_budget = kMaxCopiedPages;
-    size_t kept = 0;  // runs copied back stay private: written[0, kept) is what the next reset starts from
-    for (size_t k = 0; ok[b] && k < written.size(); ++k) {
-      const auto [first, count] = written[k];
-      if (count <= copy_budget) {
-        // Cheaper than dropping the page: the next instance writing it again
-        // takes no copy-on-write fault (10-50 us on these VMs; a 4 KiB copy is ~0.2 us).
-        copy_back(slot.base, m, r.view, first, count);
-        copy_budget -= count;
-        written[kept++] = written[k];
-      } else {
-        ok[b] = ::madvise(slot.base + uint64_t{first} * kPage, uint64_t{count} * kPage, MADV_DONTNEED) == 0;
-      }
-    }
-    written.resize(kept);
-    slot.private_runs = std::move(written);
+    scanned = true;
+    slot.private_runs.clear();
+    ok[b] = private_page_runs(slot.base, bytes / kPage, slot.private_runs) && reset_runs(slot.base, slot.private_runs);
   }
-  // Read after the batch's last write to its slots: a fault of a copy (a
-  // page swapped back in) is before it, so it never hides a later one.
-  const uint64_t after = process_page_faults();
+  // Read after the batch's last write to its slots (a fault of a copy, a
+  // page swapped back in, is before it, so it never hides a later one).
+  const uint64_t after = scanned ? process_page_faults() : faults;
   std::vector<uint8_t*> failed;
   {
     std::lock_guard lock(r.mu);
+    r.last_reset = std::chrono::steady_clock::now();
     r.resetting -= batch.size();
     for (size_t b = 0; b < batch.size(); ++b) {
       if (!ok[b]) {

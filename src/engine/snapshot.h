@@ -165,9 +165,12 @@ class Snapshot : public std::enable_shared_from_this<Snapshot> {
   // snapshots without exactly one defined memory.
   void set_recycled_slots(size_t count);
   static constexpr size_t kMaxRecycledSlots = 24;
-  // Released slots are reset in batches of this many (or of the cap, when
-  // smaller): two reads of the process's fault count per batch, not per release.
+  // Released slots wait for a batch reset (two reads of the process's fault
+  // count per batch, not per release): when an instantiate() finds no reset
+  // slot and the last batch was kResetInterval ago or more, or when this
+  // many wait (or the cap, when smaller).
   static constexpr size_t kResetBatch = 8;
+  static constexpr std::chrono::microseconds kResetInterval{100};
   // Resets the released slots still waiting for their batch now (tests).
   void reset_recycled_now() const;
   // 4 KiB pages copied back per reset (1 MiB, ~50 us); the rest are dropped. A
@@ -309,6 +312,10 @@ class Snapshot : public std::enable_shared_from_this<Snapshot> {
   std::unique_ptr<Recycled> recycled_;
   bool recycle_slot(Instance& instance) const;  // from ~Instance; true: the slot is kept
   void reset_batch(std::vector<RecycledSlot> batch) const;  // batch counted in Recycled::resetting
+  // Gives `runs` (private 4 KiB pages of a recycled slot at `base`) the
+  // image's bytes back, or drops those past kMaxCopiedPages; `runs` becomes
+  // the ones copied. False when a drop failed.
+  bool reset_runs(uint8_t* base, std::vector<std::pair<uint32_t, uint32_t>>& runs) const;
   mutable std::atomic<uint64_t> recycled_unscanned_{0};
 };
 

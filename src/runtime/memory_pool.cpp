@@ -62,12 +62,18 @@ uint8_t* MemoryPool::acquire(uint64_t bytes, uint32_t limit_pages) {
       committed = it->first;
       break;
     }
-    if (next_unused_ < slot_count_) {
+    // Released slots waiting for their check are checked now rather than a
+    // fresh slot taken (its pages all fault in), unless the last check was
+    // under kCheckInterval ago: so a burst keeps a few more slots in
+    // rotation, one check per interval, and a trickle none.
+    const bool check = !cleared_waiting && !unclear_.empty() &&
+                       (next_unused_ >= slot_count_ ||
+                        std::chrono::steady_clock::now() - last_check_ >= kCheckInterval);
+    if (!check) {
+      if (next_unused_ >= slot_count_) return nullptr;
       idx = next_unused_++;
       break;
     }
-    if (cleared_waiting || unclear_.empty()) return nullptr;
-    // Exhausted but for released slots waiting for their batch: clear them now.
     std::vector<Unclear> batch;
     batch.swap(unclear_);
     lock.unlock();
@@ -129,18 +135,7 @@ void MemoryPool::clear_touched(uint32_t idx, uint8_t* base, uint64_t bytes, uint
   constexpr uint64_t kPresent = 1ull << 63, kSwapped = 1ull << 62;
   ClearedPages& memo = cleared_[idx];
   // `faults` was read before looking at the pages: a fault from then on
-  // changes the count, so the next clear looks again.
-  if (faults != 0 && memo.faults == faults && memo.bytes == bytes) {
-    // No page of the process became resident since the last clear: the
-    // pages written since are among those it left resident (a swapped-out
-    // one is faulted back in by the memset, which the next clear sees).
-    for (auto [first, count] : memo.runs) {
-      std::memset(base + uint64_t{first} * kSmallPage, 0, uint64_t{count} * kSmallPage);
-    }
-    std::lock_guard lock(mu_);
-    ++resets_without_scan_;
-    return;
-  }
+  // changes the count, so the next release looks again.
   memo.faults = 0;
   memo.runs.clear();
   const uint64_t pages = bytes / kSmallPage;
@@ -209,13 +204,18 @@ void MemoryPool::release(uint8_t* base) {
   if (used_bytes > keep) madvise(base + keep, used_bytes - keep, MADV_DONTNEED);
   const ClearedPages& memo = cleared_[idx];
   if (keep && memo.faults != 0 && memo.bytes == keep) {
-    // Its pages are known unless the process faulted since: it waits, handed
-    // to nobody, and is cleared with the batch after one read of the count.
+    // The pages the last clear left resident are cleared now; whether any
+    // other page became resident since (only a fault does that) is checked
+    // for a batch of such slots with one read of the fault count, and until
+    // then the slot is handed to nobody.
+    for (auto [first, count] : memo.runs) {
+      std::memset(base + uint64_t{first} * kSmallPage, 0, uint64_t{count} * kSmallPage);
+    }
     std::vector<Unclear> batch;
     {
       std::lock_guard lock(mu_);
       unclear_.push_back({idx, keep});
-      if (unclear_.size() < kClearBatch) return;
+      if (unclear_.size() < kMaxUnchecked) return;
       batch.swap(unclear_);
     }
     clear_batch(batch);
@@ -229,10 +229,21 @@ void MemoryPool::release(uint8_t* base) {
 
 void MemoryPool::clear_batch(const std::vector<Unclear>& batch) {
   if (batch.empty()) return;
-  // One read for the batch, before any of its slots is looked at.
+  // One read for the batch, before any of its slots is looked at again.
   const uint64_t faults = process_page_faults();
-  for (const Unclear& u : batch) clear_touched(u.idx, base_of(u.idx), u.bytes, faults);
+  uint64_t unscanned = 0;
+  for (const Unclear& u : batch) {
+    ClearedPages& memo = cleared_[u.idx];
+    if (faults != 0 && memo.faults == faults && memo.bytes == u.bytes) {
+      ++unscanned;  // no fault since its last clear: what release() cleared was all
+      continue;
+    }
+    memo.faults = 0;  // a fault somewhere: look at the page tables
+    clear_touched(u.idx, base_of(u.idx), u.bytes, faults);
+  }
   std::lock_guard lock(mu_);
+  last_check_ = std::chrono::steady_clock::now();
+  resets_without_scan_ += unscanned;
   for (const Unclear& u : batch) free_by_size_[committed_[u.idx]].push_back(u.idx);
   free_count_ += batch.size();
 }

@@ -4,6 +4,7 @@
 // Released slots are reset, not unmapped, and reused by committed size.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <unordered_map>
@@ -31,10 +32,12 @@ class MemoryPool {
   // Zeroes everything the pool made accessible in the slot (its own record
   // of committed bytes: no caller-supplied size can shrink what is cleared)
   // and returns the slot to the free list. A slot whose pages the pool knows
-  // (see clear_touched) may instead wait, uncleared and handed to nobody,
-  // for a batch of kClearBatch such slots, cleared together after one read
-  // of the fault count (a system call per release cost a fifth of a hello
-  // request's CPU). A slot holding a snapshot image
+  // (see clear_touched) has those cleared at once, then waits, handed to
+  // nobody, until the waiting slots are checked together with one read of
+  // the fault count (a system call per release cost a fifth of a hello
+  // request's CPU) and, where it moved, cleared after a look at the page
+  // tables: when an acquire finds no free slot and the last check was
+  // kCheckInterval ago or more, or kMaxUnchecked slots wait. A slot holding a snapshot image
   // (map_image) is remapped to fresh anonymous memory in one mmap instead:
   // its copy-on-write pages are dropped, never memset (that would copy every
   // shared page first).
@@ -70,16 +73,22 @@ class MemoryPool {
   // them (the last released is handed out first again). An exhausted pool
   // does this itself; tests use it to reuse a slot at once.
   void clear_released();
-  // Released slots waiting for the batch clear, at most this many.
-  static constexpr size_t kClearBatch = 8;
+  // Released slots waiting for their check, at most this many.
+  static constexpr size_t kMaxUnchecked = 16;
+  // An acquire with no free slot checks the waiting ones when the last check
+  // was this long ago; sooner, it takes a fresh slot (under a steady stream
+  // of requests: one check per interval, the slots of an interval in rotation).
+  static constexpr std::chrono::microseconds kCheckInterval{100};
 
  private:
   MemoryPool();
-  // Zeroes the pages of [base, base + bytes) that are resident (the rest read
-  // as zero). Which ones: the pages the last clear of this slot left resident,
-  // when the process has taken no page fault since (none can have become
-  // resident meanwhile); otherwise /proc/self/pagemap. `faults` is
-  // process_page_faults() read before this clear (and the batch's others) looked.
+  // Zeroes the pages of [base, base + bytes) that /proc/self/pagemap says
+  // are resident (the rest read as zero), and remembers them with `faults`,
+  // process_page_faults() read before it looked. A later release whose
+  // count has not moved since needs no look: a page becomes resident only
+  // through a fault, so the pages to clear are those remembered (release()
+  // clears them at once; clear_batch checks the count for a batch of such
+  // slots with one read).
   void clear_touched(uint32_t idx, uint8_t* base, uint64_t bytes, uint64_t faults);
   // A released slot waiting for its batch clear, and the bytes to clear
   // (the rest went back to the kernel at release).
@@ -87,8 +96,9 @@ class MemoryPool {
     uint32_t idx;
     uint64_t bytes;
   };
-  // Clears the slots of `batch` (held by the caller) with one fault-count
-  // read and returns them to the free list, in order.
+  // Checks the slots of `batch` (held by the caller, their known pages
+  // cleared) with one fault-count read, clears what a fault may have added,
+  // and returns them to the free list, in order.
   void clear_batch(const std::vector<Unclear>& batch);
   uint8_t* base_of(uint32_t idx) const { return reinterpret_cast<uint8_t*>(arena_ + uint64_t{idx} * kSlotBytes); }
   // What the last clear of a slot left resident (zeroed), and the process's
@@ -115,7 +125,8 @@ class MemoryPool {
   std::vector<uint32_t> limit_pages_;
   std::vector<uint8_t> mapped_image_;           // slot holds a map_image() mapping
   std::vector<ClearedPages> cleared_;           // per slot; touched only by the slot's holder
-  std::vector<Unclear> unclear_;                // released, waiting for their batch clear
+  std::vector<Unclear> unclear_;                // released, waiting for their check
+  std::chrono::steady_clock::time_point last_check_{};  // of the waiting slots (clear_batch)
   uint64_t resets_without_scan_ = 0;            // under mu_
 };
 

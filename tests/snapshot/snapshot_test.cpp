@@ -289,12 +289,13 @@ TEST_F(SnapshotTest, SlotsResetInBatchesKeepNothingOfThePreviousInstances) {
   EXPECT_LE(seen.size(), engine::Snapshot::kMaxRecycledSlots + 3) << "slots are not coming back";
   // Attackers writing only pages private already (no fault): once every
   // slot in rotation has them, whole batches reset without a scan.
-  for (int round = 0; round < 6 * int(engine::Snapshot::kResetBatch); ++round) {
+  constexpr int kRounds = 20 * int(engine::Snapshot::kMaxRecycledSlots);
+  for (int round = 0; round < kRounds; ++round) {
     auto inst = (*snap)->instantiate({}, {});
     ASSERT_TRUE(inst.ok()) << inst.error().message;
     ASSERT_EQ(std::memcmp((*inst)->memory()->data, reference.data(), reference.size()), 0)
         << "private round " << round << ": memory differs from the snapshot's";
-    ASSERT_TRUE((*inst)->invoke(round < 3 * int(engine::Snapshot::kResetBatch) ? "attack_some" : "attack_private", {}).ok());
+    ASSERT_TRUE((*inst)->invoke(round < kRounds / 2 ? "attack_some" : "attack_private", {}).ok());
   }
   EXPECT_GE((*snap)->recycled_without_scan() - unscanned_before, 1u) << "no reset skipped the scan";
   // Those still waiting are reset on demand too.
