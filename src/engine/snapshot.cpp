@@ -1392,20 +1392,18 @@ Result<void> Snapshot::restore_memories(Instance& inst, uint8_t* storage, const 
       --parked_slots();
     }
     if (i == 0 && !base && recycled_) {
-      std::unique_lock lock(recycled_->mu);
-      // None reset: the released ones waiting are reset now rather than a
-      // fresh slot mapped (every page it writes takes a copy-on-write
-      // fault), unless the last reset was under kResetInterval ago: a burst
-      // keeps a few more slots in rotation, one batch per interval.
-      if (recycled_->slots.empty() && !recycled_->unreset.empty() &&
-          std::chrono::steady_clock::now() - recycled_->last_reset >= kResetInterval) {
-        std::vector<RecycledSlot> batch;
-        batch.swap(recycled_->unreset);
-        recycled_->resetting += batch.size();
-        lock.unlock();
-        reset_batch(std::move(batch));
-        lock.lock();
+      bool reset_waiting;
+      {
+        // None reset: the released ones waiting are reset now rather than a
+        // fresh slot mapped (every page it writes takes a copy-on-write
+        // fault), unless the last reset was under kResetInterval ago: a burst
+        // keeps a few more slots in rotation, one batch per interval.
+        std::lock_guard lock(recycled_->mu);
+        reset_waiting = recycled_->slots.empty() && !recycled_->unreset.empty() &&
+                        std::chrono::steady_clock::now() - recycled_->last_reset >= kResetInterval;
       }
+      if (reset_waiting) reset_recycled_now();
+      std::lock_guard lock(recycled_->mu);
       if (!recycled_->slots.empty()) {
         // The most recently used: its pages are the likeliest cached.
         RecycledSlot& slot = recycled_->slots.back();

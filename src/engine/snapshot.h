@@ -31,6 +31,7 @@
 
 #include "common/result.h"
 #include "engine/engine.h"
+#include "runtime/memory_pool.h"
 #include "wasi/wasi.h"
 
 namespace wink::engine {
@@ -170,8 +171,8 @@ class Snapshot : public std::enable_shared_from_this<Snapshot> {
   // slot and the last batch was kResetInterval ago or more, or when this
   // many wait (or the cap, when smaller).
   static constexpr size_t kResetBatch = 8;
-  static constexpr std::chrono::microseconds kResetInterval{100};
-  // Resets the released slots still waiting for their batch now (tests).
+  static constexpr std::chrono::microseconds kResetInterval = runtime::MemoryPool::kCheckInterval;
+  // Resets the released slots still waiting for their batch now.
   void reset_recycled_now() const;
   // 4 KiB pages copied back per reset (1 MiB, ~50 us); the rest are dropped. A
   // componentize-js request writes ~70 pages: under 64, a few were dropped

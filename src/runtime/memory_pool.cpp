@@ -74,10 +74,8 @@ uint8_t* MemoryPool::acquire(uint64_t bytes, uint32_t limit_pages) {
       idx = next_unused_++;
       break;
     }
-    std::vector<Unclear> batch;
-    batch.swap(unclear_);
     lock.unlock();
-    clear_batch(batch);
+    clear_released();
   }
   uint8_t* base = base_of(idx);
   if (committed > bytes) {
