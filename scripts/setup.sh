@@ -14,7 +14,7 @@ PACKAGES=(
   tcc
   # libraries
   libssl-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
-  libsqlite3-dev libhiredis-dev libcurl4-openssl-dev
+  libsqlite3-dev libhiredis-dev libcurl4-openssl-dev liburing-dev
   # tests
   libgtest-dev libgmock-dev libbenchmark-dev redis-server
   # benchmarks

@@ -3,7 +3,7 @@
 # workerd, one run, same client (wrk), same response bytes (200,
 # Content-Type: text/plain, "Hello, world!\n"), keep-alive on for all.
 # Follows docs benchmarking.md: servers pinned to CPU 0 with one worker each,
-# wrk pinned to CPU 1, a warm-up per server, A B A B interleaved rounds,
+# wrk pinned to CPU 1, a warm-up per server, interleaved rounds (A B C, C B A, ...),
 # concurrency 1/16/128, requests/s and p50/p99. Output: a markdown table and
 # a PNG chart under bench/results/. Not a test: it asserts nothing.
 #
@@ -216,7 +216,14 @@ done
 : >"$WORK/results.tsv"
 for c in $CONCURRENCY; do
   for round in $(seq 1 "$ROUNDS"); do
-    for name in "${NAMES[@]}"; do
+    # Odd rounds in order, even rounds reversed (A B C, C B A, ...): a drift
+    # of the machine's speed within a round then favours no server.
+    order=("${NAMES[@]}")
+    if [ $((round % 2)) = 0 ]; then
+      order=()
+      for ((k = ${#NAMES[@]} - 1; k >= 0; k--)); do order+=("${NAMES[$k]}"); done
+    fi
+    for name in "${order[@]}"; do
       echo "run.sh: c=$c round $round $name" >&2
       run_wrk "$name" "$c" "$DURATION" "$round"
     done
@@ -243,7 +250,7 @@ out = []
 out.append("# HTTP ingress benchmark ($STAMP)\n")
 out.append("Hello response (200, \`Content-Type: text/plain\`, \`Hello, world!\\\\n\`), keep-alive, "
            "wrk -t1 pinned to CPU 1, each server pinned to CPU 0 with one worker, "
-           "${DURATION} s per measurement, ${ROUNDS} interleaved rounds (A B A B) after a 2 s warm-up.\n")
+           "${DURATION} s per measurement, ${ROUNDS} interleaved rounds (A B C, then C B A, ...) after a 2 s warm-up.\n")
 out.append("| | |\n|---|---|")
 out.append("| date (UTC) | $(date -u '+%Y-%m-%d %H:%M') |")
 out.append("| kernel | $(uname -r) |")
@@ -294,7 +301,7 @@ if noisy:
                " (noisy machine; read those ratios with care).\n")
 else:
     out.append("All rounds within 10% of each other.\n")
-# Each server against its nginx, round by round (the rounds ran back to back, A B A B).
+# Each server against its nginx, round by round (the rounds ran back to back, A B C, C B A).
 ratio_rows = []
 for n in names:
     if n.startswith("nginx"):

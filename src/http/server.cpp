@@ -36,6 +36,7 @@
 
 #include "common/http_fields.h"
 #include "http/access_log.h"
+#include "http/socket_batch.h"
 #include "http/loop_loans.h"
 #include "http/mailbox.h"
 #include "http/parser.h"
@@ -91,9 +92,11 @@ thread_local bool t_loop_lost = false;
 
 constexpr Clock::time_point kNever = Clock::time_point::max();
 constexpr size_t kReadChunk = 64 * 1024;
+constexpr size_t kReadSlots = 64;           // reads per batched submit
+constexpr size_t kSlotBytes = 16 * 1024;    // each (a fuller socket is read on directly)
 constexpr size_t kMaxPendingOutput = 1 << 20;  // stop reading pipelined requests above this
 constexpr size_t kCoalesceLimit = 64 * 1024;   // bodies above this are queued without a copy
-constexpr int kMaxIov = 32;
+constexpr int kMaxIov = SocketBatch::kMaxIov;
 constexpr size_t kMaxRejectLingering = 64;     // per worker
 
 char g_listen_tag;
@@ -137,6 +140,7 @@ struct Conn {
   bool rejected = false;
   bool head_seen = false;
   bool in_handler = false;  // a request is out with the (async) handler
+  bool send_queued = false;  // in the worker's send_queue_ (batched sends)
   std::unique_ptr<Request> spare;  // a finished Request, reused for the next one
   uint32_t requests = 0;
   // The request out with the handler (stream.h), while it is.
@@ -186,6 +190,7 @@ struct Server::Impl {
   std::atomic<bool> stopping{false};
   std::atomic<int64_t> grace_deadline_ns{0};  // steady_clock
   std::atomic<uint64_t> active{0}, accepted{0}, rejected{0}, requests{0}, in_handler{0};
+  std::atomic<uint64_t> batched_calls{0}, batch_submits{0};
 
   Impl(ServerConfig c, Handler h, AsyncHandler ah)
       : config(std::move(c)), handler(std::move(h)), async_handler(std::move(ah)) {
@@ -226,6 +231,7 @@ class Worker {
     if (epoll_ctl(epfd_, EPOLL_CTL_ADD, srv_.listen_fd, &ev) < 0) {
       return make_error(std::string("epoll_ctl(listener): ") + strerror(errno));
     }
+    batch_.open();  // else each read and send is its own system call
     return {};
   }
 
@@ -245,6 +251,9 @@ class Worker {
   void drain_mailbox();
   void on_event(Conn* c, uint32_t events);
   void on_readable(Conn* c);
+  void on_read(Conn* c, ssize_t n, const char* data);
+  static bool reads_now(const Conn* c, uint32_t events);
+  void read_batch();
   void process(Conn* c, std::string_view data);
   void handle_request(Conn* c);
   void hand_over(Conn* c, bool body_streams);
@@ -262,6 +271,11 @@ class Worker {
   void send_error(Conn* c, int status, std::string_view reason);
   void queue(Conn* c, std::string_view bytes);
   void flush(Conn* c);
+  void writable(Conn* c);
+  int gather(const Conn* c, iovec* iov) const;
+  void consume(Conn* c, size_t sent);
+  void send_queued();
+  void submit_batch();
   void after_io(Conn* c);
   void start_linger(Conn* c);
   void drain_linger(Conn* c);
@@ -302,6 +316,14 @@ class Worker {
   Response resp_;
   std::string chunk_buf_;  // streamed response bytes on their way into a Conn's queue
   std::string log_buf_;
+  // Reads and sends made together (socket_batch.h): the connections a
+  // batch found readable, and those with output to send at its end, as
+  // (fd, gen).
+  SocketBatch batch_;
+  std::vector<std::pair<int, uint32_t>> send_queue_, send_round_;
+  std::vector<Conn*> sending_;
+  std::vector<Conn*> reading_;
+  std::unique_ptr<char[]> read_slots_;  // kReadSlots x kSlotBytes, on first use
   time_t date_sec_ = 0;
   char date_buf_[64] = {};
   size_t date_len_ = 0;
@@ -355,6 +377,8 @@ bool Worker::run() {
   epoll_event events[256];
   while (true) {
     now_ = Clock::now();
+    // Responses of a batch whose carrier lost the loop while running lent work.
+    if (!send_queue_.empty()) send_queued();
     int timeout_ms = -1;
     Clock::time_point next = timers_.empty() ? kNever : timers_.top().when;
     if (draining_) {
@@ -379,10 +403,14 @@ bool Worker::run() {
         on_accept();
       } else if (tag == &g_wake_tag) {
         on_wake();
+      } else if (Conn* c = static_cast<Conn*>(tag); batch_.available() && reads_now(c, events[i].events)) {
+        if (events[i].events & EPOLLOUT) writable(c);
+        reading_.push_back(c);  // read with the batch's other readable connections
       } else {
-        on_event(static_cast<Conn*>(tag), events[i].events);
+        on_event(c, events[i].events);
       }
     }
+    if (!reading_.empty()) read_batch();
     while (!timers_.empty() && timers_.top().when <= now_) {
       TimerEntry t = timers_.top();
       timers_.pop();
@@ -406,6 +434,7 @@ bool Worker::run() {
       now_ = Clock::now();
       if (mailbox_->posted.load()) drain_mailbox();
     }
+    if (!send_queue_.empty()) send_queued();  // this batch's responses, together
     if (!log_buf_.empty()) {
       srv_.log.write(log_buf_);
       log_buf_.clear();
@@ -600,23 +629,67 @@ void Worker::on_event(Conn* c, uint32_t events) {
     close_conn(c);  // (a hang-up while the handler runs: nobody to answer)
     return;
   }
-  if (events & EPOLLOUT) flush(c);
+  if (events & EPOLLOUT) writable(c);
   if (c->fd >= 0 && c->reading && (events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP))) on_readable(c);
   if (c->fd >= 0) after_io(c);
 }
 
+// What on_event would do for these events is a read, then after_io.
+bool Worker::reads_now(const Conn* c, uint32_t events) {
+  return c->fd >= 0 && !c->lingering && c->reading && !(events & EPOLLERR) &&
+         !((events & EPOLLHUP) && c->in_handler) && (events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP));
+}
+
+// The readable connections of this batch (reading_), read with one submit
+// per kReadSlots, then handled as on_event would.
+void Worker::read_batch() {
+  if (!read_slots_) read_slots_.reset(new char[kReadSlots * kSlotBytes]);
+  for (size_t from = 0; from < reading_.size(); from += kReadSlots) {
+    const size_t to = std::min(reading_.size(), from + kReadSlots);
+    size_t slots = 0;
+    for (size_t i = from; i < to; ++i) {
+      Conn* c = reading_[i];
+      if (c->fd < 0 || !c->reading) {  // closed or paused since its event
+        reading_[i] = nullptr;
+        continue;
+      }
+      batch_.add_recv(c->fd, read_slots_.get() + slots++ * kSlotBytes, kSlotBytes);
+    }
+    submit_batch();
+    size_t slot = 0;
+    for (size_t i = from; i < to; ++i) {
+      Conn* c = reading_[i];
+      if (!c) continue;
+      const size_t k = slot++;
+      const ssize_t n = batch_.result(k);
+      if (c->fd < 0) continue;
+      on_read(c, n < 0 ? -1 : n, read_slots_.get() + k * kSlotBytes);
+      if (n < 0 && n != -EAGAIN && n != -EINTR && c->fd >= 0) close_conn(c);
+      // A full slot: more may wait; read on now (as on_readable would have).
+      if (n == static_cast<ssize_t>(kSlotBytes) && c->fd >= 0 && c->reading) on_readable(c);
+      if (c->fd >= 0) after_io(c);
+    }
+  }
+  reading_.clear();
+}
+
 void Worker::on_readable(Conn* c) {
   ssize_t n = recv(c->fd, scratch_.get(), kReadChunk, 0);
-  if (n > 0) {
-    c->last_activity = now_;
-    process(c, std::string_view(scratch_.get(), static_cast<size_t>(n)));
-    return;
-  }
-  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
-  if (n < 0) {
+  if (n < 0 && !(errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
     close_conn(c);
     return;
   }
+  on_read(c, n, scratch_.get());
+}
+
+// `n` bytes arrived at `data` (0: end of stream; < 0: nothing this time).
+void Worker::on_read(Conn* c, ssize_t n, const char* data) {
+  if (n > 0) {
+    c->last_activity = now_;
+    process(c, std::string_view(data, static_cast<size_t>(n)));
+    return;
+  }
+  if (n < 0) return;
   // EOF: the client will send nothing more. Answer what was complete (it was
   // processed already); an incomplete request is abandoned.
   c->reading = false;
@@ -1043,24 +1116,22 @@ void Worker::queue(Conn* c, std::string_view bytes) {
   c->out_bytes += bytes.size();
 }
 
+// Sends what `c` has queued: at the batch's end with the other connections'
+// (send_queued), or at once where batched sends are unavailable.
+// (A connection whose socket is full waits for EPOLLOUT: writable().)
 void Worker::flush(Conn* c) {
+  if (batch_.available()) {
+    if (!c->send_queued && !c->write_blocked && c->out_bytes > 0) {
+      c->send_queued = true;
+      send_queue_.emplace_back(c->fd, c->gen);
+    }
+    return;
+  }
   while (c->out_bytes > 0) {
     iovec iov[kMaxIov];
-    int n_iov = 0;
-    size_t off = c->out_off;
-    for (auto it = c->out.begin(); it != c->out.end() && n_iov < kMaxIov; ++it) {
-      if (it->size() == off) {  // empty chunk
-        off = 0;
-        continue;
-      }
-      iov[n_iov].iov_base = it->data() + off;
-      iov[n_iov].iov_len = it->size() - off;
-      ++n_iov;
-      off = 0;
-    }
     msghdr msg{};
     msg.msg_iov = iov;
-    msg.msg_iovlen = static_cast<size_t>(n_iov);
+    msg.msg_iovlen = static_cast<size_t>(gather(c, iov));
     ssize_t sent = sendmsg(c->fd, &msg, MSG_NOSIGNAL);
     if (sent < 0) {
       if (errno == EINTR) continue;
@@ -1071,37 +1142,114 @@ void Worker::flush(Conn* c) {
       close_conn(c);
       return;
     }
-    c->write_progress = now_;
-    size_t left = static_cast<size_t>(sent);
-    c->out_bytes -= left;
-    while (left > 0 || (!c->out.empty() && c->out.front().size() == c->out_off &&
-                        c->out.size() > 1)) {
-      std::string& front = c->out.front();
-      size_t avail = front.size() - c->out_off;
-      if (left < avail) {
-        c->out_off += left;
-        left = 0;
-        break;
-      }
-      left -= avail;
-      if (c->out.size() == 1) {
-        // Keep a small buffer's capacity for the next response; drop a big one.
-        if (front.capacity() > 4 * kCoalesceLimit) {
-          front = std::string();
-        } else {
-          front.clear();
-        }
-        c->out_off = 0;
-        break;
-      }
-      c->out.pop_front();
-      c->out_off = 0;
-    }
+    consume(c, static_cast<size_t>(sent));
   }
   c->write_blocked = false;
-  if (!c->out.empty() && c->out.size() == 1 && c->out_off == c->out.front().size()) {
+}
+
+void Worker::submit_batch() {
+  const size_t calls = batch_.size();
+  const uint64_t before = batch_.submits();
+  batch_.submit();
+  if (const uint64_t submits = batch_.submits() - before) {
+    srv_.batched_calls.fetch_add(calls, std::memory_order_relaxed);
+    srv_.batch_submits.fetch_add(submits, std::memory_order_relaxed);
+  }
+}
+
+// EPOLLOUT: the socket has room again.
+void Worker::writable(Conn* c) {
+  c->write_blocked = false;
+  flush(c);
+}
+
+// The queued output of `c` as iovecs (at most kMaxIov); returns their count.
+int Worker::gather(const Conn* c, iovec* iov) const {
+  int n_iov = 0;
+  size_t off = c->out_off;
+  for (auto it = c->out.begin(); it != c->out.end() && n_iov < kMaxIov; ++it) {
+    if (it->size() == off) {  // empty chunk
+      off = 0;
+      continue;
+    }
+    iov[n_iov].iov_base = const_cast<char*>(it->data()) + off;
+    iov[n_iov].iov_len = it->size() - off;
+    ++n_iov;
+    off = 0;
+  }
+  return n_iov;
+}
+
+// `sent` bytes of the queued output went out: drop them.
+void Worker::consume(Conn* c, size_t sent) {
+  c->write_progress = now_;
+  size_t left = sent;
+  c->out_bytes -= left;
+  while (left > 0 || (!c->out.empty() && c->out.front().size() == c->out_off &&
+                      c->out.size() > 1)) {
+    std::string& front = c->out.front();
+    size_t avail = front.size() - c->out_off;
+    if (left < avail) {
+      c->out_off += left;
+      left = 0;
+      break;
+    }
+    left -= avail;
+    if (c->out.size() == 1) {
+      // Keep a small buffer's capacity for the next response; drop a big one.
+      if (front.capacity() > 4 * kCoalesceLimit) {
+        front = std::string();
+      } else {
+        front.clear();
+      }
+      c->out_off = 0;
+      break;
+    }
+    c->out.pop_front();
+    c->out_off = 0;
+  }
+  if (c->out_bytes == 0 && !c->out.empty() && c->out.size() == 1 && c->out_off == c->out.front().size()) {
     c->out.front().clear();
     c->out_off = 0;
+  }
+}
+
+// The batch's end: every queued connection's output in one submit; then
+// each connection decides what it waits for (after_io), which may queue
+// more (a partial send, held requests resumed): another round.
+void Worker::send_queued() {
+  while (!send_queue_.empty()) {
+    send_round_.swap(send_queue_);
+    sending_.clear();
+    for (auto [fd, gen] : send_round_) {
+      Conn* c = fd >= 0 && static_cast<size_t>(fd) < conns_.size() ? conns_[fd].get() : nullptr;
+      if (!c || c->fd < 0 || c->gen != gen || !c->send_queued) continue;  // closed since
+      c->send_queued = false;
+      if (c->out_bytes == 0) continue;
+      iovec iov[kMaxIov];
+      const int n_iov = gather(c, iov);
+      if (n_iov == 0) continue;
+      batch_.add_send(c->fd, iov, n_iov);
+      sending_.push_back(c);
+    }
+    send_round_.clear();
+    if (sending_.empty()) break;
+    submit_batch();
+    for (size_t i = 0; i < sending_.size(); ++i) {
+      Conn* c = sending_[i];
+      const ssize_t r = batch_.result(i);
+      if (r > 0) {
+        consume(c, static_cast<size_t>(r));
+        c->write_blocked = false;
+      } else if (r == 0 || r == -EAGAIN || r == -EWOULDBLOCK) {  // (0: nothing taken; wait for room)
+        c->write_blocked = true;
+      } else {
+        close_conn(c);
+      }
+    }
+    for (Conn* c : sending_) {
+      if (c->fd >= 0) after_io(c);
+    }
   }
 }
 
@@ -1389,6 +1537,8 @@ ServerStats Server::stats() const {
   s.in_handler = impl_->in_handler.load();
   s.loop_takeovers = impl_->loans.takeovers();
   s.loan_looks = impl_->loans.looks();
+  s.batched_calls = impl_->batched_calls.load(std::memory_order_relaxed);
+  s.batch_submits = impl_->batch_submits.load(std::memory_order_relaxed);
   return s;
 }
 

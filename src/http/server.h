@@ -186,6 +186,10 @@ struct ServerStats {
   uint64_t in_handler = 0;            // requests handed to the handler, not yet complete
   uint64_t loop_takeovers = 0;        // I/O loops taken over from a thread busy with lent work
   uint64_t loan_looks = 0;            // times the rescuer looked at the lent loops
+  // Reads and sends made together through io_uring (socket_batch.h): the
+  // calls, and the io_uring_enter calls that made them (0 where unavailable).
+  uint64_t batched_calls = 0;
+  uint64_t batch_submits = 0;
 };
 
 class Server {
