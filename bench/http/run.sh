@@ -9,7 +9,7 @@
 #
 # Usage: bench/http/run.sh [--wink-cmd 'CMD with {port} and {log}'] [--duration 5] [--rounds 2]
 #                          [--concurrency "1 16 128"] [--skip "node workerd"] [--only "nginx wink"]
-#                          [--log "off file"] [--build DIR]
+#                          [--log "off file"] [--slices N] [--build DIR]
 #   --wink-cmd   also measure this command as "wink", e.g.
 #                '/work/main/build/src/cli/wink up examples/hello --listen 127.0.0.1:{port} --workers 1 --access-log {log}'
 #                ({port} is replaced, {log} by "off" or an access-log file; it must serve "/" with the hello response).
@@ -17,6 +17,8 @@
 #                access log to a file: nginx's default format, wink's JSON lines), or both; a
 #                server measured with a log is named "<server>+log" and compared with "nginx+log".
 #   --only       measure only these servers (names without "+log").
+#   --slices     cut each measurement into N slices, the servers taking turns slice by slice
+#                (default: one-second slices).
 #   --base-cmd   also measure this command (same placeholders) as "wink-base": an older
 #                build beside the current one in the same run, for before/after tables.
 #   BENCH_RESULTS=<root>/bench/results  where http-<date>.md and .png go ("": none, stdout only).
@@ -32,6 +34,7 @@ set -euo pipefail
 
 DURATION=5
 ROUNDS=2
+SLICES=""
 CONCURRENCY="1 16 128"
 WINK_CMD=""
 BASE_CMD=""
@@ -46,6 +49,7 @@ while [ $# -gt 0 ]; do
     --base-cmd) BASE_CMD="$2"; shift 2 ;;
     --duration) DURATION="$2"; shift 2 ;;
     --rounds) ROUNDS="$2"; shift 2 ;;
+    --slices) SLICES="$2"; shift 2 ;;
     --concurrency) CONCURRENCY="$2"; shift 2 ;;
     --skip) SKIP="$2"; shift 2 ;;
     --only) ONLY="$2"; shift 2 ;;
@@ -189,23 +193,18 @@ for name in "${NAMES[@]}"; do
     >"$WORK/$name.headers"
 done
 
-run_wrk() {  # name concurrency seconds -> appends "name c round rps p50 p99 ..." to results
+run_wrk() {  # name concurrency seconds round -> appends one slice's raw figures to slices.tsv
   local name=$1 c=$2 secs=$3 round=$4
-  local cpu0 cpu1
+  local cpu0 cpu1 cs0 cs1
   cpu0="$(bench_cpu_ticks "${SPID[$name]}")"
   cs0="$(bench_ctx_switches "${SPID[$name]}")"
   bench_wrk "$WORK/wrk-$name-$c-$round.txt" "$c" "$secs" "http://127.0.0.1:${PORT[$name]}/"
   cpu1="$(bench_cpu_ticks "${SPID[$name]}")"
   cs1="$(bench_ctx_switches "${SPID[$name]}")"
-  # requests req/s p50 p99 non-2xx socket-errors (bench_wrk_fields), then CPU and switches per request
+  # name c round, then requests req/s p50 p99 non-2xx socket-errors (bench_wrk_fields), CPU ticks, switches
   IFS=$'\t' read -r total rps p50 p99 non2xx sockerr < <(bench_wrk_fields "$WORK/wrk-$name-$c-$round.txt"; echo)
-  python3 - "$total" "$(( cpu1 - cpu0 ))" "$(getconf CLK_TCK)" "$(( cs1 - cs0 ))" >"$WORK/per-request.txt" <<'PY'
-import sys
-total, ticks, hz, switches = map(int, sys.argv[1:5])
-print(f"{ticks / hz * 1e6 / total if total else 0.0:.2f}\t{switches / total if total else 0.0:.3f}")
-PY
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$c" "$round" "$rps" "$p50" "$p99" "$non2xx" "$sockerr" \
-    "$(cat "$WORK/per-request.txt")" >>"$WORK/results.tsv"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$c" "$round" "$total" "$rps" "$p50" "$p99" \
+    "$non2xx" "$sockerr" "$(( cpu1 - cpu0 ))" "$(( cs1 - cs0 ))" >>"$WORK/slices.tsv"
 }
 
 echo "run.sh: warm-up" >&2
@@ -213,7 +212,17 @@ for name in "${NAMES[@]}"; do
   bench_wrk "$WORK/warmup.txt" 16 2 "http://127.0.0.1:${PORT[$name]}/"
 done
 
-: >"$WORK/results.tsv"
+# A round's measurement of each server is cut into slices of about a second,
+# the servers taking turns slice by slice: a change of the machine's speed
+# (these VMs drift by tens of percent over seconds) then hits every server
+# of the round alike.
+SLICES="${SLICES:-$DURATION}"
+SLICE_SECS=$(( DURATION / SLICES ))
+if [ "$SLICE_SECS" -lt 1 ] || [ $(( SLICE_SECS * SLICES )) != "$DURATION" ]; then
+  echo "run.sh: --duration $DURATION must be a whole number of seconds per slice (--slices $SLICES)" >&2
+  exit 2
+fi
+: >"$WORK/slices.tsv"
 for c in $CONCURRENCY; do
   for round in $(seq 1 "$ROUNDS"); do
     # Odd rounds in order, even rounds reversed (A B C, C B A, ...): a drift
@@ -223,12 +232,39 @@ for c in $CONCURRENCY; do
       order=()
       for ((k = ${#NAMES[@]} - 1; k >= 0; k--)); do order+=("${NAMES[$k]}"); done
     fi
-    for name in "${order[@]}"; do
-      echo "run.sh: c=$c round $round $name" >&2
-      run_wrk "$name" "$c" "$DURATION" "$round"
+    echo "run.sh: c=$c round $round: ${order[*]}, $SLICES slices of ${SLICE_SECS} s each" >&2
+    for slice in $(seq 1 "$SLICES"); do
+      for name in "${order[@]}"; do
+        run_wrk "$name" "$c" "$SLICE_SECS" "$round"
+      done
     done
   done
 done
+# One line per server, concurrency and round: requests and CPU summed over
+# the slices, req/s their mean (equal durations), p50 the mean, p99 the worst.
+python3 - "$WORK/slices.tsv" "$(getconf CLK_TCK)" >"$WORK/results.tsv" <<'PY'
+import collections, sys
+hz = int(sys.argv[2])
+rounds = collections.OrderedDict()
+for line in open(sys.argv[1]):
+    f = line.rstrip("\n").split("\t")
+    if len(f) < 11:
+        continue
+    rounds.setdefault(tuple(f[:3]), []).append(f[3:])
+for (name, c, rnd), sl in rounds.items():
+    total = sum(int(x[0]) for x in sl)
+    rps = sum(float(x[1]) for x in sl) / len(sl)
+    p50 = sum(float(x[2]) for x in sl) / len(sl)
+    p99 = max(float(x[3]) for x in sl)
+    non2xx = sum(int(x[4] or 0) for x in sl)
+    sockerr = "; ".join(x[5] for x in sl if x[5])
+    ticks = sum(int(x[6]) for x in sl)
+    switches = sum(int(x[7]) for x in sl)
+    cpu = ticks / hz * 1e6 / total if total else 0.0
+    cs = switches / total if total else 0.0
+    print("\t".join([name, c, rnd, f"{rps:.1f}", f"{p50:.4f}", f"{p99:.4f}", str(non2xx), sockerr,
+                     f"{cpu:.2f}", f"{cs:.3f}"]))
+PY
 
 # --- report --------------------------------------------------------------------
 STAMP="$(date -u +%Y-%m-%d)"
@@ -250,7 +286,7 @@ out = []
 out.append("# HTTP ingress benchmark ($STAMP)\n")
 out.append("Hello response (200, \`Content-Type: text/plain\`, \`Hello, world!\\\\n\`), keep-alive, "
            "wrk -t1 pinned to CPU 1, each server pinned to CPU 0 with one worker, "
-           "${DURATION} s per measurement, ${ROUNDS} interleaved rounds (A B C, then C B A, ...) after a 2 s warm-up.\n")
+           "${DURATION} s per measurement in ${SLICES} slices taken in turns, ${ROUNDS} interleaved rounds (A B C, then C B A, ...) after a 2 s warm-up.\n")
 out.append("| | |\n|---|---|")
 out.append("| date (UTC) | $(date -u '+%Y-%m-%d %H:%M') |")
 out.append("| kernel | $(uname -r) |")
