@@ -36,10 +36,10 @@
 
 #include "common/http_fields.h"
 #include "http/access_log.h"
-#include "http/socket_batch.h"
 #include "http/loop_loans.h"
 #include "http/mailbox.h"
 #include "http/parser.h"
+#include "http/socket_batch.h"
 #include "http/stream.h"
 
 namespace wink::http {
