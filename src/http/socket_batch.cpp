@@ -19,6 +19,10 @@ constexpr int kFlags = MSG_NOSIGNAL | MSG_DONTWAIT;
 struct SocketBatch::Ring {
   io_uring ring{};
   bool ready = false;
+  // The probe's buffers live as long as the ring: a call the kernel left in
+  // flight (a kernel open() then refuses) never outlives what it points at.
+  char probe_out[8] = "probe";
+  char probe_in[16] = {};
   ~Ring() {
     if (ready) io_uring_queue_exit(&ring);
   }
@@ -58,16 +62,14 @@ int ring_call_now(io_uring& ring, int fd, int n, iovec* iov) {
 // Does this kernel finish MSG_DONTWAIT reads and sends inside the submit,
 // also when there is nothing to read or no room? (Otherwise an idle or full
 // socket would leave the call in flight, holding the caller's buffers.)
-bool calls_complete_inline(io_uring& ring) {
+bool calls_complete_inline(io_uring& ring, char* probe_out, char* probe_in, size_t in_len) {
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0) return false;
-  char probe[] = "probe";
-  char got[16];
-  iovec out{probe, 5};
-  iovec in{got, sizeof got};
+  iovec out{probe_out, 5};
+  iovec in{probe_in, in_len};
   bool ok = ring_call_now(ring, sv[1], 0, &in) == -EAGAIN &&
             ring_call_now(ring, sv[0], 1, &out) == 5 &&
-            ring_call_now(ring, sv[1], 0, &in) == 5 && std::memcmp(got, "probe", 5) == 0;
+            ring_call_now(ring, sv[1], 0, &in) == 5 && std::memcmp(probe_in, probe_out, 5) == 0;
   static char filler[64 * 1024];
   for (int i = 0; ok && i < 4096; ++i) {  // fill the socket (a few hundred KB)
     if (send(sv[0], filler, sizeof filler, MSG_DONTWAIT) < 0) {
@@ -92,7 +94,7 @@ bool SocketBatch::open() {
   auto r = std::make_unique<Ring>();
   if (io_uring_queue_init(kRingEntries, &r->ring, 0) < 0) return false;
   r->ready = true;
-  if (!calls_complete_inline(r->ring)) return false;
+  if (!calls_complete_inline(r->ring, r->probe_out, r->probe_in, sizeof r->probe_in)) return false;
   ring_ = std::move(r);
   return true;
 }
@@ -151,11 +153,12 @@ void SocketBatch::submit() {
       ++queued;
     }
     size_t submitted = 0;
-    while (submitted < queued && !broken) {
+    for (int tries = 0; submitted < queued && !broken; ++tries) {
       int r = io_uring_submit(&ring);
       ++submits_;
       if (r > 0) submitted += static_cast<size_t>(r);
-      broken = r < 0 && r != -EINTR && r != -EAGAIN;
+      // (-EINTR, -EAGAIN: try again, a few times; nothing taken is a broken ring)
+      broken = (r <= 0 && r != -EINTR && r != -EAGAIN) || (submitted < queued && tries >= 16);
     }
     // open() checked that these complete inside the submit; waiting covers
     // a kernel that posts them a moment later. One whose outcome never came

@@ -196,14 +196,22 @@ TEST(WinkUp, AGuestSpinningOnTheIoThreadHoldsUpNoOtherRequest) {
   uint16_t port = port_after(child->out(), kListeningPrefix);
   ASSERT_NE(port, 0);
   using Clock = std::chrono::steady_clock;
-  // On a loaded machine a warm-up request can look slow (preempted) and send
-  // the key back to executors just before the spin: then the spin runs on an
-  // executor (no takeover) and the scenario is tried again (under ctest -j2
-  // with a busy neighbour, three tries were once not enough).
+  // On a loaded machine a warm-up request can look slow (preempted): its key
+  // must then prove itself over twice as many short runs, and the spin of a
+  // failed try (on an executor: no takeover) doubles that again. So each try
+  // sends short requests until one is seen running on the I/O thread, then
+  // the spin; a try whose spin still went to an executor is made again.
   long long takeovers = 0;
   for (int attempt = 0; attempt < 5 && takeovers == 0; ++attempt) {
-    // Short runs: from the first few on, the component's requests run on the I/O thread.
-    for (int i = 0; i < 40; ++i) ASSERT_EQ(http_request(port, "GET", "/b?status").status, 418) << i;
+    long long on_io = counter(port, "wink_requests_on_io_threads_total");
+    bool proven = false;
+    for (int i = 0; i < 3000 && !proven; ++i) {
+      ASSERT_EQ(http_request(port, "GET", "/b?status").status, 418) << i;
+      const long long now = counter(port, "wink_requests_on_io_threads_total");
+      proven = now > on_io;
+      on_io = now;
+    }
+    ASSERT_TRUE(proven) << "3,000 short requests and none ran on the I/O thread";
     const auto spin_start = Clock::now();
     auto spin = std::async(std::launch::async, [port] { return http_request(port, "GET", "/b?loop"); });
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
