@@ -274,6 +274,7 @@ class Worker {
   void writable(Conn* c);
   int gather(const Conn* c, iovec* iov) const;
   void consume(Conn* c, size_t sent);
+  bool sent(Conn* c, ssize_t r);
   void send_queued();
   void submit_batch();
   void after_io(Conn* c);
@@ -663,8 +664,7 @@ void Worker::read_batch() {
       const size_t k = slot++;
       const ssize_t n = batch_.result(k);
       if (c->fd < 0) continue;
-      on_read(c, n < 0 ? -1 : n, read_slots_.get() + k * kSlotBytes);
-      if (n < 0 && n != -EAGAIN && n != -EINTR && c->fd >= 0) close_conn(c);
+      on_read(c, n, read_slots_.get() + k * kSlotBytes);
       // A full slot: more may wait; read on now (as on_readable would have).
       if (n == static_cast<ssize_t>(kSlotBytes) && c->fd >= 0 && c->reading) on_readable(c);
       if (c->fd >= 0) after_io(c);
@@ -675,21 +675,22 @@ void Worker::read_batch() {
 
 void Worker::on_readable(Conn* c) {
   ssize_t n = recv(c->fd, scratch_.get(), kReadChunk, 0);
-  if (n < 0 && !(errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-    close_conn(c);
-    return;
-  }
-  on_read(c, n, scratch_.get());
+  on_read(c, n < 0 ? -errno : n, scratch_.get());
 }
 
-// `n` bytes arrived at `data` (0: end of stream; < 0: nothing this time).
+// A read's outcome: `n` bytes arrived at `data`, 0 is the end of the stream,
+// -errno a failure (-EAGAIN, -EINTR: nothing this time).
 void Worker::on_read(Conn* c, ssize_t n, const char* data) {
   if (n > 0) {
     c->last_activity = now_;
     process(c, std::string_view(data, static_cast<size_t>(n)));
     return;
   }
-  if (n < 0) return;
+  if (n == -EAGAIN || n == -EWOULDBLOCK || n == -EINTR) return;
+  if (n < 0) {
+    close_conn(c);
+    return;
+  }
   // EOF: the client will send nothing more. Answer what was complete (it was
   // processed already); an incomplete request is abandoned.
   c->reading = false;
@@ -1132,19 +1133,27 @@ void Worker::flush(Conn* c) {
     msghdr msg{};
     msg.msg_iov = iov;
     msg.msg_iovlen = static_cast<size_t>(gather(c, iov));
-    ssize_t sent = sendmsg(c->fd, &msg, MSG_NOSIGNAL);
-    if (sent < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        c->write_blocked = true;
-        return;
-      }
-      close_conn(c);
-      return;
-    }
-    consume(c, static_cast<size_t>(sent));
+    const ssize_t r = sendmsg(c->fd, &msg, MSG_NOSIGNAL);
+    if (r < 0 && errno == EINTR) continue;
+    if (!sent(c, r < 0 ? -errno : r)) return;
   }
   c->write_blocked = false;
+}
+
+// A send's outcome (bytes taken, or -errno) applied to `c`; false when
+// nothing more goes now (the socket is full, or the connection closed).
+bool Worker::sent(Conn* c, ssize_t r) {
+  if (r > 0) {
+    consume(c, static_cast<size_t>(r));
+    c->write_blocked = false;
+    return true;
+  }
+  if (r == 0 || r == -EAGAIN || r == -EWOULDBLOCK) {  // (0: nothing taken; wait for room)
+    c->write_blocked = true;
+  } else {
+    close_conn(c);
+  }
+  return false;
 }
 
 void Worker::submit_batch() {
@@ -1208,7 +1217,7 @@ void Worker::consume(Conn* c, size_t sent) {
     c->out.pop_front();
     c->out_off = 0;
   }
-  if (c->out_bytes == 0 && !c->out.empty() && c->out.size() == 1 && c->out_off == c->out.front().size()) {
+  if (c->out_bytes == 0 && c->out.size() == 1 && c->out_off == c->out.front().size()) {
     c->out.front().clear();
     c->out_off = 0;
   }
@@ -1235,18 +1244,7 @@ void Worker::send_queued() {
     send_round_.clear();
     if (sending_.empty()) break;
     submit_batch();
-    for (size_t i = 0; i < sending_.size(); ++i) {
-      Conn* c = sending_[i];
-      const ssize_t r = batch_.result(i);
-      if (r > 0) {
-        consume(c, static_cast<size_t>(r));
-        c->write_blocked = false;
-      } else if (r == 0 || r == -EAGAIN || r == -EWOULDBLOCK) {  // (0: nothing taken; wait for room)
-        c->write_blocked = true;
-      } else {
-        close_conn(c);
-      }
-    }
+    for (size_t i = 0; i < sending_.size(); ++i) sent(sending_[i], batch_.result(i));
     for (Conn* c : sending_) {
       if (c->fd >= 0) after_io(c);
     }
