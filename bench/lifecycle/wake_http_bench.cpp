@@ -1,7 +1,10 @@
 // Wake cost as a user sees it: real HTTP requests (a new connection each) to
 // `wink up`, a request to a stateful reactor that went to standby against the
 // same request to the same app kept awake, after the same pause, interleaved
-// (A B A B). The guest's whole heap is non-zero (1 to 512 MiB) and each
+// in pairs (A B, B A, ...). The added cost is the median of the pairs'
+// differences: a drift of the machine's speed hits both requests of a pair,
+// where a difference of two medians of few samples swings by the drift
+// (these VMs vary by a ms between seconds). The guest's whole heap is non-zero (1 to 512 MiB) and each
 // request reads one byte in each of N pages spread over it. Prints a markdown
 // table, with the machine's page-fault costs measured in the same run.
 //
@@ -124,7 +127,7 @@ int main(int argc, char** argv) {
               "memfd mapping %.2f us/fault (maps 16 pages)\n\n",
               wink.c_str(), f0.anon_write_us, f0.file_read_us);
   std::printf("| heap (all non-zero) | pages touched | asleep: whole request p50 / p99 (ms) | awake (control) p50 / p99 (ms) "
-              "| added p50 (ms) | ratio p50 | asleep: wake / exec p50 (ms) | awake: exec p50 (ms) | page faults per request asleep / awake "
+              "| added (ms): median of pair differences | ratio p50 | asleep: wake / exec p50 (ms) | awake: exec p50 (ms) | page faults per request asleep / awake "
               "| woke |\n");
   std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
   std::fflush(stdout);
@@ -152,8 +155,10 @@ int main(int argc, char** argv) {
     for (uint32_t touch : touches) {
       const std::string q = "?touch=" + std::to_string(touch);
       Series asleep, awake;
+      std::vector<double> added;  // asleep - awake, per pair where both answered
       for (int r = -1; r < rounds; ++r) {  // round -1 warms both up
-        for (bool sleeping : {true, false}) {
+        double pair[2] = {-1, -1};     // [asleep, awake] of this round
+        for (bool sleeping : {r % 2 == 0, r % 2 != 0}) {  // who goes first alternates
           std::this_thread::sleep_for(std::chrono::milliseconds(pause));
           const double f0 = minor_faults(up.pid());
           auto t = Clock::now();
@@ -169,15 +174,17 @@ int main(int argc, char** argv) {
           }
           const std::string st = resp.header("Server-Timing");
           s.total.push_back(ms);
+          pair[sleeping ? 0 : 1] = ms;
           s.wake.push_back(server_timing(st, "wake"));
           s.exec.push_back(server_timing(st, "exec"));
           s.faults.push_back(faults);
           s.woke += server_timing(st, "wake") > 0;
         }
+        if (pair[0] >= 0 && pair[1] >= 0) added.push_back(pair[0] - pair[1]);
       }
       const double a50 = pct(asleep.total, 0.5), w50 = pct(awake.total, 0.5);
       std::printf("| %u MiB | %u | %.3f / %.3f | %.3f / %.3f | %+.3f | %.2fx | %.3f / %.3f | %.3f | %.0f / %.0f | %d/%zu%s |\n",
-                  mb, touch, a50, pct(asleep.total, 0.99), w50, pct(awake.total, 0.99), a50 - w50,
+                  mb, touch, a50, pct(asleep.total, 0.99), w50, pct(awake.total, 0.99), pct(added, 0.5),
                   w50 > 0 ? a50 / w50 : 0, pct(asleep.wake, 0.5), pct(asleep.exec, 0.5), pct(awake.exec, 0.5),
                   pct(asleep.faults, 0.5), pct(awake.faults, 0.5), asleep.woke,
                   asleep.total.size(),

@@ -453,6 +453,11 @@ Result<void> pwrite_all(int fd, const uint8_t* src, uint64_t len, uint64_t offse
   return {};
 }
 
+// Whether a capture was told to give up (Snapshot::capture's `stop`); looked
+// at every kStopCheckPages pages of a memory scan.
+constexpr uint64_t kStopCheckPages = 64;
+bool stop_asked(const std::atomic<bool>* stop) { return stop && stop->load(std::memory_order_relaxed); }
+
 // A new image of `mem`: its non-zero pages. Pages that may be non-zero: every
 // page, or (when the kernel tells us, `states`) only pages present or swapped
 // plus those of the image the instance was restored from (`origin`; pages
@@ -460,7 +465,8 @@ Result<void> pwrite_all(int fd, const uint8_t* src, uint64_t len, uint64_t offse
 // anonymous memory reads as zero.
 Result<std::unique_ptr<Snapshot::MemoryImage>> capture_memory(const wasm_rt_memory_t& mem, uint64_t field_offset,
                                                               const std::vector<uint8_t>& states,
-                                                              const PageRuns* origin) {
+                                                              const PageRuns* origin,
+                                                              const std::atomic<bool>* stop) {
   auto img = std::make_unique<Snapshot::MemoryImage>();
   img->field_offset = field_offset;
   img->pages = static_cast<uint32_t>(mem.pages);
@@ -481,13 +487,18 @@ Result<std::unique_ptr<Snapshot::MemoryImage>> capture_memory(const wasm_rt_memo
   }
   auto nonzero = [&](uint64_t p) { return (candidate.empty() || candidate[p]) && !page_is_zero(mem.data + p * kPage); };
   for (uint64_t p = 0; p < npages;) {
+    if (p % kStopCheckPages == 0 && stop_asked(stop)) return make_error(Snapshot::kStopped);
     if (!nonzero(p)) {
       ++p;
       continue;
     }
     uint64_t q = p;
-    while (q < npages && nonzero(q)) ++q;
-    img->runs.emplace_back(static_cast<uint32_t>(p), static_cast<uint32_t>(q - p));
+    while (q < npages && nonzero(q) && (q == p || q % kStopCheckPages != 0)) ++q;  // (written up to a check)
+    if (!img->runs.empty() && img->runs.back().first + img->runs.back().second == p) {
+      img->runs.back().second += static_cast<uint32_t>(q - p);  // one run, written in steps
+    } else {
+      img->runs.emplace_back(static_cast<uint32_t>(p), static_cast<uint32_t>(q - p));
+    }
     WINK_TRY(pwrite_all(img->memfd, mem.data + p * kPage, (q - p) * kPage, p * kPage));
     p = q;
   }
@@ -501,7 +512,8 @@ Result<std::unique_ptr<Snapshot::MemoryImage>> capture_memory(const wasm_rt_memo
 // the image's. Pages it zeroed become holes again. Cost: the pagemap scan and
 // the changed pages, not the memory size.
 Result<void> update_in_place(Snapshot::MemoryImage& img, const wasm_rt_memory_t& mem,
-                             const std::vector<uint8_t>& states, uint64_t& written) {
+                             const std::vector<uint8_t>& states, uint64_t& written,
+                             const std::atomic<bool>* stop) {
   if (states.empty()) return make_error("cannot read /proc/self/pagemap: no incremental capture");
   const uint64_t new_pages = mem.pages;
   if (new_pages < img.pages) return make_error("internal error: memory smaller than its image");
@@ -516,14 +528,16 @@ Result<void> update_in_place(Snapshot::MemoryImage& img, const wasm_rt_memory_t&
     return (st & kPageSwapped) || ((st & kPagePresent) && !(st & kPageFromFile));
   };
   for (uint64_t p = 0; p < npages;) {
+    if (p % kStopCheckPages == 0 && stop_asked(stop)) return make_error(Snapshot::kStopped);
     if (!changed(p)) {
       ++p;
       continue;
     }
-    // A run of changed pages of the same kind (all non-zero, or all zero).
+    // A run of changed pages of the same kind (all non-zero, or all zero),
+    // ending at the next stop check.
     const bool zero = page_is_zero(mem.data + p * kPage);
     uint64_t q = p + 1;
-    while (q < npages && changed(q) && page_is_zero(mem.data + q * kPage) == zero) ++q;
+    while (q < npages && q % kStopCheckPages != 0 && changed(q) && page_is_zero(mem.data + q * kPage) == zero) ++q;
     if (zero) {
       if (::fallocate(img.memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(p * kPage),
                       static_cast<off_t>((q - p) * kPage)) != 0) {
@@ -728,17 +742,18 @@ Result<std::shared_ptr<Snapshot>> Snapshot::create(std::shared_ptr<Module> modul
   return snap;
 }
 
-Result<std::shared_ptr<Snapshot>> Snapshot::capture(const Instance& instance) {
+Result<std::shared_ptr<Snapshot>> Snapshot::capture(const Instance& instance, const std::atomic<bool>* stop) {
   WINK_TRY(check_layout(instance.module().abi()));
   const Snapshot* from = instance.snapshot();
   WINK_ASSIGN_OR_RETURN(auto snap, capture_state(instance, from ? from->spec_key_ : std::string("running"),
                                                 from ? from->init_args_ : std::vector<std::string>{},
                                                 from ? from->init_env_ : std::vector<std::string>{},
-                                                /*for_standby=*/true, nullptr));
+                                                /*for_standby=*/true, nullptr, stop));
   return snap;
 }
 
-Result<std::shared_ptr<Snapshot>> Snapshot::capture_onto(const Instance& instance, std::shared_ptr<Snapshot> base) {
+Result<std::shared_ptr<Snapshot>> Snapshot::capture_onto(const Instance& instance, std::shared_ptr<Snapshot> base,
+                                                         const std::atomic<bool>* stop) {
   WINK_TRY(check_layout(instance.module().abi()));
   if (!base || !base->exclusive_) return make_error("internal error: capture_onto needs an exclusive base snapshot");
   if (base->consumed_) return make_error("internal error: the base snapshot was already consumed");
@@ -747,12 +762,12 @@ Result<std::shared_ptr<Snapshot>> Snapshot::capture_onto(const Instance& instanc
   // capture into new images (which spill), not an update of the memfd.
   if (spill_due()) {
     for (const auto& m : base->memories_) {
-      if (m && !m->spilled) return capture(instance);
+      if (m && !m->spilled) return capture(instance, stop);
     }
   }
   base->consumed_ = true;  // from here on its images belong to the result (or are half-written)
   return capture_state(instance, base->spec_key_, base->init_args_, base->init_env_,
-                       /*for_standby=*/true, base.get());
+                       /*for_standby=*/true, base.get(), stop);
 }
 
 Result<std::shared_ptr<Snapshot>> Snapshot::own_copy() const {
@@ -812,7 +827,8 @@ Result<std::shared_ptr<Snapshot>> Snapshot::own_copy() const {
 Result<std::shared_ptr<Snapshot>> Snapshot::capture_state(const Instance& instance, std::string spec_key,
                                                           std::vector<std::string> args,
                                                           std::vector<std::string> env,
-                                                          bool for_standby, Snapshot* onto) {
+                                                          bool for_standby, Snapshot* onto,
+                                                          const std::atomic<bool>* stop) {
   const auto t_capture = std::chrono::steady_clock::now();
   const std::shared_ptr<Module>& module = instance.module_;
   const wink_artifact_t& abi = module->abi();
@@ -871,7 +887,7 @@ Result<std::shared_ptr<Snapshot>> Snapshot::capture_state(const Instance& instan
                                [&](const auto& m) { return m && m->field_offset == f.offset; });
         if (it == onto->memories_.end()) return make_error("internal error: the base snapshot lacks a memory");
         img = std::move(*it);
-        WINK_TRY(update_in_place(*img, *mem, states, snap->stats_.written_bytes));
+        WINK_TRY(update_in_place(*img, *mem, states, snap->stats_.written_bytes, stop));
         snap->stats_.incremental = true;
       } else {
         const PageRuns* origin = nullptr;
@@ -884,7 +900,7 @@ Result<std::shared_ptr<Snapshot>> Snapshot::capture_state(const Instance& instan
         }
         // Origin images gone (a capture_onto that failed took them): read every page.
         static const std::vector<uint8_t> kEveryPage;
-        WINK_ASSIGN_OR_RETURN(img, capture_memory(*mem, f.offset, origin_known ? states : kEveryPage, origin));
+        WINK_ASSIGN_OR_RETURN(img, capture_memory(*mem, f.offset, origin_known ? states : kEveryPage, origin, stop));
         snap->stats_.written_bytes += img->stored_bytes();
       }
       img->resident_written.clear();
@@ -1606,7 +1622,7 @@ Result<std::shared_ptr<Snapshot>> Snapshot::capture_linked(const Instance& insta
       case WINK_FIELD_MEMORY: {
         const auto* mem = reinterpret_cast<const wasm_rt_memory_t*>(storage + f.offset);
         const uint64_t npages = uint64_t{mem->pages} * MemoryPool::kPageBytes / kPage;
-        WINK_ASSIGN_OR_RETURN(auto img, capture_memory(*mem, f.offset, page_states(mem->data, npages), nullptr));
+        WINK_ASSIGN_OR_RETURN(auto img, capture_memory(*mem, f.offset, page_states(mem->data, npages), nullptr, nullptr));
         reinterpret_cast<wasm_rt_memory_t*>(field)->data = nullptr;
         snap->stats_.memory_bytes += img->bytes();
         snap->stats_.nonzero_bytes += img->stored_bytes();

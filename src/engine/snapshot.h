@@ -116,7 +116,14 @@ class Snapshot : public std::enable_shared_from_this<Snapshot> {
   // the memory size. No guest code runs. Host-side state (WASI descriptors,
   // wink_v1 handles) is not captured: the caller gives new host modules at
   // restore. The instance stays usable.
-  static Result<std::shared_ptr<Snapshot>> capture(const Instance& instance);
+  //
+  // `stop`, when given, is looked at every few hundred KB of memory written:
+  // once true, the capture gives up (an error naming it) and the instance is
+  // as it was, so a request arriving during a long standby takes the
+  // instance back instead of waiting for the whole copy (kStopped below).
+  static Result<std::shared_ptr<Snapshot>> capture(const Instance& instance,
+                                                   const std::atomic<bool>* stop = nullptr);
+  static constexpr const char* kStopped = "capture stopped: the instance is wanted again";
 
   // Standby of a long-lived instance, incrementally: writes only the pages
   // the instance changed since it was restored into `base`'s memory images,
@@ -126,8 +133,10 @@ class Snapshot : public std::enable_shared_from_this<Snapshot> {
   // restored from: the snapshot itself, or an own_copy() of it. `base` is
   // consumed: its images move to the result, or are half-written on failure
   // (then use neither; the instance is untouched). Cost: a pagemap scan and
-  // the changed pages, not the memory size.
-  static Result<std::shared_ptr<Snapshot>> capture_onto(const Instance& instance, std::shared_ptr<Snapshot> base);
+  // the changed pages, not the memory size. `stop` as for capture() (a
+  // stopped capture_onto leaves `base` half-written, as a failed one).
+  static Result<std::shared_ptr<Snapshot>> capture_onto(const Instance& instance, std::shared_ptr<Snapshot> base,
+                                                        const std::atomic<bool>* stop = nullptr);
 
   // A copy whose memory images are its own (unsealed, copied in the kernel),
   // for a later capture_onto() of an instance restored from this snapshot.
@@ -293,7 +302,8 @@ class Snapshot : public std::enable_shared_from_this<Snapshot> {
   static Result<std::shared_ptr<Snapshot>> capture_state(const Instance& instance, std::string spec_key,
                                                          std::vector<std::string> args,
                                                          std::vector<std::string> env,
-                                                         bool for_standby, Snapshot* onto);
+                                                         bool for_standby, Snapshot* onto,
+                                                         const std::atomic<bool>* stop = nullptr);
 
   std::shared_ptr<Module> module_;
   std::string spec_key_;

@@ -46,6 +46,9 @@ struct Node::Inst {
   State state = State::kStarting;
   bool busy = false;
   bool claimed = false;  // a thread is starting / draining it outside the lock
+  // Draining: a request is waiting for this instance, so its standby capture
+  // gives up and the instance serves again (set under mu_, read by the capture).
+  std::atomic<bool> wanted{false};
   // Live resources (running only).
   std::unique_ptr<engine::Instance> live;
   std::unique_ptr<wasi::Context> wasi;
@@ -614,12 +617,31 @@ void Node::standby(Inst& i, bool stop_after) {
       }
     }
     const bool onto_spare = spare != nullptr;
-    auto snap = onto_saved ? engine::Snapshot::capture_onto(*i.live, i.saved)
-                : onto_spare ? engine::Snapshot::capture_onto(*i.live, spare)
-                             : engine::Snapshot::capture(*i.live);
+    auto snap = onto_saved ? engine::Snapshot::capture_onto(*i.live, i.saved, &i.wanted)
+                : onto_spare ? engine::Snapshot::capture_onto(*i.live, spare, &i.wanted)
+                             : engine::Snapshot::capture(*i.live, &i.wanted);
     spare.reset();
-    if (!snap.ok() && onto_spare) snap = engine::Snapshot::capture(*i.live);
-    if (!snap.ok() && onto_saved) snap = engine::Snapshot::capture(*i.live);  // into fresh images
+    const bool wanted = !snap.ok() && i.wanted.load(std::memory_order_relaxed);
+    if (!snap.ok() && !wanted && onto_spare) snap = engine::Snapshot::capture(*i.live, &i.wanted);
+    if (!snap.ok() && !wanted && onto_saved) snap = engine::Snapshot::capture(*i.live, &i.wanted);  // into fresh images
+    if (!snap.ok() && (wanted || i.wanted.load(std::memory_order_relaxed))) {
+      // A request came for it: it serves again, with its memory as it was.
+      // (Its saved state, half-updated by a capture onto it, is dropped:
+      // the instance holds the newer state, and its next standby saves it whole.)
+      Lock lock(*this);
+      account(i, -1);
+      i.state = State::kRunning;
+      account(i, +1);
+      i.claimed = false;
+      if (onto_saved) {
+        i.saved.reset();
+        i.saved_bytes = 0;
+      }
+      log_event(lock, "standby given up: a request came", i,
+                ",\"ms\":" + std::to_string(ms_between(t0, std::chrono::steady_clock::now())));
+      cv_.notify_all();
+      return;
+    }
     if (!snap.ok() && onto_saved) {
       // The saved state was half-updated and the instance is the only good
       // copy left: it stays awake rather than lose its state.
@@ -686,6 +708,14 @@ bool Node::pick_idle(Component& c, Inst*& out) {
   return best != nullptr;
 }
 
+void Node::begin_draining(Inst& i) {
+  account(i, -1);
+  i.state = State::kDraining;
+  i.claimed = true;
+  i.wanted.store(false, std::memory_order_relaxed);
+  account(i, +1);
+}
+
 Node::Inst* Node::evict_for(Component& c) {
   // Under mu_ (released and retaken). Puts the least recently used idle
   // instance (of the node, or of this app when the app quota is the limit)
@@ -705,10 +735,7 @@ Node::Inst* Node::evict_for(Component& c) {
     }
   }
   if (!lru) return nullptr;
-  account(*lru, -1);
-  lru->state = State::kDraining;
-  lru->claimed = true;
-  account(*lru, +1);
+  begin_draining(*lru);
   return lru;
 }
 
@@ -782,6 +809,11 @@ Node::Inst* Node::acquire(Component& c, CallResult& r, Lock& lock) {
       r.rejected = 503;
       if (r.reason.empty()) r.reason = "no instance free within the queue timeout";
       break;
+    }
+    // An instance of this component on its way to standby serves this
+    // request instead: its capture gives up (at most a few hundred KB on).
+    for (auto& other : c.instances) {
+      if (other->state == State::kDraining) other->wanted.store(true, std::memory_order_relaxed);
     }
     if (clock_->manual()) {
       lock.wait_for(cv_, milliseconds(2));
@@ -969,10 +1001,7 @@ time_point Node::tick() {
           std::sort(idle.begin(), idle.end(), [](Inst* a, Inst* b) { return a->last_used < b->last_used; });
           for (uint32_t k = 0; k < plan.stop; ++k) {
             Inst* i = idle[k];
-            account(*i, -1);
-            i->state = State::kDraining;
-            i->claimed = true;
-            account(*i, +1);
+            begin_draining(*i);
             work.push_back({pol.stateful ? Work::kStandby : Work::kStop, i});
             ++leaving;
           }
@@ -1018,10 +1047,7 @@ time_point Node::tick() {
       uint32_t remaining = running - leaving;
       for (Inst* i : idle) {
         if (remaining <= min) break;
-        account(*i, -1);
-        i->state = State::kDraining;
-        i->claimed = true;
-        account(*i, +1);
+        begin_draining(*i);
         work.push_back({Work::kStandby, i});
         --remaining;
       }

@@ -240,6 +240,8 @@ class Node {
   Inst* new_inst(Component& c);
   void account(const Inst& i, int sign);
   Result<void> start(Inst& i);
+  // Under mu_: marks a running instance kDraining, claimed for its standby or stop.
+  void begin_draining(Inst& i);
   void standby(Inst& i, bool stop_after);
   void finish_standby(Inst& i, bool stop_after);
   Inst* evict_for(Component& c);

@@ -7,6 +7,7 @@
 //   poke=P:O:V    heap[P * 4096 + O] := V
 //   grow=PAGES    grows the linear memory by PAGES Wasm pages (64 KiB),
 //                 writing 1 + (i % 251) into byte 0 of each 4 KiB page i of it
+//   mark=V        byte 1 of every 4 KiB page of the grown part := V (writes every grown page)
 //   hash          (always) answers "hash=<FNV-1a 64 of heap then grown part> count=<n>"
 #include <stdint.h>
 #include <stdio.h>
@@ -36,6 +37,8 @@ WINK_HANDLER void handle(void) {
     memset(heap + (size_t)p * 4096, (int)v, 4096);
   } else if (sscanf(q, "poke=%u:%u:%u", &p, &o, &v) == 3 && p < HEAP_BYTES / 4096 && o < 4096) {
     heap[(size_t)p * 4096 + o] = (unsigned char)v;
+  } else if (sscanf(q, "mark=%u", &v) == 1) {
+    for (size_t i = 0; i < grown_bytes; i += 4096) grown[i + 1] = (unsigned char)v;
   } else if (sscanf(q, "grow=%u", &v) == 1) {
     size_t old_pages = __builtin_wasm_memory_grow(0, v);
     if (old_pages != (size_t)-1) {
