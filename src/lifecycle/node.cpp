@@ -637,6 +637,7 @@ void Node::standby(Inst& i, bool stop_after) {
         i.saved.reset();
         i.saved_bytes = 0;
       }
+      if (onto_spare) want_spare(c, i);  // the spare it used is half-written: a new one for the next standby
       log_event(lock, "standby given up: a request came", i,
                 ",\"ms\":" + std::to_string(ms_between(t0, std::chrono::steady_clock::now())));
       cv_.notify_all();
