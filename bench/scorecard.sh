@@ -202,9 +202,9 @@ def wake():
     sizes = sorted({mb for mb, _ in added})
     touches = sorted(at64)
     t_label = "/".join(map(str, touches))
-    fig = (f"added p50 vs awake at 64 MiB, touching {t_label} pages: " +
+    fig = (f"added vs awake at 64 MiB (median of pair differences), touching {t_label} pages: " +
            " / ".join(f"{at64[t]:+.2f}" for t in touches) +
-           f" ms; spread of added p50 over {'/'.join(map(str, sizes))} MiB: " +
+           f" ms; spread of the added over {'/'.join(map(str, sizes))} MiB: " +
            " / ".join(f"{spans[t][0]:+.2f}..{spans[t][1]:+.2f}" for t in sorted(spans)) +
            " ms; server side at 64 MiB (wake + exec - awake exec): " +
            " / ".join(f"{split[(64, t)]:.3f}" for t in touches) + " ms" +
