@@ -376,8 +376,8 @@ bool Worker::run() {
   t_loop = this;
   t_loop_lent = t_loop_lost = false;
   epoll_event events[256];
+  now_ = Clock::now();  // (then read after each wait and after the batch's lent work)
   while (true) {
-    now_ = Clock::now();
     // Responses of a batch whose carrier lost the loop while running lent work.
     if (!send_queue_.empty()) send_queued();
     int timeout_ms = -1;
@@ -830,7 +830,7 @@ void Worker::hand_over(Conn* c, bool body_streams) {
   ex->mailbox = mailbox_;
   ex->fd = c->fd;
   ex->gen = c->gen;
-  ex->started = Clock::now();
+  ex->started = now_;  // (read when the batch began, or when the exchange before it finished)
   c->in_handler = true;
   srv_.in_handler.fetch_add(1, std::memory_order_relaxed);
   std::unique_ptr<detail::Exchange> done_inline;
@@ -998,7 +998,7 @@ void Worker::finish_streamed(Conn* c, const Request& req, Response& resp, Clock:
 void Worker::finish_exchange(Conn* c, std::unique_ptr<detail::Exchange> ex) {
   const Request& req = *ex->request;
   Response& resp = ex->response;
-  now_ = Clock::now();
+  now_ = std::max(now_, ex->finished);  // the handler's end: read when it finished
   if (ex->stream && ex->stream->started()) {
     finish_streamed(c, req, resp, ex->started, ex->finished);
   } else {

@@ -209,14 +209,12 @@ void MemoryPool::release(uint8_t* base) {
     for (auto [first, count] : memo.runs) {
       std::memset(base + uint64_t{first} * kSmallPage, 0, uint64_t{count} * kSmallPage);
     }
-    std::vector<Unclear> batch;
     {
       std::lock_guard lock(mu_);
       unclear_.push_back({idx, keep});
       if (unclear_.size() < kMaxUnchecked) return;
-      batch.swap(unclear_);
     }
-    clear_batch(batch);
+    clear_released();
     return;
   }
   if (keep) clear_touched(idx, base, keep, process_page_faults());
@@ -247,12 +245,15 @@ void MemoryPool::clear_batch(const std::vector<Unclear>& batch) {
 }
 
 void MemoryPool::clear_released() {
-  std::vector<Unclear> batch;
+  // Swapped with the waiting list: both keep their capacity (no allocation per batch).
+  thread_local std::vector<Unclear> batch;
+  batch.clear();
   {
     std::lock_guard lock(mu_);
     batch.swap(unclear_);
   }
   clear_batch(batch);
+  batch.clear();
 }
 
 bool MemoryPool::map_image(uint8_t* base, int fd, uint64_t bytes) {
