@@ -158,6 +158,10 @@ int main(int argc, char** argv) {
       std::vector<double> added;  // asleep - awake, per pair where both answered
       for (int r = -1; r < rounds; ++r) {  // round -1 warms both up
         double pair[2] = {-1, -1};     // [asleep, awake] of this round
+        // The first standby after the warm-up may copy the whole heap (when
+        // the spare copy of the start snapshot is not ready yet): it gets
+        // time to finish, or the first asleep request would find it running.
+        if (r == 0) std::this_thread::sleep_for(std::chrono::milliseconds(500 + 4 * static_cast<int>(mb)));
         for (bool sleeping : {r % 2 == 0, r % 2 != 0}) {  // who goes first alternates
           std::this_thread::sleep_for(std::chrono::milliseconds(pause));
           const double f0 = minor_faults(up.pid());
