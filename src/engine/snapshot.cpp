@@ -742,6 +742,28 @@ Result<std::shared_ptr<Snapshot>> Snapshot::create(std::shared_ptr<Module> modul
   return snap;
 }
 
+// A new image of the memory at `field_offset` of `instance`. The pages that
+// may be non-zero are the present ones and those of the image the instance was
+// restored from (a page it never touched since is still that image's, mapped
+// but not present); every page when that image is gone (a capture_onto that
+// failed took it).
+Result<std::unique_ptr<Snapshot::MemoryImage>> Snapshot::capture_memory_of(const Instance& instance,
+                                                                           const wasm_rt_memory_t& mem,
+                                                                           uint64_t field_offset,
+                                                                           const std::vector<uint8_t>& states,
+                                                                           const std::atomic<bool>* stop) {
+  const PageRuns* origin = nullptr;
+  bool origin_known = true;
+  if (const Snapshot* from = instance.snapshot()) {
+    origin_known = false;
+    for (const auto& m : from->memories_) {
+      if (m && m->field_offset == field_offset) origin = &m->runs, origin_known = true;
+    }
+  }
+  static const std::vector<uint8_t> kEveryPage;
+  return capture_memory(mem, field_offset, origin_known ? states : kEveryPage, origin, stop);
+}
+
 Result<std::shared_ptr<Snapshot>> Snapshot::capture(const Instance& instance, const std::atomic<bool>* stop) {
   WINK_TRY(check_layout(instance.module().abi()));
   const Snapshot* from = instance.snapshot();
@@ -890,17 +912,7 @@ Result<std::shared_ptr<Snapshot>> Snapshot::capture_state(const Instance& instan
         WINK_TRY(update_in_place(*img, *mem, states, snap->stats_.written_bytes, stop));
         snap->stats_.incremental = true;
       } else {
-        const PageRuns* origin = nullptr;
-        bool origin_known = true;
-        if (const Snapshot* from = instance.snapshot()) {
-          origin_known = false;
-          for (const auto& m : from->memories_) {
-            if (m && m->field_offset == f.offset) origin = &m->runs, origin_known = true;
-          }
-        }
-        // Origin images gone (a capture_onto that failed took them): read every page.
-        static const std::vector<uint8_t> kEveryPage;
-        WINK_ASSIGN_OR_RETURN(img, capture_memory(*mem, f.offset, origin_known ? states : kEveryPage, origin, stop));
+        WINK_ASSIGN_OR_RETURN(img, capture_memory_of(instance, *mem, f.offset, states, stop));
         snap->stats_.written_bytes += img->stored_bytes();
       }
       img->resident_written.clear();
@@ -1569,7 +1581,8 @@ Result<wasm_rt_funcref_t> encode_linked_funcref(const wasm_rt_funcref_t& src, st
 }  // namespace
 
 Result<std::shared_ptr<Snapshot>> Snapshot::capture_linked(const Instance& instance, std::span<const Range> ranges,
-                                                           std::span<const void* const> artifacts) {
+                                                           std::span<const void* const> artifacts,
+                                                           const std::atomic<bool>* stop) {
   const auto t_capture = std::chrono::steady_clock::now();
   const std::shared_ptr<Module>& module = instance.module_;
   const wink_artifact_t& abi = module->abi();
@@ -1622,7 +1635,7 @@ Result<std::shared_ptr<Snapshot>> Snapshot::capture_linked(const Instance& insta
       case WINK_FIELD_MEMORY: {
         const auto* mem = reinterpret_cast<const wasm_rt_memory_t*>(storage + f.offset);
         const uint64_t npages = uint64_t{mem->pages} * MemoryPool::kPageBytes / kPage;
-        WINK_ASSIGN_OR_RETURN(auto img, capture_memory(*mem, f.offset, page_states(mem->data, npages), nullptr, nullptr));
+        WINK_ASSIGN_OR_RETURN(auto img, capture_memory_of(instance, *mem, f.offset, page_states(mem->data, npages), stop));
         reinterpret_cast<wasm_rt_memory_t*>(field)->data = nullptr;
         snap->stats_.memory_bytes += img->bytes();
         snap->stats_.nonzero_bytes += img->stored_bytes();

@@ -221,8 +221,10 @@ class Snapshot : public std::enable_shared_from_this<Snapshot> {
     uint32_t range = 0;
     uint64_t offset = 0;
   };
+  // (`stop` as for capture().)
   static Result<std::shared_ptr<Snapshot>> capture_linked(const Instance& instance, std::span<const Range> ranges,
-                                                          std::span<const void* const> artifacts);
+                                                          std::span<const void* const> artifacts,
+                                                          const std::atomic<bool>* stop = nullptr);
   // An instance of a capture_linked snapshot with its struct allocated but
   // not yet restored: its address is range 2i of the others' restore.
   Result<std::unique_ptr<Instance>> allocate_linked() const;
@@ -299,6 +301,9 @@ class Snapshot : public std::enable_shared_from_this<Snapshot> {
   // for_standby: keep the pages the instance had mapped, so a restore maps
   // them ahead (not for init snapshots, whose working set is init's, not a
   // request's), and make the result exclusive. onto: capture_onto's base.
+  static Result<std::unique_ptr<MemoryImage>> capture_memory_of(const Instance& instance, const wasm_rt_memory_t& mem,
+                                                                uint64_t field_offset, const std::vector<uint8_t>& states,
+                                                                const std::atomic<bool>* stop);
   static Result<std::shared_ptr<Snapshot>> capture_state(const Instance& instance, std::string spec_key,
                                                          std::vector<std::string> args,
                                                          std::vector<std::string> env,

@@ -527,9 +527,12 @@ void Node::standby_http(Inst& i, bool stop_after) {
   std::shared_ptr<const linker::InstanceImage> saved;
   std::string refused;
   if (c.spec.policy.stateful && !stop_after && i.http_live) {
-    auto image = wagi::save_http_instance(*i.http_live);
+    auto image = wagi::save_http_instance(*i.http_live, &i.wanted);
     if (image.ok()) {
       saved = std::move(*image);
+    } else if (i.wanted.load(std::memory_order_relaxed)) {
+      give_up_standby(i, t0);  // a request came: the instance serves again
+      return;
     } else {
       refused = image.error().message;
       stop_after = true;
@@ -549,6 +552,22 @@ void Node::standby_http(Inst& i, bool stop_after) {
   end_standby(lock, i, saved_bytes, stop_after,
               !refused.empty() ? "standby refused; instance stopped" : stop_after ? "instance stopped" : "instance standby",
               extra);
+}
+
+void Node::give_up_standby(Inst& i, std::chrono::steady_clock::time_point began, bool drop_saved, bool new_spare) {
+  Lock lock(*this);
+  account(i, -1);
+  i.state = State::kRunning;
+  account(i, +1);
+  i.claimed = false;
+  if (drop_saved) {
+    i.saved.reset();
+    i.saved_bytes = 0;
+  }
+  if (new_spare) want_spare(*i.comp, i);  // the spare it used is half-written: a new one for the next standby
+  log_event(lock, "standby given up: a request came", i,
+            ",\"ms\":" + std::to_string(ms_between(began, std::chrono::steady_clock::now())));
+  cv_.notify_all();
 }
 
 void Node::forget(Inst& i) {
@@ -628,19 +647,7 @@ void Node::standby(Inst& i, bool stop_after) {
       // A request came for it: it serves again, with its memory as it was.
       // (Its saved state, half-updated by a capture onto it, is dropped:
       // the instance holds the newer state, and its next standby saves it whole.)
-      Lock lock(*this);
-      account(i, -1);
-      i.state = State::kRunning;
-      account(i, +1);
-      i.claimed = false;
-      if (onto_saved) {
-        i.saved.reset();
-        i.saved_bytes = 0;
-      }
-      if (onto_spare) want_spare(c, i);  // the spare it used is half-written: a new one for the next standby
-      log_event(lock, "standby given up: a request came", i,
-                ",\"ms\":" + std::to_string(ms_between(t0, std::chrono::steady_clock::now())));
-      cv_.notify_all();
+      give_up_standby(i, t0, onto_saved, onto_spare);
       return;
     }
     if (!snap.ok() && onto_saved) {

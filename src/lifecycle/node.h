@@ -243,6 +243,10 @@ class Node {
   // Under mu_: marks a running instance kDraining, claimed for its standby or stop.
   void begin_draining(Inst& i);
   void standby(Inst& i, bool stop_after);
+  // A standby whose capture gave up because a request came: the instance
+  // runs again (its memory untouched); a half-updated saved state is dropped.
+  void give_up_standby(Inst& i, std::chrono::steady_clock::time_point began, bool drop_saved = false,
+                       bool new_spare = false);
   void finish_standby(Inst& i, bool stop_after);
   Inst* evict_for(Component& c);
   void run_work(std::vector<Work>& work);

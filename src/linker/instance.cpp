@@ -361,7 +361,7 @@ std::vector<engine::Snapshot::Range> instance_ranges(const ComponentInstance::Im
 
 }  // namespace
 
-Result<std::shared_ptr<const InstanceImage>> capture_image(const ComponentInstance& fresh) {
+Result<std::shared_ptr<const InstanceImage>> capture_image(const ComponentInstance& fresh, const std::atomic<bool>* stop) {
   const ComponentInstance::Impl& self = *fresh.impl_;
   if (self.poisoned) return make_error("the instance trapped; an image needs a healthy instance");
   if (!self.abi.handles.at_rest())
@@ -387,7 +387,7 @@ Result<std::shared_ptr<const InstanceImage>> capture_image(const ComponentInstan
   image->core.resize(self.core.size());
   for (uint32_t i = 0; i < self.core.size(); ++i) {
     if (!self.core[i]) continue;
-    auto snap = engine::Snapshot::capture_linked(*self.core[i], ranges, artifacts);
+    auto snap = engine::Snapshot::capture_linked(*self.core[i], ranges, artifacts, stop);
     if (!snap.ok()) return std::move(snap).error().with_context(core_instance_name(plan, i));
     image->core[i] = std::move(*snap);
   }

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <chrono>
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -124,7 +125,9 @@ class InstanceImage;
 // cannot be rebound to another instance: other host resources alive (a
 // request, a body stream, a field list: they belong to this instance's host
 // state), a borrow outstanding, externrefs, pointers the linker does not know.
-Result<std::shared_ptr<const InstanceImage>> capture_image(const ComponentInstance& fresh);
+// `stop`: as engine::Snapshot::capture's (a standby that a request interrupts).
+Result<std::shared_ptr<const InstanceImage>> capture_image(const ComponentInstance& fresh,
+                                                           const std::atomic<bool>* stop = nullptr);
 
 // What an image holds (log lines, benchmarks).
 struct InstanceImageStats {
@@ -208,7 +211,7 @@ class ComponentInstance {
  private:
   friend Result<std::unique_ptr<ComponentInstance>> instantiate(std::shared_ptr<const LoadedComponent>,
                                                                 const InstanceLimits&);
-  friend Result<std::shared_ptr<const InstanceImage>> capture_image(const ComponentInstance&);
+  friend Result<std::shared_ptr<const InstanceImage>> capture_image(const ComponentInstance&, const std::atomic<bool>*);
   friend Result<std::unique_ptr<ComponentInstance>> restore(std::shared_ptr<const LoadedComponent>,
                                                             std::shared_ptr<const InstanceImage>,
                                                             const InstanceLimits&);

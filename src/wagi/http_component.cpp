@@ -410,8 +410,9 @@ Result<std::unique_ptr<linker::ComponentInstance>> start_http_instance(
   return linker::instantiate(component.loaded, component.limits.instance);
 }
 
-Result<std::shared_ptr<const linker::InstanceImage>> save_http_instance(const linker::ComponentInstance& instance) {
-  return linker::capture_image(instance);
+Result<std::shared_ptr<const linker::InstanceImage>> save_http_instance(const linker::ComponentInstance& instance,
+                                                                       const std::atomic<bool>* stop) {
+  return linker::capture_image(instance, stop);
 }
 
 uint64_t saved_http_bytes(const linker::InstanceImage& saved) { return linker::image_stats(saved).stored_bytes; }

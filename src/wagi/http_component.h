@@ -136,7 +136,9 @@ Result<std::unique_ptr<linker::ComponentInstance>> start_http_instance(
 // Refused, with the reason, while the guest holds any other host resource (a
 // stream, a field list, a request kept from an earlier call): those belong to
 // this instance's host state and cannot be restored.
-Result<std::shared_ptr<const linker::InstanceImage>> save_http_instance(const linker::ComponentInstance& instance);
+// `stop`: once true, the save gives up (engine::Snapshot::kStopped) and the instance is as it was.
+Result<std::shared_ptr<const linker::InstanceImage>> save_http_instance(const linker::ComponentInstance& instance,
+                                                                       const std::atomic<bool>* stop = nullptr);
 // Bytes a saved state keeps (its non-zero pages).
 uint64_t saved_http_bytes(const linker::InstanceImage& saved);
 

@@ -7,6 +7,9 @@
 //   GET .../release -> drops the handle kept by /hold
 //   GET .../log     -> writes a line to stderr (through the preview1 adapter)
 //   GET .../grow    -> grows the memory a page at a time until refused
+//   GET .../fill    -> grows the memory by 128 MiB and writes every 4 KiB page of it
+//                      (a large non-zero state for standby to save)
+//   GET .../verify  -> also answers " filled=<n>": how many pages of what /fill wrote still hold it
 //   GET .../spin    -> busy for 300 ms, then answers (concurrent requests need instances)
 //   GET .../trap, .../loop -> a trap, an endless loop
 //   GET .../once    -> answers the first request of its instance; on later ones returns
@@ -21,6 +24,7 @@
 
 static long count;                 // .bss: 0 in the start state, then per instance
 static handle_t held;              // a resource handle kept across requests (0: none)
+static unsigned char* filled;      // what /fill wrote (0: nothing yet)
 
 IMPORT(WASI_HTTP_TYPES, "[resource-drop]fields") void wasi_drop_fields(handle_t);
 IMPORT("wasi:clocks/monotonic-clock@0.2.10", "now") uint64_t wasi_monotonic_now(void);
@@ -70,6 +74,14 @@ void handle(handle_t request, handle_t outparam) {
     while (wasi_monotonic_now() < until) {
     }
   }
+  if (ends_with(path, "/fill")) {
+    size_t old_pages = __builtin_wasm_memory_grow(0, 2048);
+    if (old_pages != (size_t)-1) {
+      unsigned char* base = (unsigned char*)(old_pages * 65536);
+      for (size_t i = 0; i < (size_t)2048 * 65536; i += 4096) base[i] = (unsigned char)(1 + (i / 4096) % 251);
+      filled = base;
+    }
+  }
   if (ends_with(path, "/grow")) {
     while (__builtin_wasm_memory_grow(0, 1) != (size_t)-1) {
     }
@@ -85,6 +97,11 @@ void handle(handle_t request, handle_t outparam) {
   char text[128];
   int n = snprintf(text, sizeof text, "count=%ld pages=%d", count, (int)__builtin_wasm_memory_size(0));
   if (body_len != -2) n += snprintf(text + n, sizeof text - n, " body=%ld", body_len);
+  if (ends_with(path, "/verify")) {
+    long ok = 0;
+    for (size_t i = 0; filled && i < (size_t)2048 * 65536; i += 4096) ok += filled[i] == (unsigned char)(1 + (i / 4096) % 251);
+    n += snprintf(text + n, sizeof text - n, " filled=%ld", ok);
+  }
   text[n++] = '\n';
 
   wasi_http_respond_text(outparam, 200, text, (size_t)n);

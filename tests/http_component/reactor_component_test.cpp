@@ -123,6 +123,67 @@ TEST_F(ReactorComponent, StandbySavesTheStateAndTheNextRequestWakesIt) {
   EXPECT_EQ(up.stop(), 0) << up.output();
 }
 
+// A request arriving while the instance's standby saves 128 MiB takes the
+// instance back: the save gives up, the request is served awake with the
+// count going on, and a later standby and wake still keep the count.
+TEST_F(ReactorComponent, ARequestDuringAStandbyTakesTheInstanceBack) {
+  WinkUp up;
+  // One instance at most: a request cannot be given a second one meanwhile.
+  ASSERT_TRUE(up.start(dir_, manifest("idle_timeout = \"50ms\"\nmemory_limit = \"256MiB\"\nmax_instances = 1\n")))
+      << up.output();
+  EXPECT_EQ(count(up), 1);
+  EXPECT_EQ(count(up, "/fill"), 2);
+  ASSERT_TRUE(wait_for_nth(up, kStandby, 1)) << up.output();  // the first standby saves the filled memory
+  EXPECT_EQ(count(up), 3);                                     // woken
+  const std::string whole_line = up.output().substr(up.output().rfind(kStandby));
+  const double whole_ms = std::atof(whole_line.substr(whole_line.find("\"ms\":") + 5).c_str());
+  // Then requests timed to land inside the next standby (it begins 50 ms
+  // after the last request); one that lands before it began or after it
+  // ended is served as usual, so a few tries.
+  int expected = 3, given_up = 0;
+  double waited_ms = 0;
+  for (int attempt = 0; attempt < 6 && given_up == 0; ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(60 + 10 * attempt));
+    auto t0 = Clock::now();
+    auto r = up.get("/");
+    const double ms = ms_since(t0);
+    ASSERT_EQ(r.status, 200) << r.content() << up.output();
+    EXPECT_EQ(field(r.content(), "count"), ++expected) << "the count goes on: " << r.content() << up.output();
+    if (occurrences(up.output(), "standby given up: a request came") > 0) {
+      given_up = 1;
+      waited_ms = ms;
+      EXPECT_NE(r.header("Server-Timing").find("wake;dur=0.000"), std::string::npos)
+          << "served by the instance whose standby gave up, no wake: " << r.header("Server-Timing");
+    }
+  }
+  ASSERT_EQ(given_up, 1) << "no request landed inside a standby of " << whole_ms << " ms\n" << up.output();
+  std::printf("[ figures ] a request during a standby of 128 MiB took %.1f ms; the whole standby takes %.1f ms\n",
+              waited_ms, whole_ms);
+  if (whole_ms > 200) {
+    EXPECT_LT(waited_ms, whole_ms / 2);
+  }
+  ASSERT_TRUE(wait_for_nth(up, kStandby, 2, 20s)) << up.output();  // the next standby completes
+  EXPECT_EQ(count(up), expected + 1) << "woken with its count";
+  EXPECT_EQ(up.stop(), 0) << up.output();
+}
+
+// A stateful component's memory survives standby after standby, also the
+// pages a woken instance never touched (they are still its saved image's).
+TEST_F(ReactorComponent, UntouchedPagesSurviveTheNextStandby) {
+  WinkUp up;
+  ASSERT_TRUE(up.start(dir_, manifest("idle_timeout = \"50ms\"\nmemory_limit = \"256MiB\"\n"))) << up.output();
+  EXPECT_EQ(count(up, "/fill"), 1);
+  for (int standby = 1; standby <= 3; ++standby) {
+    ASSERT_TRUE(wait_for_nth(up, kStandby, standby, 20s)) << up.output();
+    auto r = up.get(standby == 3 ? "/verify" : "/");  // woken; the filled pages untouched until the last
+    EXPECT_EQ(field(r.content(), "count"), standby + 1) << r.content();
+    if (standby == 3) {
+      EXPECT_EQ(field(r.content(), "filled"), 32768) << r.content() << up.output();
+    }
+  }
+  EXPECT_EQ(up.stop(), 0) << up.output();
+}
+
 TEST_F(ReactorComponent, StatelessStandbyStartsAfresh) {
   WinkUp up;
   ASSERT_TRUE(up.start(dir_, manifest("idle_timeout = \"50ms\"\nstateful = false\n"))) << up.output();
