@@ -41,6 +41,61 @@ class StandbyTest : public ReactorGuestFixture<StandbyTest> {
     host::ReactorContext rc;
     std::unique_ptr<engine::Instance> inst;
   };
+  // A node on a manual clock without timer threads (tick() runs the
+  // standbys), its log kept, with the guest deployed as one stateful
+  // component of at most one instance.
+  struct Rig {
+    std::shared_ptr<ManualClock> clock = std::make_shared<ManualClock>();
+    std::mutex log_mu;
+    std::vector<std::string> log;
+    std::unique_ptr<Node> node;
+    Node::Component* component = nullptr;
+    // One request to the guest (its command in QUERY_STRING), expected to run.
+    CallResult request(const std::string& q) {
+      std::vector<std::string> vars = {"REQUEST_METHOD=GET", "QUERY_STRING=" + q};
+      CallResult r = node->call(*component, vars, {});
+      EXPECT_EQ(r.rejected, 0) << r.reason;
+      EXPECT_TRUE(r.outcome.ok()) << r.err;
+      return r;
+    }
+  };
+  // What the guest answers for this heap and grown memory ("hash=..."), hashed as it does.
+  static std::string expected_hash(const std::vector<uint8_t>& heap, const std::vector<uint8_t>& grown) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (uint8_t b : heap) h = (h ^ b) * 0x100000001b3ull;
+    for (uint8_t b : grown) h = (h ^ b) * 0x100000001b3ull;
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "hash=%016llx", static_cast<unsigned long long>(h));
+    return buf;
+  }
+  static std::unique_ptr<Rig> deploy_pages(uint64_t memory_limit_bytes, uint32_t max_memory_pages,
+                                           std::chrono::seconds deadline) {
+    auto rig = std::make_unique<Rig>();
+    NodeOptions o;
+    o.clock = rig->clock;
+    o.background = false;
+    o.log = [r = rig.get()](std::string_view line) {
+      std::lock_guard lock(r->log_mu);
+      r->log.emplace_back(line);
+    };
+    rig->node = std::make_unique<Node>(o);
+    ComponentSpec s;
+    s.app = "app";
+    s.component = "pages";
+    s.init = *init_;
+    s.wasi = *wasi_;
+    s.memory_limit_bytes = memory_limit_bytes;
+    s.limits.max_memory_pages = max_memory_pages;
+    s.limits.deadline = deadline;
+    s.policy.stateful = true;
+    s.policy.idle_timeout = milliseconds(100);
+    s.policy.scale.max_instances = 1;
+    auto c = rig->node->deploy(s);
+    EXPECT_TRUE(c.ok()) << c.error().message;
+    if (c.ok()) rig->component = *c;
+    return rig;
+  }
+
   static std::unique_ptr<Live> restore(const engine::Snapshot& snap, uint32_t max_pages = 1024) {
     auto l = std::make_unique<Live>();
     l->ctx = std::make_unique<wasi::Context>(*wasi_, nullptr, &l->so, nullptr);
@@ -233,49 +288,17 @@ TEST_F(StandbyTest, AParkedSlotKeepsReadPagesMappedAndDropsWrittenOnes) {
 // guest's heap (8 MiB, all non-zero) stays right across cycles of random
 // writes, zeroed pages and memory growth, and the saved state does not grow.
 TEST_F(StandbyTest, NodeStandbyWritesOnlyChangedPagesAndKeepsTheHeapRight) {
-  auto clock = std::make_shared<ManualClock>();
-  std::vector<std::string> log;
-  std::mutex log_mu;
-  NodeOptions o;
-  o.clock = clock;
-  o.background = false;
-  o.log = [&](std::string_view line) {
-    std::lock_guard lock(log_mu);
-    log.emplace_back(line);
-  };
-  Node node(o);
-  ComponentSpec s;
-  s.app = "app";
-  s.component = "pages";
-  s.init = *init_;
-  s.wasi = *wasi_;
-  s.memory_limit_bytes = 64 << 20;
-  s.limits.max_memory_pages = 1024;
-  s.limits.deadline = std::chrono::seconds(10);
-  s.policy.stateful = true;
-  s.policy.idle_timeout = milliseconds(100);
-  s.policy.scale.max_instances = 1;
-  auto c = node.deploy(s);
-  ASSERT_TRUE(c.ok()) << c.error().message;
+  auto rig = deploy_pages(64 << 20, 1024, std::chrono::seconds(10));
+  ASSERT_TRUE(rig->component);
+  Node& node = *rig->node;
+  auto& clock = rig->clock;
+  auto& log = rig->log;
+  auto& log_mu = rig->log_mu;
 
   // The test's own copy of the guest's heap and grown memory, hashed as the guest does.
   std::vector<uint8_t> heap(8u << 20, 0), grown;
-  auto fnv = [](uint64_t h, const std::vector<uint8_t>& v) {
-    for (uint8_t b : v) h = (h ^ b) * 0x100000001b3ull;
-    return h;
-  };
-  auto expected = [&] {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "hash=%016llx", static_cast<unsigned long long>(fnv(fnv(0xcbf29ce484222325ull, heap), grown)));
-    return std::string(buf);
-  };
-  auto request = [&](const std::string& q) {
-    std::vector<std::string> vars = {"REQUEST_METHOD=GET", "QUERY_STRING=" + q};
-    CallResult r = node.call(**c, vars, {});
-    EXPECT_EQ(r.rejected, 0) << r.reason;
-    EXPECT_TRUE(r.outcome.ok()) << r.err;
-    return r;
-  };
+  auto expected = [&] { return expected_hash(heap, grown); };
+  auto request = [&](const std::string& q) { return rig->request(q); };
   auto standby = [&] {
     clock->advance(milliseconds(150));
     node.tick();
@@ -349,49 +372,18 @@ TEST_F(StandbyTest, NodeStandbyWritesOnlyChangedPagesAndKeepsTheHeapRight) {
 // up (onto the spare copy of the start snapshot, and onto the instance's own
 // saved state, which is then dropped), instead of the request waiting for it.
 TEST_F(StandbyTest, ARequestDuringALongStandbyTakesTheInstanceBack) {
-  auto clock = std::make_shared<ManualClock>();
-  std::vector<std::string> log;
-  std::mutex log_mu;
-  NodeOptions o;
-  o.clock = clock;
-  o.background = false;
-  o.log = [&](std::string_view line) {
-    std::lock_guard lock(log_mu);
-    log.emplace_back(line);
-  };
-  Node node(o);
-  ComponentSpec s;
-  s.app = "app";
-  s.component = "pages";
-  s.init = *init_;
-  s.wasi = *wasi_;
   constexpr uint32_t kGrowPages = 2048;  // 128 MiB, every 4 KiB page of it written
-  s.memory_limit_bytes = 512ull << 20;
-  s.limits.max_memory_pages = 8192;
-  s.limits.deadline = std::chrono::seconds(30);
-  s.policy.stateful = true;
-  s.policy.idle_timeout = milliseconds(100);
-  s.policy.scale.max_instances = 1;
-  auto c = node.deploy(s);
-  ASSERT_TRUE(c.ok()) << c.error().message;
+  auto rig = deploy_pages(512ull << 20, 8192, std::chrono::seconds(30));
+  ASSERT_TRUE(rig->component);
+  Node& node = *rig->node;
+  auto& clock = rig->clock;
+  auto& log = rig->log;
+  auto& log_mu = rig->log_mu;
 
   std::vector<uint8_t> heap(8u << 20, 0), grown(size_t{kGrowPages} * 65536, 0);
   for (size_t i = 0; i < grown.size(); i += kPage) grown[i] = static_cast<uint8_t>(1 + (i / kPage) % 251);
-  auto expected = [&] {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (uint8_t b : heap) h = (h ^ b) * 0x100000001b3ull;
-    for (uint8_t b : grown) h = (h ^ b) * 0x100000001b3ull;
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "hash=%016llx", static_cast<unsigned long long>(h));
-    return std::string(buf);
-  };
-  auto request = [&](const std::string& q) {
-    std::vector<std::string> vars = {"REQUEST_METHOD=GET", "QUERY_STRING=" + q};
-    CallResult r = node.call(**c, vars, {});
-    EXPECT_EQ(r.rejected, 0) << r.reason;
-    EXPECT_TRUE(r.outcome.ok()) << r.err;
-    return r;
-  };
+  auto expected = [&] { return expected_hash(heap, grown); };
+  auto request = [&](const std::string& q) { return rig->request(q); };
   auto count_lines = [&](const char* what) {
     std::lock_guard lock(log_mu);
     return std::count_if(log.begin(), log.end(), [&](const std::string& l) { return l.find(what) != std::string::npos; });
