@@ -640,10 +640,11 @@ void Node::standby(Inst& i, bool stop_after) {
                 : onto_spare ? engine::Snapshot::capture_onto(*i.live, spare, &i.wanted)
                              : engine::Snapshot::capture(*i.live, &i.wanted);
     spare.reset();
-    const bool wanted = !snap.ok() && i.wanted.load(std::memory_order_relaxed);
-    if (!snap.ok() && !wanted && onto_spare) snap = engine::Snapshot::capture(*i.live, &i.wanted);
-    if (!snap.ok() && !wanted && onto_saved) snap = engine::Snapshot::capture(*i.live, &i.wanted);  // into fresh images
-    if (!snap.ok() && (wanted || i.wanted.load(std::memory_order_relaxed))) {
+    // (A capture that stopped for a request is not tried again.)
+    auto wanted = [&] { return i.wanted.load(std::memory_order_relaxed); };
+    if (!snap.ok() && !wanted() && onto_spare) snap = engine::Snapshot::capture(*i.live, &i.wanted);
+    if (!snap.ok() && !wanted() && onto_saved) snap = engine::Snapshot::capture(*i.live, &i.wanted);  // into fresh images
+    if (!snap.ok() && wanted()) {
       // A request came for it: it serves again, with its memory as it was.
       // (Its saved state, half-updated by a capture onto it, is dropped:
       // the instance holds the newer state, and its next standby saves it whole.)

@@ -12,8 +12,8 @@
 // What is supported and what is refused: docs/components.md ("Linker").
 #pragma once
 
-#include <chrono>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
