@@ -742,26 +742,65 @@ Result<std::shared_ptr<Snapshot>> Snapshot::create(std::shared_ptr<Module> modul
   return snap;
 }
 
-// A new image of the memory at `field_offset` of `instance`. The pages that
-// may be non-zero are the present ones and those of the image the instance was
-// restored from (a page it never touched since is still that image's, mapped
-// but not present); every page when that image is gone (a capture_onto that
-// failed took it).
-Result<std::unique_ptr<Snapshot::MemoryImage>> Snapshot::capture_memory_of(const Instance& instance,
-                                                                           const wasm_rt_memory_t& mem,
-                                                                           uint64_t field_offset,
-                                                                           const std::vector<uint8_t>& states,
-                                                                           const std::atomic<bool>* stop) {
-  const PageRuns* origin = nullptr;
-  bool origin_known = true;
-  if (const Snapshot* from = instance.snapshot()) {
-    origin_known = false;
-    for (const auto& m : from->memories_) {
-      if (m && m->field_offset == field_offset) origin = &m->runs, origin_known = true;
+// The image of the memory at `field_offset` of `instance`. Onto a base
+// (capture_onto): the base's image, with the pages the instance changed since
+// its restore written in place. Otherwise a new image of the pages that may be
+// non-zero: the present ones and those of the image the instance was restored
+// from (a page it never touched since is still that image's, mapped but not
+// present); every page when that image is gone (a capture_onto that failed
+// took it). For standby, the instance's working set goes with it.
+Result<std::unique_ptr<Snapshot::MemoryImage>> Snapshot::capture_memory_field(const Instance& instance,
+                                                                              uint64_t field_offset, bool for_standby,
+                                                                              Snapshot* onto, SnapshotStats& stats,
+                                                                              const std::atomic<bool>* stop) {
+  const auto* mem =
+      reinterpret_cast<const wasm_rt_memory_t*>(static_cast<const uint8_t*>(instance.raw()) + field_offset);
+  const uint64_t npages = uint64_t{mem->pages} * MemoryPool::kPageBytes / kPage;
+  const std::vector<uint8_t> states = page_states(mem->data, npages);
+  std::unique_ptr<MemoryImage> img;
+  if (onto) {
+    auto it = std::find_if(onto->memories_.begin(), onto->memories_.end(),
+                           [&](const auto& m) { return m && m->field_offset == field_offset; });
+    if (it == onto->memories_.end()) return make_error("internal error: the base snapshot lacks a memory");
+    img = std::move(*it);
+    WINK_TRY(update_in_place(*img, *mem, states, stats.written_bytes, stop));
+    stats.incremental = true;
+  } else {
+    const PageRuns* origin = nullptr;
+    bool origin_known = true;
+    if (const Snapshot* from = instance.snapshot()) {
+      origin_known = false;
+      for (const auto& m : from->memories_) {
+        if (m && m->field_offset == field_offset) origin = &m->runs, origin_known = true;
+      }
+    }
+    static const std::vector<uint8_t> kEveryPage;
+    WINK_ASSIGN_OR_RETURN(img, capture_memory(*mem, field_offset, origin_known ? states : kEveryPage, origin, stop));
+    stats.written_bytes += img->stored_bytes();
+  }
+  img->resident_written.clear();
+  img->resident_read.clear();
+  if (for_standby && !states.empty()) {
+    img->resident_written = page_runs(states, [](uint8_t st) { return (st & kPagePresent) && !(st & kPageFromFile); });
+    img->resident_read = page_runs(states, [](uint8_t st) { return (st & kPageFromFile) != 0; });
+  }
+  stats.memory_bytes += img->bytes();
+  stats.nonzero_bytes += img->stored_bytes();
+  return img;
+}
+
+Result<bool> Snapshot::onto_usable(const Instance& instance, const Snapshot* base) {
+  if (!base || !base->exclusive_) return make_error("internal error: capture_onto needs an exclusive base snapshot");
+  if (base->consumed_) return make_error("internal error: the base snapshot was already consumed");
+  if (base->module_ != instance.module_) return make_error("internal error: the base snapshot is another module's");
+  // Over the spill budget, a state still in memory moves to a file: a full
+  // capture into new images (which spill), not an update of the memfd.
+  if (spill_due()) {
+    for (const auto& m : base->memories_) {
+      if (m && !m->spilled) return false;
     }
   }
-  static const std::vector<uint8_t> kEveryPage;
-  return capture_memory(mem, field_offset, origin_known ? states : kEveryPage, origin, stop);
+  return true;
 }
 
 Result<std::shared_ptr<Snapshot>> Snapshot::capture(const Instance& instance, const std::atomic<bool>* stop) {
@@ -777,16 +816,8 @@ Result<std::shared_ptr<Snapshot>> Snapshot::capture(const Instance& instance, co
 Result<std::shared_ptr<Snapshot>> Snapshot::capture_onto(const Instance& instance, std::shared_ptr<Snapshot> base,
                                                          const std::atomic<bool>* stop) {
   WINK_TRY(check_layout(instance.module().abi()));
-  if (!base || !base->exclusive_) return make_error("internal error: capture_onto needs an exclusive base snapshot");
-  if (base->consumed_) return make_error("internal error: the base snapshot was already consumed");
-  if (base->module_ != instance.module_) return make_error("internal error: the base snapshot is another module's");
-  // Over the spill budget, a state still in memory moves to a file: a full
-  // capture into new images (which spill), not an update of the memfd.
-  if (spill_due()) {
-    for (const auto& m : base->memories_) {
-      if (m && !m->spilled) return capture(instance, stop);
-    }
-  }
+  WINK_ASSIGN_OR_RETURN(const bool usable, onto_usable(instance, base.get()));
+  if (!usable) return capture(instance, stop);
   base->consumed_ = true;  // from here on its images belong to the result (or are half-written)
   return capture_state(instance, base->spec_key_, base->init_args_, base->init_env_,
                        /*for_standby=*/true, base.get(), stop);
@@ -900,32 +931,8 @@ Result<std::shared_ptr<Snapshot>> Snapshot::capture_state(const Instance& instan
       }
       std::memset(field, 0, sizeof ref);
     } else if (f.kind == WINK_FIELD_MEMORY) {
-      const auto* mem = reinterpret_cast<const wasm_rt_memory_t*>(storage + f.offset);
-      const uint64_t npages = uint64_t{mem->pages} * MemoryPool::kPageBytes / kPage;
-      const std::vector<uint8_t> states = page_states(mem->data, npages);
-      std::unique_ptr<MemoryImage> img;
-      if (onto) {
-        auto it = std::find_if(onto->memories_.begin(), onto->memories_.end(),
-                               [&](const auto& m) { return m && m->field_offset == f.offset; });
-        if (it == onto->memories_.end()) return make_error("internal error: the base snapshot lacks a memory");
-        img = std::move(*it);
-        WINK_TRY(update_in_place(*img, *mem, states, snap->stats_.written_bytes, stop));
-        snap->stats_.incremental = true;
-      } else {
-        WINK_ASSIGN_OR_RETURN(img, capture_memory_of(instance, *mem, f.offset, states, stop));
-        snap->stats_.written_bytes += img->stored_bytes();
-      }
-      img->resident_written.clear();
-      img->resident_read.clear();
-      if (for_standby && !states.empty()) {
-        img->resident_written =
-            page_runs(states, [](uint8_t st) { return (st & kPagePresent) && !(st & kPageFromFile); });
-        img->resident_read = page_runs(states, [](uint8_t st) { return (st & kPageFromFile) != 0; });
-      }
-      auto* m = reinterpret_cast<wasm_rt_memory_t*>(field);
-      m->data = nullptr;
-      snap->stats_.memory_bytes += img->bytes();
-      snap->stats_.nonzero_bytes += img->stored_bytes();
+      WINK_ASSIGN_OR_RETURN(auto img, capture_memory_field(instance, f.offset, for_standby, onto, snap->stats_, stop));
+      reinterpret_cast<wasm_rt_memory_t*>(field)->data = nullptr;
       snap->memories_.push_back(std::move(img));
     } else if (f.kind == WINK_FIELD_FUNCREF_TABLE || f.kind == WINK_FIELD_EXTERNREF_TABLE) {
       // Entries in portable form (FuncRefEntry), resolved by prepare_process_state.
@@ -1582,7 +1589,25 @@ Result<wasm_rt_funcref_t> encode_linked_funcref(const wasm_rt_funcref_t& src, st
 
 Result<std::shared_ptr<Snapshot>> Snapshot::capture_linked(const Instance& instance, std::span<const Range> ranges,
                                                            std::span<const void* const> artifacts,
-                                                           const std::atomic<bool>* stop) {
+                                                           const std::atomic<bool>* stop, bool for_standby) {
+  return capture_linked_state(instance, ranges, artifacts, for_standby, nullptr, stop);
+}
+
+Result<std::shared_ptr<Snapshot>> Snapshot::capture_linked_onto(const Instance& instance, std::shared_ptr<Snapshot> base,
+                                                                std::span<const Range> ranges,
+                                                                std::span<const void* const> artifacts,
+                                                                const std::atomic<bool>* stop) {
+  WINK_ASSIGN_OR_RETURN(const bool usable, onto_usable(instance, base.get()));
+  if (!base->linked_) return make_error("internal error: capture_linked_onto of a plain snapshot");
+  if (!usable) return capture_linked_state(instance, ranges, artifacts, /*for_standby=*/true, nullptr, stop);
+  base->consumed_ = true;  // as in capture_onto
+  return capture_linked_state(instance, ranges, artifacts, /*for_standby=*/true, base.get(), stop);
+}
+
+Result<std::shared_ptr<Snapshot>> Snapshot::capture_linked_state(const Instance& instance, std::span<const Range> ranges,
+                                                                 std::span<const void* const> artifacts,
+                                                                 bool for_standby, Snapshot* onto,
+                                                                 const std::atomic<bool>* stop) {
   const auto t_capture = std::chrono::steady_clock::now();
   const std::shared_ptr<Module>& module = instance.module_;
   const wink_artifact_t& abi = module->abi();
@@ -1592,6 +1617,8 @@ Result<std::shared_ptr<Snapshot>> Snapshot::capture_linked(const Instance& insta
   snap->module_ = module;
   snap->linked_ = true;
   snap->spec_key_ = "component";
+  snap->exclusive_ = for_standby;  // one instance's state: updated in place at its next standby
+  if (onto && onto == instance.snapshot()) snap->captured_from_ = &instance;  // (park_slot)
   const uint8_t* storage = static_cast<const uint8_t*>(instance.raw());
   snap->image_.assign(storage, storage + abi.instance_size);
 
@@ -1633,13 +1660,8 @@ Result<std::shared_ptr<Snapshot>> Snapshot::capture_linked(const Instance& insta
         break;
       }
       case WINK_FIELD_MEMORY: {
-        const auto* mem = reinterpret_cast<const wasm_rt_memory_t*>(storage + f.offset);
-        const uint64_t npages = uint64_t{mem->pages} * MemoryPool::kPageBytes / kPage;
-        WINK_ASSIGN_OR_RETURN(auto img, capture_memory_of(instance, *mem, f.offset, page_states(mem->data, npages), stop));
+        WINK_ASSIGN_OR_RETURN(auto img, capture_memory_field(instance, f.offset, for_standby, onto, snap->stats_, stop));
         reinterpret_cast<wasm_rt_memory_t*>(field)->data = nullptr;
-        snap->stats_.memory_bytes += img->bytes();
-        snap->stats_.nonzero_bytes += img->stored_bytes();
-        snap->stats_.written_bytes += img->stored_bytes();
         snap->memories_.push_back(std::move(img));
         break;
       }
@@ -1683,6 +1705,7 @@ Result<void> Snapshot::restore_linked(Instance& inst, std::span<wink_link_slot_t
   if (!linked_ || inst.module_ != module_ || inst.instantiated_) {
     return make_error("internal error: restore_linked of an instance not from allocate_linked");
   }
+  if (consumed_) return make_error("internal error: restoring a snapshot consumed by capture_linked_onto");
   const wink_artifact_t& abi = module_->abi();
   if (links.size() != uint64_t{abi.num_imports} + 1) return make_error("internal error: link table size");
   links[0] = {links.data(), nullptr, nullptr};

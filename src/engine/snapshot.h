@@ -221,10 +221,21 @@ class Snapshot : public std::enable_shared_from_this<Snapshot> {
     uint32_t range = 0;
     uint64_t offset = 0;
   };
-  // (`stop` as for capture().)
+  // (`stop` as for capture().) `for_standby`: a long-lived instance's own
+  // state, as capture() makes it: exclusive (its images updated in place by
+  // the next standby, capture_linked_onto) and keeping the instance's working
+  // set for the restore.
   static Result<std::shared_ptr<Snapshot>> capture_linked(const Instance& instance, std::span<const Range> ranges,
                                                           std::span<const void* const> artifacts,
-                                                          const std::atomic<bool>* stop = nullptr);
+                                                          const std::atomic<bool>* stop = nullptr,
+                                                          bool for_standby = false);
+  // The standby of a linked instance restored from `base` (an exclusive
+  // capture_linked one): as capture_onto(), only the pages it changed since
+  // are written into base's images, which the result takes over.
+  static Result<std::shared_ptr<Snapshot>> capture_linked_onto(const Instance& instance, std::shared_ptr<Snapshot> base,
+                                                               std::span<const Range> ranges,
+                                                               std::span<const void* const> artifacts,
+                                                               const std::atomic<bool>* stop = nullptr);
   // An instance of a capture_linked snapshot with its struct allocated but
   // not yet restored: its address is range 2i of the others' restore.
   Result<std::unique_ptr<Instance>> allocate_linked() const;
@@ -301,8 +312,17 @@ class Snapshot : public std::enable_shared_from_this<Snapshot> {
   // for_standby: keep the pages the instance had mapped, so a restore maps
   // them ahead (not for init snapshots, whose working set is init's, not a
   // request's), and make the result exclusive. onto: capture_onto's base.
-  static Result<std::unique_ptr<MemoryImage>> capture_memory_of(const Instance& instance, const wasm_rt_memory_t& mem,
-                                                                uint64_t field_offset, const std::vector<uint8_t>& states,
+  // The image of the memory at `field_offset` of `instance` (plain and
+  // linked captures alike): onto's, updated in place, or a new one.
+  static Result<std::unique_ptr<MemoryImage>> capture_memory_field(const Instance& instance, uint64_t field_offset,
+                                                                   bool for_standby, Snapshot* onto, SnapshotStats& stats,
+                                                                   const std::atomic<bool>* stop);
+  // Whether `base` can take a capture_onto of `instance` (else the reason),
+  // and whether a full capture is due instead (the spill budget).
+  static Result<bool> onto_usable(const Instance& instance, const Snapshot* base);
+  static Result<std::shared_ptr<Snapshot>> capture_linked_state(const Instance& instance, std::span<const Range> ranges,
+                                                                std::span<const void* const> artifacts,
+                                                                bool for_standby, Snapshot* onto,
                                                                 const std::atomic<bool>* stop);
   static Result<std::shared_ptr<Snapshot>> capture_state(const Instance& instance, std::string spec_key,
                                                          std::vector<std::string> args,

@@ -522,16 +522,29 @@ void Node::standby_http(Inst& i, bool stop_after) {
   // resource other than a stdio stream) is stopped instead, with its last saved state dropped too: the
   // next request starts from the component's start, never from a state
   // older than what requests already saw, nor from a half-saved one.
+  // Incremental after the first: the instance's previous saved state, which
+  // it was woken from, takes only the pages it changed since.
   Component& c = *i.comp;
   const auto t0 = std::chrono::steady_clock::now();
   std::shared_ptr<const linker::InstanceImage> saved;
   std::string refused;
   if (c.spec.policy.stateful && !stop_after && i.http_live) {
-    auto image = wagi::save_http_instance(*i.http_live, &i.wanted);
+    auto image = wagi::save_http_instance(*i.http_live, i.http_saved.get(), &i.wanted);
+    auto wanted = [&] { return i.wanted.load(std::memory_order_relaxed); };
+    if (!image.ok() && !wanted() && i.http_saved) {
+      // The update in place failed (no pagemap, say): the whole state into new images.
+      {
+        Lock lock(*this);
+        i.http_saved.reset();
+      }
+      image = wagi::save_http_instance(*i.http_live, nullptr, &i.wanted);
+    }
     if (image.ok()) {
       saved = std::move(*image);
-    } else if (i.wanted.load(std::memory_order_relaxed)) {
-      give_up_standby(i, t0);  // a request came: the instance serves again
+    } else if (wanted()) {
+      // A request came: the instance serves again; the previous state,
+      // perhaps half-updated, is dropped (the instance holds the newer one).
+      give_up_standby(i, t0, /*drop_saved=*/true, /*new_spare=*/false);
       return;
     } else {
       refused = image.error().message;
@@ -539,9 +552,15 @@ void Node::standby_http(Inst& i, bool stop_after) {
     }
   }
   const uint64_t saved_bytes = saved ? wagi::saved_http_bytes(*saved) : 0;
-  i.http_live.reset();  // its memory slots and host state
-  i.last_standby_ms = ms_between(t0, std::chrono::steady_clock::now());
   std::string extra;
+  if (saved) {
+    const linker::InstanceImageStats st = linker::image_stats(*saved);
+    extra = ",\"written_bytes\":" + std::to_string(st.written_bytes) +
+            ",\"incremental\":" + (st.incremental ? "true" : "false");
+    wagi::park_http_instance(*saved, *i.http_live);
+  }
+  i.http_live.reset();  // its memory slots (but parked ones) and host state
+  i.last_standby_ms = ms_between(t0, std::chrono::steady_clock::now());
   if (!refused.empty()) {
     extra += ",\"detail\":";
     http::append_json_string(extra, "its state cannot be saved: " + refused +
@@ -562,6 +581,7 @@ void Node::give_up_standby(Inst& i, std::chrono::steady_clock::time_point began,
   i.claimed = false;
   if (drop_saved) {
     i.saved.reset();
+    i.http_saved.reset();
     i.saved_bytes = 0;
   }
   if (new_spare) want_spare(*i.comp, i);  // the spare it used is half-written: a new one for the next standby

@@ -361,8 +361,13 @@ std::vector<engine::Snapshot::Range> instance_ranges(const ComponentInstance::Im
 
 }  // namespace
 
-Result<std::shared_ptr<const InstanceImage>> capture_image(const ComponentInstance& fresh, const std::atomic<bool>* stop) {
-  const ComponentInstance::Impl& self = *fresh.impl_;
+namespace {
+
+// capture_image and capture_standby_image: onto, when given, is the image the
+// instance was restored from, its core snapshots updated in place.
+Result<std::shared_ptr<const InstanceImage>> capture_instance(const ComponentInstance::Impl& self, bool for_standby,
+                                                              const InstanceImage* onto,
+                                                              const std::atomic<bool>* stop) {
   if (self.poisoned) return make_error("the instance trapped; an image needs a healthy instance");
   if (!self.abi.handles.at_rest())
     return make_error("a borrowed or lent resource handle is outstanding (an image is taken between calls)");
@@ -387,11 +392,40 @@ Result<std::shared_ptr<const InstanceImage>> capture_image(const ComponentInstan
   image->core.resize(self.core.size());
   for (uint32_t i = 0; i < self.core.size(); ++i) {
     if (!self.core[i]) continue;
-    auto snap = engine::Snapshot::capture_linked(*self.core[i], ranges, artifacts, stop);
+    // Onto the core snapshot this core instance was restored from, when it
+    // is this instance's own (made by its previous standby).
+    const std::shared_ptr<engine::Snapshot> base =
+        onto && i < onto->core.size() && onto->core[i] && onto->core[i]->exclusive() &&
+                self.core[i]->snapshot() == onto->core[i].get()
+            ? onto->core[i]
+            : nullptr;
+    auto snap = base ? engine::Snapshot::capture_linked_onto(*self.core[i], base, ranges, artifacts, stop)
+                     : engine::Snapshot::capture_linked(*self.core[i], ranges, artifacts, stop, for_standby);
     if (!snap.ok()) return std::move(snap).error().with_context(core_instance_name(plan, i));
     image->core[i] = std::move(*snap);
   }
   return std::shared_ptr<const InstanceImage>(std::move(image));
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const InstanceImage>> capture_image(const ComponentInstance& fresh, const std::atomic<bool>* stop) {
+  return capture_instance(*fresh.impl_, /*for_standby=*/false, nullptr, stop);
+}
+
+Result<std::shared_ptr<const InstanceImage>> capture_standby_image(const ComponentInstance& instance,
+                                                                   const InstanceImage* onto,
+                                                                   const std::atomic<bool>* stop) {
+  if (onto && onto->component != instance.impl_->loaded.get())
+    return make_error("internal error: the instance image is another component's");
+  return capture_instance(*instance.impl_, /*for_standby=*/true, onto, stop);
+}
+
+void park_slots(const InstanceImage& image, ComponentInstance& instance) {
+  ComponentInstance::Impl& self = *instance.impl_;
+  for (size_t i = 0; i < self.core.size() && i < image.core.size(); ++i) {
+    if (self.core[i] && image.core[i]) image.core[i]->park_slot(*self.core[i]);
+  }
 }
 
 InstanceImageStats image_stats(const InstanceImage& image) {
@@ -401,6 +435,8 @@ InstanceImageStats image_stats(const InstanceImage& image) {
     st.memory_bytes += snap->stats().memory_bytes;
     st.stored_bytes += snap->stats().nonzero_bytes;
     st.capture_ms += snap->stats().capture_ms;
+    st.written_bytes += snap->stats().written_bytes;
+    st.incremental = st.incremental || snap->stats().incremental;
   }
   return st;
 }

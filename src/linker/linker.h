@@ -129,11 +129,31 @@ class InstanceImage;
 Result<std::shared_ptr<const InstanceImage>> capture_image(const ComponentInstance& fresh,
                                                            const std::atomic<bool>* stop = nullptr);
 
+// A long-lived instance going to standby: as capture_image, but the image is
+// the instance's own (not shared with other instances), so its next standby
+// can update it in place. `onto`, when given, is the image the instance was
+// restored from and made by its previous standby: only the pages the instance
+// changed since are written into it (engine::Snapshot::capture_linked_onto),
+// and the result takes its memory images over. `onto` is then consumed,
+// whatever the outcome: restore nothing more from it (on failure it is
+// half-written; the instance is untouched).
+Result<std::shared_ptr<const InstanceImage>> capture_standby_image(const ComponentInstance& instance,
+                                                                   const InstanceImage* onto,
+                                                                   const std::atomic<bool>* stop = nullptr);
+// After capture_standby_image(instance, onto = the image it was restored
+// from) returned `image`: the instance's memory slots, still mapping
+// image's memories, are kept for the next restore from `image`
+// (engine::Snapshot::park_slot): a wake maps nothing and faults in nothing it
+// had read. Call right before destroying the instance.
+void park_slots(const InstanceImage& image, ComponentInstance& instance);
+
 // What an image holds (log lines, benchmarks).
 struct InstanceImageStats {
   uint64_t memory_bytes = 0;  // every defined memory's size
   uint64_t stored_bytes = 0;  // its non-zero pages, shared by every restored instance
   double capture_ms = 0;
+  uint64_t written_bytes = 0;  // pages this capture wrote (capture_standby_image onto an image: the changed ones)
+  bool incremental = false;    // some core memory was updated in place
 };
 InstanceImageStats image_stats(const InstanceImage& image);
 
@@ -212,6 +232,10 @@ class ComponentInstance {
   friend Result<std::unique_ptr<ComponentInstance>> instantiate(std::shared_ptr<const LoadedComponent>,
                                                                 const InstanceLimits&);
   friend Result<std::shared_ptr<const InstanceImage>> capture_image(const ComponentInstance&, const std::atomic<bool>*);
+  friend Result<std::shared_ptr<const InstanceImage>> capture_standby_image(const ComponentInstance&,
+                                                                           const InstanceImage*,
+                                                                           const std::atomic<bool>*);
+  friend void park_slots(const InstanceImage&, ComponentInstance&);
   friend Result<std::unique_ptr<ComponentInstance>> restore(std::shared_ptr<const LoadedComponent>,
                                                             std::shared_ptr<const InstanceImage>,
                                                             const InstanceLimits&);

@@ -411,8 +411,13 @@ Result<std::unique_ptr<linker::ComponentInstance>> start_http_instance(
 }
 
 Result<std::shared_ptr<const linker::InstanceImage>> save_http_instance(const linker::ComponentInstance& instance,
+                                                                       const linker::InstanceImage* previous,
                                                                        const std::atomic<bool>* stop) {
-  return linker::capture_image(instance, stop);
+  return linker::capture_standby_image(instance, previous, stop);
+}
+
+void park_http_instance(const linker::InstanceImage& saved, linker::ComponentInstance& instance) {
+  linker::park_slots(saved, instance);
 }
 
 uint64_t saved_http_bytes(const linker::InstanceImage& saved) { return linker::image_stats(saved).stored_bytes; }

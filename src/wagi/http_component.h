@@ -131,14 +131,22 @@ void run_http_component(const HttpComponent& component, const http::Request& req
 Result<std::unique_ptr<linker::ComponentInstance>> start_http_instance(
     const HttpComponent& component, const std::shared_ptr<const linker::InstanceImage>& saved);
 
-// The instance's state between two requests (linker::capture_image), for a
-// later start_http_instance; its handles and stdio streams are carried over.
-// Refused, with the reason, while the guest holds any other host resource (a
-// stream, a field list, a request kept from an earlier call): those belong to
-// this instance's host state and cannot be restored.
+// The instance's state between two requests (linker::capture_standby_image),
+// for a later start_http_instance; its handles and stdio streams are carried
+// over. Refused, with the reason, while the guest holds any other host
+// resource (a stream, a field list, a request kept from an earlier call):
+// those belong to this instance's host state and cannot be restored.
+// `previous`: the state the instance was started from, if this function
+// saved it: only the pages changed since are written, into it; it is
+// consumed either way (start nothing more from it).
 // `stop`: once true, the save gives up (engine::Snapshot::kStopped) and the instance is as it was.
 Result<std::shared_ptr<const linker::InstanceImage>> save_http_instance(const linker::ComponentInstance& instance,
+                                                                       const linker::InstanceImage* previous,
                                                                        const std::atomic<bool>* stop = nullptr);
+// Right before an instance whose state was just saved is destroyed: its
+// memory slots, mapping that state, are kept for its next start
+// (linker::park_slots).
+void park_http_instance(const linker::InstanceImage& saved, linker::ComponentInstance& instance);
 // Bytes a saved state keeps (its non-zero pages).
 uint64_t saved_http_bytes(const linker::InstanceImage& saved);
 

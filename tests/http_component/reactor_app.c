@@ -9,6 +9,7 @@
 //   GET .../grow    -> grows the memory a page at a time until refused
 //   GET .../fill    -> grows the memory by 128 MiB and writes every 4 KiB page of it
 //                      (a large non-zero state for standby to save)
+//   GET .../refill  -> writes what /fill wrote again (every page of it changed since the wake)
 //   GET .../verify  -> also answers " filled=<n>": how many pages of what /fill wrote still hold it
 //   GET .../spin    -> busy for 300 ms, then answers (concurrent requests need instances)
 //   GET .../trap, .../loop -> a trap, an endless loop
@@ -81,6 +82,9 @@ void handle(handle_t request, handle_t outparam) {
       for (size_t i = 0; i < (size_t)2048 * 65536; i += 4096) base[i] = (unsigned char)(1 + (i / 4096) % 251);
       filled = base;
     }
+  }
+  if (ends_with(path, "/refill") && filled) {
+    for (size_t i = 0; i < (size_t)2048 * 65536; i += 4096) filled[i] = (unsigned char)(1 + (i / 4096) % 251);
   }
   if (ends_with(path, "/grow")) {
     while (__builtin_wasm_memory_grow(0, 1) != (size_t)-1) {
