@@ -8,6 +8,7 @@
 #include "cli/common.h"
 #include "engine/snapshot.h"
 #include "manifest/manifest.h"
+#include "runtime/memory_pool.h"
 
 namespace wink::cli {
 
@@ -124,6 +125,8 @@ http::ServerConfig server_config(const NodeFlags& opt, const std::pair<std::stri
   if (auto streamed = manifest::parse_size(opt.max_streamed_body); streamed.ok() && *streamed > 0) {
     sc.max_streamed_body_bytes = *streamed;  // (checked by registry_config)
   }
+  // Released memory slots are checked (a system call) between batches, not inside a request.
+  sc.after_sends = [] { runtime::MemoryPool::instance().clear_released_if_due(); };
   if (opt.access_log == "off") {
     sc.access_log.sink = http::AccessLogConfig::Sink::kOff;
   } else if (opt.access_log != "-") {

@@ -176,6 +176,11 @@ struct ServerConfig {
   std::chrono::milliseconds linger_timeout{2'000};
 
   AccessLogConfig access_log;
+
+  // Called by an I/O thread once per batch, after the batch's responses went
+  // out and before it waits again: housekeeping that must not delay a
+  // response (e.g. the memory pool's check of released slots). Optional.
+  void (*after_sends)() = nullptr;
 };
 
 struct ServerStats {

@@ -256,6 +256,14 @@ void MemoryPool::clear_released() {
   batch.clear();
 }
 
+void MemoryPool::clear_released_if_due() {
+  {
+    std::lock_guard lock(mu_);
+    if (unclear_.empty() || std::chrono::steady_clock::now() - last_check_ < kCheckInterval) return;
+  }
+  clear_released();
+}
+
 bool MemoryPool::map_image(uint8_t* base, int fd, uint64_t bytes) {
   uint32_t idx = index_of(base);
   if (bytes > committed_[idx]) {
@@ -291,6 +299,10 @@ uint32_t MemoryPool::limit_pages(const uint8_t* base) const { return limit_pages
 uint64_t MemoryPool::slots_in_use() const {
   std::lock_guard lock(mu_);
   return next_unused_ - free_count_ - unclear_.size();
+}
+uint64_t MemoryPool::slots_waiting() const {
+  std::lock_guard lock(mu_);
+  return unclear_.size();
 }
 uint64_t MemoryPool::slots_free() const {
   std::lock_guard lock(mu_);

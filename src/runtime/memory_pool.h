@@ -36,8 +36,9 @@ class MemoryPool {
   // nobody, until the waiting slots are checked together with one read of
   // the fault count (a system call per release cost a fifth of a hello
   // request's CPU) and, where it moved, cleared after a look at the page
-  // tables: when an acquire finds no free slot and the last check was
-  // kCheckInterval ago or more, or kMaxUnchecked slots wait. A slot holding a snapshot image
+  // tables: when the last check was kCheckInterval ago or more, at
+  // clear_released_if_due() or at an acquire that finds no free slot; or
+  // when kMaxUnchecked slots wait. A slot holding a snapshot image
   // (map_image) is remapped to fresh anonymous memory in one mmap instead:
   // its copy-on-write pages are dropped, never memset (that would copy every
   // shared page first).
@@ -66,6 +67,7 @@ class MemoryPool {
   uint64_t slots_total() const { return slot_count_; }
   uint64_t slots_in_use() const;
   uint64_t slots_free() const;
+  uint64_t slots_waiting() const;  // released, waiting for their check (counted in slots_free)
   void set_reset_memset_limit(uint64_t bytes) { memset_limit_ = bytes; }
   // Releases whose clearing needed no look at the page tables (see clear_touched).
   uint64_t resets_without_scan() const;
@@ -73,6 +75,11 @@ class MemoryPool {
   // them (the last released is handed out first again). An exhausted pool
   // does this itself; tests use it to reuse a slot at once.
   void clear_released();
+  // clear_released() when slots wait and the last check was kCheckInterval
+  // ago or more: for a thread about to sit idle (an I/O thread whose batch's
+  // responses went out), so the check's system call is made there rather
+  // than inside the next request's acquire.
+  void clear_released_if_due();
   // Released slots waiting for their check, at most this many.
   static constexpr size_t kMaxUnchecked = 16;
   // An acquire with no free slot checks the waiting ones when the last check

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "compiler/wat.h"
@@ -258,6 +259,33 @@ TEST(MemoryReuse, SlotsReleasedInABatchAreClearedBeforeAnyoneGetsThem) {
   EXPECT_GE(reused, 1) << seen.size() << " slots, none came back";
   EXPECT_LE(seen.size(), runtime::MemoryPool::kMaxUnchecked + 2) << "slots are not coming back from the batch";
   EXPECT_GE(pool.resets_without_scan() - skipped_before, 8u);
+}
+
+// The check an idle I/O thread makes between batches: a released slot
+// waiting for its batch is cleared and freed once kCheckInterval passed since
+// the last check; the attacker's secret is gone from it.
+TEST(MemoryReuse, AnIdleCheckFreesTheWaitingSlots) {
+  auto& pool = runtime::MemoryPool::instance();
+  constexpr uint64_t kBytes = 2 * kPage;
+  pool.clear_released_if_due();  // nothing waits: nothing to do
+  uint8_t* b = pool.acquire(kBytes, 2);
+  ASSERT_NE(b, nullptr);
+  std::memcpy(b + 4096, &kSecret, 8);
+  pool.release(b);  // the first release of a slot is cleared at once and leaves it known
+  pool.clear_released();
+  ASSERT_EQ(pool.acquire(kBytes, 2), b) << "the slot just freed is handed out first";
+  std::memcpy(b + 4096, &kSecret, 8);  // resident already: no fault
+  pool.release(b);
+  EXPECT_EQ(pool.slots_waiting(), 1u) << "a known slot waits for its batch";
+  std::this_thread::sleep_for(runtime::MemoryPool::kCheckInterval * 2);
+  pool.clear_released_if_due();
+  EXPECT_EQ(pool.slots_waiting(), 0u);
+  ASSERT_EQ(pool.acquire(kBytes, 2), b) << "the checked slot is free again";
+  uint64_t v;
+  std::memcpy(&v, b + 4096, 8);
+  EXPECT_EQ(v, 0u) << "left behind";
+  pool.release(b);
+  pool.clear_released();
 }
 
 // A pool with no free slot left but some waiting for their batch clears

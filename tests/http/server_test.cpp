@@ -110,6 +110,43 @@ TEST_P(ServerTest, GetHasDateContentLengthAndPassesHeadersThrough) {
   EXPECT_FALSE(r->header("injected").has_value());
 }
 
+// ServerConfig::after_sends runs once the batch's responses went out: a hook
+// that takes long (here 300 ms, once per request handled) delays no response.
+std::atomic<int> g_handled{0}, g_hook_seen{0}, g_hook_done{0};
+void slow_after_sends() {
+  const int handled = g_handled.load();
+  if (handled == g_hook_seen.load()) return;
+  g_hook_seen = handled;
+  std::this_thread::sleep_for(300ms);
+  g_hook_done = handled;
+}
+
+TEST_P(ServerTest, AfterSendsRunsOnceTheResponsesWentOut) {
+  g_handled = g_hook_seen = g_hook_done = 0;
+  ServerConfig config = quiet_config();
+  config.workers = 1;
+  config.after_sends = slow_after_sends;
+  start(config, [](const Request& req, Response& resp) {
+    echo(req, resp);
+    ++g_handled;
+  });
+  Client c(port());
+  for (int i = 1; i <= 2; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    ASSERT_TRUE(c.send(get("/a" + std::to_string(i))));
+    auto r = c.read_response();
+    const auto waited = std::chrono::steady_clock::now() - t0;
+    ASSERT_TRUE(r) << i;
+    EXPECT_EQ(r->body, "GET /a" + std::to_string(i));
+    EXPECT_EQ(g_hook_done.load(), i - 1) << "request " << i << " waited for the hook of its own batch";
+    EXPECT_LT(waited, 250ms) << "request " << i;
+    // The hook ran for it, after it was answered.
+    const auto until = std::chrono::steady_clock::now() + 5s;
+    while (g_hook_done.load() < i && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(5ms);
+    EXPECT_EQ(g_hook_done.load(), i);
+  }
+}
+
 TEST_P(ServerTest, KeepAliveServesManyRequestsOnOneConnection) {
   start();
   Client c(port());
