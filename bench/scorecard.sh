@@ -24,8 +24,8 @@
 #   restore         restore_http_bench --mb 8 --requests 400 --rounds 3 | quick: --requests 20 --rounds 1
 #   instantiate     instantiate_bench (hello, 100,000 iterations) 3 times on the server CPU
 #                                                         | quick: once, 10,000 iterations
-#   standby         lifecycle_bench wake 64 (200 standbys) and lifecycle_bench idle 64 (30 cycles)
-#                                                         | quick: the same (seconds)
+#   standby         lifecycle_bench wake 64 (200 standbys) and lifecycle_bench idle 64 (30 cycles);
+#                   standby_http_bench --rounds 20 when built | quick: the same, --rounds 3
 #   warmup          warmup_http_bench --rounds 5          | quick: --rounds 1
 #   burst           burst_http_bench --burst 64 --rounds 12 | quick: --rounds 1
 #   compile         bench/compile/yosys.sh (quick tier -O0, 2 jobs, from a cold cache;
@@ -63,6 +63,8 @@ wanted wake && targets+=(wink wake_http_bench)
 wanted restore && targets+=(wink restore_http_bench)
 wanted instantiate && targets+=(instantiate_bench)
 wanted standby && targets+=(lifecycle_bench)
+# (a build with the component toolchain also has the component standby bench)
+wanted standby && ninja -C "$BUILD" -t query standby_http_bench >/dev/null 2>&1 && targets+=(standby_http_bench)
 wanted warmup && targets+=(wink warmup_http_bench)
 wanted burst && targets+=(wink burst_http_bench)
 wanted compile && [ -z "$QUICK" ] && targets+=(compile_bench)
@@ -116,7 +118,10 @@ if wanted standby; then
   # shellcheck disable=SC2317  # run by run_row
   standby_runs() {
     taskset -c "$BENCH_SERVER_CPU" "$BUILD/bench/lifecycle/lifecycle_bench" wake 64 &&
-      taskset -c "$BENCH_SERVER_CPU" "$BUILD/bench/lifecycle/lifecycle_bench" idle 64
+      taskset -c "$BENCH_SERVER_CPU" "$BUILD/bench/lifecycle/lifecycle_bench" idle 64 &&
+      if [ -x "$BUILD/bench/lifecycle/standby_http_bench" ]; then
+        "$BUILD/bench/lifecycle/standby_http_bench" --rounds "$(q 3 20)"
+      fi
   }
   run_row standby standby_runs
 fi
@@ -246,8 +251,13 @@ def standby():
         raise ValueError("no 64 MiB stateful standby or idle line")
     p50, p99 = (num(x) for x in row[0][5].split("/"))
     held = p50 < 1.0 and float(idle.group(1)) < 5.0
+    # Over `wink up`, 128 MiB, core reactor and wasi:http component (standby_http_bench), when built.
+    http = {r[0]: r for r in table_rows(out) if len(r) == 5 and r[0].endswith("reactor")}
+    extra = "".join(f"; {name} over HTTP (128 MiB): later standbys p50 {http[name][2].split('/')[0].strip()} ms, "
+                    f"first {http[name][1]} ms (MB written), vs a memcpy of the state {http[name][4]}"
+                    for name in ("core reactor", "wasi:http component reactor") if name in http)
     return (f"standby p50 {p50:.3f} ms (p99 {p99:.1f} ms), saved {row[0][6]}; idle timeout -> memory released "
-            f"p50 +{float(idle.group(1)):.2f} ms (p99 +{float(idle.group(2)):.1f} ms) past idle_timeout"), held
+            f"p50 +{float(idle.group(1)):.2f} ms (p99 +{float(idle.group(2)):.1f} ms) past idle_timeout{extra}"), held
 
 def warmup():
     got = {}
