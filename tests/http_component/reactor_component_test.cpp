@@ -203,8 +203,13 @@ TEST_F(ReactorComponent, UntouchedPagesSurviveTheNextStandby) {
   EXPECT_EQ(count(up, "/fill"), 1);
   for (int standby = 1; standby <= 3; ++standby) {
     ASSERT_TRUE(wait_for_nth(up, kStandby, standby, 20s)) << up.output();
-    auto r = up.get(standby == 3 ? "/verify" : "/");  // woken; the filled pages untouched until the last
+    // Woken; the filled pages untouched until the last. The second wake grows
+    // the memory to its limit: the next standby, in place, takes the growth.
+    auto r = up.get(standby == 3 ? "/verify" : standby == 2 ? "/grow" : "/");
     EXPECT_EQ(field(r.content(), "count"), standby + 1) << r.content();
+    if (standby >= 2) {
+      EXPECT_EQ(field(r.content(), "pages"), 4096) << r.content();
+    }
     if (standby == 3) {
       EXPECT_EQ(field(r.content(), "filled"), 32768) << r.content() << up.output();
     }
