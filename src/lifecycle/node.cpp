@@ -66,6 +66,10 @@ struct Node::Inst {
   std::shared_ptr<const linker::InstanceImage> http_saved;
   bool has_saved() const { return saved != nullptr || http_saved != nullptr; }
   time_point last_used{}, keep_awake_until{};
+  // Standbys given up for a request in a row: each doubles the idle time
+  // before the next one (standby_delay), so a trickle of requests arriving
+  // just after the idle timeout does not start and waste copy after copy.
+  uint32_t standbys_given_up = 0;
   std::chrono::system_clock::time_point created_wall, wake_wall;
   uint64_t requests = 0, wakes = 0;
   double last_wake_ms = 0, last_standby_ms = 0;
@@ -573,12 +577,20 @@ void Node::standby_http(Inst& i, bool stop_after) {
               extra);
 }
 
+milliseconds Node::standby_delay(const Inst& i) const {
+  // Doubled per standby given up in a row, by at most kMaxStandbyBackoff more.
+  const milliseconds idle = i.comp->spec.policy.idle_timeout;
+  const uint32_t doublings = std::min<uint32_t>(i.standbys_given_up, 16);
+  return idle + std::min<milliseconds>(idle * ((1u << doublings) - 1), kMaxStandbyBackoff);
+}
+
 void Node::give_up_standby(Inst& i, std::chrono::steady_clock::time_point began, bool drop_saved, bool new_spare) {
   Lock lock(*this);
   account(i, -1);
   i.state = State::kRunning;
   account(i, +1);
   i.claimed = false;
+  ++i.standbys_given_up;
   if (drop_saved) {
     i.saved.reset();
     i.http_saved.reset();
@@ -586,7 +598,8 @@ void Node::give_up_standby(Inst& i, std::chrono::steady_clock::time_point began,
   }
   if (new_spare) want_spare(*i.comp, i);  // the spare it used is half-written: a new one for the next standby
   log_event(lock, "standby given up: a request came", i,
-            ",\"ms\":" + std::to_string(ms_between(began, std::chrono::steady_clock::now())));
+            ",\"ms\":" + std::to_string(ms_between(began, std::chrono::steady_clock::now())) +
+                ",\"next_standby_after_idle_ms\":" + std::to_string(standby_delay(i).count()));
   cv_.notify_all();
 }
 
@@ -599,6 +612,7 @@ void Node::end_standby(Lock& held, Inst& i, uint64_t saved_bytes, bool stop_afte
                        std::string_view extra) {
   account(i, -1);
   i.saved_bytes = saved_bytes;
+  i.standbys_given_up = 0;
   i.state = stop_after ? State::kStopped : State::kStandby;
   i.keep_awake_until = {};
   account(i, +1);
@@ -1044,14 +1058,16 @@ time_point Node::tick() {
       uint32_t min = pol.scale.min_instances;
       if (pol.scale_to_zero == ScaleToZero::kIdle) {
         if (c.busy() > 0 || c.waiting > 0) continue;
-        time_point due = c.last_activity + pol.idle_timeout;
+        milliseconds delay = pol.idle_timeout;
         bool kept = false;
         for (auto& i : c.instances) {
           if (i->state == State::kRunning && i->keep_awake_until > now) {
             kept = true;
             next = std::min(next, i->keep_awake_until);
           }
+          if (i->state == State::kRunning) delay = std::max(delay, standby_delay(*i));
         }
+        time_point due = c.last_activity + delay;
         if (kept) continue;
         if (now < due) {
           if (running > leaving) next = std::min(next, due);
@@ -1065,7 +1081,7 @@ time_point Node::tick() {
           next = std::min(next, i->keep_awake_until);
           continue;
         }
-        time_point due = std::max(i->last_used + pol.idle_timeout, i->keep_awake_until);
+        time_point due = std::max(i->last_used + standby_delay(*i), i->keep_awake_until);
         if (pol.scale_to_zero == ScaleToZero::kOn && now < due) {
           next = std::min(next, due);
           continue;

@@ -243,6 +243,10 @@ class Node {
   // Under mu_: marks a running instance kDraining, claimed for its standby or stop.
   void begin_draining(Inst& i);
   void standby(Inst& i, bool stop_after);
+  // The idle time before an instance's standby: idle_timeout, doubled per
+  // standby of it given up in a row (by at most kMaxStandbyBackoff more).
+  std::chrono::milliseconds standby_delay(const Inst& i) const;
+  static constexpr std::chrono::milliseconds kMaxStandbyBackoff{60'000};
   // A standby whose capture gave up because a request came: the instance
   // runs again (its memory untouched); a half-updated saved state is dropped.
   void give_up_standby(Inst& i, std::chrono::steady_clock::time_point began, bool drop_saved = false,

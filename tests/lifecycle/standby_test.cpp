@@ -370,7 +370,8 @@ TEST_F(StandbyTest, NodeStandbyWritesOnlyChangedPagesAndKeepsTheHeapRight) {
 // A request arriving while its instance's standby is writing hundreds of MB
 // takes the instance back at once, with its memory whole: the capture gives
 // up (onto the spare copy of the start snapshot, and onto the instance's own
-// saved state, which is then dropped), instead of the request waiting for it.
+// saved state, which is then dropped), instead of the request waiting for it;
+// the next standby then waits twice the idle timeout.
 TEST_F(StandbyTest, ARequestDuringALongStandbyTakesTheInstanceBack) {
   constexpr uint32_t kGrowPages = 2048;  // 128 MiB, every 4 KiB page of it written
   auto rig = deploy_pages(512ull << 20, 8192, std::chrono::seconds(30));
@@ -425,8 +426,14 @@ TEST_F(StandbyTest, ARequestDuringALongStandbyTakesTheInstanceBack) {
   EXPECT_EQ(count_lines("standby given up: a request came"), 1);
   EXPECT_EQ(node.instances().at(0).state, State::kRunning);
 
-  // An uninterrupted standby of the same memory, for scale, then a wake: all there.
+  // A standby given up waits twice the idle timeout before the next try (a
+  // trickle of requests just past the idle timeout would waste copy after copy).
+  EXPECT_EQ(count_lines("\"next_standby_after_idle_ms\":200"), 1);
   clock->advance(milliseconds(150));
+  node.tick();
+  EXPECT_EQ(node.instances().at(0).state, State::kRunning) << "idle 150 ms, under twice the idle timeout";
+  // Then an uninterrupted standby of the same memory, for scale, and a wake: all there.
+  clock->advance(milliseconds(100));
   node.tick();
   ASSERT_EQ(node.instances().at(0).state, State::kStandby);
   const double whole_ms = ms_of_last("\"instance standby\"");
@@ -453,7 +460,9 @@ TEST_F(StandbyTest, ARequestDuringALongStandbyTakesTheInstanceBack) {
   EXPECT_FALSE(r.woke);
   EXPECT_NE(r.out.find(expected()), std::string::npos) << r.out;
   EXPECT_EQ(count_lines("standby given up: a request came"), 2);
-  clock->advance(milliseconds(150));
+  // (A completed standby since: twice the idle timeout again, not four times.)
+  EXPECT_EQ(count_lines("\"next_standby_after_idle_ms\":200"), 2);
+  clock->advance(milliseconds(250));
   node.tick();
   ASSERT_EQ(node.instances().at(0).state, State::kStandby);
   r = request("hash");
