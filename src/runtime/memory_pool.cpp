@@ -13,6 +13,18 @@
 
 namespace wink::runtime {
 
+namespace {
+
+// A release trusts an unchanged fault count to mean no page of a slot became
+// resident (see clear_touched). A transparent huge page breaks that: the
+// kernel can map 2 MiB under a range without a fault (khugepaged, with THP
+// "always"), and the guest's writes to the pages the last clear saw absent
+// then leave no trace for the next tenant to be spared. Without THP in the
+// kernel the call fails, and there is nothing to refuse.
+void refuse_huge_pages(void* start, uint64_t bytes) { ::madvise(start, bytes, MADV_NOHUGEPAGE); }
+
+}  // namespace
+
 MemoryPool& MemoryPool::instance() {
   static MemoryPool* pool = new MemoryPool();  // never destroyed: slots outlive static dtors
   return *pool;
@@ -27,6 +39,7 @@ MemoryPool::MemoryPool() {
     void* p = mmap(nullptr, slots * kSlotBytes, PROT_NONE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p != MAP_FAILED) {
+      refuse_huge_pages(p, slots * kSlotBytes);
       arena_ = reinterpret_cast<uintptr_t>(p);
       arena_bytes_ = slots * kSlotBytes;
       slot_count_ = static_cast<uint32_t>(slots);
@@ -190,6 +203,7 @@ void MemoryPool::release(uint8_t* base) {
       std::fprintf(stderr, "wink: cannot reset a snapshot slot; leaking it\n");
       return;
     }
+    if (bytes) refuse_huge_pages(base, bytes);  // a new mapping: the arena's advice is gone there
     std::lock_guard lock(mu_);
     free_by_size_[committed_[idx]].push_back(idx);
     ++free_count_;

@@ -5,6 +5,8 @@
 // tenants' components would be; the reader is checked to sit in the slot the
 // writer released.
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -284,6 +286,51 @@ TEST(MemoryReuse, AnIdleCheckFreesTheWaitingSlots) {
   uint64_t v;
   std::memcpy(&v, b + 4096, 8);
   EXPECT_EQ(v, 0u) << "left behind";
+  pool.release(b);
+  pool.clear_released();
+}
+
+// A page can become resident without a fault: the kernel may put a 2 MiB
+// huge page under a range on its own (khugepaged, with transparent huge
+// pages "always"; MADV_COLLAPSE here does it at once). A guest's write to a
+// page the last clear saw absent then takes no fault, and a release trusting
+// the unchanged fault count would leave it for the next tenant. The pool's
+// slots refuse huge pages.
+TEST(MemoryReuse, AHugePageCollapseCannotHideAWrittenPage) {
+  auto& pool = runtime::MemoryPool::instance();
+  constexpr uint64_t kBytes = 4 * kMiB;  // covers a whole 2 MiB huge page range
+  constexpr int kMadvCollapse = 25;      // MADV_COLLAPSE (Linux 6.1; not in every libc's headers)
+  constexpr uint64_t kWhere = 64 * 4096 + 8;  // inside the memset part, never touched before
+  auto attack = [&](uint8_t* b, const char* what) {
+    SCOPED_TRACE(what);
+    std::memcpy(b, &kSecret, 8);
+    pool.release(b);  // cleared by a look at the page tables: page 0 known resident
+    pool.clear_released();
+    ASSERT_EQ(pool.acquire(kBytes, 64), b);
+    std::memcpy(b, &kSecret, 8);  // resident already: no fault
+    EXPECT_NE(::madvise(b, 2 * kMiB, kMadvCollapse), 0) << "the kernel put a huge page under a memory slot";
+    std::memcpy(b + kWhere, &kSecret, 8);
+    pool.release(b);
+    pool.clear_released();
+    ASSERT_EQ(pool.acquire(kBytes, 64), b);
+    uint64_t v;
+    std::memcpy(&v, b + kWhere, 8);
+    EXPECT_EQ(v, 0u) << "a page written under a huge page was left behind";
+    std::memcpy(&v, b, 8);
+    EXPECT_EQ(v, 0u);
+  };
+  uint8_t* b = pool.acquire(kBytes, 64);
+  ASSERT_NE(b, nullptr);
+  attack(b, "a slot of the reserved arena");
+  // A slot that held a snapshot image is a new mapping after its release.
+  const int fd = ::memfd_create("image", MFD_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::ftruncate(fd, kBytes), 0);
+  ASSERT_TRUE(pool.map_image(b, fd, kBytes));
+  ::close(fd);
+  pool.release(b);
+  ASSERT_EQ(pool.acquire(kBytes, 64), b);
+  attack(b, "a slot remapped after holding an image");
   pool.release(b);
   pool.clear_released();
 }
