@@ -126,7 +126,9 @@ http::ServerConfig server_config(const NodeFlags& opt, const std::pair<std::stri
     sc.max_streamed_body_bytes = *streamed;  // (checked by registry_config)
   }
   // Released memory slots are checked (a system call) between batches, not inside a request.
-  sc.after_sends = [] { runtime::MemoryPool::instance().clear_released_if_due(); };
+  sc.after_sends = [](std::chrono::steady_clock::time_point now) {
+    runtime::MemoryPool::instance().clear_released_if_due(now);
+  };
   if (opt.access_log == "off") {
     sc.access_log.sink = http::AccessLogConfig::Sink::kOff;
   } else if (opt.access_log != "-") {

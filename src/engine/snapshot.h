@@ -180,7 +180,9 @@ class Snapshot : public std::enable_shared_from_this<Snapshot> {
   // slot and the last batch was kResetInterval ago or more, or when this
   // many wait (or the cap, when smaller).
   static constexpr size_t kResetBatch = 8;
-  static constexpr std::chrono::microseconds kResetInterval = runtime::MemoryPool::kCheckInterval;
+  // Shorter than the pool's check interval: a slot taken fresh here costs a
+  // copy-on-write fault for every page the guest writes.
+  static constexpr std::chrono::microseconds kResetInterval{100};
   // Resets the released slots still waiting for their batch now.
   void reset_recycled_now() const;
   // 4 KiB pages copied back per reset (1 MiB, ~50 us); the rest are dropped. A

@@ -436,7 +436,7 @@ bool Worker::run() {
       if (mailbox_->posted.load()) drain_mailbox();
     }
     if (!send_queue_.empty()) send_queued();  // this batch's responses, together
-    if (srv_.config.after_sends) srv_.config.after_sends();
+    if (srv_.config.after_sends) srv_.config.after_sends(now_);
     if (!log_buf_.empty()) {
       srv_.log.write(log_buf_);
       log_buf_.clear();

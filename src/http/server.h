@@ -180,7 +180,8 @@ struct ServerConfig {
   // Called by an I/O thread once per batch, after the batch's responses went
   // out and before it waits again: housekeeping that must not delay a
   // response (e.g. the memory pool's check of released slots). Optional.
-  void (*after_sends)() = nullptr;
+  // `now`: the loop's clock, read when the batch's work ended (before the sends).
+  void (*after_sends)(std::chrono::steady_clock::time_point now) = nullptr;
 };
 
 struct ServerStats {

@@ -270,10 +270,10 @@ void MemoryPool::clear_released() {
   batch.clear();
 }
 
-void MemoryPool::clear_released_if_due() {
+void MemoryPool::clear_released_if_due(std::chrono::steady_clock::time_point now) {
   {
     std::lock_guard lock(mu_);
-    if (unclear_.empty() || std::chrono::steady_clock::now() - last_check_ < kCheckInterval) return;
+    if (unclear_.empty() || now - last_check_ < kCheckInterval) return;
   }
   clear_released();
 }

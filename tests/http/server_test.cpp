@@ -113,7 +113,7 @@ TEST_P(ServerTest, GetHasDateContentLengthAndPassesHeadersThrough) {
 // ServerConfig::after_sends runs once the batch's responses went out: a hook
 // that takes long (here 300 ms, once per request handled) delays no response.
 std::atomic<int> g_handled{0}, g_hook_seen{0}, g_hook_done{0};
-void slow_after_sends() {
+void slow_after_sends(std::chrono::steady_clock::time_point) {
   const int handled = g_handled.load();
   if (handled == g_hook_seen.load()) return;
   g_hook_seen = handled;
