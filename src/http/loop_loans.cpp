@@ -3,6 +3,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/prctl.h>
 
 #include <algorithm>
 
@@ -29,6 +30,7 @@ LoopLoans::~LoopLoans() { join(); }
 
 void LoopLoans::start(size_t loops, RunLoop run) {
   run_ = std::move(run);
+  carrier_slack_ns_ = static_cast<unsigned long>(::prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0));
   count_ = loops;
   loops_ = std::make_unique<Loop[]>(loops);
   ended_ = 0;
@@ -117,13 +119,18 @@ void LoopLoans::hand_over(size_t i) {
   if (spares_ >= orphans_.size()) {
     spare_cv_.notify_one();
   } else {
-    threads_.emplace_back([this] { carry(kNone); });
+    // Started by the rescuer: the loops' own timers (and a guest's sleeps) keep the usual precision.
+    threads_.emplace_back([this] {
+      ::prctl(PR_SET_TIMERSLACK, carrier_slack_ns_, 0, 0, 0);
+      carry(kNone);
+    });
   }
 }
 
 void LoopLoans::rescue() {
   // Carriers it starts inherit this mask; the loops block every signal too.
   block_signals();
+  ::prctl(PR_SET_TIMERSLACK, static_cast<unsigned long>(std::chrono::nanoseconds(kRescuerSlack).count()), 0, 0, 0);
   using Clock = std::chrono::steady_clock;
   std::vector<uint64_t> seen(count_, 0);
   int quiet = 0;

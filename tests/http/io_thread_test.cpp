@@ -4,6 +4,7 @@
 // other connections of its I/O thread: the loop is taken over.
 #include <gtest/gtest.h>
 #include <unistd.h>
+#include <sys/prctl.h>
 
 #include <atomic>
 #include <mutex>
@@ -114,6 +115,9 @@ struct SpinServer {
                       }
                     }
                     resp.body = std::string(req.path);
+                    // The timer slack of the thread that ran it (a carrier the
+                    // rescuer started must not inherit the rescuer's).
+                    if (req.path == "/slack") resp.body = std::to_string(::prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0));
                   });
                 })};
 };
@@ -146,6 +150,14 @@ TEST(IoThreadRequests, ARequestThatSpinsOnTheIoThreadHasItsLoopTakenOver) {
   }
   EXPECT_FALSE(release.load());  // all answered while /spin still runs
   EXPECT_EQ(server.stats().loop_takeovers, 1u);
+  {
+    Client other(server.port());
+    ASSERT_TRUE(other.send(get("/slack")));
+    auto r = other.read_response(false, 2s);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->body, std::to_string(::prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0)))
+        << "the new carrier has the rescuer's timer slack";
+  }
 
   std::this_thread::sleep_until(spin_start + 2 * kQuickRun);  // a slow run
   release = true;
