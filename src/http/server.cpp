@@ -317,6 +317,8 @@ class Worker {
   Response resp_;
   std::string chunk_buf_;  // streamed response bytes on their way into a Conn's queue
   std::string log_buf_;
+  Clock::time_point log_since_{};  // when the oldest line in log_buf_ was queued
+  void flush_log(bool all);  // writes log_buf_ when due (all: now)
   // Reads and sends made together (socket_batch.h): the connections a
   // batch found readable, and those with output to send at its end, as
   // (fd, gen).
@@ -385,6 +387,7 @@ bool Worker::run() {
     if (draining_) {
       next = std::min(next, Clock::time_point(Clock::duration(srv_.grace_deadline_ns.load())));
     }
+    if (!log_buf_.empty()) next = std::min(next, log_since_ + srv_.config.access_log.file_flush_interval);
     if (next != kNever) {
       auto d = std::chrono::ceil<std::chrono::milliseconds>(next - now_).count();
       timeout_ms = static_cast<int>(std::clamp<int64_t>(d, 0, 60'000));
@@ -437,10 +440,7 @@ bool Worker::run() {
     }
     if (!send_queue_.empty()) send_queued();  // this batch's responses, together
     if (srv_.config.after_sends) srv_.config.after_sends(now_);
-    if (!log_buf_.empty()) {
-      srv_.log.write(log_buf_);
-      log_buf_.clear();
-    }
+    flush_log(false);
     graveyard_.clear();
     if (timers_.size() > 4 * live_ + 1024) compact_timers();
     if (!draining_ && srv_.stopping.load()) begin_drain();
@@ -450,8 +450,7 @@ bool Worker::run() {
         for (auto& slot : conns_) {
           if (slot && slot->fd >= 0) close_conn(slot.get());
         }
-        if (!log_buf_.empty()) srv_.log.write(log_buf_);
-        log_buf_.clear();
+        flush_log(true);
         graveyard_.clear();
         break;
       }
@@ -459,6 +458,7 @@ bool Worker::run() {
   }
   run_batch_hooks();
   if (t_loop_lost) return leave_loop(true);  // its new carrier ends it
+  flush_log(true);
   close_mailbox();
   return leave_loop(false);
 }
@@ -1441,11 +1441,17 @@ void Worker::log_request(const Conn* c, const Request& req, int status, uint64_t
   e.handler_ms = handler_ms;
   e.fields = fields;
   e.error = error;
+  if (log_buf_.empty()) log_since_ = now_;
   append_access_log_line(log_buf_, e);
-  if (log_buf_.size() > 64 * 1024) {
-    srv_.log.write(log_buf_);
-    log_buf_.clear();
-  }
+  if (log_buf_.size() > 64 * 1024) flush_log(true);
+}
+
+void Worker::flush_log(bool all) {
+  if (log_buf_.empty()) return;
+  const AccessLogConfig& config = srv_.config.access_log;
+  if (!all && config.sink == AccessLogConfig::Sink::kFile && now_ - log_since_ < config.file_flush_interval) return;
+  srv_.log.write(log_buf_);
+  log_buf_.clear();
 }
 
 bool defer_until_batch_end(void (*fn)(void*), void* arg) {

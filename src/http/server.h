@@ -144,6 +144,11 @@ struct AccessLogConfig {
   // kCallback: receives one or more complete '\n'-terminated JSON lines at a
   // time, serialized (never called concurrently).
   std::function<void(std::string_view lines)> callback;
+  // kFile: an I/O thread writes its lines once 64 KiB wait or the oldest has
+  // waited this long (and when it stops), not at the end of every batch: one
+  // write per request cost ~1.6 us on these VMs, 5-7% of a one-connection
+  // hello. A crash loses at most this much of the log. 0: every batch.
+  std::chrono::milliseconds file_flush_interval{100};
 };
 
 struct ServerConfig {
