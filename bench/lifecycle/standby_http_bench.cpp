@@ -2,15 +2,20 @@
 // logs it (`instance standby`: ms, written_bytes), for the two kinds side by
 // side in one server: a core reactor (bench/lifecycle/wake_guest.c, its
 // whole heap non-zero) and a wasi:http reactor component
-// (tests/http_component/reactor_app.c: /fill writes every page of 128 MiB).
-// Each round sends one small request to each (a page or two written), then
-// waits for both to go to standby again: the standby after a wake writes only
-// the pages changed since (incremental), the first one of the component its
-// whole state. Beside them, in the same run, the physical reference: a memcpy
-// of the same state in this process (what copying it whole costs at memory
-// speed), and the ratio of each standby to it.
+// (tests/http_component/reactor_app.c: /fill writes every page of 128 MiB),
+// and a wasi:http component whose 128 MiB state is its start image
+// (tests/http_component/init_app.c, `init = "init-fill"`: init writes every
+// 4 KiB page up to the memory limit). Each round sends one small request to each
+// (a page or two written), then waits for all to go to standby again: the
+// standby after a wake writes only the pages changed since (incremental); the
+// first one only what changed since the start image (core reactor, component
+// with an image: onto the copy of it the node made meanwhile), the reactor_app
+// component's first its whole state (it wrote it in its first request).
+// Beside them, in the same run, the physical reference: a memcpy of the same
+// state in this process (what copying it whole costs at memory speed), and
+// the ratio of each standby to it.
 //
-//   standby_http_bench [--wink PATH] [--rounds 20] [--component PATH]
+//   standby_http_bench [--wink PATH] [--rounds 20] [--component PATH] [--image-component PATH]
 #include <unistd.h>
 
 #include <chrono>
@@ -51,11 +56,13 @@ std::vector<std::pair<double, double>> standbys(const std::string& output, const
   return out;
 }
 
-bool wait_for_standbys(wink::test::WinkUp& up, size_t core, size_t component) {
+bool wait_for_standbys(wink::test::WinkUp& up, size_t each) {
   const auto until = Clock::now() + std::chrono::seconds(30);
   while (Clock::now() < until) {
     const std::string out = up.output();
-    if (standbys(out, "core").size() >= core && standbys(out, "component").size() >= component) return true;
+    if (standbys(out, "core").size() >= each && standbys(out, "component").size() >= each &&
+        standbys(out, "image").size() >= each)
+      return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   return false;
@@ -77,7 +84,7 @@ double memcpy_ms(uint64_t bytes) {
 
 int main(int argc, char** argv) {
   std::string wink = wink::test::wink_binary();
-  std::string component = WINK_REACTOR_APP;
+  std::string component = WINK_REACTOR_APP, image_component = WINK_INIT_APP;
   int rounds = 20;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -85,6 +92,7 @@ int main(int argc, char** argv) {
     if (a == "--wink") wink = next();
     else if (a == "--rounds") rounds = std::atoi(next());
     else if (a == "--component") component = next();
+    else if (a == "--image-component") image_component = next();
     else {
       std::fprintf(stderr, "unknown argument %s\n", a.c_str());
       return 2;
@@ -94,17 +102,22 @@ int main(int argc, char** argv) {
   fs::create_directories(root / "data");
   fs::copy_file(fs::path(WINK_GUEST_DIR) / "wake_guest.wasm", root / "core.wasm");
   fs::copy_file(component, root / "component.wasm");
+  fs::copy_file(image_component, root / "image.wasm");
   const std::string manifest =
       "[app]\nname = \"standby\"\n\n"
       "[[route]]\npath = \"/core/...\"\ncomponent = \"core\"\n\n"
       "[[route]]\npath = \"/component/...\"\ncomponent = \"component\"\n\n"
+      "[[route]]\npath = \"/image/...\"\ncomponent = \"image\"\n\n"
       "[component.core]\nsource = \"" + (root / "core.wasm").string() +
       "\"\nexecutor = \"reactor\"\ninit = \"bench.init\"\ninit_environment = { MEM_MB = \"" +
       std::to_string(kStateMiB) + "\" }\nstateful = true\nmax_instances = 1\nmemory_limit = \"256MiB\"\n"
       "idle_timeout = \"10ms\"\n\n"
       "[component.component]\nsource = \"" + (root / "component.wasm").string() +
       "\"\nexecutor = \"reactor\"\nstateful = true\nmax_instances = 1\nmemory_limit = \"256MiB\"\n"
-      "idle_timeout = \"10ms\"\n";
+      "idle_timeout = \"10ms\"\n\n"
+      "[component.image]\nsource = \"" + (root / "image.wasm").string() +
+      "\"\nexecutor = \"reactor\"\ninit = \"init-fill\"\nstateful = true\nmax_instances = 1\n"
+      "memory_limit = \"" + std::to_string(kStateMiB) + "MiB\"\nidle_timeout = \"10ms\"\n";
   wink::test::WinkUp up(wink);
   if (!up.start(root / "app", manifest, {"--data-dir", (root / "data").string(), "--access-log", "off"})) {
     std::fprintf(stderr, "wink up failed:\n%s\n", up.output().c_str());
@@ -116,12 +129,12 @@ int main(int argc, char** argv) {
     if (r.status != 200) std::fprintf(stderr, "GET %s: %d %s\n", path.c_str(), r.status, r.body.c_str());
     return r.status == 200;
   };
-  if (!ok("/component/fill") || !ok("/core/?touch=1") || !wait_for_standbys(up, 1, 1)) {
+  if (!ok("/component/fill") || !ok("/core/?touch=1") || !ok("/image/") || !wait_for_standbys(up, 1)) {
     std::fprintf(stderr, "no first standby:\n%s\n", up.output().c_str());
     return 1;
   }
   for (int r = 0; r < rounds; ++r) {
-    if (!ok("/core/?touch=1") || !ok("/component/") || !wait_for_standbys(up, r + 2, r + 2)) {
+    if (!ok("/core/?touch=1") || !ok("/component/") || !ok("/image/") || !wait_for_standbys(up, r + 2)) {
       std::fprintf(stderr, "round %d failed:\n%s\n", r, up.output().c_str());
       return 1;
     }
@@ -133,13 +146,16 @@ int main(int argc, char** argv) {
               kStateMiB, copy_ms);
   std::printf("| instance | first standby ms (MB written) | later standbys p50 / p99 ms | MB written p50 | "
               "p50 vs a memcpy of the state |\n|---|---|---|---|---|\n");
-  for (const char* id : {"core", "component"}) {
+  for (const char* id : {"core", "component", "image"}) {
     const auto lines = standbys(out, id);
     std::vector<double> later_ms, later_bytes;
     for (size_t i = 1; i < lines.size(); ++i) later_ms.push_back(lines[i].first), later_bytes.push_back(lines[i].second);
     const double p50 = pct(later_ms, 0.5);
     std::printf("| %s reactor | %.1f (%.1f) | %.2f / %.2f | %.3f | %.3fx |\n",
-                std::strcmp(id, "core") == 0 ? "core" : "wasi:http component", lines[0].first, lines[0].second / 1e6,
+                std::strcmp(id, "core") == 0        ? "core (init's image)"
+                : std::strcmp(id, "component") == 0 ? "wasi:http component (no image)"
+                                                     : "wasi:http component (init's image)",
+                lines[0].first, lines[0].second / 1e6,
                 p50, pct(later_ms, 0.99), pct(later_bytes, 0.5) / 1e6, p50 / copy_ms);
   }
   fs::remove_all(root);

@@ -824,10 +824,11 @@ Result<std::shared_ptr<Snapshot>> Snapshot::capture_onto(const Instance& instanc
 }
 
 Result<std::shared_ptr<Snapshot>> Snapshot::own_copy() const {
-  if (linked_) return make_error("internal error: own_copy of a component instance image");
   const auto t0 = std::chrono::steady_clock::now();
   auto snap = std::shared_ptr<Snapshot>(new Snapshot());
   snap->module_ = module_;
+  snap->linked_ = linked_;
+  snap->image_relocs_ = image_relocs_;
   snap->spec_key_ = spec_key_;
   snap->init_args_ = init_args_;
   snap->init_env_ = init_env_;

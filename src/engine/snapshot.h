@@ -139,7 +139,8 @@ class Snapshot : public std::enable_shared_from_this<Snapshot> {
                                                         const std::atomic<bool>* stop = nullptr);
 
   // A copy whose memory images are its own (unsealed, copied in the kernel),
-  // for a later capture_onto() of an instance restored from this snapshot.
+  // for a later capture_onto() (capture_linked_onto() for a linked snapshot)
+  // of an instance restored from this snapshot.
   Result<std::shared_ptr<Snapshot>> own_copy() const;
   // Made by capture() or own_copy(): its images are not shared by design.
   bool exclusive() const { return exclusive_; }
@@ -232,8 +233,9 @@ class Snapshot : public std::enable_shared_from_this<Snapshot> {
                                                           const std::atomic<bool>* stop = nullptr,
                                                           bool for_standby = false);
   // The standby of a linked instance restored from `base` (an exclusive
-  // capture_linked one): as capture_onto(), only the pages it changed since
-  // are written into base's images, which the result takes over.
+  // capture_linked one) or from the snapshot `base` is an own_copy() of: as
+  // capture_onto(), only the pages it changed since are written into base's
+  // images, which the result takes over.
   static Result<std::shared_ptr<Snapshot>> capture_linked_onto(const Instance& instance, std::shared_ptr<Snapshot> base,
                                                                std::span<const Range> ranges,
                                                                std::span<const void* const> artifacts,

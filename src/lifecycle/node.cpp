@@ -103,6 +103,9 @@ struct Node::Component {
   // spare_origin keeps what it was copied from (and so its address) alive.
   std::shared_ptr<engine::Snapshot> spare;
   std::shared_ptr<const engine::Snapshot> spare_origin;
+  // The same for a wasi:http component started from its image
+  // (linker::own_copy, which keeps the image it copies alive).
+  std::shared_ptr<linker::InstanceImage> http_spare;
   bool spare_wanted = false;   // an instance started from the start snapshot
   bool spare_pending = false;  // the timer thread is making one
 
@@ -129,9 +132,10 @@ struct Node::Component {
 struct Node::Work {
   enum Kind { kStandby, kStop, kStart, kSpare } kind;
   Inst* inst;
-  // kSpare: the component and the start snapshot to copy.
+  // kSpare: the component and the start snapshot (or image) to copy.
   Component* comp = nullptr;
   std::shared_ptr<const engine::Snapshot> origin;
+  std::shared_ptr<const linker::InstanceImage> http_origin;
 };
 
 // Every hold of mu_ goes through a Lock. Lifecycle log lines made under mu_
@@ -528,14 +532,24 @@ void Node::standby_http(Inst& i, bool stop_after) {
   // older than what requests already saw, nor from a half-saved one.
   // Incremental after the first: the instance's previous saved state, which
   // it was woken from, takes only the pages it changed since.
+  // The first, from the component's image: onto the spare copy of that
+  // image the timer thread made meanwhile, likewise only the changed pages.
   Component& c = *i.comp;
   const auto t0 = std::chrono::steady_clock::now();
   std::shared_ptr<const linker::InstanceImage> saved;
   std::string refused;
   if (c.spec.policy.stateful && !stop_after && i.http_live) {
-    auto image = wagi::save_http_instance(*i.http_live, i.http_saved.get(), &i.wanted);
+    std::shared_ptr<linker::InstanceImage> spare;
+    if (!i.http_saved) {
+      Lock lock(*this);
+      spare = std::move(c.http_spare);
+      if (spare && c.active() > 1) c.spare_wanted = true;  // others may need one too
+    }
+    const bool onto = i.http_saved || spare;
+    auto image = wagi::save_http_instance(*i.http_live, i.http_saved ? i.http_saved.get() : spare.get(), &i.wanted);
+    spare.reset();  // consumed
     auto wanted = [&] { return i.wanted.load(std::memory_order_relaxed); };
-    if (!image.ok() && !wanted() && i.http_saved) {
+    if (!image.ok() && !wanted() && onto) {
       // The update in place failed (no pagemap, say): the whole state into new images.
       {
         Lock lock(*this);
@@ -548,7 +562,7 @@ void Node::standby_http(Inst& i, bool stop_after) {
     } else if (wanted()) {
       // A request came: the instance serves again; the previous state,
       // perhaps half-updated, is dropped (the instance holds the newer one).
-      give_up_standby(i, t0, /*drop_saved=*/true, /*new_spare=*/false);
+      give_up_standby(i, t0, /*drop_saved=*/true, /*new_spare=*/onto);
       return;
     } else {
       refused = image.error().message;
@@ -1000,6 +1014,7 @@ time_point Node::tick() {
       if (c.spare_wanted && !c.spare && !c.spare_pending) {
         c.spare_pending = true;
         Work w{Work::kSpare, nullptr, &c, c.spec.init};
+        if (c.spec.http) w.http_origin = wagi::http_start_image(*c.spec.http);
         if (options_.background) {
           copy_queue_.push_back(std::move(w));
           copier_cv_.notify_one();
@@ -1008,9 +1023,10 @@ time_point Node::tick() {
         }
       }
       c.spare_wanted = false;
-      if (c.spare && c.active() == 0) {  // nothing left to take it: give the memory back
+      if ((c.spare || c.http_spare) && c.active() == 0) {  // nothing left to take it: give the memory back
         c.spare.reset();
         c.spare_origin.reset();
+        c.http_spare.reset();
       }
       uint32_t running = c.count(State::kRunning) + c.count(State::kStarting);
       uint32_t leaving = 0;
@@ -1104,12 +1120,23 @@ time_point Node::tick() {
 
 void Node::want_spare(Component& c, const Inst& i) {
   // Under mu_, after i started: from the start snapshot (no saved state of its own)?
-  if (c.spec.http || !c.spec.policy.stateful || i.saved || c.spare || c.spare_pending) return;
+  if (!c.spec.policy.stateful || c.spare_pending) return;
+  if (c.spec.http ? i.http_saved || c.http_spare || !wagi::http_start_image(*c.spec.http) : i.saved || c.spare) return;
   c.spare_wanted = true;
   notify_ticker(clock_->now());
 }
 
 void Node::run_spare(const Work& w) {
+  if (w.http_origin) {
+    auto copy = linker::own_copy(w.http_origin);  // outside the lock: copies the whole image
+    Lock lock(*this);
+    auto alive = std::find_if(components_.begin(), components_.end(),
+                              [&](const auto& c) { return c.get() == w.comp; });
+    if (alive == components_.end()) return;  // undeployed meanwhile
+    w.comp->spare_pending = false;
+    if (copy.ok() && !w.comp->http_spare && w.comp->active() > 0) w.comp->http_spare = std::move(*copy);
+    return;
+  }
   auto copy = w.origin->own_copy();  // outside the lock: copies the whole image
   Lock lock(*this);
   auto alive = std::find_if(components_.begin(), components_.end(),

@@ -393,10 +393,14 @@ Result<std::shared_ptr<const InstanceImage>> capture_instance(const ComponentIns
   for (uint32_t i = 0; i < self.core.size(); ++i) {
     if (!self.core[i]) continue;
     // Onto the core snapshot this core instance was restored from, when it
-    // is this instance's own (made by its previous standby).
+    // is this instance's own (made by its previous standby), or onto an own
+    // copy of the one it was restored from.
+    const engine::Snapshot* from = self.core[i]->snapshot();
+    const bool copies_from = onto && onto->copy_of && i < onto->copy_of->core.size() &&
+                             onto->copy_of->core[i].get() == from;
     const std::shared_ptr<engine::Snapshot> base =
         onto && i < onto->core.size() && onto->core[i] && onto->core[i]->exclusive() &&
-                self.core[i]->snapshot() == onto->core[i].get()
+                (from == onto->core[i].get() || copies_from)
             ? onto->core[i]
             : nullptr;
     auto snap = base ? engine::Snapshot::capture_linked_onto(*self.core[i], base, ranges, artifacts, stop)
@@ -419,6 +423,20 @@ Result<std::shared_ptr<const InstanceImage>> capture_standby_image(const Compone
   if (onto && onto->component != instance.impl_->loaded.get())
     return make_error("internal error: the instance image is another component's");
   return capture_instance(*instance.impl_, /*for_standby=*/true, onto, stop);
+}
+
+Result<std::shared_ptr<InstanceImage>> own_copy(std::shared_ptr<const InstanceImage> image) {
+  auto copy = std::make_shared<InstanceImage>();
+  copy->component = image->component;
+  copy->handles = image->handles;
+  copy->host_resources = image->host_resources;
+  copy->core.resize(image->core.size());
+  for (size_t i = 0; i < image->core.size(); ++i) {
+    if (!image->core[i]) continue;
+    WINK_ASSIGN_OR_RETURN(copy->core[i], image->core[i]->own_copy());
+  }
+  copy->copy_of = std::move(image);
+  return copy;
 }
 
 void park_slots(const InstanceImage& image, ComponentInstance& instance) {

@@ -132,7 +132,8 @@ Result<std::shared_ptr<const InstanceImage>> capture_image(const ComponentInstan
 // A long-lived instance going to standby: as capture_image, but the image is
 // the instance's own (not shared with other instances), so its next standby
 // can update it in place. `onto`, when given, is the image the instance was
-// restored from and made by its previous standby: only the pages the instance
+// restored from and made by its previous standby, or an own_copy() of the
+// image it was restored from: only the pages the instance
 // changed since are written into it (engine::Snapshot::capture_linked_onto),
 // and the result takes its memory images over. `onto` is then consumed,
 // whatever the outcome: restore nothing more from it (on failure it is
@@ -140,6 +141,13 @@ Result<std::shared_ptr<const InstanceImage>> capture_image(const ComponentInstan
 Result<std::shared_ptr<const InstanceImage>> capture_standby_image(const ComponentInstance& instance,
                                                                    const InstanceImage* onto,
                                                                    const std::atomic<bool>* stop = nullptr);
+// A copy of `image` whose memory images are its own (copied in the kernel,
+// engine::Snapshot::own_copy), made ahead of the first standby of an
+// instance restored from `image`: capture_standby_image onto the copy then
+// writes only the pages that instance changed since its start, as onto the
+// instance's own previous image, instead of its whole state.
+Result<std::shared_ptr<InstanceImage>> own_copy(std::shared_ptr<const InstanceImage> image);
+
 // After capture_standby_image(instance, onto = the image it was restored
 // from) returned `image`: the instance's memory slots, still mapping
 // image's memories, are kept for the next restore from `image`

@@ -81,6 +81,9 @@ class InstanceImage {
   // reps so guest memory that names them stays true.
   component::HandleTable handles;
   std::shared_ptr<const component::HostResourcesImage> host_resources;
+  // An own_copy(): the image it copies, kept alive so that the instances
+  // restored from it (their core snapshots) are still recognised.
+  std::shared_ptr<const InstanceImage> copy_of;
 };
 
 // Restores `image` once and checks that every pointer a core instance holds

@@ -410,6 +410,10 @@ Result<std::unique_ptr<linker::ComponentInstance>> start_http_instance(
   return linker::instantiate(component.loaded, component.limits.instance);
 }
 
+std::shared_ptr<const linker::InstanceImage> http_start_image(const HttpComponent& component) {
+  return component.image;
+}
+
 Result<std::shared_ptr<const linker::InstanceImage>> save_http_instance(const linker::ComponentInstance& instance,
                                                                        const linker::InstanceImage* previous,
                                                                        const std::atomic<bool>* stop) {

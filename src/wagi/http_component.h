@@ -131,14 +131,19 @@ void run_http_component(const HttpComponent& component, const http::Request& req
 Result<std::unique_ptr<linker::ComponentInstance>> start_http_instance(
     const HttpComponent& component, const std::shared_ptr<const linker::InstanceImage>& saved);
 
+// The image start_http_instance restores a new instance from when it has no
+// saved state (null: such an instance is instantiated afresh).
+std::shared_ptr<const linker::InstanceImage> http_start_image(const HttpComponent& component);
+
 // The instance's state between two requests (linker::capture_standby_image),
 // for a later start_http_instance; its handles and stdio streams are carried
 // over. Refused, with the reason, while the guest holds any other host
 // resource (a stream, a field list, a request kept from an earlier call):
 // those belong to this instance's host state and cannot be restored.
 // `previous`: the state the instance was started from, if this function
-// saved it: only the pages changed since are written, into it; it is
-// consumed either way (start nothing more from it).
+// saved it, or an own copy of http_start_image (linker::own_copy) when it
+// was started from that: only the pages changed since are written, into it;
+// it is consumed either way (start nothing more from it).
 // `stop`: once true, the save gives up (engine::Snapshot::kStopped) and the instance is as it was.
 Result<std::shared_ptr<const linker::InstanceImage>> save_http_instance(const linker::ComponentInstance& instance,
                                                                        const linker::InstanceImage* previous,

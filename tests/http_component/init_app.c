@@ -20,8 +20,8 @@
 // stdout stream), then 1.5 s of busy work: an init worth not running twice.
 // The other init exports are the hostile ones: init-trap traps, init-loop
 // never returns, init-grow grows the memory a page at a time until refused
-// and writes to every page, init-exit calls exit(3), init-with-arg and
-// init-returns have the wrong type for an init.
+// and writes to every page (init-fill: every 4 KiB page), init-exit calls
+// exit(3), init-with-arg and init-returns have the wrong type for an init.
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,6 +96,22 @@ void init_grow(void) {
     int before = __builtin_wasm_memory_grow(0, 1);
     if (before < 0) break;
     ((volatile uint8_t*)(uintptr_t)((uint32_t)before * 65536u))[100] = 0xee;
+  }
+  counter = 100;
+  inits++;
+}
+
+// init-fill: as init-grow, but every 4 KiB page of the grown memory is
+// written, non-zero: a start image whose whole heap is state (the standby
+// benchmark's component started from an image).
+__attribute__((export_name("init-fill")))
+void init_fill(void) {
+  free(malloc(16384));
+  for (;;) {
+    int before = __builtin_wasm_memory_grow(0, 1);
+    if (before < 0) break;
+    for (uint32_t at = 100; at < 65536u; at += 4096)
+      ((volatile uint8_t*)(uintptr_t)((uint32_t)before * 65536u))[at] = 0xee;
   }
   counter = 100;
   inits++;
