@@ -242,7 +242,8 @@ TEST_F(ReactorComponent, UntouchedPagesSurviveTheNextStandby) {
 // saves at its first standby only the pages it changed since its start, onto
 // the copy of that image the node made while it ran, not its whole state.
 // The pages it never touched still hold init's bytes after the wake; the page
-// it zeroed stays zeroed; and the standbys after it build on that state.
+// it zeroed stays zeroed, the memory it grew stays grown; and the standbys
+// after it build on that state.
 TEST_F(ReactorComponent, TheFirstStandbyFromTheImageWritesOnlyWhatTheInstanceChanged) {
   if (!*kInitApp) GTEST_SKIP() << "built without the component toolchain (npm/node missing)";
   fs::copy_file(kInitApp, dir_ / "init.wasm", fs::copy_options::overwrite_existing);
@@ -261,10 +262,11 @@ TEST_F(ReactorComponent, TheFirstStandbyFromTheImageWritesOnlyWhatTheInstanceCha
     whole += v;
     if (i < 4096) first_page += v;
   }
-  auto r = up.get("/");
+  auto r = up.get("/grow");  // beyond the image: 16 more pages
   ASSERT_EQ(r.status, 200) << r.content() << up.output();
   EXPECT_EQ(field(r.content(), "table"), whole) << r.content();
   EXPECT_EQ(field(r.content(), "counter"), 100) << r.content();
+  const int pages = field(r.content(), "pages");
   for (int standby = 1; standby <= 2; ++standby) {
     ASSERT_TRUE(wait_for_nth(up, kStandby, standby, 20s)) << up.output();
     r = up.get("/");  // woken from what the standby saved
@@ -273,6 +275,7 @@ TEST_F(ReactorComponent, TheFirstStandbyFromTheImageWritesOnlyWhatTheInstanceCha
     EXPECT_EQ(field(r.content(), "first"), 0) << r.content();
     EXPECT_EQ(field(r.content(), "counter"), 100 + standby) << r.content();
     EXPECT_EQ(field(r.content(), "inits"), 1) << r.content();
+    EXPECT_EQ(field(r.content(), "pages"), pages) << r.content();
   }
   const std::string out = up.output();
   for (int standby = 1; standby <= 2; ++standby) {
