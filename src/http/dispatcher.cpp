@@ -190,11 +190,13 @@ void Dispatcher::run_inline_batch(void*) {
   for (size_t i = 0; i < batch.size(); ++i) {
     InlineTask t = std::move(batch[i]);
     Dispatcher& pool = *t.pool;
-    if (over_budget || pool.stopping_.load(std::memory_order_relaxed) || !lend_io_loop()) {
+    // (A task's start is the previous one's end, or read now: the loan's start too.)
+    const Clock::time_point now = began == Clock::time_point{} ? Clock::now() : began;
+    if (over_budget || pool.stopping_.load(std::memory_order_relaxed) || !lend_io_loop(now)) {
       pool.requeue(std::move(t));
       continue;
     }
-    if (began == Clock::time_point{}) start = began = Clock::now();
+    if (began == Clock::time_point{}) start = began = now;
     t.task();
     t.task = Task();
     auto ended = Clock::now();

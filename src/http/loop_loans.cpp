@@ -72,12 +72,12 @@ void LoopLoans::own(size_t i) {
   l.word.store(l.word.load(std::memory_order_relaxed) & ~kStateMask, std::memory_order_release);
 }
 
-void LoopLoans::lend(size_t i) {
+void LoopLoans::lend(size_t i, std::chrono::steady_clock::time_point now) {
   Loop& l = loops_[i];
   // Only this loop's carrier changes an owned word: a new sequence marks a new loan.
   l.lent = (((l.word.load(std::memory_order_relaxed) >> 2) + 1) << 2) | kLent;
   // Before the word: a rescuer that sees this loan sees when it began (or a later loan's start).
-  l.lent_at.store(steady_ns(std::chrono::steady_clock::now()), std::memory_order_relaxed);
+  l.lent_at.store(steady_ns(now), std::memory_order_relaxed);
   // seq_cst, with the load of rescuer_asleep_ after it: either the rescuer,
   // going to sleep, sees this loan, or this sees it asleep and wakes it.
   l.word.store(l.lent);

@@ -55,8 +55,9 @@ class LoopLoans {
   // carriers and joins every thread (one still busy with lent work is waited for).
   void join();
 
-  // On the thread that runs loop `i`: lends it for the work about to run.
-  void lend(size_t i);
+  // On the thread that runs loop `i`: lends it for the work about to run
+  // (`now`: the caller's clock, read right before).
+  void lend(size_t i, std::chrono::steady_clock::time_point now);
   // After that work: false when the loop was taken over meanwhile.
   bool reclaim(size_t i);
   // On a carrier starting loop `i` (its first run or after a takeover).

@@ -241,7 +241,7 @@ class Worker {
   // until the loop, lent to work this thread ran, was taken over (true).
   bool run();
   // lend_io_loop / reclaim_io_loop on this worker's carrier.
-  void lend();
+  void lend(Clock::time_point now);
   bool reclaim();
 
  private:
@@ -347,10 +347,10 @@ void Worker::run_batch_hooks() {
   }
 }
 
-void Worker::lend() {
+void Worker::lend(Clock::time_point now) {
   t_loop_lent = true;
   t_batch_hooks = nullptr;
-  srv_.loans.lend(index_);
+  srv_.loans.lend(index_, now);
 }
 
 bool Worker::reclaim() {
@@ -1460,9 +1460,9 @@ bool defer_until_batch_end(void (*fn)(void*), void* arg) {
   return true;
 }
 
-bool lend_io_loop() {
+bool lend_io_loop(std::chrono::steady_clock::time_point now) {
   if (t_loop == nullptr || t_loop_lent || t_loop_lost || t_batch_hooks == nullptr) return false;
-  t_loop->lend();
+  t_loop->lend(now);
   return true;
 }
 

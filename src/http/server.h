@@ -122,15 +122,16 @@ bool defer_until_batch_end(void (*fn)(void*), void* arg);
 // serves its connections from then on, and this thread, once the work
 // returns, only finishes its hooks and gives the loop up.
 //
-//   if (lend_io_loop()) {
+//   if (lend_io_loop(std::chrono::steady_clock::now())) {
 //     work();
 //     if (!reclaim_io_loop()) { /* the loop was taken over: lend no more */ }
 //   }
 //
 // lend_io_loop() is false (and lends nothing) off an I/O thread, inside lent
-// work, or once the loop was taken over. Inside lent work,
-// defer_until_batch_end is false: there is no batch to defer to.
-bool lend_io_loop();
+// work, or once the loop was taken over. `now`: the caller's clock, read right
+// before (the loan's start). Inside lent work, defer_until_batch_end is false:
+// there is no batch to defer to.
+bool lend_io_loop(std::chrono::steady_clock::time_point now);
 bool reclaim_io_loop();
 
 // The built-in health endpoint, answered before the handler sees the request
