@@ -251,11 +251,11 @@ def standby():
         raise ValueError("no 64 MiB stateful standby or idle line")
     p50, p99 = (num(x) for x in row[0][5].split("/"))
     held = p50 < 1.0 and float(idle.group(1)) < 5.0
-    # Over `wink up`, 128 MiB, core reactor and wasi:http component (standby_http_bench), when built.
-    http = {r[0]: r for r in table_rows(out) if len(r) == 5 and r[0].endswith("reactor")}
-    extra = "".join(f"; {name} over HTTP (128 MiB): later standbys p50 {http[name][2].split('/')[0].strip()} ms, "
-                    f"first {http[name][1]} ms (MB written), vs a memcpy of the state {http[name][4]}"
-                    for name in ("core reactor", "wasi:http component reactor") if name in http)
+    # Over `wink up`, 128 MiB: a core reactor and wasi:http components, with and
+    # without a start image (standby_http_bench), when built.
+    http = [r for r in table_rows(out) if len(r) == 5 and r[0].endswith("reactor")]
+    extra = "".join(f"; {r[0]} over HTTP (128 MiB): later standbys p50 {r[2].split('/')[0].strip()} ms, "
+                    f"first {r[1]} ms (MB written), vs a memcpy of the state {r[4]}" for r in http)
     return (f"standby p50 {p50:.3f} ms (p99 {p99:.1f} ms), saved {row[0][6]}; idle timeout -> memory released "
             f"p50 +{float(idle.group(1)):.2f} ms (p99 +{float(idle.group(2)):.1f} ms) past idle_timeout{extra}"), held
 
