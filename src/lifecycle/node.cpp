@@ -545,7 +545,7 @@ void Node::standby_http(Inst& i, bool stop_after) {
       spare = std::move(c.http_spare);
       if (spare && c.active() > 1) c.spare_wanted = true;  // others may need one too
     }
-    const bool onto = i.http_saved || spare;
+    const bool onto = i.http_saved || spare, onto_spare = spare != nullptr;
     auto image = wagi::save_http_instance(*i.http_live, i.http_saved ? i.http_saved.get() : spare.get(), &i.wanted);
     spare.reset();  // consumed
     auto wanted = [&] { return i.wanted.load(std::memory_order_relaxed); };
@@ -562,7 +562,7 @@ void Node::standby_http(Inst& i, bool stop_after) {
     } else if (wanted()) {
       // A request came: the instance serves again; the previous state,
       // perhaps half-updated, is dropped (the instance holds the newer one).
-      give_up_standby(i, t0, /*drop_saved=*/true, /*new_spare=*/onto);
+      give_up_standby(i, t0, /*drop_saved=*/true, /*new_spare=*/onto_spare);
       return;
     } else {
       refused = image.error().message;
@@ -1011,10 +1011,10 @@ time_point Node::tick() {
     for (auto& cp : components_) {
       Component& c = *cp;
       const ComponentPolicy& pol = c.spec.policy;
-      if (c.spare_wanted && !c.spare && !c.spare_pending) {
+      Work w{Work::kSpare, nullptr, &c, c.spec.http ? nullptr : c.spec.init};
+      if (c.spec.http) w.http_origin = wagi::http_start_image(*c.spec.http);
+      if (c.spare_wanted && !c.spare && !c.http_spare && !c.spare_pending && (w.origin || w.http_origin)) {
         c.spare_pending = true;
-        Work w{Work::kSpare, nullptr, &c, c.spec.init};
-        if (c.spec.http) w.http_origin = wagi::http_start_image(*c.spec.http);
         if (options_.background) {
           copy_queue_.push_back(std::move(w));
           copier_cv_.notify_one();
