@@ -108,6 +108,7 @@ struct Node::Component {
   std::shared_ptr<linker::InstanceImage> http_spare;
   bool spare_wanted = false;   // an instance started from the start snapshot
   bool spare_pending = false;  // the timer thread is making one
+  bool removed = false;        // undeploy() is waiting for its instances' claims to end
 
   uint32_t count(State s) const {
     uint32_t n = 0;
@@ -449,6 +450,7 @@ void Node::undeploy(Component* component) {
     // Out of tick()'s sight first, then wait for its claims to end.
     owned = std::move(*it);
     components_.erase(it);
+    owned->removed = true;  // (a standby waiting for a spare stops waiting)
     lock.wait(cv_, [&] {
       for (const auto& i : owned->instances) {
         if (i->claimed || i->busy) return false;
@@ -542,6 +544,7 @@ void Node::standby_http(Inst& i, bool stop_after) {
     std::shared_ptr<linker::InstanceImage> spare;
     if (!i.http_saved) {
       Lock lock(*this);
+      await_spare(lock, i);
       spare = std::move(c.http_spare);
       if (spare && c.active() > 1) c.spare_wanted = true;  // others may need one too
     }
@@ -677,6 +680,7 @@ void Node::standby(Inst& i, bool stop_after) {
     std::shared_ptr<engine::Snapshot> spare;
     if (!onto_saved) {
       Lock lock(*this);
+      await_spare(lock, i);
       if (c.spare && c.spare_origin.get() == i.live->snapshot()) {
         spare = std::move(c.spare);
         c.spare_origin.reset();
@@ -1126,6 +1130,19 @@ void Node::want_spare(Component& c, const Inst& i) {
   notify_ticker(clock_->now());
 }
 
+void Node::await_spare(Lock& lock, const Inst& i) {
+  // A first standby soon after the start: the spare may still be being copied
+  // (in the kernel, page cache to page cache), which takes less than the
+  // full capture it saves. Waited for, unless a request wants the instance back.
+  // (Only the copier thread makes spares, so only with one.)
+  const Component& c = *i.comp;
+  if (!options_.background) return;
+  while (c.spare_pending && !c.spare && !c.http_spare && !c.removed && !stopping_ &&
+         !i.wanted.load(std::memory_order_relaxed)) {
+    lock.wait_for(cv_, milliseconds(1));
+  }
+}
+
 void Node::run_spare(const Work& w) {
   if (w.http_origin) {
     auto copy = linker::own_copy(w.http_origin);  // outside the lock: copies the whole image
@@ -1135,6 +1152,7 @@ void Node::run_spare(const Work& w) {
     if (alive == components_.end()) return;  // undeployed meanwhile
     w.comp->spare_pending = false;
     if (copy.ok() && !w.comp->http_spare && w.comp->active() > 0) w.comp->http_spare = std::move(*copy);
+    cv_.notify_all();  // a standby waiting for it (await_spare)
     return;
   }
   auto copy = w.origin->own_copy();  // outside the lock: copies the whole image
@@ -1147,6 +1165,7 @@ void Node::run_spare(const Work& w) {
     w.comp->spare = std::move(*copy);
     w.comp->spare_origin = w.origin;
   }
+  cv_.notify_all();  // a standby waiting for it (await_spare)
 }
 
 void Node::run_work(std::vector<Work>& work) {

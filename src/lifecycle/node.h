@@ -255,6 +255,7 @@ class Node {
   Inst* evict_for(Component& c);
   void run_work(std::vector<Work>& work);
   void want_spare(Component& c, const Inst& i);
+  void await_spare(Lock& lock, const Inst& i);  // under mu_: the spare being copied for i's first standby
   void notify_ticker(Clock::time_point when);
   // Under mu_ (`held` proves it): queues one JSON log line for options_.log;
   // the Lock that releases mu_ writes it, after releasing (Node::Lock).
