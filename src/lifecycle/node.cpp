@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 
 #include "common/bytes_text.h"
 #include "http/access_log.h"
@@ -1144,26 +1145,25 @@ void Node::await_spare(Lock& lock, const Inst& i) {
 }
 
 void Node::run_spare(const Work& w) {
+  // Outside the lock: copies the whole image (a core start snapshot, or a
+  // wasi:http component's image).
+  std::optional<Result<std::shared_ptr<engine::Snapshot>>> copy;
+  std::optional<Result<std::shared_ptr<linker::InstanceImage>>> http_copy;
   if (w.http_origin) {
-    auto copy = linker::own_copy(w.http_origin);  // outside the lock: copies the whole image
-    Lock lock(*this);
-    auto alive = std::find_if(components_.begin(), components_.end(),
-                              [&](const auto& c) { return c.get() == w.comp; });
-    if (alive == components_.end()) return;  // undeployed meanwhile
-    w.comp->spare_pending = false;
-    if (copy.ok() && !w.comp->http_spare && w.comp->active() > 0) w.comp->http_spare = std::move(*copy);
-    cv_.notify_all();  // a standby waiting for it (await_spare)
-    return;
+    http_copy = linker::own_copy(w.http_origin);
+  } else {
+    copy = w.origin->own_copy();
   }
-  auto copy = w.origin->own_copy();  // outside the lock: copies the whole image
   Lock lock(*this);
   auto alive = std::find_if(components_.begin(), components_.end(),
                             [&](const auto& c) { return c.get() == w.comp; });
   if (alive == components_.end()) return;  // undeployed meanwhile
-  w.comp->spare_pending = false;
-  if (copy.ok() && w.comp->spec.init.get() == w.origin.get() && !w.comp->spare && w.comp->active() > 0) {
-    w.comp->spare = std::move(*copy);
-    w.comp->spare_origin = w.origin;
+  Component& c = *w.comp;
+  c.spare_pending = false;
+  if (http_copy && http_copy->ok() && !c.http_spare && c.active() > 0) c.http_spare = std::move(**http_copy);
+  if (copy && copy->ok() && c.spec.init.get() == w.origin.get() && !c.spare && c.active() > 0) {
+    c.spare = std::move(**copy);
+    c.spare_origin = w.origin;
   }
   cv_.notify_all();  // a standby waiting for it (await_spare)
 }
