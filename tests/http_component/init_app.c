@@ -86,36 +86,29 @@ void init_loop(void) {
   }
 }
 
-__attribute__((export_name("init-grow")))
-void init_grow(void) {
-  // The allocator takes its first heap now (the requests' small allocations
-  // come from it), then the memory grows until refused (the component's
-  // memory_limit), every new page written.
+// The allocator takes its first heap now (the requests' small allocations
+// come from it), then the memory grows until refused (the component's
+// memory_limit), a byte written every `stride` bytes of each new Wasm page.
+static void grow_until_refused(uint32_t stride) {
   free(malloc(16384));
   for (;;) {
     int before = __builtin_wasm_memory_grow(0, 1);
     if (before < 0) break;
-    ((volatile uint8_t*)(uintptr_t)((uint32_t)before * 65536u))[100] = 0xee;
-  }
-  counter = 100;
-  inits++;
-}
-
-// init-fill: as init-grow, but every 4 KiB page of the grown memory is
-// written, non-zero: a start image whose whole heap is state (the standby
-// benchmark's component started from an image).
-__attribute__((export_name("init-fill")))
-void init_fill(void) {
-  free(malloc(16384));
-  for (;;) {
-    int before = __builtin_wasm_memory_grow(0, 1);
-    if (before < 0) break;
-    for (uint32_t at = 100; at < 65536u; at += 4096)
+    for (uint32_t at = 100; at < 65536u; at += stride)
       ((volatile uint8_t*)(uintptr_t)((uint32_t)before * 65536u))[at] = 0xee;
   }
   counter = 100;
   inits++;
 }
+
+// Every new Wasm page written.
+__attribute__((export_name("init-grow")))
+void init_grow(void) { grow_until_refused(65536); }
+
+// Every 4 KiB page of the grown memory written, non-zero: a start image whose
+// whole heap is state (the standby benchmark's component started from an image).
+__attribute__((export_name("init-fill")))
+void init_fill(void) { grow_until_refused(4096); }
 
 __attribute__((export_name("init-exit")))
 void init_exit(void) { exit(3); }

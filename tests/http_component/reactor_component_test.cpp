@@ -82,6 +82,15 @@ class ReactorComponent : public ::testing::Test {
            "[component.counter]\nsource = \"counter.wasm\"\nexecutor = \"reactor\"\n" + settings +
            "[[route]]\npath = \"/...\"\ncomponent = \"counter\"\n";
   }
+  // One stateful reactor component "init" of tests/http_component/init_app.c
+  // (copied beside it) on every path, at most one instance; `settings` (its
+  // `init` export among them) are added to it.
+  std::string stateful_init_manifest(const std::string& settings) const {
+    fs::copy_file(kInitApp, dir_ / "init.wasm", fs::copy_options::overwrite_existing);
+    return "manifest_version = 1\n[app]\nname = \"rc\"\n"
+           "[component.init]\nsource = \"init.wasm\"\nexecutor = \"reactor\"\nstateful = true\nmax_instances = 1\n" +
+           settings + "[[route]]\npath = \"/...\"\ncomponent = \"init\"\n";
+  }
   int count(WinkUp& up, const std::string& path = "/") {
     auto r = up.get(path);
     EXPECT_EQ(r.status, 200) << path << ": " << r.content() << up.output();
@@ -246,14 +255,8 @@ TEST_F(ReactorComponent, UntouchedPagesSurviveTheNextStandby) {
 // after it build on that state.
 TEST_F(ReactorComponent, TheFirstStandbyFromTheImageWritesOnlyWhatTheInstanceChanged) {
   if (!*kInitApp) GTEST_SKIP() << "built without the component toolchain (npm/node missing)";
-  fs::copy_file(kInitApp, dir_ / "init.wasm", fs::copy_options::overwrite_existing);
-  const std::string m =
-      "manifest_version = 1\n[app]\nname = \"rc\"\n"
-      "[component.init]\nsource = \"init.wasm\"\nexecutor = \"reactor\"\ninit = \"init\"\nstateful = true\n"
-      "max_instances = 1\nidle_timeout = \"300ms\"\n"
-      "[[route]]\npath = \"/...\"\ncomponent = \"init\"\n";
   WinkUp up;
-  ASSERT_TRUE(up.start(dir_, m)) << up.output();
+  ASSERT_TRUE(up.start(dir_, stateful_init_manifest("init = \"init\"\nidle_timeout = \"300ms\"\n"))) << up.output();
   // init_app.c: init fills table[i] = (i * 7 + 1) | 1; each request answers
   // the table's sum, then zeroes its first page and bumps the counter.
   int64_t whole = 0, first_page = 0;
@@ -294,14 +297,10 @@ TEST_F(ReactorComponent, TheFirstStandbyFromTheImageWritesOnlyWhatTheInstanceCha
 // rather than writing the whole state.
 TEST_F(ReactorComponent, AFirstStandbyRightAfterTheStartWaitsForTheImagesCopy) {
   if (!*kInitApp) GTEST_SKIP() << "built without the component toolchain (npm/node missing)";
-  fs::copy_file(kInitApp, dir_ / "init.wasm", fs::copy_options::overwrite_existing);
-  const std::string m =
-      "manifest_version = 1\n[app]\nname = \"rc\"\n"
-      "[component.init]\nsource = \"init.wasm\"\nexecutor = \"reactor\"\ninit = \"init-fill\"\n"
-      "stateful = true\nmax_instances = 1\nmemory_limit = \"256MiB\"\nidle_timeout = \"10ms\"\n"
-      "[[route]]\npath = \"/...\"\ncomponent = \"init\"\n";
   WinkUp up;
-  ASSERT_TRUE(up.start(dir_, m)) << up.output();
+  ASSERT_TRUE(up.start(dir_, stateful_init_manifest("init = \"init-fill\"\nmemory_limit = \"256MiB\"\n"
+                                                    "idle_timeout = \"10ms\"\n")))
+      << up.output();
   auto r = up.get("/");
   ASSERT_EQ(r.status, 200) << r.content() << up.output();
   EXPECT_EQ(field(r.content(), "counter"), 100) << r.content();
