@@ -1016,15 +1016,17 @@ time_point Node::tick() {
     for (auto& cp : components_) {
       Component& c = *cp;
       const ComponentPolicy& pol = c.spec.policy;
-      Work w{Work::kSpare, nullptr, &c, c.spec.http ? nullptr : c.spec.init};
-      if (c.spec.http) w.http_origin = wagi::http_start_image(*c.spec.http);
-      if (c.spare_wanted && !c.spare && !c.http_spare && !c.spare_pending && (w.origin || w.http_origin)) {
-        c.spare_pending = true;
-        if (options_.background) {
-          copy_queue_.push_back(std::move(w));
-          copier_cv_.notify_one();
-        } else {
-          work.push_back(std::move(w));  // tests without threads: in tick(), first
+      if (c.spare_wanted && !c.spare && !c.http_spare && !c.spare_pending) {
+        Work w{Work::kSpare, nullptr, &c, c.spec.http ? nullptr : c.spec.init};
+        if (c.spec.http) w.http_origin = wagi::http_start_image(*c.spec.http);
+        if (w.origin || w.http_origin) {
+          c.spare_pending = true;
+          if (options_.background) {
+            copy_queue_.push_back(std::move(w));
+            copier_cv_.notify_one();
+          } else {
+            work.push_back(std::move(w));  // tests without threads: in tick(), first
+          }
         }
       }
       c.spare_wanted = false;
