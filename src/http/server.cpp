@@ -83,6 +83,19 @@ using BatchHook = std::pair<void (*)(void*), void*>;
 thread_local std::vector<BatchHook>* t_batch_hooks = nullptr;
 thread_local std::vector<BatchHook> t_hooks_running;  // the round being run
 
+// Clean-up postponed until this thread's batch of responses went out
+// (defer_until_sent): it runs while the clients read, not before they can.
+thread_local std::vector<BatchHook> t_after_sent;
+thread_local std::vector<BatchHook> t_after_sent_running;
+
+void run_after_sent() {
+  while (!t_after_sent.empty()) {
+    t_after_sent_running.swap(t_after_sent);
+    for (auto& [fn, arg] : t_after_sent_running) fn(arg);
+    t_after_sent_running.clear();
+  }
+}
+
 // The worker whose loop this thread runs (lend_io_loop), whether it is lent
 // now, and whether it was taken over while lent (this thread then only
 // finishes what it was doing and gives the loop up).
@@ -308,6 +321,8 @@ class Worker {
   std::unique_ptr<char[]> scratch_;
   std::vector<std::unique_ptr<Conn>> conns_;  // by fd
   std::vector<std::unique_ptr<Conn>> graveyard_;
+  // Exchanges answered in this batch, freed once its responses went out.
+  std::vector<std::unique_ptr<detail::Exchange>> answered_;
   size_t live_ = 0;
   size_t reject_lingering_ = 0;
   uint32_t next_gen_ = 1;
@@ -364,6 +379,7 @@ bool Worker::reclaim() {
 }
 
 bool Worker::leave_loop(bool taken) {
+  run_after_sent();
   t_batch_hooks = nullptr;
   t_loop = nullptr;
   t_loop_lost = false;
@@ -439,9 +455,11 @@ bool Worker::run() {
       if (mailbox_->posted.load()) drain_mailbox();
     }
     if (!send_queue_.empty()) send_queued();  // this batch's responses, together
+    run_after_sent();
     if (srv_.config.after_sends) srv_.config.after_sends(now_);
     flush_log(false);
     graveyard_.clear();
+    answered_.clear();
     if (timers_.size() > 4 * live_ + 1024) compact_timers();
     if (!draining_ && srv_.stopping.load()) begin_drain();
     if (draining_) {
@@ -1018,6 +1036,7 @@ void Worker::finish_exchange(Conn* c, std::unique_ptr<detail::Exchange> ex) {
   c->last_activity = now_;
   ex->request->stream.reset();
   c->spare = std::move(ex->request);
+  answered_.push_back(std::move(ex));
 }
 
 void Worker::finish_buffered(Conn* c, const Request& req, Response& resp, Clock::time_point started,
@@ -1457,6 +1476,12 @@ void Worker::flush_log(bool all) {
 bool defer_until_batch_end(void (*fn)(void*), void* arg) {
   if (t_batch_hooks == nullptr) return false;
   t_batch_hooks->emplace_back(fn, arg);
+  return true;
+}
+
+bool defer_until_sent(void (*fn)(void*), void* arg) {
+  if (t_loop == nullptr) return false;
+  t_after_sent.emplace_back(fn, arg);
   return true;
 }
 

@@ -115,6 +115,13 @@ class AsyncHandler {
 // nothing) when not called on an I/O thread.
 bool defer_until_batch_end(void (*fn)(void*), void* arg);
 
+// Lets a handler on an I/O thread postpone its clean-up (freeing an
+// instance, say) until the responses of the batch it is in were sent: the
+// client does not wait for it. Runs `fn(arg)` on this thread then, also when
+// the work was lent and its loop taken over meanwhile. Returns false (and does
+// nothing) off an I/O thread.
+bool defer_until_sent(void (*fn)(void*), void* arg);
+
 // For work a batch-end hook runs on the I/O thread itself (a short request:
 // cheaper there than a context switch to another thread and back). While it
 // runs the thread's event loop is lent: should the work outlast

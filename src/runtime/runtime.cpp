@@ -38,7 +38,13 @@ struct ThreadState {
   volatile sig_atomic_t in_guest = 0;
   volatile sig_atomic_t in_host = 0;
   volatile sig_atomic_t deadline_pending = 0;
+  // The innermost armed call (the one a deadline signal may end) and its
+  // deadline (steady-clock ns, 0: none), as the watchdog reads them: written by
+  // this thread under watch_seq (odd while being written).
   std::atomic<uint64_t> call_id{0};
+  std::atomic<int64_t> watch_ns{0};
+  std::atomic<uint32_t> watch_seq{0};
+  bool watched = false;  // known to the watchdog
   std::atomic<uint64_t> kill_id{0};
   Trap trap = Trap::kNone;
   int exit_code = 0;
@@ -56,6 +62,8 @@ struct ThreadState {
   // Exception handling state (wasm EH proposal).
   uint32_t exception_tag = 0, exception_size = 0;
   unsigned char exception[256];
+
+  ~ThreadState();  // leaves the watchdog
 };
 
 thread_local ThreadState t_state;
@@ -244,8 +252,11 @@ bool prepare_thread(ThreadState& ts) {
   return true;
 }
 
-// Watchdog: one thread, sleeping until the earliest registered deadline.
-// Registering a call costs a lock and no wake-up unless it is the earliest.
+// Watchdog: one thread, sleeping until the earliest deadline of the threads
+// it watches. Each thread publishes its innermost armed call (id, deadline)
+// in its own ThreadState under a sequence count: arming and disarming a call
+// take no lock and wake nobody unless the deadline is earlier than the
+// watchdog's next wake-up.
 class Watchdog {
  public:
   static Watchdog& instance() {
@@ -253,63 +264,123 @@ class Watchdog {
     return *w;
   }
 
-  void arm(ThreadState* ts, uint64_t id, std::chrono::steady_clock::time_point when) {
+  // Publishes `ts`'s watched call: `id` with its deadline (`ns` on the
+  // steady clock; 0: none), given `budget_ns` when it is armed (0: restored).
+  // Called by the thread `ts` belongs to only.
+  void watch(ThreadState& ts, uint64_t id, int64_t ns, int64_t budget_ns = 0) {
+    if (!ts.watched) enroll(ts);
+    if (budget_ns > 0 && budget_ns < min_budget_ns_.load(std::memory_order_relaxed)) {
+      min_budget_ns_.store(budget_ns, std::memory_order_relaxed);  // (a lost race: a wake-up sooner or later)
+    }
+    const uint32_t seq = ts.watch_seq.load(std::memory_order_relaxed);
+    ts.watch_seq.store(seq + 1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);
+    ts.call_id.store(id, std::memory_order_relaxed);
+    ts.watch_ns.store(ns, std::memory_order_relaxed);
+    // Sequentially consistent, as is the watchdog's store of next_wake_ns_
+    // (before its scan): either it sees this deadline or this sees its wake-up.
+    ts.watch_seq.store(seq + 2, std::memory_order_seq_cst);
+    if (ns != 0 && ns < next_wake_ns_.load(std::memory_order_seq_cst)) {
+      std::lock_guard lock(mu_);
+      cv_.notify_one();
+    }
+  }
+
+  // A thread leaves (ThreadState's destructor).
+  void leave(ThreadState& ts) {
     std::lock_guard lock(mu_);
-    entries_.push_back({ts, id, when});
+    std::erase(threads_, &ts);
+  }
+
+ private:
+  static constexpr int64_t kNoWake = INT64_MAX;
+  static constexpr int64_t kResignalNs = 1'000'000;  // a deferred signal is sent again after 1 ms
+  static constexpr int64_t kLookAgainNs = 100'000'000;
+
+  void enroll(ThreadState& ts) {
+    std::lock_guard lock(mu_);
+    threads_.push_back(&ts);
+    ts.watched = true;
     if (!started_) {
       started_ = true;
       std::thread([this] { loop(); }).detach();
     }
-    if (when < next_wake_) cv_.notify_one();
   }
 
-  void disarm(ThreadState* ts, uint64_t id) {
-    std::lock_guard lock(mu_);
-    for (size_t i = 0; i < entries_.size(); ++i) {
-      if (entries_[i].ts == ts && entries_[i].id == id) {
-        entries_[i] = entries_.back();
-        entries_.pop_back();
-        break;
-      }
-    }
-  }
+  static int64_t steady_ns() { return std::chrono::steady_clock::now().time_since_epoch().count(); }
 
- private:
-  struct Entry {
-    ThreadState* ts;
-    uint64_t id;
-    std::chrono::steady_clock::time_point when;
-  };
+  // Reads `ts`'s published call; false while the thread is writing it.
+  static bool read(const ThreadState& ts, uint64_t& id, int64_t& ns) {
+    const uint32_t before = ts.watch_seq.load(std::memory_order_acquire);
+    if (before & 1) return false;
+    id = ts.call_id.load(std::memory_order_relaxed);
+    ns = ts.watch_ns.load(std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    return ts.watch_seq.load(std::memory_order_relaxed) == before;
+  }
 
   void loop() {
     std::unique_lock lock(mu_);
+    bool active = true;  // a call was armed, or woke this thread, since it last slept
     for (;;) {
-      auto now = std::chrono::steady_clock::now();
-      next_wake_ = std::chrono::steady_clock::time_point::max();
-      for (auto& e : entries_) {
-        if (e.when <= now) {
-          // Re-signal every 1 ms until the call is gone: a signal that hits
-          // host code is deferred, and the guest takes it on return.
-          e.ts->kill_id.store(e.id, std::memory_order_release);
-          pthread_kill(e.ts->thread, kDeadlineSignal);
-          e.when = now + std::chrono::milliseconds(1);
+      // A call armed during the scan finds 0 here and notifies (under mu_,
+      // so after this thread waits again): none is missed.
+      next_wake_ns_.store(0, std::memory_order_seq_cst);
+      const int64_t now = steady_ns();
+      int64_t next = kNoWake;
+      for (ThreadState* ts : threads_) {
+        uint64_t id = 0;
+        int64_t ns = 0;
+        if (!read(*ts, id, ns)) {
+          next = std::min(next, now + kResignalNs);  // being written: look again soon
+          continue;
         }
-        next_wake_ = std::min(next_wake_, e.when);
+        if (ns == 0) continue;
+        active = true;
+        if (ns <= now) {
+          // Sent again every 1 ms until the call is gone: a signal that
+          // hits host code is deferred, and the guest takes it on return.
+          ts->kill_id.store(id, std::memory_order_release);
+          pthread_kill(ts->thread, kDeadlineSignal);
+          next = std::min(next, now + kResignalNs);
+        } else {
+          next = std::min(next, ns);
+        }
       }
-      if (next_wake_ == std::chrono::steady_clock::time_point::max()) {
+      // Nothing armed after calls came and went: more may be coming.
+      // Sleeping for good now would make the next one's arming wake this
+      // thread, so look again first, in under half the shortest budget any
+      // call had (a call armed meanwhile ends no earlier than that wake-up).
+      if (next == kNoWake && active) {
+        next = now + std::min(kLookAgainNs, min_budget_ns_.load(std::memory_order_relaxed) / 2);
+      }
+      active = false;
+      next_wake_ns_.store(next, std::memory_order_seq_cst);
+      if (next == kNoWake) {
         cv_.wait(lock);
-      } else {
-        cv_.wait_until(lock, next_wake_);
+        active = true;
+      } else if (cv_.wait_until(lock, std::chrono::steady_clock::time_point(std::chrono::nanoseconds(next))) ==
+                 std::cv_status::no_timeout) {
+        active = true;
       }
     }
   }
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<Entry> entries_;
-  std::chrono::steady_clock::time_point next_wake_ = std::chrono::steady_clock::time_point::max();
+  std::vector<ThreadState*> threads_;
+  std::atomic<int64_t> next_wake_ns_{kNoWake};
+  std::atomic<int64_t> min_budget_ns_{kLookAgainNs * 2};
   bool started_ = false;
 };
+
+ThreadState::~ThreadState() {
+  if (watched) Watchdog::instance().leave(*this);
+}
+
+int64_t watch_ns_of(std::chrono::steady_clock::time_point deadline) {
+  return deadline == std::chrono::steady_clock::time_point::max() ? 0 : deadline.time_since_epoch().count();
+}
 
 std::atomic<uint64_t> g_next_call_id{1};
 uint64_t g_funcref_key = 0;  // set once by initialize()
@@ -352,11 +423,10 @@ Outcome guarded_call(void (*fn)(void*), void* arg, const CallLimits& limits) {
   uint64_t id = 0;
   bool armed = limits.deadline.count() > 0;
   if (armed) {
+    // A nested call ends by its own deadline or its caller's, whichever is first.
     id = g_next_call_id.fetch_add(1, std::memory_order_relaxed);
-    ts.call_id.store(id, std::memory_order_relaxed);
-    auto when = std::chrono::steady_clock::now() + limits.deadline;
-    ts.call_deadline = std::min(when, outer_deadline);
-    Watchdog::instance().arm(&ts, id, when);
+    ts.call_deadline = std::min(std::chrono::steady_clock::now() + limits.deadline, outer_deadline);
+    Watchdog::instance().watch(ts, id, watch_ns_of(ts.call_deadline), limits.deadline.count());
   }
   Outcome out;
   ts.trap = Trap::kNone;
@@ -372,8 +442,7 @@ Outcome guarded_call(void (*fn)(void*), void* arg, const CallLimits& limits) {
   ts.in_guest = outer_in_guest;
   ts.in_host = outer_in_host;
   ts.deadline_pending = 0;
-  if (armed) Watchdog::instance().disarm(&ts, id);
-  ts.call_id.store(outer_id, std::memory_order_relaxed);
+  if (armed) Watchdog::instance().watch(ts, outer_id, watch_ns_of(outer_deadline));
   ts.call_deadline = outer_deadline;
   ts.trap_target = outer_target;
   ts.unwind_target = outer_unwind;

@@ -14,11 +14,37 @@
 #include "common/files.h"
 #include "component/parser.h"
 #include "http/access_log.h"
+#include "http/server.h"
 #include "runtime/runtime.h"
 #include "wagi/cgi.h"
 #include "wagi/http_component.h"
 
 namespace wink::wagi {
+
+namespace {
+
+// Instances whose teardown (their memory slot's clearing, mostly) waits until
+// this I/O thread's responses went out. A few at most: a batch of many
+// requests frees the rest at once, and no slot stays taken for long.
+constexpr size_t kMaxRetired = 4;
+thread_local std::vector<std::unique_ptr<engine::Instance>> t_retired;
+
+void free_retired(void*) {
+  std::vector<std::unique_ptr<engine::Instance>> retired;
+  retired.swap(t_retired);
+  retired.clear();
+  if (t_retired.empty()) t_retired.swap(retired);  // keeps its capacity
+}
+
+// Frees `instance` after the response is sent when on an I/O thread, else now.
+void retire(std::unique_ptr<engine::Instance> instance) {
+  if (t_retired.size() < kMaxRetired &&
+      (!t_retired.empty() || http::defer_until_sent(&free_retired, nullptr))) {
+    t_retired.push_back(std::move(instance));
+  }
+}
+
+}  // namespace
 
 // What serves a component's new requests: swapped whole (under
 // App::served_mu_) when its optimized tier is ready; a request holds the one
@@ -554,7 +580,7 @@ void App::run_wagi(const ComponentState& state, const Served& served, const mani
   if (!instance.ok()) {
     run.instantiate_error = instance.error().message;
   } else {
-    instance->reset();  // free the instance (and its memory slot) before parsing
+    retire(std::move(*instance));  // (its host contexts go first: freeing calls none of them)
   }
   run.phases = {{"inst", "instantiate", ms_between(t0, t1)}, {"exec", "execute", ms_between(t1, t2)}};
 }

@@ -128,6 +128,71 @@ TEST(RuntimeSignals, DeadlinesRacingTrapsLeaveEveryThreadSound) {
   EXPECT_TRUE(guarded_call(run_work, &fine).ok());
 }
 
+// The watchdog watches every thread that ran a guarded call; threads come
+// and go (executors, I/O threads taking a loop over). Threads that ended while
+// others keep being watched do not disturb it: a later deadline still fires.
+TEST(RuntimeSignals, DeadlinesStillFireAfterWatchedThreadsEnded) {
+  std::atomic<bool> stop{false};
+  std::atomic<int> bad{0};
+  // A long-lived thread whose calls keep the watchdog scanning meanwhile.
+  std::thread steady([&] {
+    while (!stop.load()) {
+      Work w;
+      w.kind = 3;
+      bad += guarded_call(run_work, &w, {std::chrono::milliseconds(2)}).trap != Trap::kDeadline;
+    }
+  });
+  for (int round = 0; round < 10; ++round) {
+    std::vector<std::thread> brief;
+    for (int i = 0; i < 10; ++i) {
+      brief.emplace_back([&] {
+        Work w;
+        bad += !guarded_call(run_work, &w, {std::chrono::seconds(30)}).ok();
+      });
+    }
+    for (auto& t : brief) t.join();
+  }
+  stop = true;
+  steady.join();
+  EXPECT_EQ(bad.load(), 0);
+  std::thread([&] {
+    Work w;
+    w.kind = 3;
+    auto start = steady_clock::now();
+    EXPECT_EQ(guarded_call(run_work, &w, {std::chrono::milliseconds(20)}).trap, Trap::kDeadline);
+    auto elapsed = steady_clock::now() - start;
+    EXPECT_GE(elapsed, std::chrono::milliseconds(20));
+    EXPECT_LT(elapsed, std::chrono::seconds(10));
+  }).join();
+}
+
+// A call made from inside another (a host function calling back into a
+// guest) ends at its caller's deadline when that comes first: no inner
+// budget outlives the request it runs for.
+struct Nested {
+  Outcome inner;
+};
+void call_nested_then_spin(void* p) {
+  auto* n = static_cast<Nested*>(p);
+  Work w;
+  w.kind = 3;
+  n->inner = guarded_call(run_work, &w, {std::chrono::seconds(60)});
+  for (;;) spin_for(std::chrono::microseconds(100));
+}
+
+TEST(RuntimeSignals, ANestedCallEndsAtItsCallersDeadline) {
+  Nested n;
+  auto start = steady_clock::now();
+  Outcome outer = guarded_call(call_nested_then_spin, &n, {std::chrono::milliseconds(30)});
+  auto elapsed = steady_clock::now() - start;
+  EXPECT_EQ(n.inner.trap, Trap::kDeadline) << "the inner call ran on past its caller's deadline";
+  EXPECT_EQ(outer.trap, Trap::kDeadline);
+  EXPECT_GE(elapsed, std::chrono::milliseconds(30));
+  EXPECT_LT(elapsed, std::chrono::seconds(10));
+  Work fine;
+  EXPECT_TRUE(guarded_call(run_work, &fine, {std::chrono::seconds(1)}).ok());
+}
+
 // Each thread that runs a guest gets a signal stack; it must be unmapped
 // when the thread ends (kept, each would hold 64 KiB and, unless the kernel
 // merges it with a neighbour, one of the process's limited mappings).
