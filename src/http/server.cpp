@@ -321,8 +321,11 @@ class Worker {
   std::unique_ptr<char[]> scratch_;
   std::vector<std::unique_ptr<Conn>> conns_;  // by fd
   std::vector<std::unique_ptr<Conn>> graveyard_;
-  // Exchanges answered in this batch, freed once its responses went out.
+  // Exchanges answered in this batch: once its responses went out, emptied
+  // (keeping their buffers' capacity) for this thread's next requests.
   std::vector<std::unique_ptr<detail::Exchange>> answered_;
+  std::vector<std::unique_ptr<detail::Exchange>> spare_exchanges_;
+  void recycle_answered();
   size_t live_ = 0;
   size_t reject_lingering_ = 0;
   uint32_t next_gen_ = 1;
@@ -459,7 +462,7 @@ bool Worker::run() {
     if (srv_.config.after_sends) srv_.config.after_sends(now_);
     flush_log(false);
     graveyard_.clear();
-    answered_.clear();
+    recycle_answered();
     if (timers_.size() > 4 * live_ + 1024) compact_timers();
     if (!draining_ && srv_.stopping.load()) begin_drain();
     if (draining_) {
@@ -837,7 +840,13 @@ void Worker::handle_request(Conn* c) {
 // Gives the parser's request to the asynchronous handler (its body whole,
 // or, with `body_streams`, still to come through its stream).
 void Worker::hand_over(Conn* c, bool body_streams) {
-  auto ex = std::make_unique<detail::Exchange>();
+  std::unique_ptr<detail::Exchange> ex;
+  if (spare_exchanges_.empty()) {
+    ex = std::make_unique<detail::Exchange>();
+  } else {
+    ex = std::move(spare_exchanges_.back());
+    spare_exchanges_.pop_back();
+  }
   const Request& head = c->parser.request();
   c->req_head = head.method == "HEAD";
   c->req_minor = head.version_minor;
@@ -863,6 +872,26 @@ void Worker::hand_over(Conn* c, bool body_streams) {
   t_inline_mailbox = nullptr;
   t_inline_done = nullptr;
   if (done_inline) finish_exchange(c, std::move(done_inline));
+}
+
+void Worker::recycle_answered() {
+  constexpr size_t kSpareExchanges = 64;
+  constexpr size_t kKeptBodyCapacity = 16 * 1024;  // a bigger body's buffer goes back to the heap
+  for (auto& ex : answered_) {
+    if (spare_exchanges_.size() >= kSpareExchanges) break;
+    Response& r = ex->response;
+    r.clear();
+    r.log.version = 0;
+    r.log.request_id.clear();
+    if (r.body.capacity() > kKeptBodyCapacity) std::string().swap(r.body);
+    ex->request.reset();
+    ex->stream.reset();
+    ex->fd = -1;
+    ex->gen = 0;
+    ex->started = ex->finished = {};
+    spare_exchanges_.push_back(std::move(ex));
+  }
+  answered_.clear();
 }
 
 // Parses body bytes of the request out with the handler into its stream.

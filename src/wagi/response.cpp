@@ -87,9 +87,10 @@ void add_run_headers(std::vector<std::pair<std::string, std::string>>& headers, 
 
 void write_response(const RunSource& source, const http::Request& request, GuestRun& run,
                     http::Response& response) {
-  response.log.app = std::string(source.app);
-  response.log.component = std::string(source.component);
-  response.log.request_id = std::string(source.request_id);
+  // assign(): a recycled response keeps its buffers
+  response.log.app.assign(source.app);
+  response.log.component.assign(source.component);
+  response.log.request_id.assign(source.request_id);
   response.headers.reserve(response.headers.size() + 4);  // ids, timing, a CGI header or two
   add_run_headers(response.headers, source.request_id, run.phases);
   response.log.timings_ms.clear();
