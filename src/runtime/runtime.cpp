@@ -394,12 +394,17 @@ std::vector<FuncType>* g_types = new std::vector<FuncType>();
 }  // namespace
 
 void initialize() {
+  // Every guarded call passes here: once done, one load (std::call_once
+  // sets thread-local state on each call before it looks).
+  static std::atomic<bool> done{false};
+  if (done.load(std::memory_order_acquire)) return;
   std::call_once(g_init_once, [] {
     install_handlers();
     (void)MemoryPool::instance();
     std::random_device rd;
     g_funcref_key = (uint64_t{rd()} << 32) ^ rd();
   });
+  done.store(true, std::memory_order_release);
 }
 
 Outcome guarded_call(void (*fn)(void*), void* arg, const CallLimits& limits) {

@@ -428,7 +428,7 @@ uint64_t saved_http_bytes(const linker::InstanceImage& saved) { return linker::i
 
 bool serve_http_request(const HttpComponent& component, linker::ComponentInstance& instance,
                         const http::Request& request, GuestRun& run, std::string_view request_id,
-                        std::vector<Phase> before) {
+                        Phases before) {
   const auto t1 = Clock::now();
   auto& state = static_cast<wasi2::State&>(instance.host_state());
   const size_t log_cap = component.limits.max_stderr_bytes;

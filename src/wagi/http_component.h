@@ -162,6 +162,6 @@ uint64_t saved_http_bytes(const linker::InstanceImage& saved);
 // returned without setting a response.
 bool serve_http_request(const HttpComponent& component, linker::ComponentInstance& instance,
                         const http::Request& request, GuestRun& run, std::string_view request_id,
-                        std::vector<Phase> before);
+                        Phases before);
 
 }  // namespace wink::wagi

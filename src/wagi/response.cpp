@@ -74,9 +74,10 @@ void log_failure(const RunSource& source, const http::Request& request, int stat
 }
 
 void add_run_headers(std::vector<std::pair<std::string, std::string>>& headers, std::string_view request_id,
-                     const std::vector<Phase>& phases) {
+                     const Phases& phases) {
   if (!request_id.empty()) headers.emplace_back("X-Request-Id", std::string(request_id));
   std::string timing;
+  timing.reserve(phases.size() * 24);  // "exec;dur=0.023, " each: one allocation
   for (const Phase& p : phases) {
     if (!timing.empty()) timing += ", ";
     timing.append(p.header_name).append(";dur=");
@@ -97,9 +98,11 @@ void write_response(const RunSource& source, const http::Request& request, Guest
   response.log.timings_ms.reserve(run.phases.size());
   for (const Phase& p : run.phases) response.log.timings_ms.emplace_back(p.log_name, p.ms);
 
-  if (source.host) source.host->redact(run.err);  // a guest printing a secret does not leak it
-  log_stderr(source, run.err);
-  run.err.clear();
+  if (!run.err.empty()) {
+    if (source.host) source.host->redact(run.err);  // a guest printing a secret does not leak it
+    log_stderr(source, run.err);
+    run.err.clear();
+  }
 
   auto fail = [&](int status, std::string_view cause, std::string_view detail) {
     response.status = status;

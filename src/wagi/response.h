@@ -4,11 +4,13 @@
 // log lines cannot drift apart (docs/wagi.md, "Responses and failures").
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,9 +30,34 @@ std::string next_request_id();
 
 // One phase of a run, for Server-Timing ("inst;dur=0.021") and the access log ("instantiate").
 struct Phase {
-  const char* header_name;
-  const char* log_name;
+  const char* header_name = "";
+  const char* log_name = "";
   double ms = 0;
+};
+
+// A run's phases, in order: a few at most, held inline (no allocation per request).
+class Phases {
+ public:
+  static constexpr size_t kMax = 4;
+  Phases() = default;
+  Phases(std::initializer_list<Phase> phases) {
+    for (const Phase& p : phases) push_back(p);
+  }
+  void push_back(const Phase& p) {
+    if (size_ < kMax) items_[size_++] = p;
+  }
+  size_t size() const { return size_; }
+  const Phase& operator[](size_t i) const { return items_[i]; }
+  const Phase& at(size_t i) const {
+    if (i >= size_) throw std::out_of_range("no phase " + std::to_string(i));
+    return items_[i];
+  }
+  const Phase* begin() const { return items_.data(); }
+  const Phase* end() const { return items_.data() + size_; }
+
+ private:
+  std::array<Phase, kMax> items_{};
+  size_t size_ = 0;
 };
 
 // What a wasi:http component answered (instead of CGI stdout).
@@ -57,7 +84,7 @@ struct GuestRun {
   std::chrono::nanoseconds deadline{};
   std::string out, err;     // guest stdout (CGI response) and stderr
   size_t stdout_limit = 0;  // the cap `out` was written under; reaching it is a 500
-  std::vector<Phase> phases;
+  Phases phases;
   // A wasi:http component's run (http_component.h): `http` is its answer
   // when it set one; stdout is not parsed as CGI.
   bool component = false;
@@ -88,7 +115,7 @@ void write_response(const RunSource& source, const http::Request& request, Guest
 // The headers wink adds to every guest response: X-Request-Id (when there
 // is one) and Server-Timing with `phases`.
 void add_run_headers(std::vector<std::pair<std::string, std::string>>& headers, std::string_view request_id,
-                     const std::vector<Phase>& phases);
+                     const Phases& phases);
 
 // The "request failed" log line (also for failures found before a run).
 void log_failure(const RunSource& source, const http::Request& request, int status,
