@@ -451,13 +451,17 @@ bool Worker::run() {
     // (lend_io_loop), whose answers are then sent at once. Work this adds
     // (a pipelined request) waits for the next batch, after a look at the
     // other connections.
+    bool hooks_ran = false;
     if (!batch_hooks_.empty()) {
       run_batch_hooks();
       if (t_loop_lost) return leave_loop(true);
-      now_ = Clock::now();
+      hooks_ran = true;
+      // (now_ is read again after the sends, off the clients' wait: the
+      // answers drained here carry the time they were finished.)
       if (mailbox_->posted.load()) drain_mailbox();
     }
     if (!send_queue_.empty()) send_queued();  // this batch's responses, together
+    if (hooks_ran) now_ = Clock::now();
     run_after_sent();
     if (srv_.config.after_sends) srv_.config.after_sends(now_);
     flush_log(false);
