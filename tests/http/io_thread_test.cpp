@@ -125,6 +125,54 @@ struct SpinServer {
 // The attacker: a request on the I/O thread that never returns (a guest
 // looping until its deadline). Every other connection of that I/O thread
 // is still answered, and the key must prove itself short again.
+// An I/O thread reuses the exchanges it answered (their buffers kept) for its
+// next requests: an answer carries nothing of the one before it, whether it
+// ran on the I/O thread or on an executor, on the same connection or another.
+TEST(IoThreadRequests, AnAnswerCarriesNothingOfTheExchangeBefore) {
+  Dispatcher pool(DispatcherConfig{.threads = 2, .per_key_threads = 2, .quick_run = kQuickRun});
+  AsyncHandler handler([&](Completion done) {
+    dispatch(pool, "k", std::move(done), [&](const Request& req, Response& resp) {
+      if (req.path == "/secret") {
+        resp.status = 201;
+        resp.add_header("X-Secret", "tenant-a-token");
+        resp.add_header("Content-Type", "application/x-secret");
+        resp.body = std::string(40000, 's');
+        resp.log.app = "a";
+        resp.log.request_id = "0123456789abcdef";
+        resp.log.timings_ms.emplace_back("run", 1.0);
+      }
+      // "/plain" sets nothing: the defaults must come out.
+    });
+  });
+  Server server(one_io_thread(), handler);
+  ASSERT_TRUE(server.start().ok());
+  Client same(server.port());
+  for (int i = 0; i < 40; ++i) {
+    const bool secret = i % 2 == 0;
+    ASSERT_TRUE(same.send(get(secret ? "/secret" : "/plain")));
+    auto r = same.read_response(false, 2s);
+    ASSERT_TRUE(r) << i;
+    if (secret) {
+      EXPECT_EQ(r->status, 201) << i;
+      EXPECT_EQ(r->body.size(), 40000u) << i;
+      continue;
+    }
+    EXPECT_EQ(r->status, 200) << i;
+    EXPECT_EQ(r->body, "") << i;
+    EXPECT_FALSE(r->header("x-secret")) << i;
+    EXPECT_FALSE(r->header("content-type")) << i;
+    // Another connection of the same I/O thread, right after.
+    Client other(server.port());
+    ASSERT_TRUE(other.send(get("/plain")));
+    auto o = other.read_response(false, 2s);
+    ASSERT_TRUE(o) << i;
+    EXPECT_EQ(o->status, 200) << i;
+    EXPECT_EQ(o->body, "") << i;
+    EXPECT_FALSE(o->header("x-secret")) << i;
+  }
+  EXPECT_GT(settled_inline_runs(pool), 0u) << "no request ran on the I/O thread: the reuse there was not exercised";
+}
+
 TEST(IoThreadRequests, ARequestThatSpinsOnTheIoThreadHasItsLoopTakenOver) {
   SpinServer s;
   Dispatcher& pool = s.pool;
