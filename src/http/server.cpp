@@ -56,6 +56,21 @@ struct Exchange {
   std::chrono::steady_clock::time_point started;
   std::chrono::steady_clock::time_point finished;
   std::shared_ptr<BodyStream> stream;
+
+  // Empties an answered exchange for the worker's next request (same
+  // mailbox), keeping the capacity of its response's buffers up to a bound.
+  void reset_for_reuse() {
+    constexpr size_t kKeptBodyCapacity = 16 * 1024;  // a bigger body's buffer goes back to the heap
+    response.clear();
+    response.log.version = 0;
+    response.log.request_id.clear();
+    if (response.body.capacity() > kKeptBodyCapacity) std::string().swap(response.body);
+    request.reset();
+    stream.reset();
+    fd = -1;
+    gen = 0;
+    started = finished = {};
+  }
 };
 }  // namespace detail
 
@@ -880,19 +895,9 @@ void Worker::hand_over(Conn* c, bool body_streams) {
 
 void Worker::recycle_answered() {
   constexpr size_t kSpareExchanges = 64;
-  constexpr size_t kKeptBodyCapacity = 16 * 1024;  // a bigger body's buffer goes back to the heap
   for (auto& ex : answered_) {
     if (spare_exchanges_.size() >= kSpareExchanges) break;
-    Response& r = ex->response;
-    r.clear();
-    r.log.version = 0;
-    r.log.request_id.clear();
-    if (r.body.capacity() > kKeptBodyCapacity) std::string().swap(r.body);
-    ex->request.reset();
-    ex->stream.reset();
-    ex->fd = -1;
-    ex->gen = 0;
-    ex->started = ex->finished = {};
+    ex->reset_for_reuse();
     spare_exchanges_.push_back(std::move(ex));
   }
   answered_.clear();

@@ -29,12 +29,7 @@ namespace {
 constexpr size_t kMaxRetired = 4;
 thread_local std::vector<std::unique_ptr<engine::Instance>> t_retired;
 
-void free_retired(void*) {
-  std::vector<std::unique_ptr<engine::Instance>> retired;
-  retired.swap(t_retired);
-  retired.clear();
-  if (t_retired.empty()) t_retired.swap(retired);  // keeps its capacity
-}
+void free_retired(void*) { t_retired.clear(); }
 
 // Frees `instance` after the response is sent when on an I/O thread, else now.
 void retire(std::unique_ptr<engine::Instance> instance) {

@@ -291,16 +291,18 @@ TEST_F(ReactorComponent, TheFirstStandbyFromTheImageWritesOnlyWhatTheInstanceCha
   EXPECT_EQ(up.stop(), 0) << up.output();
 }
 
-// The same when the standby comes right after the start: a 256 MiB start
-// image (init-fill writes every page) and a 10 ms idle timeout, shorter than
-// the copy of the image takes here. The first standby waits for that copy
+// A 256 MiB start image (init-fill writes every page) and an idle timeout
+// shorter than the copy of that image takes here.
+constexpr const char* kFilledImageShortIdle =
+    "init = \"init-fill\"\nmemory_limit = \"256MiB\"\nidle_timeout = \"10ms\"\n";
+
+// The same when the standby comes right after the start
+// (kFilledImageShortIdle): the first standby waits for the image's copy
 // rather than writing the whole state.
 TEST_F(ReactorComponent, AFirstStandbyRightAfterTheStartWaitsForTheImagesCopy) {
   if (!*kInitApp) GTEST_SKIP() << "built without the component toolchain (npm/node missing)";
   WinkUp up;
-  ASSERT_TRUE(up.start(dir_, stateful_init_manifest("init = \"init-fill\"\nmemory_limit = \"256MiB\"\n"
-                                                    "idle_timeout = \"10ms\"\n")))
-      << up.output();
+  ASSERT_TRUE(up.start(dir_, stateful_init_manifest(kFilledImageShortIdle))) << up.output();
   auto r = up.get("/");
   ASSERT_EQ(r.status, 200) << r.content() << up.output();
   EXPECT_EQ(field(r.content(), "counter"), 100) << r.content();
@@ -322,9 +324,7 @@ TEST_F(ReactorComponent, AFirstStandbyRightAfterTheStartWaitsForTheImagesCopy) {
 TEST_F(ReactorComponent, ARequestDuringTheWaitForTheImagesCopyTakesTheInstanceBack) {
   if (!*kInitApp) GTEST_SKIP() << "built without the component toolchain (npm/node missing)";
   WinkUp up;
-  ASSERT_TRUE(up.start(dir_, stateful_init_manifest("init = \"init-fill\"\nmemory_limit = \"256MiB\"\n"
-                                                    "idle_timeout = \"10ms\"\n")))
-      << up.output();
+  ASSERT_TRUE(up.start(dir_, stateful_init_manifest(kFilledImageShortIdle))) << up.output();
   EXPECT_EQ(field(up.get("/").content(), "counter"), 100) << up.output();
   std::this_thread::sleep_for(12ms);  // past the idle timeout: the first standby has begun
   const auto t0 = Clock::now();
