@@ -132,11 +132,13 @@ TEST(IoThreadRequests, AnAnswerCarriesNothingOfTheExchangeBefore) {
   Dispatcher pool(DispatcherConfig{.threads = 2, .per_key_threads = 2, .quick_run = kQuickRun});
   AsyncHandler handler([&](Completion done) {
     dispatch(pool, "k", std::move(done), [&](const Request& req, Response& resp) {
-      if (req.path == "/secret") {
+      if (req.path == "/secret" || req.path == "/secret-small") {
         resp.status = 201;
         resp.add_header("X-Secret", "tenant-a-token");
         resp.add_header("Content-Type", "application/x-secret");
-        resp.body = std::string(40000, 's');
+        // Over the kept capacity (the buffer goes back) and under it (the
+        // buffer, old bytes and all, serves the next request).
+        resp.body = std::string(req.path == "/secret-small" ? 1000 : 40000, 's');
         resp.log.app = "a";
         resp.log.request_id = "0123456789abcdef";
         resp.log.timings_ms.emplace_back("run", 1.0);
@@ -149,12 +151,13 @@ TEST(IoThreadRequests, AnAnswerCarriesNothingOfTheExchangeBefore) {
   Client same(server.port());
   for (int i = 0; i < 40; ++i) {
     const bool secret = i % 2 == 0;
-    ASSERT_TRUE(same.send(get(secret ? "/secret" : "/plain")));
+    const bool small = i % 4 == 0;
+    ASSERT_TRUE(same.send(get(!secret ? "/plain" : small ? "/secret-small" : "/secret")));
     auto r = same.read_response(false, 2s);
     ASSERT_TRUE(r) << i;
     if (secret) {
       EXPECT_EQ(r->status, 201) << i;
-      EXPECT_EQ(r->body.size(), 40000u) << i;
+      EXPECT_EQ(r->body.size(), small ? 1000u : 40000u) << i;
       continue;
     }
     EXPECT_EQ(r->status, 200) << i;
