@@ -689,7 +689,8 @@ Result<Glue> write_glue(const ParsedModule& module, const HeaderFacts& facts, co
   g += "  " + std::to_string(num_import_funcs) + ", " + (import_funcs.empty() ? "NULL" : "wink_import_funcs") +
        ",\n";
   g += "  " + std::string(module.linked ? "1" : "0") + ", " + std::to_string(module.imports.size()) + ", " +
-       (module.imports.empty() ? "NULL" : "wink_imports") + ",\n};\n";
+       (module.imports.empty() ? "NULL" : "wink_imports") + ",\n";
+  g += "  " + std::string(module.has_start ? "1" : "0") + ",\n};\n";
   return glue;
 }
 

@@ -412,6 +412,7 @@ Result<ParsedModule> parse_module(std::span<const uint8_t> wasm,
     out.exports.push_back(std::move(info));
   }
   out.has_memory = !m.memories.empty();
+  out.has_start = !m.starts.empty();
   out.code_bytes = map.code_bytes();
   for (const wabt::DataSegment* d : m.data_segments) out.data_bytes += d->data.size();
   out.num_functions = static_cast<uint32_t>(m.funcs.size() - m.num_func_imports);

@@ -46,6 +46,7 @@ struct ParsedModule {
   std::vector<ExportInfo> exports;
   std::vector<std::string> import_modules;  // distinct, as in the import section
   bool has_memory = false;                  // has memory 0 (defined or imported)
+  bool has_start = false;                   // has a start function
   std::vector<ImportInfo> imports;          // every import, in order (linked modules)
   bool linked = false;                      // parsed for linking (parse_module's `linked`)
   uint64_t code_bytes = 0;                  // size of the code section payload

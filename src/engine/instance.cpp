@@ -101,7 +101,9 @@ Result<std::unique_ptr<Instance>> Instance::create_raw(std::shared_ptr<Module> m
   runtime::Outcome out;
   {
     runtime::MemoryPolicyScope policy({limits.max_memory_pages});
-    out = runtime::guarded_call(do_instantiate, &args, {limits.deadline});
+    // Without a start function no guest code runs here (segments are copied,
+    // tables filled): nothing for a deadline to stop, no clock to read.
+    out = runtime::guarded_call(do_instantiate, &args, {abi.has_start ? limits.deadline : std::chrono::nanoseconds(0)});
   }
   inst->instantiated_ = true;  // even on failure: free what was allocated
   if (!out.ok()) {

@@ -14,6 +14,8 @@ Context::Context(std::shared_ptr<const Prepared> prepared, std::string_view requ
   state_->request_id = std::string(request_id);
 }
 
+void Context::set_request_id(std::string_view request_id) { state_->request_id.assign(request_id); }
+
 Context::~Context() = default;
 
 void* Context::import_instance() { return static_cast<Z_wink_v1_instance_t*>(state_.get()); }

@@ -118,6 +118,9 @@ class Context final : public runtime::HostModule {
   Context(const Context&) = delete;
   Context& operator=(const Context&) = delete;
 
+  // For a context made ahead of its request (its instance ran no guest code).
+  void set_request_id(std::string_view request_id);
+
   std::string_view module_name() const override { return "wink_v1"; }
   void* import_instance() override;
   void attach_memory(wasm_rt_memory_t* memory) override;

@@ -106,6 +106,10 @@ void Metrics::cold_start(Component& c) {
   c.shards[shard_of_thread() % Component::kShards].cold_starts.fetch_add(1, std::memory_order_relaxed);
 }
 
+void Metrics::made_ahead(Component& c) {
+  c.shards[shard_of_thread() % Component::kShards].made_ahead.fetch_add(1, std::memory_order_relaxed);
+}
+
 int64_t Metrics::instances_add(Component& c, int64_t delta) {
   return c.instances.fetch_add(delta, std::memory_order_relaxed);
 }
@@ -163,11 +167,11 @@ std::string Metrics::render() const {
   // (so the series come out sorted by their labels, as they always did).
   auto requests = requests_;
   std::map<std::string, Histogram> latency;
-  std::map<std::string, uint64_t> cold_starts;
+  std::map<std::string, uint64_t> cold_starts, made_ahead;
   std::map<std::string, int64_t> instances;
   for (const auto& [labels, c] : components_) {
     Histogram inst, exec;
-    uint64_t inst_sum_ns = 0, exec_sum_ns = 0, cold = 0;
+    uint64_t inst_sum_ns = 0, exec_sum_ns = 0, cold = 0, ahead = 0;
     bool used = false;
     auto add = [](Histogram& h, uint64_t& sum_ns, const Component::Histogram& from) {
       uint64_t cumulative = 0;
@@ -189,6 +193,7 @@ std::string Metrics::render() const {
       add(inst, inst_sum_ns, sh.instantiate);
       add(exec, exec_sum_ns, sh.execute);
       cold += sh.cold_starts.load(std::memory_order_relaxed);
+      ahead += sh.made_ahead.load(std::memory_order_relaxed);
     }
     used = inst.count > 0 || cold > 0;
     if (inst.count > 0) {
@@ -201,6 +206,7 @@ std::string Metrics::render() const {
       latency[le] = exec;
     }
     if (cold > 0) cold_starts[labels] += cold;
+    if (ahead > 0) made_ahead[labels] += ahead;
     int64_t running = c->instances.load(std::memory_order_relaxed);
     if (used || running != 0) {
       std::string l = labels;
@@ -226,6 +232,9 @@ std::string Metrics::render() const {
   header(out, "wink_cold_starts_total", "counter",
          "Requests that found no instance of their component running (woke it from zero).");
   series(out, "wink_cold_starts_total", cold_starts);
+  header(out, "wink_instances_made_ahead_total", "counter",
+         "Requests served by an instance made ahead of them, after the previous response went out.");
+  series(out, "wink_instances_made_ahead_total", made_ahead);
   header(out, "wink_traps_total", "counter", "Guest traps, by kind.");
   series(out, "wink_traps_total", traps_);
   header(out, "wink_deadline_overruns_total", "counter", "Requests stopped at their deadline (504).");

@@ -49,6 +49,7 @@ class Metrics {
       std::array<std::atomic<uint64_t>, kStatusSlots> count{};
       Histogram instantiate, execute;
       std::atomic<uint64_t> cold_starts{0};
+      std::atomic<uint64_t> made_ahead{0};
     };
     explicit Component(std::string labels) : labels(std::move(labels)) {}
     const std::string labels;  // app="a",component="c"
@@ -62,6 +63,8 @@ class Metrics {
   // One finished request. `phase` durations are in seconds.
   void request(Component& c, int status, double instantiate_s, double execute_s);
   void cold_start(Component& c);
+  // A request served by an instance made ahead of it (docs/wagi.md).
+  void made_ahead(Component& c);
   // Instances currently executing (+1 when created, -1 when freed).
   // Returns the count before the change.
   int64_t instances_add(Component& c, int64_t delta);

@@ -111,6 +111,17 @@ void run_after_sent() {
   }
 }
 
+// What this thread keeps for its next requests, let go once its loop has
+// been idle for kIdleRelease (defer_until_idle) or ends.
+thread_local std::vector<BatchHook> t_on_idle;
+constexpr std::chrono::milliseconds kIdleRelease{100};
+
+void run_on_idle() {
+  std::vector<BatchHook> hooks;
+  hooks.swap(t_on_idle);
+  for (auto& [fn, arg] : hooks) fn(arg);
+}
+
 // The worker whose loop this thread runs (lend_io_loop), whether it is lent
 // now, and whether it was taken over while lent (this thread then only
 // finishes what it was doing and gives the loop up).
@@ -346,6 +357,7 @@ class Worker {
   uint32_t next_gen_ = 1;
   std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<>> timers_;
   Clock::time_point now_;
+  Clock::time_point active_;  // when the last wait returned events (defer_until_idle)
   bool draining_ = false;
   Response resp_;
   std::string chunk_buf_;  // streamed response bytes on their way into a Conn's queue
@@ -398,6 +410,7 @@ bool Worker::reclaim() {
 
 bool Worker::leave_loop(bool taken) {
   run_after_sent();
+  run_on_idle();
   t_batch_hooks = nullptr;
   t_loop = nullptr;
   t_loop_lost = false;
@@ -429,9 +442,19 @@ bool Worker::run() {
     mailbox_->asleep.store(true);
     if (mailbox_->posted.load()) timeout_ms = 0;  // a completion came in while awake
     if (!batch_hooks_.empty()) timeout_ms = 0;    // work left over from the last batch
+    if (!t_on_idle.empty()) {
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(active_ + kIdleRelease - now_).count();
+      const int idle_ms = static_cast<int>(std::clamp<int64_t>(left, 0, kIdleRelease.count()));
+      if (timeout_ms < 0 || idle_ms < timeout_ms) timeout_ms = idle_ms;
+    }
     int n = epoll_wait(epfd_, events, 256, timeout_ms);
     mailbox_->asleep.store(false, std::memory_order_relaxed);
     now_ = Clock::now();
+    if (n > 0) {
+      active_ = now_;
+    } else if (!t_on_idle.empty() && now_ - active_ >= kIdleRelease) {
+      run_on_idle();
+    }
     // Finished exchanges first: their connections' next requests (in this
     // batch) then go straight to the handler instead of being held back.
     if (mailbox_->posted.load()) drain_mailbox();
@@ -1520,6 +1543,12 @@ bool defer_until_batch_end(void (*fn)(void*), void* arg) {
 bool defer_until_sent(void (*fn)(void*), void* arg) {
   if (t_loop == nullptr) return false;
   t_after_sent.emplace_back(fn, arg);
+  return true;
+}
+
+bool defer_until_idle(void (*fn)(void*), void* arg) {
+  if (t_loop == nullptr) return false;
+  t_on_idle.emplace_back(fn, arg);
   return true;
 }
 

@@ -122,6 +122,13 @@ bool defer_until_batch_end(void (*fn)(void*), void* arg);
 // nothing) off an I/O thread.
 bool defer_until_sent(void (*fn)(void*), void* arg);
 
+// Lets a handler on an I/O thread keep something for the thread's next
+// requests (an instance made ahead) without keeping it once traffic stops:
+// runs `fn(arg)` on this thread when its loop has had no event for 100 ms,
+// or when the thread stops running the loop. Returns false (and does
+// nothing) off an I/O thread.
+bool defer_until_idle(void (*fn)(void*), void* arg);
+
 // For work a batch-end hook runs on the I/O thread itself (a short request:
 // cheaper there than a context switch to another thread and back). While it
 // runs the thread's event loop is lent: should the work outlast

@@ -16,7 +16,7 @@
 extern "C" {
 #endif
 
-#define WINK_ARTIFACT_ABI 4
+#define WINK_ARTIFACT_ABI 5
 
 /* Value types in signature strings: one char per value.
  * 'i' i32, 'I' i64, 'f' f32, 'F' f64, 'r' funcref, 'e' externref. */
@@ -159,6 +159,9 @@ typedef struct {
   uint32_t linked;
   uint32_t num_imports;
   const wink_import_t* imports;
+  /* ABI 5. Non-zero when the module has a start function: instantiate then
+   * runs guest code (which may call its imports), so it is not made ahead. */
+  uint32_t has_start;
 } wink_artifact_t;
 
 #ifdef __cplusplus

@@ -515,6 +515,10 @@ void App::handle(const http::Request& request, http::Response& response) const {
   GuestRun run;
   run.deadline = component.deadline;
   run.stdout_limit = options_.max_stdout_bytes;
+  // stdout is written into the buffer the response's body had (a reused
+  // exchange keeps it) and becomes the body: no allocation for a small answer.
+  response.body.clear();
+  run.out.swap(response.body);
   // Metrics: a request finding no running instance of its component woke it from zero.
   if (series && metrics->instances_add(*series, +1) == 0) metrics->cold_start(*series);
   const std::shared_ptr<const Served> served = this->served(route->component);
@@ -522,7 +526,7 @@ void App::handle(const http::Request& request, http::Response& response) const {
     run.component = true;
     run_http_component(*served->http, request, run, request_id);
   } else {
-    run_wagi(state, *served, *route, component, request, request_id, run);
+    run_wagi(state, served, *route, component, request, request_id, run);
   }
   const runtime::Outcome& outcome = run.outcome;
   if (series) {
@@ -538,9 +542,103 @@ void App::handle(const http::Request& request, http::Response& response) const {
   if (series) metrics->request(*series, response.status, run.phases[0].ms / 1000, run.phases[1].ms / 1000);
 }
 
-void App::run_wagi(const ComponentState& state, const Served& served, const manifest::Route& route,
-                   const manifest::Component& component, const http::Request& request,
-                   const std::string& request_id, GuestRun& run) const {
+// What an instance of a component is made from. Held whole by an instance
+// planned ahead: the App it came from may be gone by the time it is made.
+struct Recipe {
+  std::shared_ptr<const App::Served> served;
+  std::shared_ptr<const wasi::Prepared> wasi;
+  std::shared_ptr<const host::Prepared> host;
+  engine::InstanceLimits limits;
+};
+
+// An instance with the host contexts it was made with: for a request, or
+// ahead of one on an I/O thread (after the previous response went out, so
+// instantiating is off the next client's wait) and then bound to it.
+struct ReadyInstance {
+  ReadyInstance(const std::shared_ptr<const App::Served>& from, const std::shared_ptr<const wasi::Prepared>& w,
+                const std::shared_ptr<const host::Prepared>& h, const engine::InstanceLimits& l,
+                const wasi::Overrides& overrides, std::string_view request_id)
+      : served(from), wasi_prepared(w.get()), host_prepared(h.get()), limits(l), wasi(w, overrides),
+        host(h, request_id) {
+    runtime::HostModule* hosts[] = {&wasi, &host};
+    instance = served->snapshot ? served->snapshot->instantiate(hosts, limits)
+                                : engine::Instance::create(served->module, hosts, limits);
+  }
+  // Whether it is what `state` makes from `current` now: the same Served,
+  // WASI and wink_v1 configuration and limits (a redeploy or a tier swap
+  // makes new ones; this holds the ones it was made from alive, so no
+  // address is reused meanwhile).
+  bool made_for(const App::ComponentState& state, const App::Served& current) const {
+    return served.get() == &current && wasi_prepared == state.prepared.get() &&
+           host_prepared == state.host.get() && limits.max_memory_pages == state.limits.max_memory_pages &&
+           limits.deadline == state.limits.deadline;
+  }
+
+  std::shared_ptr<const App::Served> served;
+  const wasi::Prepared* wasi_prepared;
+  const host::Prepared* host_prepared;
+  engine::InstanceLimits limits;
+  wasi::Context wasi;
+  host::Context host;
+  Result<std::unique_ptr<engine::Instance>> instance = make_error("not made");  // (freeing it calls neither context)
+};
+
+namespace {
+
+// This I/O thread's instance made ahead, and what it makes next. One at most,
+// for the component that took the last two requests here (mixed traffic makes
+// none); dropped by a request to anything else, or once the thread is idle
+// (http::defer_until_idle), so nothing of an app stays made once its traffic
+// stops. Never for a module with a start function: its instantiation runs
+// guest code, which must see its own request.
+struct Ahead {
+  std::unique_ptr<ReadyInstance> spare;
+  std::optional<Recipe> planned;  // made by make_spare after this turn's sends
+  bool idle_hooked = false;
+};
+thread_local Ahead* t_ahead = nullptr;  // (plain pointers: nothing to destroy at thread exit,
+thread_local const void* t_last_served = nullptr;  // where the runtime's thread state may go first)
+
+void drop_spare(void*) { delete std::exchange(t_ahead, nullptr); }  // (nobody waits: freed at once)
+
+void make_spare(void*) {
+  Ahead* a = t_ahead;
+  if (a == nullptr || !a->planned) return;
+  const Recipe& r = *a->planned;
+  auto made = std::make_unique<ReadyInstance>(r.served, r.wasi, r.host, r.limits, wasi::Overrides{}, "");
+  a->planned.reset();
+  if (made->instance.ok()) a->spare = std::move(made);
+  if (!a->idle_hooked) a->idle_hooked = http::defer_until_idle(&drop_spare, nullptr);
+  if (!a->idle_hooked) drop_spare(nullptr);
+}
+
+// The instance made ahead for this request, if it fits; any other is dropped.
+std::unique_ptr<ReadyInstance> take_spare(const App::ComponentState& state, const App::Served& served) {
+  Ahead* a = t_ahead;
+  if (a == nullptr || !a->spare) return nullptr;
+  std::unique_ptr<ReadyInstance> spare = std::move(a->spare);
+  if (spare->made_for(state, served)) return spare;
+  if (spare->instance.ok()) retire(std::move(*spare->instance));
+  return nullptr;
+}
+
+// After a request to `served` on this I/O thread: a second one in a row has
+// an instance made for the next once the responses are out.
+void plan_spare(const App::ComponentState& state, const std::shared_ptr<const App::Served>& served) {
+  const bool again = t_last_served == served.get();
+  t_last_served = served.get();
+  if (!again || served->module->abi().has_start) return;
+  if (t_ahead && (t_ahead->planned || t_ahead->spare)) return;  // one planned this turn, or one left
+  if (!http::defer_until_sent(&make_spare, nullptr)) return;      // (not an I/O thread)
+  if (t_ahead == nullptr) t_ahead = new Ahead();
+  t_ahead->planned = Recipe{served, state.prepared, state.host, state.limits};
+}
+
+}  // namespace
+
+void App::run_wagi(const ComponentState& state, const std::shared_ptr<const Served>& served,
+                   const manifest::Route& route, const manifest::Component& component,
+                   const http::Request& request, const std::string& request_id, GuestRun& run) const {
   // Guest I/O: body on stdin, stdout and stderr into buffers.
   wasi::Stdio in_stdio{.kind = wasi::Stdio::Kind::kBuffer, .input = request.body};
   wasi::Stdio out_stdio{.kind = wasi::Stdio::Kind::kBuffer, .output = &run.out,
@@ -560,22 +658,27 @@ void App::run_wagi(const ComponentState& state, const Served& served, const mani
   overrides.stderr_ = &err_stdio;
   overrides.lazy_args = &args;
   overrides.lazy_env = &env;
-  wasi::Context wasi_ctx(state.prepared, overrides);
-  host::Context host_ctx(state.host, request_id);
-  runtime::HostModule* hosts[] = {&wasi_ctx, &host_ctx};
-  auto instance = served.snapshot ? served.snapshot->instantiate(hosts, state.limits)
-                                 : engine::Instance::create(served.module, hosts, state.limits);
+  std::unique_ptr<ReadyInstance> ready = take_spare(state, *served);
+  if (ready) {
+    ready->wasi.rebind(overrides);
+    ready->host.set_request_id(request_id);
+    if (state.metrics) options_.host->metrics->made_ahead(*state.metrics);
+  } else {
+    ready = std::make_unique<ReadyInstance>(served, state.prepared, state.host, state.limits, overrides, request_id);
+  }
+  auto& instance = ready->instance;
   const auto t1 = Clock::now();
 
   if (instance.ok()) {
-    run.outcome = served.entry ? (*instance)->call(*served.entry, nullptr, nullptr)
-                              : (*instance)->run_start();
+    run.outcome = served->entry ? (*instance)->call(*served->entry, nullptr, nullptr)
+                               : (*instance)->run_start();
   }
   const auto t2 = Clock::now();
   if (!instance.ok()) {
     run.instantiate_error = instance.error().message;
   } else {
     retire(std::move(*instance));  // (its host contexts go first: freeing calls none of them)
+    plan_spare(state, served);
   }
   run.phases = {{"inst", "instantiate", ms_between(t0, t1)}, {"exec", "execute", ms_between(t1, t2)}};
 }

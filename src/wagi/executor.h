@@ -95,7 +95,8 @@ class App {
  private:
   App() = default;
   // One WAGI run: a WASI command (or entrypoint) with the request on stdin.
-  void run_wagi(const ComponentState& state, const Served& served, const manifest::Route& route,
+  void run_wagi(const ComponentState& state, const std::shared_ptr<const Served>& served,
+                const manifest::Route& route,
                 const manifest::Component& component, const http::Request& request,
                 const std::string& request_id, GuestRun& run) const;
   // What serves component `i` now (requests hold it until they finish).

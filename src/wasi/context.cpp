@@ -133,18 +133,12 @@ Context::Context(std::shared_ptr<const Prepared> prepared, const Stdio* stdin_,
 Context::Context(std::shared_ptr<const Prepared> prepared, const Overrides& overrides)
     : state_(std::make_unique<State>()) {
   State& s = *state_;
-  const Config& config = prepared->config();
   const Prepared::Impl& impl = prepared->impl();
   s.impl = &impl;
-  s.stdio[0] = overrides.stdin_ ? *overrides.stdin_ : config.stdin_;
-  s.stdio[1] = overrides.stdout_ ? *overrides.stdout_ : config.stdout_;
-  s.stdio[2] = overrides.stderr_ ? *overrides.stderr_ : config.stderr_;
-  s.args_override = overrides.args;
-  s.env_override = overrides.env;
-  if (!s.args_override) s.lazy_args = overrides.lazy_args;
-  if (!s.env_override) s.lazy_env = overrides.lazy_env;
-  s.max_fds = config.max_fds;
-  for (int i = 0; i < 3; ++i) s.slot(s.nfds++) = stdio_entry(s.stdio[i], i);
+  s.max_fds = prepared->config().max_fds;
+  s.prepared = std::move(prepared);
+  s.nfds = 3;
+  rebind(overrides);
   for (size_t i = 0; i < impl.preopens.size(); ++i) {
     uint32_t fd = s.allocate_fd();
     FdEntry& e = s.slot(fd);
@@ -157,7 +151,20 @@ Context::Context(std::shared_ptr<const Prepared> prepared, const Overrides& over
     e.rights_base = abi::kDirectoryRights;
     e.rights_inheriting = abi::kRightsAll;
   }
-  s.prepared = std::move(prepared);
+}
+
+void Context::rebind(const Overrides& overrides) {
+  State& s = *state_;
+  const Config& config = s.prepared->config();
+  s.stdio[0] = overrides.stdin_ ? *overrides.stdin_ : config.stdin_;
+  s.stdio[1] = overrides.stdout_ ? *overrides.stdout_ : config.stdout_;
+  s.stdio[2] = overrides.stderr_ ? *overrides.stderr_ : config.stderr_;
+  s.stdin_pos = 0;
+  s.args_override = overrides.args;
+  s.env_override = overrides.env;
+  s.lazy_args = s.args_override ? nullptr : overrides.lazy_args;
+  s.lazy_env = s.env_override ? nullptr : overrides.lazy_env;
+  for (int i = 0; i < 3; ++i) s.slot(i) = stdio_entry(s.stdio[i], i);
 }
 
 Context::~Context() = default;

@@ -107,6 +107,10 @@ class Context final : public runtime::HostModule {
   Context(const Context&) = delete;
   Context& operator=(const Context&) = delete;
 
+  // Gives a context whose instance has not run guest code yet (made ahead
+  // of its request) that request's stdio, argv and environ.
+  void rebind(const Overrides& overrides);
+
   std::string_view module_name() const override { return "wasi_snapshot_preview1"; }
   void* import_instance() override;
   void attach_memory(wasm_rt_memory_t* memory) override;

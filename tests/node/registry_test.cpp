@@ -4,6 +4,7 @@
 // recompiling, logs, 100 apps.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <thread>
 
@@ -114,6 +115,47 @@ TEST(NodeRegistry, UpdateSwitchesWhileTheOldVersionFinishesItsRequest) {
   dirs = 0;
   for (auto& d : fs::directory_iterator(data / "apps" / "alpha")) dirs += d.is_directory();
   EXPECT_EQ(dirs, 1u) << "the drained version's files are gone";
+  fs::remove_all(data);
+}
+
+// Requests in a row on one connection have their instances made ahead on
+// its I/O thread. While they keep coming, an update with other code is
+// deployed: once one answer comes from the new version, every later one
+// does, and the first request after the deploy returned is the new
+// version's (no instance made ahead from the old code serves it).
+TEST(NodeRegistry, AnUpdateReachesAConnectionWhoseInstancesAreMadeAhead) {
+  auto data = data_dir_with_shared_cache("update-ahead");
+  auto reg = Registry::open(quiet_config(data));
+  ASSERT_TRUE(reg.ok());
+  ASSERT_TRUE((*reg)->deploy(app_bundle("alpha", "1"), {}, {}).ok());
+  Bundle other_code = app_bundle("alpha", "2");
+  other_code.files[1].bytes = guest_bytes("wagi_fresh");
+  const std::string v1 = "version=1\n", v2 = "runs=1 kept=\nquery= body=\n";
+  Ingress in(**reg);
+  wink::test::LoopbackConnection c(in.server.port());
+  ASSERT_TRUE(c.ok());
+  const std::string get = "GET / HTTP/1.1\r\nHost: alpha.localhost\r\n\r\n";
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(c.exchange(get).body, v1);
+  std::atomic<bool> deployed{false};
+  std::thread update([&] {
+    EXPECT_TRUE((*reg)->deploy(other_code, {}, {}).ok());
+    deployed = true;
+  });
+  bool switched = false;
+  int after_deploy = 0, requests = 0;
+  while (after_deploy < 3 && requests < 100000) {
+    const bool was_deployed = deployed.load();
+    const std::string body = c.exchange(get).body;
+    ++requests;
+    const bool ok = (switched || was_deployed) ? body == v2 : (body == v1 || body == v2);
+    EXPECT_TRUE(ok) << "request " << requests << (switched ? ", after the switch" : "")
+                    << (was_deployed ? ", after the deploy" : "") << ": " << body;
+    if (!ok) break;
+    switched = switched || body == v2;
+    after_deploy += was_deployed;
+  }
+  update.join();
+  EXPECT_EQ(after_deploy, 3);
   fs::remove_all(data);
 }
 

@@ -162,6 +162,9 @@ class LoopbackConnection {
     }
     return true;
   }
+  // Sends a whole request and reads its answer, framed by Content-Length, so
+  // the connection serves the next one: status 0 when none came in `timeout`.
+  HttpResponse exchange(std::string_view request, std::chrono::milliseconds timeout = std::chrono::seconds(10));
   // Reads until EOF (true) or the timeout.
   bool recv_to_eof(std::string& out, std::chrono::milliseconds timeout) {
     auto end = std::chrono::steady_clock::now() + timeout;
@@ -176,6 +179,7 @@ class LoopbackConnection {
 
  private:
   int fd_ = -1;
+  std::string pending_;  // what exchange() read past its answer
 };
 
 
@@ -217,6 +221,20 @@ inline HttpResponse parse_http_response(const std::string& raw) {
     r.headers.emplace_back(line.substr(0, colon), value);
   }
   r.body = raw.substr(head_end + 4);
+  return r;
+}
+
+inline HttpResponse LoopbackConnection::exchange(std::string_view request, std::chrono::milliseconds timeout) {
+  HttpResponse r;
+  if (!send_all(request) || !recv_until(pending_, "\r\n\r\n", timeout)) return r;
+  const size_t head_end = pending_.find("\r\n\r\n") + 4;
+  r = parse_http_response(pending_.substr(0, head_end));
+  const size_t length = std::strtoul(r.header("Content-Length").c_str(), nullptr, 10);
+  while (pending_.size() < head_end + length && recv_some(pending_, timeout) > 0) {
+  }
+  if (pending_.size() < head_end + length) return HttpResponse{};
+  r.body = pending_.substr(head_end, length);
+  pending_.erase(0, head_end + length);
   return r;
 }
 

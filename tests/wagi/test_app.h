@@ -11,6 +11,8 @@
 #include <string>
 
 #include "engine/engine.h"
+#include "host/host.h"
+#include "host/metrics.h"
 #include "http/server.h"
 #include "manifest/manifest.h"
 #include "wagi/executor.h"
@@ -60,6 +62,7 @@ struct RunningApp {
   std::unique_ptr<http::Server> server;
   std::shared_ptr<LogCapture> errors = std::make_shared<LogCapture>();
   std::shared_ptr<LogCapture> access = std::make_shared<LogCapture>();
+  std::shared_ptr<host::Metrics> metrics = std::make_shared<host::Metrics>();
   std::string load_error;
 
   uint16_t port() const { return server->port(); }
@@ -74,6 +77,8 @@ struct RunningApp {
     config.data_dir = test_data_dir();
     engine = std::make_unique<engine::Engine>(config);
     wagi::AppOptions options;
+    options.host = std::make_shared<host::Node>();
+    options.host->metrics = metrics;
     auto errors_sink = errors;
     options.log = [errors_sink](std::string_view line) { errors_sink->add(line); };
     auto loaded = wagi::App::load(std::move(*m), *engine, options);
