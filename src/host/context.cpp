@@ -11,7 +11,8 @@ namespace wink::host {
 Context::Context(std::shared_ptr<const Prepared> prepared, std::string_view request_id)
     : state_(std::make_unique<State>()) {
   state_->prepared = std::move(prepared);
-  state_->request_id = std::string(request_id);
+  state_->request_id.reserve(32);  // (room for an id set later: set_request_id allocates nothing)
+  state_->request_id.assign(request_id);
 }
 
 void Context::set_request_id(std::string_view request_id) { state_->request_id.assign(request_id); }

@@ -1,9 +1,26 @@
 // Most-specific-wins route matching over two hash maps.
 #include "manifest/router.h"
 
-namespace wink::manifest {
+#include <atomic>
 
-Router::Router(const std::vector<Route>& routes) {
+namespace wink::manifest {
+namespace {
+
+std::atomic<uint64_t> g_next_router_id{1};
+
+// This thread's last match. Paths longer than kMemoPath are not kept (a
+// client's 8 KiB path would otherwise be copied on each request).
+constexpr size_t kMemoPath = 256;
+struct MatchMemo {
+  uint64_t router = 0;
+  std::string path;
+  const Route* route = nullptr;
+};
+thread_local MatchMemo t_last_match;
+
+}  // namespace
+
+Router::Router(const std::vector<Route>& routes) : id_(g_next_router_id.fetch_add(1, std::memory_order_relaxed)) {
   for (const Route& r : routes) {
     if (r.wildcard) {
       prefix_.emplace(r.prefix, &r);
@@ -14,6 +31,18 @@ Router::Router(const std::vector<Route>& routes) {
 }
 
 const Route* Router::match(std::string_view path) const {
+  MatchMemo& memo = t_last_match;
+  if (memo.router == id_ && memo.path == path) return memo.route;
+  const Route* route = lookup(path);
+  if (path.size() <= kMemoPath) {
+    memo.router = id_;
+    memo.path.assign(path);
+    memo.route = route;
+  }
+  return route;
+}
+
+const Route* Router::lookup(std::string_view path) const {
   if (auto it = exact_.find(path); it != exact_.end()) return it->second;
   if (prefix_.empty()) return nullptr;
   // "/a/b/c" tries prefixes "/a/b/c", "/a/b", "/a", "" (the last is "/...").

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <random>
@@ -215,7 +216,29 @@ void Version::handle(const http::Request& request, http::Response& response) con
 
 // ---- Registry ----
 
-Registry::Registry(RegistryConfig config) : config_(std::move(config)) { url_port_ = config_.url_port; }
+namespace {
+
+// Bumped by every change to any registry's table (and by each registry's
+// construction, so a memo never outlives its registry's address).
+std::atomic<uint64_t> g_table_generation{1};
+
+// This thread's last route: the Host header it was for and the version it
+// found, good while no table changed since. A weak reference: it keeps no
+// replaced version (its files, its instances) alive.
+struct RouteMemo {
+  const Registry* registry = nullptr;
+  uint64_t generation = 0;
+  std::string host_header;
+  std::weak_ptr<const Version> version;
+};
+thread_local RouteMemo t_route;
+
+}  // namespace
+
+Registry::Registry(RegistryConfig config) : config_(std::move(config)) {
+  url_port_ = config_.url_port;
+  g_table_generation.fetch_add(1, std::memory_order_acq_rel);
+}
 
 Registry::~Registry() {
   // Serving versions keep their directories; drained ones already went.
@@ -223,7 +246,7 @@ Registry::~Registry() {
   // lifecycle timer thread, whose log lines take table_mu_.
   std::map<std::string, std::shared_ptr<Entry>, std::less<>> apps;
   {
-    std::unique_lock lock(table_mu_);
+    auto lock = write_table();
     for (auto& [name, e] : apps_) {
       if (e->serving) e->serving->dir_->keep = true;
       e->logs->close();
@@ -331,7 +354,7 @@ Result<void> Registry::start() {
     } else {
       v = load_version(*e, dir, row.version, row.digest);
     }
-    std::unique_lock lock(table_mu_);
+    auto lock = write_table();
     e->deployed_ms = row.deployed_ms;
     e->last_error = row.last_error;
     if (!v.ok()) {
@@ -352,7 +375,7 @@ Result<void> Registry::start() {
 }
 
 std::shared_ptr<Registry::Entry> Registry::entry_for(const std::string& app, bool create) {
-  std::unique_lock lock(table_mu_);
+  auto lock = write_table();
   auto it = apps_.find(app);
   if (it != apps_.end()) return it->second;
   if (!create) return nullptr;
@@ -518,7 +541,7 @@ Result<DeployResult> Registry::deploy(Bundle bundle, const DeployOptions& option
     drop_staging();
     emit("failed", why);
     (void)catalog_->set_last_error(name, why);
-    std::unique_lock lock(table_mu_);
+    auto lock = write_table();
     for (auto it = host_claims_.begin(); it != host_claims_.end();) {
       it = it->second == name ? host_claims_.erase(it) : std::next(it);
     }
@@ -559,7 +582,7 @@ Result<DeployResult> Registry::deploy(Bundle bundle, const DeployOptions& option
     if (h.value != hosts.front()) hosts.push_back(h.value);
   }
   {
-    std::unique_lock lock(table_mu_);
+    auto lock = write_table();
     for (const auto& h : hosts) {
       auto it = hosts_.find(h);
       if (it != hosts_.end() && it->second->name != name) {
@@ -609,7 +632,7 @@ Result<DeployResult> Registry::deploy(Bundle bundle, const DeployOptions& option
   AppRow row{name, *number, digest, now_ms(), ""};
   if (auto s = catalog_->switch_to(row); !s.ok()) return fail(s.error().message);
   {
-    std::unique_lock lock(table_mu_);
+    auto lock = write_table();
     for (const auto& h : entry->hosts) {
       auto it = hosts_.find(h);
       if (it != hosts_.end() && it->second == entry) hosts_.erase(it);
@@ -651,14 +674,14 @@ Result<DeployResult> Registry::deploy_directory(const fs::path& dir, const std::
   vdir->keep = true;  // the developer's directory: never removed
   auto v = load_version(*entry, vdir, 1, "", std::move(*m));
   if (!v.ok()) {
-    std::unique_lock lock(table_mu_);
+    auto lock = write_table();
     apps_.erase(name);
     return std::move(v).error();
   }
   DeployResult r;
   r.app = name;
   r.version = 1;
-  std::unique_lock lock(table_mu_);
+  auto lock = write_table();
   for (const auto& h : (*v)->hosts_) {
     auto it = hosts_.find(h);
     if (it != hosts_.end() && it->second != entry) {
@@ -682,7 +705,7 @@ Result<void> Registry::remove(const std::string& app) {
   WINK_TRY(catalog_->remove(app));
   std::shared_ptr<const Version> old;
   {
-    std::unique_lock lock(table_mu_);
+    auto lock = write_table();
     for (const auto& h : entry->hosts) {
       auto it = hosts_.find(h);
       if (it != hosts_.end() && it->second == entry) hosts_.erase(it);
@@ -782,14 +805,37 @@ void Registry::on_switch(std::function<void(const std::string& app)> callback) {
   on_switch_.push_back(std::move(callback));
 }
 
+std::unique_lock<std::shared_mutex> Registry::write_table() {
+  std::unique_lock lock(table_mu_);
+  // Before the change: a route reading the new generation then takes the
+  // shared lock, so it sees the change whole.
+  g_table_generation.fetch_add(1, std::memory_order_acq_rel);
+  return lock;
+}
+
 std::shared_ptr<const Version> Registry::route(std::string_view host_header) const {
-  const std::string host = host_of(host_header);
-  std::shared_lock lock(table_mu_);
-  if (auto it = hosts_.find(host); it != hosts_.end()) return it->second->serving;
-  if (!config_.default_app.empty()) {
-    if (auto it = apps_.find(config_.default_app); it != apps_.end()) return it->second->serving;
+  // Most requests of a thread go where its last one went: the memo skips the
+  // lock, the parse of the host and the lookups.
+  RouteMemo& memo = t_route;
+  if (memo.registry == this && memo.generation == g_table_generation.load(std::memory_order_acquire) &&
+      memo.host_header == host_header) {
+    if (std::shared_ptr<const Version> v = memo.version.lock()) return v;
   }
-  return nullptr;
+  const std::string host = host_of(host_header);
+  std::shared_ptr<const Version> found;
+  std::shared_lock lock(table_mu_);
+  if (auto it = hosts_.find(host); it != hosts_.end()) {
+    found = it->second->serving;
+  } else if (!config_.default_app.empty()) {
+    if (auto it = apps_.find(config_.default_app); it != apps_.end()) found = it->second->serving;
+  }
+  if (found) {
+    memo.registry = this;
+    memo.generation = g_table_generation.load(std::memory_order_relaxed);  // (stable under the shared lock)
+    memo.host_header.assign(host_header);
+    memo.version = found;
+  }
+  return found;
 }
 
 void Registry::handle(const http::Request& request, http::Response& response) const {

@@ -121,6 +121,7 @@ class Registry final : public Apps {
   std::shared_ptr<VersionDir> adopt_dir(const std::filesystem::path& staging, const std::filesystem::path& final_dir,
                                         std::string* error);
   AppInfo info_of(const Entry& entry) const;
+  std::unique_lock<std::shared_mutex> write_table();
   std::vector<std::string> urls_for(const std::vector<std::string>& hosts) const;
   void log_to(Entry& entry, std::string_view lines) const;
 
@@ -132,6 +133,7 @@ class Registry final : public Apps {
   RegistryStats stats_;
 
   // Apps and hosts; an entry's serving version, hosts and state too.
+  // Changed only under write_table(), which also tells route()'s memo.
   mutable std::shared_mutex table_mu_;
   std::map<std::string, std::shared_ptr<Entry>, std::less<>> apps_;
   std::map<std::string, std::shared_ptr<Entry>, std::less<>> hosts_;

@@ -23,22 +23,6 @@ namespace wink::wagi {
 
 namespace {
 
-// Instances whose teardown (their memory slot's clearing, mostly) waits until
-// this I/O thread's responses went out. A few at most: a batch of many
-// requests frees the rest at once, and no slot stays taken for long.
-constexpr size_t kMaxRetired = 4;
-thread_local std::vector<std::unique_ptr<engine::Instance>> t_retired;
-
-void free_retired(void*) { t_retired.clear(); }
-
-// Frees `instance` after the response is sent when on an I/O thread, else now.
-void retire(std::unique_ptr<engine::Instance> instance) {
-  if (t_retired.size() < kMaxRetired &&
-      (!t_retired.empty() || http::defer_until_sent(&free_retired, nullptr))) {
-    t_retired.push_back(std::move(instance));
-  }
-}
-
 }  // namespace
 
 // What serves a component's new requests: swapped whole (under
@@ -542,6 +526,8 @@ void App::handle(const http::Request& request, http::Response& response) const {
   if (series) metrics->request(*series, response.status, run.phases[0].ms / 1000, run.phases[1].ms / 1000);
 }
 
+namespace {
+
 // What an instance of a component is made from. Held whole by an instance
 // planned ahead: the App it came from may be gone by the time it is made.
 struct Recipe {
@@ -583,7 +569,22 @@ struct ReadyInstance {
   Result<std::unique_ptr<engine::Instance>> instance = make_error("not made");  // (freeing it calls neither context)
 };
 
-namespace {
+// Instances whose teardown (their memory slot's clearing, mostly, and their
+// contexts) waits until this I/O thread's responses went out. A few at most:
+// a batch of many requests frees the rest at once, and no slot stays taken
+// for long.
+constexpr size_t kMaxRetired = 4;
+thread_local std::vector<std::unique_ptr<ReadyInstance>> t_retired;
+
+void free_retired(void*) { t_retired.clear(); }
+
+// Frees `ready` after the response is sent when on an I/O thread, else now.
+void retire(std::unique_ptr<ReadyInstance> ready) {
+  if (t_retired.size() < kMaxRetired &&
+      (!t_retired.empty() || http::defer_until_sent(&free_retired, nullptr))) {
+    t_retired.push_back(std::move(ready));
+  }
+}
 
 // This I/O thread's instance made ahead, and what it makes next. One at most,
 // for the component that took the last two requests here (mixed traffic makes
@@ -596,8 +597,11 @@ struct Ahead {
   std::optional<Recipe> planned;  // made by make_spare after this turn's sends
   bool idle_hooked = false;
 };
-thread_local Ahead* t_ahead = nullptr;  // (plain pointers: nothing to destroy at thread exit,
-thread_local const void* t_last_served = nullptr;  // where the runtime's thread state may go first)
+// (Plain pointers: nothing to destroy at thread exit, where the runtime's
+// thread state may go first. t_retired is first used after a guarded call,
+// so it goes before that state.)
+thread_local Ahead* t_ahead = nullptr;
+thread_local const void* t_last_served = nullptr;
 
 void drop_spare(void*) { delete std::exchange(t_ahead, nullptr); }  // (nobody waits: freed at once)
 
@@ -618,7 +622,7 @@ std::unique_ptr<ReadyInstance> take_spare(const App::ComponentState& state, cons
   if (a == nullptr || !a->spare) return nullptr;
   std::unique_ptr<ReadyInstance> spare = std::move(a->spare);
   if (spare->made_for(state, served)) return spare;
-  if (spare->instance.ok()) retire(std::move(*spare->instance));
+  retire(std::move(spare));
   return nullptr;
 }
 
@@ -659,7 +663,8 @@ void App::run_wagi(const ComponentState& state, const std::shared_ptr<const Serv
   overrides.lazy_args = &args;
   overrides.lazy_env = &env;
   std::unique_ptr<ReadyInstance> ready = take_spare(state, *served);
-  if (ready) {
+  const bool made_ahead = ready != nullptr;
+  if (made_ahead) {
     ready->wasi.rebind(overrides);
     ready->host.set_request_id(request_id);
     if (state.metrics) options_.host->metrics->made_ahead(*state.metrics);
@@ -667,7 +672,7 @@ void App::run_wagi(const ComponentState& state, const std::shared_ptr<const Serv
     ready = std::make_unique<ReadyInstance>(served, state.prepared, state.host, state.limits, overrides, request_id);
   }
   auto& instance = ready->instance;
-  const auto t1 = Clock::now();
+  const auto t1 = made_ahead ? t0 : Clock::now();  // (made ahead: nothing to instantiate now)
 
   if (instance.ok()) {
     run.outcome = served->entry ? (*instance)->call(*served->entry, nullptr, nullptr)
@@ -677,8 +682,8 @@ void App::run_wagi(const ComponentState& state, const std::shared_ptr<const Serv
   if (!instance.ok()) {
     run.instantiate_error = instance.error().message;
   } else {
-    retire(std::move(*instance));  // (its host contexts go first: freeing calls none of them)
     plan_spare(state, served);
+    retire(std::move(ready));  // (only after a guarded call: see t_ahead)
   }
   run.phases = {{"inst", "instantiate", ms_between(t0, t1)}, {"exec", "execute", ms_between(t1, t2)}};
 }

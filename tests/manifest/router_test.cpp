@@ -1,6 +1,9 @@
 // Route matching: exact beats wildcard, longest wildcard prefix wins.
 #include <gtest/gtest.h>
 
+#include <memory>
+#include <string>
+
 #include "manifest/router.h"
 
 using namespace wink::manifest;
@@ -55,6 +58,36 @@ TEST(Router, TrailingSlashExactRouteIsDistinct) {
   Router router(routes);
   EXPECT_EQ(match(router, "/a"), "/a");
   EXPECT_EQ(match(router, "/a/"), "/a/");
+}
+
+// A thread remembers its last match (router and path). Matches that
+// alternate between routers with different tables, paths that differ only
+// past a shared prefix or in a last byte, a router made where a freed one
+// was, and paths too long to remember all get their own answer.
+TEST(Router, RememberedMatchesNeverCrossRoutersOrPaths) {
+  std::vector<Route> a_routes = {route("/...", 0), route("/a", 1)};
+  std::vector<Route> b_routes = {route("/a/...", 2), route("/b", 3)};
+  Router a(a_routes), b(b_routes);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(match(a, "/a"), "/a");
+    EXPECT_EQ(match(b, "/a"), "/a/...");
+    EXPECT_EQ(match(b, "/a"), "/a/...");
+    EXPECT_EQ(match(a, "/b"), "/...");
+    EXPECT_EQ(match(b, "/b"), "/b");
+    EXPECT_EQ(match(b, "/bb"), "404");
+    EXPECT_EQ(match(b, "/b"), "/b");
+  }
+  const std::string long_path = "/a/" + std::string(8192, 'x');
+  EXPECT_EQ(match(b, long_path), "/a/...");
+  EXPECT_EQ(match(a, long_path), "/...");
+  EXPECT_EQ(match(b, long_path.substr(0, long_path.size() - 1) + "y"), "/a/...");
+  for (int i = 0; i < 50; ++i) {  // freed and made again, likely at the same address
+    auto first = std::make_unique<Router>(a_routes);
+    EXPECT_EQ(match(*first, "/a"), "/a");
+    first.reset();
+    auto second = std::make_unique<Router>(b_routes);
+    EXPECT_EQ(match(*second, "/a"), "/a/...") << "round " << i;
+  }
 }
 
 }  // namespace

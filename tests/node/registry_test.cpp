@@ -240,6 +240,46 @@ TEST(NodeRegistry, RemoveStopsRoutingAndDeletesFilesAndKeyValueData) {
   fs::remove_all(data);
 }
 
+// A thread remembers where its last Host header went. On one connection
+// (one I/O thread) requests alternate between two apps, then one is updated
+// while its old version is still alive, removed and deployed again:
+// each request reaches the version its Host names at that moment, and what
+// the thread remembered keeps nothing of the removed app.
+TEST(NodeRegistry, HostsAlternatingOnOneConnectionFollowRemovalsAtOnce) {
+  auto data = data_dir_with_shared_cache("memo");
+  auto reg = Registry::open(quiet_config(data));
+  ASSERT_TRUE(reg.ok());
+  ASSERT_TRUE((*reg)->deploy(app_bundle("alpha", "1"), {}, {}).ok());
+  ASSERT_TRUE((*reg)->deploy(app_bundle("beta", "2"), {}, {}).ok());
+  Ingress in(**reg);
+  wink::test::LoopbackConnection c(in.server.port());
+  ASSERT_TRUE(c.ok());
+  auto get = [&](const std::string& host, const std::string& target = "/") {
+    return c.exchange("GET " + target + " HTTP/1.1\r\nHost: " + host + "\r\n\r\n");
+  };
+  for (const char* host : {"alpha.localhost", "beta.localhost", "beta.localhost", "ALPHA.localhost", "alpha.localhost"}) {
+    EXPECT_EQ(get(host).body, std::string(host).find("beta") == 0 ? "version=2\n" : "version=1\n") << host;
+  }
+  // An update while the old version is still alive (held, as a request
+  // running on it would hold it).
+  std::shared_ptr<const Version> old = (*reg)->route("beta.localhost");
+  ASSERT_TRUE(old);
+  EXPECT_EQ(get("beta.localhost").body, "version=2\n");  // this thread's last: beta's version 2
+  ASSERT_TRUE((*reg)->deploy(app_bundle("beta", "2b"), {}, {}).ok());
+  EXPECT_EQ(get("beta.localhost").body, "version=2b\n") << "the update, not the old version still alive";
+  old.reset();
+  EXPECT_EQ(get("beta.localhost", "/?set=old").status, 200);
+  ASSERT_TRUE((*reg)->remove("beta").ok());
+  EXPECT_EQ(get("beta.localhost").status, 404) << "removed: no longer routed";
+  EXPECT_FALSE(fs::exists(data / "apps" / "beta")) << "nothing remembered keeps its version";
+  EXPECT_EQ(get("alpha.localhost").body, "version=1\n");
+  EXPECT_EQ(get("beta.localhost").status, 404);
+  ASSERT_TRUE((*reg)->deploy(app_bundle("beta", "3"), {}, {}).ok());
+  EXPECT_EQ(get("beta.localhost").body, "version=3\n");
+  EXPECT_EQ(get("beta.localhost", "/?get").body, "error=not_found\n") << "a new app, no data of the removed one";
+  fs::remove_all(data);
+}
+
 TEST(NodeRegistry, TwoAppsKeyValueStoresAreSeparate) {
   auto data = data_dir_with_shared_cache("kv");
   auto reg = Registry::open(quiet_config(data));
