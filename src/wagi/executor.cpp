@@ -21,10 +21,6 @@
 
 namespace wink::wagi {
 
-namespace {
-
-}  // namespace
-
 // What serves a component's new requests: swapped whole (under
 // App::served_mu_) when its optimized tier is ready; a request holds the one
 // it started with until it finishes.
@@ -499,10 +495,6 @@ void App::handle(const http::Request& request, http::Response& response) const {
   GuestRun run;
   run.deadline = component.deadline;
   run.stdout_limit = options_.max_stdout_bytes;
-  // stdout is written into the buffer the response's body had (a reused
-  // exchange keeps it) and becomes the body: no allocation for a small answer.
-  response.body.clear();
-  run.out.swap(response.body);
   // Metrics: a request finding no running instance of its component woke it from zero.
   if (series && metrics->instances_add(*series, +1) == 0) metrics->cold_start(*series);
   const std::shared_ptr<const Served> served = this->served(route->component);
@@ -510,6 +502,10 @@ void App::handle(const http::Request& request, http::Response& response) const {
     run.component = true;
     run_http_component(*served->http, request, run, request_id);
   } else {
+    // stdout is written into the buffer the response's body had (a reused
+    // exchange keeps it) and becomes the body: no allocation for a small answer.
+    response.body.clear();
+    run.out.swap(response.body);
     run_wagi(state, served, *route, component, request, request_id, run);
   }
   const runtime::Outcome& outcome = run.outcome;
