@@ -10,6 +10,7 @@
 
 #include "support/http_client.h"
 #include "test_app.h"
+#include "runtime/memory_pool.h"
 #include "wagi/cgi.h"
 
 namespace wink::test {
@@ -458,6 +459,28 @@ TEST_F(WagiServer, InstancesMadeAheadStartFreshWithTheirOwnRequest) {
   }
   // (The first two had none; an idle pause over 100 ms drops one made.)
   EXPECT_GE(made_ahead(*app_, "fresh") - before, 12u) << "instances were made ahead: this test saw them";
+}
+
+// An instance made ahead holds a memory slot only while its thread has
+// traffic: once requests stop, it is freed within 100 ms of idle (a stranger's
+// app that got a burst keeps nothing made on the node).
+TEST_F(WagiServer, InstancesMadeAheadAreFreedOnceTrafficStops) {
+  auto& pool = runtime::MemoryPool::instance();
+  auto slots_become = [&](uint64_t want, std::chrono::milliseconds within) {
+    const auto end = std::chrono::steady_clock::now() + within;
+    while (pool.slots_in_use() != want && std::chrono::steady_clock::now() < end) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    return pool.slots_in_use() == want;
+  };
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // earlier tests' instances let go
+  const uint64_t idle = pool.slots_in_use();
+  LoopbackConnection c(app_->port());
+  for (int i = 0; i < 6; ++i) {
+    ASSERT_EQ(c.exchange("GET /fresh HTTP/1.1\r\nHost: t\r\n\r\n").status, 200);
+  }
+  EXPECT_TRUE(slots_become(idle + 1, std::chrono::milliseconds(50))) << "one made ahead: " << pool.slots_in_use();
+  EXPECT_TRUE(slots_become(idle, std::chrono::seconds(2))) << "still held: " << pool.slots_in_use();
 }
 
 // A module with a start function runs guest code when instantiated: such an
