@@ -14,7 +14,7 @@
 namespace wink::http {
 
 struct AccessLogEntry {
-  std::chrono::system_clock::time_point time;  // when the response was queued
+  std::chrono::system_clock::time_point time;  // when the line is formatted (after the send)
   std::string_view remote;
   std::string_view method;  // "" when the request line was not parsed
   std::string_view path;

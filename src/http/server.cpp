@@ -56,6 +56,10 @@ struct Exchange {
   std::chrono::steady_clock::time_point started;
   std::chrono::steady_clock::time_point finished;
   std::shared_ptr<BodyStream> stream;
+  // Its access-log line, filled when answered and formatted after the sends
+  // (off the client's wait); its views point into `request` and `response`.
+  AccessLogEntry log;
+  bool log_pending = false;
 
   // Empties an answered exchange for the worker's next request (same
   // mailbox), keeping the capacity of its response's buffers up to a bound.
@@ -67,6 +71,7 @@ struct Exchange {
     if (response.body.capacity() > kKeptBodyCapacity) std::string().swap(response.body);
     request.reset();
     stream.reset();
+    log_pending = false;
     fd = -1;
     gen = 0;
     started = finished = {};
@@ -300,10 +305,8 @@ class Worker {
   void pump(Conn* c);
   size_t pull_output(Conn* c, bool all);
   void start_streamed(Conn* c, BodyStream::Head& head);
-  void finish_buffered(Conn* c, const Request& req, Response& resp, Clock::time_point started,
-                       Clock::time_point finished);
-  void finish_streamed(Conn* c, const Request& req, Response& resp, Clock::time_point started,
-                       Clock::time_point finished);
+  void finish_buffered(Conn* c, detail::Exchange& ex);
+  void finish_streamed(Conn* c, detail::Exchange& ex);
   void append_head(std::string& out, int status, const std::vector<std::pair<std::string, std::string>>& headers);
   void finish_exchange(Conn* c, std::unique_ptr<detail::Exchange> ex);
   void close_mailbox();
@@ -331,8 +334,12 @@ class Worker {
   // Response building.
   void serialize(Conn* c, const Request& req, Response& resp, bool keep_alive);
   std::string_view date();
+  AccessLogEntry log_entry(const Conn* c, const Request& req, int status, uint64_t bytes,
+                           const LogFields* fields, double handler_ms, std::string_view error) const;
   void log_request(const Conn* c, const Request& req, int status, uint64_t bytes,
                    const LogFields* fields, double handler_ms, std::string_view error);
+  void append_log_line(AccessLogEntry& e, std::chrono::system_clock::time_point time);
+  void log_answered();  // formats the pending lines of answered_ (in order)
 
   bool leave_loop(bool taken);
 
@@ -351,6 +358,9 @@ class Worker {
   // (keeping their buffers' capacity) for this thread's next requests.
   std::vector<std::unique_ptr<detail::Exchange>> answered_;
   std::vector<std::unique_ptr<detail::Exchange>> spare_exchanges_;
+  size_t answered_logged_ = 0;  // answered_[0..this) have their log lines in log_buf_
+  // Requests whose exchanges kept theirs for the log line, for connections' next ones.
+  std::vector<std::unique_ptr<Request>> spare_requests_;
   void recycle_answered();
   size_t live_ = 0;
   size_t reject_lingering_ = 0;
@@ -502,6 +512,7 @@ bool Worker::run() {
     if (hooks_ran) now_ = Clock::now();
     run_after_sent();
     if (srv_.config.after_sends) srv_.config.after_sends(now_);
+    log_answered();
     flush_log(false);
     graveyard_.clear();
     recycle_answered();
@@ -513,6 +524,7 @@ bool Worker::run() {
         for (auto& slot : conns_) {
           if (slot && slot->fd >= 0) close_conn(slot.get());
         }
+        log_answered();
         flush_log(true);
         graveyard_.clear();
         break;
@@ -521,6 +533,7 @@ bool Worker::run() {
   }
   run_batch_hooks();
   if (t_loop_lost) return leave_loop(true);  // its new carrier ends it
+  log_answered();
   flush_log(true);
   close_mailbox();
   return leave_loop(false);
@@ -919,11 +932,15 @@ void Worker::hand_over(Conn* c, bool body_streams) {
 void Worker::recycle_answered() {
   constexpr size_t kSpareExchanges = 64;
   for (auto& ex : answered_) {
-    if (spare_exchanges_.size() >= kSpareExchanges) break;
+    if (ex->request && spare_requests_.size() < kSpareExchanges) {
+      spare_requests_.push_back(std::move(ex->request));
+    }
+    if (spare_exchanges_.size() >= kSpareExchanges) continue;
     ex->reset_for_reuse();
     spare_exchanges_.push_back(std::move(ex));
   }
   answered_.clear();
+  answered_logged_ = 0;
 }
 
 // Parses body bytes of the request out with the handler into its stream.
@@ -1047,8 +1064,8 @@ void Worker::start_streamed(Conn* c, BodyStream::Head& head) {
 
 // The handler completed a request whose response streamed: the rest of the
 // body, its end (or, unfinished, the end of the connection), the log line.
-void Worker::finish_streamed(Conn* c, const Request& req, Response& resp, Clock::time_point started,
-                             Clock::time_point finished) {
+void Worker::finish_streamed(Conn* c, detail::Exchange& ex) {
+  Response& resp = ex.response;
   if (auto head = c->stream->take_head()) start_streamed(c, *head);
   pull_output(c, true);
   bool complete = c->stream->finished() && !c->out_broken && (!c->out_length || c->out_left == 0);
@@ -1067,8 +1084,9 @@ void Worker::finish_streamed(Conn* c, const Request& req, Response& resp, Clock:
   c->requests++;
   srv_.requests.fetch_add(1, std::memory_order_relaxed);
   if (srv_.log.enabled()) {
-    log_request(c, req, c->out_status, c->out_sent, &resp.log, ms_between(started, finished),
-                complete ? std::string_view() : std::string_view("response body incomplete"));
+    ex.log = log_entry(c, *ex.request, c->out_status, c->out_sent, &resp.log, ms_between(ex.started, ex.finished),
+                       complete ? std::string_view() : std::string_view("response body incomplete"));
+    ex.log_pending = true;
   }
   if (!keep) c->close_after_write = true;
   c->out_streaming = false;
@@ -1076,14 +1094,12 @@ void Worker::finish_streamed(Conn* c, const Request& req, Response& resp, Clock:
 
 // The handler completed `ex`: write its response (the conn is waiting for it).
 void Worker::finish_exchange(Conn* c, std::unique_ptr<detail::Exchange> ex) {
-  const Request& req = *ex->request;
-  Response& resp = ex->response;
   now_ = std::max(now_, ex->finished);  // the handler's end: read when it finished
   if (ex->stream && ex->stream->started()) {
-    finish_streamed(c, req, resp, ex->started, ex->finished);
+    finish_streamed(c, *ex);
   } else {
-    if (c->body_in) resp.close = true;  // answered before its body arrived: the rest is not read
-    finish_buffered(c, req, resp, ex->started, ex->finished);
+    if (c->body_in) ex->response.close = true;  // answered before its body arrived: the rest is not read
+    finish_buffered(c, *ex);
   }
   c->in_handler = false;
   srv_.in_handler.fetch_sub(1, std::memory_order_relaxed);
@@ -1096,12 +1112,18 @@ void Worker::finish_exchange(Conn* c, std::unique_ptr<detail::Exchange> ex) {
   c->body_streamed = 0;
   c->last_activity = now_;
   ex->request->stream.reset();
-  c->spare = std::move(ex->request);
+  if (!ex->log_pending) {
+    c->spare = std::move(ex->request);
+  } else if (!spare_requests_.empty()) {  // (the exchange keeps its request for the log line)
+    c->spare = std::move(spare_requests_.back());
+    spare_requests_.pop_back();
+  }
   answered_.push_back(std::move(ex));
 }
 
-void Worker::finish_buffered(Conn* c, const Request& req, Response& resp, Clock::time_point started,
-                             Clock::time_point finished) {
+void Worker::finish_buffered(Conn* c, detail::Exchange& ex) {
+  const Request& req = *ex.request;
+  Response& resp = ex.response;
   if (!http_fields::final_status(resp.status)) {
     resp.clear();
     resp.status = 500;
@@ -1112,7 +1134,8 @@ void Worker::finish_buffered(Conn* c, const Request& req, Response& resp, Clock:
   c->requests++;
   srv_.requests.fetch_add(1, std::memory_order_relaxed);
   if (srv_.log.enabled()) {
-    log_request(c, req, resp.status, body_bytes, &resp.log, ms_between(started, finished), {});
+    ex.log = log_entry(c, req, resp.status, body_bytes, &resp.log, ms_between(ex.started, ex.finished), {});
+    ex.log_pending = true;
   }
   serialize(c, req, resp, keep);
   if (!keep) c->close_after_write = true;
@@ -1503,10 +1526,9 @@ std::string_view Worker::date() {
   return std::string_view(date_buf_, date_len_);
 }
 
-void Worker::log_request(const Conn* c, const Request& req, int status, uint64_t bytes,
-                         const LogFields* fields, double handler_ms, std::string_view error) {
+AccessLogEntry Worker::log_entry(const Conn* c, const Request& req, int status, uint64_t bytes,
+                                 const LogFields* fields, double handler_ms, std::string_view error) const {
   AccessLogEntry e;
-  e.time = std::chrono::system_clock::now();
   e.remote = req.remote_address;
   e.method = req.method;
   e.path = req.path;
@@ -1521,9 +1543,37 @@ void Worker::log_request(const Conn* c, const Request& req, int status, uint64_t
   e.handler_ms = handler_ms;
   e.fields = fields;
   e.error = error;
+  return e;
+}
+
+// A line now (errors, the synchronous handler), after the answered
+// exchanges' lines so the log keeps the order of the answers.
+void Worker::log_request(const Conn* c, const Request& req, int status, uint64_t bytes,
+                         const LogFields* fields, double handler_ms, std::string_view error) {
+  log_answered();
+  AccessLogEntry e = log_entry(c, req, status, bytes, fields, handler_ms, error);
+  append_log_line(e, std::chrono::system_clock::now());
+}
+
+void Worker::append_log_line(AccessLogEntry& e, std::chrono::system_clock::time_point time) {
+  e.time = time;
   if (log_buf_.empty()) log_since_ = now_;
   append_access_log_line(log_buf_, e);
   if (log_buf_.size() > 64 * 1024) flush_log(true);
+}
+
+// The lines of exchanges answered since the last call: formatted once their
+// answers went out (or before a line that comes after them), one clock
+// read for all.
+void Worker::log_answered() {
+  if (answered_logged_ == answered_.size()) return;
+  const auto time = std::chrono::system_clock::now();
+  for (; answered_logged_ < answered_.size(); ++answered_logged_) {
+    detail::Exchange& ex = *answered_[answered_logged_];
+    if (!ex.log_pending) continue;
+    ex.log_pending = false;
+    append_log_line(ex.log, time);
+  }
 }
 
 void Worker::flush_log(bool all) {

@@ -1009,6 +1009,60 @@ TEST(AsyncServerTest, LateResponseNeverReachesTheConnectionReusingItsDescriptor)
   server.stop(1s);
 }
 
+// Log lines are formatted after the answers went out, while the connection
+// has already parsed its next pipelined requests: each line still describes
+// its own request (path, query, body size, status, bytes), in the order
+// answered, with an error line after the answers before it.
+TEST(AsyncServerTest, LinesFormattedAfterTheSendsDescribeTheirOwnPipelinedRequests) {
+  std::mutex mu;
+  std::string lines;
+  ServerConfig cfg = quiet_config();
+  cfg.workers = 1;
+  cfg.access_log.sink = AccessLogConfig::Sink::kCallback;
+  cfg.access_log.callback = [&](std::string_view l) {
+    std::lock_guard lock(mu);
+    lines.append(l);
+  };
+  Server server(cfg, AsyncHandler([](Completion done) {
+    done.response().body = std::string(done.request().path) + "?" + std::string(done.request().query);
+    done.response().log.app = "inline";
+    done.complete();  // inline, on the I/O thread: the whole batch is answered before any line
+  }));
+  ASSERT_TRUE(server.start().ok());
+  constexpr int kRequests = 64;
+  std::string batch;
+  for (int i = 0; i < kRequests; ++i) {
+    const std::string body(i * 3, 'b');
+    batch += "POST /p" + std::to_string(i) + std::string(i, 'x') + "?q=" + std::to_string(i) +
+             " HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  }
+  batch += "GET /\x01 HTTP/1.1\r\n\r\n";
+  Client c(server.port());
+  ASSERT_TRUE(c.send(batch));
+  for (int i = 0; i < kRequests; ++i) ASSERT_TRUE(c.read_response(false, 2s)) << i;
+  auto bad = c.read_response(false, 2s);
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+  server.stop(1s);
+  std::lock_guard lock(mu);
+  std::vector<nlohmann::json> parsed;
+  for (size_t pos = 0, nl; (nl = lines.find('\n', pos)) != std::string::npos; pos = nl + 1) {
+    parsed.push_back(nlohmann::json::parse(lines.substr(pos, nl - pos)));
+  }
+  ASSERT_EQ(parsed.size(), kRequests + 1u) << lines;
+  for (int i = 0; i < kRequests; ++i) {
+    const std::string path = "/p" + std::to_string(i) + std::string(i, 'x');
+    EXPECT_EQ(parsed[i]["method"], "POST") << i;
+    EXPECT_EQ(parsed[i]["path"], path) << i;
+    EXPECT_EQ(parsed[i]["query"], "q=" + std::to_string(i)) << i;
+    EXPECT_EQ(parsed[i]["request_bytes"], i * 3) << i;
+    EXPECT_EQ(parsed[i]["status"], 200) << i;
+    EXPECT_EQ(parsed[i]["bytes"], path.size() + 1 + parsed[i]["query"].get<std::string>().size()) << i;
+    EXPECT_EQ(parsed[i]["app"], "inline") << i;
+  }
+  EXPECT_EQ(parsed[kRequests]["status"], 400);
+}
+
 // Completions from executors reach a sleeping I/O thread (it is woken only
 // when asleep; an awake one drains them first): each is answered in order,
 // counted by the time the client has read it, and logged.
