@@ -132,6 +132,7 @@ Result<std::unique_ptr<App>> App::load(manifest::Manifest manifest, engine::Engi
   app->manifest_ = manifest;
   app->router_ = std::make_unique<manifest::Router>(app->manifest_.routes);
   app->reactors_.assign(manifest.components.size(), nullptr);
+  for (const manifest::Component& c : manifest.components) app->dispatch_keys_.push_back(manifest.app_name + "/" + c.id);
   app->reactor_hosts_.assign(manifest.components.size(), nullptr);
   app->reactor_http_.assign(manifest.components.size(), nullptr);
   for (size_t k = 0; k < manifest.components.size(); ++k) {
@@ -214,10 +215,10 @@ bool App::streams_body(const http::Request& head) const {
   return wagi_->streams_body(head);
 }
 
-std::string App::dispatch_key(const http::Request& request) const {
+std::string_view App::dispatch_key(const http::Request& request) const {
   const manifest::Route* route = router_->match(request.path);
   if (!route) return {};
-  return manifest_.app_name + "/" + manifest_.component_of(*route).id;
+  return dispatch_keys_[route->component];
 }
 
 wagi::GuestRun to_guest_run(CallResult& r, std::chrono::nanoseconds deadline) {
@@ -242,7 +243,7 @@ void App::handle(const http::Request& request, http::Response& response) const {
     return;
   }
   const manifest::Component& component = manifest_.component_of(*route);
-  const std::string request_id = wagi::next_request_id();
+  const wagi::RequestId request_id = wagi::next_request_id();
   const wagi::RunSource source{&log_, manifest_.app_name, component.id,
                                reactor_hosts_[route->component].get(), request_id};
   if (reactor_http_[route->component]) {

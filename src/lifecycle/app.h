@@ -41,8 +41,9 @@ class App {
   // I/O thread), which also waits while a reactor instance wakes or is busy.
   void handle(const http::Request& request, http::Response& response) const;
   // The executor pool key of a request: "app/component" of the route it
-  // matches; "" when none matches (handle() answers 404 at once).
-  std::string dispatch_key(const http::Request& request) const;
+  // matches; "" when none matches (handle() answers 404 at once). Valid
+  // while the App lives.
+  std::string_view dispatch_key(const http::Request& request) const;
   // The request's body streams to its guest (a per-request wasi:http
   // component; reactors, wasi:http ones included, and WAGI take it whole:
   // a slow client never holds a long-lived instance).
@@ -55,6 +56,7 @@ class App {
   std::unique_ptr<manifest::Router> router_;
   std::unique_ptr<wagi::App> wagi_;
   std::vector<Node::Component*> reactors_;  // parallel to components; null for WAGI ones
+  std::vector<std::string> dispatch_keys_;  // parallel to components: "app/component"
   std::vector<std::shared_ptr<const host::Prepared>> reactor_hosts_;  // for redaction
   // Set for a reactor whose source is a wasi:http component.
   std::vector<std::shared_ptr<const wagi::HttpComponent>> reactor_http_;

@@ -8,15 +8,18 @@ namespace {
 
 std::atomic<uint64_t> g_next_router_id{1};
 
-// This thread's last match. Paths longer than kMemoPath are not kept (a
-// client's 8 KiB path would otherwise be copied on each request).
+// This thread's last match per router slot. A request is matched by two
+// routers of its app (the lifecycle's and WAGI's, ids one apart), so each
+// keeps its own slot. Paths longer than kMemoPath are not kept (a client's
+// 8 KiB path would otherwise be copied on each request).
 constexpr size_t kMemoPath = 256;
+constexpr size_t kMemoSlots = 4;
 struct MatchMemo {
   uint64_t router = 0;
   std::string path;
   const Route* route = nullptr;
 };
-thread_local MatchMemo t_last_match;
+thread_local MatchMemo t_last_match[kMemoSlots];
 
 }  // namespace
 
@@ -31,7 +34,7 @@ Router::Router(const std::vector<Route>& routes) : id_(g_next_router_id.fetch_ad
 }
 
 const Route* Router::match(std::string_view path) const {
-  MatchMemo& memo = t_last_match;
+  MatchMemo& memo = t_last_match[id_ % kMemoSlots];
   if (memo.router == id_ && memo.path == path) return memo.route;
   const Route* route = lookup(path);
   if (path.size() <= kMemoPath) {

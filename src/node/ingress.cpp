@@ -54,7 +54,7 @@ void Ingress::serve(http::Completion done) {
     done.complete();
     return;
   }
-  std::string key = version->handler().dispatch_key(req);
+  std::string_view key = version->handler().dispatch_key(req);
   if (key.empty()) {  // no route in the app: its 404, without a guest
     version->handle(req, done.response());
     done.complete();

@@ -489,7 +489,7 @@ void App::handle(const http::Request& request, http::Response& response) const {
   }
   host::Metrics* metrics = options_.host->metrics.get();
   host::Metrics::Component* series = state.metrics;
-  const std::string request_id = next_request_id();
+  const RequestId request_id = next_request_id();
   const RunSource source{&options_.log, manifest_.app_name, component.id, state.host.get(), request_id};
 
   GuestRun run;
@@ -638,7 +638,7 @@ void plan_spare(const App::ComponentState& state, const std::shared_ptr<const Ap
 
 void App::run_wagi(const ComponentState& state, const std::shared_ptr<const Served>& served,
                    const manifest::Route& route, const manifest::Component& component,
-                   const http::Request& request, const std::string& request_id, GuestRun& run) const {
+                   const http::Request& request, std::string_view request_id, GuestRun& run) const {
   // Guest I/O: body on stdin, stdout and stderr into buffers.
   wasi::Stdio in_stdio{.kind = wasi::Stdio::Kind::kBuffer, .input = request.body};
   wasi::Stdio out_stdio{.kind = wasi::Stdio::Kind::kBuffer, .output = &run.out,

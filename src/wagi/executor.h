@@ -98,7 +98,7 @@ class App {
   void run_wagi(const ComponentState& state, const std::shared_ptr<const Served>& served,
                 const manifest::Route& route,
                 const manifest::Component& component, const http::Request& request,
-                const std::string& request_id, GuestRun& run) const;
+                std::string_view request_id, GuestRun& run) const;
   // What serves component `i` now (requests hold it until they finish).
   std::shared_ptr<const Served> served(size_t i) const;
   // Tiering (docs/compile.md): waits for the optimized builds of the

@@ -42,7 +42,7 @@ void log_stderr(const RunSource& source, std::string_view text) {
 
 }  // namespace
 
-std::string next_request_id() {
+RequestId next_request_id() {
   static const uint64_t prefix = [] {
     uint64_t v = 0;
     if (::getentropy(&v, sizeof v) != 0) v = static_cast<uint64_t>(::getpid()) << 32;
@@ -51,8 +51,8 @@ std::string next_request_id() {
   static std::atomic<uint64_t> counter{0};
   uint64_t id = prefix | (counter.fetch_add(1, std::memory_order_relaxed) & 0xffffffffull);
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(16, '0');
-  for (int i = 15; i >= 0; --i, id >>= 4) out[static_cast<size_t>(i)] = kHex[id & 15];
+  RequestId out;
+  for (int i = 15; i >= 0; --i, id >>= 4) out.text[i] = kHex[id & 15];
   return out;
 }
 

@@ -25,8 +25,14 @@ namespace wink::wagi {
 // from several threads at once.
 using LogSink = std::function<void(std::string_view line)>;
 
-// A new request id: a per-process random prefix and a counter, 16 hex digits.
-std::string next_request_id();
+// A request id: a per-process random prefix and a counter, 16 hex digits,
+// held inline (no allocation per request).
+struct RequestId {
+  char text[16];
+  std::string_view view() const { return {text, sizeof text}; }
+  operator std::string_view() const { return view(); }  // NOLINT: used where a view is
+};
+RequestId next_request_id();
 
 // One phase of a run, for Server-Timing ("inst;dur=0.021") and the access log ("instantiate").
 struct Phase {

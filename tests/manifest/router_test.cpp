@@ -77,6 +77,13 @@ TEST(Router, RememberedMatchesNeverCrossRoutersOrPaths) {
     EXPECT_EQ(match(b, "/bb"), "404");
     EXPECT_EQ(match(b, "/b"), "/b");
   }
+  // More routers than a thread keeps memos for (made in a row, so routers
+  // four apart share a memo slot, and they differ here).
+  std::vector<std::unique_ptr<Router>> many;
+  for (int i = 0; i < 9; ++i) many.push_back(std::make_unique<Router>((i / 4) % 2 ? b_routes : a_routes));
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 9; ++i) EXPECT_EQ(match(*many[i], "/a"), (i / 4) % 2 ? "/a/..." : "/a") << i;
+  }
   const std::string long_path = "/a/" + std::string(8192, 'x');
   EXPECT_EQ(match(b, long_path), "/a/...");
   EXPECT_EQ(match(a, long_path), "/...");
