@@ -61,6 +61,39 @@ ServerConfig quiet_config() {
   return c;
 }
 
+// An access log sent to a callback and collected here, for tests to read.
+class CollectedLog {
+ public:
+  void attach(ServerConfig& config) {
+    config.access_log.sink = AccessLogConfig::Sink::kCallback;
+    config.access_log.callback = [this](std::string_view lines) {
+      std::lock_guard lock(mu_);
+      text_.append(lines);
+    };
+  }
+  std::string text() const {
+    std::lock_guard lock(mu_);
+    return text_;
+  }
+  size_t count() const {
+    std::lock_guard lock(mu_);
+    return static_cast<size_t>(std::count(text_.begin(), text_.end(), '\n'));
+  }
+  // Each complete line as JSON (a line that is not fails the test).
+  std::vector<nlohmann::json> parsed() const {
+    std::lock_guard lock(mu_);
+    std::vector<nlohmann::json> out;
+    for (size_t pos = 0, nl; (nl = text_.find('\n', pos)) != std::string::npos; pos = nl + 1) {
+      out.push_back(nlohmann::json::parse(text_.substr(pos, nl - pos)));
+    }
+    return out;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::string text_;
+};
+
 // Every ServerTest runs twice: with a synchronous handler on the I/O threads,
 // and (/Async) with the same handler run on a Dispatcher's executors and
 // completed from there, so keep-alive, pipelining, limits, timeouts and
@@ -611,14 +644,9 @@ TEST_P(ServerTest, GraceExpiryClosesStragglers) {
 }
 
 TEST_P(ServerTest, AccessLogLinesAreJson) {
-  std::mutex mu;
-  std::string lines;
+  CollectedLog log;
   ServerConfig cfg = quiet_config();
-  cfg.access_log.sink = AccessLogConfig::Sink::kCallback;
-  cfg.access_log.callback = [&](std::string_view l) {
-    std::lock_guard lock(mu);
-    lines.append(l);
-  };
+  log.attach(cfg);
   start(cfg);
   {
     Client c(port());
@@ -630,15 +658,8 @@ TEST_P(ServerTest, AccessLogLinesAreJson) {
     EXPECT_EQ(bad->status, 400);
   }
   server_->stop(1s);  // flushes the logs
-  std::vector<nlohmann::json> parsed;
-  size_t pos = 0;
-  while (pos < lines.size()) {
-    size_t nl = lines.find('\n', pos);
-    ASSERT_NE(nl, std::string::npos);
-    parsed.push_back(nlohmann::json::parse(lines.substr(pos, nl - pos)));
-    pos = nl + 1;
-  }
-  ASSERT_EQ(parsed.size(), 3u) << lines;
+  const std::vector<nlohmann::json> parsed = log.parsed();
+  ASSERT_EQ(parsed.size(), 3u) << log.text();
   const auto& j = parsed[0];
   EXPECT_EQ(j["method"], "GET");
   EXPECT_EQ(j["path"], "/logged");
@@ -1014,15 +1035,10 @@ TEST(AsyncServerTest, LateResponseNeverReachesTheConnectionReusingItsDescriptor)
 // its own request (path, query, body size, status, bytes), in the order
 // answered, with an error line after the answers before it.
 TEST(AsyncServerTest, LinesFormattedAfterTheSendsDescribeTheirOwnPipelinedRequests) {
-  std::mutex mu;
-  std::string lines;
+  CollectedLog log;
   ServerConfig cfg = quiet_config();
   cfg.workers = 1;
-  cfg.access_log.sink = AccessLogConfig::Sink::kCallback;
-  cfg.access_log.callback = [&](std::string_view l) {
-    std::lock_guard lock(mu);
-    lines.append(l);
-  };
+  log.attach(cfg);
   Server server(cfg, AsyncHandler([](Completion done) {
     done.response().body = std::string(done.request().path) + "?" + std::string(done.request().query);
     done.response().log.app = "inline";
@@ -1044,12 +1060,8 @@ TEST(AsyncServerTest, LinesFormattedAfterTheSendsDescribeTheirOwnPipelinedReques
   ASSERT_TRUE(bad);
   EXPECT_EQ(bad->status, 400);
   server.stop(1s);
-  std::lock_guard lock(mu);
-  std::vector<nlohmann::json> parsed;
-  for (size_t pos = 0, nl; (nl = lines.find('\n', pos)) != std::string::npos; pos = nl + 1) {
-    parsed.push_back(nlohmann::json::parse(lines.substr(pos, nl - pos)));
-  }
-  ASSERT_EQ(parsed.size(), kRequests + 1u) << lines;
+  const std::vector<nlohmann::json> parsed = log.parsed();
+  ASSERT_EQ(parsed.size(), kRequests + 1u) << log.text();
   for (int i = 0; i < kRequests; ++i) {
     const std::string path = "/p" + std::to_string(i) + std::string(i, 'x');
     EXPECT_EQ(parsed[i]["method"], "POST") << i;
@@ -1067,15 +1079,10 @@ TEST(AsyncServerTest, LinesFormattedAfterTheSendsDescribeTheirOwnPipelinedReques
 // when asleep; an awake one drains them first): each is answered in order,
 // counted by the time the client has read it, and logged.
 TEST(AsyncServerTest, ExecutorCompletionsAreAnsweredCountedAndLoggedInOrder) {
-  std::mutex mu;
-  std::string lines;
+  CollectedLog log;
   ServerConfig cfg = quiet_config();
   cfg.workers = 1;
-  cfg.access_log.sink = AccessLogConfig::Sink::kCallback;
-  cfg.access_log.callback = [&](std::string_view l) {
-    std::lock_guard lock(mu);
-    lines.append(l);
-  };
+  log.attach(cfg);
   Dispatcher pool(DispatcherConfig{.threads = 2});
   Server server(cfg, AsyncHandler([&pool](Completion done) {
     dispatch(pool, "k", std::move(done), [](const Request& req, Response& resp) {
@@ -1093,22 +1100,17 @@ TEST(AsyncServerTest, ExecutorCompletionsAreAnsweredCountedAndLoggedInOrder) {
     EXPECT_EQ(server.stats().requests, static_cast<uint64_t>(i + 1));
     EXPECT_EQ(server.stats().in_handler, 0u);
   }
-  ASSERT_TRUE(wait_until([&] {
-    std::lock_guard lock(mu);
-    return std::count(lines.begin(), lines.end(), '\n') == 100;
-  })) << lines;
+  ASSERT_TRUE(wait_until([&] { return log.count() == 100; })) << log.text();
   server.stop(1s);
   pool.stop();
-  std::lock_guard lock(mu);
-  size_t pos = 0;
+  const std::vector<nlohmann::json> parsed = log.parsed();
+  ASSERT_EQ(parsed.size(), 100u);
   for (int i = 0; i < 100; ++i) {
-    size_t nl = lines.find('\n', pos);
-    auto j = nlohmann::json::parse(lines.substr(pos, nl - pos));
+    const nlohmann::json& j = parsed[i];
     EXPECT_EQ(j["path"], "/n" + std::to_string(i));  // in order
     EXPECT_EQ(j["status"], 200);
     EXPECT_EQ(j["bytes"], ("/n" + std::to_string(i)).size());
     EXPECT_EQ(j["app"], "executor");
-    pos = nl + 1;
   }
 }
 
