@@ -527,7 +527,35 @@ std::string link_bridges(const ParsedModule& module) {
   return g;
 }
 
-Result<Glue> write_glue(const ParsedModule& module, const HeaderFacts& facts, const CodegenOptions& options) {
+// wasm2c 1.0.32 ends Z_guest_instantiate with the call of the module's start
+// function ("  w2c_f2(instance);"). That call moves into its own function,
+// Z_guest_wink_start, which the engine runs once the host contexts have the
+// instance's memory: the start function's WASI calls then see guest memory,
+// as in other runtimes. False (the text unchanged, the start function run by
+// instantiate as before) for another shape, e.g. an imported start function.
+bool separate_start_call(std::string& text) {
+  static constexpr std::string_view kInstantiate = "\nvoid Z_guest_instantiate(";
+  static constexpr std::string_view kEnd = "\n}\n";
+  static constexpr std::string_view kArg = "(instance);";
+  const size_t at = text.find(kInstantiate);
+  if (at == std::string::npos) return false;
+  const size_t end = text.find(kEnd, at);
+  if (end == std::string::npos) return false;
+  const size_t line = text.rfind('\n', end - 1) + 1;
+  std::string_view call = std::string_view(text).substr(line, end - line);
+  while (!call.empty() && call.front() == ' ') call.remove_prefix(1);
+  if (!starts_with(call, "w2c_") || !call.ends_with(kArg)) return false;
+  for (char ch : call.substr(0, call.size() - kArg.size())) {
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '_') return false;
+  }
+  const std::string start = "\nvoid Z_guest_wink_start(Z_guest_instance_t* instance) {\n  " + std::string(call) + "\n}\n";
+  text.erase(line, end + 1 - line);  // the call's line
+  text.insert(text.find(kEnd, at) + kEnd.size(), start);
+  return true;
+}
+
+Result<Glue> write_glue(const ParsedModule& module, const HeaderFacts& facts, const CodegenOptions& options,
+                        bool start_separated) {
   if (facts.export_symbols.size() != module.exports.size())
     return make_error("internal error: wasm2c declared " + std::to_string(facts.export_symbols.size()) +
                       " exports, the module has " + std::to_string(module.exports.size()));
@@ -589,6 +617,10 @@ Result<Glue> write_glue(const ParsedModule& module, const HeaderFacts& facts, co
     g += ", (struct Z_" + wasm2c_mangle(modules[i]) + "_instance_t*)imports[" + std::to_string(i) + "]";
   g += ");\n}\n";
   g += "static void wink_free(void* instance) { Z_guest_free((Z_guest_instance_t*)instance); }\n";
+  if (start_separated) {
+    g += "void Z_guest_wink_start(Z_guest_instance_t* instance);\n"
+         "static void wink_start(void* instance) { Z_guest_wink_start((Z_guest_instance_t*)instance); }\n";
+  }
   if (module.linked) g += link_bridges(module);
   g += "static wasm_rt_memory_t* wink_memory(void* instance) {\n";
   const wabt::Import* memory_import = nullptr;
@@ -690,7 +722,7 @@ Result<Glue> write_glue(const ParsedModule& module, const HeaderFacts& facts, co
        ",\n";
   g += "  " + std::string(module.linked ? "1" : "0") + ", " + std::to_string(module.imports.size()) + ", " +
        (module.imports.empty() ? "NULL" : "wink_imports") + ",\n";
-  g += "  " + std::string(module.has_start ? "1" : "0") + ",\n};\n";
+  g += "  " + std::string(module.has_start ? "1" : "0") + ", " + (start_separated ? "wink_start" : "NULL") + ",\n};\n";
   return glue;
 }
 
@@ -844,12 +876,13 @@ Result<GeneratedCode> generate_into(const ParsedModule& module, const CodegenOpt
   std::string c, header;
   WINK_TRY(translate(module, options, c, header, out));
   WINK_TRY(bind_imported_elem_instances(c));
+  const bool start_separated = module.has_start && separate_start_call(c);
 
   auto t1 = Clock::now();
   out.wasm2c_seconds = std::chrono::duration<double>(t1 - t0).count();
   out.wasm2c_bytes = c.size() + header.size();
   WINK_ASSIGN_OR_RETURN(HeaderFacts facts, read_header(header));
-  WINK_ASSIGN_OR_RETURN(out.glue, write_glue(module, facts, options));
+  WINK_ASSIGN_OR_RETURN(out.glue, write_glue(module, facts, options, start_separated));
   // Nothing below reads the IR.
   if (release_ir) release_ir->reset();
   auto emit_header = [&](const std::string& name, std::string_view text) -> Result<void> {

@@ -132,6 +132,12 @@ class Instance {
  private:
   friend class Snapshot;
   Instance() = default;
+  // Everything of instantiation but the start function the compiler
+  // separated (abi().start), which run_start_function then runs: create()
+  // gives the hosts the memory in between.
+  static Result<std::unique_ptr<Instance>> instantiate(std::shared_ptr<Module> module, void* const* imports,
+                                                       const InstanceLimits& limits);
+  Result<void> run_start_function();
   void notify_release();  // snapshot.cpp: lets the snapshot learn hot pages
   std::shared_ptr<const Snapshot> snapshot_;
   std::shared_ptr<Module> module_;

@@ -19,6 +19,22 @@ void do_instantiate(void* p) {
   a->abi->instantiate(a->storage, a->imports);
 }
 
+struct StartArgs {
+  void (*start)(void* instance);
+  void* storage;
+};
+
+void do_start(void* p) {
+  auto* a = static_cast<StartArgs*>(p);
+  a->start(a->storage);
+}
+
+std::string outcome_message(const runtime::Outcome& out) {
+  std::string why = runtime::trap_message(out.trap);
+  if (!out.detail.empty()) why += ": " + out.detail;
+  return why;
+}
+
 struct CallArgs {
   wink_trampoline_t fn;
   void* storage;
@@ -66,9 +82,10 @@ Result<std::unique_ptr<Instance>> Instance::create(std::shared_ptr<Module> modul
     }
   }
 
-  WINK_ASSIGN_OR_RETURN(auto inst, create_raw(std::move(module), imports, limits));
+  WINK_ASSIGN_OR_RETURN(auto inst, instantiate(std::move(module), imports, limits));
   wasm_rt_memory_t* memory = inst->memory();
   for (runtime::HostModule* host : hosts) host->attach_memory(memory);
+  WINK_TRY(inst->run_start_function());  // its host calls see the memory
   return inst;
 }
 
@@ -88,6 +105,13 @@ Result<std::unique_ptr<Instance>> Instance::create_linked(std::shared_ptr<Module
 
 Result<std::unique_ptr<Instance>> Instance::create_raw(std::shared_ptr<Module> module, void* const* imports,
                                                        const InstanceLimits& limits) {
+  WINK_ASSIGN_OR_RETURN(auto inst, instantiate(std::move(module), imports, limits));
+  WINK_TRY(inst->run_start_function());
+  return inst;
+}
+
+Result<std::unique_ptr<Instance>> Instance::instantiate(std::shared_ptr<Module> module, void* const* imports,
+                                                        const InstanceLimits& limits) {
   const wink_artifact_t& abi = module->abi();
   auto inst = std::unique_ptr<Instance>(new Instance());
   inst->module_ = std::move(module);
@@ -101,16 +125,14 @@ Result<std::unique_ptr<Instance>> Instance::create_raw(std::shared_ptr<Module> m
   runtime::Outcome out;
   {
     runtime::MemoryPolicyScope policy({limits.max_memory_pages});
-    // Without a start function no guest code runs here (segments are copied,
-    // tables filled): nothing for a deadline to stop, no clock to read.
-    out = runtime::guarded_call(do_instantiate, &args, {abi.has_start ? limits.deadline : std::chrono::nanoseconds(0)});
+    // Unless it runs the start function itself, no guest code runs here
+    // (segments are copied, tables filled): nothing for a deadline to stop,
+    // no clock to read.
+    const bool runs_guest_code = abi.has_start && abi.start == nullptr;
+    out = runtime::guarded_call(do_instantiate, &args, {runs_guest_code ? limits.deadline : std::chrono::nanoseconds(0)});
   }
   inst->instantiated_ = true;  // even on failure: free what was allocated
-  if (!out.ok()) {
-    std::string why = runtime::trap_message(out.trap);
-    if (!out.detail.empty()) why += ": " + out.detail;
-    return make_error("instantiation failed: " + why);
-  }
+  if (!out.ok()) return make_error("instantiation failed: " + outcome_message(out));
   if (const compiler::DataImage* data = inst->module_->data()) {
     // Compiled without its data (shared code): write it now, as the
     // module's own instantiation would have (no start function runs first).
@@ -121,6 +143,15 @@ Result<std::unique_ptr<Instance>> Instance::create_raw(std::shared_ptr<Module> m
     }
   }
   return inst;
+}
+
+Result<void> Instance::run_start_function() {
+  const wink_artifact_t& abi = module_->abi();
+  if (abi.start == nullptr) return {};
+  StartArgs args{abi.start, storage_};
+  runtime::Outcome out = runtime::guarded_call(do_start, &args, {limits_.deadline});
+  if (!out.ok()) return make_error("instantiation failed: " + outcome_message(out));
+  return {};
 }
 
 Instance::~Instance() {

@@ -16,7 +16,7 @@
 extern "C" {
 #endif
 
-#define WINK_ARTIFACT_ABI 5
+#define WINK_ARTIFACT_ABI 6
 
 /* Value types in signature strings: one char per value.
  * 'i' i32, 'I' i64, 'f' f32, 'F' f64, 'r' funcref, 'e' externref. */
@@ -159,9 +159,14 @@ typedef struct {
   uint32_t linked;
   uint32_t num_imports;
   const wink_import_t* imports;
-  /* ABI 5. Non-zero when the module has a start function: instantiate then
+  /* ABI 5. Non-zero when the module has a start function: its instantiation
    * runs guest code (which may call its imports), so it is not made ahead. */
   uint32_t has_start;
+  /* ABI 6. The start function, run by the engine after instantiate once the
+   * hosts have the instance's memory; NULL when there is none, or when
+   * instantiate runs it itself (a shape the compiler could not separate,
+   * such as an imported start function). */
+  void (*start)(void* instance);
 } wink_artifact_t;
 
 #ifdef __cplusplus

@@ -375,6 +375,11 @@ TEST(Compiler, SegmentsStartMultiValueAndExternals) {
   struct Inst { const wink_artifact_t* a; void* inst; } ia{a, inst};
   ASSERT_TRUE(wink::runtime::guarded_call(
       [](void* p) { auto* x = static_cast<Inst*>(p); x->a->instantiate(x->inst, nullptr); }, &ia).ok());
+  EXPECT_EQ(*static_cast<uint64_t*>(ex["g"]->get(inst)), 77u) << "instantiate ran the start function";
+  ASSERT_TRUE(a->has_start);
+  ASSERT_NE(a->start, nullptr) << "the start call was not separated from instantiate";
+  ASSERT_TRUE(wink::runtime::guarded_call(
+      [](void* p) { auto* x = static_cast<Inst*>(p); x->a->start(x->inst); }, &ia).ok());
   auto call = [&](const char* name, std::vector<uint64_t> args, uint64_t* results) {
     Call c{ex[name]->call, inst, args.data(), results};
     return wink::runtime::guarded_call(

@@ -221,6 +221,9 @@ TEST(RangedTranslation, ArtifactBehavesAsTheWholeModules) {
     struct Inst { const wink_artifact_t* a; void* inst; void** imports; } ia{a, instance, &env_instance};
     ASSERT_TRUE(wink::runtime::guarded_call(
         [](void* p) { auto* x = static_cast<Inst*>(p); x->a->instantiate(x->inst, x->imports); }, &ia).ok());
+    ASSERT_NE(a->start, nullptr) << "ranged " << ranged << ": the start call was not separated";
+    ASSERT_TRUE(wink::runtime::guarded_call(
+        [](void* p) { auto* x = static_cast<Inst*>(p); x->a->start(x->inst); }, &ia).ok());
     std::map<std::string, const wink_export_t*> ex;
     for (uint32_t i = 0; i < a->num_exports; ++i) ex[a->exports[i].name] = &a->exports[i];
     struct Call { wink_trampoline_t fn; void* inst; const uint64_t* args; uint64_t* res; };

@@ -485,7 +485,9 @@ TEST_F(WagiServer, InstancesMadeAheadAreFreedOnceTrafficStops) {
 
 // A module with a start function runs guest code when instantiated: such an
 // instance is never made ahead (that code could act for, or depend on, its
-// request). Each request still gets an instance whose start ran once.
+// request). Each request still gets an instance whose start ran once, and
+// the start function's fd_write (the CGI head) reached the request's stdout:
+// its WASI calls see the instance's memory.
 TEST_F(WagiServer, ModulesWithAStartFunctionAreNotMadeAhead) {
   auto answers = in_turn_on_one_connection(
       app_->port(), 8, [](int) { return std::string("/start-section"); }, [](int) { return std::string(); });
