@@ -211,8 +211,7 @@ int run(const RunOptions& opt, const std::vector<std::string>& rest) {
   runtime::Outcome outcome = (*instance)->run_start();
   if (outcome.exited()) return outcome.exit_code;
   if (outcome.ok()) return 0;
-  std::string why = runtime::trap_message(outcome.trap);
-  if (!outcome.detail.empty()) why += ": " + outcome.detail;
+  const std::string why = runtime::outcome_message(outcome);
   std::fprintf(stderr, "Error: failed to run main module `%s`: wasm trap: %s\n",
                module_path.c_str(), why.c_str());
   return kTrapExitCode;

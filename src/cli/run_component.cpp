@@ -60,8 +60,7 @@ int run_command_component(const engine::EngineConfig& config, const CommandCompo
   auto result = (*instance)->call(iface, "run", {}, &outcome);
   if (auto code = state.exit_code()) return *code;
   if (!result.ok()) {
-    std::string why = outcome.ok() ? result.error().message : runtime::trap_message(outcome.trap);
-    if (!outcome.ok() && !outcome.detail.empty()) why += ": " + outcome.detail;
+    const std::string why = outcome.ok() ? result.error().message : runtime::outcome_message(outcome);
     std::fprintf(stderr, "Error: failed to run `%s`: wasm trap: %s\n", run.path.c_str(), why.c_str());
     return kTrapExitCode;
   }

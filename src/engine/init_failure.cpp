@@ -12,8 +12,7 @@ Error init_failure(std::string_view what, const runtime::Outcome& o, std::chrono
   } else if (o.exited()) {
     msg += " called " + std::string(exit_call) + "(" + std::to_string(o.exit_code) + ") instead of returning";
   } else if (!o.ok()) {
-    msg += std::string(" trapped: ") + runtime::trap_message(o.trap);
-    if (!o.detail.empty()) msg += ": " + o.detail;
+    msg += " trapped: " + runtime::outcome_message(o);
   } else {
     msg += " failed: " + std::string(error);
   }

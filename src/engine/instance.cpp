@@ -29,12 +29,6 @@ void do_start(void* p) {
   a->start(a->storage);
 }
 
-std::string outcome_message(const runtime::Outcome& out) {
-  std::string why = runtime::trap_message(out.trap);
-  if (!out.detail.empty()) why += ": " + out.detail;
-  return why;
-}
-
 struct CallArgs {
   wink_trampoline_t fn;
   void* storage;
@@ -132,7 +126,7 @@ Result<std::unique_ptr<Instance>> Instance::instantiate(std::shared_ptr<Module> 
     out = runtime::guarded_call(do_instantiate, &args, {runs_guest_code ? limits.deadline : std::chrono::nanoseconds(0)});
   }
   inst->instantiated_ = true;  // even on failure: free what was allocated
-  if (!out.ok()) return make_error("instantiation failed: " + outcome_message(out));
+  if (!out.ok()) return make_error("instantiation failed: " + runtime::outcome_message(out));
   if (const compiler::DataImage* data = inst->module_->data()) {
     // Compiled without its data (shared code): write it now, as the
     // module's own instantiation would have (no start function runs first).
@@ -150,7 +144,7 @@ Result<void> Instance::run_start_function() {
   if (abi.start == nullptr) return {};
   StartArgs args{abi.start, storage_};
   runtime::Outcome out = runtime::guarded_call(do_start, &args, {limits_.deadline});
-  if (!out.ok()) return make_error("instantiation failed: " + outcome_message(out));
+  if (!out.ok()) return make_error("instantiation failed: " + runtime::outcome_message(out));
   return {};
 }
 
@@ -200,11 +194,7 @@ Result<std::vector<Value>> Instance::invoke(std::string_view name, std::span<con
   }
   runtime::Outcome result = call(*fn, in.data(), out.data());
   if (outcome) *outcome = result;
-  if (!result.ok()) {
-    std::string why = runtime::trap_message(result.trap);
-    if (!result.detail.empty()) why += ": " + result.detail;
-    return make_error(why);
-  }
+  if (!result.ok()) return make_error(runtime::outcome_message(result));
   std::vector<Value> values;
   for (size_t i = 0; i < nresults; ++i) values.push_back({fn->results[i], out[i]});
   return values;

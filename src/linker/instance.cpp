@@ -52,9 +52,7 @@ void run_guest(void* p) {
 }
 
 std::string trap_text(const runtime::Outcome& out) {
-  std::string why = std::string("trap: ") + runtime::trap_message(out.trap);
-  if (!out.detail.empty()) why += ": " + out.detail;
-  return why;
+  return "trap: " + runtime::outcome_message(out);
 }
 
 }  // namespace

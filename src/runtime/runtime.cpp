@@ -537,6 +537,12 @@ uint32_t memory_size_field(uint64_t bytes) {
   return bytes > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(bytes);
 }
 
+std::string outcome_message(const Outcome& outcome) {
+  std::string why = trap_message(outcome.trap);
+  if (!outcome.detail.empty()) why += ": " + outcome.detail;
+  return why;
+}
+
 const char* trap_message(Trap trap) {
   switch (trap) {
     case Trap::kNone: return "no trap";

@@ -41,6 +41,9 @@ struct Outcome {
   bool exited() const { return trap == Trap::kExit; }
 };
 
+// trap_message, then ": " and the detail when there is one.
+std::string outcome_message(const Outcome& outcome);
+
 struct CallLimits {
   // Zero means no deadline.
   std::chrono::nanoseconds deadline{0};

@@ -135,9 +135,7 @@ void write_response(const RunSource& source, const http::Request& request, Guest
     return fail(500, "exit", "exited with status " + std::to_string(outcome.exit_code));
   }
   if (!outcome.ok() && !outcome.exited()) {
-    std::string detail = runtime::trap_message(outcome.trap);
-    if (!outcome.detail.empty()) detail += ": " + outcome.detail;
-    return fail(500, std::string("trap:") + runtime::trap_name(outcome.trap), detail);
+    return fail(500, std::string("trap:") + runtime::trap_name(outcome.trap), runtime::outcome_message(outcome));
   }
   if (run.component) {
     if (!run.http) return fail(500, "no_response", "the handler returned without setting a response");
