@@ -40,7 +40,9 @@ Dispatcher::Dispatcher(DispatcherConfig config)
       queue_cap_(config.per_key_queue),
       cpus_(cpus_available()),
       inline_ok_(config.run_short_on_io_threads),
-      quick_run_(config.quick_run) {
+      quick_run_(config.quick_run),
+      quick_forgive_(std::max<std::chrono::steady_clock::duration>(config.quick_forgive,
+                                                                    std::chrono::milliseconds(1))) {
   looking_ = threads_;  // each starts awake, finds nothing and sleeps
   workers_.reserve(threads_);
   for (unsigned i = 0; i < threads_; ++i) workers_.emplace_back([this] { run(); });
@@ -67,7 +69,7 @@ void Dispatcher::admit(Key& key, Task task) {
   ready_.emplace_back(&key, std::move(task));
 }
 
-Dispatcher::Submitted Dispatcher::submit(std::string_view key_name, Task task, bool may_run_inline) {
+Dispatcher::Submitted Dispatcher::submit(std::string_view key_name, Task&& task, bool may_run_inline) {
   std::unique_lock lock(mu_);
   if (stopping_) return Submitted::kStopped;
   auto it = keys_.find(key_name);
@@ -95,10 +97,7 @@ Dispatcher::Submitted Dispatcher::submit(std::string_view key_name, Task task, b
     if (wake && !defer_until_batch_end(&Dispatcher::notify_one, this)) cv_.notify_one();
     return Submitted::kAccepted;
   }
-  if (key.waiting.size() >= queue_cap_) {
-    lock.unlock();  // destroy the task (its Completion answers) outside the lock
-    return Submitted::kQueueFull;
-  }
+  if (key.waiting.size() >= queue_cap_) return Submitted::kQueueFull;  // (the caller keeps the task)
   key.waiting.push_back(std::move(task));
   return Submitted::kAccepted;
 }
@@ -145,22 +144,33 @@ void Dispatcher::run() {
     auto start = std::chrono::steady_clock::now();
     task();
     task = Task();  // destroyed outside the lock (it may complete a request)
-    auto took = std::chrono::steady_clock::now() - start;
+    const auto ended = std::chrono::steady_clock::now();
     lock.lock();
     --running_;
     ++looking_;
     // A next waiting task goes to ready_: this thread is looking, it takes it (or another does).
-    finished(*key, took, false);
+    finished(*key, ended, ended - start, false);
   }
 }
 
-Task Dispatcher::finished(Key& key, std::chrono::steady_clock::duration took, bool take_next) {
+void Dispatcher::forgive(Key& key, std::chrono::steady_clock::time_point now) const {
+  if (key.quick_needed <= kFirstQuickRuns || now < key.forgiven_until + quick_forgive_) return;
+  const auto periods = (now - key.forgiven_until) / quick_forgive_;
+  key.quick_needed = periods >= 31 ? kFirstQuickRuns
+                                   : std::max(kFirstQuickRuns, key.quick_needed >> periods);
+  key.forgiven_until += periods * quick_forgive_;
+}
+
+Task Dispatcher::finished(Key& key, std::chrono::steady_clock::time_point ended,
+                          std::chrono::steady_clock::duration took, bool take_next) {
   --key.admitted;
+  forgive(key, ended);
   if (took < quick_run_) {
     if (key.quick_runs < kMaxQuickRuns) ++key.quick_runs;
   } else {
     key.quick_runs = 0;
     key.quick_needed = std::min(key.quick_needed * 2, kMaxQuickRuns);
+    key.forgiven_until = ended;
   }
   if (!key.waiting.empty()) {
     Task next = std::move(key.waiting.front());
@@ -204,7 +214,7 @@ void Dispatcher::run_inline_batch(void*) {
     over_budget = ended - start >= kInlineBudget;
     std::unique_lock lock(pool.mu_);
     ++pool.ran_inline_;
-    Task next = pool.finished(*t.key, ended - began,
+    Task next = pool.finished(*t.key, ended, ended - began,
                               kept && !over_budget && !pool.stopping_ && pool.quick(*t.key));
     bool wake = pool.take_wake();  // a next waiting task admitted to ready_
     lock.unlock();
@@ -260,31 +270,23 @@ Dispatcher::KeyStats Dispatcher::stats(std::string_view key_name) const {
   return KeyStats{it->second->admitted, it->second->waiting.size()};
 }
 
-bool dispatch(Dispatcher& pool, std::string_view key, Completion done, Work work) {
-  // Shared so the Completion survives a refused (destroyed) task and can
-  // still be answered here.
-  auto shared = std::make_shared<Completion>(std::move(done));
-  const BodyStream* stream = shared->request().stream.get();
-  bool may_run_inline = stream == nullptr || !stream->body_streams();
-  auto submitted = pool.submit(key, [shared, work = std::move(work)] {
-    try {
-      work(shared->request(), shared->response());
-    } catch (...) {
-      shared->response().clear();
-      shared->response().status = 500;
-    }
-    shared->complete();
-  }, may_run_inline);
-  if (submitted == Dispatcher::Submitted::kAccepted) return true;
-  Response& resp = shared->response();
+namespace detail {
+
+bool may_run_inline(const Completion& done) {
+  const BodyStream* stream = done.request().stream.get();
+  return stream == nullptr || !stream->body_streams();
+}
+
+void answer_refused(Completion& done, Dispatcher::Submitted why) {
+  Response& resp = done.response();
   resp.clear();
   resp.status = 503;
   resp.add_header("Retry-After", "1");
   resp.add_header("Content-Type", "text/plain");
-  resp.body = submitted == Dispatcher::Submitted::kQueueFull ? "busy: too many requests waiting\n"
-                                                             : "shutting down\n";
-  shared->complete();
-  return false;
+  resp.body = why == Dispatcher::Submitted::kQueueFull ? "busy: too many requests waiting\n" : "shutting down\n";
+  done.complete();
 }
+
+}  // namespace detail
 
 }  // namespace wink::http

@@ -28,7 +28,10 @@
 // short (DispatcherConfig::quick_run). The I/O thread lends its loop meanwhile (lend_io_loop),
 // so a task that turns out slow or hostile has its loop taken over within
 // about 2 ms; a slow run makes its key prove itself again, over twice as many
-// short runs each time, before it may run inline again. One batch's tasks
+// short runs each time, before it may run inline again; each second without
+// a slow run halves that again (a machine's passing stall, not the guest,
+// makes most slow runs of a short key: without this, a few of them in a
+// key's life would send thousands of its requests to executors each time). One batch's tasks
 // get kInlineBudget on the I/O thread; the rest go to executors, so one key's
 // backlog never holds up the thread's other connections for longer.
 #pragma once
@@ -39,13 +42,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
-#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -54,27 +58,81 @@
 namespace wink::http {
 
 // A move-only `void()` callable (std::function needs copyable targets, and a
-// task usually owns a move-only Completion).
+// task usually owns a move-only Completion). A callable of up to kInline
+// bytes lives inside the Task: a request's task costs no allocation.
 class Task {
  public:
+  static constexpr size_t kInline = 48;
   Task() = default;
   template <typename F>
-  Task(F f) : impl_(std::make_unique<Impl<F>>(std::move(f))) {}  // NOLINT: implicit on purpose
-  void operator()() { impl_->run(); }
-  explicit operator bool() const { return impl_ != nullptr; }
+    requires(!std::is_same_v<F, Task>)
+  Task(F f) {  // NOLINT: implicit on purpose
+    if constexpr (kStoredInline<F>) {
+      ::new (static_cast<void*>(storage_)) F(std::move(f));
+    } else {
+      ::new (static_cast<void*>(storage_)) F*(new F(std::move(f)));
+    }
+    ops_ = &kOps<F>;
+  }
+  Task(Task&& other) noexcept { take(other); }
+  Task& operator=(Task&& other) noexcept {
+    if (this != &other) {
+      reset();
+      take(other);
+    }
+    return *this;
+  }
+  ~Task() { reset(); }
+  void operator()() { ops_->run(storage_); }
+  explicit operator bool() const { return ops_ != nullptr; }
+  // The callable, when it is an F (nullptr otherwise).
+  template <typename F>
+  F* target() {
+    return ops_ == &kOps<F> ? static_cast<F*>(ops_->get(storage_)) : nullptr;
+  }
 
  private:
-  struct Base {
-    virtual ~Base() = default;
-    virtual void run() = 0;
+  struct Ops {
+    void (*run)(void*);
+    void (*move)(void* from, void* to);  // constructs `to`, destroys `from`
+    void (*destroy)(void*);
+    void* (*get)(void*);
   };
   template <typename F>
-  struct Impl final : Base {
-    explicit Impl(F f) : f(std::move(f)) {}
-    void run() override { f(); }
-    F f;
+  static constexpr bool kStoredInline = sizeof(F) <= kInline && alignof(F) <= alignof(std::max_align_t) &&
+                                        std::is_nothrow_move_constructible_v<F>;
+  template <typename F>
+  static F* callable(void* s) {
+    if constexpr (kStoredInline<F>) return std::launder(static_cast<F*>(s));
+    else return *std::launder(static_cast<F**>(s));
+  }
+  template <typename F>
+  static constexpr Ops kOps{
+      [](void* s) { (*callable<F>(s))(); },
+      [](void* from, void* to) {
+        if constexpr (kStoredInline<F>) {
+          ::new (to) F(std::move(*callable<F>(from)));
+          callable<F>(from)->~F();
+        } else {
+          ::new (to) F*(callable<F>(from));
+        }
+      },
+      [](void* s) {
+        if constexpr (kStoredInline<F>) callable<F>(s)->~F();
+        else delete callable<F>(s);
+      },
+      [](void* s) -> void* { return callable<F>(s); },
   };
-  std::unique_ptr<Base> impl_;
+  void take(Task& other) noexcept {
+    if (other.ops_ == nullptr) return;
+    other.ops_->move(other.storage_, storage_);
+    ops_ = std::exchange(other.ops_, nullptr);
+  }
+  void reset() noexcept {
+    if (ops_ != nullptr) std::exchange(ops_, nullptr)->destroy(storage_);
+  }
+  alignas(std::max_align_t) unsigned char storage_[kInline];
+  const Ops* ops_ = nullptr;
 };
 
 struct DispatcherConfig {
@@ -84,6 +142,9 @@ struct DispatcherConfig {
   bool run_short_on_io_threads = true;  // short tasks may run on the submitting I/O thread
   // A run this short counts for its key running on I/O threads.
   std::chrono::microseconds quick_run{500};
+  // Each period this long without a slow run halves the short runs a key
+  // must show (down to kFirstQuickRuns).
+  std::chrono::milliseconds quick_forgive{1000};
 };
 
 class Dispatcher {
@@ -108,8 +169,8 @@ class Dispatcher {
   // Runs `task` on an executor thread when its key is under its limit, or,
   // with `may_run_inline`, on this I/O thread at the end of its batch when
   // the key's runs have been short (see above). On kQueueFull / kStopped the
-  // task is destroyed without running.
-  Submitted submit(std::string_view key, Task task, bool may_run_inline = false);
+  // task is left in `task`, not run (a temporary is destroyed at once).
+  Submitted submit(std::string_view key, Task&& task, bool may_run_inline = false);
 
   // Lets the running tasks finish, destroys the queued ones without running
   // them, joins the threads. Idempotent.
@@ -134,6 +195,7 @@ class Dispatcher {
     std::deque<Task> waiting;  // over the limit
     uint32_t quick_runs = 0;   // consecutive runs under quick_run_
     uint32_t quick_needed = kFirstQuickRuns;  // before it may run on an I/O thread
+    std::chrono::steady_clock::time_point forgiven_until{};  // slow run, or last halving since
   };
   // A task an I/O thread runs at the end of its batch (run_inline_batch).
   struct InlineTask {
@@ -146,11 +208,15 @@ class Dispatcher {
 
   void run();
   void admit(Key& key, Task task);  // under mu_
-  // Under mu_: a run of `key`'s task ended after `took`. Returns the key's
+  // Under mu_: a run of `key`'s task ended at `ended` after `took`. Returns the key's
   // next waiting task when `take_next` and there is one (it stays admitted,
   // for the caller to run); otherwise admits it to ready_ (the caller wakes
   // an executor if take_wake says so).
-  Task finished(Key& key, std::chrono::steady_clock::duration took, bool take_next);
+  Task finished(Key& key, std::chrono::steady_clock::time_point ended,
+                std::chrono::steady_clock::duration took, bool take_next);
+  // Under mu_: halves what `key` must show once per quick_forgive_ since its
+  // last slow run (or last halving).
+  void forgive(Key& key, std::chrono::steady_clock::time_point now) const;
   bool quick(const Key& key) const { return key.quick_runs >= key.quick_needed; }
   static void run_inline_batch(void*);
   void run_inline(InlineTask& t, std::vector<InlineTask>& more);
@@ -176,17 +242,49 @@ class Dispatcher {
   std::atomic<bool> stopping_{false};  // written under mu_; read without it by run_inline_batch
   bool inline_ok_;
   std::chrono::steady_clock::duration quick_run_;
+  std::chrono::steady_clock::duration quick_forgive_;
   uint64_t ran_inline_ = 0;
   std::vector<std::thread> workers_;
 };
 
 // The usual way an AsyncHandler uses the pool: runs `work(request, response)`
-// for `done` on an executor under `key`, then completes it. When the key's
-// queue is full (or the pool is stopped) answers 503 with Retry-After: 1 at
-// once, on the calling thread, and returns false.
-using Work = std::function<void(const Request& request, Response& response)>;
-// A request whose body is still streaming in never runs on the I/O thread
-// (its reads wait for that thread to feed them).
+// (a `void(const Request&, Response&)` callable) for `done` on an executor
+// under `key`, then completes it. When the key's queue is full (or the pool
+// is stopped) answers 503 with Retry-After: 1 at once, on the calling thread,
+// and returns false. A request whose body is still streaming in never runs
+// on the I/O thread (its reads wait for that thread to feed them).
+template <typename Work>
 bool dispatch(Dispatcher& pool, std::string_view key, Completion done, Work work);
+
+namespace detail {
+// A dispatched request: its Completion and the work that answers it.
+template <typename Work>
+struct Dispatched {
+  Completion done;
+  Work work;
+  void operator()() {
+    try {
+      work(done.request(), done.response());
+    } catch (...) {
+      done.response().clear();
+      done.response().status = 500;
+    }
+    done.complete();
+  }
+};
+bool may_run_inline(const Completion& done);
+// Answers a request the pool refused (503, Retry-After: 1).
+void answer_refused(Completion& done, Dispatcher::Submitted why);
+}  // namespace detail
+
+template <typename Work>
+bool dispatch(Dispatcher& pool, std::string_view key, Completion done, Work work) {
+  const bool may_run_inline = detail::may_run_inline(done);
+  Task task(detail::Dispatched<Work>{std::move(done), std::move(work)});
+  const auto submitted = pool.submit(key, std::move(task), may_run_inline);
+  if (submitted == Dispatcher::Submitted::kAccepted) return true;
+  detail::answer_refused(task.target<detail::Dispatched<Work>>()->done, submitted);
+  return false;
+}
 
 }  // namespace wink::http

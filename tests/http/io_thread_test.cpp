@@ -235,6 +235,41 @@ TEST(IoThreadRequests, ARequestThatSpinsOnTheIoThreadHasItsLoopTakenOver) {
   pool.stop();
 }
 
+// A slow run now and then (a machine's stall makes most of a short key's) is
+// forgiven with time: each quick_forgive without one halves the short runs
+// the key must show. Without that, a key that had a few stalls in its life
+// would send thousands of its requests to executors after each later one.
+TEST(IoThreadRequests, SlowRunsAreForgivenAfterTimeWithoutThem) {
+  constexpr auto kForgive = 500ms;
+  Dispatcher pool(DispatcherConfig{.threads = 2, .per_key_threads = 2, .quick_run = kQuickRun,
+                                   .quick_forgive = kForgive});
+  Server server(one_io_thread(), AsyncHandler([&](Completion done) {
+    dispatch(pool, "k", std::move(done), [](const Request& req, Response& resp) {
+      if (req.path == "/slow") std::this_thread::sleep_for(kQuickRun + 50ms);
+      resp.body = std::string(req.path);
+    });
+  }));
+  ASSERT_TRUE(server.start().ok());
+  warm_up(server.port(), 12);
+  ASSERT_GT(settled_inline_runs(pool), 0u);
+  // Two slow runs back to back: the key must now show 16 short runs.
+  for (int i = 0; i < 2; ++i) {
+    Client c(server.port());
+    ASSERT_TRUE(c.send(get("/slow")));
+    ASSERT_TRUE(c.read_response(false, 2s)) << i;
+  }
+  const uint64_t after_slow = settled_inline_runs(pool);
+  warm_up(server.port(), 6);  // (under 8: one halving on a slow machine still keeps them off)
+  EXPECT_EQ(settled_inline_runs(pool), after_slow) << "short runs went inline right after slow ones";
+  // Three periods without a slow run: 16 halves to the first proof (4), which
+  // the 6 short runs and the next one already gave.
+  std::this_thread::sleep_for(3 * kForgive + 100ms);
+  warm_up(server.port(), 8);
+  EXPECT_GE(settled_inline_runs(pool) - after_slow, 5u) << "the slow runs were not forgiven";
+  server.stop(1s);
+  pool.stop();
+}
+
 // Loans of a few microseconds, thousands of them: the rescuer wakes when a
 // loan could reach LoopLoans::kLoanLimit, about once per limit, not once
 // per loan (each wake is a context switch on the I/O thread's CPU).

@@ -11,7 +11,9 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <deque>
 #include <cstdlib>
 #include <fstream>
 #include <condition_variable>
@@ -1224,6 +1226,50 @@ TEST(DispatcherTest, DispatchAnswers503WithRetryAfterWhenTheQueueIsFull) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->body, "ran");
   server.stop(1s);
+}
+
+// A Task holds small callables inside itself and big ones on the heap: either
+// way, moved through a queue, it runs its callable once and destroys it once;
+// a task the pool refuses stays with the caller, unrun.
+TEST(DispatcherTest, TasksRunAndDestroyTheirCallableOnceWhateverTheirSize) {
+  struct Counted {
+    std::shared_ptr<int> runs;
+    std::shared_ptr<int> alive;  // how many Counted share it (moved-from ones hold none)
+    explicit Counted(std::shared_ptr<int> r, std::shared_ptr<int> a) : runs(std::move(r)), alive(std::move(a)) {}
+  };
+  auto runs = std::make_shared<int>(0), alive = std::make_shared<int>(0);
+  std::array<char, 512> big{};
+  big[511] = 'x';
+  {
+    std::deque<Task> queue;
+    Counted small_one(runs, alive), big_one(runs, alive);
+    queue.emplace_back([c = std::move(small_one)] { ++*c.runs; });
+    queue.emplace_back([c = std::move(big_one), big] { *c.runs += big[511] == 'x' ? 10 : 1000; });
+    EXPECT_EQ(alive.use_count(), 3);  // this test's and one in each task
+    Task moved = std::move(queue.front());
+    EXPECT_FALSE(queue.front());
+    queue.push_back(std::move(queue[1]));
+    EXPECT_EQ(alive.use_count(), 3);
+    moved();
+    queue.back()();
+    EXPECT_EQ(*runs, 11);
+  }
+  EXPECT_EQ(alive.use_count(), 1) << "a task's callable was not destroyed";
+
+  Dispatcher pool(DispatcherConfig{.threads = 1, .per_key_threads = 1, .per_key_queue = 0});
+  std::atomic<bool> release{false}, started{false};
+  ASSERT_EQ(pool.submit("k", [&] { started = true; while (!release) std::this_thread::sleep_for(1ms); }),
+            Dispatcher::Submitted::kAccepted);
+  ASSERT_TRUE(wait_until([&] { return started.load(); }));
+  Task refused([c = Counted(runs, alive)] { ++*c.runs; });
+  EXPECT_EQ(pool.submit("k", std::move(refused)), Dispatcher::Submitted::kQueueFull);
+  ASSERT_TRUE(refused) << "a refused task was taken from its caller";
+  EXPECT_EQ(alive.use_count(), 2);
+  release = true;
+  pool.stop();
+  EXPECT_EQ(*runs, 11);
+  refused();
+  EXPECT_EQ(*runs, 12);
 }
 
 TEST(ServerConfigTest, BadAddressAndPortInUse) {
