@@ -290,6 +290,7 @@ out.append("Hello response (200, \`Content-Type: text/plain\`, \`Hello, world!\\
 out.append("| | |\n|---|---|")
 out.append("| date (UTC) | $(date -u '+%Y-%m-%d %H:%M') |")
 out.append("| kernel | $(uname -r) |")
+out.append("| cpu | $(bench_cpu) |")
 out.append("| nproc | $(nproc) |")
 out.append("| compiler | $(c++ --version | head -1) |")
 out.append("| wrk | $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2) |")

@@ -238,10 +238,18 @@ print(f"{best / (n // 4096) * 1e6:.2f}")
 PY
 }
 
+# bench_cpu: the CPU's model and cache as /proc/cpuinfo names them (the same
+# code's ratios to nginx moved from 1.03x to 0.70x at c=16 between two days'
+# hosts: a report says which it ran on).
+bench_cpu() {
+  awk -F': ' '/^model name/ && !m {m = $2} /^cache size/ && !c {c = $2} END {print m ", cache " c}' /proc/cpuinfo
+}
+
 # bench_machine: markdown rows naming the machine (for a report's header table).
 bench_machine() {
   echo "| date (UTC) | $(date -u '+%Y-%m-%d %H:%M') |"
   echo "| kernel | $(uname -r) |"
+  echo "| cpu | $(bench_cpu) |"
   echo "| nproc | $(nproc) |"
   echo "| load at start | $(cut -d' ' -f1-3 /proc/loadavg) |"
   echo "| pinning | servers on CPU $BENCH_SERVER_CPU, load generator on CPU $BENCH_CLIENT_CPU |"
