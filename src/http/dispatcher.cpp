@@ -153,7 +153,7 @@ void Dispatcher::run() {
   }
 }
 
-void Dispatcher::forgive(Key& key, std::chrono::steady_clock::time_point now) const {
+void Dispatcher::forgive(Key& key, std::chrono::steady_clock::time_point now) {
   if (key.quick_needed <= kFirstQuickRuns || now < key.forgiven_until + quick_forgive_) return;
   const auto periods = (now - key.forgiven_until) / quick_forgive_;
   key.quick_needed = periods >= 31 ? kFirstQuickRuns

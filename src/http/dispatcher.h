@@ -88,7 +88,7 @@ class Task {
   // The callable, when it is an F (nullptr otherwise).
   template <typename F>
   F* target() {
-    return ops_ == &kOps<F> ? static_cast<F*>(ops_->get(storage_)) : nullptr;
+    return ops_ == &kOps<F> ? callable<F>(storage_) : nullptr;
   }
 
  private:
@@ -96,7 +96,6 @@ class Task {
     void (*run)(void*);
     void (*move)(void* from, void* to);  // constructs `to`, destroys `from`
     void (*destroy)(void*);
-    void* (*get)(void*);
   };
   template <typename F>
   static constexpr bool kStoredInline = sizeof(F) <= kInline && alignof(F) <= alignof(std::max_align_t) &&
@@ -121,7 +120,6 @@ class Task {
         if constexpr (kStoredInline<F>) callable<F>(s)->~F();
         else delete callable<F>(s);
       },
-      [](void* s) -> void* { return callable<F>(s); },
   };
   void take(Task& other) noexcept {
     if (other.ops_ == nullptr) return;
@@ -216,7 +214,7 @@ class Dispatcher {
                 std::chrono::steady_clock::duration took, bool take_next);
   // Under mu_: halves what `key` must show once per quick_forgive_ since its
   // last slow run (or last halving).
-  void forgive(Key& key, std::chrono::steady_clock::time_point now) const;
+  void forgive(Key& key, std::chrono::steady_clock::time_point now);
   bool quick(const Key& key) const { return key.quick_runs >= key.quick_needed; }
   static void run_inline_batch(void*);
   void run_inline(InlineTask& t, std::vector<InlineTask>& more);
