@@ -38,6 +38,8 @@ class Module {
 
   const wink_artifact_t& abi() const { return *abi_; }
   const wink_export_t* find_export(std::string_view name) const;
+  // find_export("_start"), looked up once at load (a WAGI request runs it).
+  const wink_export_t* start_export() const { return start_; }
   const std::filesystem::path& path() const { return path_; }
   // The data segments every instance gets written at instantiation, when the
   // artifact was compiled from the module's code alone (shared by modules
@@ -60,6 +62,7 @@ class Module {
   Module() = default;
   void* handle_ = nullptr;
   const wink_artifact_t* abi_ = nullptr;
+  const wink_export_t* start_ = nullptr;
   std::filesystem::path path_;
   std::shared_ptr<const compiler::DataImage> data_;
   std::string identity_;

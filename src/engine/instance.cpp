@@ -167,7 +167,7 @@ runtime::Outcome Instance::call(const wink_export_t& fn, const uint64_t* args, u
 }
 
 runtime::Outcome Instance::run_start() {
-  const wink_export_t* start = module_->find_export("_start");
+  const wink_export_t* start = module_->start_export();
   if (start == nullptr || start->kind != WINK_EXTERN_FUNC || start->params[0] || start->results[0]) {
     runtime::Outcome out;
     out.trap = runtime::Trap::kHost;

@@ -36,6 +36,7 @@ Result<std::shared_ptr<Module>> Module::load(const std::filesystem::path& artifa
   module->abi_ = abi;
   module->path_ = artifact;
   module->identity_ = abi->module_hash ? abi->module_hash : "";
+  module->start_ = module->find_export("_start");
   return module;
 }
 

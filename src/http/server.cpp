@@ -30,6 +30,7 @@
 #include <deque>
 #include <fcntl.h>
 #include <mutex>
+#include <optional>
 #include <queue>
 #include <thread>
 #include <vector>
@@ -1170,13 +1171,14 @@ void Worker::send_error(Conn* c, int status, std::string_view reason) {
 // connection fields are the server's own), without the blank line.
 void Worker::append_head(std::string& out, int status,
                          const std::vector<std::pair<std::string, std::string>>& headers) {
-  out.append("HTTP/1.1 ");
+  using namespace std::string_view_literals;  // (literals' lengths known here: no strlen per append)
+  out.append("HTTP/1.1 "sv);
   append_number(out, static_cast<uint64_t>(status));
   out.push_back(' ');
   out.append(reason_phrase(status));
-  out.append("\r\nDate: ");
+  out.append("\r\nDate: "sv);
   out.append(date());
-  out.append("\r\n");
+  out.append("\r\n"sv);
   for (const auto& [name, value] : headers) {
     if (!http_fields::valid_name(name) || !http_fields::valid_value(value)) continue;
     if (iequals(name, "content-length") || iequals(name, "transfer-encoding") ||
@@ -1184,9 +1186,9 @@ void Worker::append_head(std::string& out, int status,
       continue;
     }
     out.append(name);
-    out.append(": ");
+    out.append(": "sv);
     out.append(value);
-    out.append("\r\n");
+    out.append("\r\n"sv);
   }
 }
 
@@ -1569,13 +1571,13 @@ void Worker::append_log_line(AccessLogEntry& e, std::chrono::system_clock::time_
 // answers went out (or before a line that comes after them), one clock
 // read for all.
 void Worker::log_answered() {
-  if (answered_logged_ == answered_.size()) return;
-  const auto time = std::chrono::system_clock::now();
+  std::optional<std::chrono::system_clock::time_point> time;  // (read at the first line: none without a log)
   for (; answered_logged_ < answered_.size(); ++answered_logged_) {
     detail::Exchange& ex = *answered_[answered_logged_];
     if (!ex.log_pending) continue;
     ex.log_pending = false;
-    append_log_line(ex.log, time);
+    if (!time) time = std::chrono::system_clock::now();
+    append_log_line(ex.log, *time);
   }
 }
 

@@ -58,6 +58,7 @@ class SocketBatch {
  private:
   struct Ring;
   struct Op {
+    Op() {}  // (user-provided: emplace_back() leaves iov and msg unzeroed; add_* fill them)
     int fd = -1;
     int n = 0;  // iovecs of a send; 0: a read into iov[0]
     iovec iov[kMaxIov];

@@ -3,6 +3,7 @@
 
 #include <cctype>
 #include <charconv>
+#include <cstddef>
 
 #include "common/http_fields.h"
 
@@ -226,6 +227,15 @@ std::vector<std::string> build_argv(const http::Request& req,
 
 CgiResponse parse_cgi_output(std::string_view out) {
   CgiResponse r;
+  HeaderList headers;
+  r = parse_cgi_output(out, headers);
+  r.headers = std::move(headers);
+  return r;
+}
+
+CgiResponse parse_cgi_output(std::string_view out, HeaderList& headers) {
+  CgiResponse r;
+  const size_t first = headers.size();  // ours start here
   // Find the header block: lines up to the first one that is empty once CRs
   // are ignored. Without such a line there are no headers and all is body.
   size_t pos = 0;
@@ -284,14 +294,15 @@ CgiResponse parse_cgi_output(std::string_view out) {
     if (iequals(name, "content-type")) have_content_type = true;
     // Last wins for a repeated name (as WAGI's map), except Set-Cookie.
     if (!iequals(name, "set-cookie")) {
-      for (auto it = r.headers.begin(); it != r.headers.end();) {
-        it = iequals(it->first, name) ? r.headers.erase(it) : it + 1;
+      for (auto it = headers.begin() + static_cast<std::ptrdiff_t>(first); it != headers.end();) {
+        it = iequals(it->first, name) ? headers.erase(it) : it + 1;
       }
     }
-    r.headers.emplace_back(std::string(name), std::string(value));
+    headers.emplace_back(std::string(name), std::string(value));
   }
 
   if (!have_status && !have_location && !have_content_type) {
+    headers.resize(first);
     r = CgiResponse{};
     r.status = 500;
     r.error = "no Content-Type, Status or Location header in the handler's output";
@@ -299,6 +310,7 @@ CgiResponse parse_cgi_output(std::string_view out) {
     return r;
   }
   if (have_status && r.status < 0) {
+    headers.resize(first);
     r = CgiResponse{};
     r.status = 502;
     r.error = "unparsable Status header in the handler's output (a number from 200 to 599)";

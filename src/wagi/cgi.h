@@ -33,10 +33,12 @@ std::vector<std::string> build_env(const http::Request& req, const manifest::Rou
 std::vector<std::string> build_argv(const http::Request& req,
                                     const manifest::Component& component);
 
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
 // A handler's stdout turned into a response.
 struct CgiResponse {
   int status = 200;
-  std::vector<std::pair<std::string, std::string>> headers;  // to send, in output order
+  HeaderList headers;  // to send, in output order (unless parsed into the caller's list)
   size_t body_offset = 0;  // the body is stdout.substr(body_offset)
   // Set when the output is not a usable CGI response: status is then 500 or
   // 502, `body` holds what the client gets and `error` says why (for logs).
@@ -56,5 +58,9 @@ inline constexpr std::string_view kNoContentTypeMessage =
 // none of Content-Type/Status/Location -> 500. Duplicate names: the last one
 // wins, except Set-Cookie, which is kept once per line.
 CgiResponse parse_cgi_output(std::string_view out);
+// The same, with the headers appended to `headers` (a response's own list:
+// no list of their own to make, move and free per request). Entries already
+// there are not looked at; on an error nothing is left appended.
+CgiResponse parse_cgi_output(std::string_view out, HeaderList& headers);
 
 }  // namespace wink::wagi

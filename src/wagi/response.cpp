@@ -158,7 +158,7 @@ void write_response(const RunSource& source, const http::Request& request, Guest
     return fail(500, "response_too_large",
                 "stdout reached the limit of " + std::to_string(run.stdout_limit) + " bytes");
   }
-  CgiResponse cgi = parse_cgi_output(run.out);
+  CgiResponse cgi = parse_cgi_output(run.out, response.headers);
   if (!cgi.error.empty()) {
     response.status = cgi.status;
     response.body = std::move(cgi.body);
@@ -166,7 +166,6 @@ void write_response(const RunSource& source, const http::Request& request, Guest
     return;
   }
   response.status = cgi.status;
-  for (auto& [name, value] : cgi.headers) response.add_header(std::move(name), std::move(value));
   run.out.erase(0, cgi.body_offset);
   response.body = std::move(run.out);
 }

@@ -255,6 +255,27 @@ TEST(Parse, BinaryBodyByteExact) {
   EXPECT_EQ(out.substr(r.body_offset), body);
 }
 
+// Parsed into a response's own list (the server's path): what was there
+// already is neither replaced by a guest header of the same name nor lost,
+// and output that is refused leaves nothing of the guest's behind.
+TEST(Parse, IntoAListKeepsWhatWasThereAndLeavesNothingOnError) {
+  const HeaderList before = {{"X-Request-Id", "0123456789abcdef"}, {"Server-Timing", "exec;dur=0.010"}};
+  HeaderList headers = before;
+  auto r = parse_cgi_output("X-Request-Id: forged\nContent-Type: text/plain\nX-A: 1\nX-A: 2\n\nhi", headers);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_TRUE(r.headers.empty());  // (they went into `headers`)
+  HeaderList want = before;
+  want.insert(want.end(), {{"X-Request-Id", "forged"}, {"Content-Type", "text/plain"}, {"X-A", "2"}});
+  EXPECT_EQ(headers, want);
+
+  for (std::string_view refused : {"X-B: 1\nX-C: 2\n\nno content type", "Content-Type: text/plain\nStatus: 2x\n\n"}) {
+    headers = before;
+    r = parse_cgi_output(refused, headers);
+    EXPECT_FALSE(r.error.empty()) << refused;
+    EXPECT_EQ(headers, before) << refused;
+  }
+}
+
 }  // namespace
 
 #include <filesystem>
