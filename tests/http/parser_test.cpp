@@ -1,6 +1,8 @@
 // RequestParser: framing, limits and malformed input, fed whole and byte by byte.
 #include "http/parser.h"
 
+#include "common/http_fields.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -235,6 +237,21 @@ TEST(Parser, SeedCorpusReplays) {
     ++files;
   }
   EXPECT_GT(files, 5);
+}
+
+
+// A field value takes every byte but the controls (HTAB aside) and DEL,
+// wherever in the value the byte is.
+TEST(FieldValue, EveryByteAtEveryPosition) {
+  EXPECT_TRUE(http_fields::valid_value(""));
+  for (int b = 0; b < 256; ++b) {
+    const bool allowed = b == '\t' || (b >= 0x20 && b != 0x7f);
+    for (size_t at : {0, 1, 15, 16, 40}) {
+      std::string value(41, 'a');
+      value[at] = static_cast<char>(b);
+      EXPECT_EQ(http_fields::valid_value(value), allowed) << "byte " << b << " at " << at;
+    }
+  }
 }
 
 }  // namespace
