@@ -41,8 +41,25 @@ const std::string* Response::find_header(std::string_view name) const {
   return nullptr;
 }
 
+std::string& Response::add_header_value(std::string name) {
+  std::string value;
+  if (!spare_values_.empty()) {
+    value = std::move(spare_values_.back());
+    spare_values_.pop_back();
+    value.clear();
+  }
+  return headers.emplace_back(std::move(name), std::move(value)).second;
+}
+
 void Response::clear() {
   status = 200;
+  // A few values' buffers stay for add_header_value; small ones only, so a
+  // response kept for reuse holds no large header's memory.
+  constexpr size_t kMaxSpareValues = 4, kMaxSpareValue = 256;
+  for (auto& [name, value] : headers) {
+    if (spare_values_.size() == kMaxSpareValues) break;
+    if (value.capacity() > 15 && value.capacity() <= kMaxSpareValue) spare_values_.push_back(std::move(value));
+  }
   headers.clear();
   body.clear();
   close = false;

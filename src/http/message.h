@@ -93,11 +93,18 @@ struct Response {
   void add_header(std::string name, std::string value) {
     headers.emplace_back(std::move(name), std::move(value));
   }
+  // Adds a header whose (empty) value the caller fills in place, in a buffer
+  // kept from the headers clear() dropped: a reused response's per-request
+  // headers (a request id, timings) allocate nothing.
+  std::string& add_header_value(std::string name);
   // Replaces every header of this name (case-insensitive) by one.
   void set_header(std::string_view name, std::string value);
   // First header of this name (case-insensitive), or nullptr.
   const std::string* find_header(std::string_view name) const;
   void clear();
+
+ private:
+  std::vector<std::string> spare_values_;  // for add_header_value: a few small buffers (clear())
 };
 
 // "OK", "Not Found", ...; "Unknown" for codes without a registered phrase.

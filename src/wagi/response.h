@@ -122,6 +122,8 @@ void write_response(const RunSource& source, const http::Request& request, Guest
 // is one) and Server-Timing with `phases`.
 void add_run_headers(std::vector<std::pair<std::string, std::string>>& headers, std::string_view request_id,
                      const Phases& phases);
+// The same, added to `response` in buffers it kept (http::Response::add_header_value).
+void add_run_headers(http::Response& response, std::string_view request_id, const Phases& phases);
 
 // The "request failed" log line (also for failures found before a run).
 void log_failure(const RunSource& source, const http::Request& request, int status,
