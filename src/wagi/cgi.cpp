@@ -226,9 +226,8 @@ std::vector<std::string> build_argv(const http::Request& req,
 }
 
 CgiResponse parse_cgi_output(std::string_view out) {
-  CgiResponse r;
   HeaderList headers;
-  r = parse_cgi_output(out, headers);
+  CgiResponse r = parse_cgi_output(out, headers);
   r.headers = std::move(headers);
   return r;
 }
