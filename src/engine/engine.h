@@ -118,10 +118,13 @@ class Instance {
   Instance& operator=(const Instance&) = delete;
 
   // Calls an exported function with raw slots (see wink_trampoline_t).
-  runtime::Outcome call(const wink_export_t& fn, const uint64_t* args, uint64_t* results);
+  // `started`: the caller's read of the steady clock just before, which the
+  // deadline counts from (unset: read here).
+  runtime::Outcome call(const wink_export_t& fn, const uint64_t* args, uint64_t* results,
+                        std::chrono::steady_clock::time_point started = {});
   // Runs the WASI command entry `_start`. proc_exit(n) gives Outcome{kExit, n};
   // returning normally gives Outcome{kNone}.
-  runtime::Outcome run_start();
+  runtime::Outcome run_start(std::chrono::steady_clock::time_point started = {});
   // Calls an export by name with typed arguments (checked against its signature).
   Result<std::vector<Value>> invoke(std::string_view name, std::span<const Value> args,
                                     runtime::Outcome* outcome = nullptr);

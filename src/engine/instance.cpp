@@ -161,12 +161,13 @@ Instance::~Instance() {
   std::free(storage_);
 }
 
-runtime::Outcome Instance::call(const wink_export_t& fn, const uint64_t* args, uint64_t* results) {
+runtime::Outcome Instance::call(const wink_export_t& fn, const uint64_t* args, uint64_t* results,
+                                std::chrono::steady_clock::time_point started) {
   CallArgs call{fn.call, storage_, args, results};
-  return runtime::guarded_call(do_call, &call, {limits_.deadline});
+  return runtime::guarded_call(do_call, &call, {limits_.deadline, started});
 }
 
-runtime::Outcome Instance::run_start() {
+runtime::Outcome Instance::run_start(std::chrono::steady_clock::time_point started) {
   const wink_export_t* start = module_->start_export();
   if (start == nullptr || start->kind != WINK_EXTERN_FUNC || start->params[0] || start->results[0]) {
     runtime::Outcome out;
@@ -174,7 +175,7 @@ runtime::Outcome Instance::run_start() {
     out.detail = "module has no `_start` function () -> () (is it a WASI command?)";
     return out;
   }
-  return call(*start, nullptr, nullptr);
+  return call(*start, nullptr, nullptr, started);
 }
 
 Result<std::vector<Value>> Instance::invoke(std::string_view name, std::span<const Value> args,

@@ -430,7 +430,10 @@ Outcome guarded_call(void (*fn)(void*), void* arg, const CallLimits& limits) {
   if (armed) {
     // A nested call ends by its own deadline or its caller's, whichever is first.
     id = g_next_call_id.fetch_add(1, std::memory_order_relaxed);
-    ts.call_deadline = std::min(std::chrono::steady_clock::now() + limits.deadline, outer_deadline);
+    const auto started = limits.started != std::chrono::steady_clock::time_point{}
+                             ? limits.started
+                             : std::chrono::steady_clock::now();
+    ts.call_deadline = std::min(started + limits.deadline, outer_deadline);
     Watchdog::instance().watch(ts, id, watch_ns_of(ts.call_deadline), limits.deadline.count());
   }
   Outcome out;

@@ -671,8 +671,9 @@ void App::run_wagi(const ComponentState& state, const std::shared_ptr<const Serv
   const auto t1 = made_ahead ? t0 : Clock::now();  // (made ahead: nothing to instantiate now)
 
   if (instance.ok()) {
-    run.outcome = served->entry ? (*instance)->call(*served->entry, nullptr, nullptr)
-                               : (*instance)->run_start();
+    // (The deadline counts from t1: no second clock read.)
+    run.outcome = served->entry ? (*instance)->call(*served->entry, nullptr, nullptr, t1)
+                               : (*instance)->run_start(t1);
   }
   const auto t2 = Clock::now();
   if (!instance.ok()) {
