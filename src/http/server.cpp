@@ -71,7 +71,14 @@ struct Exchange {
     response.log.request_id.clear();
     if (response.body.capacity() > kKeptBodyCapacity) std::string().swap(response.body);
     request.reset();
-    stream.reset();
+    // Its stream is kept for the next exchange when nothing else holds it
+    // (a handler thread, the mailbox); the fence pairs with the last
+    // holder's release of its reference, so its writes are seen first.
+    if (stream.use_count() == 1) {
+      std::atomic_thread_fence(std::memory_order_acquire);
+    } else {
+      stream.reset();
+    }
     log_pending = false;
     fd = -1;
     gen = 0;
@@ -908,7 +915,11 @@ void Worker::hand_over(Conn* c, bool body_streams) {
   c->req_minor = head.version_minor;
   c->req_keep_alive = head.keep_alive;
   ex->request = c->parser.take_request(std::move(c->spare));
-  ex->stream = std::make_shared<BodyStream>(mailbox_, c->fd, c->gen, body_streams);
+  if (ex->stream) {
+    ex->stream->reuse(c->fd, c->gen, body_streams);  // (recycle_answered kept it: nobody else holds it)
+  } else {
+    ex->stream = std::make_shared<BodyStream>(mailbox_, c->fd, c->gen, body_streams);
+  }
   ex->request->stream = ex->stream;
   c->stream = ex->stream;
   ex->mailbox = mailbox_;

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "http/mailbox.h"
 
@@ -19,6 +20,33 @@ BodyStream::BodyStream(std::shared_ptr<Mailbox> mailbox, int fd, uint32_t gen, b
 
 BodyStream::~BodyStream() {
   if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+void BodyStream::reuse(int fd, uint32_t gen, bool body_streams) {
+  std::lock_guard lock(mu_);
+  fd_ = fd;
+  gen_ = gen;
+  body_streams_ = body_streams;
+  // A wake the last handler left unread would end the next one's first wait early.
+  if (wake_fd_ >= 0) ::close(std::exchange(wake_fd_, -1));
+  handler_waiting_ = false;
+  worker_posted_ = false;
+  // A big body's buffers go back to the heap; a small one's are kept.
+  constexpr size_t kKeptCapacity = 16 * 1024;
+  if (in_.capacity() > kKeptCapacity) std::string().swap(in_);
+  if (out_.capacity() > kKeptCapacity) std::string().swap(out_);
+  in_.clear();
+  in_off_ = 0;
+  in_end_ = false;
+  in_blocked_ = false;
+  head_.reset();
+  started_ = false;
+  out_.clear();
+  unflushed_since_.reset();
+  finished_ = false;
+  trailers_.clear();
+  gone_ = false;
+  error_.clear();
 }
 
 void BodyStream::notify_handler_locked() const {

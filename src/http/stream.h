@@ -61,6 +61,10 @@ class BodyStream : public std::enable_shared_from_this<BodyStream> {
 
   BodyStream(std::shared_ptr<Mailbox> mailbox, int fd, uint32_t gen, bool body_streams);
   ~BodyStream();
+  // Makes an answered stream as new for the next request of the same
+  // worker (no allocation per exchange). Only for a stream nobody else
+  // holds: the I/O thread checks that its shared_ptr is the only one left.
+  void reuse(int fd, uint32_t gen, bool body_streams);
   BodyStream(const BodyStream&) = delete;
   BodyStream& operator=(const BodyStream&) = delete;
 
@@ -134,9 +138,9 @@ class BodyStream : public std::enable_shared_from_this<BodyStream> {
   void flush_locked();                  // under mu_
 
   std::shared_ptr<Mailbox> mailbox_;
-  const int fd_;
-  const uint32_t gen_;
-  const bool body_streams_;
+  int fd_;  // (fd_, gen_ and body_streams_ change only in reuse(), before anyone else holds it)
+  uint32_t gen_;
+  bool body_streams_;
   mutable std::mutex mu_;
   mutable int wake_fd_ = -1;            // eventfd, made on the first wait
   mutable bool handler_waiting_ = false;

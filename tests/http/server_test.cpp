@@ -934,6 +934,94 @@ TEST(AsyncServerTest, FlushedOrWaitedOnOutputReachesTheClientWhileTheHandlerRuns
   server.stop(1s);
 }
 
+// An I/O thread reuses an answered exchange's body stream for its next
+// request (no allocation per exchange). The next handler sees only its own
+// body and a stream not started, finished or failed, and its client gets
+// nothing of the last response, although the last handler left most of its
+// body unread, waited (made the stream's eventfd) and streamed its answer.
+TEST(AsyncServerTest, AReusedBodyStreamCarriesNothingOfTheRequestBefore) {
+  ServerConfig cfg = quiet_config();
+  cfg.workers = 1;
+  std::mutex mu;
+  std::vector<const BodyStream*> streams;
+  std::vector<std::thread> threads;
+  std::string second_saw;  // under mu
+  auto read_until_end = [](BodyStream& s, size_t max) {
+    std::string body;
+    char buf[64];
+    const auto until = std::chrono::steady_clock::now() + 5s;
+    while (body.size() < max && std::chrono::steady_clock::now() < until) {
+      size_t n = 0;
+      auto st = s.read(buf, std::min(sizeof buf, max - body.size()), n);
+      if (st == BodyStream::ReadStatus::kData) {
+        body.append(buf, n);
+      } else if (st == BodyStream::ReadStatus::kWouldBlock) {
+        s.wait(20ms);
+      } else {
+        break;
+      }
+    }
+    return body;
+  };
+  AsyncHandler handler([&](Completion done) {
+    std::lock_guard lock(mu);
+    streams.push_back(done.request().stream.get());
+    threads.emplace_back([&, done = std::move(done)]() mutable {
+      BodyStream& s = *done.request().stream;
+      if (done.request().path == "/first") {
+        EXPECT_EQ(read_until_end(s, 5), "tenan");  // of 20 bytes
+        EXPECT_TRUE(s.start(200, {{"X-First", "tenant-a"}}, 3));
+        EXPECT_TRUE(s.write("one"));
+        s.finish();
+        done.complete();
+        return;
+      }
+      std::string saw = s.started() ? "started " : "";
+      if (s.finished()) saw += "finished ";
+      if (s.failed()) saw += "failed ";
+      saw += s.error() + "body=" + read_until_end(s, 1000);
+      {
+        std::lock_guard lock(mu);
+        second_saw = saw;
+      }
+      done.response().body = "second";
+      done.complete();
+    });
+  });
+  handler.streams_body = [](const Request& head) { return head.method == "POST"; };
+  Server server(cfg, handler);
+  ASSERT_TRUE(server.start().ok());
+  auto post = [](std::string_view path, std::string_view body) {
+    return "POST " + std::string(path) + " HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\n\r\n" + std::string(body);
+  };
+  {
+    Client a(server.port());
+    ASSERT_TRUE(a.send(post("/first", "tenant-a-secret-body")));
+    auto r = a.read_response(false, 5s);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->body, "one");
+  }
+  // (The exchange is recycled just after its answer is sent.)
+  ASSERT_TRUE(wait_until([&] { return server.stats().in_handler == 0; }));
+  std::this_thread::sleep_for(50ms);
+  Client b(server.port());
+  ASSERT_TRUE(b.send(post("/second", "b")));
+  auto r = b.read_response(false, 5s);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "second");
+  EXPECT_FALSE(r->header("x-first").has_value());
+  for (auto& t : threads) t.join();
+  std::lock_guard lock(mu);
+  EXPECT_EQ(second_saw, "body=b");
+  // The second request got the first one's stream object (else the reuse
+  // was not exercised and this test shows nothing).
+  ASSERT_EQ(streams.size(), 2u);
+  EXPECT_EQ(streams[0], streams[1]);
+  server.stop(1s);
+}
+
 // Pipelined requests whose handlers finish in reverse order of arrival (each
 // parked until the test releases it) are still answered in request order,
 // and the connection stays usable.
