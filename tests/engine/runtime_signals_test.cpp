@@ -193,6 +193,21 @@ TEST(RuntimeSignals, ANestedCallEndsAtItsCallersDeadline) {
   EXPECT_TRUE(guarded_call(run_work, &fine, {std::chrono::seconds(1)}).ok());
 }
 
+// A deadline counts from the caller's clock read when it gives one
+// (CallLimits::started: a request's own timing read): a call whose budget
+// was spent before it began is stopped at once, not a whole budget later.
+TEST(RuntimeSignals, ADeadlineCountsFromTheCallersClockRead) {
+  Work w;
+  w.kind = 3;  // spins until stopped
+  auto start = steady_clock::now();
+  Outcome out = guarded_call(run_work, &w, {std::chrono::seconds(20), start - std::chrono::seconds(30)});
+  auto elapsed = steady_clock::now() - start;
+  EXPECT_EQ(out.trap, Trap::kDeadline);
+  EXPECT_LT(elapsed, std::chrono::seconds(10)) << "the deadline counted from the call, not from `started`";
+  Work fine;
+  EXPECT_TRUE(guarded_call(run_work, &fine, {std::chrono::seconds(1), steady_clock::now()}).ok());
+}
+
 // Each thread that runs a guest gets a signal stack; it must be unmapped
 // when the thread ends (kept, each would hold 64 KiB and, unless the kernel
 // merges it with a neighbour, one of the process's limited mappings).
