@@ -243,6 +243,7 @@ struct Server::Impl {
   std::atomic<int64_t> grace_deadline_ns{0};  // steady_clock
   std::atomic<uint64_t> active{0}, accepted{0}, rejected{0}, requests{0}, in_handler{0};
   std::atomic<uint64_t> batched_calls{0}, batch_submits{0};
+  std::atomic<uint64_t> spare_exchanges{0};  // kept by the workers for their next requests
 
   Impl(ServerConfig c, Handler h, AsyncHandler ah)
       : config(std::move(c)), handler(std::move(h)), async_handler(std::move(ah)) {
@@ -370,6 +371,18 @@ class Worker {
   // Requests whose exchanges kept theirs for the log line, for connections' next ones.
   std::vector<std::unique_ptr<Request>> spare_requests_;
   void recycle_answered();
+  // Enough for a batch of 128 keep-alive clients and their next requests
+  // (with 64, half of such a batch allocated its exchanges anew and freed
+  // them after: 2% of a hello's CPU); once the worker has been idle for
+  // kIdleRelease, all but a few go back to the heap with their buffers.
+  static constexpr size_t kSpareExchanges = 256;
+  static constexpr size_t kSparesKeptIdle = 8;
+  bool spares_to_trim() const {
+    return spare_exchanges_.size() > kSparesKeptIdle || spare_requests_.size() > kSparesKeptIdle;
+  }
+  void trim_spares();
+  size_t spares_counted_ = 0;  // this worker's part of srv_.spare_exchanges
+  void count_spares();
   size_t live_ = 0;
   size_t reject_lingering_ = 0;
   uint32_t next_gen_ = 1;
@@ -460,7 +473,8 @@ bool Worker::run() {
     mailbox_->asleep.store(true);
     if (mailbox_->posted.load()) timeout_ms = 0;  // a completion came in while awake
     if (!batch_hooks_.empty()) timeout_ms = 0;    // work left over from the last batch
-    if (!t_on_idle.empty()) {
+    const bool idle_work = !t_on_idle.empty() || spares_to_trim();
+    if (idle_work) {
       const auto left = std::chrono::ceil<std::chrono::milliseconds>(active_ + kIdleRelease - now_).count();
       const int idle_ms = static_cast<int>(std::clamp<int64_t>(left, 0, kIdleRelease.count()));
       if (timeout_ms < 0 || idle_ms < timeout_ms) timeout_ms = idle_ms;
@@ -470,8 +484,9 @@ bool Worker::run() {
     now_ = Clock::now();
     if (n > 0) {
       active_ = now_;
-    } else if (!t_on_idle.empty() && now_ - active_ >= kIdleRelease) {
+    } else if (idle_work && now_ - active_ >= kIdleRelease) {
       run_on_idle();
+      trim_spares();
     }
     // Finished exchanges first: their connections' next requests (in this
     // batch) then go straight to the handler instead of being held back.
@@ -942,10 +957,7 @@ void Worker::hand_over(Conn* c, bool body_streams) {
 }
 
 void Worker::recycle_answered() {
-  // Enough for a batch of 128 keep-alive clients and their next requests
-  // (with 64, half of such a batch allocated its exchanges anew and freed
-  // them after: 2% of a hello's CPU); a spare keeps at most 16 KiB of body.
-  constexpr size_t kSpareExchanges = 256;
+  if (answered_.empty()) return;
   for (auto& ex : answered_) {
     if (ex->request && spare_requests_.size() < kSpareExchanges) {
       spare_requests_.push_back(std::move(ex->request));
@@ -956,6 +968,20 @@ void Worker::recycle_answered() {
   }
   answered_.clear();
   answered_logged_ = 0;
+  count_spares();
+}
+
+void Worker::trim_spares() {
+  if (spare_exchanges_.size() > kSparesKeptIdle) spare_exchanges_.resize(kSparesKeptIdle);
+  if (spare_requests_.size() > kSparesKeptIdle) spare_requests_.resize(kSparesKeptIdle);
+  count_spares();
+}
+
+void Worker::count_spares() {
+  const size_t now = spare_exchanges_.size();
+  if (now == spares_counted_) return;
+  srv_.spare_exchanges.fetch_add(now - spares_counted_, std::memory_order_relaxed);  // (wraps down when fewer)
+  spares_counted_ = now;
 }
 
 // Parses body bytes of the request out with the handler into its stream.
@@ -1702,6 +1728,7 @@ ServerStats Server::stats() const {
   s.loan_looks = impl_->loans.looks();
   s.batched_calls = impl_->batched_calls.load(std::memory_order_relaxed);
   s.batch_submits = impl_->batch_submits.load(std::memory_order_relaxed);
+  s.spare_exchanges = impl_->spare_exchanges.load(std::memory_order_relaxed);
   return s;
 }
 

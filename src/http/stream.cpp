@@ -31,8 +31,8 @@ void BodyStream::reuse(int fd, uint32_t gen, bool body_streams) {
   if (wake_fd_ >= 0) ::close(std::exchange(wake_fd_, -1));
   handler_waiting_ = false;
   worker_posted_ = false;
-  // A big body's buffers go back to the heap; a small one's are kept.
-  constexpr size_t kKeptCapacity = 16 * 1024;
+  // A streamed body's buffers go back to the heap; a small one's are kept.
+  constexpr size_t kKeptCapacity = 4 * 1024;
   if (in_.capacity() > kKeptCapacity) std::string().swap(in_);
   if (out_.capacity() > kKeptCapacity) std::string().swap(out_);
   in_.clear();

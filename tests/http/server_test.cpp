@@ -1022,6 +1022,55 @@ TEST(AsyncServerTest, AReusedBodyStreamCarriesNothingOfTheRequestBefore) {
   server.stop(1s);
 }
 
+// A worker keeps the exchanges it answered (buffers and all) for its next
+// requests while traffic flows; once it has been idle for a moment, all but
+// a few go back to the heap: a burst leaves no memory behind.
+TEST(AsyncServerTest, SpareExchangesAreTrimmedOnceTheWorkerIsIdle) {
+  ServerConfig cfg = quiet_config();
+  cfg.workers = 1;
+  auto parked = std::make_shared<Parked>();
+  Server server(cfg, AsyncHandler([parked](Completion done) {
+    if (done.request().path == "/ping") {
+      done.complete();
+      return;
+    }
+    parked->add(std::move(done));
+  }));
+  ASSERT_TRUE(server.start().ok());
+  // A burst: 64 requests in the handler at once, so 64 exchanges.
+  constexpr size_t kClients = 64;
+  std::vector<std::unique_ptr<Client>> clients;
+  for (size_t i = 0; i < kClients; ++i) {
+    clients.push_back(std::make_unique<Client>(server.port()));
+    ASSERT_TRUE(clients.back()->send(get("/burst")));
+  }
+  ASSERT_TRUE(wait_until([&] { return parked->size() == kClients; }, 5s)) << parked->size();
+  parked->finish_all(std::string(4000, 'x'));  // a buffer each spare keeps
+  for (auto& c : clients) {
+    auto r = c->read_response(false, 5s);
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->body.size(), 4000u + 7);
+  }
+  // Kept while traffic goes on (a request every few ms: never idle long)...
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(clients[1]->send(get("/ping")));
+    ASSERT_TRUE(clients[1]->read_response(false, 5s));
+    std::this_thread::sleep_for(2ms);
+  }
+  EXPECT_EQ(server.stats().spare_exchanges, kClients);
+  // ...then trimmed to a few once idle.
+  EXPECT_TRUE(wait_until([&] { return server.stats().spare_exchanges <= 8; }, 3s))
+      << server.stats().spare_exchanges;
+  // The few kept still serve.
+  ASSERT_TRUE(clients[0]->send(get("/after")));
+  ASSERT_TRUE(wait_until([&] { return parked->size() == 1; }, 5s));
+  parked->finish_all("late");
+  auto r = clients[0]->read_response(false, 5s);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "late /after");
+  server.stop(1s);
+}
+
 // Pipelined requests whose handlers finish in reverse order of arrival (each
 // parked until the test releases it) are still answered in request order,
 // and the connection stays usable.
@@ -1029,7 +1078,13 @@ TEST(AsyncServerTest, PipelinedRequestsKeepTheirOrderAcrossSlowCompletions) {
   ServerConfig cfg = quiet_config();
   cfg.workers = 1;
   auto parked = std::make_shared<Parked>();
-  Server server(cfg, AsyncHandler([parked](Completion done) { parked->add(std::move(done)); }));
+  Server server(cfg, AsyncHandler([parked](Completion done) {
+    if (done.request().path == "/ping") {
+      done.complete();
+      return;
+    }
+    parked->add(std::move(done));
+  }));
   ASSERT_TRUE(server.start().ok());
   Client c(server.port());
   ASSERT_TRUE(c.send(get("/1") + get("/2") + get("/3")));
