@@ -796,6 +796,19 @@ struct Parked {
   }
 };
 
+// One I/O thread: /ping is answered at once, every other request parked.
+std::unique_ptr<Server> parking_server(const std::shared_ptr<Parked>& parked) {
+  ServerConfig cfg = quiet_config();
+  cfg.workers = 1;
+  return std::make_unique<Server>(cfg, AsyncHandler([parked](Completion done) {
+    if (done.request().path == "/ping") {
+      done.complete();
+      return;
+    }
+    parked->add(std::move(done));
+  }));
+}
+
 // One I/O thread: a request whose handler has not completed does not hold
 // up another connection, /healthz, or further requests.
 TEST(AsyncServerTest, PendingHandlerDoesNotBlockItsIoThread) {
@@ -1026,16 +1039,9 @@ TEST(AsyncServerTest, AReusedBodyStreamCarriesNothingOfTheRequestBefore) {
 // requests while traffic flows; once it has been idle for a moment, all but
 // a few go back to the heap: a burst leaves no memory behind.
 TEST(AsyncServerTest, SpareExchangesAreTrimmedOnceTheWorkerIsIdle) {
-  ServerConfig cfg = quiet_config();
-  cfg.workers = 1;
   auto parked = std::make_shared<Parked>();
-  Server server(cfg, AsyncHandler([parked](Completion done) {
-    if (done.request().path == "/ping") {
-      done.complete();
-      return;
-    }
-    parked->add(std::move(done));
-  }));
+  auto server_ptr = parking_server(parked);
+  Server& server = *server_ptr;
   ASSERT_TRUE(server.start().ok());
   // A burst: 64 requests in the handler at once, so 64 exchanges.
   constexpr size_t kClients = 64;
@@ -1075,16 +1081,9 @@ TEST(AsyncServerTest, SpareExchangesAreTrimmedOnceTheWorkerIsIdle) {
 // parked until the test releases it) are still answered in request order,
 // and the connection stays usable.
 TEST(AsyncServerTest, PipelinedRequestsKeepTheirOrderAcrossSlowCompletions) {
-  ServerConfig cfg = quiet_config();
-  cfg.workers = 1;
   auto parked = std::make_shared<Parked>();
-  Server server(cfg, AsyncHandler([parked](Completion done) {
-    if (done.request().path == "/ping") {
-      done.complete();
-      return;
-    }
-    parked->add(std::move(done));
-  }));
+  auto server_ptr = parking_server(parked);
+  Server& server = *server_ptr;
   ASSERT_TRUE(server.start().ok());
   Client c(server.port());
   ASSERT_TRUE(c.send(get("/1") + get("/2") + get("/3")));
