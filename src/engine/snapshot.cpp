@@ -559,6 +559,39 @@ Result<void> update_in_place(Snapshot::MemoryImage& img, const wasm_rt_memory_t&
   return {};
 }
 
+// A delta image of `mem` over `under` (the shared image the instance maps):
+// the pages the instance changed since it mapped it, its private ones (as in
+// update_in_place), at their offsets in a new sparse image; changed pages
+// that are zero stay holes. `runs` lists every changed page, zero or not: a
+// restore copies them all over the shared image. Refused past max_pages.
+Result<std::unique_ptr<Snapshot::MemoryImage>> capture_delta_memory(const wasm_rt_memory_t& mem, uint64_t field_offset,
+                                                                    const Snapshot::MemoryImage& under,
+                                                                    const std::vector<uint8_t>& states,
+                                                                    uint64_t max_pages, uint64_t& written,
+                                                                    const std::atomic<bool>* stop) {
+  if (states.empty()) return make_error("cannot read /proc/self/pagemap: no delta capture");
+  if (mem.pages < under.pages) return make_error("internal error: memory smaller than the image under it");
+  PageRuns changed = page_runs(states, [](uint8_t st) { return (st & kPageSwapped) || ((st & kPagePresent) && !(st & kPageFromFile)); });
+  if (run_pages(changed) > max_pages) return make_error(Snapshot::kDeltaTooLarge);
+  auto img = std::make_unique<Snapshot::MemoryImage>();
+  img->field_offset = field_offset;
+  img->pages = static_cast<uint32_t>(mem.pages);
+  img->max_pages = static_cast<uint32_t>(mem.max_pages);
+  img->memfd = make_image_fd("wink-snapshot-delta", &img->spilled);
+  if (img->memfd < 0) return errno_error("memfd_create");
+  if (::ftruncate(img->memfd, static_cast<off_t>(img->bytes())) != 0) return errno_error("ftruncate");
+  for (auto [first, count] : changed) {
+    if (stop_asked(stop)) return make_error(Snapshot::kStopped);
+    for (uint64_t p = first; p < uint64_t{first} + count; ++p) {
+      if (page_is_zero(mem.data + p * kPage)) continue;  // a hole reads as zero
+      WINK_TRY(pwrite_all(img->memfd, mem.data + p * kPage, kPage, p * kPage));
+    }
+    written += uint64_t{count} * kPage;
+  }
+  img->runs = std::move(changed);
+  return img;
+}
+
 }  // namespace
 
 // ---- Capturing tables ----
@@ -752,7 +785,8 @@ Result<std::shared_ptr<Snapshot>> Snapshot::create(std::shared_ptr<Module> modul
 Result<std::unique_ptr<Snapshot::MemoryImage>> Snapshot::capture_memory_field(const Instance& instance,
                                                                               uint64_t field_offset, bool for_standby,
                                                                               Snapshot* onto, SnapshotStats& stats,
-                                                                              const std::atomic<bool>* stop) {
+                                                                              const std::atomic<bool>* stop,
+                                                                              const Snapshot* delta_of) {
   const auto* mem =
       reinterpret_cast<const wasm_rt_memory_t*>(static_cast<const uint8_t*>(instance.raw()) + field_offset);
   const uint64_t npages = uint64_t{mem->pages} * MemoryPool::kPageBytes / kPage;
@@ -765,10 +799,18 @@ Result<std::unique_ptr<Snapshot::MemoryImage>> Snapshot::capture_memory_field(co
     img = std::move(*it);
     WINK_TRY(update_in_place(*img, *mem, states, stats.written_bytes, stop));
     stats.incremental = true;
+  } else if (delta_of) {
+    auto it = std::find_if(delta_of->memories_.begin(), delta_of->memories_.end(),
+                           [&](const auto& m) { return m && m->field_offset == field_offset; });
+    if (it == delta_of->memories_.end()) return make_error("internal error: the shared snapshot lacks a memory");
+    WINK_ASSIGN_OR_RETURN(img, capture_delta_memory(*mem, field_offset, **it, states, kMaxDeltaPages,
+                                                    stats.written_bytes, stop));
+    stats.incremental = true;
   } else {
+    // The image the instance maps (a delta's pages were copied in: private).
     const PageRuns* origin = nullptr;
     bool origin_known = true;
-    if (const Snapshot* from = instance.snapshot()) {
+    if (const Snapshot* from = instance.snapshot() ? &instance.snapshot()->origin() : nullptr) {
       origin_known = false;
       for (const auto& m : from->memories_) {
         if (m && m->field_offset == field_offset) origin = &m->runs, origin_known = true;
@@ -823,7 +865,20 @@ Result<std::shared_ptr<Snapshot>> Snapshot::capture_onto(const Instance& instanc
                        /*for_standby=*/true, base.get(), stop);
 }
 
+Result<std::shared_ptr<Snapshot>> Snapshot::capture_delta(const Instance& instance, const std::atomic<bool>* stop) {
+  WINK_TRY(check_layout(instance.module().abi()));
+  const Snapshot* from = instance.snapshot();
+  if (from == nullptr) return make_error("a delta needs an instance restored from a snapshot");
+  const Snapshot& base = from->origin();
+  if (base.exclusive_ || base.linked_ || base.consumed_ || base.module_ != instance.module_) {
+    return make_error("a delta is made only over a shared snapshot of the instance's module");
+  }
+  return capture_state(instance, base.spec_key_, base.init_args_, base.init_env_, /*for_standby=*/true, nullptr, stop,
+                       base.shared_from_this());
+}
+
 Result<std::shared_ptr<Snapshot>> Snapshot::own_copy() const {
+  if (delta()) return make_error("internal error: an own copy of a delta");
   const auto t0 = std::chrono::steady_clock::now();
   auto snap = std::shared_ptr<Snapshot>(new Snapshot());
   snap->module_ = module_;
@@ -882,7 +937,8 @@ Result<std::shared_ptr<Snapshot>> Snapshot::capture_state(const Instance& instan
                                                           std::vector<std::string> args,
                                                           std::vector<std::string> env,
                                                           bool for_standby, Snapshot* onto,
-                                                          const std::atomic<bool>* stop) {
+                                                          const std::atomic<bool>* stop,
+                                                          std::shared_ptr<const Snapshot> delta_of) {
   const auto t_capture = std::chrono::steady_clock::now();
   const std::shared_ptr<Module>& module = instance.module_;
   const wink_artifact_t& abi = module->abi();
@@ -891,9 +947,13 @@ Result<std::shared_ptr<Snapshot>> Snapshot::capture_state(const Instance& instan
   snap->spec_key_ = std::move(spec_key);
   snap->init_args_ = std::move(args);
   snap->init_env_ = std::move(env);
-  snap->exclusive_ = for_standby;  // one instance's state: updated in place at its next standby
-  // The instance maps the very images this capture updates: its slot can be kept (park_slot).
-  if (onto && onto == instance.snapshot()) snap->captured_from_ = &instance;
+  // One instance's state: updated in place at its next standby (a delta is
+  // not: the next one is made over the shared snapshot again, or onto a copy).
+  snap->exclusive_ = for_standby && !delta_of;
+  snap->layer_base_ = delta_of;
+  // The instance maps the very images this capture updates, or the shared
+  // image under the delta it makes: its slot can be kept (park_slot).
+  if ((onto && onto == instance.snapshot()) || delta_of) snap->captured_from_ = &instance;
   const uint8_t* storage = static_cast<const uint8_t*>(instance.raw());
   snap->image_.assign(storage, storage + abi.instance_size);
 
@@ -932,7 +992,8 @@ Result<std::shared_ptr<Snapshot>> Snapshot::capture_state(const Instance& instan
       }
       std::memset(field, 0, sizeof ref);
     } else if (f.kind == WINK_FIELD_MEMORY) {
-      WINK_ASSIGN_OR_RETURN(auto img, capture_memory_field(instance, f.offset, for_standby, onto, snap->stats_, stop));
+      WINK_ASSIGN_OR_RETURN(auto img, capture_memory_field(instance, f.offset, for_standby, onto, snap->stats_, stop,
+                                                           delta_of.get()));
       reinterpret_cast<wasm_rt_memory_t*>(field)->data = nullptr;
       snap->memories_.push_back(std::move(img));
     } else if (f.kind == WINK_FIELD_FUNCREF_TABLE || f.kind == WINK_FIELD_EXTERNREF_TABLE) {
@@ -1257,6 +1318,7 @@ FileIdentity module_file_identity(const Module& module, const std::string& spec_
 
 Result<void> Snapshot::write(const fs::path& file) const {
   if (linked_) return make_error("internal error: a component core instance is written with write_linked");
+  if (delta()) return make_error("internal error: a delta is kept in memory, never written");
   Writer meta;
   meta.u64(image_.size());
   meta.raw(image_.data(), image_.size());
@@ -1413,6 +1475,55 @@ void prefetch_working_set(uint8_t* base, const Snapshot::MemoryImage& m) {
 
 }  // namespace
 
+Result<void> Snapshot::restore_delta_memory(uint8_t* storage, const MemoryImage& m, uint32_t limit) const {
+  auto it = std::find_if(layer_base_->memories_.begin(), layer_base_->memories_.end(),
+                         [&](const auto& u) { return u && u->field_offset == m.field_offset; });
+  if (it == layer_base_->memories_.end()) return make_error("internal error: the shared snapshot lacks a memory");
+  const MemoryImage& under = **it;
+  if (under.bytes() > m.bytes()) return make_error("internal error: a delta smaller than the image under it");
+  auto& pool = MemoryPool::instance();
+  // A parked slot (park_slot) maps the shared image already, the delta's pages dropped.
+  uint8_t* base = parked_.exchange(nullptr);
+  if (base) {
+    --parked_slots();
+    pool.set_limit_pages(base, limit);
+  } else {
+    base = pool.acquire(m.bytes(), limit);
+    if (base == nullptr) return make_error("no free linear-memory slot (pool exhausted)");
+    if (under.bytes() && !pool.map_image(base, under.memfd, under.bytes())) {
+      pool.release(base);
+      return errno_error("mapping the snapshot memory");
+    }
+  }
+  // The changed pages over the shared image: copied in (private pages, as the
+  // instance had them; a hole of the delta reads as zero), one read per run.
+  for (auto [first, count] : m.runs) {
+    uint64_t off = uint64_t{first} * kPage, left = uint64_t{count} * kPage;
+    if (off + left > m.bytes()) {
+      pool.release(base);
+      return make_error("internal error: a delta page past its memory");
+    }
+    while (left) {
+      ssize_t n = ::pread(m.memfd, base + off, left, static_cast<off_t>(off));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        const int err = n < 0 ? errno : EIO;
+        pool.release(base);
+        errno = err;
+        return errno_error("reading a snapshot delta");
+      }
+      off += static_cast<uint64_t>(n), left -= static_cast<uint64_t>(n);
+    }
+  }
+  prefetch_working_set(base, m);
+  auto* mem = reinterpret_cast<wasm_rt_memory_t*>(storage + m.field_offset);
+  mem->data = base;
+  mem->pages = m.pages;
+  mem->max_pages = m.max_pages;
+  mem->size = runtime::memory_size_field(m.bytes());
+  return {};
+}
+
 Result<void> Snapshot::restore_memories(Instance& inst, uint8_t* storage, const InstanceLimits& limits) const {
   for (size_t i = 0; i < memories_.size(); ++i) {
     const MemoryImage& m = *memories_[i];
@@ -1420,6 +1531,10 @@ Result<void> Snapshot::restore_memories(Instance& inst, uint8_t* storage, const 
     if (m.pages > limit) {
       return make_error("snapshot memory (" + std::to_string(m.pages) + " pages) exceeds the instance memory limit (" +
                         std::to_string(limit) + " pages)");
+    }
+    if (layer_base_) {
+      WINK_TRY(restore_delta_memory(storage, m, limit));
+      continue;
     }
     uint8_t* base = nullptr;
     bool parked = false;
@@ -2118,11 +2233,28 @@ bool Snapshot::park_slot(Instance& instance) {
   auto* mem = reinterpret_cast<wasm_rt_memory_t*>(static_cast<uint8_t*>(instance.storage_) + m.field_offset);
   uint8_t* base = mem->data;
   if (base == nullptr || uint64_t{mem->pages} != m.pages) return false;
+  // A slot of the shared snapshot's own recycling goes back there.
+  if (layer_base_ && layer_base_->recycled_) return false;
   // A quarter of the pool at most: parked slots must never starve new instances.
   const uint64_t limit = std::min<uint64_t>(kMaxParkedSlots, MemoryPool::instance().slots_total() / 4);
   if (parked_slots().fetch_add(1) >= limit) {
     --parked_slots();
     return false;
+  }
+  if (layer_base_) {
+    // A delta: the slot maps the shared image under it, and the changed
+    // pages (m.runs, all of the instance's private ones) are in the delta.
+    // Dropped, they read as the shared image's again (zero past its end);
+    // a restore copies them in once more.
+    for (auto [first, count] : m.runs) {
+      if (::madvise(base + uint64_t{first} * kPage, uint64_t{count} * kPage, MADV_DONTNEED) != 0) {
+        --parked_slots();
+        return false;
+      }
+    }
+    mem->data = nullptr;
+    parked_.store(base);
+    return true;
   }
   // The pages the instance wrote are private copies whose content is in the
   // image now: drop them (the next touch maps the image's page). A grown

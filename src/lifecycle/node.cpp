@@ -678,23 +678,39 @@ void Node::standby(Inst& i, bool stop_after) {
     // only the pages it changed since are written into that state's images.
     // Otherwise (restored from the shared start snapshot) a full capture.
     const bool onto_saved = i.saved && i.saved->exclusive() && i.live->snapshot() == i.saved.get();
+    // The image the instance maps: the start snapshot's also when it woke from a delta over it.
+    const engine::Snapshot* mapped = i.live->snapshot() ? &i.live->snapshot()->origin() : nullptr;
+    auto wanted = [&] { return i.wanted.load(std::memory_order_relaxed); };
+    // Restored from the start snapshot with no own copy of it ready: a delta
+    // of the pages it changed (a small one, or it waits for the copy), so a
+    // standby soon after the start does not wait for the copy.
+    std::optional<Result<std::shared_ptr<engine::Snapshot>>> delta;
+    if (!onto_saved && mapped && mapped == c.spec.init.get()) {
+      bool spare_ready;
+      {
+        Lock lock(*this);
+        spare_ready = c.spare && c.spare_origin.get() == mapped;
+      }
+      if (!spare_ready) delta = engine::Snapshot::capture_delta(*i.live, &i.wanted);
+      if (delta && !delta->ok() && !wanted()) delta.reset();  // too large: onto the copy, or whole
+    }
     std::shared_ptr<engine::Snapshot> spare;
-    if (!onto_saved) {
+    if (!onto_saved && !delta) {
       Lock lock(*this);
       await_spare(lock, i);
-      if (c.spare && c.spare_origin.get() == i.live->snapshot()) {
+      if (c.spare && c.spare_origin.get() == mapped) {
         spare = std::move(c.spare);
         c.spare_origin.reset();
         if (c.active() > 1) c.spare_wanted = true;  // others may need one too
       }
     }
     const bool onto_spare = spare != nullptr;
-    auto snap = onto_saved ? engine::Snapshot::capture_onto(*i.live, i.saved, &i.wanted)
+    auto snap = delta        ? std::move(*delta)
+                : onto_saved ? engine::Snapshot::capture_onto(*i.live, i.saved, &i.wanted)
                 : onto_spare ? engine::Snapshot::capture_onto(*i.live, spare, &i.wanted)
                              : engine::Snapshot::capture(*i.live, &i.wanted);
     spare.reset();
     // (A capture that stopped for a request is not tried again.)
-    auto wanted = [&] { return i.wanted.load(std::memory_order_relaxed); };
     if (!snap.ok() && !wanted() && onto_spare) snap = engine::Snapshot::capture(*i.live, &i.wanted);
     if (!snap.ok() && !wanted() && onto_saved) snap = engine::Snapshot::capture(*i.live, &i.wanted);  // into fresh images
     if (!snap.ok() && wanted()) {
@@ -746,7 +762,8 @@ void Node::standby(Inst& i, bool stop_after) {
   if (captured) {
     // What this standby wrote: with an incremental capture, only the pages changed since the last wake.
     extra = ",\"written_bytes\":" + std::to_string(captured->stats().written_bytes) +
-            ",\"incremental\":" + (captured->stats().incremental ? "true" : "false");
+            ",\"incremental\":" + (captured->stats().incremental ? "true" : "false") +
+            ",\"delta\":" + (captured->delta() ? "true" : "false");
   }
   Lock lock(*this);
   if (!capture_error.empty()) {

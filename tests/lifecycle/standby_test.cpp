@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <cstdio>
 #include <cstring>
 #include <thread>
@@ -69,7 +70,7 @@ class StandbyTest : public ReactorGuestFixture<StandbyTest> {
     return buf;
   }
   static std::unique_ptr<Rig> deploy_pages(uint64_t memory_limit_bytes, uint32_t max_memory_pages,
-                                           std::chrono::seconds deadline) {
+                                           std::chrono::seconds deadline, uint32_t instances = 1) {
     auto rig = std::make_unique<Rig>();
     NodeOptions o;
     o.clock = rig->clock;
@@ -89,7 +90,8 @@ class StandbyTest : public ReactorGuestFixture<StandbyTest> {
     s.limits.deadline = deadline;
     s.policy.stateful = true;
     s.policy.idle_timeout = milliseconds(100);
-    s.policy.scale.max_instances = 1;
+    s.policy.scale.max_instances = instances;
+    if (instances > 1) s.policy.scale.min_instances = instances;  // all started at deploy
     auto c = rig->node->deploy(s);
     EXPECT_TRUE(c.ok()) << c.error().message;
     if (c.ok()) rig->component = *c;
@@ -282,6 +284,205 @@ TEST_F(StandbyTest, AParkedSlotKeepsReadPagesMappedAndDropsWrittenOnes) {
   const uint64_t in_use = runtime::MemoryPool::instance().slots_in_use();
   (*fourth).reset();
   EXPECT_EQ(runtime::MemoryPool::instance().slots_in_use(), in_use - 1);
+}
+
+// Before an own copy of the start snapshot is ready, a standby can be a
+// delta over the shared start snapshot: only the pages changed since the
+// instance mapped it (cumulative: a wake copies them in as private pages),
+// byte for byte right across wakes from the parked slot and from fresh ones,
+// pages zeroed that the start image has non-zero, and never a chain (every
+// delta lies over the start snapshot itself). The shared image is never
+// written. Past kMaxDeltaPages it is refused with the instance untouched,
+// and a capture onto an own copy of the start snapshot takes the state over.
+TEST_F(StandbyTest, ADeltaOverTheStartSnapshotIsByteForByteAndNeverAChain) {
+  auto live = restore(**init_);
+  ASSERT_TRUE(live->inst);
+  wasm_rt_memory_t* mem = live->inst->memory();
+  const uint64_t bytes = uint64_t{mem->pages} * 65536;
+  const uint64_t npages = bytes / kPage;
+  const std::vector<uint8_t> start(mem->data, mem->data + bytes);
+  std::vector<uint8_t> expect = start;
+  uint64_t nonzero_page = npages;
+  for (uint64_t p = 0; p < npages && nonzero_page == npages; ++p) {
+    for (uint64_t i = 0; i < kPage; ++i) {
+      if (start[p * kPage + i]) {
+        nonzero_page = p;
+        break;
+      }
+    }
+  }
+  ASSERT_LT(nonzero_page, npages) << "the start image has no non-zero page";
+  std::set<uint64_t> changed;  // every page written since the start snapshot
+  std::mt19937_64 rng(77);
+  auto change = [&](uint64_t page) {
+    uint8_t* p = mem->data + page * kPage;
+    switch (rng() % 3) {
+      case 0: std::memset(p, 0, kPage); break;
+      case 1: std::memset(p, static_cast<int>(rng() % 255 + 1), kPage); break;
+      default: p[rng() % kPage] = static_cast<uint8_t>(rng() | 1); break;
+    }
+    std::memcpy(expect.data() + page * kPage, p, kPage);
+    changed.insert(page);
+  };
+  std::memset(mem->data + nonzero_page * kPage, 0, kPage);
+  std::memset(expect.data() + nonzero_page * kPage, 0, kPage);
+  changed.insert(nonzero_page);
+  change(npages - 1);
+
+  auto delta = engine::Snapshot::capture_delta(*live->inst);
+  ASSERT_TRUE(delta.ok()) << delta.error().message;
+  std::shared_ptr<engine::Snapshot> saved = *delta;
+  for (int cycle = 0; cycle < 40; ++cycle) {
+    SCOPED_TRACE("cycle " + std::to_string(cycle));
+    EXPECT_TRUE(saved->delta());
+    EXPECT_FALSE(saved->exclusive()) << "a delta is never updated in place";
+    EXPECT_EQ(&saved->origin(), init_->get()) << "a delta over a delta";
+    EXPECT_TRUE(saved->stats().incremental);
+    EXPECT_EQ(saved->stats().written_bytes, changed.size() * kPage);
+    if (cycle % 3 != 0) {
+      EXPECT_TRUE(saved->park_slot(*live->inst));
+    }  // else the slot goes back to the pool
+    live.reset();
+    if (cycle % 5 == 0) {
+      auto other = restore(**init_);
+      ASSERT_TRUE(other->inst);
+      EXPECT_EQ(std::memcmp(other->inst->memory()->data, start.data(), bytes), 0) << "the shared start image changed";
+    }
+    live = restore(*saved);
+    ASSERT_TRUE(live->inst);
+    mem = live->inst->memory();
+    ASSERT_EQ(std::memcmp(mem->data, expect.data(), bytes), 0) << "restored memory differs";
+    // 0-4 changes among 120 pages spread over the memory: the delta stays under its cap.
+    const int n = static_cast<int>(rng() % 5);
+    for (int k = 0; k < n; ++k) change((rng() % 120) * (npages / 120));
+    auto next = engine::Snapshot::capture_delta(*live->inst);
+    ASSERT_TRUE(next.ok()) << next.error().message;
+    saved = *next;
+  }
+  // Too many changed pages for a delta: refused, nothing of the instance lost.
+  ASSERT_GT(npages, engine::Snapshot::kMaxDeltaPages + 8);
+  for (uint64_t p = 0; p <= engine::Snapshot::kMaxDeltaPages; ++p) change(p);
+  auto big = engine::Snapshot::capture_delta(*live->inst);
+  ASSERT_FALSE(big.ok());
+  EXPECT_EQ(big.error().message, engine::Snapshot::kDeltaTooLarge);
+  EXPECT_EQ(std::memcmp(live->inst->memory()->data, expect.data(), bytes), 0);
+  auto copy = (*init_)->own_copy();
+  ASSERT_TRUE(copy.ok()) << copy.error().message;
+  auto whole = engine::Snapshot::capture_onto(*live->inst, *copy);
+  ASSERT_TRUE(whole.ok()) << whole.error().message;
+  EXPECT_EQ((*whole)->stats().written_bytes, changed.size() * kPage);
+  live.reset();
+  live = restore(**whole);
+  EXPECT_EQ(std::memcmp(live->inst->memory()->data, expect.data(), bytes), 0);
+  // A delta is made only over a shared snapshot, and never written to a file or copied.
+  EXPECT_FALSE(engine::Snapshot::capture_delta(*live->inst).ok());
+  EXPECT_FALSE(saved->own_copy().ok());
+  EXPECT_FALSE(saved->write(fs::temp_directory_path() / "wink-delta-never-written.snap").ok());
+  EXPECT_FALSE(fs::exists(fs::temp_directory_path() / "wink-delta-never-written.snap"));
+}
+
+// The node makes that delta when a standby finds no own copy of the start
+// snapshot ready: two instances going idle in one tick share one copy. Both
+// keep their heaps (each checked against the test's copy of it) across
+// later cycles of writes, zeroed pages and memory growth, whichever way each
+// standby goes (delta, onto the copy, onto its own state, whole).
+TEST_F(StandbyTest, NodeStandbyWithoutACopyReadyWritesADeltaAndKeepsTheHeapsRight) {
+  auto rig = deploy_pages(128 << 20, 1024, std::chrono::seconds(10), 2);
+  ASSERT_TRUE(rig->component);
+  Node& node = *rig->node;
+  auto running = [&] {
+    size_t n = 0;
+    for (const auto& i : node.instances()) n += i.state == State::kRunning;
+    return n;
+  };
+  ASSERT_EQ(running(), 2u);
+  ScaleConfig zero_to_two;
+  zero_to_two.min_instances = 0;
+  zero_to_two.max_instances = 2;
+  ASSERT_TRUE(node.set_scale(*rig->component, zero_to_two).ok());
+
+  struct Heap {
+    std::vector<uint8_t> heap = std::vector<uint8_t>(8u << 20, 0), grown;
+  };
+  std::map<std::string, Heap> heaps;  // by instance name
+  auto request = [&](const std::string& q, auto&& apply) {
+    CallResult r = rig->request(q);
+    Heap& h = heaps[r.instance];
+    apply(h);
+    EXPECT_NE(r.out.find(expected_hash(h.heap, h.grown)), std::string::npos) << r.instance << " " << q << ": " << r.out;
+  };
+  auto standby_lines = [&] {
+    std::vector<std::string> lines;
+    std::lock_guard lock(rig->log_mu);
+    for (const auto& l : rig->log) {
+      if (l.find("\"instance standby\"") != std::string::npos) lines.push_back(l);
+    }
+    return lines;
+  };
+  std::mt19937 rng(5);
+  auto random_request = [&] {
+    const unsigned page = rng() % 2048;
+    switch (rng() % 4) {
+      case 0: {
+        const unsigned v = rng() % 2 ? 0 : rng() % 255 + 1;
+        request("set=" + std::to_string(page) + ":" + std::to_string(v),
+                [&](Heap& h) { std::fill_n(h.heap.begin() + page * kPage, kPage, static_cast<uint8_t>(v)); });
+        break;
+      }
+      case 1: {
+        const unsigned off = rng() % kPage, v = rng() % 256;
+        request("poke=" + std::to_string(page) + ":" + std::to_string(off) + ":" + std::to_string(v),
+                [&](Heap& h) { h.heap[page * kPage + off] = static_cast<uint8_t>(v); });
+        break;
+      }
+      case 2:
+        request("grow=1", [&](Heap& h) {
+          const size_t old = h.grown.size();
+          h.grown.resize(old + 65536, 0);
+          for (size_t i = 0; i < 65536; i += kPage) h.grown[old + i] = static_cast<uint8_t>(1 + ((old + i) / kPage) % 251);
+        });
+        break;
+      default:
+        request("hash", [](Heap&) {});
+    }
+  };
+  // Later than both starts: the requests go to the most recently used
+  // instance, the other is the least recently used, first to standby, and
+  // takes the copy; the one that served writes a delta.
+  rig->clock->advance(milliseconds(1));
+  for (int k = 0; k < 6; ++k) random_request();
+  request("set=77:9", [&](Heap& h) { std::fill_n(h.heap.begin() + 77 * kPage, kPage, 9); });
+  ASSERT_EQ(heaps.size(), 1u);
+  const std::string served = heaps.begin()->first;
+  rig->clock->advance(milliseconds(150));
+  node.tick();  // both idle: both to standby in this tick
+  EXPECT_EQ(running(), 0u);
+  auto lines = standby_lines();
+  ASSERT_EQ(lines.size(), 2u);
+  size_t deltas = 0;
+  for (const auto& l : lines) {
+    deltas += l.find("\"delta\":true") != std::string::npos;
+    EXPECT_NE(l.find("\"incremental\":true"), std::string::npos) << l;
+  }
+  ASSERT_EQ(deltas, 1u) << "no standby found the copy missing";
+  for (const auto& l : lines) {
+    if (l.find("\"delta\":true") != std::string::npos) {
+      EXPECT_NE(l.find("\"" + served + "\""), std::string::npos) << "the copy went to the instance that served\n" << l;
+    }
+  }
+
+  for (int cycle = 0; cycle < 30; ++cycle) {
+    SCOPED_TRACE("cycle " + std::to_string(cycle));
+    random_request();
+    random_request();
+    rig->clock->advance(milliseconds(150));
+    node.tick();
+  }
+  deltas = 0;
+  for (const auto& l : standby_lines()) deltas += l.find("\"delta\":true") != std::string::npos;
+  std::printf("[ figures ] %zu of %zu standbys were deltas\n", deltas, standby_lines().size());
+  // Every instance's heap once more, after a standby.
+  for (int k = 0; k < 4; ++k) request("hash", [](Heap&) {});
 }
 
 // The same through a node: standbys after the first are incremental, the
