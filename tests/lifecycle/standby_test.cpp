@@ -374,6 +374,27 @@ TEST_F(StandbyTest, ADeltaOverTheStartSnapshotIsByteForByteAndNeverAChain) {
   live.reset();
   live = restore(**whole);
   EXPECT_EQ(std::memcmp(live->inst->memory()->data, expect.data(), bytes), 0);
+  // A whole capture of an instance woken from a delta, which touched almost
+  // nothing since: the start image's pages it still maps are in it too.
+  {
+    auto fresh = restore(**init_);
+    ASSERT_TRUE(fresh->inst);
+    fresh->inst->memory()->data[3 * kPage + 1] = 0x3c;
+    auto small = engine::Snapshot::capture_delta(*fresh->inst);
+    ASSERT_TRUE(small.ok()) << small.error().message;
+    fresh.reset();
+    auto woken = restore(**small);
+    ASSERT_TRUE(woken->inst);
+    auto full = engine::Snapshot::capture(*woken->inst);
+    ASSERT_TRUE(full.ok()) << full.error().message;
+    EXPECT_FALSE((*full)->delta());
+    woken.reset();
+    auto back = restore(**full);
+    ASSERT_TRUE(back->inst);
+    std::vector<uint8_t> want = start;
+    want[3 * kPage + 1] = 0x3c;
+    EXPECT_EQ(std::memcmp(back->inst->memory()->data, want.data(), bytes), 0) << "the start image's pages were lost";
+  }
   // A delta is made only over a shared snapshot, and never written to a file or copied.
   EXPECT_FALSE(engine::Snapshot::capture_delta(*live->inst).ok());
   EXPECT_FALSE(saved->own_copy().ok());
