@@ -865,16 +865,21 @@ Result<std::shared_ptr<Snapshot>> Snapshot::capture_onto(const Instance& instanc
                        /*for_standby=*/true, base.get(), stop);
 }
 
-Result<std::shared_ptr<Snapshot>> Snapshot::capture_delta(const Instance& instance, const std::atomic<bool>* stop) {
-  WINK_TRY(check_layout(instance.module().abi()));
+Result<std::shared_ptr<const Snapshot>> Snapshot::delta_base(const Instance& instance, bool linked) {
   const Snapshot* from = instance.snapshot();
   if (from == nullptr) return make_error("a delta needs an instance restored from a snapshot");
   const Snapshot& base = from->origin();
-  if (base.exclusive_ || base.linked_ || base.consumed_ || base.module_ != instance.module_) {
+  if (base.exclusive_ || base.linked_ != linked || base.consumed_ || base.module_ != instance.module_) {
     return make_error("a delta is made only over a shared snapshot of the instance's module");
   }
-  return capture_state(instance, base.spec_key_, base.init_args_, base.init_env_, /*for_standby=*/true, nullptr, stop,
-                       base.shared_from_this());
+  return base.shared_from_this();
+}
+
+Result<std::shared_ptr<Snapshot>> Snapshot::capture_delta(const Instance& instance, const std::atomic<bool>* stop) {
+  WINK_TRY(check_layout(instance.module().abi()));
+  WINK_ASSIGN_OR_RETURN(auto base, delta_base(instance, /*linked=*/false));
+  return capture_state(instance, base->spec_key_, base->init_args_, base->init_env_, /*for_standby=*/true, nullptr,
+                       stop, base);
 }
 
 Result<std::shared_ptr<Snapshot>> Snapshot::own_copy() const {
@@ -1709,6 +1714,13 @@ Result<std::shared_ptr<Snapshot>> Snapshot::capture_linked(const Instance& insta
   return capture_linked_state(instance, ranges, artifacts, for_standby, nullptr, stop);
 }
 
+Result<std::shared_ptr<Snapshot>> Snapshot::capture_linked_delta(const Instance& instance, std::span<const Range> ranges,
+                                                                 std::span<const void* const> artifacts,
+                                                                 const std::atomic<bool>* stop) {
+  WINK_ASSIGN_OR_RETURN(auto base, delta_base(instance, /*linked=*/true));
+  return capture_linked_state(instance, ranges, artifacts, /*for_standby=*/true, nullptr, stop, std::move(base));
+}
+
 Result<std::shared_ptr<Snapshot>> Snapshot::capture_linked_onto(const Instance& instance, std::shared_ptr<Snapshot> base,
                                                                 std::span<const Range> ranges,
                                                                 std::span<const void* const> artifacts,
@@ -1723,7 +1735,8 @@ Result<std::shared_ptr<Snapshot>> Snapshot::capture_linked_onto(const Instance& 
 Result<std::shared_ptr<Snapshot>> Snapshot::capture_linked_state(const Instance& instance, std::span<const Range> ranges,
                                                                  std::span<const void* const> artifacts,
                                                                  bool for_standby, Snapshot* onto,
-                                                                 const std::atomic<bool>* stop) {
+                                                                 const std::atomic<bool>* stop,
+                                                                 std::shared_ptr<const Snapshot> delta_of) {
   const auto t_capture = std::chrono::steady_clock::now();
   const std::shared_ptr<Module>& module = instance.module_;
   const wink_artifact_t& abi = module->abi();
@@ -1733,8 +1746,9 @@ Result<std::shared_ptr<Snapshot>> Snapshot::capture_linked_state(const Instance&
   snap->module_ = module;
   snap->linked_ = true;
   snap->spec_key_ = "component";
-  snap->exclusive_ = for_standby;  // one instance's state: updated in place at its next standby
-  if (onto && onto == instance.snapshot()) snap->captured_from_ = &instance;  // (park_slot)
+  snap->exclusive_ = for_standby && !delta_of;  // as in capture_state
+  snap->layer_base_ = delta_of;
+  if ((onto && onto == instance.snapshot()) || delta_of) snap->captured_from_ = &instance;  // (park_slot)
   const uint8_t* storage = static_cast<const uint8_t*>(instance.raw());
   snap->image_.assign(storage, storage + abi.instance_size);
 
@@ -1776,7 +1790,8 @@ Result<std::shared_ptr<Snapshot>> Snapshot::capture_linked_state(const Instance&
         break;
       }
       case WINK_FIELD_MEMORY: {
-        WINK_ASSIGN_OR_RETURN(auto img, capture_memory_field(instance, f.offset, for_standby, onto, snap->stats_, stop));
+        WINK_ASSIGN_OR_RETURN(auto img, capture_memory_field(instance, f.offset, for_standby, onto, snap->stats_, stop,
+                                                             delta_of.get()));
         reinterpret_cast<wasm_rt_memory_t*>(field)->data = nullptr;
         snap->memories_.push_back(std::move(img));
         break;

@@ -148,8 +148,8 @@ class Snapshot : public std::enable_shared_from_this<Snapshot> {
   // delta is made over the same shared snapshot again, so there is never
   // more than one layer. Refused (kDeltaTooLarge) past kMaxDeltaPages: every
   // wake would copy them; or when the instance was restored from an
-  // exclusive or linked snapshot, or pagemap cannot be read. `stop` as for
-  // capture().
+  // exclusive or linked snapshot (capture_linked_delta for those), or
+  // pagemap cannot be read. `stop` as for capture().
   static Result<std::shared_ptr<Snapshot>> capture_delta(const Instance& instance,
                                                          const std::atomic<bool>* stop = nullptr);
   static constexpr uint64_t kMaxDeltaPages = 256;  // 1 MiB of 4 KiB pages (~0.3 ms to copy in at a wake)
@@ -261,6 +261,11 @@ class Snapshot : public std::enable_shared_from_this<Snapshot> {
                                                                std::span<const Range> ranges,
                                                                std::span<const void* const> artifacts,
                                                                const std::atomic<bool>* stop = nullptr);
+  // capture_delta() for a linked instance restored from a shared
+  // capture_linked snapshot (a component's start image) or a delta over one.
+  static Result<std::shared_ptr<Snapshot>> capture_linked_delta(const Instance& instance, std::span<const Range> ranges,
+                                                                std::span<const void* const> artifacts,
+                                                                const std::atomic<bool>* stop = nullptr);
   // An instance of a capture_linked snapshot with its struct allocated but
   // not yet restored: its address is range 2i of the others' restore.
   Result<std::unique_ptr<Instance>> allocate_linked() const;
@@ -352,7 +357,10 @@ class Snapshot : public std::enable_shared_from_this<Snapshot> {
   static Result<std::shared_ptr<Snapshot>> capture_linked_state(const Instance& instance, std::span<const Range> ranges,
                                                                 std::span<const void* const> artifacts,
                                                                 bool for_standby, Snapshot* onto,
-                                                                const std::atomic<bool>* stop);
+                                                                const std::atomic<bool>* stop,
+                                                                std::shared_ptr<const Snapshot> delta_of = nullptr);
+  // The shared snapshot a delta of `instance` lies over (its origin), or why none.
+  static Result<std::shared_ptr<const Snapshot>> delta_base(const Instance& instance, bool linked);
   static Result<std::shared_ptr<Snapshot>> capture_state(const Instance& instance, std::string spec_key,
                                                          std::vector<std::string> args,
                                                          std::vector<std::string> env,

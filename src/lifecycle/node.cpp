@@ -542,17 +542,32 @@ void Node::standby_http(Inst& i, bool stop_after) {
   std::shared_ptr<const linker::InstanceImage> saved;
   std::string refused;
   if (c.spec.policy.stateful && !stop_after && i.http_live) {
+    auto wanted = [&] { return i.wanted.load(std::memory_order_relaxed); };
+    // A delta over the start image is no state to update in place: as from the start image.
+    const bool from_start = !i.http_saved || linker::is_delta(*i.http_saved);
+    // From the start image with no own copy of it ready: a delta over the
+    // image when the instance changed little (see standby()).
+    std::optional<Result<std::shared_ptr<const linker::InstanceImage>>> delta;
+    if (from_start) {
+      bool spare_ready;
+      {
+        Lock lock(*this);
+        spare_ready = c.http_spare != nullptr;
+      }
+      if (!spare_ready) delta = wagi::save_http_delta(*i.http_live, &i.wanted);
+      if (delta && !delta->ok() && !wanted()) delta.reset();  // too large: onto the copy, or whole
+    }
     std::shared_ptr<linker::InstanceImage> spare;
-    if (!i.http_saved) {
+    if (from_start && !delta) {
       Lock lock(*this);
       await_spare(lock, i);
       spare = std::move(c.http_spare);
       if (spare && c.active() > 1) c.spare_wanted = true;  // others may need one too
     }
-    const bool onto = i.http_saved || spare, onto_spare = spare != nullptr;
-    auto image = wagi::save_http_instance(*i.http_live, i.http_saved ? i.http_saved.get() : spare.get(), &i.wanted);
+    const bool onto = !from_start || spare, onto_spare = spare != nullptr;
+    auto image = delta ? std::move(*delta)
+                       : wagi::save_http_instance(*i.http_live, from_start ? spare.get() : i.http_saved.get(), &i.wanted);
     spare.reset();  // consumed
-    auto wanted = [&] { return i.wanted.load(std::memory_order_relaxed); };
     if (!image.ok() && !wanted() && onto) {
       // The update in place failed (no pagemap, say): the whole state into new images.
       {
@@ -578,7 +593,7 @@ void Node::standby_http(Inst& i, bool stop_after) {
   if (saved) {
     const linker::InstanceImageStats st = linker::image_stats(*saved);
     extra = ",\"written_bytes\":" + std::to_string(st.written_bytes) +
-            ",\"incremental\":" + (st.incremental ? "true" : "false");
+            ",\"incremental\":" + (st.incremental ? "true" : "false") + ",\"delta\":" + (st.delta ? "true" : "false");
     wagi::park_http_instance(*saved, *i.http_live);
   }
   i.http_live.reset();  // its memory slots (but parked ones) and host state

@@ -363,9 +363,10 @@ namespace {
 
 // capture_image and capture_standby_image: onto, when given, is the image the
 // instance was restored from, its core snapshots updated in place.
+// delta: capture_standby_delta (then onto is null).
 Result<std::shared_ptr<const InstanceImage>> capture_instance(const ComponentInstance::Impl& self, bool for_standby,
                                                               const InstanceImage* onto,
-                                                              const std::atomic<bool>* stop) {
+                                                              const std::atomic<bool>* stop, bool delta = false) {
   if (self.poisoned) return make_error("the instance trapped; an image needs a healthy instance");
   if (!self.abi.handles.at_rest())
     return make_error("a borrowed or lent resource handle is outstanding (an image is taken between calls)");
@@ -394,15 +395,18 @@ Result<std::shared_ptr<const InstanceImage>> capture_instance(const ComponentIns
     // is this instance's own (made by its previous standby), or onto an own
     // copy of the one it was restored from.
     const engine::Snapshot* from = self.core[i]->snapshot();
+    // (Restored from a delta, it maps the shared image under it.)
+    const engine::Snapshot* mapped = from ? &from->origin() : nullptr;
     const bool copies_from = onto && onto->copy_of && i < onto->copy_of->core.size() &&
-                             onto->copy_of->core[i].get() == from;
+                             onto->copy_of->core[i].get() == mapped;
     const std::shared_ptr<engine::Snapshot> base =
         onto && i < onto->core.size() && onto->core[i] && onto->core[i]->exclusive() &&
                 (from == onto->core[i].get() || copies_from)
             ? onto->core[i]
             : nullptr;
-    auto snap = base ? engine::Snapshot::capture_linked_onto(*self.core[i], base, ranges, artifacts, stop)
-                     : engine::Snapshot::capture_linked(*self.core[i], ranges, artifacts, stop, for_standby);
+    auto snap = delta  ? engine::Snapshot::capture_linked_delta(*self.core[i], ranges, artifacts, stop)
+                : base ? engine::Snapshot::capture_linked_onto(*self.core[i], base, ranges, artifacts, stop)
+                       : engine::Snapshot::capture_linked(*self.core[i], ranges, artifacts, stop, for_standby);
     if (!snap.ok()) return std::move(snap).error().with_context(core_instance_name(plan, i));
     image->core[i] = std::move(*snap);
   }
@@ -421,6 +425,18 @@ Result<std::shared_ptr<const InstanceImage>> capture_standby_image(const Compone
   if (onto && onto->component != instance.impl_->loaded.get())
     return make_error("internal error: the instance image is another component's");
   return capture_instance(*instance.impl_, /*for_standby=*/true, onto, stop);
+}
+
+Result<std::shared_ptr<const InstanceImage>> capture_standby_delta(const ComponentInstance& instance,
+                                                                   const std::atomic<bool>* stop) {
+  return capture_instance(*instance.impl_, /*for_standby=*/true, nullptr, stop, /*delta=*/true);
+}
+
+bool is_delta(const InstanceImage& image) {
+  for (const auto& snap : image.core) {
+    if (snap && snap->delta()) return true;
+  }
+  return false;
 }
 
 Result<std::shared_ptr<InstanceImage>> own_copy(std::shared_ptr<const InstanceImage> image) {
@@ -453,6 +469,7 @@ InstanceImageStats image_stats(const InstanceImage& image) {
     st.capture_ms += snap->stats().capture_ms;
     st.written_bytes += snap->stats().written_bytes;
     st.incremental = st.incremental || snap->stats().incremental;
+    st.delta = st.delta || snap->delta();
   }
   return st;
 }

@@ -141,6 +141,19 @@ Result<std::shared_ptr<const InstanceImage>> capture_image(const ComponentInstan
 Result<std::shared_ptr<const InstanceImage>> capture_standby_image(const ComponentInstance& instance,
                                                                    const InstanceImage* onto,
                                                                    const std::atomic<bool>* stop = nullptr);
+// A long-lived instance going to standby before an own_copy() of the image
+// it was restored from (a shared image, or a delta over one) is ready: each
+// core instance's state as a delta over that shared image's core snapshot
+// (engine::Snapshot::capture_linked_delta: only the pages changed since it
+// mapped it, at most kMaxDeltaPages each), so the standby does not wait for
+// the copy. Refused when a core instance changed more, or was restored from
+// anything else; the instance is untouched either way. A later
+// capture_standby_image onto an own_copy() of the shared image takes the
+// state over.
+Result<std::shared_ptr<const InstanceImage>> capture_standby_delta(const ComponentInstance& instance,
+                                                                   const std::atomic<bool>* stop = nullptr);
+// Whether `image` is made of deltas (capture_standby_delta).
+bool is_delta(const InstanceImage& image);
 // A copy of `image` whose memory images are its own (copied in the kernel,
 // engine::Snapshot::own_copy), made ahead of the first standby of an
 // instance restored from `image`: capture_standby_image onto the copy then
@@ -161,7 +174,8 @@ struct InstanceImageStats {
   uint64_t stored_bytes = 0;  // its non-zero pages, shared by every restored instance
   double capture_ms = 0;
   uint64_t written_bytes = 0;  // pages this capture wrote (capture_standby_image onto an image: the changed ones)
-  bool incremental = false;    // some core memory was updated in place
+  bool incremental = false;    // some core memory was updated in place, or saved as a delta
+  bool delta = false;          // made by capture_standby_delta
 };
 InstanceImageStats image_stats(const InstanceImage& image);
 
@@ -240,6 +254,8 @@ class ComponentInstance {
   friend Result<std::unique_ptr<ComponentInstance>> instantiate(std::shared_ptr<const LoadedComponent>,
                                                                 const InstanceLimits&);
   friend Result<std::shared_ptr<const InstanceImage>> capture_image(const ComponentInstance&, const std::atomic<bool>*);
+  friend Result<std::shared_ptr<const InstanceImage>> capture_standby_delta(const ComponentInstance&,
+                                                                           const std::atomic<bool>*);
   friend Result<std::shared_ptr<const InstanceImage>> capture_standby_image(const ComponentInstance&,
                                                                            const InstanceImage*,
                                                                            const std::atomic<bool>*);

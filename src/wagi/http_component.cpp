@@ -420,6 +420,11 @@ Result<std::shared_ptr<const linker::InstanceImage>> save_http_instance(const li
   return linker::capture_standby_image(instance, previous, stop);
 }
 
+Result<std::shared_ptr<const linker::InstanceImage>> save_http_delta(const linker::ComponentInstance& instance,
+                                                                    const std::atomic<bool>* stop) {
+  return linker::capture_standby_delta(instance, stop);
+}
+
 void park_http_instance(const linker::InstanceImage& saved, linker::ComponentInstance& instance) {
   linker::park_slots(saved, instance);
 }

@@ -9,6 +9,8 @@
 //                      one init's image from another's (an image kept in a file)
 //   GET .../grow    -> tries to grow the memory by 16 pages first
 //   GET .../print   -> writes a line to stdout first (through the stream init opened)
+//   GET .../scribble -> writes a byte into each of the last 300 4 KiB pages of the
+//                       memory first (after init-fill: its grown pages, nobody else's)
 //   GET .../trailers    -> body "abc", chunked, finished with trailers
 //                          x-checksum: abc123, x-note: two words, content-type: x/bad
 //   GET .../trailers-cl -> the same with content-length: 3 (trailers cannot go out)
@@ -202,6 +204,10 @@ void handle(handle_t request, handle_t outparam) {
     return;
   }
   if (ends_with(path, "/grow")) __builtin_wasm_memory_grow(0, 16);
+  if (ends_with(path, "/scribble")) {
+    const uint32_t end = (uint32_t)__builtin_wasm_memory_size(0) * 65536u;
+    for (uint32_t p = 1; p <= 300 && p * 4096u < end; ++p) ((volatile uint8_t*)(uintptr_t)(end - p * 4096u))[200] = 0x3c;
+  }
   if (ends_with(path, "/print")) {
     printf("a request's line\n");
     fflush(stdout);
