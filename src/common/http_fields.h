@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string_view>
 
@@ -61,10 +62,28 @@ inline bool valid_name(std::string_view name) {
 
 // A field value: no control characters but HTAB (so no CR, LF, NUL); bytes
 // from 0x80 (obs-text) are allowed.
-// (Without a branch per byte: every request's and response's values pass here.)
+// (Eight bytes at a time, without a branch per byte: every request's and
+// response's values pass here; byte by byte it was 3% of a hello's CPU.)
 inline bool valid_value(std::string_view value) {
-  unsigned bad = 0;
-  for (unsigned char c : value) bad |= static_cast<unsigned>((c < 0x20) & (c != '\t')) | (c == 0x7f);
+  constexpr uint64_t k01 = 0x0101010101010101ull, k7f = 0x7f * k01, k80 = 0x80 * k01;
+  // Bit 7 of each byte of the result: that byte is zero. Exact per byte (no
+  // carry crosses a byte: (b & 0x7f) + 0x7f <= 0xfe).
+  auto zero_bytes = [](uint64_t x) { return ~(((x & k7f) + k7f) | x) & k80; };
+  // The same for "below 0x20": (b & 0x7f) + 0x60 reaches bit 7 from 0x20 up.
+  auto below_space = [](uint64_t x) { return ~(((x & k7f) + 0x60 * k01) | x) & k80; };
+  const char* p = value.data();
+  const size_t n = value.size();
+  uint64_t bad = 0;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t x;
+    std::memcpy(&x, p + i, 8);
+    bad |= (below_space(x) & ~zero_bytes(x ^ (uint64_t{'\t'} * k01))) | zero_bytes(x ^ k7f);
+  }
+  for (; i < n; ++i) {
+    const auto c = static_cast<unsigned char>(p[i]);
+    bad |= static_cast<unsigned>((c < 0x20) & (c != '\t')) | (c == 0x7f);
+  }
   return bad == 0;
 }
 
