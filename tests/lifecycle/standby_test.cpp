@@ -402,6 +402,30 @@ TEST_F(StandbyTest, ADeltaOverTheStartSnapshotIsByteForByteAndNeverAChain) {
   EXPECT_FALSE(fs::exists(fs::temp_directory_path() / "wink-delta-never-written.snap"));
 }
 
+// The cap is exact: kMaxDeltaPages changed pages make a delta, one more does not.
+TEST_F(StandbyTest, ADeltaTakesUpToItsCapOfChangedPagesAndNoMore) {
+  auto live = restore(**init_);
+  ASSERT_TRUE(live->inst);
+  wasm_rt_memory_t* mem = live->inst->memory();
+  const uint64_t npages = uint64_t{mem->pages} * 65536 / kPage;
+  ASSERT_GT(npages, 2 * engine::Snapshot::kMaxDeltaPages + 2);
+  for (uint64_t k = 0; k < engine::Snapshot::kMaxDeltaPages; ++k) mem->data[2 * k * kPage + 7] ^= 0x5a;  // apart: many runs
+  auto at_cap = engine::Snapshot::capture_delta(*live->inst);
+  ASSERT_TRUE(at_cap.ok()) << at_cap.error().message;
+  EXPECT_EQ((*at_cap)->stats().written_bytes, engine::Snapshot::kMaxDeltaPages * kPage);
+  mem->data[(2 * engine::Snapshot::kMaxDeltaPages + 1) * kPage] ^= 1;
+  auto past = engine::Snapshot::capture_delta(*live->inst);
+  ASSERT_FALSE(past.ok());
+  EXPECT_EQ(past.error().message, engine::Snapshot::kDeltaTooLarge);
+  // The delta at the cap restores right.
+  std::vector<uint8_t> want(mem->data, mem->data + npages * kPage);
+  want[(2 * engine::Snapshot::kMaxDeltaPages + 1) * kPage] ^= 1;  // (written after that delta)
+  live.reset();
+  auto back = restore(**at_cap);
+  ASSERT_TRUE(back->inst);
+  EXPECT_EQ(std::memcmp(back->inst->memory()->data, want.data(), want.size()), 0);
+}
+
 // The node makes that delta when a standby finds no own copy of the start
 // snapshot ready: two instances going idle in one tick share one copy. Both
 // keep their heaps (each checked against the test's copy of it) across
