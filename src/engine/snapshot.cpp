@@ -1489,7 +1489,8 @@ Result<void> Snapshot::restore_delta_memory(uint8_t* storage, const MemoryImage&
   auto& pool = MemoryPool::instance();
   // A parked slot (park_slot) maps the shared image already, the delta's pages dropped.
   uint8_t* base = parked_.exchange(nullptr);
-  if (base) {
+  const bool parked = base != nullptr;
+  if (parked) {
     --parked_slots();
     pool.set_limit_pages(base, limit);
   } else {
@@ -1520,7 +1521,9 @@ Result<void> Snapshot::restore_delta_memory(uint8_t* storage, const MemoryImage&
       off += static_cast<uint64_t>(n), left -= static_cast<uint64_t>(n);
     }
   }
-  prefetch_working_set(base, m);
+  // A parked slot still maps what the instance read (and the changed pages
+  // were just copied in): nothing to map ahead.
+  if (!parked) prefetch_working_set(base, m);
   auto* mem = reinterpret_cast<wasm_rt_memory_t*>(storage + m.field_offset);
   mem->data = base;
   mem->pages = m.pages;
@@ -2248,8 +2251,10 @@ bool Snapshot::park_slot(Instance& instance) {
   auto* mem = reinterpret_cast<wasm_rt_memory_t*>(static_cast<uint8_t*>(instance.storage_) + m.field_offset);
   uint8_t* base = mem->data;
   if (base == nullptr || uint64_t{mem->pages} != m.pages) return false;
-  // A slot of the shared snapshot's own recycling goes back there.
-  if (layer_base_ && layer_base_->recycled_) return false;
+  // A slot of the shared snapshot's own recycling goes back there; so does
+  // the slot of a first delta (an instance that may never wake again keeps
+  // no slot; one woken from a delta is likelier to wake once more).
+  if (layer_base_ && (layer_base_->recycled_ || !instance.snapshot() || !instance.snapshot()->delta())) return false;
   // A quarter of the pool at most: parked slots must never starve new instances.
   const uint64_t limit = std::min<uint64_t>(kMaxParkedSlots, MemoryPool::instance().slots_total() / 4);
   if (parked_slots().fetch_add(1) >= limit) {

@@ -172,9 +172,11 @@ class Snapshot : public std::enable_shared_from_this<Snapshot> {
   // instantiate() instead of letting the instance return it to the pool.
   // The pages the instance wrote (now in the image) are dropped, so the
   // instance's private memory is freed; the pages it only read stay mapped,
-  // which makes the next restore cost nothing per page it reads again. False
-  // (nothing changed) for any other snapshot, or past kMaxParkedSlots.
-  // Call before destroying the instance.
+  // which makes the next restore cost nothing per page it reads again. The
+  // same after capture_delta() of an instance woken from a delta (its slot
+  // maps the shared image: the changed pages, now in the delta, are dropped).
+  // False (nothing changed) for any other snapshot (a first delta included),
+  // or past kMaxParkedSlots. Call before destroying the instance.
   bool park_slot(Instance& instance);
   static constexpr uint64_t kMaxParkedSlots = 1024;  // process-wide, and at most a quarter of the pool's slots
 

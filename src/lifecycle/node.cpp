@@ -123,6 +123,14 @@ struct Node::Component {
     }
     return n;
   }
+  // A spare copy with no instance left to take it gives its memory back.
+  void drop_unused_spare() {
+    if ((spare || http_spare) && active() == 0) {
+      spare.reset();
+      spare_origin.reset();
+      http_spare.reset();
+    }
+  }
   uint32_t busy() const {
     uint32_t n = 0;
     for (const auto& i : instances) n += i->busy;
@@ -545,17 +553,11 @@ void Node::standby_http(Inst& i, bool stop_after) {
     auto wanted = [&] { return i.wanted.load(std::memory_order_relaxed); };
     // A delta over the start image is no state to update in place: as from the start image.
     const bool from_start = !i.http_saved || linker::is_delta(*i.http_saved);
-    // From the start image with no own copy of it ready: a delta over the
-    // image when the instance changed little (see standby()).
+    // From the start image: a delta over it when the instance changed little (see standby()).
     std::optional<Result<std::shared_ptr<const linker::InstanceImage>>> delta;
     if (from_start) {
-      bool spare_ready;
-      {
-        Lock lock(*this);
-        spare_ready = c.http_spare != nullptr;
-      }
-      if (!spare_ready) delta = wagi::save_http_delta(*i.http_live, &i.wanted);
-      if (delta && !delta->ok() && !wanted()) delta.reset();  // too large: onto the copy, or whole
+      delta = wagi::save_http_delta(*i.http_live, &i.wanted);
+      if (!delta->ok() && !wanted()) delta.reset();  // too many changed: onto the copy, or whole
     }
     std::shared_ptr<linker::InstanceImage> spare;
     if (from_start && !delta) {
@@ -650,6 +652,8 @@ void Node::end_standby(Lock& held, Inst& i, uint64_t saved_bytes, bool stop_afte
   i.keep_awake_until = {};
   account(i, +1);
   i.claimed = false;
+  // (A standby that saved a delta leaves the copy made for it unused.)
+  i.comp->drop_unused_spare();
   log_event(held, msg, i,
             ",\"saved_bytes\":" + std::to_string(saved_bytes) + ",\"ms\":" + std::to_string(i.last_standby_ms) +
                 std::string(extra));
@@ -696,18 +700,15 @@ void Node::standby(Inst& i, bool stop_after) {
     // The image the instance maps: the start snapshot's also when it woke from a delta over it.
     const engine::Snapshot* mapped = i.live->snapshot() ? &i.live->snapshot()->origin() : nullptr;
     auto wanted = [&] { return i.wanted.load(std::memory_order_relaxed); };
-    // Restored from the start snapshot with no own copy of it ready: a delta
-    // of the pages it changed (a small one, or it waits for the copy), so a
-    // standby soon after the start does not wait for the copy.
+    // Restored from the start snapshot (or a delta over it): a delta of the
+    // pages it changed since, when few. The saved state is then those pages
+    // alone, not a copy of the whole image (a sleeper costs what it changed),
+    // and a standby soon after the start does not wait for the copy. More
+    // changed: onto the copy (waited for), or whole.
     std::optional<Result<std::shared_ptr<engine::Snapshot>>> delta;
     if (!onto_saved && mapped && mapped == c.spec.init.get()) {
-      bool spare_ready;
-      {
-        Lock lock(*this);
-        spare_ready = c.spare && c.spare_origin.get() == mapped;
-      }
-      if (!spare_ready) delta = engine::Snapshot::capture_delta(*i.live, &i.wanted);
-      if (delta && !delta->ok() && !wanted()) delta.reset();  // too large: onto the copy, or whole
+      delta = engine::Snapshot::capture_delta(*i.live, &i.wanted);
+      if (!delta->ok() && !wanted()) delta.reset();
     }
     std::shared_ptr<engine::Snapshot> spare;
     if (!onto_saved && !delta) {
@@ -1062,11 +1063,7 @@ time_point Node::tick() {
         }
       }
       c.spare_wanted = false;
-      if ((c.spare || c.http_spare) && c.active() == 0) {  // nothing left to take it: give the memory back
-        c.spare.reset();
-        c.spare_origin.reset();
-        c.http_spare.reset();
-      }
+      c.drop_unused_spare();
       uint32_t running = c.count(State::kRunning) + c.count(State::kStarting);
       uint32_t leaving = 0;
       // Autoscaler (step policies): plan_scale decides, this carries it out.
@@ -1160,7 +1157,17 @@ time_point Node::tick() {
 void Node::want_spare(Component& c, const Inst& i) {
   // Under mu_, after i started: from the start snapshot (no saved state of its own)?
   if (!c.spec.policy.stateful || c.spare_pending) return;
-  if (c.spec.http ? i.http_saved || c.http_spare || !wagi::http_start_image(*c.spec.http) : i.saved || c.spare) return;
+  // Woken from a delta over it past half its cap: its next standby may
+  // outgrow a delta, and then goes onto the copy.
+  constexpr uint64_t kHalfDeltaBytes = engine::Snapshot::kMaxDeltaPages * 4096 / 2;
+  const bool outgrowing = c.spec.http ? i.http_saved && linker::is_delta(*i.http_saved) &&
+                                            linker::image_stats(*i.http_saved).written_bytes > kHalfDeltaBytes
+                                      : i.saved && i.saved->delta() && i.saved->stats().written_bytes > kHalfDeltaBytes;
+  if (!outgrowing &&
+      (c.spec.http ? i.http_saved || c.http_spare || !wagi::http_start_image(*c.spec.http) : i.saved || c.spare)) {
+    return;
+  }
+  if (c.spec.http ? c.http_spare != nullptr : c.spare != nullptr) return;
   c.spare_wanted = true;
   notify_ticker(clock_->now());
 }
