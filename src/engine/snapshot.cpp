@@ -463,17 +463,30 @@ bool stop_asked(const std::atomic<bool>* stop) { return stop && stop->load(std::
 // plus those of the image the instance was restored from (`origin`; pages
 // still mapped from it need not be present to hold data); an absent page of
 // anonymous memory reads as zero.
-Result<std::unique_ptr<Snapshot::MemoryImage>> capture_memory(const wasm_rt_memory_t& mem, uint64_t field_offset,
-                                                              const std::vector<uint8_t>& states,
-                                                              const PageRuns* origin,
-                                                              const std::atomic<bool>* stop) {
+// An empty image (all holes) of `mem`'s size, for the memory at field_offset.
+Result<std::unique_ptr<Snapshot::MemoryImage>> empty_image(const wasm_rt_memory_t& mem, uint64_t field_offset,
+                                                           const char* name) {
   auto img = std::make_unique<Snapshot::MemoryImage>();
   img->field_offset = field_offset;
   img->pages = static_cast<uint32_t>(mem.pages);
   img->max_pages = static_cast<uint32_t>(mem.max_pages);
-  img->memfd = make_image_fd("wink-snapshot", &img->spilled);
+  img->memfd = make_image_fd(name, &img->spilled);
   if (img->memfd < 0) return errno_error("memfd_create");
   if (::ftruncate(img->memfd, static_cast<off_t>(img->bytes())) != 0) return errno_error("ftruncate");
+  return img;
+}
+
+// Under a MAP_PRIVATE mapping of an image, a page the instance wrote since it
+// was mapped: its own copy (present and not the file's page, or swapped out).
+bool written_privately(uint8_t state) {
+  return (state & kPageSwapped) || ((state & kPagePresent) && !(state & kPageFromFile));
+}
+
+Result<std::unique_ptr<Snapshot::MemoryImage>> capture_memory(const wasm_rt_memory_t& mem, uint64_t field_offset,
+                                                              const std::vector<uint8_t>& states,
+                                                              const PageRuns* origin,
+                                                              const std::atomic<bool>* stop) {
+  WINK_ASSIGN_OR_RETURN(auto img, empty_image(mem, field_offset, "wink-snapshot"));
   const uint64_t npages = img->bytes() / kPage;
   std::vector<uint8_t> candidate;
   if (!states.empty()) {
@@ -523,10 +536,7 @@ Result<void> update_in_place(Snapshot::MemoryImage& img, const wasm_rt_memory_t&
   }
   std::vector<uint8_t> stored(npages, 0);
   for (auto [first, count] : img.runs) std::fill_n(stored.begin() + first, count, 1);
-  auto changed = [&](uint64_t p) {
-    const uint8_t st = states[p];
-    return (st & kPageSwapped) || ((st & kPagePresent) && !(st & kPageFromFile));
-  };
+  auto changed = [&](uint64_t p) { return written_privately(states[p]); };
   for (uint64_t p = 0; p < npages;) {
     if (p % kStopCheckPages == 0 && stop_asked(stop)) return make_error(Snapshot::kStopped);
     if (!changed(p)) {
@@ -550,7 +560,7 @@ Result<void> update_in_place(Snapshot::MemoryImage& img, const wasm_rt_memory_t&
     written += (q - p) * kPage;
     p = q;
   }
-  img.changed = page_runs(states, [](uint8_t st) { return (st & kPageSwapped) || ((st & kPagePresent) && !(st & kPageFromFile)); });
+  img.changed = page_runs(states, written_privately);
   img.previous_pages = img.pages;
   img.pages = static_cast<uint32_t>(new_pages);
   img.max_pages = static_cast<uint32_t>(mem.max_pages);
@@ -560,8 +570,7 @@ Result<void> update_in_place(Snapshot::MemoryImage& img, const wasm_rt_memory_t&
 }
 
 // A delta image of `mem` over `under` (the shared image the instance maps):
-// the pages the instance changed since it mapped it, its private ones (as in
-// update_in_place), at their offsets in a new sparse image; changed pages
+// the pages the instance changed since it mapped it (written_privately), at their offsets in a new sparse image; changed pages
 // that are zero stay holes. `runs` lists every changed page, zero or not: a
 // restore copies them all over the shared image. Refused past max_pages.
 Result<std::unique_ptr<Snapshot::MemoryImage>> capture_delta_memory(const wasm_rt_memory_t& mem, uint64_t field_offset,
@@ -571,15 +580,9 @@ Result<std::unique_ptr<Snapshot::MemoryImage>> capture_delta_memory(const wasm_r
                                                                     const std::atomic<bool>* stop) {
   if (states.empty()) return make_error("cannot read /proc/self/pagemap: no delta capture");
   if (mem.pages < under.pages) return make_error("internal error: memory smaller than the image under it");
-  PageRuns changed = page_runs(states, [](uint8_t st) { return (st & kPageSwapped) || ((st & kPagePresent) && !(st & kPageFromFile)); });
+  PageRuns changed = page_runs(states, written_privately);
   if (run_pages(changed) > max_pages) return make_error(Snapshot::kDeltaTooLarge);
-  auto img = std::make_unique<Snapshot::MemoryImage>();
-  img->field_offset = field_offset;
-  img->pages = static_cast<uint32_t>(mem.pages);
-  img->max_pages = static_cast<uint32_t>(mem.max_pages);
-  img->memfd = make_image_fd("wink-snapshot-delta", &img->spilled);
-  if (img->memfd < 0) return errno_error("memfd_create");
-  if (::ftruncate(img->memfd, static_cast<off_t>(img->bytes())) != 0) return errno_error("ftruncate");
+  WINK_ASSIGN_OR_RETURN(auto img, empty_image(mem, field_offset, "wink-snapshot-delta"));
   for (auto [first, count] : changed) {
     if (stop_asked(stop)) return make_error(Snapshot::kStopped);
     for (uint64_t p = first; p < uint64_t{first} + count; ++p) {

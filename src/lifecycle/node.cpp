@@ -695,7 +695,8 @@ void Node::standby(Inst& i, bool stop_after) {
   } else if (c.spec.policy.stateful && !stop_after && i.live) {
     // Incremental when the instance was restored from its own saved state:
     // only the pages it changed since are written into that state's images.
-    // Otherwise (restored from the shared start snapshot) a full capture.
+    // Otherwise (restored from the shared start snapshot, or a delta over
+    // it): a delta, else onto the spare copy of the start snapshot, else whole.
     const bool onto_saved = i.saved && i.saved->exclusive() && i.live->snapshot() == i.saved.get();
     // The image the instance maps: the start snapshot's also when it woke from a delta over it.
     const engine::Snapshot* mapped = i.live->snapshot() ? &i.live->snapshot()->origin() : nullptr;
@@ -1155,19 +1156,18 @@ time_point Node::tick() {
 }
 
 void Node::want_spare(Component& c, const Inst& i) {
-  // Under mu_, after i started: from the start snapshot (no saved state of its own)?
+  // Under mu_, after i started. A copy of the start image is wanted when i
+  // runs from it with no state of its own, or woke from a delta over it past
+  // half the delta's cap (its next standby may outgrow a delta, and then goes
+  // onto the copy).
   if (!c.spec.policy.stateful || c.spare_pending) return;
-  // Woken from a delta over it past half its cap: its next standby may
-  // outgrow a delta, and then goes onto the copy.
+  if (c.spec.http ? c.http_spare || !wagi::http_start_image(*c.spec.http) : c.spare != nullptr) return;
   constexpr uint64_t kHalfDeltaBytes = engine::Snapshot::kMaxDeltaPages * 4096 / 2;
-  const bool outgrowing = c.spec.http ? i.http_saved && linker::is_delta(*i.http_saved) &&
-                                            linker::image_stats(*i.http_saved).written_bytes > kHalfDeltaBytes
-                                      : i.saved && i.saved->delta() && i.saved->stats().written_bytes > kHalfDeltaBytes;
-  if (!outgrowing &&
-      (c.spec.http ? i.http_saved || c.http_spare || !wagi::http_start_image(*c.spec.http) : i.saved || c.spare)) {
-    return;
-  }
-  if (c.spec.http ? c.http_spare != nullptr : c.spare != nullptr) return;
+  const bool wanted =
+      c.spec.http ? !i.http_saved || (linker::is_delta(*i.http_saved) &&
+                                      linker::image_stats(*i.http_saved).written_bytes > kHalfDeltaBytes)
+                  : !i.saved || (i.saved->delta() && i.saved->stats().written_bytes > kHalfDeltaBytes);
+  if (!wanted) return;
   c.spare_wanted = true;
   notify_ticker(clock_->now());
 }
