@@ -139,17 +139,18 @@ class Snapshot : public std::enable_shared_from_this<Snapshot> {
                                                         const std::atomic<bool>* stop = nullptr);
 
   // Standby of a long-lived instance restored from a shared snapshot (its
-  // start snapshot), or from a delta over one, before an own_copy() of that
-  // snapshot is ready for capture_onto(): a delta over it holding only the
-  // pages the instance changed since it mapped the shared image (a sparse
-  // new image; zeroed pages are holes), so the standby costs those pages,
-  // not a copy of the whole image first. A restore maps the shared image and
+  // start snapshot), or from a delta over one, that changed few pages: a
+  // delta over that shared snapshot holding only the pages the instance
+  // changed since it mapped it (a sparse new image; zeroed pages are holes),
+  // so the saved state costs those pages, not a copy of the whole image, and
+  // needs no own_copy() made first. A restore maps the shared image and
   // copies the delta's pages in; a capture of an instance restored from a
   // delta is made over the same shared snapshot again, so there is never
   // more than one layer. Refused (kDeltaTooLarge) past kMaxDeltaPages: every
-  // wake would copy them; or when the instance was restored from an
-  // exclusive or linked snapshot (capture_linked_delta for those), or
-  // pagemap cannot be read. `stop` as for capture().
+  // wake would copy them (capture_onto an own_copy() then takes the state
+  // over); or when the instance was restored from an exclusive or linked
+  // snapshot (capture_linked_delta for those), or pagemap cannot be read.
+  // `stop` as for capture().
   static Result<std::shared_ptr<Snapshot>> capture_delta(const Instance& instance,
                                                          const std::atomic<bool>* stop = nullptr);
   static constexpr uint64_t kMaxDeltaPages = 256;  // 1 MiB of 4 KiB pages (~0.3 ms to copy in at a wake)

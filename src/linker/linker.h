@@ -141,15 +141,14 @@ Result<std::shared_ptr<const InstanceImage>> capture_image(const ComponentInstan
 Result<std::shared_ptr<const InstanceImage>> capture_standby_image(const ComponentInstance& instance,
                                                                    const InstanceImage* onto,
                                                                    const std::atomic<bool>* stop = nullptr);
-// A long-lived instance going to standby before an own_copy() of the image
-// it was restored from (a shared image, or a delta over one) is ready: each
-// core instance's state as a delta over that shared image's core snapshot
-// (engine::Snapshot::capture_linked_delta: only the pages changed since it
-// mapped it, at most kMaxDeltaPages each), so the standby does not wait for
-// the copy. Refused when a core instance changed more, or was restored from
-// anything else; the instance is untouched either way. A later
-// capture_standby_image onto an own_copy() of the shared image takes the
-// state over.
+// A long-lived instance restored from a shared image (or a delta over one)
+// going to standby: each core instance's state as a delta over that shared
+// image's core snapshot (engine::Snapshot::capture_linked_delta: only the
+// pages changed since it mapped it, at most kMaxDeltaPages each), so the
+// saved state is what changed and no own_copy() is needed first. Refused
+// when a core instance changed more, or was restored from anything else; the
+// instance is untouched either way. capture_standby_image onto an own_copy()
+// of the shared image then takes the state over.
 Result<std::shared_ptr<const InstanceImage>> capture_standby_delta(const ComponentInstance& instance,
                                                                    const std::atomic<bool>* stop = nullptr);
 // Whether `image` is made of deltas (capture_standby_delta).

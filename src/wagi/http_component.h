@@ -148,11 +148,10 @@ std::shared_ptr<const linker::InstanceImage> http_start_image(const HttpComponen
 Result<std::shared_ptr<const linker::InstanceImage>> save_http_instance(const linker::ComponentInstance& instance,
                                                                        const linker::InstanceImage* previous,
                                                                        const std::atomic<bool>* stop = nullptr);
-// The same before an own copy of http_start_image is ready, when the instance
-// was started from that image or from a delta saved this way: only the pages
-// changed since the image, as deltas over it (linker::capture_standby_delta;
-// refused when too many changed). save_http_instance onto an own copy of the
-// image takes such a state over.
+// The same for an instance started from http_start_image or from a delta
+// saved this way: only the pages changed since the image, as deltas over it
+// (linker::capture_standby_delta; refused when too many changed, and then
+// save_http_instance onto an own copy of the image takes the state over).
 Result<std::shared_ptr<const linker::InstanceImage>> save_http_delta(const linker::ComponentInstance& instance,
                                                                     const std::atomic<bool>* stop = nullptr);
 // Right before an instance whose state was just saved is destroyed: its
