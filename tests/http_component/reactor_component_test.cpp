@@ -300,8 +300,8 @@ constexpr const char* kFilledImageShortIdle =
 
 // The same when the standby comes right after the start
 // (kFilledImageShortIdle), before the image's copy is done: the first standby
-// writes what the request changed as a delta over the image, without
-// waiting for the copy; the state is right after that wake and the next.
+// saves what the request changed as a delta over the image, without waiting
+// for the copy; the state is right after that wake and the next.
 TEST_F(ReactorComponent, AFirstStandbyRightAfterTheStartWritesADeltaOverTheImage) {
   if (!*kInitApp) GTEST_SKIP() << "built without the component toolchain (npm/node missing)";
   WinkUp up;
@@ -325,7 +325,7 @@ TEST_F(ReactorComponent, AFirstStandbyRightAfterTheStartWritesADeltaOverTheImage
 }
 
 // The same when the first request changed too much for a delta (/scribble:
-// 256 pages of the table, and the stack): the first standby waits for the
+// 300 pages at the top of the memory): the first standby waits for the
 // image's copy rather than writing the whole state.
 TEST_F(ReactorComponent, AFirstStandbyRightAfterTheStartWaitsForTheImagesCopy) {
   if (!*kInitApp) GTEST_SKIP() << "built without the component toolchain (npm/node missing)";
